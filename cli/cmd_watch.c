@@ -1,0 +1,188 @@
+/*
+ * cmd_watch.c - `memwall watch`: run a command (or attach to a PID) and
+ * report its memory. Options are documented in cli/doc/watch.txt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct option mw_cmd_watch_options[] = {
+    {"interval", required_argument, NULL, 'i'},
+    {"pid", required_argument, NULL, 'p'},
+    {"mem-limit", required_argument, NULL, 'm'},
+    {"swap-limit", required_argument, NULL, 'S'},
+    {"pss", no_argument, NULL, 'P'},
+    {"no-gpu", no_argument, NULL, 'G'},
+    {"timeline", required_argument, NULL, 't'},
+    {"timeline-format", required_argument, NULL, 'F'},
+    {"json", no_argument, NULL, 'j'},
+    {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Per-sample work of the CLI: the timeline file and the status line. */
+typedef struct live {
+    mw_timeline *timeline;
+    int timeline_failed;
+    int status_line;       /* draw on stderr (a terminal, not --quiet) */
+    double next_draw;
+    uint64_t peak_rss;
+    uint64_t peak_gpu;
+} live;
+
+static void on_sample(const mw_sample *s, void *user)
+{
+    live *lv = user;
+    if (lv->timeline && !lv->timeline_failed) {
+        mw_err err;
+        if (mw_timeline_write(lv->timeline, s, &err) != MW_OK) {
+            lv->timeline_failed = 1;
+            fprintf(stderr, "\r\033[Kmemwall: %s; the timeline stops here, the run goes on\n", err.msg);
+        }
+    }
+    if (s->rss_bytes > lv->peak_rss) lv->peak_rss = s->rss_bytes;
+    if (s->gpu_bytes != MW_UNKNOWN && (lv->peak_gpu == MW_UNKNOWN || s->gpu_bytes > lv->peak_gpu))
+        lv->peak_gpu = s->gpu_bytes;
+    if (!lv->status_line || s->t_seconds < lv->next_draw) return;
+    lv->next_draw = s->t_seconds + 0.2; /* 5 redraws a second at most */
+    char cur[32], peak[32], gpu[32];
+    fprintf(stderr, "\r\033[K\033[2mmemwall\033[0m %7.1f s  rss %s (peak %s)  procs %u",
+            s->t_seconds, mw_size_format(s->rss_bytes, cur, sizeof cur),
+            mw_size_format(lv->peak_rss, peak, sizeof peak), s->processes);
+    if (s->gpu_bytes != MW_UNKNOWN)
+        fprintf(stderr, "  gpu %s", mw_size_format(s->gpu_bytes, gpu, sizeof gpu));
+    fflush(stderr);
+}
+
+static int usage_error(const char *msg, const char *arg)
+{
+    mw_cli_error("watch", msg, arg);
+    return MW_EXIT_WRAPPER_FAILURE;
+}
+
+int mw_cmd_watch(int argc, char **argv)
+{
+    mw_watch_opts opts;
+    mw_watch_opts_init(&opts);
+    const char *timeline_path = NULL, *output_path = NULL;
+    int json = 0, quiet = 0, format = -1;
+    mw_err err;
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    /* '+': stop at the first non-option, which starts CMD. */
+    while ((c = getopt_long(argc, argv, "+:i:p:m:t:jo:qh", mw_cmd_watch_options, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            if (mw_duration_parse(optarg, &opts.interval_seconds, &err) != MW_OK)
+                return usage_error("--interval: %s", err.msg);
+            if (opts.interval_seconds < 0.001)
+                return usage_error("--interval %s is below the 1ms minimum", optarg);
+            break;
+        case 'p': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v <= 0 || v > INT_MAX)
+                return usage_error("--pid needs a process ID (a positive number), not '%s'", optarg);
+            opts.attach_pid = (pid_t)v;
+            break;
+        }
+        case 'm':
+            if (mw_size_parse(optarg, &opts.mem_limit_bytes, &err) != MW_OK)
+                return usage_error("--mem-limit: %s", err.msg);
+            if (opts.mem_limit_bytes < 4096)
+                return usage_error("--mem-limit %s is too small to run anything", optarg);
+            break;
+        case 'S':
+            if (!strcmp(optarg, "max")) opts.swap_limit_bytes = MW_UNLIMITED;
+            else if (mw_size_parse(optarg, &opts.swap_limit_bytes, &err) != MW_OK)
+                return usage_error("--swap-limit: %s", err.msg);
+            break;
+        case 'P': opts.pss = 1; break;
+        case 'G': opts.gpu = 0; break;
+        case 't': timeline_path = optarg; break;
+        case 'F':
+            if (!strcmp(optarg, "csv")) format = MW_TIMELINE_CSV;
+            else if (!strcmp(optarg, "jsonl")) format = MW_TIMELINE_JSONL;
+            else return usage_error("--timeline-format must be csv or jsonl, not '%s'", optarg);
+            break;
+        case 'j': json = 1; break;
+        case 'o': output_path = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(mw_cli_doc_find("watch")->help, stdout); return MW_EXIT_OK;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    char **cmd = argv + optind;
+    int has_cmd = optind < argc;
+    if (has_cmd && opts.attach_pid > 0)
+        return usage_error("give a command or --pid %s, not both", argv[optind]);
+    if (!has_cmd && opts.attach_pid <= 0)
+        return usage_error("%s", "nothing to watch: give a command (memwall watch -- CMD) or --pid PID");
+    if (opts.attach_pid > 0 && opts.mem_limit_bytes != MW_UNLIMITED)
+        return usage_error("%s", "--mem-limit starts the command in a cgroup; it cannot cap --pid");
+
+    FILE *out = stderr;
+    if (output_path && strcmp(output_path, "-") != 0) {
+        out = fopen(output_path, "w");
+        if (!out) {
+            mw_cli_error(NULL, "cannot create %s: %s", output_path, strerror(errno));
+            return MW_EXIT_WRAPPER_FAILURE;
+        }
+    } else if (output_path) {
+        out = stdout;
+    }
+
+    live lv = {0};
+    lv.peak_gpu = MW_UNKNOWN;
+    lv.status_line = !quiet && isatty(STDERR_FILENO);
+    if (timeline_path) {
+        mw_timeline_format f = format >= 0 ? (mw_timeline_format)format
+                                           : mw_timeline_format_for_path(timeline_path);
+        if (mw_timeline_open(timeline_path, f, &lv.timeline, &err) != MW_OK) {
+            mw_cli_error(NULL, "%s", err.msg);
+            if (out != stderr && out != stdout) fclose(out);
+            return MW_EXIT_WRAPPER_FAILURE;
+        }
+    }
+    opts.on_sample = on_sample;
+    opts.on_sample_user = &lv;
+
+    mw_watch_result *res = NULL;
+    mw_status st = mw_watch_run(has_cmd ? (const char *const *)cmd : NULL, &opts, &res, &err);
+    if (lv.status_line) fputs("\r\033[K", stderr);
+    mw_timeline_close(lv.timeline);
+
+    int code;
+    if (st == MW_OK) {
+        code = res->status_code;
+        unsigned flags = mw_cli_use_color(fileno(out)) ? MW_REPORT_COLOR : 0;
+        mw_status rst = json ? mw_watch_report_json(res, out, &err) : mw_watch_report_text(res, out, flags);
+        if (rst != MW_OK) {
+            mw_cli_error(NULL, "cannot write the summary: %s", json ? err.msg : mw_status_name(rst));
+            if (code == 0) code = MW_EXIT_WRAPPER_FAILURE;
+        }
+    } else if (st == MW_ERR_SPAWN) {
+        mw_cli_error(NULL, "%s", err.msg);
+        code = res && res->status_code > 0 ? res->status_code : MW_EXIT_CANNOT_EXECUTE;
+    } else {
+        mw_cli_error(NULL, "%s", err.msg);
+        code = MW_EXIT_WRAPPER_FAILURE;
+    }
+    mw_watch_result_free(res);
+    if (out != stderr && out != stdout && fclose(out) != 0) {
+        mw_cli_error(NULL, "cannot write %s: %s", output_path, strerror(errno));
+        if (code == 0) code = MW_EXIT_WRAPPER_FAILURE;
+    }
+    return code;
+}

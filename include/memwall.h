@@ -1,0 +1,355 @@
+/*
+ * memwall.h - find where an AI model hits the memory wall, and move it.
+ *
+ * This is the whole public API of libmemwall. The `memwall` command line tool
+ * is built on nothing but this header.
+ *
+ * The library is organised in layers (see docs/ARCHITECTURE.md):
+ *
+ *   common  status codes, the counting allocator, size and duration parsing
+ *   probe   observes processes from the outside: /proc, cgroups v1 and v2,
+ *           /proc/vmstat, PSI, and NVML loaded at run time
+ *   report  renders results for people (text) and programs (JSON, CSV)
+ *
+ * Conventions
+ *   - Every fallible function returns an mw_status and, when given a non-NULL
+ *     `mw_err *`, fills it with a message that says what failed, where, and
+ *     what to do. The library never prints to stdout and never exits.
+ *   - Sizes are uint64_t byte counts whose names end in _bytes; durations are
+ *     doubles in seconds. MW_UNKNOWN marks a figure that could not be read
+ *     (JSON null); it is never silently 0.
+ *   - Objects come in init/free (or run/free) pairs; every *_free(NULL) is a
+ *     no-op.
+ *   - Every heap byte the library takes goes through the counting allocator
+ *     (mw_malloc), tagged by purpose, so memwall can report its own footprint.
+ *
+ * Example: run a command under a 2 GiB cap and print what it used.
+ *
+ *     #include <memwall.h>
+ *
+ *     mw_watch_opts opts;
+ *     mw_watch_opts_init(&opts);
+ *     opts.mem_limit_bytes = 2ull << 30;
+ *
+ *     const char *argv[] = { "python3", "train.py", NULL };
+ *     mw_watch_result *res = NULL;
+ *     mw_err err;
+ *     if (mw_watch_run(argv, &opts, &res, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("peak %llu bytes, oom %d\n",
+ *            (unsigned long long)res->peak_rss_bytes, res->oom_killed);
+ *     mw_watch_report_text(res, stdout, 0);
+ *     mw_watch_result_free(res);
+ */
+#ifndef MEMWALL_H
+#define MEMWALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MW_VERSION_MAJOR 0
+#define MW_VERSION_MINOR 1
+#define MW_VERSION_PATCH 0
+#define MW_VERSION_STRING "0.1.0"
+
+/* A figure that could not be measured. Reported as null in JSON. */
+#define MW_UNKNOWN UINT64_MAX
+/* No limit (for memory and swap caps). */
+#define MW_UNLIMITED UINT64_MAX
+
+const char *mw_version(void);
+
+/* ------------------------------------------------------------------------
+ * Status and errors
+ * ------------------------------------------------------------------------ */
+
+typedef enum mw_status {
+    MW_OK = 0,
+    MW_ERR_NOMEM,         /* an allocation failed (or was made to fail)    */
+    MW_ERR_INVALID,       /* bad argument or malformed input               */
+    MW_ERR_IO,            /* a read or write of a file failed              */
+    MW_ERR_NOT_FOUND,     /* a file, process or symbol does not exist      */
+    MW_ERR_PERMISSION,    /* not allowed (e.g. cgroup not writable)        */
+    MW_ERR_UNSUPPORTED,   /* the kernel or library lacks a feature         */
+    MW_ERR_UNAVAILABLE,   /* an optional facility is absent (e.g. no NVML) */
+    MW_ERR_SPAWN,         /* the command could not be started              */
+    MW_ERR_INTERNAL,      /* a bug in memwall                              */
+    MW_STATUS_COUNT
+} mw_status;
+
+#define MW_ERR_MSG_CAP 512
+
+/* Filled by failing functions. `status` repeats the returned code. */
+typedef struct mw_err {
+    mw_status status;
+    char msg[MW_ERR_MSG_CAP];
+} mw_err;
+
+/*! mw_status_name() :
+ *  @return a constant lower-case name for the code, e.g. "permission". */
+const char *mw_status_name(mw_status status);
+
+/* ------------------------------------------------------------------------
+ * The counting allocator
+ *
+ * Every allocation is tagged with what it is for. Per-tag current and peak
+ * bytes answer "what did memwall itself use" (the profiler profiles itself);
+ * the engine's tags give a measured memory breakdown next to the plan.
+ * ------------------------------------------------------------------------ */
+
+typedef enum mw_mem_tag {
+    MW_MEM_OTHER = 0,
+    MW_MEM_PROBE,         /* process tables and samples of the probe */
+    MW_MEM_REPORT,        /* rendering buffers                       */
+    MW_MEM_WEIGHTS,
+    MW_MEM_KV_CACHE,
+    MW_MEM_ACTIVATIONS,
+    MW_MEM_SCRATCH,
+    MW_MEM_TAG_COUNT
+} mw_mem_tag;
+
+typedef struct mw_mem_stats {
+    uint64_t current_bytes[MW_MEM_TAG_COUNT];
+    uint64_t peak_bytes[MW_MEM_TAG_COUNT];
+    uint64_t total_current_bytes;
+    uint64_t total_peak_bytes;
+    uint64_t allocations;    /* successful calls since start */
+    uint64_t failures;       /* failed (or injected) calls   */
+} mw_mem_stats;
+
+/* malloc/calloc/realloc/free with a tag. NULL on failure; free(NULL) no-op. */
+void *mw_malloc(size_t size, mw_mem_tag tag);
+void *mw_calloc(size_t n, size_t size, mw_mem_tag tag);
+void *mw_realloc(void *ptr, size_t size, mw_mem_tag tag);
+void  mw_free(void *ptr);
+char *mw_strdup(const char *s, mw_mem_tag tag);
+
+void mw_mem_get_stats(mw_mem_stats *out);
+const char *mw_mem_tag_name(mw_mem_tag tag);
+
+/*! mw_mem_fail_after() :
+ *  Fault injection: the n-th allocation from now (1 = the next) fails, and
+ *  only that one; 0 disables. The environment variable MEMWALL_FAIL_ALLOC=N
+ *  sets it at the first allocation, so tests can fail any allocation of the
+ *  command line tool. */
+void mw_mem_fail_after(uint64_t n);
+
+/* ------------------------------------------------------------------------
+ * Sizes and durations (the command line's units)
+ * ------------------------------------------------------------------------ */
+
+/*! mw_size_parse() :
+ *  Parses "4096", "512M", "1.5GiB", "2G", "100kB". K/M/G/T (with or without
+ *  "iB") are powers of 1024; kB/MB/GB/TB are powers of 1000; a trailing B
+ *  is optional. Whitespace, signs, overflow and unknown suffixes are errors.
+ *  @return MW_OK or MW_ERR_INVALID (err says why). */
+mw_status mw_size_parse(const char *text, uint64_t *out_bytes, mw_err *err);
+
+/*! mw_duration_parse() :
+ *  Parses "100ms", "1ms", "0.5s", "250us", "2m", or a bare number of
+ *  seconds. @return MW_OK or MW_ERR_INVALID. */
+mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err);
+
+/*! mw_size_format() :
+ *  Writes bytes in IEC units with 3 significant digits ("1.50 GiB",
+ *  "512 MiB", "812 B"); MW_UNKNOWN is written as "-". @return buf. */
+char *mw_size_format(uint64_t bytes, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Watching a process tree (the probe)
+ * ------------------------------------------------------------------------ */
+
+/* One sample of the whole tree, passed to mw_watch_opts.on_sample. */
+typedef struct mw_sample {
+    double   t_seconds;              /* since the command started          */
+    uint32_t processes;              /* live processes in the tree         */
+    uint64_t rss_bytes;              /* sum of VmRSS over the tree         */
+    uint64_t rss_anon_bytes;
+    uint64_t rss_file_bytes;
+    uint64_t rss_shmem_bytes;
+    uint64_t swap_bytes;             /* sum of VmSwap                      */
+    uint64_t pss_bytes;              /* sum of Pss (with --pss) or UNKNOWN */
+    uint64_t minor_faults;           /* cumulative, live processes         */
+    uint64_t major_faults;
+    uint64_t cgroup_bytes;           /* cgroup memory.current or UNKNOWN   */
+    uint64_t gpu_bytes;              /* tree's GPU memory (NVML) or UNKNOWN*/
+    uint64_t gpu_device_used_bytes;  /* all devices' used memory or UNKNOWN*/
+    double   psi_some_seconds;       /* memory stall since start or <0     */
+    double   psi_full_seconds;
+} mw_sample;
+
+/* What one process of the tree used over its life (as far as seen). */
+typedef struct mw_proc_summary {
+    int32_t  pid;
+    int32_t  ppid;
+    char     comm[32];               /* /proc/PID/comm                     */
+    uint64_t peak_rss_bytes;         /* VmHWM (the kernel's high-water)    */
+    uint64_t peak_rss_anon_bytes;    /* max sampled RssAnon                */
+    uint64_t peak_rss_file_bytes;
+    uint64_t peak_rss_shmem_bytes;
+    uint64_t peak_swap_bytes;
+    uint64_t peak_pss_bytes;         /* with --pss, else UNKNOWN           */
+    uint64_t peak_gpu_bytes;         /* NVML, else UNKNOWN                 */
+    uint64_t minor_faults;
+    uint64_t major_faults;
+    double   start_seconds;          /* first seen, since the command start */
+    double   end_seconds;            /* last seen alive; <0: still running  */
+} mw_proc_summary;
+
+typedef struct mw_gpu_device_summary {
+    uint32_t index;
+    char     name[96];
+    uint64_t total_bytes;
+    uint64_t peak_used_bytes;        /* device-wide, every process         */
+    uint64_t peak_tree_bytes;        /* this tree's processes only         */
+} mw_gpu_device_summary;
+
+typedef enum mw_cgroup_version {
+    MW_CGROUP_NONE = 0,
+    MW_CGROUP_V1 = 1,
+    MW_CGROUP_V2 = 2
+} mw_cgroup_version;
+
+typedef struct mw_watch_result {
+    /* the command */
+    int32_t  pid;                    /* root of the tree                   */
+    int      exit_code;              /* -1 when unknown (--pid) or signal  */
+    int      term_signal;            /* 0 unless killed by a signal        */
+    int      oom_killed;             /* 1: a process of it was OOM-killed  */
+    int      status_code;            /* what memwall exits with: the code,
+                                        128+signal, or 0 with --pid        */
+    double   wall_seconds;
+    double   user_seconds;           /* of the reaped tree; <0 unknown     */
+    double   sys_seconds;
+    double   watcher_cpu_seconds;    /* memwall's own CPU time             */
+
+    /* the whole tree */
+    uint64_t peak_rss_bytes;         /* max(Σ sampled RSS, any VmHWM, ru_maxrss) */
+    uint64_t peak_rss_anon_bytes;
+    uint64_t peak_rss_file_bytes;
+    uint64_t peak_rss_shmem_bytes;
+    uint64_t peak_swap_bytes;
+    uint64_t peak_pss_bytes;         /* UNKNOWN unless opts.pss            */
+    uint64_t minor_faults;
+    uint64_t major_faults;
+    uint32_t max_processes;          /* most processes alive at once       */
+    uint64_t samples;
+    double   interval_seconds;
+
+    /* the memory cgroup memwall made (--mem-limit) */
+    mw_cgroup_version cgroup_version; /* NONE when no cgroup was used       */
+    char     cgroup_path[256];
+    uint64_t cgroup_limit_bytes;
+    uint64_t cgroup_swap_limit_bytes;
+    uint64_t cgroup_peak_bytes;
+    uint64_t cgroup_swap_peak_bytes;
+    uint64_t cgroup_oom_kills;        /* v2 memory.events oom_kill, v1 oom_control */
+    uint64_t cgroup_limit_hits;       /* v2 memory.events max, v1 failcnt   */
+
+    /* system-wide deltas over the run (/proc/vmstat, /proc/pressure) */
+    uint64_t sys_swap_in_pages;
+    uint64_t sys_swap_out_pages;
+    uint64_t sys_major_faults;
+    uint64_t sys_refaults_anon;
+    uint64_t sys_refaults_file;
+    uint64_t sys_oom_kills;
+    double   psi_some_seconds;        /* cgroup's when one, else system's; <0 unknown */
+    double   psi_full_seconds;
+
+    /* GPU, when NVML is present (gpu_devices == 0 otherwise) */
+    uint32_t gpu_devices;
+    mw_gpu_device_summary *gpu;      /* gpu_devices entries                */
+    uint64_t peak_gpu_bytes;         /* tree's, all devices; UNKNOWN w/o NVML */
+
+    /* every process seen */
+    uint32_t nprocs;
+    mw_proc_summary *procs;          /* nprocs entries, in order of discovery */
+
+    /* the command's argv (NULL-terminated), for reports */
+    char   **argv;
+} mw_watch_result;
+
+typedef void (*mw_sample_fn)(const mw_sample *sample, void *user);
+
+typedef struct mw_watch_opts {
+    double   interval_seconds;       /* default 0.1; at least 0.001        */
+    int      pss;                    /* read smaps_rollup for PSS (slower) */
+    int      gpu;                    /* 1 (default): use NVML when present */
+    uint64_t mem_limit_bytes;        /* MW_UNLIMITED (default): no cgroup  */
+    uint64_t swap_limit_bytes;       /* MW_UNLIMITED: 0 when mem_limit set */
+    pid_t    attach_pid;             /* >0: watch this running process     */
+    int      forward_signals;        /* 1 (default): SIGINT/TERM/HUP sent to
+                                        memwall are passed on to the child */
+    mw_sample_fn on_sample;          /* called after each sample, or NULL  */
+    void    *on_sample_user;
+} mw_watch_opts;
+
+void mw_watch_opts_init(mw_watch_opts *opts);
+
+/*! mw_watch_run() :
+ *  Starts argv (no shell; argv[0] looked up in PATH), or attaches to
+ *  opts->attach_pid when argv is NULL, and samples the process tree until the
+ *  root exits. Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD in the calling
+ *  thread while it runs (they are read through a signalfd) and restores the
+ *  mask before returning.
+ *  @return MW_OK when the command ran (whatever its exit status; see
+ *          res->status_code), MW_ERR_SPAWN (err.msg says why; res is still
+ *          filled: status_code 127 not found, 126 not executable),
+ *          MW_ERR_PERMISSION / MW_ERR_UNSUPPORTED when --mem-limit cannot
+ *          make a cgroup, MW_ERR_NOMEM. On MW_OK and MW_ERR_SPAWN *out is set
+ *          and must be freed with mw_watch_result_free(). */
+mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts,
+                       mw_watch_result **out, mw_err *err);
+
+void mw_watch_result_free(mw_watch_result *res);
+
+/* ------------------------------------------------------------------------
+ * Reports
+ * ------------------------------------------------------------------------ */
+
+enum {
+    MW_REPORT_COLOR = 1 << 0         /* ANSI colours (caller decides: tty, NO_COLOR) */
+};
+
+/*! mw_watch_report_text() : the human summary, memory first, IEC units. */
+mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags);
+
+/*! mw_watch_report_json() : the stable JSON document (schema in
+ *  docs/JSON.md, "memwall.watch/1"), raw numbers in bytes and seconds, null
+ *  for unknown, followed by a newline. */
+mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err);
+
+/* A sample timeline written as the samples are taken: one line per sample,
+ * each written with a single write(2), so a killed run leaves a complete
+ * file up to its last sample. */
+typedef enum mw_timeline_format {
+    MW_TIMELINE_CSV = 0,
+    MW_TIMELINE_JSONL = 1
+} mw_timeline_format;
+
+typedef struct mw_timeline mw_timeline;
+
+/*! mw_timeline_open() : creates (truncates) path; "-" is not accepted.
+ *  MW_TIMELINE_CSV writes a header line first. */
+mw_status mw_timeline_open(const char *path, mw_timeline_format format,
+                           mw_timeline **out, mw_err *err);
+mw_status mw_timeline_write(mw_timeline *tl, const mw_sample *sample, mw_err *err);
+void mw_timeline_close(mw_timeline *tl);
+
+/*! mw_timeline_format_for_path() : JSONL for *.jsonl / *.json / *.ndjson,
+ *  CSV otherwise. */
+mw_timeline_format mw_timeline_format_for_path(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMWALL_H */

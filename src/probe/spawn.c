@@ -1,0 +1,99 @@
+/* spawn.c - fork, attach to a cgroup, exec; report exec failures exactly. */
+#include "spawn.h"
+#include "common/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd)
+{
+    char c;
+    /* Wait until the parent has put us in the cgroup (or gave up: EOF). */
+    if (read_full(go_fd, &c, 1) != 1) _exit(127);
+    close(go_fd);
+    /* Signals the parent reads through its signalfd must be normal here. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    execvp(argv[0], (char *const *)argv);
+    int e = errno;
+    ssize_t w = write(err_fd, &e, sizeof e);
+    (void)w;
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
+                         const mw_cgroup *cg, pid_t *pid, int *exit_code, mw_err *err)
+{
+    int go[2], ex[2];
+    *exit_code = -1;
+    MW_RETURN_IF(!argv || !argv[0] || !argv[0][0], err, MW_ERR_INVALID, "no command to run");
+    if (pipe2(go, O_CLOEXEC) < 0)
+        return mw_err_errno(err, MW_ERR_SPAWN, errno, "cannot create a pipe to start %s", argv[0]);
+    if (pipe2(ex, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(go[0]); close(go[1]);
+        return mw_err_errno(err, MW_ERR_SPAWN, e, "cannot create a pipe to start %s", argv[0]);
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(go[0]); close(go[1]); close(ex[0]); close(ex[1]);
+        return mw_err_errno(err, MW_ERR_SPAWN, e, "cannot fork to start %s", argv[0]);
+    }
+    if (child == 0) {
+        close(go[1]);
+        close(ex[0]);
+        child_exec(argv, child_mask, go[0], ex[1]);
+    }
+    close(go[0]);
+    close(ex[1]);
+
+    if (cg) {
+        mw_status st = mw_cgroup_attach(cg, child, err);
+        if (st != MW_OK) {
+            close(go[1]); /* EOF: the child exits without running argv */
+            close(ex[0]);
+            kill(child, SIGKILL);
+            waitpid(child, NULL, 0);
+            return st;
+        }
+    }
+    char c = 'g';
+    ssize_t w;
+    do w = write(go[1], &c, 1); while (w < 0 && errno == EINTR);
+    close(go[1]);
+
+    int exec_errno = 0;
+    ssize_t n = read_full(ex[0], &exec_errno, sizeof exec_errno);
+    close(ex[0]);
+    if (n == (ssize_t)sizeof exec_errno) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        *exit_code = exec_errno == ENOENT ? 127 : 126;
+        if (exec_errno == ENOENT)
+            return mw_err_set(err, MW_ERR_SPAWN,
+                              "%s: command not found (check the name and PATH)", argv[0]);
+        return mw_err_errno(err, MW_ERR_SPAWN, exec_errno, "%s: cannot execute", argv[0]);
+    }
+    *pid = child;
+    return MW_OK;
+}

@@ -1,0 +1,42 @@
+/* vmstat.c - /proc/vmstat counters and system memory pressure. */
+#include "vmstat.h"
+#include "cgroup.h"
+#include "common/error.h"
+#include "common/fileio.h"
+
+#include <string.h>
+
+void mw_vmstat_parse(const char *text, mw_vmstat *out)
+{
+    memset(out, 0, sizeof *out);
+    mw_text_field_u64(text, "pswpin", &out->pswpin);
+    mw_text_field_u64(text, "pswpout", &out->pswpout);
+    mw_text_field_u64(text, "pgmajfault", &out->pgmajfault);
+    mw_text_field_u64(text, "workingset_refault_anon", &out->refault_anon);
+    mw_text_field_u64(text, "workingset_refault_file", &out->refault_file);
+    mw_text_field_u64(text, "oom_kill", &out->oom_kill);
+    static const char *const stalls[] = {
+        "allocstall_dma", "allocstall_dma32", "allocstall_normal", "allocstall_movable",
+    };
+    for (size_t i = 0; i < MW_ARRAY_LEN(stalls); i++) {
+        uint64_t v;
+        if (mw_text_field_u64(text, stalls[i], &v)) out->allocstall += v;
+    }
+}
+
+mw_status mw_vmstat_read(mw_vmstat *out, mw_err *err)
+{
+    char buf[16384]; /* /proc/vmstat is ~5 KiB on 6.x */
+    memset(out, 0, sizeof *out);
+    MW_FORWARD(mw_read_text("/proc/vmstat", buf, sizeof buf, NULL, err));
+    mw_vmstat_parse(buf, out);
+    return MW_OK;
+}
+
+int mw_psi_read_system(double *some_seconds, double *full_seconds)
+{
+    char buf[512];
+    *some_seconds = *full_seconds = -1;
+    if (mw_read_text("/proc/pressure/memory", buf, sizeof buf, NULL, NULL) != MW_OK) return 0;
+    return mw_psi_parse(buf, some_seconds, full_seconds);
+}

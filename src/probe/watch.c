@@ -1,0 +1,682 @@
+/*
+ * watch.c - sample a process tree until its root exits (mw_watch_run).
+ *
+ * One thread, one loop:
+ *
+ *   spawn (or attach) ─► sample ─► ppoll(signalfd, until next tick) ─┐
+ *                          ▲                                          │
+ *                          └──── SIGCHLD? root exited? ◄──────────────┘
+ *                                   │ yes
+ *                                   ▼
+ *          final sample of the zombie ─► wait4 (rusage) ─► cgroup stats
+ *
+ * A sample walks the tree from the root through /proc/PID/task/TID/children,
+ * reading each live process's status and stat through descriptors kept open
+ * (pread: one syscall a file). Processes are never forgotten: the result
+ * lists every one seen, with its own peak.
+ *
+ * Peaks. VmHWM is the kernel's high-water mark of a process, so a process's
+ * peak is exact up to the last sample before it exits. The tree's peak is the
+ * largest of: the most RSS seen at once (sum over a sample), any single
+ * VmHWM, and the root's ru_maxrss from wait4 when that exceeds memwall's own
+ * high-water mark at fork (ru_maxrss starts at the parent's RSS; a figure at
+ * or below ours may be ours, so it is ignored). With a cgroup the kernel's
+ * own peak is exact for the whole tree and reported beside it.
+ */
+#include "memwall.h"
+#include "cgroup.h"
+#include "nvml.h"
+#include "proc.h"
+#include "spawn.h"
+#include "vmstat.h"
+#include "common/error.h"
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_INTERVAL 0.001
+/* NVML is queried at most this often, whatever the interval: a process list
+ * costs ~1 ms on a real driver, and the driver refreshes it less often. */
+#define GPU_MIN_INTERVAL 0.010
+#define MAX_GPU_DEVICES 16
+#define MAX_GPU_PROCS 1024
+
+typedef struct tracked {
+    mw_proc_summary sum;
+    mw_proc_files files;
+    uint64_t start_ticks;
+    uint32_t threads;
+    int alive;
+    uint64_t utime_ticks, stime_ticks;
+    uint64_t gpu_now;               /* this sample's GPU bytes, all devices */
+} tracked;
+
+typedef struct watch {
+    const mw_watch_opts *opts;
+    tracked *procs;
+    size_t nprocs, cap;
+    pid_t root;
+    struct timespec t0;
+    double last_t;
+
+    mw_cgroup cg;
+    int have_cg;
+    int cg_current_fd;
+
+    mw_nvml *nvml;
+    uint32_t ngpu;
+    mw_gpu_device_summary gpu[MAX_GPU_DEVICES];
+    mw_gpu_process *gpu_procs;
+    double next_gpu_t;
+    uint64_t last_gpu_bytes, last_gpu_device_bytes;
+
+    double psi_some0, psi_full0;    /* at start; <0: no PSI */
+
+    mw_watch_result *res;
+    pid_t *kids;                    /* scratch for children lists */
+    size_t kids_cap;
+} watch;
+
+static double elapsed(const watch *w)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - w->t0.tv_sec) + (double)(now.tv_nsec - w->t0.tv_nsec) * 1e-9;
+}
+
+static void umax(uint64_t *slot, uint64_t v)
+{
+    if (v == MW_UNKNOWN) return;
+    if (*slot == MW_UNKNOWN || v > *slot) *slot = v;
+}
+
+static void proc_comm(pid_t pid, char *comm, size_t cap)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    size_t n = 0;
+    if (mw_read_text(path, buf, sizeof buf, &n, NULL) == MW_OK && n > 0) {
+        if (buf[n - 1] == '\n') buf[n - 1] = '\0';
+        snprintf(comm, cap, "%.*s", (int)cap - 1, buf);
+    } else {
+        snprintf(comm, cap, "?");
+    }
+}
+
+/* Adds pid to the table; returns its index or -1 (gone, or no memory: the
+ * process is then not followed, but the run goes on). */
+static long track(watch *w, pid_t pid, double t)
+{
+    for (size_t i = 0; i < w->nprocs; i++)
+        if (w->procs[i].alive && w->procs[i].sum.pid == pid) return (long)i;
+    if (w->nprocs == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 16;
+        tracked *np = mw_realloc(w->procs, ncap * sizeof *np, MW_MEM_PROBE);
+        if (!np) return -1;
+        w->procs = np;
+        w->cap = ncap;
+    }
+    tracked *p = &w->procs[w->nprocs];
+    memset(p, 0, sizeof *p);
+    if (mw_proc_files_open(pid, w->opts->pss, &p->files, NULL) != MW_OK) return -1;
+    p->alive = 1;
+    p->sum.pid = pid;
+    p->sum.ppid = -1;
+    p->sum.start_seconds = t;
+    p->sum.end_seconds = -1;
+    p->sum.peak_pss_bytes = MW_UNKNOWN;
+    p->sum.peak_gpu_bytes = MW_UNKNOWN;
+    p->sum.peak_swap_bytes = 0;
+    proc_comm(pid, p->sum.comm, sizeof p->sum.comm);
+    return (long)w->nprocs++;
+}
+
+static void untrack(watch *w, tracked *p, double t)
+{
+    (void)w;
+    p->alive = 0;
+    p->sum.end_seconds = t;
+    mw_proc_files_close(&p->files);
+}
+
+static void gpu_sample(watch *w, double t, mw_sample *s)
+{
+    if (!w->nvml || w->ngpu == 0) return;
+    if (t < w->next_gpu_t) {
+        s->gpu_bytes = w->last_gpu_bytes;
+        s->gpu_device_used_bytes = w->last_gpu_device_bytes;
+        return;
+    }
+    w->next_gpu_t = t + GPU_MIN_INTERVAL;
+    for (size_t i = 0; i < w->nprocs; i++) w->procs[i].gpu_now = 0;
+    uint64_t tree = 0, device_used = 0;
+    for (uint32_t d = 0; d < w->ngpu; d++) {
+        mw_gpu_memory mem;
+        if (mw_nvml_device_memory(w->nvml, d, &mem, NULL) == MW_OK) {
+            device_used += mem.used_bytes;
+            umax(&w->gpu[d].peak_used_bytes, mem.used_bytes);
+        }
+        size_t n = 0;
+        if (mw_nvml_device_processes(w->nvml, d, w->gpu_procs, MAX_GPU_PROCS, &n, NULL) != MW_OK)
+            continue;
+        if (n > MAX_GPU_PROCS) n = MAX_GPU_PROCS;
+        uint64_t dev_tree = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (w->gpu_procs[k].used_bytes == MW_UNKNOWN) continue;
+            for (size_t i = 0; i < w->nprocs; i++) {
+                tracked *p = &w->procs[i];
+                if (!p->alive || (uint32_t)p->sum.pid != w->gpu_procs[k].pid) continue;
+                p->gpu_now += w->gpu_procs[k].used_bytes;
+                dev_tree += w->gpu_procs[k].used_bytes;
+            }
+        }
+        umax(&w->gpu[d].peak_tree_bytes, dev_tree);
+        tree += dev_tree;
+    }
+    for (size_t i = 0; i < w->nprocs; i++)
+        if (w->procs[i].alive) umax(&w->procs[i].sum.peak_gpu_bytes, w->procs[i].gpu_now);
+    w->last_gpu_bytes = s->gpu_bytes = tree;
+    w->last_gpu_device_bytes = s->gpu_device_used_bytes = device_used;
+    umax(&w->res->peak_gpu_bytes, tree);
+}
+
+/* One sample of the whole tree. */
+static void sample(watch *w, mw_sample *s)
+{
+    double t = elapsed(w);
+    memset(s, 0, sizeof *s);
+    s->t_seconds = t;
+    s->pss_bytes = w->opts->pss ? 0 : MW_UNKNOWN;
+    s->cgroup_bytes = MW_UNKNOWN;
+    s->gpu_bytes = MW_UNKNOWN;
+    s->gpu_device_used_bytes = MW_UNKNOWN;
+    s->psi_some_seconds = s->psi_full_seconds = -1;
+
+    mw_watch_result *r = w->res;
+    uint64_t max_hwm = 0;
+    /* The table grows while we walk it: children found here are read in
+     * this same pass, so a new grandchild is seen in the sample it appears. */
+    for (size_t i = 0; i < w->nprocs; i++) {
+        tracked *p = &w->procs[i];
+        if (!p->alive) continue;
+        mw_proc_reading rd;
+        if (mw_proc_read(&p->files, &rd) < 0) {
+            untrack(w, p, w->last_t);
+            continue;
+        }
+        if (rd.ok_stat) {
+            if (p->start_ticks == 0) p->start_ticks = rd.stat.start_ticks;
+            p->sum.ppid = rd.stat.ppid;
+            p->sum.minor_faults = rd.stat.minor_faults;
+            p->sum.major_faults = rd.stat.major_faults;
+            p->threads = rd.stat.threads;
+            p->utime_ticks = rd.stat.utime_ticks;
+            p->stime_ticks = rd.stat.stime_ticks;
+        }
+        s->minor_faults += p->sum.minor_faults;
+        s->major_faults += p->sum.major_faults;
+        if (!rd.ok_status) { /* zombie: its memory is gone */
+            untrack(w, p, t);
+            continue;
+        }
+        const mw_proc_status *st = &rd.status;
+        umax(&p->sum.peak_rss_bytes, st->hwm_bytes);
+        umax(&p->sum.peak_rss_bytes, st->rss_bytes);
+        umax(&p->sum.peak_rss_anon_bytes, st->anon_bytes);
+        umax(&p->sum.peak_rss_file_bytes, st->file_bytes);
+        umax(&p->sum.peak_rss_shmem_bytes, st->shmem_bytes);
+        umax(&p->sum.peak_swap_bytes, st->swap_bytes);
+        umax(&p->sum.peak_pss_bytes, rd.pss_bytes);
+        if (p->sum.peak_rss_bytes > max_hwm) max_hwm = p->sum.peak_rss_bytes;
+
+        s->processes++;
+        if (st->rss_bytes != MW_UNKNOWN) s->rss_bytes += st->rss_bytes;
+        if (st->anon_bytes != MW_UNKNOWN) s->rss_anon_bytes += st->anon_bytes;
+        if (st->file_bytes != MW_UNKNOWN) s->rss_file_bytes += st->file_bytes;
+        if (st->shmem_bytes != MW_UNKNOWN) s->rss_shmem_bytes += st->shmem_bytes;
+        if (st->swap_bytes != MW_UNKNOWN) s->swap_bytes += st->swap_bytes;
+        if (w->opts->pss && rd.pss_bytes != MW_UNKNOWN) s->pss_bytes += rd.pss_bytes;
+
+        size_t nk = 0;
+        pid_t pid = p->sum.pid;  /* p may move when track() grows the table */
+        if (mw_proc_children(pid, p->threads, w->kids, w->kids_cap, &nk) == 0) {
+            if (nk > w->kids_cap) nk = w->kids_cap;
+            for (size_t k = 0; k < nk; k++) track(w, w->kids[k], t);
+        }
+    }
+    w->last_t = t;
+
+    gpu_sample(w, t, s);
+
+    if (w->cg_current_fd >= 0) {
+        char buf[32];
+        if (mw_pread_text(w->cg_current_fd, buf, sizeof buf) > 0)
+            s->cgroup_bytes = strtoull(buf, NULL, 10);
+    }
+    if (w->psi_some0 >= 0) {
+        double some, full;
+        int ok;
+        if (w->have_cg && w->cg.version == MW_CGROUP_V2) {
+            char path[PATH_MAX + 32], buf[512];
+            snprintf(path, sizeof path, "%s/memory.pressure", w->cg.path);
+            ok = mw_read_text(path, buf, sizeof buf, NULL, NULL) == MW_OK &&
+                 mw_psi_parse(buf, &some, &full);
+        } else {
+            ok = mw_psi_read_system(&some, &full);
+        }
+        if (ok) {
+            s->psi_some_seconds = some - w->psi_some0;
+            s->psi_full_seconds = full >= 0 && w->psi_full0 >= 0 ? full - w->psi_full0 : -1;
+        }
+    }
+
+    /* Tree figures. */
+    r->samples++;
+    if (s->processes > r->max_processes) r->max_processes = s->processes;
+    umax(&r->peak_rss_bytes, s->rss_bytes);
+    umax(&r->peak_rss_bytes, max_hwm);
+    umax(&r->peak_rss_anon_bytes, s->rss_anon_bytes);
+    umax(&r->peak_rss_file_bytes, s->rss_file_bytes);
+    umax(&r->peak_rss_shmem_bytes, s->rss_shmem_bytes);
+    umax(&r->peak_swap_bytes, s->swap_bytes);
+    if (w->opts->pss) umax(&r->peak_pss_bytes, s->pss_bytes);
+    if (s->cgroup_bytes != MW_UNKNOWN) umax(&r->cgroup_peak_bytes, s->cgroup_bytes);
+    /* Faults of exited processes stay counted: totals are per process. */
+    if (w->opts->on_sample) w->opts->on_sample(s, w->opts->on_sample_user);
+}
+
+static double cpu_seconds_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+void mw_watch_opts_init(mw_watch_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->interval_seconds = 0.1;
+    opts->gpu = 1;
+    opts->mem_limit_bytes = MW_UNLIMITED;
+    opts->swap_limit_bytes = 0;
+    opts->forward_signals = 1;
+}
+
+void mw_watch_result_free(mw_watch_result *res)
+{
+    if (!res) return;
+    if (res->argv) {
+        for (char **a = res->argv; *a; a++) mw_free(*a);
+        mw_free(res->argv);
+    }
+    mw_free(res->procs);
+    mw_free(res->gpu);
+    mw_free(res);
+}
+
+static mw_watch_result *result_new(const char *const *argv, pid_t attach)
+{
+    mw_watch_result *r = mw_calloc(1, sizeof *r, MW_MEM_PROBE);
+    if (!r) return NULL;
+    r->exit_code = -1;
+    r->user_seconds = r->sys_seconds = -1;
+    r->peak_pss_bytes = MW_UNKNOWN;
+    r->peak_gpu_bytes = MW_UNKNOWN;
+    r->cgroup_limit_bytes = r->cgroup_swap_limit_bytes = MW_UNKNOWN;
+    r->cgroup_peak_bytes = r->cgroup_swap_peak_bytes = MW_UNKNOWN;
+    r->cgroup_oom_kills = r->cgroup_limit_hits = MW_UNKNOWN;
+    r->psi_some_seconds = r->psi_full_seconds = -1;
+    size_t n = 0;
+    char buf[32];
+    const char *attach_argv[] = {buf, NULL};
+    if (!argv) {
+        snprintf(buf, sizeof buf, "pid:%d", (int)attach);
+        argv = attach_argv;
+    }
+    while (argv[n]) n++;
+    r->argv = mw_calloc(n + 1, sizeof *r->argv, MW_MEM_PROBE);
+    if (!r->argv) goto fail;
+    for (size_t i = 0; i < n; i++)
+        if (!(r->argv[i] = mw_strdup(argv[i], MW_MEM_PROBE))) goto fail;
+    return r;
+fail:
+    mw_watch_result_free(r);
+    return NULL;
+}
+
+static void finish_result(watch *w)
+{
+    mw_watch_result *r = w->res;
+    r->nprocs = 0;
+    r->procs = w->nprocs ? mw_calloc(w->nprocs, sizeof *r->procs, MW_MEM_PROBE) : NULL;
+    uint64_t minflt = 0, majflt = 0, uticks = 0, sticks = 0;
+    for (size_t i = 0; i < w->nprocs; i++) {
+        const tracked *p = &w->procs[i];
+        if (r->procs) r->procs[r->nprocs++] = p->sum;
+        minflt += p->sum.minor_faults;
+        majflt += p->sum.major_faults;
+        uticks += p->utime_ticks;
+        sticks += p->stime_ticks;
+    }
+    r->minor_faults = minflt;
+    r->major_faults = majflt;
+    if (r->user_seconds < 0) { /* attached: CPU of the processes seen */
+        double hz = (double)sysconf(_SC_CLK_TCK);
+        r->user_seconds = (double)uticks / hz;
+        r->sys_seconds = (double)sticks / hz;
+    }
+    if (w->ngpu) {
+        r->gpu = mw_calloc(w->ngpu, sizeof *r->gpu, MW_MEM_PROBE);
+        if (r->gpu) {
+            memcpy(r->gpu, w->gpu, w->ngpu * sizeof *r->gpu);
+            r->gpu_devices = w->ngpu;
+        }
+    }
+}
+
+static void open_gpu(watch *w)
+{
+    if (!w->opts->gpu || mw_nvml_open(&w->nvml, NULL) != MW_OK) return;
+    w->gpu_procs = mw_malloc(MAX_GPU_PROCS * sizeof *w->gpu_procs, MW_MEM_PROBE);
+    uint32_t n = mw_nvml_device_count(w->nvml);
+    if (!w->gpu_procs || n == 0) {
+        mw_nvml_close(w->nvml);
+        w->nvml = NULL;
+        return;
+    }
+    if (n > MAX_GPU_DEVICES) n = MAX_GPU_DEVICES;
+    for (uint32_t d = 0; d < n; d++) {
+        mw_gpu_memory mem;
+        w->gpu[d].index = d;
+        w->gpu[d].peak_used_bytes = MW_UNKNOWN;
+        w->gpu[d].peak_tree_bytes = MW_UNKNOWN;
+        w->gpu[d].total_bytes = MW_UNKNOWN;
+        if (mw_nvml_device_memory(w->nvml, d, &mem, NULL) == MW_OK) {
+            snprintf(w->gpu[d].name, sizeof w->gpu[d].name, "%s", mem.name);
+            w->gpu[d].total_bytes = mem.total_bytes;
+        }
+    }
+    w->ngpu = n;
+    w->res->peak_gpu_bytes = 0;
+}
+
+static mw_status make_cgroup(watch *w, mw_err *err)
+{
+    mw_cgroup_fs fs;
+    MW_FORWARD(mw_cgroup_fs_detect(&fs, err));
+    static unsigned counter;
+    char name[64];
+    snprintf(name, sizeof name, "memwall-%d-%u", (int)getpid(), counter++);
+    MW_FORWARD(mw_cgroup_create(&fs, name, w->opts->mem_limit_bytes, w->opts->swap_limit_bytes,
+                                &w->cg, err));
+    w->have_cg = 1;
+    mw_watch_result *r = w->res;
+    r->cgroup_version = w->cg.version;
+    snprintf(r->cgroup_path, sizeof r->cgroup_path, "%.*s", (int)sizeof r->cgroup_path - 1, w->cg.path);
+    r->cgroup_limit_bytes = w->cg.limit_bytes;
+    r->cgroup_swap_limit_bytes = w->cg.has_swap_control ? w->cg.swap_limit_bytes : MW_UNKNOWN;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", w->cg.path,
+             w->cg.version == MW_CGROUP_V2 ? "memory.current" : "memory.usage_in_bytes");
+    w->cg_current_fd = open(path, O_RDONLY | O_CLOEXEC);
+    return MW_OK;
+}
+
+static void close_cgroup(watch *w)
+{
+    if (!w->have_cg) return;
+    mw_watch_result *r = w->res;
+    mw_cgroup_stats st;
+    if (mw_cgroup_read(&w->cg, &st, NULL) == MW_OK) {
+        umax(&r->cgroup_peak_bytes, st.peak_bytes);
+        r->cgroup_swap_peak_bytes = st.swap_peak_bytes;
+        r->cgroup_oom_kills = st.oom_kills;
+        r->cgroup_limit_hits = st.limit_hits;
+        if (st.psi_some_seconds >= 0) {
+            r->psi_some_seconds = st.psi_some_seconds;
+            r->psi_full_seconds = st.psi_full_seconds;
+        }
+    }
+    /* Processes that outlived the root (daemons, stragglers) would keep the
+     * cgroup busy: the run is over, so they go too. */
+    mw_cgroup_kill_all(&w->cg, NULL);
+    if (w->cg_current_fd >= 0) close(w->cg_current_fd);
+    w->cg_current_fd = -1;
+    mw_cgroup_destroy(&w->cg, NULL);
+    w->have_cg = 0;
+}
+
+static int root_exited(pid_t root)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)root, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return errno == ECHILD;
+    return si.si_pid == root;
+}
+
+static int attached_gone(const watch *w)
+{
+    return w->nprocs == 0 || !w->procs[0].alive;
+}
+
+/* Waits for the next tick or a signal; returns 1 when the run should end. */
+static int wait_tick(watch *w, int sfd, double next, int attached)
+{
+    for (;;) {
+        double now = elapsed(w);
+        double left = next - now;
+        if (left < 0) left = 0;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        int rc = ppoll(&pfd, 1, &ts, NULL);
+        if (rc == 0) return 0;
+        if (rc < 0) {
+            if (errno == EINTR) continue;
+            return 0;
+        }
+        struct signalfd_siginfo si;
+        int stop = 0;
+        while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            if (si.ssi_signo == SIGCHLD) {
+                if (!attached && root_exited(w->root)) stop = 1;
+            } else if (attached) {
+                stop = 1; /* Ctrl-C ends watching an attached process */
+            } else if (w->opts->forward_signals && si.ssi_code != SI_KERNEL) {
+                /* A terminal's SIGINT reaches the whole foreground group,
+                 * the child included (SI_KERNEL); only signals sent to
+                 * memwall alone are passed on, so none arrives twice. */
+                kill(w->root, (int)si.ssi_signo);
+            }
+        }
+        if (stop) return 1;
+    }
+}
+
+static void reap_root(watch *w, uint64_t self_hwm)
+{
+    mw_watch_result *r = w->res;
+    int status = 0;
+    struct rusage ru;
+    pid_t got;
+    do got = wait4(w->root, &status, 0, &ru); while (got < 0 && errno == EINTR);
+    r->wall_seconds = elapsed(w);
+    if (got != w->root) return;
+    if (WIFEXITED(status)) {
+        r->exit_code = WEXITSTATUS(status);
+        r->status_code = r->exit_code;
+    } else if (WIFSIGNALED(status)) {
+        r->term_signal = WTERMSIG(status);
+        r->status_code = 128 + r->term_signal;
+    }
+    r->user_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+    r->sys_seconds = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    /* ru_maxrss (KiB) covers the root and its reaped descendants, but it
+     * starts at memwall's own RSS at fork: only a figure above our own
+     * high-water mark is theirs. */
+    uint64_t maxrss = (uint64_t)ru.ru_maxrss * 1024;
+    if (maxrss > self_hwm) umax(&r->peak_rss_bytes, maxrss);
+}
+
+mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
+                       mw_watch_result **out, mw_err *err)
+{
+    mw_watch_opts defaults;
+    if (!opts_in) {
+        mw_watch_opts_init(&defaults);
+        opts_in = &defaults;
+    }
+    *out = NULL;
+    int attached = argv == NULL;
+    MW_RETURN_IF(attached && opts_in->attach_pid <= 0, err, MW_ERR_INVALID,
+                 "nothing to watch: give a command or a PID");
+    MW_RETURN_IF(!attached && (!argv[0] || !argv[0][0]), err, MW_ERR_INVALID, "empty command");
+    MW_RETURN_IF(!(opts_in->interval_seconds >= MIN_INTERVAL), err, MW_ERR_INVALID,
+                 "sampling interval %g s is below the 1 ms minimum", opts_in->interval_seconds);
+    MW_RETURN_IF(attached && opts_in->mem_limit_bytes != MW_UNLIMITED, err, MW_ERR_INVALID,
+                 "--mem-limit needs a command to start; it cannot cap a running process");
+
+    watch w;
+    memset(&w, 0, sizeof w);
+    w.opts = opts_in;
+    w.cg_current_fd = -1;
+    w.kids_cap = 4096;
+    w.res = result_new(argv, opts_in->attach_pid);
+    w.kids = mw_malloc(w.kids_cap * sizeof *w.kids, MW_MEM_PROBE);
+    if (!w.res || !w.kids) {
+        mw_watch_result_free(w.res);
+        mw_free(w.kids);
+        return mw_err_set(err, MW_ERR_NOMEM, "out of memory preparing to watch");
+    }
+    mw_watch_result *r = w.res;
+    r->interval_seconds = opts_in->interval_seconds;
+
+    mw_status st = MW_OK;
+    if (opts_in->mem_limit_bytes != MW_UNLIMITED) {
+        st = make_cgroup(&w, err);
+        if (st != MW_OK) goto fail;
+    }
+
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        st = mw_err_errno(err, MW_ERR_UNSUPPORTED, errno, "cannot create a signalfd");
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        goto fail;
+    }
+
+    mw_vmstat vm0, vm1;
+    mw_vmstat_read(&vm0, NULL);
+    if (!mw_psi_read_system(&w.psi_some0, &w.psi_full0)) w.psi_some0 = -1;
+    if (w.have_cg && w.cg.version == MW_CGROUP_V2) w.psi_some0 = w.psi_full0 = 0;
+    open_gpu(&w);
+    double cpu0 = cpu_seconds_self();
+    uint64_t self_hwm = mw_proc_self_hwm_bytes();
+
+    clock_gettime(CLOCK_MONOTONIC, &w.t0);
+    if (attached) {
+        w.root = opts_in->attach_pid;
+        if (track(&w, w.root, 0) < 0) {
+            st = mw_err_set(err, MW_ERR_NOT_FOUND,
+                            "no process %d to watch (or /proc/%d is not readable)",
+                            (int)w.root, (int)w.root);
+            goto out_signals;
+        }
+    } else {
+        int code = -1;
+        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, &w.root, &code, err);
+        if (st != MW_OK) {
+            if (st == MW_ERR_SPAWN) {
+                r->exit_code = code;
+                r->status_code = code;
+                r->wall_seconds = elapsed(&w);
+            }
+            goto out_signals;
+        }
+        track(&w, w.root, 0);
+    }
+    r->pid = w.root;
+
+    mw_sample s;
+    double next = 0;
+    for (;;) {
+        sample(&w, &s);
+        if (attached && attached_gone(&w)) break;
+        next += opts_in->interval_seconds;
+        double now = elapsed(&w);
+        if (next < now) next = now; /* fell behind: don't burst */
+        if (wait_tick(&w, sfd, next, attached)) break;
+    }
+    if (!attached) {
+        /* The root is a zombie now: its stat still has its final faults. */
+        sample(&w, &s);
+        reap_root(&w, self_hwm);
+    } else {
+        r->wall_seconds = elapsed(&w);
+        r->status_code = 0;
+    }
+    r->watcher_cpu_seconds = cpu_seconds_self() - cpu0;
+
+    mw_vmstat_read(&vm1, NULL);
+    r->sys_swap_in_pages = vm1.pswpin - vm0.pswpin;
+    r->sys_swap_out_pages = vm1.pswpout - vm0.pswpout;
+    r->sys_major_faults = vm1.pgmajfault - vm0.pgmajfault;
+    r->sys_refaults_anon = vm1.refault_anon - vm0.refault_anon;
+    r->sys_refaults_file = vm1.refault_file - vm0.refault_file;
+    r->sys_oom_kills = vm1.oom_kill - vm0.oom_kill;
+    if (s.psi_some_seconds >= 0) {
+        r->psi_some_seconds = s.psi_some_seconds;
+        r->psi_full_seconds = s.psi_full_seconds;
+    }
+    close_cgroup(&w);
+    if (!attached) {
+        if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_oom_kills != MW_UNKNOWN)
+            r->oom_killed = r->cgroup_oom_kills > 0;
+        else
+            r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0;
+    }
+    finish_result(&w);
+
+out_signals:
+    close(sfd);
+    {
+        /* Drop the SIGCHLDs we caused, then give the caller its mask back. */
+        struct timespec zero = {0, 0};
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        while (sigtimedwait(&chld, NULL, &zero) > 0) {}
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+fail:
+    close_cgroup(&w);
+    for (size_t i = 0; i < w.nprocs; i++)
+        if (w.procs[i].alive) mw_proc_files_close(&w.procs[i].files);
+    mw_free(w.procs);
+    mw_free(w.kids);
+    mw_free(w.gpu_procs);
+    mw_nvml_close(w.nvml);
+    if (st == MW_OK || st == MW_ERR_SPAWN) {
+        *out = r;
+    } else {
+        mw_watch_result_free(r);
+    }
+    return st;
+}

@@ -1,0 +1,19 @@
+/* json_util.h - cJSON helpers shared by every JSON report: null for unknown. */
+#ifndef MW_REPORT_JSON_UTIL_H
+#define MW_REPORT_JSON_UTIL_H
+
+#include "memwall.h"
+#include <cjson/cJSON.h>
+
+/* Routes cJSON's allocations through mw_malloc (tag MW_MEM_REPORT), so the
+ * reports are counted and fault injection reaches them. Idempotent. */
+void mw_json_use_counting_allocator(void);
+
+/* Adds v, or null when v is MW_UNKNOWN. */
+void mw_json_add_u64(cJSON *o, const char *key, uint64_t v);
+/* Adds v, or null when !known. */
+void mw_json_add_int_or_null(cJSON *o, const char *key, long long v, int known);
+/* Adds seconds, or null when negative (unknown). */
+void mw_json_add_seconds(cJSON *o, const char *key, double v);
+
+#endif
