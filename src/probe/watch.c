@@ -130,6 +130,21 @@ static long track(watch *w, pid_t pid, double t)
     tracked *p = &w->procs[w->nprocs];
     memset(p, 0, sizeof *p);
     if (mw_proc_files_open(pid, w->opts->pss, &p->files, NULL) != MW_OK) return -1;
+    /* A parent lists its zombie children too: one we saw exit must not come
+     * back as a new process, and a zombie never seen alive has no memory
+     * left to report. The start time tells a reused PID apart. */
+    mw_proc_reading rd;
+    if (mw_proc_read(&p->files, &rd) < 0 || !rd.ok_stat || rd.stat.state == 'Z') {
+        mw_proc_files_close(&p->files);
+        return -1;
+    }
+    for (size_t i = 0; i < w->nprocs; i++) {
+        if (w->procs[i].sum.pid == pid && w->procs[i].start_ticks == rd.stat.start_ticks) {
+            mw_proc_files_close(&p->files);
+            return (long)i;
+        }
+    }
+    p->start_ticks = rd.stat.start_ticks;
     p->alive = 1;
     p->sum.pid = pid;
     p->sum.ppid = -1;
@@ -216,7 +231,6 @@ static void sample(watch *w, mw_sample *s)
             continue;
         }
         if (rd.ok_stat) {
-            if (p->start_ticks == 0) p->start_ticks = rd.stat.start_ticks;
             p->sum.ppid = rd.stat.ppid;
             p->sum.minor_faults = rd.stat.minor_faults;
             p->sum.major_faults = rd.stat.major_faults;
@@ -526,7 +540,11 @@ static void reap_root(watch *w, uint64_t self_hwm)
      * starts at memwall's own RSS at fork: only a figure above our own
      * high-water mark is theirs. */
     uint64_t maxrss = (uint64_t)ru.ru_maxrss * 1024;
-    if (maxrss > self_hwm) umax(&r->peak_rss_bytes, maxrss);
+    if (maxrss > self_hwm) {
+        umax(&r->peak_rss_bytes, maxrss);
+        /* With no descendants ever seen, the figure is the root's own. */
+        if (w->nprocs == 1) umax(&w->procs[0].sum.peak_rss_bytes, maxrss);
+    }
 }
 
 mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,

@@ -18,7 +18,9 @@
  *   --spin DUR       burn CPU for DUR after the steps
  * Children are waited for; the first failing child's status is ours.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
