@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages memwall needs to build and test, when missing.
+# Usage: scripts/deps.sh [--test]   (--test adds what the test suite uses)
+set -euo pipefail
+pkgs=(gcc make cmake pkg-config libcjson-dev)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(libcmocka-dev jq time groff-base)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null; then
+  sudo=(sudo)
+else
+  echo "deps: need root to install: ${missing[*]} (run: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
