@@ -77,9 +77,13 @@ int mw_cmd_watch(int argc, char **argv)
 
     optind = 1;
     opterr = 0;
-    int c;
-    /* '+': stop at the first non-option, which starts CMD. */
+    int c, cur = optind;
+    /* '+': stop at the first non-option, which starts CMD. `cur` is the
+     * argument getopt is in (a cluster like -qZ keeps optind on itself until
+     * its last letter), so errors can name what was written. */
     while ((c = getopt_long(argc, argv, "+:i:p:m:t:jo:qh", mw_cmd_watch_options, NULL)) != -1) {
+        const char *arg = argv[cur];
+        cur = optind;
         switch (c) {
         case 'i':
             if (mw_duration_parse(optarg, &opts.interval_seconds, &err) != MW_OK)
@@ -119,14 +123,27 @@ int mw_cmd_watch(int argc, char **argv)
         case 'o': output_path = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(mw_cli_doc_find("watch")->help, stdout); return MW_EXIT_OK;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: {
+            /* ':' (no value) or '?': name the option as "--name" (without
+             * any "=value") or "-x" (optopt, even inside a cluster). */
+            char opt[64];
+            int is_long = !strncmp(arg, "--", 2);
+            if (is_long) snprintf(opt, sizeof opt, "%.*s", (int)strcspn(arg, "="), arg);
+            else snprintf(opt, sizeof opt, "-%c", optopt);
+            if (c == ':') return usage_error("option '%s' needs a value", opt);
+            if (is_long && optopt && strchr(arg, '='))
+                return usage_error("option '%s' takes no value", opt);
+            return usage_error("unknown option '%s'", opt);
+        }
         }
     }
     char **cmd = argv + optind;
     int has_cmd = optind < argc;
-    if (has_cmd && opts.attach_pid > 0)
-        return usage_error("give a command or --pid %s, not both", argv[optind]);
+    if (has_cmd && opts.attach_pid > 0) {
+        mw_cli_error("watch", "give a command (%s) or --pid %d, not both", argv[optind],
+                     (int)opts.attach_pid);
+        return MW_EXIT_WRAPPER_FAILURE;
+    }
     if (!has_cmd && opts.attach_pid <= 0)
         return usage_error("%s", "nothing to watch: give a command (memwall watch -- CMD) or --pid PID");
     if (opts.attach_pid > 0 && opts.mem_limit_bytes != MW_UNLIMITED)
@@ -175,6 +192,13 @@ int mw_cmd_watch(int argc, char **argv)
     } else if (st == MW_ERR_SPAWN) {
         mw_cli_error(NULL, "%s", err.msg);
         code = res && res->status_code > 0 ? res->status_code : MW_EXIT_CANNOT_EXECUTE;
+        /* A report file asked for is written all the same (status_code 126
+         * or 127), so a script reading it is not left with an empty file. */
+        if (res && out != stderr) {
+            mw_err jerr;
+            if (json) mw_watch_report_json(res, out, &jerr);
+            else mw_watch_report_text(res, out, 0);
+        }
     } else {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_WRAPPER_FAILURE;

@@ -3,46 +3,8 @@
  */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-int mw_cmd_watch(int argc, char **argv);
-extern const struct option mw_cmd_watch_options[];
-
-const mw_cli_command mw_cli_commands[] = {
-    {"watch", mw_cmd_watch, mw_cmd_watch_options},
-};
-const size_t mw_cli_commands_count = sizeof mw_cli_commands / sizeof mw_cli_commands[0];
-
-const mw_cli_doc *mw_cli_doc_find(const char *name)
-{
-    for (size_t i = 0; i < mw_cli_docs_count; i++)
-        if (!strcmp(mw_cli_docs[i].name, name)) return &mw_cli_docs[i];
-    return NULL;
-}
-
-void mw_cli_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("memwall: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    if (cmd) fprintf(stderr, "Try 'memwall %s --help'.\n", cmd);
-}
-
-int mw_cli_use_color(int fd)
-{
-    const char *no = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    if (no && *no) return 0;
-    if (term && !strcmp(term, "dumb")) return 0;
-    return isatty(fd);
-}
 
 static int print_help(const char *name, FILE *out)
 {

@@ -12,15 +12,18 @@ long mw_pread_text(int fd, char *buf, size_t cap)
 {
     if (cap == 0) { errno = EINVAL; return -1; }
     size_t len = 0;
-    /* Most pseudo-files arrive in one read; loop for the rest. */
+    /* A pseudo-file arrives whole in one read when the buffer can hold it,
+     * so a short read is the end: no second read just to see EOF (the
+     * sampler reads two files per process per sample). */
     for (;;) {
-        ssize_t n = pread(fd, buf + len, cap - 1 - len, (off_t)len);
+        size_t want = cap - 1 - len;
+        ssize_t n = pread(fd, buf + len, want, (off_t)len);
         if (n < 0) {
             if (errno == EINTR) continue;
             return -1;
         }
         len += (size_t)n;
-        if (n == 0 || len == cap - 1) break;
+        if (n == 0 || (size_t)n < want || len == cap - 1) break;
     }
     buf[len] = '\0';
     return (long)len;

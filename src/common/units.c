@@ -34,8 +34,8 @@ static mw_status parse_number(const char *what, const char *text, double *value,
         if (*p == '.') dot = 1; else digits++;
         p++;
     }
-    MW_RETURN_IF(!digits, err, MW_ERR_INVALID,
-                 "invalid %s \"%s\": expected a number first (e.g. 512M, 1.5GiB, 100ms)", what, text);
+    MW_RETURN_IF(!digits, err, MW_ERR_INVALID, "invalid %s \"%s\": expected a number first (e.g. %s)",
+                 what, text, strcmp(what, "size") == 0 ? "512M, 1.5GiB, 4096" : "100ms, 1ms, 2s");
     char num[64];
     size_t n = (size_t)(p - text);
     MW_RETURN_IF(n >= sizeof num, err, MW_ERR_INVALID, "invalid %s \"%s\": number too long", what, text);

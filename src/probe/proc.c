@@ -81,11 +81,9 @@ int mw_proc_parse_smaps_rollup(const char *text, uint64_t *pss_bytes)
     return field_kb(text, "Pss", pss_bytes);
 }
 
-static int read_children_file(const char *path, pid_t *out, size_t cap, size_t *n)
+static void parse_children(const char *buf, pid_t *out, size_t cap, size_t *n)
 {
-    char buf[4096];
-    if (mw_read_text(path, buf, sizeof buf, NULL, NULL) != MW_OK) return -1;
-    for (char *p = buf; *p;) {
+    for (const char *p = buf; *p;) {
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p) break;
@@ -93,6 +91,23 @@ static int read_children_file(const char *path, pid_t *out, size_t cap, size_t *
         (*n)++;
         p = end;
     }
+}
+
+static int read_children_file(const char *path, pid_t *out, size_t cap, size_t *n)
+{
+    char buf[4096];
+    if (mw_read_text(path, buf, sizeof buf, NULL, NULL) != MW_OK) return -1;
+    parse_children(buf, out, cap, n);
+    return 0;
+}
+
+int mw_proc_read_children(const mw_proc_files *f, pid_t pid, uint32_t threads,
+                          pid_t *out, size_t cap, size_t *n)
+{
+    if (threads > 1 || f->children_fd < 0) return mw_proc_children(pid, threads, out, cap, n);
+    char buf[4096];
+    if (mw_pread_text(f->children_fd, buf, sizeof buf) < 0) return -1;
+    parse_children(buf, out, cap, n);
     return 0;
 }
 
@@ -119,8 +134,8 @@ int mw_proc_children(pid_t pid, uint32_t threads, pid_t *out, size_t cap, size_t
 
 static int open_proc_file(pid_t pid, const char *name)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/%.64s", (int)pid, name);
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -129,12 +144,16 @@ mw_status mw_proc_files_open(pid_t pid, int pss, mw_proc_files *f, mw_err *err)
     f->status_fd = open_proc_file(pid, "status");
     f->stat_fd = f->status_fd >= 0 ? open_proc_file(pid, "stat") : -1;
     f->smaps_fd = -1;
+    f->children_fd = -1;
     if (f->status_fd < 0 || f->stat_fd < 0) {
         int e = errno;
         mw_proc_files_close(f);
         return mw_err_errno(err, mw_status_from_errno(e), e, "cannot open /proc/%d", (int)pid);
     }
     if (pss) f->smaps_fd = open_proc_file(pid, "smaps_rollup"); /* optional (4.14+) */
+    char path[64];
+    snprintf(path, sizeof path, "task/%d/children", (int)pid); /* CONFIG_PROC_CHILDREN */
+    f->children_fd = open_proc_file(pid, path);
     return MW_OK;
 }
 
@@ -143,7 +162,8 @@ void mw_proc_files_close(mw_proc_files *f)
     if (f->status_fd >= 0) close(f->status_fd);
     if (f->stat_fd >= 0) close(f->stat_fd);
     if (f->smaps_fd >= 0) close(f->smaps_fd);
-    f->status_fd = f->stat_fd = f->smaps_fd = -1;
+    if (f->children_fd >= 0) close(f->children_fd);
+    f->status_fd = f->stat_fd = f->smaps_fd = f->children_fd = -1;
 }
 
 int mw_proc_read(const mw_proc_files *f, mw_proc_reading *r)

@@ -60,11 +60,17 @@ typedef struct mw_proc_files {
     int status_fd;
     int stat_fd;
     int smaps_fd;              /* -1 unless opened with pss */
+    int children_fd;           /* task/PID/children of the main thread */
 } mw_proc_files;
 
 /* Opens /proc/PID/{status,stat[,smaps_rollup]}; MW_ERR_NOT_FOUND when gone. */
 mw_status mw_proc_files_open(pid_t pid, int pss, mw_proc_files *f, mw_err *err);
 void mw_proc_files_close(mw_proc_files *f);
+
+/* Like mw_proc_children, reading the main thread's list through f (one
+ * pread) when the process has a single thread. */
+int mw_proc_read_children(const mw_proc_files *f, pid_t pid, uint32_t threads,
+                          pid_t *out, size_t cap, size_t *n);
 
 /* One reading of a process. ok_status is 0 for a zombie or a gone process. */
 typedef struct mw_proc_reading {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,63 @@ static ssize_t read_full(int fd, void *buf, size_t len)
     return (ssize_t)got;
 }
 
+/* Runs file, or, when the kernel does not know its format (ENOEXEC), hands
+ * it to /bin/sh as execvp does. Returns exec's errno. Async-signal-safe: it
+ * runs between fork and exec. */
+static int exec_file(const char *file, const char *const *argv)
+{
+    execv(file, (char *const *)argv);
+    int e = errno;
+    if (e == ENOEXEC) {
+        size_t n = 0;
+        while (argv[n]) n++;
+        if (n < 254) {
+            const char *sh_argv[256];
+            sh_argv[0] = "sh";
+            sh_argv[1] = file;
+            for (size_t i = 1; i <= n; i++) sh_argv[i + 1] = argv[i];
+            execv("/bin/sh", (char *const *)sh_argv);
+        }
+    }
+    return e;
+}
+
+/* The PATH search of a shell: a name with a '/' is run as it is; otherwise
+ * each PATH entry is tried. A directory we may not search is skipped (glibc's
+ * execvp would report EACCES for it and turn "not found" into "cannot
+ * execute"); a file that exists but cannot be run gives its own error.
+ * Returns the errno to report: ENOENT when nothing was found. */
+static int exec_search(const char *const *argv)
+{
+    const char *name = argv[0];
+    if (strchr(name, '/')) return exec_file(name, argv);
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    size_t nlen = strlen(name);
+    int found_errno = 0;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        char full[4096];
+        if (dlen + 1 + nlen + 1 <= sizeof full) {
+            if (dlen == 0) { /* an empty entry is the current directory */
+                memcpy(full, name, nlen + 1);
+            } else {
+                memcpy(full, p, dlen);
+                full[dlen] = '/';
+                memcpy(full + dlen + 1, name, nlen + 1);
+            }
+            if (access(full, F_OK) == 0) {
+                int e = exec_file(full, argv);
+                if (!found_errno) found_errno = e;
+            }
+        }
+        if (!end) break;
+        p = end;
+    }
+    return found_errno ? found_errno : ENOENT;
+}
+
 static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd)
 {
     char c;
@@ -33,8 +91,7 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    execvp(argv[0], (char *const *)argv);
-    int e = errno;
+    int e = exec_search(argv);
     ssize_t w = write(err_fd, &e, sizeof e);
     (void)w;
     _exit(e == ENOENT ? 127 : 126);

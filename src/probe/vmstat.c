@@ -1,6 +1,5 @@
-/* vmstat.c - /proc/vmstat counters and system memory pressure. */
+/* vmstat.c - /proc/vmstat counters. */
 #include "vmstat.h"
-#include "cgroup.h"
 #include "common/error.h"
 #include "common/fileio.h"
 
@@ -31,12 +30,4 @@ mw_status mw_vmstat_read(mw_vmstat *out, mw_err *err)
     MW_FORWARD(mw_read_text("/proc/vmstat", buf, sizeof buf, NULL, err));
     mw_vmstat_parse(buf, out);
     return MW_OK;
-}
-
-int mw_psi_read_system(double *some_seconds, double *full_seconds)
-{
-    char buf[512];
-    *some_seconds = *full_seconds = -1;
-    if (mw_read_text("/proc/pressure/memory", buf, sizeof buf, NULL, NULL) != MW_OK) return 0;
-    return mw_psi_parse(buf, some_seconds, full_seconds);
 }

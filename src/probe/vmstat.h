@@ -1,6 +1,6 @@
 /*
- * vmstat.h - system-wide memory counters (/proc/vmstat) and PSI
- * (/proc/pressure/memory), read before and after a run for deltas.
+ * vmstat.h - system-wide memory counters (/proc/vmstat), read before and
+ * after a run for deltas. (PSI is read by watch.c through mw_psi_parse.)
  */
 #ifndef MW_PROBE_VMSTAT_H
 #define MW_PROBE_VMSTAT_H
@@ -20,9 +20,5 @@ void mw_vmstat_parse(const char *text, mw_vmstat *out);
 
 /* Reads /proc/vmstat; MW_ERR_* when unreadable (then *out is zeroed). */
 mw_status mw_vmstat_read(mw_vmstat *out, mw_err *err);
-
-/* PSI memory totals in seconds from /proc/pressure/memory; returns 0 when
- * PSI is not available (kernel without CONFIG_PSI or psi=0). */
-int mw_psi_read_system(double *some_seconds, double *full_seconds);
 
 #endif /* MW_PROBE_VMSTAT_H */

@@ -82,6 +82,8 @@ typedef struct watch {
     uint64_t last_gpu_bytes, last_gpu_device_bytes;
 
     double psi_some0, psi_full0;    /* at start; <0: no PSI */
+    int psi_fd;                     /* the cgroup's memory.pressure (v2) or
+                                       /proc/pressure/memory; -1: none */
 
     mw_watch_result *res;
     pid_t *kids;                    /* scratch for children lists */
@@ -264,7 +266,7 @@ static void sample(watch *w, mw_sample *s)
 
         size_t nk = 0;
         pid_t pid = p->sum.pid;  /* p may move when track() grows the table */
-        if (mw_proc_children(pid, p->threads, w->kids, w->kids_cap, &nk) == 0) {
+        if (mw_proc_read_children(&p->files, pid, p->threads, w->kids, w->kids_cap, &nk) == 0) {
             if (nk > w->kids_cap) nk = w->kids_cap;
             for (size_t k = 0; k < nk; k++) track(w, w->kids[k], t);
         }
@@ -278,18 +280,10 @@ static void sample(watch *w, mw_sample *s)
         if (mw_pread_text(w->cg_current_fd, buf, sizeof buf) > 0)
             s->cgroup_bytes = strtoull(buf, NULL, 10);
     }
-    if (w->psi_some0 >= 0) {
+    if (w->psi_fd >= 0) {
         double some, full;
-        int ok;
-        if (w->have_cg && w->cg.version == MW_CGROUP_V2) {
-            char path[PATH_MAX + 32], buf[512];
-            snprintf(path, sizeof path, "%s/memory.pressure", w->cg.path);
-            ok = mw_read_text(path, buf, sizeof buf, NULL, NULL) == MW_OK &&
-                 mw_psi_parse(buf, &some, &full);
-        } else {
-            ok = mw_psi_read_system(&some, &full);
-        }
-        if (ok) {
+        char buf[512];
+        if (mw_pread_text(w->psi_fd, buf, sizeof buf) > 0 && mw_psi_parse(buf, &some, &full)) {
             s->psi_some_seconds = some - w->psi_some0;
             s->psi_full_seconds = full >= 0 && w->psi_full0 >= 0 ? full - w->psi_full0 : -1;
         }
@@ -424,6 +418,30 @@ static void open_gpu(watch *w)
     }
     w->ngpu = n;
     w->res->peak_gpu_bytes = 0;
+}
+
+/* Memory pressure: the cgroup's own on v2 (it starts at 0), else the
+ * system's, measured from now. */
+static void open_psi(watch *w)
+{
+    char path[PATH_MAX + 32];
+    w->psi_some0 = w->psi_full0 = -1;
+    if (w->have_cg && w->cg.version == MW_CGROUP_V2) {
+        snprintf(path, sizeof path, "%s/memory.pressure", w->cg.path);
+        w->psi_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (w->psi_fd >= 0) {
+            w->psi_some0 = w->psi_full0 = 0;
+            return;
+        }
+    }
+    w->psi_fd = open("/proc/pressure/memory", O_RDONLY | O_CLOEXEC);
+    char buf[512];
+    if (w->psi_fd >= 0 &&
+        !(mw_pread_text(w->psi_fd, buf, sizeof buf) > 0 &&
+          mw_psi_parse(buf, &w->psi_some0, &w->psi_full0))) {
+        close(w->psi_fd);
+        w->psi_fd = -1;
+    }
 }
 
 static mw_status make_cgroup(watch *w, mw_err *err)
@@ -569,6 +587,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
     memset(&w, 0, sizeof w);
     w.opts = opts_in;
     w.cg_current_fd = -1;
+    w.psi_fd = -1;
     w.kids_cap = 4096;
     w.res = result_new(argv, opts_in->attach_pid);
     w.kids = mw_malloc(w.kids_cap * sizeof *w.kids, MW_MEM_PROBE);
@@ -602,8 +621,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
 
     mw_vmstat vm0, vm1;
     mw_vmstat_read(&vm0, NULL);
-    if (!mw_psi_read_system(&w.psi_some0, &w.psi_full0)) w.psi_some0 = -1;
-    if (w.have_cg && w.cg.version == MW_CGROUP_V2) w.psi_some0 = w.psi_full0 = 0;
+    open_psi(&w);
     open_gpu(&w);
     double cpu0 = cpu_seconds_self();
     uint64_t self_hwm = mw_proc_self_hwm_bytes();
@@ -687,6 +705,7 @@ fail:
     close_cgroup(&w);
     for (size_t i = 0; i < w.nprocs; i++)
         if (w.procs[i].alive) mw_proc_files_close(&w.procs[i].files);
+    if (w.psi_fd >= 0) close(w.psi_fd);
     mw_free(w.procs);
     mw_free(w.kids);
     mw_free(w.gpu_procs);
