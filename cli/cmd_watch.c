@@ -32,6 +32,7 @@ typedef struct live {
     mw_timeline *timeline;
     int timeline_failed;
     int status_line;       /* draw on stderr (a terminal, not --quiet) */
+    int color;             /* stderr may take colour (mw_cli_use_color) */
     double next_draw;
     uint64_t peak_rss;
     uint64_t peak_gpu;
@@ -53,8 +54,9 @@ static void on_sample(const mw_sample *s, void *user)
     if (!lv->status_line || s->t_seconds < lv->next_draw) return;
     lv->next_draw = s->t_seconds + 0.2; /* 5 redraws a second at most */
     char cur[32], peak[32], gpu[32];
-    fprintf(stderr, "\r\033[K\033[2mmemwall\033[0m %7.1f s  rss %s (peak %s)  procs %u",
-            s->t_seconds, mw_size_format(s->rss_bytes, cur, sizeof cur),
+    /* \r and erase-line redraw in place (a terminal only); dim only with colour */
+    fprintf(stderr, "\r\033[K%smemwall%s %7.1f s  rss %s (peak %s)  procs %u",
+            lv->color ? "\033[2m" : "", lv->color ? "\033[0m" : "", s->t_seconds, mw_size_format(s->rss_bytes, cur, sizeof cur),
             mw_size_format(lv->peak_rss, peak, sizeof peak), s->processes);
     if (s->gpu_bytes != MW_UNKNOWN)
         fprintf(stderr, "  gpu %s", mw_size_format(s->gpu_bytes, gpu, sizeof gpu));
@@ -163,6 +165,7 @@ int mw_cmd_watch(int argc, char **argv)
     live lv = {0};
     lv.peak_gpu = MW_UNKNOWN;
     lv.status_line = !quiet && isatty(STDERR_FILENO);
+    lv.color = mw_cli_use_color(STDERR_FILENO);
     if (timeline_path) {
         mw_timeline_format f = format >= 0 ? (mw_timeline_format)format
                                            : mw_timeline_format_for_path(timeline_path);

@@ -26,66 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- NVML types and constants (nvml.h layouts) --------------------------- */
-
-typedef int nvmlReturn_t;
-typedef struct nvmlDevice_st *nvmlDevice_t;
-
-typedef struct nvmlMemory_st {
-    unsigned long long total;
-    unsigned long long free;
-    unsigned long long used;
-} nvmlMemory_t;
-
-typedef struct nvmlMemory_v2_st {
-    unsigned int version;
-    unsigned long long total;
-    unsigned long long reserved;
-    unsigned long long free;
-    unsigned long long used;
-} nvmlMemory_v2_t;
-
-typedef struct nvmlProcessInfo_v1_st {
-    unsigned int pid;
-    unsigned long long usedGpuMemory;
-} nvmlProcessInfo_v1_t;
-
-typedef struct nvmlProcessInfo_st {
-    unsigned int pid;
-    unsigned long long usedGpuMemory;
-    unsigned int gpuInstanceId;
-    unsigned int computeInstanceId;
-} nvmlProcessInfo_t;
-
-/* The r530 drivers' _v3 entry. */
-typedef struct nvmlProcessInfo_cc_st {
-    unsigned int pid;
-    unsigned long long usedGpuMemory;
-    unsigned int gpuInstanceId;
-    unsigned int computeInstanceId;
-    unsigned long long usedGpuCcProtectedMemory;
-} nvmlProcessInfo_cc_t;
-
-#define NVML_SUCCESS 0
-#define NVML_ERROR_NOT_SUPPORTED 3
-#define NVML_ERROR_NO_PERMISSION 4
-#define NVML_ERROR_INSUFFICIENT_SIZE 7
-#define NVML_ERROR_FUNCTION_NOT_FOUND 13
-#define NVML_ERROR_ARGUMENT_VERSION_MISMATCH 25
-
-#define NVML_VALUE_NOT_AVAILABLE ULLONG_MAX
-#define NVML_DEVICE_NAME_BUFFER 96
-
-/* NVML_STRUCT_VERSION(Memory, 2): the size in the low bits, the version in
- * the top byte. A bare 2 is rejected with ARGUMENT_VERSION_MISMATCH. */
-#define NVML_MEMORY_V2_VERSION ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
-
-#if defined(__LP64__)
-_Static_assert(NVML_MEMORY_V2_VERSION == 0x02000028u, "nvmlMemory_v2 is 0x02000028 on LP64");
-_Static_assert(sizeof(nvmlProcessInfo_v1_t) == 16 && sizeof(nvmlProcessInfo_t) == 24 &&
-                   sizeof(nvmlProcessInfo_cc_t) == 32,
-               "NVML process info layouts on LP64");
-#endif
+#include "nvml_abi.h"
 
 typedef nvmlReturn_t (*nvml_void_fn)(void);
 typedef const char *(*nvml_errstr_fn)(nvmlReturn_t);
