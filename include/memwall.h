@@ -348,6 +348,126 @@ void mw_timeline_close(mw_timeline *tl);
  *  CSV otherwise. */
 mw_timeline_format mw_timeline_format_for_path(const char *path);
 
+/* ------------------------------------------------------------------------
+ * Tensor element types
+ *
+ * One list for every format: ggml's types (GGUF, with their block layouts)
+ * and safetensors' dtypes. Block-quantized types store `block_elems`
+ * elements in `block_bytes` bytes; plain types have block_elems 1.
+ * ------------------------------------------------------------------------ */
+
+typedef enum mw_dtype {
+    MW_DTYPE_F32 = 0, MW_DTYPE_F16, MW_DTYPE_BF16, MW_DTYPE_F64,
+    MW_DTYPE_Q4_0, MW_DTYPE_Q4_1, MW_DTYPE_Q5_0, MW_DTYPE_Q5_1, MW_DTYPE_Q8_0, MW_DTYPE_Q8_1,
+    MW_DTYPE_Q2_K, MW_DTYPE_Q3_K, MW_DTYPE_Q4_K, MW_DTYPE_Q5_K, MW_DTYPE_Q6_K, MW_DTYPE_Q8_K,
+    MW_DTYPE_IQ2_XXS, MW_DTYPE_IQ2_XS, MW_DTYPE_IQ3_XXS, MW_DTYPE_IQ1_S, MW_DTYPE_IQ4_NL,
+    MW_DTYPE_IQ3_S, MW_DTYPE_IQ2_S, MW_DTYPE_IQ4_XS, MW_DTYPE_IQ1_M,
+    MW_DTYPE_TQ1_0, MW_DTYPE_TQ2_0, MW_DTYPE_MXFP4,
+    MW_DTYPE_I8, MW_DTYPE_I16, MW_DTYPE_I32, MW_DTYPE_I64,
+    MW_DTYPE_U8, MW_DTYPE_U16, MW_DTYPE_U32, MW_DTYPE_U64, MW_DTYPE_BOOL,
+    MW_DTYPE_F8_E4M3, MW_DTYPE_F8_E5M2,
+    MW_DTYPE_COUNT
+} mw_dtype;
+
+typedef struct mw_dtype_info {
+    const char *name;            /* "Q8_0", "BF16", "F8_E4M3" ...         */
+    uint32_t block_elems;        /* elements per block (1: not blocked)   */
+    uint32_t block_bytes;        /* bytes per block                       */
+    int32_t  ggml_id;            /* ggml_type id, -1 when not a ggml type */
+    const char *safetensors;     /* safetensors dtype name, or NULL       */
+} mw_dtype_info;
+
+/* NULL for an out-of-range value. */
+const mw_dtype_info *mw_dtype_get(mw_dtype t);
+/* Case-insensitive name ("q8_0", "bf16", "f16") -> type; MW_ERR_INVALID with
+ * the list of names when unknown. */
+mw_status mw_dtype_from_name(const char *name, mw_dtype *out, mw_err *err);
+/* ggml type id -> type; MW_ERR_UNSUPPORTED naming the id when unknown. */
+mw_status mw_dtype_from_ggml(uint32_t ggml_id, mw_dtype *out, mw_err *err);
+/* Bytes of n elements (whole blocks); MW_UNKNOWN when n is not a multiple
+ * of the block or the product overflows. */
+uint64_t mw_dtype_bytes(mw_dtype t, uint64_t n_elems);
+/* Bits per element, e.g. 8.5 for Q8_0. */
+double mw_dtype_bits(mw_dtype t);
+
+/* ------------------------------------------------------------------------
+ * Models: what a file (or a config.json, or a preset) says about a model
+ * ------------------------------------------------------------------------ */
+
+#define MW_MAX_DIMS 8
+
+typedef enum mw_model_source {
+    MW_SOURCE_GGUF = 1,
+    MW_SOURCE_SAFETENSORS,          /* one file, or shards through an index */
+    MW_SOURCE_HF_CONFIG,            /* config.json alone: no weights        */
+    MW_SOURCE_PRESET                /* a built-in config                    */
+} mw_model_source;
+
+typedef struct mw_tensor_info {
+    char    *name;
+    mw_dtype dtype;
+    uint32_t n_dims;
+    uint64_t shape[MW_MAX_DIMS];     /* row-major, outermost first (PyTorch
+                                        order; GGUF's dims are reversed)   */
+    uint64_t n_elems;
+    uint64_t bytes;
+    uint64_t offset;                 /* absolute byte offset in its file    */
+    uint32_t file;                   /* index into mw_model.files           */
+} mw_tensor_info;
+
+/* Hyperparameters of a decoder-only transformer. 0 means "not given". */
+typedef struct mw_hparams {
+    char     arch[32];               /* llama, mistral, qwen2, gemma, phi3,
+                                        gpt2, gpt_neox, mixtral             */
+    uint32_t n_layers;               /* L */
+    uint32_t n_embd;                 /* h */
+    uint32_t n_heads;                /* a */
+    uint32_t n_kv_heads;             /* a_kv (GQA; = a without it)           */
+    uint32_t head_dim;               /* d (usually h / a)                   */
+    uint32_t n_ff;                   /* f (per expert for MoE)              */
+    uint32_t n_vocab;                /* v */
+    uint32_t n_ctx_train;            /* maximum positions                   */
+    uint32_t n_experts;              /* MoE: experts per layer (0: dense)   */
+    uint32_t n_experts_used;         /* MoE: experts per token              */
+    int      tied_embeddings;        /* output projection = token embedding */
+    int      gated_ffn;              /* SwiGLU/GeGLU: 3 matrices, else 2    */
+    int      layer_norm;             /* LayerNorm (weight + bias), else RMS */
+    int      attn_bias;              /* biases on q, k, v (and o with mlp_bias) */
+    int      mlp_bias;               /* biases on the MLP and attn output   */
+    int      learned_pos;            /* learned position embeddings (gpt2)  */
+    double   rope_theta;
+    double   norm_eps;
+    mw_dtype dtype;                  /* the weights' stated type (torch_dtype,
+                                        or the most common tensor type)     */
+} mw_hparams;
+
+typedef struct mw_model {
+    mw_model_source source;
+    char     *path;                  /* what was opened                     */
+    int       has_hparams;
+    mw_hparams hp;
+    uint32_t  n_tensors;             /* 0 for a config or preset            */
+    mw_tensor_info *tensors;
+    uint32_t  n_files;
+    char    **files;                 /* the weight files (shards)           */
+    uint64_t  n_params;              /* from the tensors, else the config   */
+    uint64_t  weights_bytes;         /* as stored, else at hp.dtype         */
+    void     *impl;                  /* the reader's own state (mappings)   */
+    void    (*impl_free)(void *impl);
+} mw_model;
+
+/*! mw_model_open() :
+ *  Opens a GGUF file, a safetensors file, a folder (config.json and any
+ *  *.safetensors / model.safetensors.index.json in it), a config.json, or a
+ *  preset name (mw_preset_names()). Every count, offset and size in a file
+ *  is checked; errors say what is wrong and at which offset.
+ *  @return MW_OK and *out (free with mw_model_free). */
+mw_status mw_model_open(const char *what, mw_model **out, mw_err *err);
+void mw_model_free(mw_model *m);
+
+/* NULL-terminated list of the built-in preset names. */
+const char *const *mw_preset_names(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages memwall needs to build and test, when missing.
-# Usage: scripts/deps.sh [--test]   (--test adds what the test suite uses)
+# Usage: scripts/deps.sh [--test|--fuzz]   (what the tests / the fuzzers add)
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcjson-dev)
-if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev jq time groff-base)
-fi
+case "${1:-}" in
+  --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev) ;;
+  --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

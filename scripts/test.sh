@@ -16,3 +16,5 @@ run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON
+echo "== fuzz: each reader's libFuzzer target, briefly (scripts/fuzz.sh SECONDS for longer)"
+scripts/fuzz.sh "${MW_FUZZ_SECONDS:-10}"

@@ -1,0 +1,26 @@
+/*
+ * arch.h - the tensors an architecture implies from its hyperparameters.
+ *
+ * For a config.json without weights (and for presets), the tensor list is
+ * synthesized with the real checkpoints' names and shapes, so parameter
+ * counts and weight bytes come from the same sum as for a weights file.
+ * The counts are exact for the reference models (tests/unit/test_arch.c):
+ * Llama-2-7B 6,738,415,616; Llama-3-8B 8,030,261,248; Mistral-7B-v0.1
+ * 7,241,732,096; GPT-2 small 124,439,808.
+ */
+#ifndef MW_FORMAT_ARCH_H
+#define MW_FORMAT_ARCH_H
+
+#include "memwall.h"
+
+/* 1 when arch (hp->arch) is one memwall knows. */
+int mw_arch_supported(const char *arch);
+/* "llama, mistral, ..." for messages. */
+const char *mw_arch_list(void);
+
+/*! mw_arch_add_tensors() : adds the architecture's tensors to m (offset 0,
+ *  file 0), every one of type dtype except norms and biases, which stay
+ *  F32 as checkpoints keep them... (see arch.c for each architecture). */
+mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m, mw_err *err);
+
+#endif /* MW_FORMAT_ARCH_H */

@@ -1,0 +1,107 @@
+/*
+ * gguf.h - GGUF v2/v3 files: read (memory-mapped, zero-copy) and write.
+ *
+ * The reader trusts nothing: every count, length, offset and size is checked
+ * against the file and for overflow, and an error names what is wrong and the
+ * byte offset where it was found.
+ */
+#ifndef MW_FORMAT_GGUF_H
+#define MW_FORMAT_GGUF_H
+
+#include "memwall.h"
+
+typedef enum mw_gguf_type {
+    MW_GGUF_U8 = 0, MW_GGUF_I8 = 1, MW_GGUF_U16 = 2, MW_GGUF_I16 = 3,
+    MW_GGUF_U32 = 4, MW_GGUF_I32 = 5, MW_GGUF_F32 = 6, MW_GGUF_BOOL = 7,
+    MW_GGUF_STRING = 8, MW_GGUF_ARRAY = 9, MW_GGUF_U64 = 10, MW_GGUF_I64 = 11,
+    MW_GGUF_F64 = 12
+} mw_gguf_type;
+
+typedef struct mw_gguf mw_gguf;
+
+/* One metadata value, pointing into the mapping (strings are not
+ * NUL-terminated: use len). Arrays give their element type and count and
+ * the position of their first element. */
+typedef struct mw_gguf_value {
+    mw_gguf_type type;
+    union {
+        uint64_t u;              /* U8..U64, BOOL */
+        int64_t  i;              /* I8..I64 */
+        double   f;              /* F32, F64 */
+        struct { const char *ptr; uint64_t len; } str;
+        struct { mw_gguf_type type; uint64_t count; const uint8_t *data; } arr;
+    } v;
+} mw_gguf_value;
+
+typedef struct mw_gguf_kv {
+    const char *key;             /* not NUL-terminated: key_len */
+    uint64_t key_len;
+    mw_gguf_value value;
+} mw_gguf_kv;
+
+mw_status mw_gguf_open(const char *path, mw_gguf **out, mw_err *err);
+/* Parses a GGUF image already in memory (the fuzz target's entry). The
+ * bytes must outlive the handle. */
+mw_status mw_gguf_open_memory(const void *data, size_t size, mw_gguf **out, mw_err *err);
+void mw_gguf_close(mw_gguf *g);
+
+uint32_t mw_gguf_version(const mw_gguf *g);
+uint64_t mw_gguf_kv_count(const mw_gguf *g);
+const mw_gguf_kv *mw_gguf_kv_at(const mw_gguf *g, uint64_t i);
+/* NULL when absent. */
+const mw_gguf_kv *mw_gguf_find(const mw_gguf *g, const char *key);
+/* Typed getters: 1 when present with a compatible type. */
+int mw_gguf_get_u64(const mw_gguf *g, const char *key, uint64_t *out);
+int mw_gguf_get_f64(const mw_gguf *g, const char *key, double *out);
+/* Copies a string value into buf (truncating); 1 when present. */
+int mw_gguf_get_str(const mw_gguf *g, const char *key, char *buf, size_t cap);
+
+uint64_t mw_gguf_alignment(const mw_gguf *g);
+uint64_t mw_gguf_data_offset(const mw_gguf *g);  /* start of tensor data */
+uint64_t mw_gguf_tensor_count(const mw_gguf *g);
+/* The i-th tensor: name, type, dims in GGUF order (dims[0] contiguous),
+ * offset relative to the data section, byte size. */
+typedef struct mw_gguf_tensor {
+    const char *name;            /* not NUL-terminated: name_len */
+    uint64_t name_len;
+    mw_dtype dtype;
+    uint32_t n_dims;
+    uint64_t dims[4];
+    uint64_t offset;
+    uint64_t bytes;
+    const void *data;            /* into the mapping */
+} mw_gguf_tensor;
+const mw_gguf_tensor *mw_gguf_tensor_at(const mw_gguf *g, uint64_t i);
+
+/* Fills an mw_model (tensors in PyTorch order, hparams from the
+ * "<arch>.*" keys). The model keeps the mapping alive. */
+mw_status mw_gguf_open_model(const char *path, mw_model **out, mw_err *err);
+
+/* ---- writer ------------------------------------------------------------ */
+
+typedef struct mw_gguf_writer mw_gguf_writer;
+
+/* Version 3, alignment 32 unless general.alignment is set before the first
+ * tensor. */
+mw_status mw_gguf_writer_init(mw_gguf_writer **out, mw_err *err);
+void mw_gguf_writer_free(mw_gguf_writer *w);
+mw_status mw_gguf_writer_set_u32(mw_gguf_writer *w, const char *key, uint32_t v, mw_err *err);
+mw_status mw_gguf_writer_set_u64(mw_gguf_writer *w, const char *key, uint64_t v, mw_err *err);
+mw_status mw_gguf_writer_set_i32(mw_gguf_writer *w, const char *key, int32_t v, mw_err *err);
+mw_status mw_gguf_writer_set_f32(mw_gguf_writer *w, const char *key, float v, mw_err *err);
+mw_status mw_gguf_writer_set_bool(mw_gguf_writer *w, const char *key, int v, mw_err *err);
+mw_status mw_gguf_writer_set_str(mw_gguf_writer *w, const char *key, const char *v, mw_err *err);
+/* An array of strings, or of a numeric element type (elem_size bytes each). */
+mw_status mw_gguf_writer_set_str_array(mw_gguf_writer *w, const char *key,
+                                       const char *const *v, uint64_t n, mw_err *err);
+mw_status mw_gguf_writer_set_array(mw_gguf_writer *w, const char *key, mw_gguf_type elem,
+                                   const void *v, uint64_t n, mw_err *err);
+/* Adds a tensor: dims in GGUF order; data of mw_dtype_bytes() bytes is
+ * copied when the file is written (the pointer must stay valid until then). */
+mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                    uint32_t n_dims, const uint64_t *dims, const void *data,
+                                    mw_err *err);
+/* Writes the file (to path.tmp, then renames). */
+mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err);
+
+#endif /* MW_FORMAT_GGUF_H */
