@@ -468,6 +468,117 @@ void mw_model_free(mw_model *m);
 /* NULL-terminated list of the built-in preset names. */
 const char *const *mw_preset_names(void);
 
+/* ------------------------------------------------------------------------
+ * Planning: predicted memory, component by component (docs/PLAN.md)
+ * ------------------------------------------------------------------------ */
+
+typedef enum mw_optimizer {
+    MW_OPT_ADAMW = 0, MW_OPT_ADAM, MW_OPT_SGD, MW_OPT_SGD_MOMENTUM, MW_OPT_ADAM_8BIT
+} mw_optimizer;
+
+typedef enum mw_recompute {
+    MW_RECOMPUTE_NONE = 0, MW_RECOMPUTE_SELECTIVE, MW_RECOMPUTE_FULL
+} mw_recompute;
+
+typedef struct mw_plan_opts {
+    int      training;               /* 0: inference                        */
+    uint32_t batch;                  /* sequences (per data-parallel rank)  */
+    uint32_t prompt;                 /* inference: prompt tokens            */
+    uint32_t gen;                    /* inference: generated tokens         */
+    uint32_t ctx;                    /* KV tokens per sequence (inference,
+                                        0: prompt + gen) or sequence length
+                                        (training)                          */
+    mw_dtype weight_dtype;           /* MW_DTYPE_COUNT: as stored           */
+    mw_dtype kv_dtype;               /* F32, F16, BF16 or Q8_0; default F16 */
+    mw_dtype act_dtype;              /* inference activations; default F32  */
+    mw_optimizer optimizer;          /* training                            */
+    int      mixed_precision;        /* training: 16-bit weights/activations
+                                        with fp32 master weights            */
+    mw_recompute recompute;          /* training activation checkpointing   */
+    uint32_t tp, pp, dp;             /* tensor, pipeline, data parallel     */
+    uint32_t zero;                   /* ZeRO stage 0..3 over dp ranks       */
+    uint64_t mem_bytes;              /* memory per device for the inverse
+                                        questions; MW_UNKNOWN: none         */
+} mw_plan_opts;
+
+void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
+
+typedef enum mw_component {
+    MW_COMP_WEIGHTS = 0, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS, MW_COMP_GRADIENTS,
+    MW_COMP_OPTIMIZER, MW_COMP_OVERHEAD, MW_COMP_COUNT
+} mw_component;
+
+const char *mw_component_name(mw_component c);   /* "weights", "kv_cache" ... */
+
+/* Every figure is per device (after tp, pp and ZeRO sharding). */
+typedef struct mw_plan {
+    mw_plan_opts opts;               /* as used (defaults filled in)        */
+    uint64_t params;                 /* whole model                         */
+    uint64_t bytes[MW_COMP_COUNT];   /* overhead: the low end of its range  */
+    uint64_t overhead_high_bytes;
+    uint64_t total_bytes;            /* Σ bytes[] (overhead low)            */
+    uint64_t total_high_bytes;       /* with the overhead's high end        */
+    uint64_t kv_bytes_per_token;     /* per sequence token, all layers      */
+    uint64_t act_layer_bytes;        /* peak working set of one layer       */
+    uint64_t act_scores_bytes;       /* attention scores within it          */
+    uint64_t act_logits_bytes;       /* the logits buffer                   */
+    mw_component dominant;           /* largest component                   */
+    /* with opts.mem_bytes: */
+    int      fits;                   /* total_bytes <= mem                  */
+    int      fits_high;              /* total_high_bytes <= mem             */
+    uint32_t max_batch;              /* largest batch at opts.ctx (0: none) */
+    uint32_t max_batch_high;         /* the same with the overhead's high end */
+    uint32_t max_ctx;                /* largest context at opts.batch        */
+    mw_component max_batch_dominant; /* what dominates at max_batch          */
+} mw_plan;
+
+/*! mw_plan_compute() : a pure function: no I/O.
+ *  @return MW_ERR_INVALID when the model has no hyperparameters or an
+ *  option is out of range (err says which). */
+mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *o, mw_plan *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
+ * This machine's memory (for plan's default --mem)
+ * ------------------------------------------------------------------------ */
+
+typedef struct mw_machine_memory {
+    uint64_t host_total_bytes;       /* MemTotal                            */
+    uint64_t host_available_bytes;   /* MemAvailable                        */
+    uint64_t cgroup_limit_bytes;     /* our own cgroup's cap, or MW_UNLIMITED */
+    uint32_t n_gpus;                 /* through NVML; 0 without it          */
+    struct {
+        char     name[96];
+        uint64_t total_bytes;
+        uint64_t free_bytes;
+    } gpus[8];
+} mw_machine_memory;
+
+mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
+ * Reports of models and plans
+ * ------------------------------------------------------------------------ */
+
+/*! mw_model_report_text() : architecture, hyperparameters, totals per type
+ *  and the tensor table (all of it when max_tensors is 0). */
+mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors);
+/*! mw_model_report_json() : schema "memwall.inspect/1" (docs/JSON.md). */
+mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err);
+
+/* A plan answered for one memory size ("host", "gpu 0", "--mem"). */
+typedef struct mw_plan_target {
+    char     name[128];
+    mw_plan  plan;                   /* computed with opts.mem_bytes = that size */
+} mw_plan_target;
+
+/*! mw_plan_report_text() : the component table and the answer for each
+ *  target. base is the plan without a memory size. */
+mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+                              size_t n_targets, FILE *out, unsigned flags);
+/*! mw_plan_report_json() : schema "memwall.plan/1" (docs/JSON.md). */
+mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+                              size_t n_targets, FILE *out, mw_err *err);
+
 #ifdef __cplusplus
 }
 #endif

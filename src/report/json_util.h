@@ -16,4 +16,7 @@ void mw_json_add_int_or_null(cJSON *o, const char *key, long long v, int known);
 /* Adds seconds, or null when negative (unknown). */
 void mw_json_add_seconds(cJSON *o, const char *key, double v);
 
+/* The hyperparameters as an object's keys (inspect and plan share them). */
+void mw_json_add_hparams(cJSON *o, const mw_hparams *hp);
+
 #endif

@@ -1,0 +1,177 @@
+/*
+ * cmd_plan.c - `memwall plan MODEL`: predicted memory, component by
+ * component, and the largest batch and context that fit. Options are
+ * documented in cli/doc/plan.txt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct option mw_cmd_plan_options[] = {
+    {"batch", required_argument, NULL, 'b'},
+    {"ctx", required_argument, NULL, 'c'},
+    {"prompt", required_argument, NULL, 'P'},
+    {"gen", required_argument, NULL, 'g'},
+    {"dtype", required_argument, NULL, 'd'},
+    {"kv-dtype", required_argument, NULL, 'k'},
+    {"train", no_argument, NULL, 't'},
+    {"optimizer", required_argument, NULL, 'O'},
+    {"fp32", no_argument, NULL, 'F'},
+    {"recompute", required_argument, NULL, 'R'},
+    {"tp", required_argument, NULL, 'T'},
+    {"pp", required_argument, NULL, 'p'},
+    {"dp", required_argument, NULL, 'D'},
+    {"zero", required_argument, NULL, 'z'},
+    {"mem", required_argument, NULL, 'm'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_count(const char *opt, const char *text, uint32_t min, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
+        mw_cli_error("plan", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
+        return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int parse_choice(const char *opt, const char *text, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(text, names[i])) {
+            *out = i;
+            return 1;
+        }
+    }
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    mw_cli_error("plan", "%s must be one of %s, not '%s'", opt, list, text);
+    return 0;
+}
+
+int mw_cmd_plan(int argc, char **argv)
+{
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    int json = 0, c, choice;
+    mw_err err;
+    static const char *const optimizers[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
+    static const char *const recomputes[] = {"none", "selective", "full"};
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":b:c:d:jh", mw_cmd_plan_options, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (!parse_count("--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'c': if (!parse_count("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 'P': if (!parse_count("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'g': if (!parse_count("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'T': if (!parse_count("--tp", optarg, 1, &o.tp)) return MW_EXIT_USAGE; break;
+        case 'p': if (!parse_count("--pp", optarg, 1, &o.pp)) return MW_EXIT_USAGE; break;
+        case 'D': if (!parse_count("--dp", optarg, 1, &o.dp)) return MW_EXIT_USAGE; break;
+        case 'z': if (!parse_count("--zero", optarg, 0, &o.zero)) return MW_EXIT_USAGE; break;
+        case 'd':
+        case 'k': {
+            mw_dtype t;
+            if (mw_dtype_from_name(optarg, &t, &err) != MW_OK) {
+                mw_cli_error("plan", "%s: %s", c == 'd' ? "--dtype" : "--kv-dtype", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            if (c == 'd') o.weight_dtype = t;
+            else o.kv_dtype = t;
+            break;
+        }
+        case 't': o.training = 1; break;
+        case 'F': o.mixed_precision = 0; break;
+        case 'O':
+            if (!parse_choice("--optimizer", optarg, optimizers, 5, &choice)) return MW_EXIT_USAGE;
+            o.optimizer = (mw_optimizer)choice;
+            break;
+        case 'R':
+            if (!parse_choice("--recompute", optarg, recomputes, 3, &choice)) return MW_EXIT_USAGE;
+            o.recompute = (mw_recompute)choice;
+            break;
+        case 'm':
+            if (mw_size_parse(optarg, &o.mem_bytes, &err) != MW_OK) {
+                mw_cli_error("plan", "--mem: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
+        case ':': mw_cli_error("plan", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
+        default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        mw_cli_error("plan", "%s", optind >= argc ? "give one model: a GGUF or safetensors file, a folder, "
+                                                    "a config.json or a preset name"
+                                                  : "give one model only");
+        return MW_EXIT_USAGE;
+    }
+    mw_model *m = NULL;
+    if (mw_model_open(argv[optind], &m, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        return MW_EXIT_FAILURE;
+    }
+
+    /* The memory sizes to answer for: --mem, else this host's available
+     * memory and each GPU's total. */
+    mw_plan_target targets[9];
+    size_t nt = 0;
+    uint64_t mem = o.mem_bytes;
+    o.mem_bytes = MW_UNKNOWN;
+    mw_plan base;
+    int code = MW_EXIT_OK;
+    if (mw_plan_compute(m, &o, &base, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        code = MW_EXIT_FAILURE;
+        goto out;
+    }
+    if (mem != MW_UNKNOWN) {
+        snprintf(targets[nt].name, sizeof targets[nt].name, "--mem");
+        targets[nt++].plan.opts.mem_bytes = mem;
+    } else {
+        mw_machine_memory mm;
+        if (mw_machine_memory_read(&mm, &err) == MW_OK) {
+            snprintf(targets[nt].name, sizeof targets[nt].name, "this host (available memory)");
+            targets[nt++].plan.opts.mem_bytes = mm.host_available_bytes;
+            for (uint32_t g = 0; g < mm.n_gpus && nt < 9; g++) {
+                snprintf(targets[nt].name, sizeof targets[nt].name, "gpu %u (%s, total)", g, mm.gpus[g].name);
+                targets[nt++].plan.opts.mem_bytes = mm.gpus[g].total_bytes;
+            }
+        }
+    }
+    for (size_t i = 0; i < nt; i++) {
+        mw_plan_opts ot = o;
+        ot.mem_bytes = targets[i].plan.opts.mem_bytes;
+        if (mw_plan_compute(m, &ot, &targets[i].plan, &err) != MW_OK) {
+            mw_cli_error(NULL, "%s", err.msg);
+            code = MW_EXIT_FAILURE;
+            goto out;
+        }
+    }
+    mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, stdout, &err)
+                        : mw_plan_report_text(m, &base, targets, nt, stdout,
+                                              mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
+    if (st != MW_OK || fflush(stdout) != 0) {
+        mw_cli_error(NULL, "cannot write the report");
+        code = MW_EXIT_FAILURE;
+    }
+out:
+    mw_model_free(m);
+    return code;
+}

@@ -1,0 +1,106 @@
+/*
+ * open.c - mw_model_open: which reader a path (or name) calls for.
+ *
+ *   existing file  "GGUF" magic -> gguf.c; *.index.json -> safetensors.c
+ *                  (shards); other *.json -> hf_config.c; else safetensors.c
+ *   folder         model.safetensors.index.json, model.safetensors, a single
+ *                  *.safetensors, a single *.gguf, then config.json alone
+ *   anything else  a preset name (presets.c)
+ */
+#include "format/gguf.h"
+#include "format/hf_config.h"
+#include "format/safetensors.h"
+#include "common/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The only file in dir ending in suffix: 1 found (path set), 0 none, -1 several. */
+static int single_with_suffix(const char *dir, const char *suffix, char *path, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!ends_with(e->d_name, suffix)) continue;
+        if (found++) break;
+        snprintf(path, cap, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    return found > 1 ? -1 : found;
+}
+
+static mw_status open_file(const char *path, mw_model **out, mw_err *err)
+{
+    unsigned char magic[4] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
+    ssize_t n = read(fd, magic, sizeof magic);
+    close(fd);
+    if (n == 4 && memcmp(magic, "GGUF", 4) == 0) return mw_gguf_open_model(path, out, err);
+    if (ends_with(path, ".index.json")) return mw_safetensors_open_model(path, out, err);
+    if (ends_with(path, ".json")) return mw_hf_config_open_model(path, out, err);
+    return mw_safetensors_open_model(path, out, err);
+}
+
+static mw_status open_dir(const char *dir, mw_model **out, mw_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    if (file_exists(path)) return mw_safetensors_open_model(path, out, err);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (file_exists(path)) return mw_safetensors_open_model(path, out, err);
+    int st = single_with_suffix(dir, ".safetensors", path, sizeof path);
+    MW_RETURN_IF(st < 0, err, MW_ERR_INVALID,
+                 "%s holds several .safetensors files and no model.safetensors.index.json: "
+                 "name the file to use", dir);
+    if (st > 0) return mw_safetensors_open_model(path, out, err);
+    st = single_with_suffix(dir, ".gguf", path, sizeof path);
+    MW_RETURN_IF(st < 0, err, MW_ERR_INVALID, "%s holds several .gguf files: name the one to use", dir);
+    if (st > 0) return mw_gguf_open_model(path, out, err);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (file_exists(path)) return mw_hf_config_open_model(path, out, err);
+    return mw_err_set(err, MW_ERR_NOT_FOUND,
+                      "%s holds no model: looked for model.safetensors.index.json, "
+                      "*.safetensors, *.gguf and config.json", dir);
+}
+
+mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
+{
+    *out = NULL;
+    MW_RETURN_IF(!what || !*what, err, MW_ERR_INVALID, "no model given");
+    struct stat st;
+    if (stat(what, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return open_dir(what, out, err);
+        return open_file(what, out, err);
+    }
+    if (mw_preset_config(what)) return mw_preset_open_model(what, out, err);
+    char names[512] = "";
+    size_t len = 0;
+    for (const char *const *p = mw_preset_names(); *p && len + 2 < sizeof names; p++) {
+        int k = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", *p);
+        if (k > 0) len += (size_t)k;
+    }
+    return mw_err_set(err, MW_ERR_NOT_FOUND,
+                      "no file, folder or preset named \"%s\" (presets: %s)", what, names);
+}

@@ -1,0 +1,159 @@
+/*
+ * inference.c - what an inference run holds: weights, the KV cache, and the
+ * activations of one step found by walking one layer's ops in order and
+ * keeping the sum of the tensors alive at each point (the way a graph
+ * allocator with liveness, such as ggml-alloc, reuses buffers).
+ */
+#include "plan/plan_internal.h"
+#include "common/error.h"
+
+#include <string.h>
+
+static int is_float(mw_dtype t)
+{
+    return t == MW_DTYPE_F32 || t == MW_DTYPE_F16 || t == MW_DTYPE_BF16 || t == MW_DTYPE_F64;
+}
+
+static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *bytes, mw_err *err)
+{
+    uint64_t total = 0;
+    if (o->weight_dtype == MW_DTYPE_COUNT) {
+        total = m->weights_bytes;
+    } else {
+        MW_RETURN_IF(m->n_tensors == 0, err, MW_ERR_INVALID, "the model lists no tensors to convert");
+        for (uint32_t i = 0; i < m->n_tensors; i++) {
+            const mw_tensor_info *t = &m->tensors[i];
+            /* As llama.cpp quantizes: matrices take the type; vectors (norms,
+             * biases) stay F32 unless the target is a float type. A row that
+             * is not a whole number of blocks falls back to F16. */
+            mw_dtype d = o->weight_dtype;
+            if (t->n_dims < 2 && !is_float(d)) d = MW_DTYPE_F32;
+            uint64_t b = mw_dtype_bytes(d, t->n_elems);
+            if (b == MW_UNKNOWN || (t->n_dims >= 1 && t->shape[t->n_dims - 1] %
+                                    mw_dtype_get(d)->block_elems != 0))
+                b = mw_dtype_bytes(MW_DTYPE_F16, t->n_elems);
+            total += b;
+        }
+    }
+    *bytes = ceil_div(total, (uint64_t)o->tp * o->pp);
+    return MW_OK;
+}
+
+mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,
+                               mw_err *err)
+{
+    /* 2 (K and V) x layers x kv heads x head dim, per device: layers split
+     * over pp, kv heads over tp (replicated when fewer heads than ranks). */
+    uint64_t layers = ceil_div(hp->n_layers, o->pp);
+    uint64_t heads = hp->n_kv_heads >= o->tp ? ceil_div(hp->n_kv_heads, o->tp) : 1;
+    uint64_t row = heads * hp->head_dim;
+    uint64_t row_bytes = mw_dtype_bytes(o->kv_dtype, row);
+    MW_RETURN_IF(row_bytes == MW_UNKNOWN, err, MW_ERR_INVALID,
+                 "KV cache type %s needs rows in blocks of %u; this model's rows have %llu values",
+                 mw_dtype_get(o->kv_dtype)->name, mw_dtype_get(o->kv_dtype)->block_elems,
+                 (unsigned long long)row);
+    *bytes = 2 * layers * row_bytes;
+    return MW_OK;
+}
+
+/* The live set of a walk. */
+typedef struct walk {
+    uint64_t live, peak;
+} walk;
+
+static void birth(walk *w, uint64_t bytes)
+{
+    w->live += bytes;
+    if (w->live > w->peak) w->peak = w->live;
+}
+
+static void death(walk *w, uint64_t bytes) { w->live -= bytes; }
+
+/* One layer for b sequences of T new tokens attending to S positions.
+ * Sizes in elements x e bytes; shapes in the comments, batch-major. */
+static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t b, uint64_t T,
+                           uint64_t S, uint64_t *scores_out)
+{
+    uint64_t e = mw_dtype_get(o->act_dtype)->block_bytes;
+    uint64_t tp = o->tp;
+    uint64_t n = b * T;                                  /* tokens this step */
+    uint64_t h = hp->n_embd;
+    uint64_t q_dim = ceil_div((uint64_t)hp->n_heads * hp->head_dim, tp);
+    uint64_t kv_dim = ceil_div((uint64_t)hp->n_kv_heads * hp->head_dim, tp);
+    uint64_t heads = ceil_div(hp->n_heads, tp);
+    uint64_t experts_per_token = hp->n_experts ? hp->n_experts_used : 1;
+    uint64_t f = ceil_div((uint64_t)hp->n_ff, tp) * experts_per_token;
+    walk w = {0, 0};
+
+    uint64_t x = n * h * e;              /* x      [n, h]  the residual stream */
+    birth(&w, x);
+    uint64_t xn = n * h * e;             /* xn     [n, h]  norm(x)            */
+    birth(&w, xn);
+    uint64_t q = n * q_dim * e;          /* q      [n, a*d]                   */
+    uint64_t k = n * kv_dim * e;         /* k, v   [n, a_kv*d] -> KV cache    */
+    birth(&w, q);
+    birth(&w, k);
+    birth(&w, k);
+    death(&w, xn);
+    death(&w, k);                        /* copied into the cache             */
+    death(&w, k);
+    uint64_t sc = b * heads * T * S * e; /* scores [b, a, T, S]; softmax in place */
+    birth(&w, sc);
+    death(&w, q);
+    uint64_t att = n * q_dim * e;        /* attn   [n, a*d] = softmax . V      */
+    birth(&w, att);
+    death(&w, sc);
+    uint64_t out = n * h * e;            /* o      [n, h]  attn . Wo; x += o   */
+    birth(&w, out);
+    death(&w, att);
+    death(&w, out);
+    birth(&w, xn);                       /* xn2    [n, h]                     */
+    if (hp->n_experts) birth(&w, n * hp->n_experts * e); /* router logits [n, E] */
+    uint64_t up = n * f * e;             /* up (and gate) [n, f x k]          */
+    birth(&w, up);
+    if (hp->gated_ffn) birth(&w, up);    /* silu(gate) * up, in place         */
+    death(&w, xn);
+    if (hp->n_experts) death(&w, n * hp->n_experts * e);
+    if (hp->gated_ffn) death(&w, up);
+    uint64_t down = n * h * e;           /* down   [n, h]; x += down          */
+    birth(&w, down);
+    death(&w, up);
+    death(&w, down);
+    *scores_out = sc;
+    return w.peak;
+}
+
+/* After the last layer: norm of the last token of each sequence and the
+ * logits [b, v] (only the last position's are computed). */
+static uint64_t final_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t b, uint64_t T,
+                           uint64_t *logits_out)
+{
+    uint64_t e = mw_dtype_get(o->act_dtype)->block_bytes;
+    uint64_t x = b * T * hp->n_embd * e;
+    uint64_t xn = b * hp->n_embd * e;
+    uint64_t logits = b * (uint64_t)hp->n_vocab * 4; /* f32, as samplers read them */
+    *logits_out = logits;
+    return x + xn + logits;
+}
+
+void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
+                                   uint64_t *peak, uint64_t *layer, uint64_t *scores,
+                                   uint64_t *logits)
+{
+    uint64_t b = o->batch;
+    uint64_t prompt = o->prompt ? o->prompt : 1;
+    uint64_t sc_p, sc_d, lg;
+    uint64_t lp = layer_peak(hp, o, b, prompt, prompt, &sc_p);       /* prefill */
+    uint64_t ld = layer_peak(hp, o, b, 1, o->ctx, &sc_d);            /* last decode step */
+    uint64_t fp = final_peak(hp, o, b, prompt, &lg);
+    uint64_t fd = final_peak(hp, o, b, 1, &lg);
+    *layer = lp > ld ? lp : ld;
+    *scores = sc_p > sc_d ? sc_p : sc_d;
+    *logits = lg;
+    uint64_t p = *layer;
+    if (fp > p) p = fp;
+    if (fd > p) p = fd;
+    *peak = p;
+}

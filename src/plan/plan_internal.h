@@ -1,0 +1,31 @@
+/*
+ * plan_internal.h - the planner's parts: inference (weights, KV cache, an
+ * activation liveness walk) and training (gradients, optimizer state,
+ * Korthikanti et al. activations), each a pure function. docs/PLAN.md gives
+ * every formula with its source.
+ */
+#ifndef MW_PLAN_INTERNAL_H
+#define MW_PLAN_INTERNAL_H
+
+#include "memwall.h"
+
+/* Weights per device: the stored bytes (or converted to opts->weight_dtype)
+ * divided over tp x pp. */
+mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *bytes, mw_err *err);
+
+/* KV cache bytes of one token of one sequence, all layers, per device. */
+mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,
+                               mw_err *err);
+
+/* Inference activations: the per-step peak working set (max over prefill
+ * and decode) from a liveness walk over one layer's ops, and the final
+ * norm + logits. */
+void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
+                                   uint64_t *peak, uint64_t *layer, uint64_t *scores,
+                                   uint64_t *logits);
+
+/* Training: weights, gradients, optimizer state and activations per device. */
+void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts *o,
+                      uint64_t *weights, uint64_t *grads, uint64_t *optim, uint64_t *act);
+
+#endif /* MW_PLAN_INTERNAL_H */

@@ -1,0 +1,171 @@
+/* model_report.c - `memwall inspect`: a model's architecture, types and
+ * tensors, as text or JSON ("memwall.inspect/1"). */
+#include "memwall.h"
+#include "common/error.h"
+#include "report/json_util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *source_name(mw_model_source s)
+{
+    switch (s) {
+    case MW_SOURCE_GGUF: return "gguf";
+    case MW_SOURCE_SAFETENSORS: return "safetensors";
+    case MW_SOURCE_HF_CONFIG: return "config.json";
+    case MW_SOURCE_PRESET: return "preset";
+    }
+    return "unknown";
+}
+
+static void shape_text(const mw_tensor_info *t, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (uint32_t d = 0; d < t->n_dims && len + 2 < cap; d++) {
+        int k = snprintf(buf + len, cap - len, "%s%" PRIu64, d ? " x " : "", t->shape[d]);
+        if (k > 0) len += (size_t)k;
+    }
+    if (t->n_dims == 0) snprintf(buf, cap, "scalar");
+}
+
+/* Per-type totals: elements and bytes. */
+typedef struct type_total { uint64_t tensors, elems, bytes; } type_total;
+
+static void totals_by_type(const mw_model *m, type_total *tt)
+{
+    memset(tt, 0, sizeof(type_total) * MW_DTYPE_COUNT);
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        type_total *x = &tt[m->tensors[i].dtype];
+        x->tensors++;
+        x->elems += m->tensors[i].n_elems;
+        x->bytes += m->tensors[i].bytes;
+    }
+}
+
+static void hparams_text(const mw_hparams *hp, FILE *out)
+{
+    fprintf(out, "  %-22s %s\n", "architecture", hp->arch[0] ? hp->arch : "-");
+    fprintf(out, "  %-22s %u\n", "layers", hp->n_layers);
+    fprintf(out, "  %-22s %u\n", "hidden size", hp->n_embd);
+    fprintf(out, "  %-22s %u (kv %u, head dim %u)\n", "attention heads", hp->n_heads,
+            hp->n_kv_heads, hp->head_dim);
+    fprintf(out, "  %-22s %u%s\n", "ffn size", hp->n_ff, hp->gated_ffn ? " (gated)" : "");
+    fprintf(out, "  %-22s %u\n", "vocabulary", hp->n_vocab);
+    fprintf(out, "  %-22s %u\n", "trained context", hp->n_ctx_train);
+    if (hp->n_experts) fprintf(out, "  %-22s %u, %u per token\n", "experts", hp->n_experts, hp->n_experts_used);
+    fprintf(out, "  %-22s %s%s%s\n", "layout", hp->layer_norm ? "layernorm" : "rmsnorm",
+            hp->tied_embeddings ? ", tied embeddings" : "", hp->learned_pos ? ", learned positions" : "");
+}
+
+mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors)
+{
+    const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
+    char a[32], b[32];
+    fprintf(out, "%s%s%s (%s)\n", bold, m->path, reset, source_name(m->source));
+    char params[32];
+    snprintf(params, sizeof params, "%.3f B", (double)m->n_params / 1e9);
+    fprintf(out, "  %-22s %" PRIu64 " (%s)\n", "parameters", m->n_params, params);
+    fprintf(out, "  %-22s %s (%" PRIu64 " bytes)\n", "weights", mw_size_format(m->weights_bytes, a, sizeof a),
+            m->weights_bytes);
+    if (m->n_files > 1) fprintf(out, "  %-22s %u\n", "files (shards)", m->n_files);
+    if (m->has_hparams) hparams_text(&m->hp, out);
+    if (m->n_tensors == 0) return ferror(out) ? MW_ERR_IO : MW_OK;
+
+    type_total tt[MW_DTYPE_COUNT];
+    totals_by_type(m, tt);
+    fprintf(out, "%sby type%s\n  %-8s %8s %16s %12s %7s\n", bold, reset, "type", "tensors", "elements", "bytes", "share");
+    for (int t = 0; t < MW_DTYPE_COUNT; t++) {
+        if (!tt[t].tensors) continue;
+        fprintf(out, "  %-8s %8" PRIu64 " %16" PRIu64 " %12s %6.1f%%\n", mw_dtype_get((mw_dtype)t)->name,
+                tt[t].tensors, tt[t].elems, mw_size_format(tt[t].bytes, a, sizeof a),
+                m->weights_bytes ? 100.0 * (double)tt[t].bytes / (double)m->weights_bytes : 0.0);
+    }
+    fprintf(out, "%stensors%s (%u)\n  %-44s %-22s %-8s %10s %14s\n", bold, reset, m->n_tensors, "name", "shape",
+            "type", "bytes", "offset");
+    uint32_t n = max_tensors && max_tensors < m->n_tensors ? max_tensors : m->n_tensors;
+    for (uint32_t i = 0; i < n; i++) {
+        const mw_tensor_info *t = &m->tensors[i];
+        char shape[96];
+        shape_text(t, shape, sizeof shape);
+        fprintf(out, "  %-44s %-22s %-8s %10s %14" PRIu64 "\n", t->name, shape, mw_dtype_get(t->dtype)->name,
+                mw_size_format(t->bytes, b, sizeof b), t->offset);
+    }
+    if (n < m->n_tensors) fprintf(out, "  ... %u more (--all, or --json)\n", m->n_tensors - n);
+    return ferror(out) ? MW_ERR_IO : MW_OK;
+}
+
+void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
+{
+    cJSON_AddStringToObject(o, "architecture", hp->arch);
+    cJSON_AddNumberToObject(o, "layers", hp->n_layers);
+    cJSON_AddNumberToObject(o, "hidden_size", hp->n_embd);
+    cJSON_AddNumberToObject(o, "heads", hp->n_heads);
+    cJSON_AddNumberToObject(o, "kv_heads", hp->n_kv_heads);
+    cJSON_AddNumberToObject(o, "head_dim", hp->head_dim);
+    cJSON_AddNumberToObject(o, "ffn_size", hp->n_ff);
+    cJSON_AddNumberToObject(o, "vocab_size", hp->n_vocab);
+    cJSON_AddNumberToObject(o, "context_length", hp->n_ctx_train);
+    cJSON_AddNumberToObject(o, "experts", hp->n_experts);
+    cJSON_AddNumberToObject(o, "experts_per_token", hp->n_experts_used);
+    cJSON_AddBoolToObject(o, "tied_embeddings", hp->tied_embeddings);
+    cJSON_AddBoolToObject(o, "gated_ffn", hp->gated_ffn);
+    cJSON_AddBoolToObject(o, "layer_norm", hp->layer_norm);
+    const mw_dtype_info *d = mw_dtype_get(hp->dtype);
+    if (d) cJSON_AddStringToObject(o, "dtype", d->name);
+    else cJSON_AddNullToObject(o, "dtype");
+}
+
+mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
+{
+    mw_json_use_counting_allocator();
+    cJSON *o = cJSON_CreateObject();
+    MW_RETURN_IF(!o, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
+    cJSON_AddStringToObject(o, "schema", "memwall.inspect/1");
+    cJSON_AddStringToObject(o, "path", m->path);
+    cJSON_AddStringToObject(o, "source", source_name(m->source));
+    cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+    cJSON_AddNumberToObject(o, "weights_bytes", (double)m->weights_bytes);
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    for (uint32_t i = 0; files && i < m->n_files; i++) cJSON_AddItemToArray(files, cJSON_CreateString(m->files[i]));
+    if (m->has_hparams) {
+        cJSON *h = cJSON_AddObjectToObject(o, "hparams");
+        if (h) mw_json_add_hparams(h, &m->hp);
+    } else {
+        cJSON_AddNullToObject(o, "hparams");
+    }
+    type_total tt[MW_DTYPE_COUNT];
+    totals_by_type(m, tt);
+    cJSON *types = cJSON_AddObjectToObject(o, "by_type");
+    for (int t = 0; types && t < MW_DTYPE_COUNT; t++) {
+        if (!tt[t].tensors) continue;
+        cJSON *x = cJSON_AddObjectToObject(types, mw_dtype_get((mw_dtype)t)->name);
+        if (!x) continue;
+        cJSON_AddNumberToObject(x, "tensors", (double)tt[t].tensors);
+        cJSON_AddNumberToObject(x, "elements", (double)tt[t].elems);
+        cJSON_AddNumberToObject(x, "bytes", (double)tt[t].bytes);
+    }
+    cJSON *ts = cJSON_AddArrayToObject(o, "tensors");
+    for (uint32_t i = 0; ts && i < m->n_tensors; i++) {
+        const mw_tensor_info *t = &m->tensors[i];
+        cJSON *x = cJSON_CreateObject();
+        if (!x) break;
+        cJSON_AddStringToObject(x, "name", t->name);
+        cJSON_AddStringToObject(x, "type", mw_dtype_get(t->dtype)->name);
+        cJSON *shape = cJSON_AddArrayToObject(x, "shape");
+        for (uint32_t d = 0; shape && d < t->n_dims; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[d]));
+        cJSON_AddNumberToObject(x, "elements", (double)t->n_elems);
+        cJSON_AddNumberToObject(x, "bytes", (double)t->bytes);
+        cJSON_AddNumberToObject(x, "offset", (double)t->offset);
+        cJSON_AddNumberToObject(x, "file", t->file);
+        cJSON_AddItemToArray(ts, x);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
+    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
+    cJSON_free(text);
+    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
+    return MW_OK;
+}

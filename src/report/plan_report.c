@@ -1,0 +1,176 @@
+/* plan_report.c - `memwall plan`: the predicted components and, for each
+ * memory size, whether it fits and the largest batch and context that do;
+ * text or JSON ("memwall.plan/1"). */
+#include "memwall.h"
+#include "common/error.h"
+#include "report/json_util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static const char *optimizer_name(mw_optimizer o)
+{
+    static const char *const n[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
+    return (unsigned)o < 5 ? n[o] : "?";
+}
+
+static const char *recompute_name(mw_recompute r)
+{
+    static const char *const n[] = {"none", "selective", "full"};
+    return (unsigned)r < 3 ? n[r] : "?";
+}
+
+static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
+{
+    fprintf(out, "memwall plan: %s, %.3f B parameters\n", m->path, (double)m->n_params / 1e9);
+    if (o->training) {
+        fprintf(out, "  training: micro-batch %u x sequence %u, %s, %s, recompute %s", o->batch, o->ctx,
+                o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
+                recompute_name(o->recompute));
+    } else {
+        const mw_dtype_info *w = mw_dtype_get(o->weight_dtype);
+        fprintf(out, "  inference: batch %u, context %u (prompt %u + gen %u), weights %s, kv %s", o->batch,
+                o->ctx, o->prompt, o->ctx - o->prompt, w ? w->name : "as stored",
+                mw_dtype_get(o->kv_dtype)->name);
+    }
+    if (o->tp > 1 || o->pp > 1 || o->dp > 1 || o->zero)
+        fprintf(out, "; per device of tp %u x pp %u x dp %u, ZeRO-%u", o->tp, o->pp, o->dp, o->zero);
+    fprintf(out, "\n");
+}
+
+mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
+                              size_t n_targets, FILE *out, unsigned flags)
+{
+    const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
+    const char *red = flags & MW_REPORT_COLOR ? "\033[31m" : "", *green = flags & MW_REPORT_COLOR ? "\033[32m" : "";
+    char a[32], b[32];
+    workload_text(m, &p->opts, out);
+    fprintf(out, "%s  %-18s %12s %7s%s\n", bold, "component", "bytes", "share", reset);
+    for (int c = 0; c < MW_COMP_COUNT; c++) {
+        if (c != MW_COMP_OVERHEAD && p->bytes[c] == 0 &&
+            (c == MW_COMP_GRADIENTS || c == MW_COMP_OPTIMIZER || c == MW_COMP_KV_CACHE))
+            continue;
+        if (c == MW_COMP_OVERHEAD) {
+            fprintf(out, "  %-18s %12s %7s  to %s\n", "runtime overhead", mw_size_format(p->bytes[c], a, sizeof a),
+                    "", mw_size_format(p->overhead_high_bytes, b, sizeof b));
+            continue;
+        }
+        fprintf(out, "  %-18s %12s %6.1f%%", mw_component_name((mw_component)c),
+                mw_size_format(p->bytes[c], a, sizeof a),
+                p->total_bytes ? 100.0 * (double)p->bytes[c] / (double)p->total_bytes : 0.0);
+        if (c == MW_COMP_KV_CACHE) fprintf(out, "  %s per token", mw_size_format(p->kv_bytes_per_token, b, sizeof b));
+        if (c == MW_COMP_ACTIVATIONS && !p->opts.training)
+            fprintf(out, "  (one layer's peak; scores %s, logits %s)", mw_size_format(p->act_scores_bytes, b, sizeof b),
+                    (mw_size_format(p->act_logits_bytes, a, sizeof a), a));
+        fprintf(out, "\n");
+    }
+    fprintf(out, "%s  %-18s %12s%s  to %s\n", bold, "total", mw_size_format(p->total_bytes, a, sizeof a), reset,
+            mw_size_format(p->total_high_bytes, b, sizeof b));
+    for (size_t i = 0; i < n_targets; i++) {
+        const mw_plan *q = &t[i].plan;
+        fprintf(out, "%s%s%s: %s: ", bold, t[i].name, reset, mw_size_format(q->opts.mem_bytes, a, sizeof a));
+        if (q->fits_high) fprintf(out, "%sfits%s", green, reset);
+        else if (q->fits) fprintf(out, "fits unless the runtime takes more than %s",
+                                  mw_size_format(q->opts.mem_bytes - (q->total_bytes - q->bytes[MW_COMP_OVERHEAD]), b, sizeof b));
+        else fprintf(out, "%sdoes not fit%s (%s short)", red, reset,
+                     mw_size_format(q->total_bytes - q->opts.mem_bytes, b, sizeof b));
+        fprintf(out, "\n");
+        const char *unit = p->opts.training ? "micro-batch" : "batch";
+        if (q->max_batch)
+            fprintf(out, "  largest %s at context %u: %u (%u with the overhead's high end); %s dominates there\n",
+                    unit, p->opts.ctx, q->max_batch, q->max_batch_high, mw_component_name(q->max_batch_dominant));
+        else
+            fprintf(out, "  no %s fits at context %u\n", unit, p->opts.ctx);
+        if (q->max_ctx) {
+            fprintf(out, "  largest context at %s %u: %u", unit, p->opts.batch, q->max_ctx);
+            if (m->hp.n_ctx_train && q->max_ctx > m->hp.n_ctx_train)
+                fprintf(out, " (beyond the %u the model was trained for)", m->hp.n_ctx_train);
+            fprintf(out, "\n");
+        }
+    }
+    return ferror(out) ? MW_ERR_IO : MW_OK;
+}
+
+static void add_components(cJSON *o, const mw_plan *p)
+{
+    cJSON_AddNumberToObject(o, "weights_bytes", (double)p->bytes[MW_COMP_WEIGHTS]);
+    cJSON_AddNumberToObject(o, "kv_cache_bytes", (double)p->bytes[MW_COMP_KV_CACHE]);
+    cJSON_AddNumberToObject(o, "activations_bytes", (double)p->bytes[MW_COMP_ACTIVATIONS]);
+    cJSON_AddNumberToObject(o, "gradients_bytes", (double)p->bytes[MW_COMP_GRADIENTS]);
+    cJSON_AddNumberToObject(o, "optimizer_bytes", (double)p->bytes[MW_COMP_OPTIMIZER]);
+    cJSON_AddNumberToObject(o, "overhead_low_bytes", (double)p->bytes[MW_COMP_OVERHEAD]);
+    cJSON_AddNumberToObject(o, "overhead_high_bytes", (double)p->overhead_high_bytes);
+    cJSON_AddNumberToObject(o, "total_bytes", (double)p->total_bytes);
+    cJSON_AddNumberToObject(o, "total_high_bytes", (double)p->total_high_bytes);
+}
+
+mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
+                              size_t n_targets, FILE *out, mw_err *err)
+{
+    mw_json_use_counting_allocator();
+    const mw_plan_opts *o = &p->opts;
+    cJSON *j = cJSON_CreateObject();
+    MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
+    cJSON_AddStringToObject(j, "schema", "memwall.plan/1");
+    cJSON_AddStringToObject(j, "model", m->path);
+    cJSON *h = cJSON_AddObjectToObject(j, "hparams");
+    if (h) mw_json_add_hparams(h, &m->hp);
+    cJSON *w = cJSON_AddObjectToObject(j, "workload");
+    if (w) {
+        cJSON_AddStringToObject(w, "mode", o->training ? "training" : "inference");
+        cJSON_AddNumberToObject(w, "batch", o->batch);
+        cJSON_AddNumberToObject(w, "ctx", o->ctx);
+        cJSON_AddNumberToObject(w, "prompt", o->prompt);
+        cJSON_AddNumberToObject(w, "gen", o->ctx - o->prompt);
+        const mw_dtype_info *wd = mw_dtype_get(o->weight_dtype);
+        if (wd) cJSON_AddStringToObject(w, "weight_dtype", wd->name);
+        else cJSON_AddNullToObject(w, "weight_dtype");
+        cJSON_AddStringToObject(w, "kv_dtype", mw_dtype_get(o->kv_dtype)->name);
+        cJSON_AddStringToObject(w, "act_dtype", mw_dtype_get(o->act_dtype)->name);
+        cJSON_AddStringToObject(w, "optimizer", optimizer_name(o->optimizer));
+        cJSON_AddBoolToObject(w, "mixed_precision", o->mixed_precision);
+        cJSON_AddStringToObject(w, "recompute", recompute_name(o->recompute));
+        cJSON_AddNumberToObject(w, "tp", o->tp);
+        cJSON_AddNumberToObject(w, "pp", o->pp);
+        cJSON_AddNumberToObject(w, "dp", o->dp);
+        cJSON_AddNumberToObject(w, "zero", o->zero);
+    }
+    cJSON_AddNumberToObject(j, "params", (double)p->params);
+    add_components(j, p);
+    cJSON_AddNumberToObject(j, "kv_bytes_per_token", (double)p->kv_bytes_per_token);
+    cJSON_AddNumberToObject(j, "activation_layer_bytes", (double)p->act_layer_bytes);
+    cJSON_AddNumberToObject(j, "attention_scores_bytes", (double)p->act_scores_bytes);
+    cJSON_AddNumberToObject(j, "logits_bytes", (double)p->act_logits_bytes);
+    cJSON_AddStringToObject(j, "dominant", mw_component_name(p->dominant));
+    if (n_targets) {
+        /* the first memory size answers the top-level keys */
+        cJSON_AddNumberToObject(j, "mem_bytes", (double)t[0].plan.opts.mem_bytes);
+        cJSON_AddBoolToObject(j, "fits", t[0].plan.fits);
+        cJSON_AddNumberToObject(j, "max_batch", t[0].plan.max_batch);
+        cJSON_AddNumberToObject(j, "max_ctx", t[0].plan.max_ctx);
+    } else {
+        cJSON_AddNullToObject(j, "max_batch");
+    }
+    cJSON *ts = cJSON_AddArrayToObject(j, "targets");
+    for (size_t i = 0; ts && i < n_targets; i++) {
+        const mw_plan *q = &t[i].plan;
+        cJSON *x = cJSON_CreateObject();
+        if (!x) break;
+        cJSON_AddStringToObject(x, "name", t[i].name);
+        cJSON_AddNumberToObject(x, "mem_bytes", (double)q->opts.mem_bytes);
+        cJSON_AddBoolToObject(x, "fits", q->fits);
+        cJSON_AddBoolToObject(x, "fits_with_high_overhead", q->fits_high);
+        cJSON_AddNumberToObject(x, "max_batch", q->max_batch);
+        cJSON_AddNumberToObject(x, "max_batch_high_overhead", q->max_batch_high);
+        cJSON_AddNumberToObject(x, "max_ctx", q->max_ctx);
+        cJSON_AddStringToObject(x, "dominant_at_max_batch", mw_component_name(q->max_batch_dominant));
+        cJSON_AddItemToArray(ts, x);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
+    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
+    cJSON_free(text);
+    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
+    return MW_OK;
+}

@@ -1,0 +1,263 @@
+/* test_plan.c - the planner against hand-computed figures: KV cache, weights
+ * (stored and converted), the activation liveness walk, training state with
+ * ZeRO, tensor/pipeline sharding, and the inverse questions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "memwall.h"
+#include "format/model_build.h"
+
+#include <string.h>
+
+/* A tiny llama-like model with hyperparameters only (no tensors). */
+static mw_model *tiny(void)
+{
+    mw_model *m = mw_model_alloc(MW_SOURCE_HF_CONFIG, "tiny");
+    assert_non_null(m);
+    m->has_hparams = 1;
+    strcpy(m->hp.arch, "llama");
+    m->hp.n_layers = 2;
+    m->hp.n_embd = 64;
+    m->hp.n_heads = 4;
+    m->hp.n_kv_heads = 2;
+    m->hp.head_dim = 16;
+    m->hp.n_ff = 128;
+    m->hp.n_vocab = 100;
+    m->hp.n_ctx_train = 256;
+    m->hp.gated_ffn = 1;
+    m->n_params = 1000;
+    m->weights_bytes = 4000;
+    return m;
+}
+
+static mw_plan plan_of(const mw_model *m, const mw_plan_opts *o)
+{
+    mw_plan p;
+    mw_err err = {0};
+    mw_status st = mw_plan_compute(m, o, &p, &err);
+    if (st != MW_OK) print_error("%s\n", err.msg);
+    assert_int_equal(st, MW_OK);
+    return p;
+}
+
+static void activation_walk_by_hand(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.prompt = 8;
+    o.gen = 8;
+    mw_plan p = plan_of(m, &o);
+    /* Prefill of 8 tokens, f32, walked by hand (docs/PLAN.md):
+     * x 2048 + xn 2048 + q 2048 + k 1024 + v 1024 = 8192 at the projections;
+     * x + xn2 2048 + gate 4096 + up 4096 = 12288 in the gated MLP: the peak. */
+    assert_int_equal(p.act_layer_bytes, 12288);
+    assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], 12288);
+    assert_int_equal(p.act_scores_bytes, 4 * 8 * 8 * 4); /* prefill: 4 heads x 8 x 8 (decode: 4 x 1 x 16) */
+    assert_int_equal(p.act_logits_bytes, 100 * 4);
+    /* KV: 2 x 2 layers x 2 heads x 16 x f16 = 256 B per token, x 16 tokens */
+    assert_int_equal(p.kv_bytes_per_token, 256);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 256 * 16);
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS], 4000);
+    assert_int_equal(p.bytes[MW_COMP_GRADIENTS], 0);
+    assert_int_equal(p.total_bytes, 4000 + 4096 + 12288 + (80u << 20));
+    assert_true(p.total_high_bytes > p.total_bytes);
+    mw_model_free(m);
+}
+
+static void kv_types_and_sharding(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    m->hp.head_dim = 32; /* rows of 2 x 32 = 64 values: whole Q8_0 blocks */
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.ctx = 10;
+    o.kv_dtype = MW_DTYPE_F32;
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 2 * 2 * 64 * 4);
+    o.kv_dtype = MW_DTYPE_Q8_0;
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 2 * 2 * (64 / 32 * 34));
+    o.kv_dtype = MW_DTYPE_F16;
+    o.tp = 2; /* kv heads split */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 2 * 2 * 32 * 2);
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_WEIGHTS], 2000);
+    o.tp = 4; /* fewer kv heads (2) than ranks: replicated, one each */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 2 * 2 * 32 * 2);
+    o.tp = 1;
+    o.pp = 2; /* layers split */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 2 * 1 * 64 * 2);
+    /* rows that are not whole Q8_0 blocks are refused, saying why */
+    m->hp.head_dim = 8;
+    o.pp = 1;
+    o.kv_dtype = MW_DTYPE_Q8_0;
+    mw_plan p;
+    mw_err err;
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "blocks of 32"));
+    mw_model_free(m);
+}
+
+static void training_state_and_zero(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    m->n_params = 1000000;
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.training = 1;
+    o.ctx = 128;
+    mw_plan p = plan_of(m, &o); /* mixed precision AdamW: 2 + 2 + 12 = 16 B/param */
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS], 2000000);
+    assert_int_equal(p.bytes[MW_COMP_GRADIENTS], 2000000);
+    assert_int_equal(p.bytes[MW_COMP_OPTIMIZER], 12000000);
+    /* Korthikanti, no recompute: L * s*b*h*(34 + 5*a*s/h) + 4*s*b*(h + v) */
+    double sbh = 128.0 * 1 * 64;
+    double want = 2 * sbh * (34 + 5.0 * 4 * 128 / 64) + 4 * 128.0 * (64 + 100);
+    assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], (uint64_t)(want + 0.5));
+    o.recompute = MW_RECOMPUTE_SELECTIVE;
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_ACTIVATIONS],
+                     (uint64_t)(2 * sbh * 34 + 4 * 128.0 * 164 + 0.5));
+    o.recompute = MW_RECOMPUTE_FULL;
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_ACTIVATIONS],
+                     (uint64_t)(2 * sbh * 2 + 4 * 128.0 * 164 + 0.5));
+    o.recompute = MW_RECOMPUTE_NONE;
+
+    o.mixed_precision = 0; /* fp32 Adam: 4 + 4 + 8 */
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS] + p.bytes[MW_COMP_GRADIENTS] + p.bytes[MW_COMP_OPTIMIZER], 16000000);
+    o.optimizer = MW_OPT_SGD;
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_OPTIMIZER], 0);
+    o.optimizer = MW_OPT_SGD_MOMENTUM;
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_OPTIMIZER], 4000000);
+    o.mixed_precision = 1;
+    o.optimizer = MW_OPT_ADAM_8BIT; /* 1 + 1 byte moments + 4 master */
+    assert_int_equal(plan_of(m, &o).bytes[MW_COMP_OPTIMIZER], 6000000);
+
+    o.optimizer = MW_OPT_ADAMW;
+    o.dp = 4; /* ZeRO 1, 2, 3 over 4 ranks (ZeRO paper 5.1: 4P + 12P/N, 2P + 14P/N, 16P/N) */
+    o.zero = 1;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS] + p.bytes[MW_COMP_GRADIENTS] + p.bytes[MW_COMP_OPTIMIZER],
+                     4000000 + 12000000 / 4);
+    o.zero = 2;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS] + p.bytes[MW_COMP_GRADIENTS] + p.bytes[MW_COMP_OPTIMIZER],
+                     2000000 + 14000000 / 4);
+    o.zero = 3;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS] + p.bytes[MW_COMP_GRADIENTS] + p.bytes[MW_COMP_OPTIMIZER],
+                     16000000 / 4);
+    mw_model_free(m);
+}
+
+static void inverse_questions_are_exact(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.prompt = 16;
+    o.gen = 48;
+    o.batch = 5;
+    mw_plan at5 = plan_of(m, &o);
+    o.batch = 1;
+    o.mem_bytes = at5.total_bytes;
+    mw_plan p = plan_of(m, &o);
+    assert_int_equal(p.max_batch, 5);
+    assert_true(p.fits);
+    o.mem_bytes = at5.total_bytes - 1;
+    assert_int_equal(plan_of(m, &o).max_batch, 4);
+    /* the largest context at batch 1: its total fits, one more does not */
+    o.mem_bytes = at5.total_bytes;
+    p = plan_of(m, &o);
+    mw_plan_opts oc = o;
+    oc.mem_bytes = MW_UNKNOWN;
+    oc.gen = p.max_ctx - oc.prompt;
+    assert_true(plan_of(m, &oc).total_bytes <= o.mem_bytes);
+    oc.gen++;
+    assert_true(plan_of(m, &oc).total_bytes > o.mem_bytes);
+    /* nothing fits in less than the weights and the runtime */
+    o.mem_bytes = 1000;
+    p = plan_of(m, &o);
+    assert_false(p.fits);
+    assert_int_equal(p.max_batch, 0);
+    mw_model_free(m);
+}
+
+static void bad_requests_explained(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    mw_plan_opts o;
+    mw_plan p;
+    mw_err err;
+    mw_plan_opts_init(&o);
+    o.tp = 8; /* more than 4 heads */
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "--tp 8"));
+    mw_plan_opts_init(&o);
+    o.pp = 3;
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "--pp 3"));
+    mw_plan_opts_init(&o);
+    o.prompt = 100;
+    o.ctx = 50;
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    mw_plan_opts_init(&o);
+    o.kv_dtype = MW_DTYPE_Q4_0;
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    m->has_hparams = 0;
+    mw_plan_opts_init(&o);
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "config.json"));
+    mw_model_free(m);
+}
+
+static void presets_llama3_and_conversion(void **state)
+{
+    (void)state;
+    mw_model *m = NULL;
+    mw_err err;
+    assert_int_equal(mw_model_open("llama-3-8b", &m, &err), MW_OK);
+    assert_int_equal(m->n_params, 8030261248ull);
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.ctx = 8192;
+    o.batch = 4;
+    mw_plan p = plan_of(m, &o);
+    assert_int_equal(p.kv_bytes_per_token, 131072); /* 128 KiB per token, f16 */
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 4ull << 30); /* 8k x 4 = 4 GiB */
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS], 2 * 8030261248ull); /* bf16 */
+    /* converted to Q8_0: matrices 34 B per 32, vectors (norms) F32 */
+    o.weight_dtype = MW_DTYPE_Q8_0;
+    p = plan_of(m, &o);
+    uint64_t want = 0;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const mw_tensor_info *t = &m->tensors[i];
+        want += t->n_dims >= 2 ? t->n_elems / 32 * 34 : t->n_elems * 4;
+    }
+    assert_int_equal(p.bytes[MW_COMP_WEIGHTS], want);
+    mw_model_free(m);
+    assert_int_equal(mw_model_open("gpt2", &m, &err), MW_OK);
+    assert_int_equal(m->n_params, 124439808ull);
+    mw_model_free(m);
+    assert_int_equal(mw_model_open("no-such-model", &m, &err), MW_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "llama-3-8b"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(activation_walk_by_hand),
+        cmocka_unit_test(kv_types_and_sharding),
+        cmocka_unit_test(training_state_and_zero),
+        cmocka_unit_test(inverse_questions_are_exact),
+        cmocka_unit_test(bad_requests_explained),
+        cmocka_unit_test(presets_llama3_and_conversion),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
