@@ -18,9 +18,14 @@ int mw_arch_supported(const char *arch);
 /* "llama, mistral, ..." for messages. */
 const char *mw_arch_list(void);
 
-/*! mw_arch_add_tensors() : adds the architecture's tensors to m (offset 0,
- *  file 0), every one of type dtype except norms and biases, which stay
- *  F32 as checkpoints keep them... (see arch.c for each architecture). */
+/*! mw_arch_add_tensors() : adds the tensors of hp->arch to m (offset 0,
+ *  file 0) with its Hugging Face checkpoint names and PyTorch shapes (arch.c
+ *  lists them). Matrices are of type dtype; 1-D tensors (norms, biases) too
+ *  when dtype is F32, F16 or BF16, else F32 (as llama.cpp keeps them when it
+ *  quantizes). A quantized dtype whose block does not divide a row, missing
+ *  sizes, or a model of more than 2^20 tensors are MW_ERR_INVALID naming the
+ *  tensor or the size; an unknown arch is MW_ERR_UNSUPPORTED. On error m
+ *  holds the tensors added so far: free it. */
 mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m, mw_err *err);
 
 #endif /* MW_FORMAT_ARCH_H */

@@ -77,6 +77,38 @@ const mw_gguf_tensor *mw_gguf_tensor_at(const mw_gguf *g, uint64_t i);
  * "<arch>.*" keys). The model keeps the mapping alive. */
 mw_status mw_gguf_open_model(const char *path, mw_model **out, mw_err *err);
 
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Limits of the reader: arrays nest at most this deep (an array of arrays
+ * is 2), tensor names are at most MW_GGUF_MAX_NAME bytes (ggml's own limit
+ * is 63), keys at most MW_GGUF_MAX_KEY bytes (the spec's limit). */
+#define MW_GGUF_MAX_DEPTH 8
+#define MW_GGUF_MAX_NAME 256
+#define MW_GGUF_MAX_KEY 65535
+
+/* "u8", "string", "array", ... ("?" for a value out of range). */
+const char *mw_gguf_type_name(mw_gguf_type t);
+
+/*! mw_gguf_array_elem() : decodes the element at pos of an array whose
+ *  elements are of type elem (an mw_gguf_value's v.arr, as returned by the
+ *  reader: already checked) into *out.
+ *  @return the position of the next element. Walk an array as
+ *      const uint8_t *p = v->v.arr.data;
+ *      for (uint64_t i = 0; i < v->v.arr.count; i++) p = mw_gguf_array_elem(v->v.arr.type, p, &e); */
+const uint8_t *mw_gguf_array_elem(mw_gguf_type elem, const uint8_t *pos, mw_gguf_value *out);
+
+/* The tensor named name (NUL-terminated); NULL when absent. */
+const mw_gguf_tensor *mw_gguf_find_tensor(const mw_gguf *g, const char *name);
+
+/*! mw_gguf_value_check() : checks that bytes hold exactly one value of type
+ *  in its GGUF encoding (what follows the type field), as the reader would. */
+mw_status mw_gguf_value_check(mw_gguf_type type, const void *bytes, size_t len, mw_err *err);
+
+/*! mw_gguf_to_model() : the mw_model of an open file (what
+ *  mw_gguf_open_model does after opening). Takes g in every case: the
+ *  model keeps it (mw_model_free closes it), and on error it is closed. */
+mw_status mw_gguf_to_model(mw_gguf *g, const char *path, mw_model **out, mw_err *err);
+
 /* ---- writer ------------------------------------------------------------ */
 
 typedef struct mw_gguf_writer mw_gguf_writer;
@@ -96,6 +128,16 @@ mw_status mw_gguf_writer_set_str_array(mw_gguf_writer *w, const char *key,
                                        const char *const *v, uint64_t n, mw_err *err);
 mw_status mw_gguf_writer_set_array(mw_gguf_writer *w, const char *key, mw_gguf_type elem,
                                    const void *v, uint64_t n, mw_err *err);
+/* Any scalar type (not STRING or ARRAY): v points at a value of the
+ * matching C type (uint8_t for U8 and BOOL, int16_t for I16, float for F32,
+ * double for F64, ...). */
+mw_status mw_gguf_writer_set_scalar(mw_gguf_writer *w, const char *key, mw_gguf_type type,
+                                    const void *v, mw_err *err);
+/* A value given in its GGUF encoding (what follows the type field), checked
+ * with mw_gguf_value_check: arrays of arrays, for one. llama.cpp's own
+ * reader refuses nested arrays: keep them out of files meant for it. */
+mw_status mw_gguf_writer_set_raw(mw_gguf_writer *w, const char *key, mw_gguf_type type,
+                                 const void *bytes, size_t len, mw_err *err);
 /* Adds a tensor: dims in GGUF order; data of mw_dtype_bytes() bytes is
  * copied when the file is written (the pointer must stay valid until then). */
 mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
