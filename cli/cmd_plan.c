@@ -17,6 +17,7 @@ const struct option mw_cmd_plan_options[] = {
     {"ctx", required_argument, NULL, 'c'},
     {"prompt", required_argument, NULL, 'P'},
     {"gen", required_argument, NULL, 'g'},
+    {"ubatch", required_argument, NULL, 'u'},
     {"dtype", required_argument, NULL, 'd'},
     {"kv-dtype", required_argument, NULL, 'k'},
     {"train", no_argument, NULL, 't'},
@@ -79,6 +80,7 @@ int mw_cmd_plan(int argc, char **argv)
         case 'c': if (!parse_count("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
         case 'P': if (!parse_count("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
         case 'g': if (!parse_count("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'u': if (!parse_count("--ubatch", optarg, 1, &o.ubatch)) return MW_EXIT_USAGE; break;
         case 'T': if (!parse_count("--tp", optarg, 1, &o.tp)) return MW_EXIT_USAGE; break;
         case 'p': if (!parse_count("--pp", optarg, 1, &o.pp)) return MW_EXIT_USAGE; break;
         case 'D': if (!parse_count("--dp", optarg, 1, &o.dp)) return MW_EXIT_USAGE; break;

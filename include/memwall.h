@@ -163,6 +163,10 @@ mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err);
  *  "512 MiB", "812 B"); MW_UNKNOWN is written as "-". @return buf. */
 char *mw_size_format(uint64_t bytes, char *buf, size_t cap);
 
+/*! mw_count_format() : a count with an SI suffix, 3 significant digits
+ *  ("8.03 B", "124 M", "12.9 K", "812"). @return buf. */
+char *mw_count_format(uint64_t n, char *buf, size_t cap);
+
 /* ------------------------------------------------------------------------
  * Watching a process tree (the probe)
  * ------------------------------------------------------------------------ */
@@ -432,13 +436,15 @@ typedef struct mw_hparams {
     int      tied_embeddings;        /* output projection = token embedding */
     int      gated_ffn;              /* SwiGLU/GeGLU: 3 matrices, else 2    */
     int      layer_norm;             /* LayerNorm (weight + bias), else RMS */
-    int      attn_bias;              /* biases on q, k, v (and o with mlp_bias) */
-    int      mlp_bias;               /* biases on the MLP and attn output   */
+    int      attn_bias;              /* attention biases, as the architecture
+                                        places them (format/arch.c)         */
+    int      mlp_bias;               /* biases on the MLP                   */
     int      learned_pos;            /* learned position embeddings (gpt2)  */
     double   rope_theta;
     double   norm_eps;
-    mw_dtype dtype;                  /* the weights' stated type (torch_dtype,
-                                        or the most common tensor type)     */
+    mw_dtype dtype;                  /* the weights' type: torch_dtype, else
+                                        the type holding the most bytes;
+                                        MW_DTYPE_COUNT when neither says    */
 } mw_hparams;
 
 typedef struct mw_model {
@@ -446,7 +452,8 @@ typedef struct mw_model {
     char     *path;                  /* what was opened                     */
     int       has_hparams;
     mw_hparams hp;
-    uint32_t  n_tensors;             /* 0 for a config or preset            */
+    uint32_t  n_tensors;             /* for a config or preset: the tensors
+                                        its architecture implies            */
     mw_tensor_info *tensors;
     uint32_t  n_files;
     char    **files;                 /* the weight files (shards)           */
@@ -485,6 +492,9 @@ typedef struct mw_plan_opts {
     uint32_t batch;                  /* sequences (per data-parallel rank)  */
     uint32_t prompt;                 /* inference: prompt tokens            */
     uint32_t gen;                    /* inference: generated tokens         */
+    uint32_t ubatch;                 /* inference: prompt tokens per prefill
+                                        step and sequence (llama.cpp's
+                                        n_ubatch); default 512              */
     uint32_t ctx;                    /* KV tokens per sequence (inference,
                                         0: prompt + gen) or sequence length
                                         (training)                          */

@@ -105,3 +105,16 @@ char *mw_size_format(uint64_t bytes, char *buf, size_t cap)
     else                 snprintf(buf, cap, "%.0f %s", v, names[u]);
     return buf;
 }
+
+char *mw_count_format(uint64_t n, char *buf, size_t cap)
+{
+    static const char *const names[] = {"", " K", " M", " B", " T"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 999.5 && u < 4) { v /= 1000.0; u++; }
+    if (u == 0)          snprintf(buf, cap, "%llu", (unsigned long long)n);
+    else if (v < 9.995)  snprintf(buf, cap, "%.2f%s", v, names[u]);
+    else if (v < 99.95)  snprintf(buf, cap, "%.1f%s", v, names[u]);
+    else                 snprintf(buf, cap, "%.0f%s", v, names[u]);
+    return buf;
+}

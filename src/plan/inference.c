@@ -144,10 +144,13 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
 {
     uint64_t b = o->batch;
     uint64_t prompt = o->prompt ? o->prompt : 1;
+    /* The prompt is processed in steps of at most ubatch tokens; the last
+     * step attends to the whole prompt. */
+    uint64_t step = prompt < o->ubatch ? prompt : o->ubatch;
     uint64_t sc_p, sc_d, lg;
-    uint64_t lp = layer_peak(hp, o, b, prompt, prompt, &sc_p);       /* prefill */
+    uint64_t lp = layer_peak(hp, o, b, step, prompt, &sc_p);         /* last prefill step */
     uint64_t ld = layer_peak(hp, o, b, 1, o->ctx, &sc_d);            /* last decode step */
-    uint64_t fp = final_peak(hp, o, b, prompt, &lg);
+    uint64_t fp = final_peak(hp, o, b, step, &lg);
     uint64_t fd = final_peak(hp, o, b, 1, &lg);
     *layer = lp > ld ? lp : ld;
     *scores = sc_p > sc_d ? sc_p : sc_d;

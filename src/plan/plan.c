@@ -30,6 +30,7 @@ void mw_plan_opts_init(mw_plan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->batch = 1;
+    o->ubatch = 512;
     o->weight_dtype = MW_DTYPE_COUNT;
     o->kv_dtype = MW_DTYPE_F16;
     o->act_dtype = MW_DTYPE_F32;
@@ -49,6 +50,7 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
                  "with; give the config.json beside the weights, or a preset",
                  m->path);
     MW_RETURN_IF(o->batch == 0, err, MW_ERR_INVALID, "--batch must be at least 1");
+    MW_RETURN_IF(o->ubatch == 0, err, MW_ERR_INVALID, "--ubatch must be at least 1");
     MW_RETURN_IF(o->tp == 0 || o->pp == 0 || o->dp == 0, err, MW_ERR_INVALID,
                  "--tp, --pp and --dp must be at least 1");
     MW_RETURN_IF(o->pp > hp->n_layers, err, MW_ERR_INVALID,

@@ -1,16 +1,5 @@
-/* json_util.c - cJSON helpers: counted allocation, null for unknown. */
+/* json_util.c - cJSON helpers for reports: null for unknown. */
 #include "report/json_util.h"
-
-static void *json_malloc(size_t n) { return mw_malloc(n, MW_MEM_REPORT); }
-
-void mw_json_use_counting_allocator(void)
-{
-    static int done;
-    if (done) return;
-    cJSON_Hooks hooks = {json_malloc, mw_free};
-    cJSON_InitHooks(&hooks);
-    done = 1;
-}
 
 void mw_json_add_u64(cJSON *o, const char *key, uint64_t v)
 {

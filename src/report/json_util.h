@@ -5,10 +5,6 @@
 #include "memwall.h"
 #include <cjson/cJSON.h>
 
-/* Routes cJSON's allocations through mw_malloc (tag MW_MEM_REPORT), so the
- * reports are counted and fault injection reaches them. Idempotent. */
-void mw_json_use_counting_allocator(void);
-
 /* Adds v, or null when v is MW_UNKNOWN. */
 void mw_json_add_u64(cJSON *o, const char *key, uint64_t v);
 /* Adds v, or null when !known. */

@@ -2,6 +2,7 @@
  * tensors, as text or JSON ("memwall.inspect/1"). */
 #include "memwall.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "report/json_util.h"
 
 #include <inttypes.h>
@@ -65,7 +66,7 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
     char a[32], b[32];
     fprintf(out, "%s%s%s (%s)\n", bold, m->path, reset, source_name(m->source));
     char params[32];
-    snprintf(params, sizeof params, "%.3f B", (double)m->n_params / 1e9);
+    mw_count_format(m->n_params, params, sizeof params);
     fprintf(out, "  %-22s %" PRIu64 " (%s)\n", "parameters", m->n_params, params);
     fprintf(out, "  %-22s %s (%" PRIu64 " bytes)\n", "weights", mw_size_format(m->weights_bytes, a, sizeof a),
             m->weights_bytes);
@@ -119,7 +120,7 @@ void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
 
 mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
 {
-    mw_json_use_counting_allocator();
+    mw_json_init();
     cJSON *o = cJSON_CreateObject();
     MW_RETURN_IF(!o, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     cJSON_AddStringToObject(o, "schema", "memwall.inspect/1");

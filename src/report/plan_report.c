@@ -3,6 +3,7 @@
  * text or JSON ("memwall.plan/1"). */
 #include "memwall.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "report/json_util.h"
 
 #include <inttypes.h>
@@ -22,7 +23,8 @@ static const char *recompute_name(mw_recompute r)
 
 static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
 {
-    fprintf(out, "memwall plan: %s, %.3f B parameters\n", m->path, (double)m->n_params / 1e9);
+    char params[32];
+    fprintf(out, "memwall plan: %s, %s parameters\n", m->path, mw_count_format(m->n_params, params, sizeof params));
     if (o->training) {
         fprintf(out, "  training: micro-batch %u x sequence %u, %s, %s, recompute %s", o->batch, o->ctx,
                 o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
@@ -77,7 +79,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
         fprintf(out, "\n");
         const char *unit = p->opts.training ? "micro-batch" : "batch";
         if (q->max_batch)
-            fprintf(out, "  largest %s at context %u: %u (%u with the overhead's high end); %s dominates there\n",
+            fprintf(out, "  largest %s at context %u: %u (%u with the overhead's high end); largest part there: %s\n",
                     unit, p->opts.ctx, q->max_batch, q->max_batch_high, mw_component_name(q->max_batch_dominant));
         else
             fprintf(out, "  no %s fits at context %u\n", unit, p->opts.ctx);
@@ -107,7 +109,7 @@ static void add_components(cJSON *o, const mw_plan *p)
 mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
                               size_t n_targets, FILE *out, mw_err *err)
 {
-    mw_json_use_counting_allocator();
+    mw_json_init();
     const mw_plan_opts *o = &p->opts;
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
@@ -121,6 +123,7 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddNumberToObject(w, "batch", o->batch);
         cJSON_AddNumberToObject(w, "ctx", o->ctx);
         cJSON_AddNumberToObject(w, "prompt", o->prompt);
+        cJSON_AddNumberToObject(w, "ubatch", o->ubatch);
         cJSON_AddNumberToObject(w, "gen", o->ctx - o->prompt);
         const mw_dtype_info *wd = mw_dtype_get(o->weight_dtype);
         if (wd) cJSON_AddStringToObject(w, "weight_dtype", wd->name);

@@ -6,6 +6,7 @@
  */
 #include "memwall.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "report/json_util.h"
 
 #include <signal.h>
@@ -122,7 +123,7 @@ static cJSON *watch_json(const mw_watch_result *r)
 
 mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err)
 {
-    mw_json_use_counting_allocator();
+    mw_json_init();
     cJSON *doc = watch_json(res);
     char *text = doc ? cJSON_Print(doc) : NULL;
     cJSON_Delete(doc);

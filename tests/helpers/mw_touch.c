@@ -69,13 +69,17 @@ static void touch(char *p, size_t n)
     for (size_t i = 0; i < n; i += (size_t)page) p[i] = (char)(i | 1);
 }
 
+volatile unsigned long mw_touch_sink; /* a store the compiler must keep */
+
 static void spin(double s)
 {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    volatile unsigned long x = 0;
+    extern volatile unsigned long mw_touch_sink;
+    unsigned long x = 0;
     do {
         for (int i = 0; i < 100000; i++) x += (unsigned long)i;
+        mw_touch_sink = x;
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 < s);
 }

@@ -86,6 +86,17 @@ static void size_format_iec(void **state)
     assert_string_equal(mw_size_format(MW_UNKNOWN, buf, sizeof buf), "-");
 }
 
+static void count_format_si(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(mw_count_format(812, buf, sizeof buf), "812");
+    assert_string_equal(mw_count_format(12864, buf, sizeof buf), "12.9 K");
+    assert_string_equal(mw_count_format(124439808, buf, sizeof buf), "124 M");
+    assert_string_equal(mw_count_format(8030261248ull, buf, sizeof buf), "8.03 B");
+    assert_string_equal(mw_count_format(999999, buf, sizeof buf), "1.00 M");
+}
+
 static void alloc_counts_per_tag(void **state)
 {
     (void)state;
@@ -192,6 +203,7 @@ int main(void)
         cmocka_unit_test(size_parse_rejects_garbage),
         cmocka_unit_test(duration_parse),
         cmocka_unit_test(size_format_iec),
+        cmocka_unit_test(count_format_si),
         cmocka_unit_test(alloc_counts_per_tag),
         cmocka_unit_test(alloc_overflow_and_injection),
         cmocka_unit_test(errors_format),

@@ -1,0 +1,278 @@
+/*
+ * arch.c - the tensors an architecture implies, with the names and shapes
+ * its Hugging Face checkpoints use (the state_dict of the *ForCausalLM /
+ * *LMHeadModel class, which is what save_pretrained writes).
+ *
+ * Shapes are PyTorch's: nn.Linear stores [out_features, in_features];
+ * GPT-2's Conv1D stores [in, out]. Rows (the last, contiguous dimension)
+ * must be whole blocks of a quantized type, as ggml requires.
+ *
+ * Two families:
+ *
+ *   llama, mistral, qwen2, gemma, phi3, mixtral (RMSNorm, rotary, gated MLP)
+ *     model.embed_tokens.weight                         [v, h]
+ *     model.layers.N.self_attn.{q,k,v}_proj.weight      [a*d | a_kv*d, h]
+ *       phi3 fuses them: self_attn.qkv_proj.weight      [(a + 2*a_kv)*d, h]
+ *     model.layers.N.self_attn.o_proj.weight            [h, a*d]
+ *     model.layers.N.mlp.{gate,up}_proj.weight          [f, h]
+ *       phi3 fuses them: mlp.gate_up_proj.weight        [2*f, h]
+ *     model.layers.N.mlp.down_proj.weight               [h, f]
+ *       mixtral: block_sparse_moe.gate.weight           [E, h]
+ *                block_sparse_moe.experts.E.w1/w3       [f, h], w2 [h, f]
+ *     model.layers.N.{input,post_attention}_layernorm.weight  [h]
+ *     model.norm.weight [h]; lm_head.weight [v, h] unless tied (gemma ties)
+ *
+ *     Biases follow transformers: qwen2 has them on q, k, v only (o never);
+ *     llama, mistral, gemma, phi3 and mixtral put attention_bias on q, k, v
+ *     and o (hp->attn_bias), and llama's mlp_bias on gate, up, down
+ *     (hp->mlp_bias). Phi3's fused qkv_proj gets one fused bias.
+ *
+ *   gpt2 (LayerNorm, learned positions, Conv1D with biases everywhere)
+ *     transformer.wte.weight [v, h], transformer.wpe.weight [n_ctx, h]
+ *     transformer.h.N.ln_1.{weight,bias} [h], ln_2 likewise
+ *     transformer.h.N.attn.c_attn.weight [h, 3h] + bias [3h]
+ *     transformer.h.N.attn.c_proj.weight [h, h] + bias [h]
+ *     transformer.h.N.mlp.c_fc.weight [h, f] + bias [f]
+ *     transformer.h.N.mlp.c_proj.weight [f, h] + bias [h]
+ *     transformer.ln_f.{weight,bias}; lm_head tied unless said otherwise
+ *     (openai-community/gpt2 itself stores the names without "transformer.")
+ *
+ *   gpt_neox (LayerNorm with biases, rotary, plain MLP with biases)
+ *     gpt_neox.embed_in.weight [v, h]
+ *     gpt_neox.layers.N.{input,post_attention}_layernorm.{weight,bias} [h]
+ *     gpt_neox.layers.N.attention.query_key_value.weight [3h, h] (+ bias)
+ *     gpt_neox.layers.N.attention.dense.weight [h, h] (+ bias)
+ *       (attention biases when hp->attn_bias: config attention_bias)
+ *     gpt_neox.layers.N.mlp.dense_h_to_4h.weight [f, h] + bias [f]
+ *     gpt_neox.layers.N.mlp.dense_4h_to_h.weight [h, f] + bias [h]
+ *     gpt_neox.final_layer_norm.{weight,bias}; embed_out.weight [v, h]
+ *
+ * Buffers that are not parameters (GPT-2's causal-mask attn.bias, NeoX's
+ * rotary inv_freq) are left out: published parameter counts leave them out.
+ */
+#include "format/arch.h"
+#include "format/model_build.h"
+#include "common/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A model with more tensors than this is not a config memwall believes
+ * (the largest real ones have tens of thousands: 61 layers x 256 experts). */
+#define ARCH_MAX_TENSORS (1u << 20)
+
+static const char *const arch_names[] = {
+    "llama", "mistral", "qwen2", "gemma", "phi3", "gpt2", "gpt_neox", "mixtral",
+};
+
+int mw_arch_supported(const char *arch)
+{
+    if (!arch) return 0;
+    for (size_t i = 0; i < MW_ARRAY_LEN(arch_names); i++)
+        if (!strcmp(arch, arch_names[i])) return 1;
+    return 0;
+}
+
+const char *mw_arch_list(void)
+{
+    return "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral";
+}
+
+/* What every add needs; sums are checked as they grow, because
+ * mw_model_finish adds without checking. */
+typedef struct builder {
+    mw_model *m;
+    mw_err *err;
+    mw_dtype mat;           /* 2-D tensors                              */
+    mw_dtype vec;           /* 1-D tensors (norms, biases)              */
+    uint64_t params;
+    uint64_t bytes;
+} builder;
+
+static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows, uint64_t cols,
+                     const char *fmt, ...) MW_PRINTF(6, 7);
+
+/* Adds one tensor named by fmt: [rows] when n_dims is 1, else [rows, cols]. */
+static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows, uint64_t cols,
+                     const char *fmt, ...)
+{
+    char name[160]; /* longest: model.layers.<u32>.block_sparse_moe.experts.<u32>.w1.weight */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+
+    const mw_dtype_info *info = mw_dtype_get(dtype);
+    uint64_t row = n_dims == 1 ? rows : cols;
+    MW_RETURN_IF(row % info->block_elems != 0, b->err, MW_ERR_INVALID,
+                 "tensor %s: rows of %llu elements are not a whole number of %s blocks (%u "
+                 "elements); pick a type whose block divides %llu",
+                 name, (unsigned long long)row, info->name, info->block_elems,
+                 (unsigned long long)row);
+    uint64_t shape[2] = {rows, cols};
+    MW_FORWARD(mw_model_add_tensor(b->m, name, dtype, n_dims, shape, 0, 0, b->err));
+    const mw_tensor_info *t = &b->m->tensors[b->m->n_tensors - 1];
+    MW_RETURN_IF(b->params > UINT64_MAX - t->n_elems || b->bytes > UINT64_MAX - t->bytes,
+                 b->err, MW_ERR_INVALID, "tensor %s: the model's size overflows 64 bits", name);
+    b->params += t->n_elems;
+    b->bytes += t->bytes;
+    return MW_OK;
+}
+
+#define MAT(b, r, c, ...) MW_FORWARD(add((b), (b)->mat, 2, (r), (c), __VA_ARGS__))
+#define VEC(b, n, ...)    MW_FORWARD(add((b), (b)->vec, 1, (n), 0, __VA_ARGS__))
+
+static mw_status add_llama_family(builder *b, const mw_hparams *hp)
+{
+    const uint64_t h = hp->n_embd, v = hp->n_vocab, f = hp->n_ff;
+    const uint64_t q = (uint64_t)hp->n_heads * hp->head_dim;   /* < 2^64: u32 x u32 */
+    const uint64_t kv = (uint64_t)hp->n_kv_heads * hp->head_dim;
+    const int qwen2 = !strcmp(hp->arch, "qwen2");
+    const int phi3 = !strcmp(hp->arch, "phi3");
+    const int moe = !strcmp(hp->arch, "mixtral");
+    const int qkv_bias = hp->attn_bias;
+    const int o_bias = hp->attn_bias && !qwen2;
+
+    MAT(b, v, h, "model.embed_tokens.weight");
+    for (uint32_t i = 0; i < hp->n_layers; i++) {
+        if (phi3) {
+            MW_RETURN_IF(q > UINT64_MAX - 2 * kv, b->err, MW_ERR_INVALID,
+                         "layer %u: qkv_proj's size overflows 64 bits", i);
+            MAT(b, q + 2 * kv, h, "model.layers.%u.self_attn.qkv_proj.weight", i);
+            if (qkv_bias) VEC(b, q + 2 * kv, "model.layers.%u.self_attn.qkv_proj.bias", i);
+        } else {
+            MAT(b, q, h, "model.layers.%u.self_attn.q_proj.weight", i);
+            if (qkv_bias) VEC(b, q, "model.layers.%u.self_attn.q_proj.bias", i);
+            MAT(b, kv, h, "model.layers.%u.self_attn.k_proj.weight", i);
+            if (qkv_bias) VEC(b, kv, "model.layers.%u.self_attn.k_proj.bias", i);
+            MAT(b, kv, h, "model.layers.%u.self_attn.v_proj.weight", i);
+            if (qkv_bias) VEC(b, kv, "model.layers.%u.self_attn.v_proj.bias", i);
+        }
+        MAT(b, h, q, "model.layers.%u.self_attn.o_proj.weight", i);
+        if (o_bias) VEC(b, h, "model.layers.%u.self_attn.o_proj.bias", i);
+        if (moe) {
+            MAT(b, hp->n_experts, h, "model.layers.%u.block_sparse_moe.gate.weight", i);
+            for (uint32_t e = 0; e < hp->n_experts; e++) {
+                MAT(b, f, h, "model.layers.%u.block_sparse_moe.experts.%u.w1.weight", i, e);
+                MAT(b, h, f, "model.layers.%u.block_sparse_moe.experts.%u.w2.weight", i, e);
+                MAT(b, f, h, "model.layers.%u.block_sparse_moe.experts.%u.w3.weight", i, e);
+            }
+        } else if (phi3) {
+            MAT(b, 2 * f, h, "model.layers.%u.mlp.gate_up_proj.weight", i);
+            if (hp->mlp_bias) VEC(b, 2 * f, "model.layers.%u.mlp.gate_up_proj.bias", i);
+            MAT(b, h, f, "model.layers.%u.mlp.down_proj.weight", i);
+            if (hp->mlp_bias) VEC(b, h, "model.layers.%u.mlp.down_proj.bias", i);
+        } else {
+            MAT(b, f, h, "model.layers.%u.mlp.gate_proj.weight", i);
+            if (hp->mlp_bias) VEC(b, f, "model.layers.%u.mlp.gate_proj.bias", i);
+            MAT(b, f, h, "model.layers.%u.mlp.up_proj.weight", i);
+            if (hp->mlp_bias) VEC(b, f, "model.layers.%u.mlp.up_proj.bias", i);
+            MAT(b, h, f, "model.layers.%u.mlp.down_proj.weight", i);
+            if (hp->mlp_bias) VEC(b, h, "model.layers.%u.mlp.down_proj.bias", i);
+        }
+        VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
+        VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+    }
+    VEC(b, h, "model.norm.weight");
+    if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
+    return MW_OK;
+}
+
+static mw_status add_gpt2(builder *b, const mw_hparams *hp)
+{
+    const uint64_t h = hp->n_embd, v = hp->n_vocab, f = hp->n_ff;
+    MAT(b, v, h, "transformer.wte.weight");
+    MAT(b, hp->n_ctx_train, h, "transformer.wpe.weight");
+    for (uint32_t i = 0; i < hp->n_layers; i++) {
+        VEC(b, h, "transformer.h.%u.ln_1.weight", i);
+        VEC(b, h, "transformer.h.%u.ln_1.bias", i);
+        MAT(b, h, 3 * h, "transformer.h.%u.attn.c_attn.weight", i);
+        VEC(b, 3 * h, "transformer.h.%u.attn.c_attn.bias", i);
+        MAT(b, h, h, "transformer.h.%u.attn.c_proj.weight", i);
+        VEC(b, h, "transformer.h.%u.attn.c_proj.bias", i);
+        VEC(b, h, "transformer.h.%u.ln_2.weight", i);
+        VEC(b, h, "transformer.h.%u.ln_2.bias", i);
+        MAT(b, h, f, "transformer.h.%u.mlp.c_fc.weight", i);
+        VEC(b, f, "transformer.h.%u.mlp.c_fc.bias", i);
+        MAT(b, f, h, "transformer.h.%u.mlp.c_proj.weight", i);
+        VEC(b, h, "transformer.h.%u.mlp.c_proj.bias", i);
+    }
+    VEC(b, h, "transformer.ln_f.weight");
+    VEC(b, h, "transformer.ln_f.bias");
+    if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
+    return MW_OK;
+}
+
+static mw_status add_gpt_neox(builder *b, const mw_hparams *hp)
+{
+    const uint64_t h = hp->n_embd, v = hp->n_vocab, f = hp->n_ff;
+    MAT(b, v, h, "gpt_neox.embed_in.weight");
+    for (uint32_t i = 0; i < hp->n_layers; i++) {
+        VEC(b, h, "gpt_neox.layers.%u.input_layernorm.weight", i);
+        VEC(b, h, "gpt_neox.layers.%u.input_layernorm.bias", i);
+        VEC(b, h, "gpt_neox.layers.%u.post_attention_layernorm.weight", i);
+        VEC(b, h, "gpt_neox.layers.%u.post_attention_layernorm.bias", i);
+        MAT(b, 3 * h, h, "gpt_neox.layers.%u.attention.query_key_value.weight", i);
+        if (hp->attn_bias) VEC(b, 3 * h, "gpt_neox.layers.%u.attention.query_key_value.bias", i);
+        MAT(b, h, h, "gpt_neox.layers.%u.attention.dense.weight", i);
+        if (hp->attn_bias) VEC(b, h, "gpt_neox.layers.%u.attention.dense.bias", i);
+        MAT(b, f, h, "gpt_neox.layers.%u.mlp.dense_h_to_4h.weight", i);
+        VEC(b, f, "gpt_neox.layers.%u.mlp.dense_h_to_4h.bias", i);
+        MAT(b, h, f, "gpt_neox.layers.%u.mlp.dense_4h_to_h.weight", i);
+        VEC(b, h, "gpt_neox.layers.%u.mlp.dense_4h_to_h.bias", i);
+    }
+    VEC(b, h, "gpt_neox.final_layer_norm.weight");
+    VEC(b, h, "gpt_neox.final_layer_norm.bias");
+    if (!hp->tied_embeddings) MAT(b, v, h, "embed_out.weight");
+    return MW_OK;
+}
+
+mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m, mw_err *err)
+{
+    MW_RETURN_IF(!mw_arch_supported(hp->arch), err, MW_ERR_UNSUPPORTED,
+                 "architecture \"%.31s\" is not supported (supported: %s)", hp->arch,
+                 mw_arch_list());
+    MW_RETURN_IF(!mw_dtype_get(dtype), err, MW_ERR_INVALID, "%s: bad tensor type %d", hp->arch,
+                 (int)dtype);
+    const int gpt2 = !strcmp(hp->arch, "gpt2");
+    const int moe = !strcmp(hp->arch, "mixtral");
+    static const struct { size_t off; const char *what; } need[] = {
+        {offsetof(mw_hparams, n_layers), "layer count"},
+        {offsetof(mw_hparams, n_embd), "hidden size"},
+        {offsetof(mw_hparams, n_heads), "head count"},
+        {offsetof(mw_hparams, n_kv_heads), "KV head count"},
+        {offsetof(mw_hparams, head_dim), "head dimension"},
+        {offsetof(mw_hparams, n_ff), "feed-forward size"},
+        {offsetof(mw_hparams, n_vocab), "vocabulary size"},
+    };
+    for (size_t i = 0; i < MW_ARRAY_LEN(need); i++) {
+        uint32_t val;
+        memcpy(&val, (const char *)hp + need[i].off, sizeof val);
+        MW_RETURN_IF(val == 0, err, MW_ERR_INVALID,
+                     "%s: the %s is not given, so the tensors cannot be listed", hp->arch,
+                     need[i].what);
+    }
+    MW_RETURN_IF(gpt2 && hp->n_ctx_train == 0, err, MW_ERR_INVALID,
+                 "gpt2: the position count (n_positions) is not given, so wpe cannot be sized");
+    MW_RETURN_IF(moe && hp->n_experts == 0, err, MW_ERR_INVALID,
+                 "mixtral: the expert count (num_local_experts) is not given");
+
+    /* At most 12 tensors per dense layer, 3 per expert, 6 outside layers. */
+    uint64_t per_layer = 12 + (moe ? 1 + 3 * (uint64_t)hp->n_experts : 0);
+    uint64_t count = 6 + (uint64_t)hp->n_layers * per_layer;
+    MW_RETURN_IF(count > ARCH_MAX_TENSORS, err, MW_ERR_INVALID,
+                 "%s: %u layers%s would make about %llu tensors, more than memwall lists (%u); "
+                 "check num_hidden_layers%s",
+                 hp->arch, hp->n_layers, moe ? " of experts" : "", (unsigned long long)count,
+                 ARCH_MAX_TENSORS, moe ? " and num_local_experts" : "");
+
+    builder b = {.m = m, .err = err, .mat = dtype, .vec = dtype};
+    /* Norms and biases stay float when the matrices are quantized (llama.cpp
+     * keeps 1-D tensors F32); a float checkpoint keeps them at its type. */
+    if (dtype != MW_DTYPE_F32 && dtype != MW_DTYPE_F16 && dtype != MW_DTYPE_BF16)
+        b.vec = MW_DTYPE_F32;
+    if (gpt2) return add_gpt2(&b, hp);
+    if (!strcmp(hp->arch, "gpt_neox")) return add_gpt_neox(&b, hp);
+    return add_llama_family(&b, hp);
+}

@@ -1,0 +1,511 @@
+/*
+ * hf_config.c - a Hugging Face config.json -> mw_hparams, and the model a
+ * config (or a preset, presets.c) implies.
+ *
+ * Keys and defaults follow transformers' config classes (LlamaConfig,
+ * MistralConfig, Qwen2Config, GemmaConfig, Phi3Config, MixtralConfig,
+ * GPT2Config, GPTNeoXConfig): a key a config may leave out gets the class's
+ * default (num_key_value_heads = num_attention_heads, gemma's head_dim 256,
+ * gemma and gpt2 tie the output to the embedding); a key that sizes a tensor
+ * and has no sensible default is required. Every number is checked and an
+ * error names the file, the key and the value found.
+ *
+ * torch_dtype (or "dtype", its name since transformers 4.56) absent: F32,
+ * the type transformers gives the weights when it is not told otherwise
+ * (GPT-2's config has none, and its checkpoint is F32).
+ *
+ * The JSON is trusted no more than a weights file: the text need not be
+ * NUL-terminated, trailing bytes after the object are rejected, and a key
+ * given twice is an error (cJSON would keep the first, Python's json the
+ * last: the two would describe different models).
+ */
+#include "format/hf_config.h"
+#include "format/arch.h"
+#include "format/model_build.h"
+#include "common/error.h"
+#include "common/json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_BYTES (4u << 20) /* real ones are 1-5 KiB */
+
+/* cJSON returns NULL both for bad JSON and for a failed allocation: the
+ * allocator's failure count tells them apart. */
+static uint64_t alloc_failures(void)
+{
+    mw_mem_stats s;
+    mw_mem_get_stats(&s);
+    return s.failures;
+}
+
+typedef struct parser {
+    const cJSON *root;
+    const char *where;       /* the file or preset, for messages */
+    const char *type;        /* model_type                       */
+    mw_err *err;
+} parser;
+
+/* Writes a value for a message: "\"abc\"", "-1", "1.5", "null", "true",
+ * "an array". Strings are cut at 40 bytes; bytes that are not printable
+ * ASCII become '?', so a message stays one clean line. */
+static void describe(const cJSON *v, char *buf, size_t cap)
+{
+    if (cJSON_IsString(v) && v->valuestring) {
+        char s[41];
+        size_t n = 0;
+        for (const unsigned char *c = (const unsigned char *)v->valuestring; *c && n < 40; c++)
+            s[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '?';
+        s[n] = '\0';
+        snprintf(buf, cap, "\"%s\"%s", s, strlen(v->valuestring) > 40 ? "..." : "");
+    } else if (cJSON_IsNumber(v)) {
+        snprintf(buf, cap, "%.15g", v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        snprintf(buf, cap, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    } else if (cJSON_IsNull(v)) {
+        snprintf(buf, cap, "null");
+    } else if (cJSON_IsArray(v)) {
+        snprintf(buf, cap, "an array");
+    } else {
+        snprintf(buf, cap, "an object");
+    }
+}
+
+/* The value of key in obj, or NULL when absent or null (transformers treats
+ * null as "use the default"). A key given twice is an error. */
+static mw_status find_in(const parser *p, const cJSON *obj, const char *key, const cJSON **out)
+{
+    const cJSON *found = NULL;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        if (!c->string || strcmp(c->string, key)) continue;
+        MW_RETURN_IF(found, p->err, MW_ERR_INVALID,
+                     "%s: key %s is given twice; which one is meant?", p->where, key);
+        found = c;
+    }
+    *out = cJSON_IsNull(found) ? NULL : found;
+    return MW_OK;
+}
+
+static mw_status find(const parser *p, const char *key, const cJSON **out)
+{
+    return find_in(p, p->root, key, out);
+}
+
+/* A size: a positive integer that fits 32 bits. Absent: dflt, or an error
+ * when dflt is 0 (required). */
+static mw_status get_u32(const parser *p, const char *key, uint32_t dflt, uint32_t *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, key, &v));
+    if (!v) {
+        MW_RETURN_IF(dflt == 0, p->err, MW_ERR_INVALID,
+                     "%s: %s is missing (model_type \"%s\" needs it)", p->where, key, p->type);
+        *out = dflt;
+        return MW_OK;
+    }
+    char found[64];
+    describe(v, found, sizeof found);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    MW_RETURN_IF(!isfinite(d) || d < 1 || d != floor(d), p->err, MW_ERR_INVALID,
+                 "%s: %s must be a positive integer, found %s", p->where, key, found);
+    MW_RETURN_IF(d > UINT32_MAX, p->err, MW_ERR_INVALID,
+                 "%s: %s must be at most %u, found %s", p->where, key, UINT32_MAX, found);
+    *out = (uint32_t)d;
+    return MW_OK;
+}
+
+/* A positive finite number (rope_theta, epsilons); absent: dflt. */
+static mw_status get_positive_in(const parser *p, const cJSON *obj, const char *key, double dflt,
+                                 double *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find_in(p, obj, key, &v));
+    if (!v) {
+        *out = dflt;
+        return MW_OK;
+    }
+    char found[64];
+    describe(v, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || !(v->valuedouble > 0),
+                 p->err, MW_ERR_INVALID, "%s: %s must be a positive number, found %s", p->where,
+                 key, found);
+    *out = v->valuedouble;
+    return MW_OK;
+}
+
+static mw_status get_positive(const parser *p, const char *key, double dflt, double *out)
+{
+    return get_positive_in(p, p->root, key, dflt, out);
+}
+
+static mw_status get_bool(const parser *p, const char *key, int dflt, int *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, key, &v));
+    if (!v) {
+        *out = dflt;
+        return MW_OK;
+    }
+    char found[64];
+    describe(v, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsBool(v), p->err, MW_ERR_INVALID,
+                 "%s: %s must be true or false, found %s", p->where, key, found);
+    *out = cJSON_IsTrue(v) ? 1 : 0;
+    return MW_OK;
+}
+
+/* torch_dtype, or dtype (transformers >= 4.56 writes that name). */
+static mw_status get_dtype(const parser *p, mw_dtype *out)
+{
+    const char *key = "torch_dtype";
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, key, &v));
+    if (!v) {
+        key = "dtype";
+        MW_FORWARD(find(p, key, &v));
+    }
+    if (!v) {
+        *out = MW_DTYPE_COUNT; /* not stated: the tensors (or F32) decide */
+        return MW_OK;
+    }
+    static const struct { const char *name; mw_dtype t; } names[] = {
+        {"bfloat16", MW_DTYPE_BF16}, {"float16", MW_DTYPE_F16}, {"float32", MW_DTYPE_F32},
+    };
+    char found[64];
+    describe(v, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsString(v), p->err, MW_ERR_INVALID,
+                 "%s: %s must be a string such as \"bfloat16\", found %s", p->where, key, found);
+    for (size_t i = 0; i < MW_ARRAY_LEN(names); i++) {
+        if (!strcmp(v->valuestring, names[i].name)) {
+            *out = names[i].t;
+            return MW_OK;
+        }
+    }
+    return mw_err_set(p->err, MW_ERR_UNSUPPORTED,
+                      "%s: %s %s is not supported (bfloat16, float16, float32)", p->where, key,
+                      found);
+}
+
+/* rope_theta, or rope_parameters.rope_theta (transformers 5's layout). */
+static mw_status get_rope_theta(const parser *p, const char *legacy_key, double dflt, double *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "rope_theta", &v));
+    if (v) return get_positive(p, "rope_theta", dflt, out);
+    if (legacy_key) {
+        MW_FORWARD(find(p, legacy_key, &v));
+        if (v) return get_positive(p, legacy_key, dflt, out);
+    }
+    MW_FORWARD(find(p, "rope_parameters", &v));
+    if (cJSON_IsObject(v)) return get_positive_in(p, v, "rope_theta", dflt, out);
+    *out = dflt;
+    return MW_OK;
+}
+
+static mw_status check_divides(const parser *p, const char *big_key, uint32_t big,
+                               const char *small_key, uint32_t small, const char *why)
+{
+    MW_RETURN_IF(big % small != 0, p->err, MW_ERR_INVALID,
+                 "%s: %s %u is not a multiple of %s %u%s", p->where, big_key, big, small_key,
+                 small, why);
+    return MW_OK;
+}
+
+static mw_status parse_llama_family(const parser *p, mw_hparams *hp)
+{
+    const char *t = p->type;
+    const int gemma = !strcmp(t, "gemma"), moe = !strcmp(t, "mixtral");
+    MW_FORWARD(get_u32(p, "hidden_size", 0, &hp->n_embd));
+    MW_FORWARD(get_u32(p, "num_hidden_layers", 0, &hp->n_layers));
+    MW_FORWARD(get_u32(p, "num_attention_heads", 0, &hp->n_heads));
+    MW_FORWARD(get_u32(p, "num_key_value_heads", hp->n_heads, &hp->n_kv_heads));
+    MW_FORWARD(get_u32(p, "intermediate_size", 0, &hp->n_ff));
+    MW_FORWARD(get_u32(p, "vocab_size", 0, &hp->n_vocab));
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "max_position_embeddings", &v));
+    if (v) MW_FORWARD(get_u32(p, "max_position_embeddings", 0, &hp->n_ctx_train));
+    /* head_dim: given (gemma always, Mistral-Nemo and later llamas too), or
+     * GemmaConfig's default 256, or hidden / heads. */
+    MW_FORWARD(find(p, "head_dim", &v));
+    if (v || gemma) {
+        MW_FORWARD(get_u32(p, "head_dim", 256, &hp->head_dim));
+    } else {
+        MW_FORWARD(check_divides(p, "hidden_size", hp->n_embd, "num_attention_heads",
+                                 hp->n_heads, " (and no head_dim is given)"));
+        hp->head_dim = hp->n_embd / hp->n_heads;
+    }
+    MW_RETURN_IF(hp->n_kv_heads > hp->n_heads, p->err, MW_ERR_INVALID,
+                 "%s: num_key_value_heads %u exceeds num_attention_heads %u", p->where,
+                 hp->n_kv_heads, hp->n_heads);
+    MW_FORWARD(check_divides(p, "num_attention_heads", hp->n_heads, "num_key_value_heads",
+                             hp->n_kv_heads, ""));
+    if (moe) {
+        MW_FORWARD(get_u32(p, "num_local_experts", 0, &hp->n_experts));
+        MW_FORWARD(get_u32(p, "num_experts_per_tok", 0, &hp->n_experts_used));
+        MW_RETURN_IF(hp->n_experts_used > hp->n_experts, p->err, MW_ERR_INVALID,
+                     "%s: num_experts_per_tok %u exceeds num_local_experts %u", p->where,
+                     hp->n_experts_used, hp->n_experts);
+    }
+    MW_FORWARD(get_rope_theta(p, NULL, moe ? 1e6 : 10000.0, &hp->rope_theta));
+    double eps_default = (moe || !strcmp(t, "phi3")) ? 1e-5 : 1e-6;
+    MW_FORWARD(get_positive(p, "rms_norm_eps", eps_default, &hp->norm_eps));
+    MW_FORWARD(get_bool(p, "tie_word_embeddings", gemma, &hp->tied_embeddings));
+    hp->gated_ffn = 1;
+    if (!strcmp(t, "qwen2")) {
+        hp->attn_bias = 1; /* q, k, v (arch.c: never o) */
+    } else if (!strcmp(t, "llama") || gemma) {
+        /* the only two whose attention reads attention_bias (q, k, v, o) */
+        MW_FORWARD(get_bool(p, "attention_bias", 0, &hp->attn_bias));
+        if (!gemma) MW_FORWARD(get_bool(p, "mlp_bias", 0, &hp->mlp_bias));
+    }
+    return MW_OK;
+}
+
+static mw_status parse_gpt2(const parser *p, mw_hparams *hp)
+{
+    MW_FORWARD(get_u32(p, "n_embd", 0, &hp->n_embd));
+    MW_FORWARD(get_u32(p, "n_layer", 0, &hp->n_layers));
+    MW_FORWARD(get_u32(p, "n_head", 0, &hp->n_heads));
+    MW_FORWARD(get_u32(p, "n_positions", 0, &hp->n_ctx_train));
+    MW_FORWARD(get_u32(p, "vocab_size", 0, &hp->n_vocab));
+    MW_FORWARD(check_divides(p, "n_embd", hp->n_embd, "n_head", hp->n_heads, ""));
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "n_inner", &v));
+    if (v) {
+        MW_FORWARD(get_u32(p, "n_inner", 0, &hp->n_ff));
+    } else {
+        MW_RETURN_IF(hp->n_embd > UINT32_MAX / 4, p->err, MW_ERR_INVALID,
+                     "%s: n_inner defaults to 4 x n_embd, which overflows 32 bits for n_embd %u",
+                     p->where, hp->n_embd);
+        hp->n_ff = 4 * hp->n_embd;
+    }
+    MW_FORWARD(get_positive(p, "layer_norm_epsilon", 1e-5, &hp->norm_eps));
+    MW_FORWARD(get_bool(p, "tie_word_embeddings", 1, &hp->tied_embeddings));
+    hp->n_kv_heads = hp->n_heads;
+    hp->head_dim = hp->n_embd / hp->n_heads;
+    hp->learned_pos = 1;
+    hp->layer_norm = 1;
+    hp->attn_bias = hp->mlp_bias = 1;
+    return MW_OK;
+}
+
+static mw_status parse_gpt_neox(const parser *p, mw_hparams *hp)
+{
+    MW_FORWARD(get_u32(p, "hidden_size", 0, &hp->n_embd));
+    MW_FORWARD(get_u32(p, "num_hidden_layers", 0, &hp->n_layers));
+    MW_FORWARD(get_u32(p, "num_attention_heads", 0, &hp->n_heads));
+    MW_FORWARD(get_u32(p, "intermediate_size", 0, &hp->n_ff));
+    MW_FORWARD(get_u32(p, "vocab_size", 0, &hp->n_vocab));
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "max_position_embeddings", &v));
+    if (v) MW_FORWARD(get_u32(p, "max_position_embeddings", 0, &hp->n_ctx_train));
+    MW_FORWARD(check_divides(p, "hidden_size", hp->n_embd, "num_attention_heads", hp->n_heads,
+                             ""));
+    MW_FORWARD(get_rope_theta(p, "rotary_emb_base", 10000.0, &hp->rope_theta));
+    MW_FORWARD(get_positive(p, "layer_norm_eps", 1e-5, &hp->norm_eps));
+    MW_FORWARD(get_bool(p, "tie_word_embeddings", 0, &hp->tied_embeddings));
+    /* use_parallel_residual changes the order of the sums, not the tensors */
+    MW_FORWARD(get_bool(p, "attention_bias", 1, &hp->attn_bias));
+    hp->n_kv_heads = hp->n_heads;
+    hp->head_dim = hp->n_embd / hp->n_heads;
+    hp->layer_norm = 1;
+    hp->mlp_bias = 1;
+    return MW_OK;
+}
+
+static mw_status parse_root(parser *p, mw_hparams *hp)
+{
+    MW_RETURN_IF(!cJSON_IsObject(p->root), p->err, MW_ERR_INVALID,
+                 "%s: the top level is not a JSON object, so this is not a config.json",
+                 p->where);
+    const cJSON *mt = NULL;
+    MW_FORWARD(find(p, "model_type", &mt));
+    MW_RETURN_IF(!mt, p->err, MW_ERR_INVALID,
+                 "%s: model_type is missing, so the architecture is unknown (supported: %s)",
+                 p->where, mw_arch_list());
+    char found[64];
+    describe(mt, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsString(mt), p->err, MW_ERR_INVALID,
+                 "%s: model_type must be a string, found %s", p->where, found);
+    MW_RETURN_IF(!mw_arch_supported(mt->valuestring), p->err, MW_ERR_UNSUPPORTED,
+                 "%s: model_type %s is not supported (supported: %s)", p->where, found,
+                 mw_arch_list());
+    p->type = mt->valuestring;
+
+    memset(hp, 0, sizeof *hp);
+    snprintf(hp->arch, sizeof hp->arch, "%s", mt->valuestring);
+    MW_FORWARD(get_dtype(p, &hp->dtype));
+    if (!strcmp(p->type, "gpt2")) return parse_gpt2(p, hp);
+    if (!strcmp(p->type, "gpt_neox")) return parse_gpt_neox(p, hp);
+    return parse_llama_family(p, hp);
+}
+
+mw_status mw_hf_config_parse(const char *text, size_t len, const char *where,
+                             mw_hparams *hp, mw_err *err)
+{
+    if (!where) where = "config.json";
+    MW_RETURN_IF(!text || !hp, err, MW_ERR_INVALID, "%s: no text to parse", where);
+    mw_json_init();
+    /* cJSON 1.7.15 may read one byte past the length it is given (cJSON
+     * issues #775, #804): it parses a NUL-terminated copy. */
+    char *copy = mw_malloc(len + 1, MW_MEM_OTHER);
+    MW_RETURN_IF(!copy, err, MW_ERR_NOMEM, "%s: out of memory parsing the JSON", where);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    const char *end = NULL;
+    uint64_t failures = alloc_failures();
+    cJSON *root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+    size_t at = (end && end >= copy && end <= copy + len) ? (size_t)(end - copy) : len;
+    mw_free(copy);
+    if (!root) {
+        MW_RETURN_IF(alloc_failures() != failures, err, MW_ERR_NOMEM,
+                     "%s: out of memory parsing the JSON", where);
+        return mw_err_set(err, MW_ERR_INVALID, "%s: not valid JSON (error at byte %zu of %zu)",
+                          where, at, len);
+    }
+    /* cJSON stops after the value: only whitespace may follow it. */
+    while (at < len && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' ||
+                        text[at] == '\r'))
+        at++;
+    if (at < len) {
+        cJSON_Delete(root);
+        return mw_err_set(err, MW_ERR_INVALID,
+                          "%s: unexpected bytes after the JSON object, at byte %zu", where, at);
+    }
+    parser p = {.root = root, .where = where, .type = "", .err = err};
+    mw_hparams h;
+    mw_status st = parse_root(&p, &h);
+    cJSON_Delete(root);
+    if (st == MW_OK) *hp = h;
+    return st;
+}
+
+/* Reads all of path into a NUL-terminated buffer (mw_free it). A regular
+ * file's size is checked before reading; a pipe is read until EOF, and the
+ * buffer holds at most CONFIG_MAX_BYTES + 1 bytes, enough to tell "too big". */
+static mw_status read_config(const char *path, char **out, size_t *out_len, mw_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
+    struct stat st;
+    size_t cap = 64 << 10;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if ((uint64_t)st.st_size > CONFIG_MAX_BYTES) {
+            close(fd);
+            return mw_err_set(err, MW_ERR_INVALID,
+                              "%s: %llu bytes is too big for a config.json (at most 4 MiB; they "
+                              "are a few KiB): is this the right file?",
+                              path, (unsigned long long)st.st_size);
+        }
+        cap = (size_t)st.st_size + 2; /* the NUL, and room to see EOF */
+    }
+    char *buf = mw_malloc(cap, MW_MEM_OTHER);
+    if (!buf) {
+        close(fd);
+        return mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    size_t len = 0;
+    mw_status status = MW_OK;
+    for (;;) {
+        if (len > CONFIG_MAX_BYTES) {
+            status = mw_err_set(err, MW_ERR_INVALID,
+                                "%s: more than 4 MiB is too big for a config.json", path);
+            break;
+        }
+        if (len + 1 == cap) { /* a pipe, or a file that grew: make room */
+            size_t ncap = cap * 2 < CONFIG_MAX_BYTES + 2 ? cap * 2 : CONFIG_MAX_BYTES + 2;
+            char *nb = mw_realloc(buf, ncap, MW_MEM_OTHER);
+            if (!nb) {
+                status = mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            status = mw_err_errno(err, mw_status_from_errno(e), e, "cannot read %s", path);
+            break;
+        }
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (status != MW_OK) {
+        mw_free(buf);
+        return status;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return MW_OK;
+}
+
+mw_status mw_hf_config_read(const char *path, mw_hparams *hp, mw_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    MW_FORWARD(read_config(path, &text, &len, err));
+    mw_status st = mw_hf_config_parse(text, len, path, hp, err);
+    mw_free(text);
+    return st;
+}
+
+/* The model of a parsed config: hparams and the tensors they imply. */
+static mw_status model_from_hparams(const mw_hparams *hp, mw_model_source source,
+                                    const char *path, mw_model **out, mw_err *err)
+{
+    mw_model *m = mw_model_alloc(source, path);
+    MW_RETURN_IF(!m, err, MW_ERR_NOMEM, "out of memory opening %s", path);
+    m->hp = *hp;
+    m->has_hparams = 1;
+    /* transformers loads a checkpoint without torch_dtype as float32 */
+    if (m->hp.dtype == MW_DTYPE_COUNT) m->hp.dtype = MW_DTYPE_F32;
+    mw_status st = mw_arch_add_tensors(&m->hp, m->hp.dtype, m, err);
+    if (st != MW_OK) {
+        mw_model_free(m);
+        return st;
+    }
+    mw_model_finish(m);
+    *out = m;
+    return MW_OK;
+}
+
+mw_status mw_hf_config_open_model(const char *path, mw_model **out, mw_err *err)
+{
+    *out = NULL;
+    mw_hparams hp;
+    MW_FORWARD(mw_hf_config_read(path, &hp, err));
+    return model_from_hparams(&hp, MW_SOURCE_HF_CONFIG, path, out, err);
+}
+
+mw_status mw_preset_open_model(const char *name, mw_model **out, mw_err *err)
+{
+    *out = NULL;
+    const char *text = name ? mw_preset_config(name) : NULL;
+    if (!text) {
+        char list[256] = "";
+        size_t n = 0;
+        for (const char *const *pn = mw_preset_names(); *pn && n < sizeof list; pn++) {
+            int w = snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *pn);
+            if (w < 0) break;
+            n += (size_t)w;
+        }
+        return mw_err_set(err, MW_ERR_NOT_FOUND, "no preset named \"%.64s\" (presets: %s)",
+                          name ? name : "", list);
+    }
+    char where[96];
+    snprintf(where, sizeof where, "preset %.64s", name);
+    mw_hparams hp;
+    MW_FORWARD(mw_hf_config_parse(text, strlen(text), where, &hp, err));
+    return model_from_hparams(&hp, MW_SOURCE_PRESET, name, out, err);
+}

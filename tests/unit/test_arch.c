@@ -1,0 +1,440 @@
+/* test_arch.c - the tensors an architecture implies: exact parameter counts
+ * of every preset against the published totals, weight bytes per type,
+ * names and shapes of the real checkpoints, and the errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "memwall.h"
+#include "common/error.h"
+#include "format/arch.h"
+#include "format/hf_config.h"
+#include "format/model_build.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static mw_model *open_preset(const char *name)
+{
+    mw_model *m = NULL;
+    mw_err err = {0};
+    mw_status st = mw_preset_open_model(name, &m, &err);
+    if (st != MW_OK) fail_msg("preset %s: %s", name, err.msg);
+    assert_non_null(m);
+    return m;
+}
+
+static const mw_tensor_info *tensor(const mw_model *m, const char *name)
+{
+    for (uint32_t i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+/* The tensor exists with this shape ([n] when d1 is 0). */
+static void assert_shape(const mw_model *m, const char *name, uint64_t d0, uint64_t d1)
+{
+    const mw_tensor_info *t = tensor(m, name);
+    if (!t) fail_msg("no tensor %s in %s", name, m->path);
+    assert_int_equal(t->n_dims, d1 ? 2 : 1);
+    assert_true(t->shape[0] == d0);
+    if (d1) assert_true(t->shape[1] == d1);
+}
+
+/* The published totals (model cards, the Hub's safetensors metadata and the
+ * papers); the first four are the reference ones of formulas.md. */
+static const struct {
+    const char *name;
+    uint64_t params;
+    mw_dtype dtype;
+    uint32_t n_tensors;
+} expected[] = {
+    {"llama-2-7b",   6738415616ull,  MW_DTYPE_F16,  1 + 32 * 9 + 2},
+    {"llama-3-8b",   8030261248ull,  MW_DTYPE_BF16, 1 + 32 * 9 + 2},
+    {"mistral-7b",   7241732096ull,  MW_DTYPE_BF16, 1 + 32 * 9 + 2},
+    {"gpt2",         124439808ull,   MW_DTYPE_F32,  2 + 12 * 12 + 2},
+    {"llama-3-70b",  70553706496ull, MW_DTYPE_BF16, 1 + 80 * 9 + 2},
+    {"mixtral-8x7b", 46702792704ull, MW_DTYPE_BF16, 1 + 32 * (4 + 1 + 8 * 3 + 2) + 2},
+    {"qwen2-7b",     7615616512ull,  MW_DTYPE_BF16, 1 + 28 * 12 + 2},
+    {"gemma-2b",     2506172416ull,  MW_DTYPE_BF16, 1 + 18 * 9 + 1},
+    {"phi3-mini",    3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
+    {"pythia-1.4b",  1414647808ull,  MW_DTYPE_F16,  1 + 24 * 12 + 2 + 1},
+};
+
+static void preset_params_are_exact(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MW_ARRAY_LEN(expected); i++) {
+        mw_model *m = open_preset(expected[i].name);
+        if (m->n_params != expected[i].params)
+            fail_msg("%s: %llu parameters, published %llu", expected[i].name,
+                     (unsigned long long)m->n_params, (unsigned long long)expected[i].params);
+        assert_int_equal(m->n_tensors, expected[i].n_tensors);
+        assert_int_equal(m->hp.dtype, expected[i].dtype);
+        mw_model_free(m);
+    }
+    /* every preset is in the table */
+    size_t n = 0;
+    for (const char *const *p = mw_preset_names(); *p; p++) n++;
+    assert_int_equal(n, MW_ARRAY_LEN(expected));
+}
+
+static void preset_weight_bytes_at_their_type(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MW_ARRAY_LEN(expected); i++) {
+        mw_model *m = open_preset(expected[i].name);
+        uint64_t per = expected[i].dtype == MW_DTYPE_F32 ? 4 : 2;
+        assert_true(m->weights_bytes == per * expected[i].params);
+        for (uint32_t t = 0; t < m->n_tensors; t++)
+            assert_int_equal(m->tensors[t].dtype, expected[i].dtype); /* norms too */
+        mw_model_free(m);
+    }
+}
+
+/* Builds the tensors of a preset's hparams at another type. */
+static mw_status build_at(const char *preset, mw_dtype dtype, mw_model **out, mw_err *err)
+{
+    mw_hparams hp;
+    const char *text = mw_preset_config(preset);
+    assert_non_null(text);
+    assert_int_equal(mw_hf_config_parse(text, strlen(text), preset, &hp, err), MW_OK);
+    mw_model *m = mw_model_alloc(MW_SOURCE_PRESET, preset);
+    assert_non_null(m);
+    m->hp = hp;
+    m->has_hparams = 1;
+    mw_status st = mw_arch_add_tensors(&hp, dtype, m, err);
+    mw_model_finish(m);
+    *out = m;
+    return st;
+}
+
+static void q8_0_matrices_and_f32_vectors(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"llama-2-7b", "llama-3-8b", "gpt2", "pythia-1.4b",
+                                        "mixtral-8x7b", "qwen2-7b"};
+    for (size_t i = 0; i < MW_ARRAY_LEN(names); i++) {
+        mw_model *m;
+        mw_err err = {0};
+        assert_int_equal(build_at(names[i], MW_DTYPE_Q8_0, &m, &err), MW_OK);
+        uint64_t mat = 0, vec = 0;
+        for (uint32_t t = 0; t < m->n_tensors; t++) {
+            const mw_tensor_info *ti = &m->tensors[t];
+            if (ti->n_dims == 2) {
+                assert_int_equal(ti->dtype, MW_DTYPE_Q8_0);
+                mat += ti->n_elems;
+            } else {
+                assert_int_equal(ti->dtype, MW_DTYPE_F32);
+                vec += ti->n_elems;
+            }
+        }
+        assert_int_equal(mat % 32, 0);
+        assert_true(m->weights_bytes == mat / 32 * 34 + vec * 4);
+        assert_true(m->n_params == mat + vec);
+        if (i == 0) {
+            /* Llama-2-7B: 65 norms of 4096 (266,240 F32), the rest in Q8_0 */
+            assert_true(vec == 65 * 4096);
+            assert_true(m->weights_bytes == 7160348672ull);
+        }
+        mw_model_free(m);
+    }
+}
+
+static void f16_keeps_vectors_at_f16(void **state)
+{
+    (void)state;
+    mw_model *m;
+    mw_err err = {0};
+    assert_int_equal(build_at("qwen2-7b", MW_DTYPE_F16, &m, &err), MW_OK);
+    assert_int_equal(tensor(m, "model.norm.weight")->dtype, MW_DTYPE_F16);
+    assert_int_equal(tensor(m, "model.layers.0.self_attn.q_proj.bias")->dtype, MW_DTYPE_F16);
+    assert_true(m->weights_bytes == 2 * 7615616512ull);
+    mw_model_free(m);
+}
+
+static void llama3_8b_kv_hparams(void **state)
+{
+    (void)state;
+    mw_model *m = open_preset("llama-3-8b");
+    assert_int_equal(m->source, MW_SOURCE_PRESET);
+    assert_int_equal(m->has_hparams, 1);
+    assert_string_equal(m->hp.arch, "llama");
+    assert_int_equal(m->hp.n_layers, 32);
+    assert_int_equal(m->hp.n_heads, 32);
+    assert_int_equal(m->hp.n_kv_heads, 8);
+    assert_int_equal(m->hp.head_dim, 128);
+    assert_int_equal(m->hp.n_embd, 4096);
+    assert_int_equal(m->hp.n_ff, 14336);
+    assert_int_equal(m->hp.n_vocab, 128256);
+    assert_int_equal(m->hp.n_ctx_train, 8192);
+    assert_float_equal(m->hp.rope_theta, 500000.0, 1e-9);
+    assert_float_equal(m->hp.norm_eps, 1e-5, 1e-15);
+    assert_int_equal(m->hp.gated_ffn, 1);
+    assert_int_equal(m->hp.tied_embeddings, 0);
+    /* formulas.md: 2 L a_kv d B = 131,072 B per token at f16 */
+    assert_int_equal(2ull * m->hp.n_layers * m->hp.n_kv_heads * m->hp.head_dim * 2, 131072);
+    mw_model_free(m);
+}
+
+static void llama_names_and_shapes(void **state)
+{
+    (void)state;
+    mw_model *m = open_preset("llama-3-8b");
+    assert_string_equal(m->tensors[0].name, "model.embed_tokens.weight");
+    assert_shape(m, "model.embed_tokens.weight", 128256, 4096);
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 4096, 4096);
+    assert_shape(m, "model.layers.0.self_attn.k_proj.weight", 1024, 4096);
+    assert_shape(m, "model.layers.0.self_attn.v_proj.weight", 1024, 4096);
+    assert_shape(m, "model.layers.0.self_attn.o_proj.weight", 4096, 4096);
+    assert_shape(m, "model.layers.31.mlp.gate_proj.weight", 14336, 4096);
+    assert_shape(m, "model.layers.31.mlp.up_proj.weight", 14336, 4096);
+    assert_shape(m, "model.layers.31.mlp.down_proj.weight", 4096, 14336);
+    assert_shape(m, "model.layers.31.input_layernorm.weight", 4096, 0);
+    assert_shape(m, "model.layers.31.post_attention_layernorm.weight", 4096, 0);
+    assert_shape(m, "model.norm.weight", 4096, 0);
+    assert_shape(m, "lm_head.weight", 128256, 4096);
+    assert_null(tensor(m, "model.layers.32.mlp.down_proj.weight"));
+    assert_null(tensor(m, "model.layers.0.self_attn.q_proj.bias"));
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        assert_true(m->tensors[i].offset == 0);
+        assert_int_equal(m->tensors[i].file, 0);
+    }
+    assert_int_equal(m->n_files, 0);
+    mw_model_free(m);
+}
+
+static void other_families_names_and_shapes(void **state)
+{
+    (void)state;
+    mw_model *m = open_preset("gemma-2b"); /* tied, head_dim 256 with 8 heads */
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 2048, 2048);
+    assert_shape(m, "model.layers.0.self_attn.k_proj.weight", 256, 2048);
+    assert_shape(m, "model.layers.17.mlp.down_proj.weight", 2048, 16384);
+    assert_shape(m, "model.norm.weight", 2048, 0);
+    assert_null(tensor(m, "lm_head.weight"));
+    assert_int_equal(m->hp.tied_embeddings, 1);
+    mw_model_free(m);
+
+    m = open_preset("qwen2-7b"); /* q, k, v biases; none on o */
+    assert_shape(m, "model.layers.0.self_attn.q_proj.bias", 3584, 0);
+    assert_shape(m, "model.layers.0.self_attn.k_proj.bias", 512, 0);
+    assert_shape(m, "model.layers.27.self_attn.v_proj.bias", 512, 0);
+    assert_null(tensor(m, "model.layers.0.self_attn.o_proj.bias"));
+    assert_null(tensor(m, "model.layers.0.mlp.up_proj.bias"));
+    mw_model_free(m);
+
+    m = open_preset("phi3-mini"); /* fused projections */
+    assert_shape(m, "model.layers.0.self_attn.qkv_proj.weight", 3 * 3072, 3072);
+    assert_shape(m, "model.layers.0.mlp.gate_up_proj.weight", 2 * 8192, 3072);
+    assert_shape(m, "model.layers.0.mlp.down_proj.weight", 3072, 8192);
+    assert_null(tensor(m, "model.layers.0.self_attn.q_proj.weight"));
+    assert_shape(m, "lm_head.weight", 32064, 3072);
+    mw_model_free(m);
+
+    m = open_preset("mixtral-8x7b");
+    assert_int_equal(m->hp.n_experts, 8);
+    assert_int_equal(m->hp.n_experts_used, 2);
+    assert_shape(m, "model.layers.0.block_sparse_moe.gate.weight", 8, 4096);
+    assert_shape(m, "model.layers.0.block_sparse_moe.experts.0.w1.weight", 14336, 4096);
+    assert_shape(m, "model.layers.31.block_sparse_moe.experts.7.w2.weight", 4096, 14336);
+    assert_shape(m, "model.layers.31.block_sparse_moe.experts.7.w3.weight", 14336, 4096);
+    assert_null(tensor(m, "model.layers.0.mlp.gate_proj.weight"));
+    mw_model_free(m);
+
+    m = open_preset("gpt2"); /* Conv1D: [in, out] */
+    assert_shape(m, "transformer.wte.weight", 50257, 768);
+    assert_shape(m, "transformer.wpe.weight", 1024, 768);
+    assert_shape(m, "transformer.h.0.attn.c_attn.weight", 768, 2304);
+    assert_shape(m, "transformer.h.0.attn.c_attn.bias", 2304, 0);
+    assert_shape(m, "transformer.h.11.mlp.c_fc.weight", 768, 3072);
+    assert_shape(m, "transformer.h.11.mlp.c_proj.weight", 3072, 768);
+    assert_shape(m, "transformer.h.11.ln_2.bias", 768, 0);
+    assert_shape(m, "transformer.ln_f.bias", 768, 0);
+    assert_null(tensor(m, "lm_head.weight"));
+    assert_int_equal(m->hp.learned_pos, 1);
+    assert_int_equal(m->hp.layer_norm, 1);
+    assert_int_equal(m->hp.gated_ffn, 0);
+    mw_model_free(m);
+
+    m = open_preset("pythia-1.4b");
+    assert_shape(m, "gpt_neox.embed_in.weight", 50304, 2048);
+    assert_shape(m, "gpt_neox.layers.0.attention.query_key_value.weight", 6144, 2048);
+    assert_shape(m, "gpt_neox.layers.0.attention.query_key_value.bias", 6144, 0);
+    assert_shape(m, "gpt_neox.layers.23.attention.dense.bias", 2048, 0);
+    assert_shape(m, "gpt_neox.layers.23.mlp.dense_h_to_4h.weight", 8192, 2048);
+    assert_shape(m, "gpt_neox.layers.23.mlp.dense_4h_to_h.weight", 2048, 8192);
+    assert_shape(m, "gpt_neox.layers.23.input_layernorm.bias", 2048, 0);
+    assert_shape(m, "gpt_neox.final_layer_norm.weight", 2048, 0);
+    assert_shape(m, "embed_out.weight", 50304, 2048);
+    mw_model_free(m);
+}
+
+/* A small llama whose sizes a test can bend. */
+static mw_hparams tiny_llama(void)
+{
+    mw_hparams hp;
+    memset(&hp, 0, sizeof hp);
+    snprintf(hp.arch, sizeof hp.arch, "llama");
+    hp.n_layers = 2;
+    hp.n_embd = 64;
+    hp.n_heads = 4;
+    hp.n_kv_heads = 2;
+    hp.head_dim = 16;
+    hp.n_ff = 172;
+    hp.n_vocab = 256;
+    hp.gated_ffn = 1;
+    hp.dtype = MW_DTYPE_F32;
+    return hp;
+}
+
+static mw_status build(const mw_hparams *hp, mw_dtype dtype, mw_model **out, mw_err *err)
+{
+    mw_model *m = mw_model_alloc(MW_SOURCE_HF_CONFIG, "tiny");
+    assert_non_null(m);
+    mw_status st = mw_arch_add_tensors(hp, dtype, m, err);
+    mw_model_finish(m);
+    *out = m;
+    return st;
+}
+
+static void block_must_divide_rows(void **state)
+{
+    (void)state;
+    mw_hparams hp = tiny_llama();
+    mw_model *m;
+    mw_err err = {0};
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_OK);
+    /* 256*64*2 (embed + head) + 2 * (64*64 + 2*32*64 + 64*64 + 3*64*172 + 128) + 64 */
+    assert_true(m->n_params == 32768 + 2 * (4096 + 4096 + 4096 + 33024 + 128) + 64);
+    mw_model_free(m);
+
+    /* rows of 172 are not whole Q8_0 blocks (32): down_proj is named */
+    assert_int_equal(build(&hp, MW_DTYPE_Q8_0, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "model.layers.0.mlp.down_proj.weight"));
+    assert_non_null(strstr(err.msg, "not a whole number of Q8_0 blocks (32"));
+    mw_model_free(m);
+
+    /* a row of 64 is not a Q4_K block (256), even where the count (256*64) is */
+    hp.n_ff = 256;
+    assert_int_equal(build(&hp, MW_DTYPE_Q4_K, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "model.embed_tokens.weight: rows of 64 elements"));
+    mw_model_free(m);
+    hp.n_embd = 256;
+    hp.head_dim = 64;
+    assert_int_equal(build(&hp, MW_DTYPE_Q4_K, &m, &err), MW_OK);
+    mw_model_free(m);
+}
+
+static void biases_follow_the_config(void **state)
+{
+    (void)state;
+    mw_hparams hp = tiny_llama();
+    hp.attn_bias = 1; /* llama's attention_bias: q, k, v and o */
+    mw_model *m;
+    mw_err err = {0};
+    assert_int_equal(build(&hp, MW_DTYPE_F32, &m, &err), MW_OK);
+    assert_shape(m, "model.layers.1.self_attn.k_proj.bias", 32, 0);
+    assert_shape(m, "model.layers.1.self_attn.o_proj.bias", 64, 0);
+    assert_null(tensor(m, "model.layers.1.mlp.down_proj.bias"));
+    mw_model_free(m);
+    hp.mlp_bias = 1;
+    hp.tied_embeddings = 1;
+    assert_int_equal(build(&hp, MW_DTYPE_F32, &m, &err), MW_OK);
+    assert_shape(m, "model.layers.1.mlp.gate_proj.bias", 172, 0);
+    assert_shape(m, "model.layers.1.mlp.down_proj.bias", 64, 0);
+    assert_null(tensor(m, "lm_head.weight"));
+    mw_model_free(m);
+}
+
+static void bad_hparams_are_explained(void **state)
+{
+    (void)state;
+    mw_hparams hp = tiny_llama();
+    mw_model *m;
+    mw_err err = {0};
+
+    snprintf(hp.arch, sizeof hp.arch, "falcon");
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "\"falcon\" is not supported (supported: llama, mistral"));
+    mw_model_free(m);
+
+    hp = tiny_llama();
+    hp.n_ff = 0;
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "feed-forward size is not given"));
+    mw_model_free(m);
+
+    hp = tiny_llama();
+    hp.n_layers = 1000000; /* would be 12 million tensors: refused before any is made */
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "more than memwall lists"));
+    assert_int_equal(m->n_tensors, 0);
+    mw_model_free(m);
+
+    hp = tiny_llama();
+    snprintf(hp.arch, sizeof hp.arch, "mixtral");
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "num_local_experts"));
+    mw_model_free(m);
+    hp.n_experts = 100000; /* 2 layers x 100000 experts x 3: 600k tensors, allowed... */
+    hp.n_layers = 4;       /* ...but 4 layers are 1.2 million: refused */
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "num_local_experts"));
+    mw_model_free(m);
+
+    hp = tiny_llama();
+    snprintf(hp.arch, sizeof hp.arch, "gpt2");
+    assert_int_equal(build(&hp, MW_DTYPE_F16, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "n_positions"));
+    mw_model_free(m);
+
+    /* sizes whose bytes overflow 64 bits are refused, not wrapped */
+    hp = tiny_llama();
+    hp.n_vocab = UINT32_MAX;
+    hp.n_embd = UINT32_MAX;
+    hp.n_heads = 1;
+    hp.n_kv_heads = 1;
+    hp.head_dim = UINT32_MAX;
+    assert_int_equal(build(&hp, MW_DTYPE_F32, &m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "model.embed_tokens.weight"));
+    mw_model_free(m);
+    assert_int_equal(build(&hp, MW_DTYPE_I8, &m, &err), MW_ERR_INVALID); /* 1 B each: sum */
+    assert_non_null(strstr(err.msg, "overflows 64 bits"));
+    mw_model_free(m);
+}
+
+static void arch_names(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"llama", "mistral", "qwen2", "gemma",
+                                      "phi3", "gpt2", "gpt_neox", "mixtral"};
+    for (size_t i = 0; i < MW_ARRAY_LEN(yes); i++) {
+        assert_true(mw_arch_supported(yes[i]));
+        assert_non_null(strstr(mw_arch_list(), yes[i]));
+    }
+    assert_false(mw_arch_supported("falcon"));
+    assert_false(mw_arch_supported("Llama"));
+    assert_false(mw_arch_supported(""));
+    assert_false(mw_arch_supported(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(preset_params_are_exact),
+        cmocka_unit_test(preset_weight_bytes_at_their_type),
+        cmocka_unit_test(q8_0_matrices_and_f32_vectors),
+        cmocka_unit_test(f16_keeps_vectors_at_f16),
+        cmocka_unit_test(llama3_8b_kv_hparams),
+        cmocka_unit_test(llama_names_and_shapes),
+        cmocka_unit_test(other_families_names_and_shapes),
+        cmocka_unit_test(block_must_divide_rows),
+        cmocka_unit_test(biases_follow_the_config),
+        cmocka_unit_test(bad_hparams_are_explained),
+        cmocka_unit_test(arch_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
