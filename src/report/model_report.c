@@ -67,7 +67,9 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
     fprintf(out, "%s%s%s (%s)\n", bold, m->path, reset, source_name(m->source));
     char params[32];
     mw_count_format(m->n_params, params, sizeof params);
-    fprintf(out, "  %-22s %" PRIu64 " (%s)\n", "parameters", m->n_params, params);
+    fprintf(out, "  %-22s %" PRIu64, "parameters", m->n_params);
+    if (m->n_params >= 1000) fprintf(out, " (%s)", params);
+    fprintf(out, "\n");
     fprintf(out, "  %-22s %s (%" PRIu64 " bytes)\n", "weights", mw_size_format(m->weights_bytes, a, sizeof a),
             m->weights_bytes);
     if (m->n_files > 1) fprintf(out, "  %-22s %u\n", "files (shards)", m->n_files);
