@@ -32,7 +32,6 @@
 #endif
 
 #define GGUF_DEFAULT_ALIGNMENT 32
-#define GGUF_HEADER_BYTES 24
 /* Smallest kv: key length (8) + a 1-byte key + type (4) + a 1-byte value. */
 #define GGUF_MIN_KV_BYTES 14
 /* Smallest tensor info: name length (8) + 1-byte name + n_dims (4) + one
@@ -849,9 +848,9 @@ static mw_status hp_u32(const mw_gguf *g, const char *arch, const char *suffix, 
             break;
         default:
             return mw_err_set(err, MW_ERR_INVALID,
-                              "%s: %s (kv at offset %llu) is a %s%s, expected an integer",
+                              "%s: %s (kv at offset %llu) is %s %s, expected an integer",
                               g->name, key, (unsigned long long)off,
-                              p ? "array of " : "", mw_gguf_type_name(type));
+                              p ? "an array of" : "a", mw_gguf_type_name(type));
         }
         if (x > best) best = x;
     }
