@@ -51,6 +51,11 @@ void mw_cli_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* The one MODEL operand of `cmd` (argv[optind], nothing after it), opened.
+ * Prints the error and returns the exit code (2: usage, 1: the model could
+ * not be read) or 0 with *out set. */
+int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_model **out);
+
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);
 

@@ -30,18 +30,10 @@ int mw_cmd_inspect(int argc, char **argv)
             return MW_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        mw_cli_error("inspect", "%s", optind >= argc ? "give one model: a GGUF or safetensors file, a folder, "
-                                                       "a config.json or a preset name"
-                                                     : "give one model only");
-        return MW_EXIT_USAGE;
-    }
     mw_model *m = NULL;
     mw_err err;
-    if (mw_model_open(argv[optind], &m, &err) != MW_OK) {
-        mw_cli_error(NULL, "%s", err.msg);
-        return MW_EXIT_FAILURE;
-    }
+    int code = mw_cli_open_model("inspect", argc, argv, optind, &m);
+    if (code != MW_EXIT_OK) return code;
     mw_status st = json ? mw_model_report_json(m, stdout, &err)
                         : mw_model_report_text(m, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                all ? 0 : 40);

@@ -118,17 +118,9 @@ int mw_cmd_plan(int argc, char **argv)
         default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        mw_cli_error("plan", "%s", optind >= argc ? "give one model: a GGUF or safetensors file, a folder, "
-                                                    "a config.json or a preset name"
-                                                  : "give one model only");
-        return MW_EXIT_USAGE;
-    }
     mw_model *m = NULL;
-    if (mw_model_open(argv[optind], &m, &err) != MW_OK) {
-        mw_cli_error(NULL, "%s", err.msg);
-        return MW_EXIT_FAILURE;
-    }
+    int code = mw_cli_open_model("plan", argc, argv, optind, &m);
+    if (code != MW_EXIT_OK) return code;
 
     /* The memory sizes to answer for: --mem, else this host's available
      * memory and each GPU's total. */
@@ -137,7 +129,6 @@ int mw_cmd_plan(int argc, char **argv)
     uint64_t mem = o.mem_bytes;
     o.mem_bytes = MW_UNKNOWN;
     mw_plan base;
-    int code = MW_EXIT_OK;
     if (mw_plan_compute(m, &o, &base, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;

@@ -43,6 +43,23 @@ void mw_cli_error(const char *cmd, const char *fmt, ...)
     if (cmd) fprintf(stderr, "Try 'memwall %s --help'.\n", cmd);
 }
 
+int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_model **out)
+{
+    *out = NULL;
+    if (optind_ != argc - 1) {
+        mw_cli_error(cmd, "%s", optind_ >= argc ? "give one model: a GGUF or safetensors file, a folder, "
+                                                  "a config.json or a preset name"
+                                                : "give one model only");
+        return MW_EXIT_USAGE;
+    }
+    mw_err err;
+    if (mw_model_open(argv[optind_], out, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        return MW_EXIT_FAILURE;
+    }
+    return MW_EXIT_OK;
+}
+
 int mw_cli_use_color(int fd)
 {
     const char *no = getenv("NO_COLOR");
