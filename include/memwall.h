@@ -514,8 +514,8 @@ typedef struct mw_plan_opts {
 void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
 
 typedef enum mw_component {
-    MW_COMP_WEIGHTS = 0, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS, MW_COMP_GRADIENTS,
-    MW_COMP_OPTIMIZER, MW_COMP_OVERHEAD, MW_COMP_COUNT
+    MW_COMP_WEIGHTS = 0, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS, MW_COMP_SCRATCH,
+    MW_COMP_GRADIENTS, MW_COMP_OPTIMIZER, MW_COMP_OVERHEAD, MW_COMP_COUNT
 } mw_component;
 
 const char *mw_component_name(mw_component c);   /* "weights", "kv_cache" ... */
@@ -564,6 +564,66 @@ typedef struct mw_machine_memory {
 } mw_machine_memory;
 
 mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
+ * The engine: `memwall run` (llama-family decoders on the CPU)
+ * ------------------------------------------------------------------------ */
+
+/* The built-in demo model's name for mw_run and mw_model_open-like uses. */
+#define MW_DEMO_MODEL "demo"
+
+typedef struct mw_run_opts {
+    uint32_t batch;                  /* sequences (0: 1, or n_seqs)         */
+    uint32_t prompt;                 /* random prompt tokens per sequence   */
+    uint32_t gen;                    /* greedy tokens to generate           */
+    uint32_t ctx;                    /* KV tokens per sequence (0: fit)     */
+    uint32_t ubatch;                 /* prompt tokens per step and sequence */
+    uint32_t threads;                /* 0: the CPUs available               */
+    uint64_t seed;                   /* of the random prompts               */
+    mw_dtype kv_dtype;               /* F32, F16 (default) or Q8_0          */
+    int      no_mmap;                /* read weights into memory            */
+    int      mlock;                  /* lock the weights in memory          */
+    uint32_t n_seqs;                 /* explicit prompts (0: random)        */
+    const int32_t *const *tokens;    /* n_seqs arrays of token ids          */
+    const uint32_t *n_tokens;        /* their lengths                       */
+} mw_run_opts;
+
+void mw_run_opts_init(mw_run_opts *o);
+
+typedef struct mw_run_result {
+    char     model[256];
+    uint32_t batch, n_vocab, threads;
+    uint64_t prompt_tokens;          /* Σ over sequences                    */
+    uint64_t gen_tokens;             /* Σ over sequences                    */
+    double   load_seconds;
+    double   prompt_seconds, decode_seconds;
+    double   prompt_tokens_per_second, decode_tokens_per_second;
+    double   decode_step_seconds;    /* median time of one decode step      */
+    /* measured by the tagged counting allocator (weights: allocated, or
+     * mapped from the file with mmap) and predicted by mw_plan_compute for
+     * the same settings */
+    uint64_t measured[MW_COMP_COUNT];
+    int      weights_mapped;         /* 1: measured weights are mapped bytes */
+    mw_plan  predicted;
+    int32_t *generated;              /* batch x gen greedy tokens           */
+    uint32_t gen_per_seq;
+    float   *logits;                 /* batch x n_vocab: each sequence's last
+                                        position                            */
+} mw_run_result;
+
+/*! mw_run() : loads model (a GGUF file or MW_DEMO_MODEL), runs the prompts
+ *  and the generation, and measures. Errors name the tensor or key at fault.
+ *  @return MW_OK and *out (free with mw_run_result_free). */
+mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out, mw_err *err);
+void mw_run_result_free(mw_run_result *r);
+
+/*! mw_demo_write() : writes the demo model as a GGUF file that llama.cpp
+ *  loads (weights of type dtype: F32, F16, BF16, Q8_0 or Q4_0; norms F32),
+ *  with a minimal tokenizer (byte tokens and fillers). */
+mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
+
+mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags);
+mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * Reports of models and plans

@@ -2,7 +2,7 @@
 # Enforces the layering of docs/ARCHITECTURE.md: a lower layer never
 # includes a higher one, and the CLI sees only the public header.
 #   common <- probe          (observes processes)
-#   common <- format <- plan (reads models; predicts)
+#   common <- format <- plan <- engine (reads, predicts, runs models)
 #   all of them <- report <- cli
 set -u
 root=${1:-.}
@@ -15,12 +15,13 @@ check() { # layer, forbidden include prefixes...
     fi
   done
 }
-check common probe format plan report
-check probe format plan report
-check format probe plan report
-check plan probe report
+check common probe format plan engine report
+check probe format plan engine report
+check format probe plan engine report
+check plan probe engine report
+check engine probe report
 # the CLI uses only include/memwall.h and its own cli.h
-if grep -nE '#include "(common|probe|format|plan|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
+if grep -nE '#include "(common|probe|format|plan|engine|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
   echo "layers: cli/ must use only the public header memwall.h"; fail=1
 fi
 [ $fail -eq 0 ] && echo "layers: ok"

@@ -138,6 +138,26 @@ static uint64_t final_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     return x + xn + logits;
 }
 
+uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype wt)
+{
+    uint64_t prompt = o->prompt ? o->prompt : 1;
+    uint64_t step = prompt < o->ubatch ? prompt : o->ubatch;
+    uint64_t n = (uint64_t)o->batch * step;              /* rows of the largest step */
+    uint64_t k = hp->n_embd;                             /* the widest input row */
+    uint64_t q_dim = (uint64_t)hp->n_heads * hp->head_dim;
+    if (q_dim > k) k = q_dim;
+    if (hp->n_ff > k) k = hp->n_ff;
+    switch (wt) {
+    case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q4_1: case MW_DTYPE_Q5_0:
+    case MW_DTYPE_Q5_1: {
+        uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);
+        return b == MW_UNKNOWN ? 0 : n * b;
+    }
+    case MW_DTYPE_F16: case MW_DTYPE_BF16: return n * k * 2;
+    default: return 0;
+    }
+}
+
 void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
                                    uint64_t *peak, uint64_t *layer, uint64_t *scores,
                                    uint64_t *logits)

@@ -18,7 +18,7 @@
 #define OVERHEAD_HIGH_SHARE 0.20
 
 static const char *const component_names[MW_COMP_COUNT] = {
-    "weights", "kv_cache", "activations", "gradients", "optimizer", "overhead",
+    "weights", "kv_cache", "activations", "scratch", "gradients", "optimizer", "overhead",
 };
 
 const char *mw_component_name(mw_component c)
@@ -96,6 +96,8 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
         b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * o->ctx * o->batch;
         mw_plan_inference_activations(hp, o, &b[MW_COMP_ACTIVATIONS], &p->act_layer_bytes,
                                       &p->act_scores_bytes, &p->act_logits_bytes);
+        mw_dtype wt = o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
+        b[MW_COMP_SCRATCH] = mw_plan_scratch(hp, o, wt);
     }
     uint64_t sum = 0;
     for (int c = 0; c < MW_COMP_OVERHEAD; c++) sum += b[c];

@@ -24,6 +24,11 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
                                    uint64_t *peak, uint64_t *layer, uint64_t *scores,
                                    uint64_t *logits);
 
+/* Scratch of a CPU runtime: the activation rows converted for the weights'
+ * type before a matrix product (Q8_0 blocks for quantized weights, F16 or
+ * BF16 values for those; nothing for F32), for the largest step. */
+uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype weight_type);
+
 /* Training: weights, gradients, optimizer state and activations per device. */
 void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts *o,
                       uint64_t *weights, uint64_t *grads, uint64_t *optim, uint64_t *act);

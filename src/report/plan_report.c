@@ -50,7 +50,8 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     fprintf(out, "%s  %-18s %12s %7s%s\n", bold, "component", "bytes", "share", reset);
     for (int c = 0; c < MW_COMP_COUNT; c++) {
         if (c != MW_COMP_OVERHEAD && p->bytes[c] == 0 &&
-            (c == MW_COMP_GRADIENTS || c == MW_COMP_OPTIMIZER || c == MW_COMP_KV_CACHE))
+            (c == MW_COMP_GRADIENTS || c == MW_COMP_OPTIMIZER || c == MW_COMP_KV_CACHE ||
+             c == MW_COMP_SCRATCH))
             continue;
         if (c == MW_COMP_OVERHEAD) {
             fprintf(out, "  %-18s %12s %7s  to %s\n", "runtime overhead", mw_size_format(p->bytes[c], a, sizeof a),
@@ -98,6 +99,7 @@ static void add_components(cJSON *o, const mw_plan *p)
     cJSON_AddNumberToObject(o, "weights_bytes", (double)p->bytes[MW_COMP_WEIGHTS]);
     cJSON_AddNumberToObject(o, "kv_cache_bytes", (double)p->bytes[MW_COMP_KV_CACHE]);
     cJSON_AddNumberToObject(o, "activations_bytes", (double)p->bytes[MW_COMP_ACTIVATIONS]);
+    cJSON_AddNumberToObject(o, "scratch_bytes", (double)p->bytes[MW_COMP_SCRATCH]);
     cJSON_AddNumberToObject(o, "gradients_bytes", (double)p->bytes[MW_COMP_GRADIENTS]);
     cJSON_AddNumberToObject(o, "optimizer_bytes", (double)p->bytes[MW_COMP_OPTIMIZER]);
     cJSON_AddNumberToObject(o, "overhead_low_bytes", (double)p->bytes[MW_COMP_OVERHEAD]);

@@ -1,0 +1,182 @@
+/*
+ * cmd_run.c - `memwall run [MODEL]`: the built-in engine on a GGUF file or
+ * the demo model. Options are documented in cli/doc/run.txt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct option mw_cmd_run_options[] = {
+    {"batch", required_argument, NULL, 'b'},
+    {"prompt", required_argument, NULL, 'p'},
+    {"gen", required_argument, NULL, 'n'},
+    {"ctx", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"seed", required_argument, NULL, 'S'},
+    {"tokens", required_argument, NULL, 'T'},
+    {"logits", required_argument, NULL, 'L'},
+    {"kv-dtype", required_argument, NULL, 'k'},
+    {"no-mmap", no_argument, NULL, 'M'},
+    {"mlock", no_argument, NULL, 'l'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_u32(const char *opt, const char *text, uint32_t min, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
+        mw_cli_error("run", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
+        return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+/* "1,2,3;4,5" -> sequences of token ids. Returns 0 (message printed) on a
+ * malformed list. */
+typedef struct token_lists {
+    uint32_t n;
+    int32_t *seqs[4096];
+    uint32_t lens[4096];
+} token_lists;
+
+static int parse_tokens(const char *text, token_lists *tl)
+{
+    tl->n = 0;
+    const char *p = text;
+    while (*p) {
+        if (tl->n == 4096) {
+            mw_cli_error("run", "--tokens: more than 4096 sequences");
+            return 0;
+        }
+        size_t cap = 16, len = 0;
+        int32_t *ids = malloc(cap * sizeof *ids);
+        if (!ids) return 0;
+        for (;;) {
+            char *end;
+            errno = 0;
+            long v = strtol(p, &end, 10);
+            if (end == p || errno || v < 0 || v > INT32_MAX) {
+                mw_cli_error("run", "--tokens: expected a token id at \"%.20s\" (give \"1,2,3\" or \"1,2;3,4\")", p);
+                free(ids);
+                return 0;
+            }
+            if (len == cap) {
+                int32_t *n2 = realloc(ids, (cap *= 2) * sizeof *ids);
+                if (!n2) { free(ids); return 0; }
+                ids = n2;
+            }
+            ids[len++] = (int32_t)v;
+            p = end;
+            if (*p == ',') { p++; continue; }
+            break;
+        }
+        tl->seqs[tl->n] = ids;
+        tl->lens[tl->n++] = (uint32_t)len;
+        if (*p == ';') { p++; continue; }
+        if (*p) {
+            mw_cli_error("run", "--tokens: unexpected \"%.20s\"", p);
+            return 0;
+        }
+    }
+    if (tl->n == 0) mw_cli_error("run", "--tokens: no token ids given");
+    return tl->n > 0;
+}
+
+static int write_logits(const char *path, const mw_run_result *r)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        mw_cli_error(NULL, "cannot create %s: %s", path, strerror(errno));
+        return 0;
+    }
+    /* little-endian f32 on every machine memwall builds for (x86-64, arm64) */
+    size_t n = (size_t)r->batch * r->n_vocab;
+    int ok = fwrite(r->logits, sizeof(float), n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) mw_cli_error(NULL, "cannot write %s", path);
+    return ok;
+}
+
+int mw_cmd_run(int argc, char **argv)
+{
+    mw_run_opts o;
+    mw_run_opts_init(&o);
+    int json = 0, c;
+    const char *logits = NULL, *tokens = NULL;
+    mw_err err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":b:p:n:c:t:jh", mw_cmd_run_options, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (!parse_u32("--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'p': if (!parse_u32("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!parse_u32("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!parse_u32("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 't': if (!parse_u32("--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'S': {
+            char *end;
+            errno = 0;
+            o.seed = strtoull(optarg, &end, 10);
+            if (errno || *end || end == optarg) {
+                mw_cli_error("run", "--seed needs a whole number, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'T': tokens = optarg; break;
+        case 'L': logits = optarg; break;
+        case 'k':
+            if (mw_dtype_from_name(optarg, &o.kv_dtype, &err) != MW_OK) {
+                mw_cli_error("run", "--kv-dtype: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        case 'M': o.no_mmap = 1; break;
+        case 'l': o.mlock = 1; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(mw_cli_doc_find("run")->help, stdout); return MW_EXIT_OK;
+        case ':': mw_cli_error("run", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
+        default: mw_cli_error("run", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
+        }
+    }
+    if (optind < argc - 1) {
+        mw_cli_error("run", "give one model at most (a GGUF file, or \"demo\")");
+        return MW_EXIT_USAGE;
+    }
+    const char *model = optind < argc ? argv[optind] : MW_DEMO_MODEL;
+    static token_lists tl;
+    if (tokens) {
+        if (!parse_tokens(tokens, &tl)) return MW_EXIT_USAGE;
+        o.n_seqs = tl.n;
+        o.tokens = (const int32_t *const *)tl.seqs;
+        o.n_tokens = tl.lens;
+    }
+    mw_run_result *r = NULL;
+    int code = MW_EXIT_OK;
+    if (mw_run(model, &o, &r, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        code = MW_EXIT_FAILURE;
+    } else {
+        if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
+        mw_status st = json ? mw_run_report_json(r, stdout, &err)
+                            : mw_run_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
+        if (st != MW_OK || fflush(stdout) != 0) {
+            mw_cli_error(NULL, "cannot write the report");
+            code = MW_EXIT_FAILURE;
+        }
+    }
+    mw_run_result_free(r);
+    for (uint32_t i = 0; i < tl.n; i++) free(tl.seqs[i]);
+    tl.n = 0;
+    return code;
+}

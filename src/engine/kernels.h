@@ -1,0 +1,75 @@
+/*
+ * kernels.h - the engine's numeric kernels, each with a scalar reference
+ * (mw_kref_*) that the optimized path (mw_k_*) is tested against.
+ *
+ * Weights are rows of a matrix W [n, k] (GGUF/ggml order: k contiguous), in
+ * any of F32, F16, BF16, Q8_0, Q4_0. Activations are f32. As llama.cpp does
+ * on the CPU, a product with quantized weights first quantizes the
+ * activation row to Q8_0 (per block of 32) and takes integer dot products;
+ * F16 and BF16 weights take the activation rounded to the same type. The
+ * references follow the same arithmetic in plain C, so the optimized paths
+ * must agree with them to rounding (tests/unit/test_kernels.c).
+ *
+ * Shapes are given as [rows, cols], row-major, cols contiguous.
+ */
+#ifndef MW_ENGINE_KERNELS_H
+#define MW_ENGINE_KERNELS_H
+
+#include "memwall.h"
+
+/* ---- scalar conversions (exact, round to nearest even) ----------------- */
+uint16_t mw_fp32_to_fp16(float f);
+float    mw_fp16_to_fp32(uint16_t h);
+uint16_t mw_fp32_to_bf16(float f);   /* NaN stays a quiet NaN */
+float    mw_bf16_to_fp32(uint16_t h);
+
+/* ---- rows --------------------------------------------------------------- */
+/* dst[k] = the values of one row of type t (k a multiple of the block). */
+void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k);
+/* Quantizes a row to Q8_0 / Q4_0 blocks as ggml does (formats.md). */
+void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k);
+void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k);
+/* Converts a row of f32 to F16 / BF16. */
+void mw_k_row_to_f16(const float *src, uint16_t *dst, int64_t k);
+void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k);
+
+/* ---- matrix products ------------------------------------------------------
+ * y[i, j] = Σ_k x[i, k] · W[j, k]   for i < m, j in [j0, j1)
+ *   x  [m, k] f32, row stride k
+ *   W  [n, k] of type wt, row stride mw_dtype_bytes(wt, k)
+ *   y  [m, n] f32, row stride n
+ * xq is caller scratch holding x converted for wt (Q8_0 blocks for Q8_0 and
+ * Q4_0 weights, F16 for F16, BF16 for BF16; unused for F32), made by
+ * mw_k_prepare_x once and shared by all threads; [j0, j1) lets threads split
+ * the output columns. */
+size_t mw_k_prepare_x_bytes(mw_dtype wt, int64_t m, int64_t k);
+void   mw_k_prepare_x(mw_dtype wt, const float *x, int64_t m, int64_t k, void *xq);
+void   mw_k_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, float *y,
+                   int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1);
+void   mw_kref_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, float *y,
+                      int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1);
+/* 1 when the engine can multiply by weights of type t. */
+int    mw_k_supported(mw_dtype t);
+
+/* ---- element-wise and row operations ------------------------------------ */
+/* y = x / sqrt(mean(x^2) + eps) * w, over n values (y may alias x) */
+void mw_k_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+void mw_kref_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+/* Rotary position embedding in place, llama.cpp's "normal" mode (GGUF llama
+ * Q/K weights are permuted for it): pairs (x[2i], x[2i+1]) of each head are
+ * rotated by pos * theta^(-2i/n_rot), for 2i < n_rot.
+ *   x [n_heads, head_dim] */
+void mw_k_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float theta);
+void mw_kref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float theta);
+/* softmax in place over n values (max subtracted first) */
+void mw_k_softmax(float *x, int64_t n);
+void mw_kref_softmax(float *x, int64_t n);
+/* g = silu(g) * u over n values */
+void mw_k_silu_mul(float *g, const float *u, int64_t n);
+void mw_kref_silu_mul(float *g, const float *u, int64_t n);
+/* dot product of two f32 vectors (attention scores) */
+float mw_k_dot_f32(const float *a, const float *b, int64_t n);
+/* y += a * x over n values (attention: weighted sum of V rows) */
+void mw_k_axpy(float *y, float a, const float *x, int64_t n);
+
+#endif /* MW_ENGINE_KERNELS_H */

@@ -1,0 +1,118 @@
+/*
+ * llama.h - a llama-family decoder bound to its weights, and its forward
+ * pass over a KV cache.
+ *
+ * Weights come from a GGUF file (mapped, zero-copy; or read into memory
+ * with no_mmap) or from the built-in demo model (generated from a fixed
+ * seed). Every byte the engine allocates goes through the counting
+ * allocator with its tag: MW_MEM_WEIGHTS, MW_MEM_KV_CACHE,
+ * MW_MEM_ACTIVATIONS, MW_MEM_SCRATCH.
+ */
+#ifndef MW_ENGINE_LLAMA_H
+#define MW_ENGINE_LLAMA_H
+
+#include "memwall.h"
+#include "engine/threadpool.h"
+
+/* A weight matrix W [rows, cols] (cols contiguous), or a vector (rows 1). */
+typedef struct mw_weight {
+    const void *data;
+    mw_dtype type;
+    int64_t rows, cols;
+} mw_weight;
+
+typedef struct mw_llama_layer {
+    mw_weight attn_norm;             /* [h] F32                        */
+    mw_weight wq;                    /* [a*d, h]                       */
+    mw_weight wk, wv;                /* [a_kv*d, h]                    */
+    mw_weight wo;                    /* [h, a*d]                       */
+    mw_weight ffn_norm;              /* [h] F32                        */
+    mw_weight w_gate, w_up;          /* [f, h]                         */
+    mw_weight w_down;                /* [h, f]                         */
+} mw_llama_layer;
+
+typedef struct mw_llama {
+    mw_hparams hp;
+    uint32_t n_rot;                  /* rotary dimensions per head     */
+    float eps, rope_theta;
+    mw_weight token_embd;            /* [v, h]                         */
+    mw_weight output_norm;           /* [h] F32                        */
+    mw_weight output;                /* [v, h]; token_embd when tied   */
+    mw_llama_layer *layers;          /* n_layers                       */
+    uint64_t weights_bytes;          /* Σ of the tensors' bytes        */
+    uint64_t n_params;               /* Σ of the tensors' elements     */
+    int mapped;                      /* weights are mapped from a file */
+    mw_model *model;                 /* keeps a file's mapping alive   */
+    void **owned;                    /* allocated tensors (no_mmap, demo) */
+    uint32_t n_owned;
+} mw_llama;
+
+/*! mw_llama_load() : path is a GGUF file or MW_DEMO_MODEL. Checks the
+ *  architecture, every tensor's presence, shape and type, naming the tensor
+ *  or key at fault. pool (may be NULL) speeds up the demo's generation. */
+mw_status mw_llama_load(const char *path, int no_mmap, int mlock, mw_pool *pool,
+                        mw_llama **out, mw_err *err);
+void mw_llama_free(mw_llama *m);
+
+/* The demo model with its matrices in type dtype (F32, F16, BF16, Q8_0,
+ * Q4_0); mw_llama_load(MW_DEMO_MODEL) is this with F16. */
+mw_status mw_llama_load_demo(mw_dtype dtype, int mlock, mw_pool *pool, mw_llama **out, mw_err *err);
+
+/* The demo model's hyperparameters (12 layers, width 768, GQA 12/4 heads,
+ * ffn 2048, vocabulary 32000, tied embeddings): about 100M parameters. */
+void mw_llama_demo_hparams(mw_hparams *hp);
+
+/*! mw_llama_demo_value() : the demo's weight element i of tensor t, a
+ *  deterministic function of (t, i): N(0, 0.02)-like for matrices. */
+float mw_llama_demo_value(uint32_t tensor, uint64_t i);
+
+/* ---- the forward pass -------------------------------------------------- */
+
+typedef struct mw_kv_cache {
+    mw_dtype type;                   /* F32, F16 or Q8_0               */
+    uint32_t n_seqs, ctx;
+    size_t row_bytes;                /* one token's K (or V) of a layer */
+    uint8_t *k, *v;                  /* [layer][seq][ctx] rows         */
+} mw_kv_cache;
+
+mw_status mw_kv_cache_init(mw_kv_cache *kv, const mw_llama *m, mw_dtype type, uint32_t n_seqs,
+                           uint32_t ctx, mw_err *err);
+void mw_kv_cache_free(mw_kv_cache *kv);
+
+/* A step's shape: n tokens (all sequences together) attending to at most
+ * S positions. */
+typedef struct mw_step_shape {
+    int64_t n, S;
+} mw_step_shape;
+
+/* The buffers of one step, laid out in one arena by liveness - the order of
+ * births and deaths of plan/inference.c's walk, placed first-fit - and
+ * sized once for the largest of the run's step shapes. */
+typedef struct mw_forward {
+    const mw_llama *m;
+    mw_kv_cache *kv;
+    mw_pool *pool;
+    int64_t max_tokens, max_seqs;
+    uint8_t *arena;                  /* MW_MEM_ACTIVATIONS             */
+    size_t arena_bytes;
+    void *xq;                        /* MW_MEM_SCRATCH: prepared rows  */
+    size_t xq_bytes;
+} mw_forward;
+
+/*! mw_forward_init() : shapes are the step shapes the run will use (its
+ *  prefill and decode steps); max_seqs the batch. */
+mw_status mw_forward_init(mw_forward *f, const mw_llama *m, mw_kv_cache *kv, mw_pool *pool,
+                          const mw_step_shape *shapes, int n_shapes, int64_t max_seqs, mw_err *err);
+void mw_forward_free(mw_forward *f);
+
+/* The arena bytes the liveness layout needs for one step shape. */
+size_t mw_forward_arena_bytes(const mw_llama *m, mw_step_shape shape, int64_t n_seqs);
+
+/*! mw_forward_step() : processes n tokens: tokens[i] of sequence seq[i] at
+ *  position pos[i] (each sequence's positions ascending and contiguous with
+ *  its cache). For each sequence s with last[s] >= 0, logits[s * vocab ...]
+ *  receive the logits of token index last[s]. */
+mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
+                          const int32_t *pos, const int32_t *last, float *logits, mw_err *err);
+
+#endif /* MW_ENGINE_LLAMA_H */
