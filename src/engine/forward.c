@@ -9,8 +9,8 @@
  *     xn = rmsnorm(x) * attn_norm                       xn  [n, h]
  *     q, k, v = xn·Wqᵀ, xn·Wkᵀ, xn·Wvᵀ; rope(q, k)       q [n, a·d]  k, v [n, a_kv·d]
  *     K, V cache[seq, pos] = k, v
- *     sc = q·Kᵀ / sqrt(d), causal, softmax              sc  [n, a, S]
- *     att = sc·V                                        att [n, a·d]
+ *     sc = q·Kᵀ / sqrt(d), causal, softmax              sc  [n, a, S]   (q dies)
+ *     att = sc·V                                        att [n, a·d]    (sc dies)
  *     x += att·Woᵀ                                      o   [n, h]
  *     xn = rmsnorm(x) * ffn_norm
  *     x += (silu(xn·W_gateᵀ) * xn·W_upᵀ)·W_downᵀ         g, u [n, f]  dn [n, h]
@@ -235,7 +235,7 @@ typedef struct rows_args {
     int error;                       /* set by a worker: token out of range */
 } rows_args;
 
-enum { OP_EMBED, OP_NORM, OP_ROPE_STORE, OP_ATTN, OP_SILU, OP_ADD };
+enum { OP_EMBED, OP_NORM, OP_ROPE_STORE, OP_SCORES, OP_ATTN_SUM, OP_SILU, OP_ADD };
 
 static void store_row(mw_dtype type, const float *src, uint8_t *dst, int64_t k)
 {
@@ -258,7 +258,12 @@ static const float *load_head(const mw_kv_cache *kv, const uint8_t *row, int64_t
     }
 }
 
-static void attention_item(rows_args *A, int64_t item, float *tmp)
+/* Attention in two passes over (token, head) items, so that q is dead
+ * before att is written (the arena may place att over q's bytes, as the
+ * plan's walk assumes):
+ *   scores  sc[i, hd, 0..p] = softmax(q[i, hd] · K[seq, 0..p, kvh] / sqrt(d))
+ *   sum     att[i, hd] = Σ_t sc[i, hd, t] · V[seq, t, kvh]                  */
+static void attention_scores(rows_args *A, int64_t item, float *tmp)
 {
     const mw_llama *m = A->f->m;
     const mw_kv_cache *kv = A->f->kv;
@@ -268,13 +273,24 @@ static void attention_item(rows_args *A, int64_t item, float *tmp)
     int64_t s = A->seq[i], p = A->pos[i];
     const float *q = A->a + (i * heads + hd) * d;               /* q   [n, a, d] */
     float *sc = A->b + (i * heads + hd) * A->S;                  /* sc  [n, a, S] */
-    float *out = A->c + (i * heads + hd) * d;                    /* att [n, a, d] */
     float scale = 1.0f / sqrtf((float)d);
     for (int64_t t = 0; t <= p; t++) {
         const float *k = load_head(kv, kv_row(kv, kv->k, A->layer, s, t), kvh, d, tmp);
         sc[t] = mw_k_dot_f32(q, k, d) * scale;
     }
     mw_k_softmax(sc, p + 1);
+}
+
+static void attention_sum(rows_args *A, int64_t item, float *tmp)
+{
+    const mw_llama *m = A->f->m;
+    const mw_kv_cache *kv = A->f->kv;
+    const mw_hparams *hp = &m->hp;
+    int64_t heads = hp->n_heads, d = hp->head_dim, group = hp->n_heads / hp->n_kv_heads;
+    int64_t i = item / heads, hd = item % heads, kvh = hd / group;
+    int64_t s = A->seq[i], p = A->pos[i];
+    const float *sc = A->b + (i * heads + hd) * A->S;            /* sc  [n, a, S] */
+    float *out = A->c + (i * heads + hd) * d;                    /* att [n, a, d] */
     memset(out, 0, (size_t)d * sizeof *out);
     for (int64_t t = 0; t <= p; t++) {
         const float *v = load_head(kv, kv_row(kv, kv->v, A->layer, s, t), kvh, d, tmp);
@@ -289,9 +305,12 @@ static void rows_work(void *p, int ith, int nth)
     const mw_hparams *hp = &m->hp;
     int64_t h = hp->n_embd, lo, hi;
     float tmp[1024];
-    if (A->op == OP_ATTN) {
+    if (A->op == OP_SCORES || A->op == OP_ATTN_SUM) {
         mw_pool_split(A->n * hp->n_heads, ith, nth, &lo, &hi);
-        for (int64_t it = lo; it < hi; it++) attention_item(A, it, tmp);
+        for (int64_t it = lo; it < hi; it++) {
+            if (A->op == OP_SCORES) attention_scores(A, it, tmp);
+            else attention_sum(A, it, tmp);
+        }
         return;
     }
     mw_pool_split(A->n, ith, nth, &lo, &hi);
@@ -385,7 +404,9 @@ mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const
         matmul(f, &l->wv, BUF(B_XN), BUF(B_V), n);
         a.op = OP_ROPE_STORE; a.a = BUF(B_Q); a.b = BUF(B_K); a.c = BUF(B_V);
         run_rows(f, &a);
-        a.op = OP_ATTN; a.a = BUF(B_Q); a.b = BUF(B_SC); a.c = BUF(B_ATT);
+        a.op = OP_SCORES; a.a = BUF(B_Q); a.b = BUF(B_SC);
+        run_rows(f, &a);                 /* q dies here */
+        a.op = OP_ATTN_SUM; a.c = BUF(B_ATT);
         run_rows(f, &a);
         matmul(f, &l->wo, BUF(B_ATT), BUF(B_O), n);
         a.op = OP_ADD; a.a = x; a.b = BUF(B_O);

@@ -1,0 +1,565 @@
+/*
+ * kernels.c - the portable half of kernels.h: exact conversions, the scalar
+ * references (mw_kref_*, also the scalar path), and the dispatch to the
+ * SIMD paths of kernels_x86.c.
+ *
+ * Arithmetic follows llama.cpp's CPU backend (ggml) so that a model run here
+ * and there agrees to rounding:
+ *   - Q8_0 / Q4_0 weights: x is quantized to Q8_0 per block of 32; each block
+ *     gives an exact integer dot, summed in float as d_w * d_x * isum, with
+ *     d_w and d_x the f16-rounded scales stored in the blocks.
+ *   - F16 / BF16 weights: x is rounded to the same type; products summed in f32.
+ *   - rmsnorm: squares summed in double (ggml_float); rope: ggml's angle
+ *     recurrence; softmax: sum in double, then one float scale.
+ * The SIMD paths sum in a different order (several partial sums), so they
+ * agree with the references to float rounding, not bit for bit.
+ */
+#include "engine/kernels_isa.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* ---- scalar conversions ------------------------------------------------- */
+
+static inline uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+uint16_t mw_fp32_to_fp16(float f)
+{
+    uint32_t u = f32_bits(f);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    u &= 0x7fffffffu;
+    if (u > 0x7f800000u) /* NaN: quiet, top payload bits kept (as F16C does) */
+        return (uint16_t)(sign | 0x7e00u | ((u >> 13) & 0x3ffu));
+    if (u >= 0x477ff000u) /* >= 65520 rounds to infinity (65504 is odd) */
+        return (uint16_t)(sign | 0x7c00u);
+    if (u >= 0x38800000u) { /* a normal half: rebias, round to nearest even */
+        uint32_t v = u - 0x38000000u;
+        v += 0xfffu + ((v >> 13) & 1u);
+        return (uint16_t)(sign | (v >> 13));
+    }
+    if (u <= 0x33000000u) /* <= 2^-25: ties to the even 0 */
+        return sign;
+    /* subnormal half: round(|f| * 2^24) to nearest even */
+    uint32_t e = u >> 23;                          /* 102..112 */
+    uint32_t mant = (u & 0x7fffffu) | 0x800000u;
+    uint32_t s = 126u - e;                         /* 14..24 */
+    uint32_t h = mant >> s;
+    uint32_t rem = mant & ((1u << s) - 1u), half = 1u << (s - 1u);
+    if (rem > half || (rem == half && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+float mw_fp16_to_fp32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+    if (e == 0) {
+        float v = (float)mant * 0x1p-24f; /* exact: subnormal or zero */
+        return sign ? -v : v;
+    }
+    if (e == 31) /* inf, or NaN made quiet (as F16C does) */
+        return bits_f32(sign | 0x7f800000u | (mant << 13) | (mant ? 0x400000u : 0));
+    return bits_f32(sign | ((e + 112u) << 23) | (mant << 13));
+}
+
+uint16_t mw_fp32_to_bf16(float f)
+{
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40u); /* NaN: keep it quiet */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+float mw_bf16_to_fp32(uint16_t h)
+{
+    return bits_f32((uint32_t)h << 16);
+}
+
+/* ---- scalar rows ---------------------------------------------------------- */
+
+static inline float blk_d(const uint8_t *b)
+{
+    return mw_fp16_to_fp32((uint16_t)(b[0] | (b[1] << 8)));
+}
+
+static inline void blk_set_d(uint8_t *b, float d)
+{
+    uint16_t h = mw_fp32_to_fp16(d);
+    b[0] = (uint8_t)h;
+    b[1] = (uint8_t)(h >> 8);
+}
+
+static void quant_row_q8_0_scalar(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t b = 0; b < k / MW_K_QK; b++, src += MW_K_QK, out += MW_K_Q8_0_BYTES) {
+        float amax = 0.0f;
+        for (int j = 0; j < MW_K_QK; j++) amax = fmaxf(amax, fabsf(src[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        blk_set_d(out, d);
+        for (int j = 0; j < MW_K_QK; j++) out[2 + j] = (uint8_t)(int8_t)roundf(src[j] * id);
+    }
+}
+
+void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t b = 0; b < k / MW_K_QK; b++, src += MW_K_QK, out += MW_K_Q4_0_BYTES) {
+        float amax = 0.0f, max = 0.0f; /* the first element of largest magnitude */
+        for (int j = 0; j < MW_K_QK; j++) {
+            if (amax < fabsf(src[j])) {
+                amax = fabsf(src[j]);
+                max = src[j];
+            }
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        blk_set_d(out, d);
+        for (int j = 0; j < MW_K_QK / 2; j++) {
+            int8_t lo = (int8_t)(src[j] * id + 8.5f), hi = (int8_t)(src[j + 16] * id + 8.5f);
+            if (lo > 15) lo = 15;
+            if (hi > 15) hi = 15;
+            out[2 + j] = (uint8_t)(lo | (hi << 4));
+        }
+    }
+}
+
+static void row_to_f16_scalar(const float *src, uint16_t *dst, int64_t k)
+{
+    for (int64_t i = 0; i < k; i++) dst[i] = mw_fp32_to_fp16(src[i]);
+}
+
+static void row_to_bf16_scalar(const float *src, uint16_t *dst, int64_t k)
+{
+    for (int64_t i = 0; i < k; i++) dst[i] = mw_fp32_to_bf16(src[i]);
+}
+
+static void f16_to_row_scalar(const uint16_t *src, float *dst, int64_t k)
+{
+    for (int64_t i = 0; i < k; i++) dst[i] = mw_fp16_to_fp32(src[i]);
+}
+
+/* ---- scalar matrix products (the references) ----------------------------- */
+
+static void matmul_f32_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                              int64_t k, int64_t j0, int64_t j1)
+{
+    const float *x = xp;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const float *w = (const float *)W + j * k, *xi = x + i * k;
+            float acc = 0.0f;
+            for (int64_t l = 0; l < k; l++) acc += xi[l] * w[l];
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_f16_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                              int64_t k, int64_t j0, int64_t j1)
+{
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const uint16_t *w = (const uint16_t *)W + j * k, *xi = (const uint16_t *)xp + i * k;
+            float acc = 0.0f;
+            for (int64_t l = 0; l < k; l++) acc += mw_fp16_to_fp32(xi[l]) * mw_fp16_to_fp32(w[l]);
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_bf16_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const uint16_t *w = (const uint16_t *)W + j * k, *xi = (const uint16_t *)xp + i * k;
+            float acc = 0.0f;
+            for (int64_t l = 0; l < k; l++) acc += mw_bf16_to_fp32(xi[l]) * mw_bf16_to_fp32(w[l]);
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_q8_0_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / MW_K_QK;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const uint8_t *w = (const uint8_t *)W + j * nb * MW_K_Q8_0_BYTES;
+            const uint8_t *xi = (const uint8_t *)xp + i * nb * MW_K_Q8_0_BYTES;
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; b++, w += MW_K_Q8_0_BYTES, xi += MW_K_Q8_0_BYTES) {
+                int32_t isum = 0;
+                for (int l = 0; l < MW_K_QK; l++) isum += (int8_t)w[2 + l] * (int8_t)xi[2 + l];
+                acc += blk_d(w) * blk_d(xi) * (float)isum;
+            }
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_q4_0_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / MW_K_QK;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const uint8_t *w = (const uint8_t *)W + j * nb * MW_K_Q4_0_BYTES;
+            const uint8_t *xi = (const uint8_t *)xp + i * nb * MW_K_Q8_0_BYTES;
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; b++, w += MW_K_Q4_0_BYTES, xi += MW_K_Q8_0_BYTES) {
+                int32_t isum = 0;
+                for (int l = 0; l < MW_K_QK / 2; l++) {
+                    isum += ((w[2 + l] & 0x0f) - 8) * (int8_t)xi[2 + l];
+                    isum += ((w[2 + l] >> 4) - 8) * (int8_t)xi[2 + l + 16];
+                }
+                acc += blk_d(w) * blk_d(xi) * (float)isum;
+            }
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+/* ---- scalar row operations ----------------------------------------------- */
+
+static float dot_f32_scalar(const float *a, const float *b, int64_t n)
+{
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+static void axpy_scalar(float *y, float a, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void mw_kref_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps)
+{
+    double sum = 0.0; /* ggml: float squares summed as ggml_float (double) */
+    for (int64_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+void mw_kref_softmax(float *x, int64_t n)
+{
+    if (n <= 0) return;
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = fmaxf(max, x[i]);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += (double)x[i];
+    }
+    const float scale = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= scale;
+}
+
+void mw_kref_silu_mul(float *g, const float *u, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* Rope angles as ggml computes them (ggml_rope_cache_init): theta starts at
+ * pos and is multiplied by theta_scale = base^(-2/n_rot) in float for each
+ * pair, so pair i gets pos * scale^i with the recurrence's rounding rather
+ * than pos * powf(base, -2i/n_rot); matching it keeps us bit-compatible with
+ * llama.cpp's caches. cos/sin are those of libm (cosf, sinf). */
+void mw_kref_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos,
+                  float theta)
+{
+    const float theta_scale = powf(theta, -2.0f / (float)n_rot);
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * head_dim;
+        float t = (float)pos;
+        for (int64_t i = 0; 2 * i + 1 < n_rot && 2 * i + 1 < head_dim; i++) {
+            const float c = cosf(t), s = sinf(t);
+            const float x0 = v[2 * i], x1 = v[2 * i + 1];
+            v[2 * i] = x0 * c - x1 * s;
+            v[2 * i + 1] = x0 * s + x1 * c;
+            t *= theta_scale;
+        }
+    }
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static const mw_k_ops ops_scalar = {
+    .matmul_f32 = matmul_f32_scalar,
+    .matmul_f16 = matmul_f16_scalar,
+    .matmul_bf16 = matmul_bf16_scalar,
+    .matmul_q8_0 = matmul_q8_0_scalar,
+    .matmul_q4_0 = matmul_q4_0_scalar,
+    .quant_row_q8_0 = quant_row_q8_0_scalar,
+    .row_to_f16 = row_to_f16_scalar,
+    .row_to_bf16 = row_to_bf16_scalar,
+    .f16_to_row = f16_to_row_scalar,
+    .dot_f32 = dot_f32_scalar,
+    .axpy = axpy_scalar,
+    .rmsnorm = mw_kref_rmsnorm,
+    .softmax = mw_kref_softmax,
+    .silu_mul = mw_kref_silu_mul,
+};
+
+static const mw_k_ops *ops_for(int isa)
+{
+    switch (isa) {
+    case MW_K_ISA_SCALAR: return &ops_scalar;
+#ifdef MW_K_X86
+    case MW_K_ISA_AVX2: return &mw_k_ops_avx2;
+    case MW_K_ISA_AVX512: return &mw_k_ops_avx512;
+#endif
+    default: return NULL;
+    }
+}
+
+int mw_k_isa_available(int isa)
+{
+    switch (isa) {
+    case MW_K_ISA_SCALAR: return 1;
+#ifdef MW_K_X86
+    case MW_K_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("f16c");
+    case MW_K_ISA_AVX512:
+        __builtin_cpu_init();
+        return mw_k_isa_available(MW_K_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+#endif
+    default: return 0;
+    }
+}
+
+static int best_isa(void)
+{
+    for (int isa = MW_K_ISA_COUNT - 1; isa > MW_K_ISA_SCALAR; isa--)
+        if (mw_k_isa_available(isa)) return isa;
+    return MW_K_ISA_SCALAR;
+}
+
+/* -1 until the first kernel call; every thread that races there computes the
+ * same answer, so a relaxed atomic is enough. */
+static atomic_int current_isa = -1;
+
+int mw_k_isa(void)
+{
+    int isa = atomic_load_explicit(&current_isa, memory_order_relaxed);
+    if (isa < 0) {
+        isa = best_isa();
+        atomic_store_explicit(&current_isa, isa, memory_order_relaxed);
+    }
+    return isa;
+}
+
+int mw_k_force_isa(int isa)
+{
+    if (isa == MW_K_ISA_AUTO) isa = best_isa();
+    if (!mw_k_isa_available(isa)) return -1;
+    atomic_store_explicit(&current_isa, isa, memory_order_relaxed);
+    return 0;
+}
+
+const char *mw_k_isa_name(int isa)
+{
+    static const char *const names[MW_K_ISA_COUNT] = {"scalar", "avx2", "avx512"};
+    return isa >= 0 && isa < MW_K_ISA_COUNT ? names[isa] : "?";
+}
+
+static inline const mw_k_ops *ops(void)
+{
+    return ops_for(mw_k_isa());
+}
+
+/* ---- kernels.h ------------------------------------------------------------- */
+
+int mw_k_supported(mw_dtype t)
+{
+    return t == MW_DTYPE_F32 || t == MW_DTYPE_F16 || t == MW_DTYPE_BF16 || t == MW_DTYPE_Q8_0 ||
+           t == MW_DTYPE_Q4_0;
+}
+
+void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k)
+{
+    ops()->quant_row_q8_0(src, dst, k);
+}
+
+void mw_k_row_to_f16(const float *src, uint16_t *dst, int64_t k)
+{
+    ops()->row_to_f16(src, dst, k);
+}
+
+void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k)
+{
+    ops()->row_to_bf16(src, dst, k);
+}
+
+/* Types the engine cannot read come out as NaN rather than garbage. */
+void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k)
+{
+    const uint8_t *b = src;
+    switch (t) {
+    case MW_DTYPE_F32:
+        memcpy(dst, src, (size_t)k * sizeof(float));
+        break;
+    case MW_DTYPE_F16:
+        ops()->f16_to_row(src, dst, k);
+        break;
+    case MW_DTYPE_BF16:
+        for (int64_t i = 0; i < k; i++)
+            dst[i] = mw_bf16_to_fp32((uint16_t)(b[2 * i] | (b[2 * i + 1] << 8)));
+        break;
+    case MW_DTYPE_Q8_0:
+        for (int64_t i = 0; i < k / MW_K_QK; i++, b += MW_K_Q8_0_BYTES) {
+            const float d = blk_d(b);
+            for (int j = 0; j < MW_K_QK; j++) dst[i * MW_K_QK + j] = (float)(int8_t)b[2 + j] * d;
+        }
+        break;
+    case MW_DTYPE_Q4_0:
+        for (int64_t i = 0; i < k / MW_K_QK; i++, b += MW_K_Q4_0_BYTES) {
+            const float d = blk_d(b);
+            for (int j = 0; j < MW_K_QK / 2; j++) {
+                dst[i * MW_K_QK + j] = (float)((b[2 + j] & 0x0f) - 8) * d;
+                dst[i * MW_K_QK + j + 16] = (float)((b[2 + j] >> 4) - 8) * d;
+            }
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < k; i++) dst[i] = NAN;
+        break;
+    }
+}
+
+static mw_dtype x_type(mw_dtype wt)
+{
+    switch (wt) {
+    case MW_DTYPE_Q8_0:
+    case MW_DTYPE_Q4_0: return MW_DTYPE_Q8_0;
+    case MW_DTYPE_F16: return MW_DTYPE_F16;
+    case MW_DTYPE_BF16: return MW_DTYPE_BF16;
+    default: return MW_DTYPE_F32; /* F32 (and unsupported types): x as is */
+    }
+}
+
+size_t mw_k_prepare_x_bytes(mw_dtype wt, int64_t m, int64_t k)
+{
+    mw_dtype xt = x_type(wt);
+    if (xt == MW_DTYPE_F32 || m <= 0 || k <= 0) return 0;
+    uint64_t row = mw_dtype_bytes(xt, (uint64_t)k);
+    return row == MW_UNKNOWN ? 0 : (size_t)(row * (uint64_t)m);
+}
+
+void mw_k_prepare_x(mw_dtype wt, const float *x, int64_t m, int64_t k, void *xq)
+{
+    const mw_k_ops *o = ops();
+    mw_dtype xt = x_type(wt);
+    if (xt == MW_DTYPE_F32) return;
+    const size_t row = (size_t)mw_dtype_bytes(xt, (uint64_t)k);
+    for (int64_t i = 0; i < m; i++) {
+        void *dst = (uint8_t *)xq + (size_t)i * row;
+        if (xt == MW_DTYPE_Q8_0)
+            o->quant_row_q8_0(x + i * k, dst, k);
+        else if (xt == MW_DTYPE_F16)
+            o->row_to_f16(x + i * k, dst, k);
+        else
+            o->row_to_bf16(x + i * k, dst, k);
+    }
+}
+
+static mw_k_matmul_fn matmul_for(const mw_k_ops *o, mw_dtype wt)
+{
+    switch (wt) {
+    case MW_DTYPE_F32: return o->matmul_f32;
+    case MW_DTYPE_F16: return o->matmul_f16;
+    case MW_DTYPE_BF16: return o->matmul_bf16;
+    case MW_DTYPE_Q8_0: return o->matmul_q8_0;
+    case MW_DTYPE_Q4_0: return o->matmul_q4_0;
+    default: return NULL;
+    }
+}
+
+/* An unsupported type leaves y as it was (callers check mw_k_supported). */
+void mw_k_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, float *y, int64_t m,
+                 int64_t n, int64_t k, int64_t j0, int64_t j1)
+{
+    mw_k_matmul_fn fn = matmul_for(ops(), wt);
+    if (fn && m > 0 && j1 > j0) fn(W, wt == MW_DTYPE_F32 ? (const void *)x : xq, y, m, n, k, j0, j1);
+}
+
+void mw_kref_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, float *y,
+                    int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1)
+{
+    mw_k_matmul_fn fn = matmul_for(&ops_scalar, wt);
+    if (fn && m > 0 && j1 > j0) fn(W, wt == MW_DTYPE_F32 ? (const void *)x : xq, y, m, n, k, j0, j1);
+}
+
+void mw_k_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps)
+{
+    ops()->rmsnorm(y, x, w, n, eps);
+}
+
+/* The references' arithmetic, with each pair's cos/sin computed once for all
+ * heads (in chunks, so no allocation whatever n_rot is). */
+void mw_k_rope(float *x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int64_t pos, float theta)
+{
+    enum { CHUNK = 64 };
+    float cs[CHUNK], sn[CHUNK];
+    const float theta_scale = powf(theta, -2.0f / (float)n_rot);
+    int64_t pairs = (n_rot < head_dim ? n_rot : head_dim) / 2;
+    float t = (float)pos;
+    for (int64_t p0 = 0; p0 < pairs; p0 += CHUNK) {
+        const int64_t np = pairs - p0 < CHUNK ? pairs - p0 : CHUNK;
+        for (int64_t i = 0; i < np; i++) {
+            cs[i] = cosf(t);
+            sn[i] = sinf(t);
+            t *= theta_scale;
+        }
+        for (int64_t h = 0; h < n_heads; h++) {
+            float *v = x + h * head_dim + 2 * p0;
+            for (int64_t i = 0; i < np; i++) {
+                const float x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * cs[i] - x1 * sn[i];
+                v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+            }
+        }
+    }
+}
+
+void mw_k_softmax(float *x, int64_t n)
+{
+    ops()->softmax(x, n);
+}
+
+void mw_k_silu_mul(float *g, const float *u, int64_t n)
+{
+    ops()->silu_mul(g, u, n);
+}
+
+float mw_k_dot_f32(const float *a, const float *b, int64_t n)
+{
+    return ops()->dot_f32(a, b, n);
+}
+
+void mw_k_axpy(float *y, float a, const float *x, int64_t n)
+{
+    ops()->axpy(y, a, x, n);
+}

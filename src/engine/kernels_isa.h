@@ -1,0 +1,64 @@
+/*
+ * kernels_isa.h - internal: which instruction set the kernels of kernels.h
+ * run on, and the table of functions each set provides.
+ *
+ * kernels.c picks the best set the CPU has at the first call
+ * (__builtin_cpu_supports), so the library needs no -march flag and runs on
+ * any x86-64 (and, scalar only, anywhere else). kernels_x86.c holds the SIMD
+ * paths, each function compiled for its set with a target attribute.
+ * Tests and benchmarks force a set with mw_k_force_isa().
+ */
+#ifndef MW_ENGINE_KERNELS_ISA_H
+#define MW_ENGINE_KERNELS_ISA_H
+
+#include "engine/kernels.h"
+
+typedef enum mw_k_isa_id {
+    MW_K_ISA_AUTO = -1,    /* mw_k_force_isa: back to the best one available */
+    MW_K_ISA_SCALAR = 0,   /* portable C: the references                     */
+    MW_K_ISA_AVX2,         /* AVX2 + FMA + F16C                              */
+    MW_K_ISA_AVX512,       /* AVX-512 F/BW/VL/VNNI/BF16 (Zen 4/5, Sapphire Rapids) */
+    MW_K_ISA_COUNT
+} mw_k_isa_id;
+
+/*! mw_k_isa() : @return the set the kernels use now (detected at first use). */
+int mw_k_isa(void);
+/*! mw_k_isa_available() : @return 1 when this build and CPU can run isa. */
+int mw_k_isa_available(int isa);
+/*! mw_k_isa_name() : @return "scalar", "avx2", "avx512" (or "?"). */
+const char *mw_k_isa_name(int isa);
+/*! mw_k_force_isa() :
+ *  Makes every kernel use isa (MW_K_ISA_AUTO: the best available). Not for
+ *  use while other threads run kernels. @return 0, or -1 (nothing changed)
+ *  when isa is not available. */
+int mw_k_force_isa(int isa);
+
+/* One instruction set's kernels. Matmul entries take the prepared x (xq)
+ * or, for F32, x itself as `xp`; the arguments are those of mw_k_matmul. */
+typedef void (*mw_k_matmul_fn)(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1);
+typedef struct mw_k_ops {
+    mw_k_matmul_fn matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
+    void  (*quant_row_q8_0)(const float *src, void *dst, int64_t k);
+    void  (*row_to_f16)(const float *src, uint16_t *dst, int64_t k);
+    void  (*row_to_bf16)(const float *src, uint16_t *dst, int64_t k);
+    void  (*f16_to_row)(const uint16_t *src, float *dst, int64_t k);
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+    void  (*axpy)(float *y, float a, const float *x, int64_t n);
+    void  (*rmsnorm)(float *y, const float *x, const float *w, int64_t n, float eps);
+    void  (*softmax)(float *x, int64_t n);
+    void  (*silu_mul)(float *g, const float *u, int64_t n);
+} mw_k_ops;
+
+/* Bytes of one block of the types the kernels know (formats.md). */
+#define MW_K_QK 32            /* elements per Q8_0 / Q4_0 block */
+#define MW_K_Q8_0_BYTES 34    /* f16 d; int8 qs[32]             */
+#define MW_K_Q4_0_BYTES 18    /* f16 d; uint8 qs[16]            */
+
+#if defined(__x86_64__) || defined(__i386__)
+#define MW_K_X86 1
+extern const mw_k_ops mw_k_ops_avx2;
+extern const mw_k_ops mw_k_ops_avx512;
+#endif
+
+#endif /* MW_ENGINE_KERNELS_ISA_H */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# memwall run against an independent reference: small llama GGUF models in
+# F32/F16/BF16/Q8_0/Q4_0 made by tests/ref/make_models.py, run by memwall and
+# by tests/ref/llama_ref.py (PyTorch, float64); logits within the tolerances
+# of tests/ref/README.md and identical greedy tokens for the F32 models.
+# Needs Debian's python3-numpy and python3-torch for /usr/bin/python3
+# (apt-get install -y python3-numpy python3-torch); skips without them.
+. "$(dirname "$0")/lib.sh"
+REF=$MW_SOURCE_DIR/tests/ref
+PY=${MW_REF_PYTHON:-/usr/bin/python3}
+
+[ -x "$PY" ] || skip "no $PY (the reference needs Debian's python3 with python3-numpy and python3-torch)"
+"$PY" -c 'import numpy' > /dev/null 2>&1 ||
+  skip "$PY lacks numpy (apt-get install -y python3-numpy python3-torch)"
+"$PY" -c 'import torch' > /dev/null 2>&1 ||
+  skip "$PY lacks torch (apt-get install -y python3-torch)"
+"$MW" run --help > /dev/null 2>&1 || skip "memwall has no 'run' command yet"
+
+# the reference's own checks (a naive numpy forward pass, the GGUF writer and reader)
+"$PY" "$REF/llama_ref.py" --self-test > "$T/selftest.txt" 2>&1 ||
+  { cat "$T/selftest.txt" >&2; fail "the reference's self-test failed"; }
+ok "reference self-test"
+
+"$PY" "$REF/make_models.py" "$T/models" > "$T/make.txt" 2>&1 ||
+  { cat "$T/make.txt" >&2; fail "make_models.py failed"; }
+for f in "$T"/models/*.gguf; do
+  expect_exit 0 "$MW" inspect "$f"
+done
+ok "test models written and read back by memwall inspect"
+
+"$PY" "$REF/compare.py" "$T/models" --memwall "$MW" --gen 32 --threads 2 > "$T/compare.txt" 2>&1
+rc=$?
+cat "$T/compare.txt"
+[ "$rc" = 0 ] || fail "memwall run differs from the reference (exit $rc; table above, tolerances in tests/ref/README.md)"
+ok "memwall run matches the reference"
