@@ -368,7 +368,7 @@ def main():
         return 2
     print_table(rows)
     nbad = sum(1 for r in rows if not r["ok"])
-    print("%d passed, %d failed" % (len(rows) - nbad, nbad))
+    print("compare.py: %d of %d runs within tolerance%s" % (len(rows) - nbad, len(rows), "" if not nbad else ", %d FAILED" % nbad))
     return 1 if nbad else 0
 
 
