@@ -20,6 +20,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#ifdef MW_K_X86
+#include <cpuid.h>
+#endif
+
 /* ---- scalar conversions ------------------------------------------------- */
 
 static inline uint32_t f32_bits(float f)
@@ -336,10 +340,14 @@ int mw_k_isa_available(int isa)
     switch (isa) {
     case MW_K_ISA_SCALAR: return 1;
 #ifdef MW_K_X86
-    case MW_K_ISA_AVX2:
+    case MW_K_ISA_AVX2: {
+        /* clang's __builtin_cpu_supports has no "f16c": CPUID.1:ECX bit 29
+         * (the OS's saving of AVX state is checked by the "avx2" test) */
+        unsigned a, b, c, d;
+        const int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u);
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
     case MW_K_ISA_AVX512:
         __builtin_cpu_init();
         return mw_k_isa_available(MW_K_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
@@ -502,14 +510,16 @@ void mw_k_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, flo
                  int64_t n, int64_t k, int64_t j0, int64_t j1)
 {
     mw_k_matmul_fn fn = matmul_for(ops(), wt);
-    if (fn && m > 0 && j1 > j0) fn(W, wt == MW_DTYPE_F32 ? (const void *)x : xq, y, m, n, k, j0, j1);
+    const void *xp = wt == MW_DTYPE_F32 ? (const void *)x : xq;
+    if (fn && m > 0 && j1 > j0) fn(W, xp, y, m, n, k, j0, j1);
 }
 
 void mw_kref_matmul(mw_dtype wt, const void *W, const float *x, const void *xq, float *y,
                     int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1)
 {
     mw_k_matmul_fn fn = matmul_for(&ops_scalar, wt);
-    if (fn && m > 0 && j1 > j0) fn(W, wt == MW_DTYPE_F32 ? (const void *)x : xq, y, m, n, k, j0, j1);
+    const void *xp = wt == MW_DTYPE_F32 ? (const void *)x : xq;
+    if (fn && m > 0 && j1 > j0) fn(W, xp, y, m, n, k, j0, j1);
 }
 
 void mw_k_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps)
