@@ -242,7 +242,7 @@ static void store_row(mw_dtype type, const float *src, uint8_t *dst, int64_t k)
     switch (type) {
     case MW_DTYPE_F32: memcpy(dst, src, (size_t)k * sizeof *src); break;
     case MW_DTYPE_F16: mw_k_row_to_f16(src, (uint16_t *)dst, k); break;
-    default: mw_k_quant_row_q8_0(src, dst, k); break;
+    default: mw_k_quant_row_q8_0_act(src, dst, k); break;
     }
 }
 

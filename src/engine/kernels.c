@@ -119,6 +119,20 @@ static void quant_row_q8_0_scalar(const float *src, void *dst, int64_t k)
     }
 }
 
+/* llama.cpp's CPU quantizer for activations and KV rows: id = 127/amax,
+ * rounding half to even (see kernels_x86.c). */
+static void quant_row_q8_0_act_scalar(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t b = 0; b < k / MW_K_QK; b++, src += MW_K_QK, out += MW_K_Q8_0_BYTES) {
+        float amax = 0.0f;
+        for (int j = 0; j < MW_K_QK; j++) amax = fmaxf(amax, fabsf(src[j]));
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        blk_set_d(out, amax / 127.0f);
+        for (int j = 0; j < MW_K_QK; j++) out[2 + j] = (uint8_t)(int8_t)nearbyintf(src[j] * id);
+    }
+}
+
 void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k)
 {
     uint8_t *out = dst;
@@ -313,6 +327,7 @@ static const mw_k_ops ops_scalar = {
     .matmul_q8_0 = matmul_q8_0_scalar,
     .matmul_q4_0 = matmul_q4_0_scalar,
     .quant_row_q8_0 = quant_row_q8_0_scalar,
+    .quant_row_q8_0_act = quant_row_q8_0_act_scalar,
     .row_to_f16 = row_to_f16_scalar,
     .row_to_bf16 = row_to_bf16_scalar,
     .f16_to_row = f16_to_row_scalar,
@@ -406,6 +421,11 @@ int mw_k_supported(mw_dtype t)
            t == MW_DTYPE_Q4_0;
 }
 
+void mw_k_quant_row_q8_0_act(const float *src, void *dst, int64_t k)
+{
+    ops()->quant_row_q8_0_act(src, dst, k);
+}
+
 void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k)
 {
     ops()->quant_row_q8_0(src, dst, k);
@@ -485,7 +505,7 @@ void mw_k_prepare_x(mw_dtype wt, const float *x, int64_t m, int64_t k, void *xq)
     for (int64_t i = 0; i < m; i++) {
         void *dst = (uint8_t *)xq + (size_t)i * row;
         if (xt == MW_DTYPE_Q8_0)
-            o->quant_row_q8_0(x + i * k, dst, k);
+            o->quant_row_q8_0_act(x + i * k, dst, k);
         else if (xt == MW_DTYPE_F16)
             o->row_to_f16(x + i * k, dst, k);
         else

@@ -29,6 +29,10 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k);
 /* Quantizes a row to Q8_0 / Q4_0 blocks as ggml does (formats.md). */
 void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k);
+/* Q8_0 as llama.cpp's CPU backend quantizes activations and KV rows
+ * (id = 127/amax, half to even), which mw_k_prepare_x uses; the function
+ * above is ggml's reference quantizer for weights. */
+void mw_k_quant_row_q8_0_act(const float *src, void *dst, int64_t k);
 /* Converts a row of f32 to F16 / BF16. */
 void mw_k_row_to_f16(const float *src, uint16_t *dst, int64_t k);
 void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k);

@@ -275,7 +275,10 @@ INLINE T_AVX2 __m256 roundf8(__m256 v)
     return _mm256_add_ps(t, _mm256_and_ps(up, one));
 }
 
-static T_AVX2 void quant_row_q8_0_avx2(const float *src, void *dst, int64_t k)
+/* act = 0: ggml's reference quantizer (id = 1/d, rounding half away from
+ * zero), for weights. act = 1: what llama.cpp's CPU backend does to
+ * activations and KV rows (id = 127/amax, rounding half to even). */
+static T_AVX2 void quant_row_q8_0_avx2_impl(const float *src, void *dst, int64_t k, int act)
 {
     uint8_t *out = dst;
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -289,19 +292,33 @@ static T_AVX2 void quant_row_q8_0_avx2(const float *src, void *dst, int64_t k)
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        const float d = _mm_cvtss_f32(m) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float amaxs = _mm_cvtss_f32(m);
+        const float d = amaxs / 127.0f;
+        const float id = act ? (amaxs != 0.0f ? 127.0f / amaxs : 0.0f) : (d != 0.0f ? 1.0f / d : 0.0f);
         const uint16_t h = mw_fp32_to_fp16(d);
         memcpy(out, &h, sizeof h);
         __m256i q[4];
-        for (int i = 0; i < 4; i++)
-            q[i] = _mm256_cvttps_epi32(roundf8(_mm256_mul_ps(v[i], _mm256_set1_ps(id))));
+        for (int i = 0; i < 4; i++) {
+            __m256 s = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
+            /* cvtps rounds by MXCSR: to nearest even by default */
+            q[i] = act ? _mm256_cvtps_epi32(s) : _mm256_cvttps_epi32(roundf8(s));
+        }
         /* packs work within 128-bit lanes: put the 32-bit groups back in order */
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
                                        _mm256_packs_epi32(q[2], q[3]));
         p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(out + 2), p);
     }
+}
+
+static T_AVX2 void quant_row_q8_0_avx2(const float *src, void *dst, int64_t k)
+{
+    quant_row_q8_0_avx2_impl(src, dst, k, 0);
+}
+
+static T_AVX2 void quant_row_q8_0_act_avx2(const float *src, void *dst, int64_t k)
+{
+    quant_row_q8_0_avx2_impl(src, dst, k, 1);
 }
 
 static T_AVX2 void row_to_f16_avx2(const float *src, uint16_t *dst, int64_t k)
@@ -478,6 +495,7 @@ const mw_k_ops mw_k_ops_avx2 = {
     .matmul_q8_0 = matmul_q8_0_avx2,
     .matmul_q4_0 = matmul_q4_0_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
+    .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,
@@ -833,6 +851,7 @@ const mw_k_ops mw_k_ops_avx512 = {
     .matmul_q8_0 = matmul_q8_0_avx512,
     .matmul_q4_0 = matmul_q4_0_avx512,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
+    .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,

@@ -71,8 +71,10 @@
 #define MW_CPU_RELAX() atomic_signal_fence(memory_order_seq_cst)
 #endif
 
-/* How long a waiter spins before it sleeps on a condition variable. */
-#define MW_POOL_SPIN_NS 1000000LL
+/* How long a waiter spins before it sleeps on a condition variable, and how
+ * long it yields instead when it shares its CPU with the thread it awaits. */
+#define MW_POOL_SPIN_NS  1000000LL
+#define MW_POOL_YIELD_NS  200000LL
 /* Pauses between clock reads (clock_gettime is a ~20 ns vDSO call with a TSC
  * clocksource, a pause ~25 ns on Zen 5, so the clock costs little). */
 #define MW_POOL_SPINS_PER_CLOCK 64
@@ -124,29 +126,56 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Spins until *v != not (acquire; the value goes to *last) or the spin
- * window is spent. @return 1 when it changed, 0 when the window ran out. */
-static int spin_while_u32(_Atomic uint32_t *v, uint32_t not, uint32_t *last)
+/* How a waiter waits before it sleeps on a condition variable (see top). */
+typedef enum wait_mode {
+    WAIT_SPIN,   /* pause loop, up to MW_POOL_SPIN_NS       */
+    WAIT_YIELD,  /* sched_yield loop, up to MW_POOL_YIELD_NS */
+    WAIT_BLOCK,  /* sleep at once                           */
+} wait_mode;
+
+typedef struct spinner {
+    wait_mode mode;
+    unsigned i;
+    int64_t t0;
+} spinner;
+
+static void spinner_start(spinner *s, wait_mode mode)
 {
-    int64_t t0 = 0;
-    for (unsigned i = 1;; i++) {
-        *last = atomic_load_explicit(v, memory_order_acquire);
-        if (*last != not) return 1;
+    s->mode = mode;
+    s->i = 0;
+    s->t0 = mode == WAIT_YIELD ? now_ns() : 0;
+}
+
+/* One step of the wait. @return 0 once the waiter should sleep. */
+static int spinner_step(spinner *s)
+{
+    switch (s->mode) {
+    case WAIT_SPIN:
         MW_CPU_RELAX();
-        if (i % MW_POOL_SPINS_PER_CLOCK == 0) {
+        if (++s->i % MW_POOL_SPINS_PER_CLOCK == 0) {
             int64_t t = now_ns();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > MW_POOL_SPIN_NS) return 0;
+            if (s->t0 == 0) s->t0 = t;
+            else if (t - s->t0 > MW_POOL_SPIN_NS) return 0;
         }
+        return 1;
+    case WAIT_YIELD:
+        sched_yield();
+        return now_ns() - s->t0 <= MW_POOL_YIELD_NS;
+    default:
+        return 0;
     }
 }
 
-/* Waits until gen differs from seen, spinning first when spin is set.
- * @return the new generation. */
-static uint32_t worker_wait(mw_pool *p, uint32_t seen, int spin)
+/* Waits until gen differs from seen. @return the new generation. */
+static uint32_t worker_wait(mw_pool *p, uint32_t seen, wait_mode mode)
 {
     uint32_t g;
-    if (spin && spin_while_u32(&p->gen, seen, &g)) return g;
+    spinner s;
+    spinner_start(&s, mode);
+    do {
+        g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        if (g != seen) return g;
+    } while (spinner_step(&s));
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->n_sleeping, 1);                 /* seq_cst: see top */
     while ((g = atomic_load(&p->gen)) == seen)
@@ -161,16 +190,19 @@ static void *worker_main(void *arg)
     mw_pool_worker *w = arg;
     mw_pool *p = w->pool;
     uint32_t seen = 0; /* gen at init; a late-starting worker still sees gen 1 */
-    int spin = 0;      /* first wait: the pool may stay unused for long */
+    wait_mode mode = WAIT_BLOCK; /* first wait: the pool may stay unused for long */
     for (;;) {
-        seen = worker_wait(p, seen, spin);
+        seen = worker_wait(p, seen, mode);
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
         p->fn(p->args, w->ith, p->n_threads);
-        /* the caller may be queued behind this thread: do not spin (see top) */
         int cpu = sched_getcpu();
         atomic_store_explicit(&w->cpu, cpu, memory_order_relaxed);
-        spin = !p->oversubscribed &&
-               (cpu < 0 || cpu != atomic_load_explicit(&p->caller_cpu, memory_order_relaxed));
+        if (p->oversubscribed)
+            mode = WAIT_BLOCK;
+        else if (cpu >= 0 && cpu == atomic_load_explicit(&p->caller_cpu, memory_order_relaxed))
+            mode = WAIT_YIELD; /* the caller may be queued behind this thread */
+        else
+            mode = WAIT_SPIN;
         /* seq_cst (so also release): pairs with caller_waiting, see top */
         if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waiting)) {
             pthread_mutex_lock(&p->mu);
@@ -184,21 +216,15 @@ static void *worker_main(void *arg)
 /* woke: workers were asleep at dispatch; cpu: the caller's (see top) */
 static void caller_wait(mw_pool *p, int woke, int cpu)
 {
-    int spin = !woke && !p->oversubscribed;
-    for (int i = 0; i < p->n_threads - 1 && spin && cpu >= 0; i++)
-        spin = atomic_load_explicit(&p->workers[i].cpu, memory_order_relaxed) != cpu;
-    if (spin) {
-        int64_t t0 = 0;
-        for (unsigned i = 1;; i++) {
-            if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
-            MW_CPU_RELAX();
-            if (i % MW_POOL_SPINS_PER_CLOCK == 0) {
-                int64_t t = now_ns();
-                if (t0 == 0) t0 = t;
-                else if (t - t0 > MW_POOL_SPIN_NS) break;
-            }
-        }
-    }
+    wait_mode mode = woke || p->oversubscribed ? WAIT_BLOCK : WAIT_SPIN;
+    for (int i = 0; i < p->n_threads - 1 && mode == WAIT_SPIN && cpu >= 0; i++)
+        if (atomic_load_explicit(&p->workers[i].cpu, memory_order_relaxed) == cpu)
+            mode = WAIT_YIELD;
+    spinner s;
+    spinner_start(&s, mode);
+    do {
+        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+    } while (spinner_step(&s));
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->caller_waiting, 1);
     while (atomic_load(&p->pending) != 0)   /* seq_cst, so also acquire */

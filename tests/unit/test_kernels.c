@@ -432,6 +432,22 @@ static void q8_0_round_trip(void **state)
     mw_k_quant_row_q8_0(x, qs, K);
     assert_int_equal(mw_k_force_isa(isa), 0);
     assert_memory_equal(q, qs, K / 32 * 34);
+    /* the activation quantizer (llama.cpp's CPU rule): id = 127/amax and
+     * halves to even, on every path alike */
+    mw_k_quant_row_q8_0_act(x, q, K);
+    for (int b = 0; b < K / 32; b++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[b * 32 + j]));
+        for (int j = 0; j < 32; j++)
+            assert_int_equal((int8_t)q[b * 34 + 2 + j], (int)nearbyintf(x[b * 32 + j] * (amax ? 127.0f / amax : 0.0f)));
+    }
+    assert_int_equal((int8_t)q[3 * 34 + 2 + 1], -14);  /* -14.5 to even */
+    assert_int_equal((int8_t)q[3 * 34 + 2 + 16], 0);   /*   0.5 to even */
+    assert_int_equal((int8_t)q[3 * 34 + 2 + 18], 2);   /*   2.5 to even */
+    assert_int_equal(mw_k_force_isa(MW_K_ISA_SCALAR), 0);
+    mw_k_quant_row_q8_0_act(x, qs, K);
+    assert_int_equal(mw_k_force_isa(isa), 0);
+    assert_memory_equal(q, qs, K / 32 * 34);
     free(x); free(back); free(q); free(qs);
 }
 
