@@ -22,17 +22,23 @@
  * the thread it waits for runs on another one. This VM's kernel packs
  * threads onto few vCPUs (sched_vcpu_pack on its command line) and wakes a
  * sleeper on its waker's CPU, so the caller and a worker often share one
- * vCPU, for seconds at a time. A pure spin then held the CPU the other side
- * needed for the whole window: 2.0 ms per operation after an idle spell,
- * 25 µs back to back with a 10 µs spin (bench/bench_threadpool.c). Yielding
- * instead of spinning fixed that on an idle machine but cost a whole time
- * slice per yield next to a busy process (12 ms per operation). So a waiter
- * blocks at once, as a mutex/condvar pool would, when
- *   - the thread it waits for ran its last fn on this CPU (each thread notes
- *     its CPU once per operation: sched_getcpu reads rseq memory, ~2 ns);
- *   - the caller has just woken sleeping workers (they may be placed on its
- *     CPU, and take 10-40 µs to run anyway);
- *   - the pool has more threads than usable CPUs.
+ * vCPU, for seconds at a time. Measured with bench/bench_threadpool.c:
+ *   - a pure 1 ms spin then held the CPU the other side needed for the whole
+ *     window: 2.0 ms per operation after an idle spell;
+ *   - blocking whenever the two shared a CPU kept them together (each futex
+ *     wake-up lands on the waker's CPU): 7.8 µs back to back, like a
+ *     mutex/condvar pool, and no parallel speed-up for real work;
+ *   - yielding whenever the caller waited cost a whole time slice per yield
+ *     next to a busy process: 12 ms per operation after an idle spell.
+ * So each thread notes its CPU once per operation (sched_getcpu reads rseq
+ * memory, ~2 ns) and a waiter
+ *   - spins (pause) when the thread it waits for ran elsewhere;
+ *   - yields, for up to 200 µs, when that thread ran its last fn on this CPU
+ *     (back to back: ~2 µs per operation, and the two stay runnable, so the
+ *     kernel can move one of them to the other vCPU);
+ *   - blocks at once when the caller has just woken sleeping workers (they
+ *     may land on its CPU and take 10-40 µs to run anyway), or when the pool
+ *     has more threads than usable CPUs.
  *
  * Memory ordering: the caller's writes before mw_pool_run (fn, args, and
  * whatever fn reads) are released by the gen increment and acquired by each
