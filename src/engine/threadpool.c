@@ -27,7 +27,7 @@
  *     window: 2.0 ms per operation after an idle spell;
  *   - blocking whenever the two shared a CPU kept them together (each futex
  *     wake-up lands on the waker's CPU): 7.8 µs back to back, like a
- *     mutex/condvar pool, and no parallel speed-up for real work;
+ *     mutex/condvar pool;
  *   - yielding whenever the caller waited cost a whole time slice per yield
  *     next to a busy process: 12 ms per operation after an idle spell.
  * So each thread notes its CPU once per operation (sched_getcpu reads rseq
