@@ -228,6 +228,7 @@ typedef struct mw_watch_result {
     int      exit_code;              /* -1 when unknown (--pid) or signal  */
     int      term_signal;            /* 0 unless killed by a signal        */
     int      oom_killed;             /* 1: a process of it was OOM-killed  */
+    int      timed_out;              /* 1: killed after opts.timeout_seconds */
     int      status_code;            /* what memwall exits with: the code,
                                         128+signal, or 0 with --pid        */
     double   wall_seconds;
@@ -294,6 +295,10 @@ typedef struct mw_watch_opts {
                                         memwall are passed on to the child */
     mw_sample_fn on_sample;          /* called after each sample, or NULL  */
     void    *on_sample_user;
+    int      stdout_fd;              /* >= 0: the command's standard output
+                                        goes there (default -1: inherited)  */
+    double   timeout_seconds;        /* > 0: SIGKILL the tree after this;
+                                        res->timed_out says so              */
 } mw_watch_opts;
 
 void mw_watch_opts_init(mw_watch_opts *opts);
@@ -624,6 +629,92 @@ mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
 
 mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags);
 mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
+ * The sweep: the batch-size experiment (`memwall sweep`)
+ * ------------------------------------------------------------------------ */
+
+typedef enum mw_point_status {
+    MW_POINT_OK = 0,                 /* ran to the end, exit 0             */
+    MW_POINT_OOM,                    /* killed by the OOM killer (or an
+                                        out-of-memory message)              */
+    MW_POINT_TIMEOUT,                /* killed after --timeout             */
+    MW_POINT_FAILED                  /* another failure (exit code)        */
+} mw_point_status;
+
+const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
+
+/* One point of a sweep (medians over its runs). Unknown: MW_UNKNOWN / < 0. */
+typedef struct mw_sweep_point {
+    uint32_t batch;
+    uint32_t ctx;                    /* 0 when the sweep has no context     */
+    mw_point_status status;
+    int      exit_code;
+    uint32_t runs;
+    double   wall_seconds;
+    double   throughput;             /* items (tokens) per second; < 0: unknown */
+    uint64_t peak_rss_bytes;         /* the tree's (mw_watch_result)        */
+    uint64_t cgroup_peak_bytes;      /* the kernel's, with a cap            */
+    uint64_t swap_peak_bytes;        /* cgroup swap, or the tree's VmSwap   */
+    uint64_t swap_in_bytes;          /* system-wide pswpin delta            */
+    uint64_t major_faults;           /* the tree's                          */
+    uint64_t refaults;               /* system workingset refaults          */
+    double   psi_some_seconds, psi_full_seconds;
+    uint64_t predicted_bytes;        /* the plan's total, or MW_UNKNOWN     */
+} mw_sweep_point;
+
+/* Linear fit of peak memory against the batch: fixed + per_item · batch. */
+typedef struct mw_sweep_fit {
+    int    valid;                    /* at least 2 ok points of 2 batches   */
+    double fixed_bytes;
+    double per_item_bytes;
+    double r2;
+    uint32_t n_points;
+} mw_sweep_fit;
+
+typedef enum mw_verdict {
+    MW_VERDICT_UNKNOWN = 0,
+    MW_VERDICT_BANDWIDTH,            /* throughput grows with the batch:
+                                        each weight read is amortized       */
+    MW_VERDICT_COMPUTE,              /* past the knee: flat throughput      */
+    MW_VERDICT_PAGING,               /* swap-in, major faults or stall above
+                                        the thresholds, or falling speed    */
+    MW_VERDICT_CAPACITY              /* out of memory                       */
+} mw_verdict;
+
+const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
+
+/* Thresholds of the cliff (documented in docs/SWEEP.md). */
+typedef struct mw_cliff_thresholds {
+    uint64_t swap_in_bytes;          /* per point; default 16 MiB           */
+    uint64_t major_faults;           /* per point; default 1000             */
+    double   psi_some_share;         /* stall / wall; default 0.05          */
+    double   throughput_drop;        /* below the best so far; default 0.25 */
+} mw_cliff_thresholds;
+
+void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
+
+typedef struct mw_sweep_analysis {
+    mw_sweep_fit fit;
+    uint32_t max_fit_batch;          /* largest batch measured ok (0: none) */
+    uint32_t first_fail_batch;       /* smallest batch that failed (0: none) */
+    uint32_t knee_batch;             /* where doubling adds < 10% (0: none) */
+    uint32_t cliff_batch;            /* first paging point (0: none)        */
+    mw_verdict overall;
+    char     reason[512];            /* the numbers behind the verdict      */
+} mw_sweep_analysis;
+
+/*! mw_sweep_fit_points() : least squares over the ok points' memory (the
+ *  cgroup peak when known, else the tree's peak RSS). Pure. */
+void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out);
+/*! mw_sweep_fit_max_batch() : the largest batch whose fitted memory fits
+ *  mem_bytes; 0 when none; UINT32_MAX when per-item is not positive. */
+uint32_t mw_sweep_fit_max_batch(const mw_sweep_fit *fit, uint64_t mem_bytes);
+/*! mw_sweep_analyze() : fit, largest fitting batch, knee, cliff, a verdict
+ *  per point (verdicts[i], may be NULL) and overall, with the reason. The
+ *  points may come in any order. Pure. */
+void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_thresholds *t,
+                      mw_verdict *verdicts, mw_sweep_analysis *out);
 
 /* ------------------------------------------------------------------------
  * Reports of models and plans

@@ -15,13 +15,14 @@ check() { # layer, forbidden include prefixes...
     fi
   done
 }
-check common probe format plan engine report
-check probe format plan engine report
-check format probe plan engine report
-check plan probe engine report
-check engine probe report
+check common probe format plan engine sweep report
+check probe format plan engine sweep report
+check format probe plan engine sweep report
+check plan probe engine sweep report
+check engine probe sweep report
+check sweep report
 # the CLI uses only include/memwall.h and its own cli.h
-if grep -nE '#include "(common|probe|format|plan|engine|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
+if grep -nE '#include "(common|probe|format|plan|engine|sweep|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
   echo "layers: cli/ must use only the public header memwall.h"; fail=1
 fi
 [ $fail -eq 0 ] && echo "layers: ok"

@@ -52,6 +52,11 @@ mw_status mw_kv_cache_init(mw_kv_cache *kv, const mw_llama *m, mw_dtype type, ui
         return mw_err_set(err, MW_ERR_NOMEM, "out of memory for the KV cache (2 x %llu bytes)",
                           (unsigned long long)bytes);
     }
+    /* Cleared once, as llama.cpp clears its cache buffer: the pages are then
+     * resident from the start, so the process holds what the plan predicts
+     * (and a memory cap sees it) instead of growing as positions fill. */
+    memset(kv->k, 0, bytes);
+    memset(kv->v, 0, bytes);
     return MW_OK;
 }
 

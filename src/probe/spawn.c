@@ -78,7 +78,8 @@ static int exec_search(const char *const *argv)
     return found_errno ? found_errno : ENOENT;
 }
 
-static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd)
+static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd,
+                       int stdout_fd)
 {
     char c;
     /* Wait until the parent has put us in the cgroup (or gave up: EOF). */
@@ -91,6 +92,7 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    if (stdout_fd >= 0 && stdout_fd != STDOUT_FILENO && dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(126);
     int e = exec_search(argv);
     ssize_t w = write(err_fd, &e, sizeof e);
     (void)w;
@@ -98,7 +100,8 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
 }
 
 mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
-                         const mw_cgroup *cg, pid_t *pid, int *exit_code, mw_err *err)
+                         const mw_cgroup *cg, int stdout_fd, pid_t *pid, int *exit_code,
+                         mw_err *err)
 {
     int go[2], ex[2];
     *exit_code = -1;
@@ -119,7 +122,7 @@ mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
     if (child == 0) {
         close(go[1]);
         close(ex[0]);
-        child_exec(argv, child_mask, go[0], ex[1]);
+        child_exec(argv, child_mask, go[0], ex[1], stdout_fd);
     }
     close(go[0]);
     close(ex[1]);

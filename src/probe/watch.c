@@ -320,6 +320,7 @@ void mw_watch_opts_init(mw_watch_opts *opts)
     opts->mem_limit_bytes = MW_UNLIMITED;
     opts->swap_limit_bytes = 0;
     opts->forward_signals = 1;
+    opts->stdout_fd = -1;
 }
 
 void mw_watch_result_free(mw_watch_result *res)
@@ -637,7 +638,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         }
     } else {
         int code = -1;
-        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, &w.root, &code, err);
+        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd, &w.root, &code, err);
         if (st != MW_OK) {
             if (st == MW_ERR_SPAWN) {
                 r->exit_code = code;
@@ -658,6 +659,15 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         next += opts_in->interval_seconds;
         double now = elapsed(&w);
         if (next < now) next = now; /* fell behind: don't burst */
+        if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && now >= opts_in->timeout_seconds) {
+            /* the whole tree: the cgroup's when there is one */
+            r->timed_out = 1;
+            for (size_t i = 0; i < w.nprocs; i++)
+                if (w.procs[i].alive) kill(w.procs[i].sum.pid, SIGKILL);
+            if (w.have_cg) mw_cgroup_kill_all(&w.cg, NULL);
+        }
+        if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && next > opts_in->timeout_seconds)
+            next = opts_in->timeout_seconds; /* wake up in time for it */
         if (wait_tick(&w, sfd, next, attached)) break;
     }
     if (!attached) {
@@ -686,7 +696,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_oom_kills != MW_UNKNOWN)
             r->oom_killed = r->cgroup_oom_kills > 0;
         else
-            r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0;
+            r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0 && !r->timed_out;
     }
     finish_result(&w);
 
