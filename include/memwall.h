@@ -716,6 +716,59 @@ uint32_t mw_sweep_fit_max_batch(const mw_sweep_fit *fit, uint64_t mem_bytes);
 void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out);
 
+typedef void (*mw_sweep_point_fn)(const mw_sweep_point *point, void *user);
+
+typedef struct mw_sweep_opts {
+    const char *model;               /* engine points: a GGUF file or "demo"  */
+    const char *const *cmd;          /* external points: argv with "{batch}"
+                                        (and "{ctx}") replaced per point;
+                                        NULL: the engine                      */
+    const char *memwall_path;        /* engine points run this binary's `run`
+                                        (default /proc/self/exe)              */
+    const uint32_t *batches;         /* the points; NULL: auto                */
+    size_t   n_batches;
+    uint32_t max_batch;              /* auto: the largest to try (4096)       */
+    uint32_t runs;                   /* runs per point, medians (1)           */
+    uint32_t prompt, gen, ctx, threads;  /* engine workload per point         */
+    uint64_t mem_limit_bytes;        /* the cap of each point's cgroup        */
+    uint64_t swap_limit_bytes;       /* swap allowed on top (0)               */
+    double   timeout_seconds;        /* per run (0: none)                     */
+    double   items_per_run;          /* external: throughput =
+                                        items_per_run x batch / wall          */
+    const char *metric_regex;        /* external: throughput from the output  */
+    const char *jsonl_path;          /* each point appended as it ends        */
+    mw_cliff_thresholds thresholds;
+    mw_sweep_point_fn on_point;      /* after each point, or NULL             */
+    void    *on_point_user;
+} mw_sweep_opts;
+
+void mw_sweep_opts_init(mw_sweep_opts *o);
+
+typedef struct mw_sweep_result {
+    size_t   n_points;
+    mw_sweep_point *points;          /* in the order they ran               */
+    mw_verdict *verdicts;            /* one per point                       */
+    mw_sweep_analysis analysis;
+    uint64_t mem_limit_bytes;
+    uint32_t predicted_max_batch;    /* the plan's, 0 when no plan          */
+    char     workload[512];          /* what each point ran                 */
+} mw_sweep_result;
+
+/*! mw_sweep_run() : runs the points, each in a fresh memory-capped child
+ *  watched by mw_watch_run, and analyzes them. */
+mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
+void mw_sweep_result_free(mw_sweep_result *r);
+
+mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags);
+mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
+mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
+/*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
+ *  or fonts): peak memory and throughput against the batch (log2), with the
+ *  cap, the knee, the cliff and the verdict. @return MW_OK or MW_ERR_IO. */
+mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
+/* One point as a JSON object on one line (the JSON Lines file). */
+mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);
+
 /* ------------------------------------------------------------------------
  * Reports of models and plans
  * ------------------------------------------------------------------------ */

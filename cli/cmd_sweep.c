@@ -1,0 +1,190 @@
+/*
+ * cmd_sweep.c - `memwall sweep [MODEL] [-- CMD ... {batch} ...]`: the
+ * batch-size experiment. Options are documented in cli/doc/sweep.txt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct option mw_cmd_sweep_options[] = {
+    {"batches", required_argument, NULL, 'B'},
+    {"max-batch", required_argument, NULL, 'X'},
+    {"runs", required_argument, NULL, 'r'},
+    {"prompt", required_argument, NULL, 'p'},
+    {"gen", required_argument, NULL, 'n'},
+    {"ctx", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"mem-limit", required_argument, NULL, 'm'},
+    {"swap-limit", required_argument, NULL, 'S'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"items-per-run", required_argument, NULL, 'I'},
+    {"metric", required_argument, NULL, 'M'},
+    {"jsonl", required_argument, NULL, 'L'},
+    {"json", no_argument, NULL, 'j'},
+    {"csv", no_argument, NULL, 'C'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_u32(const char *opt, const char *text, uint32_t min, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
+        mw_cli_error("sweep", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
+        return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static void on_point(const mw_sweep_point *p, void *user)
+{
+    if (!*(int *)user) return;
+    char a[32];
+    uint64_t mem = p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
+    fprintf(stderr, "memwall sweep: batch %-6u %-8s peak %-10s", p->batch, mw_point_status_name(p->status),
+            mw_size_format(mem, a, sizeof a));
+    if (p->throughput >= 0) fprintf(stderr, " %.1f/s", p->throughput);
+    fprintf(stderr, "\n");
+}
+
+int mw_cmd_sweep(int argc, char **argv)
+{
+    mw_sweep_opts o;
+    mw_sweep_opts_init(&o);
+    int json = 0, csv = 0, quiet = 0, c, mem_given = 0, ctx_given = 0, runs_given = 0;
+    static uint32_t batches[256];
+    mw_err err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, NULL)) != -1) {
+        switch (c) {
+        case 'B':
+            if (strcmp(optarg, "auto") != 0) {
+                o.n_batches = 0;
+                for (char *s = optarg; *s;) {
+                    char *end;
+                    errno = 0;
+                    long v = strtol(s, &end, 10);
+                    if (end == s || errno || v < 1 || v > INT32_MAX || o.n_batches == 256 || (*end && *end != ',')) {
+                        mw_cli_error("sweep", "--batches takes \"auto\" or a list such as 1,2,4,8, not '%s'", optarg);
+                        return MW_EXIT_USAGE;
+                    }
+                    batches[o.n_batches++] = (uint32_t)v;
+                    s = *end ? end + 1 : end;
+                }
+                o.batches = batches;
+            }
+            break;
+        case 'X': if (!parse_u32("--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE; break;
+        case 'r': if (!parse_u32("--runs", optarg, 1, &o.runs)) return MW_EXIT_USAGE; runs_given = 1; break;
+        case 'p': if (!parse_u32("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!parse_u32("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!parse_u32("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; ctx_given = 1; break;
+        case 't': if (!parse_u32("--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'm':
+            if (mw_size_parse(optarg, &o.mem_limit_bytes, &err) != MW_OK) {
+                mw_cli_error("sweep", "--mem-limit: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            mem_given = 1;
+            break;
+        case 'S':
+            if (!strcmp(optarg, "max")) o.swap_limit_bytes = MW_UNLIMITED;
+            else if (mw_size_parse(optarg, &o.swap_limit_bytes, &err) != MW_OK) {
+                mw_cli_error("sweep", "--swap-limit: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        case 'T':
+            if (mw_duration_parse(optarg, &o.timeout_seconds, &err) != MW_OK) {
+                mw_cli_error("sweep", "--timeout: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        case 'I': {
+            char *end;
+            o.items_per_run = strtod(optarg, &end);
+            if (*end || end == optarg || !(o.items_per_run > 0)) {
+                mw_cli_error("sweep", "--items-per-run needs a positive number, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'M': o.metric_regex = optarg; break;
+        case 'L': o.jsonl_path = optarg; break;
+        case 'j': json = 1; break;
+        case 'C': csv = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(mw_cli_doc_find("sweep")->help, stdout); return MW_EXIT_OK;
+        case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
+        default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
+        }
+    }
+    /* [MODEL] [-- CMD ...]: getopt has eaten a "--" that came first */
+    int i = optind, model_given = 0;
+    int dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
+    if (!dashdash && i < argc) {
+        o.model = argv[i++];
+        model_given = 1;
+        if (i < argc && strcmp(argv[i], "--") != 0) {
+            mw_cli_error("sweep", "unexpected '%s': give the command after -- (memwall sweep -- CMD {batch})", argv[i]);
+            return MW_EXIT_USAGE;
+        }
+        if (i < argc) i++;
+    }
+    if (i < argc) {
+        if (model_given) {
+            mw_cli_error("sweep", "give a model or a command after --, not both");
+            return MW_EXIT_USAGE;
+        }
+        o.cmd = (const char *const *)(argv + i);
+    } else if (dashdash || (model_given && i > optind + 1)) {
+        mw_cli_error("sweep", "no command after --");
+        return MW_EXIT_USAGE;
+    }
+    if (!model_given && !o.cmd) {
+        /* the demonstration: a context long enough that every sequence's KV
+         * cache counts (6 MiB each), a cap of about 2.7x the weights, and 3
+         * runs a point for steady medians, so bandwidth, compute and capacity
+         * all show within a minute (docs/SWEEP.md) */
+        if (!ctx_given) o.ctx = 512;
+        if (!runs_given) o.runs = 3;
+        if (!mem_given) { o.mem_limit_bytes = 512ull << 20; mem_given = 1; }
+    }
+    if (!mem_given) {
+        /* a safety cap below what is available: the host never goes OOM */
+        mw_machine_memory mm;
+        if (mw_machine_memory_read(&mm, &err) == MW_OK) o.mem_limit_bytes = mm.host_available_bytes / 5 * 4;
+    }
+    if (!o.cmd) {
+        static char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) { self[n] = '\0'; o.memwall_path = self; }
+    }
+    int progress = !quiet;
+    o.on_point = on_point;
+    o.on_point_user = &progress;
+    mw_sweep_result *r = NULL;
+    if (mw_sweep_run(&o, &r, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        return MW_EXIT_FAILURE;
+    }
+    mw_status st = json ? mw_sweep_report_json(r, stdout, &err)
+                 : csv ? mw_sweep_report_csv(r, stdout)
+                       : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
+    mw_sweep_result_free(r);
+    if (st != MW_OK || fflush(stdout) != 0) {
+        mw_cli_error(NULL, "cannot write the report");
+        return MW_EXIT_FAILURE;
+    }
+    return MW_EXIT_OK;
+}

@@ -1,0 +1,146 @@
+/* sweep_report.c - `memwall sweep`: the table of points and the verdict;
+ * JSON ("memwall.sweep/1"), CSV, and one JSON line per point. */
+#include "memwall.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "report/json_util.h"
+
+#include <stdio.h>
+
+static uint64_t point_memory(const mw_sweep_point *p)
+{
+    return p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
+}
+
+mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags)
+{
+    const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
+    char a[32], b[32], c[32];
+    fprintf(out, "%smemwall sweep:%s %s\n", bold, reset, r->workload);
+    if (r->mem_limit_bytes != MW_UNLIMITED)
+        fprintf(out, "  each point in a memory cgroup capped at %s", mw_size_format(r->mem_limit_bytes, a, sizeof a));
+    if (r->predicted_max_batch) fprintf(out, "; the plan predicts batch %u fits", r->predicted_max_batch);
+    fprintf(out, "\n%s  %6s %-8s %12s %12s %12s %10s %8s  %s%s\n", bold, "batch", "status", "peak memory",
+            "predicted", "throughput", "swap in", "majflt", "verdict", reset);
+    for (size_t i = 0; i < r->n_points; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        char thr[32];
+        if (p->throughput >= 0) snprintf(thr, sizeof thr, "%.1f/s", p->throughput);
+        else snprintf(thr, sizeof thr, "-");
+        fprintf(out, "  %6u %-8s %12s %12s %12s %10s %8llu  %s\n", p->batch, mw_point_status_name(p->status),
+                mw_size_format(point_memory(p), a, sizeof a), mw_size_format(p->predicted_bytes, b, sizeof b), thr,
+                mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults,
+                mw_verdict_name(r->verdicts[i]));
+    }
+    const mw_sweep_analysis *an = &r->analysis;
+    if (an->fit.valid)
+        fprintf(out, "  fit: %s + %s per item (R² %.4f)\n", mw_size_format((uint64_t)(an->fit.fixed_bytes > 0 ? an->fit.fixed_bytes : 0), a, sizeof a),
+                mw_size_format((uint64_t)(an->fit.per_item_bytes > 0 ? an->fit.per_item_bytes : 0), b, sizeof b), an->fit.r2);
+    fprintf(out, "  largest batch that fits: %u", an->max_fit_batch);
+    if (an->first_fail_batch) fprintf(out, " (%u does not)", an->first_fail_batch);
+    if (an->knee_batch) fprintf(out, "; knee at %u", an->knee_batch);
+    if (an->cliff_batch) fprintf(out, "; cliff at %u", an->cliff_batch);
+    fprintf(out, "\n%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
+    return ferror(out) ? MW_ERR_IO : MW_OK;
+}
+
+static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "batch", p->batch);
+    if (p->ctx) cJSON_AddNumberToObject(o, "ctx", p->ctx);
+    cJSON_AddStringToObject(o, "status", mw_point_status_name(p->status));
+    cJSON_AddNumberToObject(o, "exit_code", p->exit_code);
+    cJSON_AddNumberToObject(o, "runs", p->runs);
+    mw_json_add_seconds(o, "wall_seconds", p->wall_seconds);
+    if (p->throughput >= 0) cJSON_AddNumberToObject(o, "throughput", p->throughput);
+    else cJSON_AddNullToObject(o, "throughput");
+    mw_json_add_u64(o, "peak_rss_bytes", p->peak_rss_bytes);
+    mw_json_add_u64(o, "cgroup_peak_bytes", p->cgroup_peak_bytes);
+    mw_json_add_u64(o, "swap_peak_bytes", p->swap_peak_bytes);
+    mw_json_add_u64(o, "swap_in_bytes", p->swap_in_bytes);
+    mw_json_add_u64(o, "major_faults", p->major_faults);
+    mw_json_add_u64(o, "refaults", p->refaults);
+    mw_json_add_seconds(o, "psi_some_seconds", p->psi_some_seconds);
+    mw_json_add_seconds(o, "psi_full_seconds", p->psi_full_seconds);
+    mw_json_add_u64(o, "predicted_bytes", p->predicted_bytes);
+    if (with_verdict) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
+    return o;
+}
+
+static mw_status print_json(cJSON *j, FILE *out, int formatted, mw_err *err)
+{
+    char *text = formatted ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing JSON");
+    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
+    cJSON_free(text);
+    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write JSON");
+    return MW_OK;
+}
+
+mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
+{
+    mw_json_init();
+    cJSON *o = point_json(p, MW_VERDICT_UNKNOWN, 0);
+    if (!o) return MW_ERR_NOMEM;
+    return print_json(o, out, 0, NULL);
+}
+
+mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
+{
+    mw_json_init();
+    cJSON *j = cJSON_CreateObject();
+    MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing JSON");
+    cJSON_AddStringToObject(j, "schema", "memwall.sweep/1");
+    cJSON_AddStringToObject(j, "workload", r->workload);
+    mw_json_add_u64(j, "mem_limit_bytes", r->mem_limit_bytes == MW_UNLIMITED ? MW_UNKNOWN : r->mem_limit_bytes);
+    if (r->predicted_max_batch) cJSON_AddNumberToObject(j, "predicted_max_batch", r->predicted_max_batch);
+    else cJSON_AddNullToObject(j, "predicted_max_batch");
+    cJSON *pts = cJSON_AddArrayToObject(j, "points");
+    for (size_t i = 0; pts && i < r->n_points; i++) {
+        cJSON *p = point_json(&r->points[i], r->verdicts[i], 1);
+        if (p) cJSON_AddItemToArray(pts, p);
+    }
+    const mw_sweep_analysis *an = &r->analysis;
+    cJSON_AddNumberToObject(j, "max_fit_batch", an->max_fit_batch);
+    cJSON *fit = cJSON_AddObjectToObject(j, "fit");
+    if (fit) {
+        cJSON_AddBoolToObject(fit, "valid", an->fit.valid);
+        cJSON_AddNumberToObject(fit, "fixed_bytes", an->fit.fixed_bytes);
+        cJSON_AddNumberToObject(fit, "per_item_bytes", an->fit.per_item_bytes);
+        cJSON_AddNumberToObject(fit, "r2", an->fit.r2);
+    }
+    if (an->knee_batch) cJSON_AddNumberToObject(j, "knee_batch", an->knee_batch);
+    else cJSON_AddNullToObject(j, "knee_batch");
+    if (an->cliff_batch) cJSON_AddNumberToObject(j, "cliff_batch", an->cliff_batch);
+    else cJSON_AddNullToObject(j, "cliff_batch");
+    cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
+    cJSON_AddStringToObject(j, "reason", an->reason);
+    return print_json(j, out, 1, err);
+}
+
+mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
+{
+    fprintf(out, "batch,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
+                 "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,verdict\n");
+    for (size_t i = 0; i < r->n_points; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        fprintf(out, "%u,%s,%d,%u,%.6f,", p->batch, mw_point_status_name(p->status), p->exit_code, p->runs,
+                p->wall_seconds);
+        if (p->throughput >= 0) fprintf(out, "%.6f", p->throughput);
+        const uint64_t v[] = {p->peak_rss_bytes, p->cgroup_peak_bytes, p->swap_peak_bytes, p->swap_in_bytes,
+                              p->major_faults, p->refaults};
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+            fputc(',', out);
+            if (v[k] != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)v[k]);
+        }
+        fputc(',', out);
+        if (p->psi_some_seconds >= 0) fprintf(out, "%.6f", p->psi_some_seconds);
+        fputc(',', out);
+        if (p->predicted_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->predicted_bytes);
+        fprintf(out, ",%s\n", mw_verdict_name(r->verdicts[i]));
+    }
+    return ferror(out) ? MW_ERR_IO : MW_OK;
+}

@@ -1,0 +1,454 @@
+/*
+ * sweep.c - the batch-size experiment: each point a fresh child in its own
+ * memory cgroup (mw_watch_run), its throughput read from the engine's JSON
+ * or the command's output, the points chosen from the plan's prediction and
+ * then by doubling and bisection, analyzed by analysis.c.
+ */
+#include "memwall.h"
+#include "engine/llama.h"
+#include "format/model_build.h"
+#include "common/error.h"
+#include "common/json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_POINTS 256
+
+void mw_sweep_opts_init(mw_sweep_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->model = MW_DEMO_MODEL;
+    o->max_batch = 4096;
+    o->runs = 1;
+    o->prompt = 16;
+    o->gen = 16;
+    o->mem_limit_bytes = MW_UNLIMITED;
+    mw_cliff_thresholds_init(&o->thresholds);
+}
+
+void mw_sweep_result_free(mw_sweep_result *r)
+{
+    if (!r) return;
+    mw_free(r->points);
+    mw_free(r->verdicts);
+    mw_free(r);
+}
+
+/* ---- one run of one point ------------------------------------------------ */
+
+/* argv[i] with every "{batch}" and "{ctx}" replaced; the strings live in buf. */
+static mw_status expand_argv(const char *const *cmd, uint32_t batch, uint32_t ctx, char *buf, size_t cap,
+                             const char **argv, size_t max_args, mw_err *err)
+{
+    size_t used = 0, n = 0;
+    for (; cmd[n]; n++) {
+        MW_RETURN_IF(n + 1 >= max_args, err, MW_ERR_INVALID, "too many arguments in the command");
+        char *out = buf + used;
+        size_t room = cap - used;
+        size_t len = 0;
+        for (const char *p = cmd[n]; *p;) {
+            char num[16] = "";
+            size_t skip = 0;
+            if (!strncmp(p, "{batch}", 7)) { snprintf(num, sizeof num, "%u", batch); skip = 7; }
+            else if (!strncmp(p, "{ctx}", 5)) { snprintf(num, sizeof num, "%u", ctx); skip = 5; }
+            const char *piece = skip ? num : p;
+            size_t plen = skip ? strlen(num) : 1;
+            MW_RETURN_IF(len + plen + 1 > room, err, MW_ERR_INVALID, "the command line is too long");
+            memcpy(out + len, piece, plen);
+            len += plen;
+            p += skip ? skip : 1;
+        }
+        out[len] = '\0';
+        argv[n] = out;
+        used += len + 1;
+    }
+    argv[n] = NULL;
+    return MW_OK;
+}
+
+/* The whole of a (small) temporary file, NUL-terminated; NULL on failure. */
+static char *slurp(FILE *f)
+{
+    if (fflush(f) != 0 || fseek(f, 0, SEEK_END) != 0) return NULL;
+    long n = ftell(f);
+    if (n < 0 || n > (64l << 20)) return NULL;
+    rewind(f);
+    char *buf = mw_malloc((size_t)n + 1, MW_MEM_OTHER);
+    if (!buf) return NULL;
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    return buf;
+}
+
+/* Engine points: decode (or prompt) tokens/s and the plan's total from the
+ * child's memwall.run/1 JSON. */
+static void parse_engine_json(const char *text, mw_sweep_point *p)
+{
+    mw_json_init();
+    cJSON *j = cJSON_Parse(text);
+    if (!j) return;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "decode_tokens_per_second");
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens_per_second");
+    if (cJSON_IsNumber(d)) p->throughput = d->valuedouble;
+    else if (cJSON_IsNumber(pr)) p->throughput = pr->valuedouble;
+    const cJSON *pred = cJSON_GetObjectItemCaseSensitive(j, "predicted");
+    if (cJSON_IsObject(pred)) {
+        static const char *const keys[] = {"weights_bytes", "kv_cache_bytes", "activations_bytes",
+                                           "scratch_bytes", "overhead_low_bytes"};
+        double sum = 0;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(pred, keys[i]);
+            if (cJSON_IsNumber(v)) sum += v->valuedouble;
+        }
+        p->predicted_bytes = (uint64_t)sum;
+    }
+    cJSON_Delete(j);
+}
+
+/* External points: the last match of the regex's first group in the output. */
+static double metric_from_output(const char *text, const char *pattern)
+{
+    regex_t re;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE) != 0) return -1;
+    double v = -1;
+    regmatch_t m[2];
+    for (const char *p = text; regexec(&re, p, 2, m, 0) == 0;) {
+        if (m[1].rm_so >= 0) v = strtod(p + m[1].rm_so, NULL);
+        p += m[0].rm_eo > 0 ? m[0].rm_eo : 1;
+        if (!*p) break;
+    }
+    regfree(&re);
+    return v;
+}
+
+/* Lines written to $MEMWALL_REPORT_FD: "throughput N" (items/s) or "items N"
+ * (items done, divided by the wall time); the last line of each kind wins. */
+static double metric_from_report(const char *text, double wall)
+{
+    double thr = -1, items = -1;
+    for (const char *p = text; p && *p;) {
+        if (!strncmp(p, "throughput ", 11)) thr = strtod(p + 11, NULL);
+        else if (!strncmp(p, "items ", 6)) items = strtod(p + 6, NULL);
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    if (thr >= 0) return thr;
+    return items >= 0 && wall > 0 ? items / wall : -1;
+}
+
+static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point *p, mw_err *err)
+{
+    char buf[8192];
+    const char *argv[128];
+    char nb[16], np[16], ng[16], nc[16], nt[16];
+    if (o->cmd) {
+        MW_FORWARD(expand_argv(o->cmd, batch, o->ctx, buf, sizeof buf, argv, 128, err));
+    } else {
+        size_t n = 0;
+        snprintf(nb, sizeof nb, "%u", batch);
+        snprintf(np, sizeof np, "%u", o->prompt);
+        snprintf(ng, sizeof ng, "%u", o->gen);
+        argv[n++] = o->memwall_path ? o->memwall_path : "/proc/self/exe";
+        argv[n++] = "run";
+        argv[n++] = o->model;
+        argv[n++] = "--batch"; argv[n++] = nb;
+        argv[n++] = "--prompt"; argv[n++] = np;
+        argv[n++] = "--gen"; argv[n++] = ng;
+        if (o->ctx) { snprintf(nc, sizeof nc, "%u", o->ctx); argv[n++] = "--ctx"; argv[n++] = nc; }
+        if (o->threads) { snprintf(nt, sizeof nt, "%u", o->threads); argv[n++] = "--threads"; argv[n++] = nt; }
+        argv[n++] = "--json";
+        argv[n] = NULL;
+    }
+    FILE *out = tmpfile();
+    FILE *report = o->cmd ? tmpfile() : NULL;
+    MW_RETURN_IF(!out || (o->cmd && !report), err, MW_ERR_IO, "cannot create a temporary file: %s",
+                 strerror(errno));
+    char fdnum[16];
+    if (report) {
+        /* inherited by the command (not close-on-exec) */
+        snprintf(fdnum, sizeof fdnum, "%d", fileno(report));
+        setenv("MEMWALL_REPORT_FD", fdnum, 1);
+    }
+    mw_watch_opts w;
+    mw_watch_opts_init(&w);
+    w.interval_seconds = 0.02;
+    w.mem_limit_bytes = o->mem_limit_bytes;
+    w.swap_limit_bytes = o->swap_limit_bytes;
+    w.stdout_fd = fileno(out);
+    w.timeout_seconds = o->timeout_seconds;
+    mw_watch_result *res = NULL;
+    mw_status st = mw_watch_run(argv, &w, &res, err);
+    if (report) unsetenv("MEMWALL_REPORT_FD");
+    if (st == MW_OK) {
+        p->exit_code = res->status_code;
+        p->status = res->timed_out ? MW_POINT_TIMEOUT
+                  : res->oom_killed ? MW_POINT_OOM
+                  : res->status_code != 0 ? MW_POINT_FAILED : MW_POINT_OK;
+        p->wall_seconds = res->wall_seconds;
+        p->peak_rss_bytes = res->peak_rss_bytes;
+        p->cgroup_peak_bytes = res->cgroup_peak_bytes;
+        p->swap_peak_bytes = res->cgroup_swap_peak_bytes != MW_UNKNOWN ? res->cgroup_swap_peak_bytes
+                                                                       : res->peak_swap_bytes;
+        p->swap_in_bytes = res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
+        p->major_faults = res->major_faults;
+        p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
+        p->psi_some_seconds = res->psi_some_seconds;
+        p->psi_full_seconds = res->psi_full_seconds;
+        char *text = slurp(out);
+        if (text && p->status == MW_POINT_OK) {
+            if (!o->cmd) parse_engine_json(text, p);
+            else if (o->metric_regex) p->throughput = metric_from_output(text, o->metric_regex);
+            if (o->cmd && p->throughput < 0 && report) {
+                char *rep = slurp(report);
+                if (rep) p->throughput = metric_from_report(rep, p->wall_seconds);
+                mw_free(rep);
+            }
+            if (o->cmd && p->throughput < 0 && o->items_per_run > 0 && p->wall_seconds > 0)
+                p->throughput = o->items_per_run * batch / p->wall_seconds;
+        }
+        mw_free(text);
+    }
+    mw_watch_result_free(res);
+    fclose(out);
+    if (report) fclose(report);
+    return st;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A point: o->runs runs; the worst status, medians of time and throughput,
+ * the largest memory figures. */
+static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point *p, mw_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->batch = batch;
+    p->ctx = o->ctx;
+    p->throughput = -1;
+    p->predicted_bytes = MW_UNKNOWN;
+    double walls[64], thr[64];
+    uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0;
+    for (uint32_t r = 0; r < runs; r++) {
+        mw_sweep_point one;
+        one = *p;
+        one.throughput = -1;
+        MW_FORWARD(run_once(o, batch, &one, err));
+        if (one.status > p->status) p->status = one.status;
+        if (r == 0 || one.exit_code) p->exit_code = one.exit_code;
+        walls[r] = one.wall_seconds;
+        if (one.throughput >= 0) thr[nthr++] = one.throughput;
+#define KEEP_MAX(f) if (r == 0 || (one.f != MW_UNKNOWN && (p->f == MW_UNKNOWN || one.f > p->f))) p->f = one.f
+        KEEP_MAX(peak_rss_bytes);
+        KEEP_MAX(cgroup_peak_bytes);
+        KEEP_MAX(swap_peak_bytes);
+        KEEP_MAX(swap_in_bytes);
+        KEEP_MAX(major_faults);
+        KEEP_MAX(refaults);
+#undef KEEP_MAX
+        if (one.psi_some_seconds > p->psi_some_seconds || r == 0) p->psi_some_seconds = one.psi_some_seconds;
+        if (one.psi_full_seconds > p->psi_full_seconds || r == 0) p->psi_full_seconds = one.psi_full_seconds;
+        p->predicted_bytes = one.predicted_bytes;
+        if (one.status != MW_POINT_OK) break; /* a failing point is not repeated */
+    }
+    p->runs = runs;
+    qsort(walls, runs, sizeof walls[0], cmp_double);
+    p->wall_seconds = walls[runs / 2];
+    if (nthr) {
+        qsort(thr, nthr, sizeof thr[0], cmp_double);
+        p->throughput = thr[nthr / 2];
+    }
+    return MW_OK;
+}
+
+/* ---- which points ---------------------------------------------------------- */
+
+/* The model the plan needs, for engine points (NULL: none). */
+static mw_model *plan_model(const mw_sweep_opts *o)
+{
+    if (o->cmd) return NULL;
+    mw_model *m = NULL;
+    if (!strcmp(o->model, MW_DEMO_MODEL)) {
+        m = mw_model_alloc(MW_SOURCE_PRESET, MW_DEMO_MODEL);
+        if (!m) return NULL;
+        mw_llama_demo_hparams(&m->hp);
+        m->has_hparams = 1;
+        /* the demo's weights: F16 matrices, F32 norms (engine/llama.c) */
+        const mw_hparams *hp = &m->hp;
+        uint64_t h = hp->n_embd, qd = (uint64_t)hp->n_heads * hp->head_dim;
+        uint64_t kvd = (uint64_t)hp->n_kv_heads * hp->head_dim;
+        uint64_t per_layer = h * qd * 2 + h * kvd * 2 + 3 * h * hp->n_ff;
+        m->n_params = (uint64_t)hp->n_vocab * h + hp->n_layers * (per_layer + 2 * h) + h;
+        m->weights_bytes = ((uint64_t)hp->n_vocab * h + hp->n_layers * per_layer) * 2 +
+                           (hp->n_layers * 2 * h + h) * 4;
+    } else if (mw_model_open(o->model, &m, NULL) != MW_OK) {
+        return NULL;
+    }
+    return m;
+}
+
+/* The plan for batch b (mem: the cap, or MW_UNKNOWN). 0 on failure. */
+static int plan_for(const mw_sweep_opts *o, const mw_model *m, uint32_t b, uint64_t mem, mw_plan *plan)
+{
+    if (!m) return 0;
+    mw_plan_opts po;
+    mw_plan_opts_init(&po);
+    po.batch = b;
+    po.prompt = o->prompt;
+    po.gen = o->gen;
+    po.ctx = o->ctx ? o->ctx : o->prompt + o->gen;
+    po.mem_bytes = mem;
+    return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
+}
+
+typedef struct sweep_state {
+    const mw_sweep_opts *o;
+    mw_sweep_result *r;
+    FILE *jsonl;
+    mw_model *plan_model;            /* engine points: the plan's model */
+} sweep_state;
+
+static const mw_sweep_point *find(const sweep_state *S, uint32_t batch)
+{
+    for (size_t i = 0; i < S->r->n_points; i++)
+        if (S->r->points[i].batch == batch) return &S->r->points[i];
+    return NULL;
+}
+
+static mw_status add_point(sweep_state *S, uint32_t batch, const mw_sweep_point **out, mw_err *err)
+{
+    const mw_sweep_point *known = find(S, batch);
+    if (known) {
+        *out = known;
+        return MW_OK;
+    }
+    MW_RETURN_IF(S->r->n_points == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+    mw_sweep_point *p = &S->r->points[S->r->n_points];
+    MW_FORWARD(run_point(S->o, batch, p, err));
+    mw_plan plan;
+    if (plan_for(S->o, S->plan_model, batch, MW_UNKNOWN, &plan)) p->predicted_bytes = plan.total_bytes;
+    S->r->n_points++;
+    if (S->jsonl) {
+        mw_sweep_point_jsonl(p, S->jsonl);
+        fflush(S->jsonl);
+    }
+    if (S->o->on_point) S->o->on_point(p, S->o->on_point_user);
+    *out = p;
+    return MW_OK;
+}
+
+static double best_throughput(const sweep_state *S)
+{
+    double best = -1;
+    for (size_t i = 0; i < S->r->n_points; i++)
+        if (S->r->points[i].status == MW_POINT_OK && S->r->points[i].throughput > best)
+            best = S->r->points[i].throughput;
+    return best;
+}
+
+/* Doubling from 1 (jumping to the plan's prediction when it comes up), then
+ * bisection between the last fit and the first failure: the largest batch
+ * that fits is found exactly. Stops early when throughput collapses. */
+static mw_status auto_points(sweep_state *S, uint32_t pred, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    uint32_t ok = 0, fail = 0, b = 1;
+    for (;;) {
+        double best = best_throughput(S);
+        const mw_sweep_point *p;
+        MW_FORWARD(add_point(S, b, &p, err));
+        if (p->status != MW_POINT_OK) {
+            fail = b;
+            break;
+        }
+        ok = b;
+        if (best > 0 && p->throughput >= 0 && p->throughput < 0.5 * best)
+            return MW_OK; /* collapsed to half: more would only page harder */
+        if (b >= o->max_batch) return MW_OK;
+        uint32_t next = b > o->max_batch / 2 ? o->max_batch : 2 * b;
+        if (pred > b && pred < next) next = pred;      /* land on the prediction */
+        else if (pred == b && pred < o->max_batch) next = pred + 1; /* and just past it */
+        b = next;
+    }
+    while (fail - ok > 1) {
+        uint32_t mid = ok + (fail - ok) / 2;
+        const mw_sweep_point *p;
+        MW_FORWARD(add_point(S, mid, &p, err));
+        if (p->status == MW_POINT_OK) ok = mid;
+        else fail = mid;
+    }
+    return MW_OK;
+}
+
+mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err)
+{
+    *out = NULL;
+    MW_RETURN_IF(!o->cmd && (!o->model || !*o->model), err, MW_ERR_INVALID, "no model and no command to sweep");
+    MW_RETURN_IF(o->max_batch == 0, err, MW_ERR_INVALID, "the largest batch must be at least 1");
+    if (o->metric_regex) {
+        regex_t re;
+        int rc = regcomp(&re, o->metric_regex, REG_EXTENDED | REG_NEWLINE);
+        MW_RETURN_IF(rc != 0, err, MW_ERR_INVALID, "--metric \"%s\" is not a valid extended regular expression",
+                     o->metric_regex);
+        MW_RETURN_IF(re.re_nsub < 1, err, MW_ERR_INVALID,
+                     "--metric \"%s\" needs a group around the number, e.g. \"([0-9.]+) it/s\"", o->metric_regex);
+        regfree(&re);
+    }
+    sweep_state S = {o, NULL, NULL, NULL};
+    mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
+    MW_RETURN_IF(!r, err, MW_ERR_NOMEM, "out of memory");
+    S.r = r;
+    r->points = mw_calloc(MAX_POINTS, sizeof *r->points, MW_MEM_OTHER);
+    mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
+    r->mem_limit_bytes = o->mem_limit_bytes;
+    if (o->cmd) {
+        size_t len = 0;
+        for (const char *const *a = o->cmd; *a && len + 2 < sizeof r->workload; a++) {
+            int k = snprintf(r->workload + len, sizeof r->workload - len, "%s%s", len ? " " : "", *a);
+            if (k > 0) len += (size_t)k;
+        }
+    } else {
+        snprintf(r->workload, sizeof r->workload, "memwall run %s --prompt %u --gen %u%s", o->model, o->prompt,
+                 o->gen, o->ctx ? " --ctx ..." : "");
+    }
+    if (st == MW_OK && o->jsonl_path) {
+        S.jsonl = fopen(o->jsonl_path, "a");
+        if (!S.jsonl) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", o->jsonl_path);
+    }
+    if (st == MW_OK) {
+        S.plan_model = plan_model(o);
+        mw_plan plan;
+        if (o->mem_limit_bytes != MW_UNLIMITED && plan_for(o, S.plan_model, 1, o->mem_limit_bytes, &plan))
+            r->predicted_max_batch = plan.max_batch;
+        if (o->n_batches) {
+            for (size_t i = 0; st == MW_OK && i < o->n_batches; i++) {
+                const mw_sweep_point *p;
+                st = add_point(&S, o->batches[i], &p, err);
+            }
+        } else {
+            st = auto_points(&S, r->predicted_max_batch, err);
+        }
+    }
+    if (S.jsonl) fclose(S.jsonl);
+    mw_model_free(S.plan_model);
+    if (st == MW_OK) {
+        r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);
+        if (!r->verdicts) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
+        else mw_sweep_analyze(r->points, r->n_points, &o->thresholds, r->verdicts, &r->analysis);
+    }
+    if (st != MW_OK) {
+        mw_sweep_result_free(r);
+        return st;
+    }
+    *out = r;
+    return MW_OK;
+}
