@@ -25,6 +25,8 @@ const struct option mw_cmd_sweep_options[] = {
     {"items-per-run", required_argument, NULL, 'I'},
     {"metric", required_argument, NULL, 'M'},
     {"jsonl", required_argument, NULL, 'L'},
+    {"resume", no_argument, NULL, 'R'},
+    {"what-if", required_argument, NULL, 'W'},
     {"json", no_argument, NULL, 'j'},
     {"csv", no_argument, NULL, 'C'},
     {"quiet", no_argument, NULL, 'q'},
@@ -121,6 +123,23 @@ int mw_cmd_sweep(int argc, char **argv)
         }
         case 'M': o.metric_regex = optarg; break;
         case 'L': o.jsonl_path = optarg; break;
+        case 'R': o.resume = 1; break;
+        case 'W': {
+            static uint64_t sizes[16];
+            o.n_what_if = 0;
+            char buf[512];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (o.n_what_if == 16 || mw_size_parse(tok, &sizes[o.n_what_if], &err) != MW_OK) {
+                    mw_cli_error("sweep", "--what-if takes up to 16 sizes such as 8G,16G: %s",
+                                 o.n_what_if == 16 ? "too many" : err.msg);
+                    return MW_EXIT_USAGE;
+                }
+                o.n_what_if++;
+            }
+            o.what_if = sizes;
+            break;
+        }
         case 'j': json = 1; break;
         case 'C': csv = 1; break;
         case 'q': quiet = 1; break;
@@ -170,7 +189,7 @@ int mw_cmd_sweep(int argc, char **argv)
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n > 0) { self[n] = '\0'; o.memwall_path = self; }
     }
-    int progress = !quiet;
+    int progress = !quiet && isatty(STDERR_FILENO); /* a live table on a terminal only */
     o.on_point = on_point;
     o.on_point_user = &progress;
     mw_sweep_result *r = NULL;

@@ -737,6 +737,10 @@ typedef struct mw_sweep_opts {
                                         items_per_run x batch / wall          */
     const char *metric_regex;        /* external: throughput from the output  */
     const char *jsonl_path;          /* each point appended as it ends        */
+    int      resume;                 /* take the points already in jsonl_path
+                                        and run only the others               */
+    const uint64_t *what_if;         /* memory sizes to extrapolate the fit to */
+    size_t   n_what_if;
     mw_cliff_thresholds thresholds;
     mw_sweep_point_fn on_point;      /* after each point, or NULL             */
     void    *on_point_user;
@@ -751,6 +755,10 @@ typedef struct mw_sweep_result {
     mw_sweep_analysis analysis;
     uint64_t mem_limit_bytes;
     uint32_t predicted_max_batch;    /* the plan's, 0 when no plan          */
+    size_t   n_resumed;              /* points taken from the JSON Lines file */
+    size_t   n_what_if;
+    uint64_t what_if_bytes[16];      /* memory sizes asked about, and the     */
+    uint32_t what_if_batch[16];      /* largest batch the fit gives for each  */
     char     workload[512];          /* what each point ran                 */
 } mw_sweep_result;
 

@@ -20,15 +20,20 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     if (r->mem_limit_bytes != MW_UNLIMITED)
         fprintf(out, "  each point in a memory cgroup capped at %s", mw_size_format(r->mem_limit_bytes, a, sizeof a));
     if (r->predicted_max_batch) fprintf(out, "; the plan predicts batch %u fits", r->predicted_max_batch);
-    fprintf(out, "\n%s  %6s %-8s %12s %12s %12s %10s %8s  %s%s\n", bold, "batch", "status", "peak memory",
-            "predicted", "throughput", "swap in", "majflt", "verdict", reset);
+    if (r->n_resumed) fprintf(out, "; %zu points resumed from the JSON Lines file", r->n_resumed);
+    fprintf(out, "\n%s  %6s %-8s %12s %12s %7s %12s %10s %8s  %s%s\n", bold, "batch", "status", "peak memory",
+            "predicted", "error", "throughput", "swap in", "majflt", "verdict", reset);
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         char thr[32];
         if (p->throughput >= 0) snprintf(thr, sizeof thr, "%.1f/s", p->throughput);
         else snprintf(thr, sizeof thr, "-");
-        fprintf(out, "  %6u %-8s %12s %12s %12s %10s %8llu  %s\n", p->batch, mw_point_status_name(p->status),
-                mw_size_format(point_memory(p), a, sizeof a), mw_size_format(p->predicted_bytes, b, sizeof b), thr,
+        char errs[16] = "-";
+        if (p->status == MW_POINT_OK && p->predicted_bytes != MW_UNKNOWN && point_memory(p) != MW_UNKNOWN && point_memory(p))
+            snprintf(errs, sizeof errs, "%+.0f%%", 100.0 * ((double)p->predicted_bytes - (double)point_memory(p)) /
+                                                      (double)point_memory(p));
+        fprintf(out, "  %6u %-8s %12s %12s %7s %12s %10s %8llu  %s\n", p->batch, mw_point_status_name(p->status),
+                mw_size_format(point_memory(p), a, sizeof a), mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
                 mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults,
                 mw_verdict_name(r->verdicts[i]));
     }
@@ -40,7 +45,11 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     if (an->first_fail_batch) fprintf(out, " (%u does not)", an->first_fail_batch);
     if (an->knee_batch) fprintf(out, "; knee at %u", an->knee_batch);
     if (an->cliff_batch) fprintf(out, "; cliff at %u", an->cliff_batch);
-    fprintf(out, "\n%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
+    fprintf(out, "\n");
+    for (size_t i = 0; i < r->n_what_if; i++)
+        fprintf(out, "  what if %s: the fit gives batch %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a),
+                r->what_if_batch[i]);
+    fprintf(out, "%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
     return ferror(out) ? MW_ERR_IO : MW_OK;
 }
 
@@ -116,6 +125,15 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, "knee_batch");
     if (an->cliff_batch) cJSON_AddNumberToObject(j, "cliff_batch", an->cliff_batch);
     else cJSON_AddNullToObject(j, "cliff_batch");
+    cJSON *wi = cJSON_AddArrayToObject(j, "what_if");
+    for (size_t i = 0; wi && i < r->n_what_if; i++) {
+        cJSON *x = cJSON_CreateObject();
+        if (!x) break;
+        cJSON_AddNumberToObject(x, "mem_bytes", (double)r->what_if_bytes[i]);
+        cJSON_AddNumberToObject(x, "max_batch", r->what_if_batch[i]);
+        cJSON_AddItemToArray(wi, x);
+    }
+    cJSON_AddNumberToObject(j, "resumed_points", (double)r->n_resumed);
     cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
     cJSON_AddStringToObject(j, "reason", an->reason);
     return print_json(j, out, 1, err);

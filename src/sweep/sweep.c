@@ -346,6 +346,59 @@ static mw_status add_point(sweep_state *S, uint32_t batch, const mw_sweep_point 
     return MW_OK;
 }
 
+/* --resume: the points a killed sweep left in its JSON Lines file. */
+static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? MW_OK : mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+    mw_json_init();
+    char line[4096];
+    unsigned lineno = 0;
+    mw_status st = MW_OK;
+    while (st == MW_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '\n') continue;
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *b = j ? cJSON_GetObjectItemCaseSensitive(j, "batch") : NULL;
+        const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "status") : NULL;
+        if (!cJSON_IsNumber(b) || !cJSON_IsString(s) || b->valuedouble < 1) {
+            cJSON_Delete(j);
+            /* a line cut by a kill is the last one: keep what came before */
+            if (!strchr(line, '\n')) break;
+            st = mw_err_set(err, MW_ERR_INVALID, "%s:%u: not a sweep point (give another --jsonl, or drop "
+                            "--resume)", path, lineno);
+            break;
+        }
+        if (S->r->n_points == MAX_POINTS) { cJSON_Delete(j); break; }
+        mw_sweep_point *p = &S->r->points[S->r->n_points++];
+        memset(p, 0, sizeof *p);
+        p->batch = (uint32_t)b->valuedouble;
+        for (int k = MW_POINT_OK; k <= MW_POINT_FAILED; k++)
+            if (!strcmp(s->valuestring, mw_point_status_name((mw_point_status)k))) p->status = (mw_point_status)k;
+#define NUM(field, key, unknown) do { const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key); \
+        p->field = cJSON_IsNumber(v) ? v->valuedouble : (unknown); } while (0)
+        NUM(exit_code, "exit_code", 0);
+        NUM(runs, "runs", 1);
+        NUM(ctx, "ctx", 0);
+        NUM(wall_seconds, "wall_seconds", -1);
+        NUM(throughput, "throughput", -1);
+        NUM(peak_rss_bytes, "peak_rss_bytes", MW_UNKNOWN);
+        NUM(cgroup_peak_bytes, "cgroup_peak_bytes", MW_UNKNOWN);
+        NUM(swap_peak_bytes, "swap_peak_bytes", MW_UNKNOWN);
+        NUM(swap_in_bytes, "swap_in_bytes", MW_UNKNOWN);
+        NUM(major_faults, "major_faults", MW_UNKNOWN);
+        NUM(refaults, "refaults", MW_UNKNOWN);
+        NUM(psi_some_seconds, "psi_some_seconds", -1);
+        NUM(psi_full_seconds, "psi_full_seconds", -1);
+        NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
+#undef NUM
+        cJSON_Delete(j);
+        S->r->n_resumed++;
+    }
+    fclose(f);
+    return st;
+}
+
 static double best_throughput(const sweep_state *S)
 {
     double best = -1;
@@ -420,8 +473,11 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         snprintf(r->workload, sizeof r->workload, "memwall run %s --prompt %u --gen %u%s", o->model, o->prompt,
                  o->gen, o->ctx ? " --ctx ..." : "");
     }
+    if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, err);
+    MW_RETURN_IF(st == MW_OK && o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
+                 "--resume continues the sweep in a --jsonl file: give one");
     if (st == MW_OK && o->jsonl_path) {
-        S.jsonl = fopen(o->jsonl_path, "a");
+        S.jsonl = fopen(o->jsonl_path, o->resume ? "a" : "w");
         if (!S.jsonl) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", o->jsonl_path);
     }
     if (st == MW_OK) {
@@ -444,6 +500,11 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);
         if (!r->verdicts) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
         else mw_sweep_analyze(r->points, r->n_points, &o->thresholds, r->verdicts, &r->analysis);
+        for (size_t i = 0; st == MW_OK && i < o->n_what_if && i < 16; i++) {
+            r->what_if_bytes[i] = o->what_if[i];
+            r->what_if_batch[i] = mw_sweep_fit_max_batch(&r->analysis.fit, o->what_if[i]);
+            r->n_what_if = i + 1;
+        }
     }
     if (st != MW_OK) {
         mw_sweep_result_free(r);
