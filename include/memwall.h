@@ -689,7 +689,11 @@ typedef struct mw_cliff_thresholds {
     uint64_t swap_in_bytes;          /* per point; default 16 MiB           */
     uint64_t major_faults;           /* per point; default 1000             */
     double   psi_some_share;         /* stall / wall; default 0.05          */
-    double   throughput_drop;        /* below the best so far; default 0.25 */
+    double   throughput_drop;        /* below the best so far, with some sign
+                                        of memory pressure (swap-in, major
+                                        faults, refaults > `refaults`, stall);
+                                        default 0.25                        */
+    uint64_t refaults;               /* default 1000                        */
 } mw_cliff_thresholds;
 
 void mw_cliff_thresholds_init(mw_cliff_thresholds *t);

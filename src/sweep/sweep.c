@@ -237,12 +237,13 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_poin
     p->throughput = -1;
     p->predicted_bytes = MW_UNKNOWN;
     double walls[64], thr[64];
-    uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0;
+    uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0, done = 0;
     for (uint32_t r = 0; r < runs; r++) {
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
         MW_FORWARD(run_once(o, batch, &one, err));
+        done++;
         if (one.status > p->status) p->status = one.status;
         if (r == 0 || one.exit_code) p->exit_code = one.exit_code;
         walls[r] = one.wall_seconds;
@@ -260,9 +261,9 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_poin
         p->predicted_bytes = one.predicted_bytes;
         if (one.status != MW_POINT_OK) break; /* a failing point is not repeated */
     }
-    p->runs = runs;
-    qsort(walls, runs, sizeof walls[0], cmp_double);
-    p->wall_seconds = walls[runs / 2];
+    p->runs = done;
+    qsort(walls, done, sizeof walls[0], cmp_double);
+    p->wall_seconds = walls[done / 2];
     if (nthr) {
         qsort(thr, nthr, sizeof thr[0], cmp_double);
         p->throughput = thr[nthr / 2];

@@ -1,0 +1,612 @@
+/* test_sweep_analysis.c - the sweep's analysis on synthetic points: the
+ * memory fit and the largest batch for a cap, the knee, the cliff (each of
+ * its four triggers), and the verdicts per point and overall. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "memwall.h"
+#include "common/error.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MIB (1024.0 * 1024.0)
+
+/* A point that ran to the end with nothing else measured about paging:
+ * no swap-in, no major faults, no stall. */
+static mw_sweep_point pt(uint32_t batch, mw_point_status status, uint64_t mem, double tput)
+{
+    mw_sweep_point q;
+    memset(&q, 0, sizeof q);
+    q.batch = batch;
+    q.status = status;
+    q.runs = 1;
+    q.wall_seconds = 1.0;
+    q.throughput = tput;
+    q.peak_rss_bytes = mem;
+    q.cgroup_peak_bytes = MW_UNKNOWN;
+    q.swap_peak_bytes = 0;
+    q.swap_in_bytes = 0;
+    q.major_faults = 0;
+    q.refaults = 0;
+    q.psi_some_seconds = 0;
+    q.psi_full_seconds = 0;
+    q.predicted_bytes = MW_UNKNOWN;
+    return q;
+}
+
+/* 100 MiB + 10 MiB per item. */
+static uint64_t linear_mem(uint32_t batch)
+{
+    return (100ull << 20) + (10ull << 20) * batch;
+}
+
+static void analyze(const mw_sweep_point *p, size_t n, mw_verdict *v, mw_sweep_analysis *a)
+{
+    mw_cliff_thresholds t;
+    mw_cliff_thresholds_init(&t);
+    mw_sweep_analyze(p, n, &t, v, a);
+    assert_true(strlen(a->reason) > 0);
+    assert_true(strlen(a->reason) < sizeof a->reason);
+}
+
+static void names(void **state)
+{
+    (void)state;
+    assert_string_equal(mw_point_status_name(MW_POINT_OK), "ok");
+    assert_string_equal(mw_point_status_name(MW_POINT_OOM), "oom");
+    assert_string_equal(mw_point_status_name(MW_POINT_TIMEOUT), "timeout");
+    assert_string_equal(mw_point_status_name(MW_POINT_FAILED), "failed");
+    assert_string_equal(mw_point_status_name((mw_point_status)42), "unknown");
+    assert_string_equal(mw_verdict_name(MW_VERDICT_UNKNOWN), "unknown");
+    assert_string_equal(mw_verdict_name(MW_VERDICT_BANDWIDTH), "memory bandwidth");
+    assert_string_equal(mw_verdict_name(MW_VERDICT_COMPUTE), "compute");
+    assert_string_equal(mw_verdict_name(MW_VERDICT_PAGING), "paging");
+    assert_string_equal(mw_verdict_name(MW_VERDICT_CAPACITY), "memory capacity");
+    assert_string_equal(mw_verdict_name((mw_verdict)42), "unknown");
+
+    mw_cliff_thresholds t;
+    memset(&t, 0xff, sizeof t);
+    mw_cliff_thresholds_init(&t);
+    assert_true(t.swap_in_bytes == 16ull << 20);
+    assert_true(t.major_faults == 1000);
+    assert_float_equal(t.psi_some_share, 0.05, 0);
+    assert_float_equal(t.throughput_drop, 0.25, 0);
+    mw_cliff_thresholds_init(NULL);
+}
+
+static void fit_exact(void **state)
+{
+    (void)state;
+    static const uint32_t batches[] = {1, 2, 4, 8, 16, 32, 48};
+    mw_sweep_point p[MW_ARRAY_LEN(batches)];
+    for (size_t i = 0; i < MW_ARRAY_LEN(batches); i++)
+        p[i] = pt(batches[i], MW_POINT_OK, linear_mem(batches[i]), -1);
+    mw_sweep_fit f;
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    assert_true(f.valid);
+    assert_int_equal(f.n_points, MW_ARRAY_LEN(p));
+    assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
+    assert_float_equal(f.per_item_bytes, 10 * MIB, 1e-6);
+    assert_float_equal(f.r2, 1.0, 1e-12);
+
+    /* The largest batch for a cap: (1024 - 100) / 10 = 92.4 -> 92. */
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 92);
+    /* A cap exactly on batch 92's memory keeps it; a byte less does not. */
+    assert_int_equal(mw_sweep_fit_max_batch(&f, linear_mem(92)), 92);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, linear_mem(92) - 1), 91);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 8ull << 30), (8192 - 100) / 10);
+    /* Not even the fixed part fits; only the fixed part fits. */
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 50ull << 20), 0);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 105ull << 20), 0);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 0), 0);
+    /* Beyond 32 bits: clamped below UINT32_MAX (which means "no limit"). */
+    assert_true(mw_sweep_fit_max_batch(&f, UINT64_MAX) == UINT32_MAX - 1);
+    assert_int_equal(mw_sweep_fit_max_batch(NULL, 1ull << 30), 0);
+
+    /* The cgroup peak wins over the tree's RSS when known. */
+    for (size_t i = 0; i < MW_ARRAY_LEN(p); i++) {
+        p[i].cgroup_peak_bytes = p[i].peak_rss_bytes;
+        p[i].peak_rss_bytes = (i % 2) ? 1 : 5ull << 30; /* would ruin the fit */
+    }
+    p[0].peak_rss_bytes = linear_mem(batches[0]);
+    p[0].cgroup_peak_bytes = MW_UNKNOWN; /* this one falls back to RSS */
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    assert_true(f.valid);
+    assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
+    assert_float_equal(f.per_item_bytes, 10 * MIB, 1e-6);
+    assert_float_equal(f.r2, 1.0, 1e-12);
+}
+
+static void fit_noisy(void **state)
+{
+    (void)state;
+    /* +-1% noise, a fixed pattern (reproducible). */
+    static const double noise[] = {+0.01, -0.01, +0.006, -0.008, +0.01, -0.004, +0.002, -0.01};
+    mw_sweep_point p[MW_ARRAY_LEN(noise)];
+    for (size_t i = 0; i < MW_ARRAY_LEN(noise); i++) {
+        uint32_t b = 1u << i;
+        p[i] = pt(b, MW_POINT_OK, (uint64_t)((double)linear_mem(b) * (1 + noise[i])), -1);
+    }
+    mw_sweep_fit f;
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    assert_true(f.valid);
+    assert_true(fabs(f.fixed_bytes / (100 * MIB) - 1) < 0.02);
+    assert_true(fabs(f.per_item_bytes / (10 * MIB) - 1) < 0.02);
+    assert_true(f.r2 > 0.99 && f.r2 < 1.0);
+    uint32_t m = mw_sweep_fit_max_batch(&f, 1ull << 30);
+    assert_true(m >= 90 && m <= 94);
+}
+
+static void fit_only_ok_points(void **state)
+{
+    (void)state;
+    mw_sweep_point p[] = {
+        pt(64, MW_POINT_OOM, 1ull << 30, -1), /* killed at the cap: not on the line */
+        pt(1, MW_POINT_OK, linear_mem(1), 10),
+        pt(128, MW_POINT_TIMEOUT, 3ull << 30, -1),
+        pt(2, MW_POINT_OK, linear_mem(2), 20),
+        pt(3, MW_POINT_FAILED, 1, -1),
+        pt(4, MW_POINT_OK, linear_mem(4), 40),
+        pt(8, MW_POINT_OK, MW_UNKNOWN, 80), /* memory not measured */
+    };
+    mw_sweep_fit f;
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    assert_true(f.valid);
+    assert_int_equal(f.n_points, 3);
+    assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
+    assert_float_equal(f.per_item_bytes, 10 * MIB, 1e-6);
+    assert_float_equal(f.r2, 1.0, 1e-12);
+}
+
+static void fit_degenerate(void **state)
+{
+    (void)state;
+    mw_sweep_fit f;
+    memset(&f, 0x5a, sizeof f);
+    mw_sweep_fit_points(NULL, 0, &f);
+    assert_false(f.valid);
+    assert_int_equal(f.n_points, 0);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 0);
+    mw_sweep_fit_points(NULL, 0, NULL);
+
+    /* One point; then two of the same batch: no slope. */
+    mw_sweep_point p[] = {pt(4, MW_POINT_OK, linear_mem(4), 1), pt(4, MW_POINT_OK, linear_mem(4) + 7, 1)};
+    mw_sweep_fit_points(p, 1, &f);
+    assert_false(f.valid);
+    assert_int_equal(f.n_points, 1);
+    mw_sweep_fit_points(p, 2, &f);
+    assert_false(f.valid);
+    assert_int_equal(f.n_points, 2);
+    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 0);
+
+    /* Memory that does not grow with the batch: every batch fits (if the
+     * fixed part does). */
+    mw_sweep_point c[] = {pt(1, MW_POINT_OK, 500ull << 20, 1), pt(8, MW_POINT_OK, 500ull << 20, 2)};
+    mw_sweep_fit_points(c, 2, &f);
+    assert_true(f.valid);
+    assert_float_equal(f.per_item_bytes, 0, 0);
+    assert_float_equal(f.fixed_bytes, 500 * MIB, 0);
+    assert_float_equal(f.r2, 1.0, 0);
+    assert_true(mw_sweep_fit_max_batch(&f, 1ull << 30) == UINT32_MAX);
+    /* Memory that shrinks with the batch: the same answer. */
+    c[1].peak_rss_bytes = 400ull << 20;
+    mw_sweep_fit_points(c, 2, &f);
+    assert_true(f.per_item_bytes < 0);
+    assert_true(mw_sweep_fit_max_batch(&f, 1ull << 30) == UINT32_MAX);
+}
+
+static void knee_at_four(void **state)
+{
+    (void)state;
+    /* Gains per doubling: +90%, +84%, +5.7%, +1.4%: the knee is batch 4. */
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+        pt(4, MW_POINT_OK, linear_mem(4), 350), pt(8, MW_POINT_OK, linear_mem(8), 370),
+        pt(16, MW_POINT_OK, linear_mem(16), 375),
+    };
+    mw_verdict v[MW_ARRAY_LEN(p)];
+    mw_sweep_analysis a;
+    analyze(p, MW_ARRAY_LEN(p), v, &a);
+    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.max_fit_batch, 16);
+    assert_int_equal(a.first_fail_batch, 0);
+    assert_true(a.fit.valid);
+    assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[1], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[3], MW_VERDICT_COMPUTE);
+    assert_int_equal(v[4], MW_VERDICT_COMPUTE);
+    assert_non_null(strstr(a.reason, "throughput stops growing after batch 4 (+6% for 8)"));
+    assert_non_null(strstr(a.reason, "no paging or out-of-memory up to batch 16 (peak 260 MiB)"));
+
+    /* The verdicts may be left out. */
+    mw_sweep_analysis b;
+    mw_sweep_analyze(p, MW_ARRAY_LEN(p), NULL, NULL, &b);
+    assert_int_equal(b.knee_batch, 4);
+    assert_int_equal(b.overall, MW_VERDICT_COMPUTE);
+    mw_sweep_analyze(p, MW_ARRAY_LEN(p), NULL, v, NULL);
+    assert_int_equal(v[4], MW_VERDICT_COMPUTE);
+}
+
+static void knee_per_doubling(void **state)
+{
+    (void)state;
+    /* Steps that are not doublings are judged per doubling: +5% from 4 to 6
+     * (x1.5) is +8.7% per doubling, a knee; +5% from 4 to 5 (x1.25) is
+     * +16.5% per doubling, not one. */
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, linear_mem(1), 100), pt(4, MW_POINT_OK, linear_mem(4), 300),
+        pt(6, MW_POINT_OK, linear_mem(6), 315),
+    };
+    mw_sweep_analysis a;
+    analyze(p, MW_ARRAY_LEN(p), NULL, &a);
+    assert_int_equal(a.knee_batch, 4);
+    p[2].batch = 5;
+    analyze(p, MW_ARRAY_LEN(p), NULL, &a);
+    assert_int_equal(a.knee_batch, 0);
+    assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+
+    /* Flat from the start: the knee is the first batch. */
+    mw_sweep_point f[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 101),
+                          pt(4, MW_POINT_OK, linear_mem(4), 102)};
+    mw_verdict v[3];
+    analyze(f, 3, v, &a);
+    assert_int_equal(a.knee_batch, 1);
+    assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[1], MW_VERDICT_COMPUTE);
+
+    /* Repeats of a batch share their mean throughput (200 and 180: 190). */
+    mw_sweep_point r[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 200),
+                          pt(2, MW_POINT_OK, linear_mem(2), 180), pt(4, MW_POINT_OK, linear_mem(4), 205)};
+    analyze(r, 4, NULL, &a);
+    assert_int_equal(a.knee_batch, 2);
+    assert_non_null(strstr(a.reason, "after batch 2 (+8% for 4)"));
+}
+
+/* 1..16 doubling with throughput doubling too: memory bandwidth all along. */
+static void bandwidth_sweep(mw_sweep_point *p)
+{
+    for (uint32_t i = 0; i < 5; i++) p[i] = pt(1u << i, MW_POINT_OK, linear_mem(1u << i), 100.0 * (1u << i));
+}
+
+static void bandwidth_only(void **state)
+{
+    (void)state;
+    mw_sweep_point p[5];
+    bandwidth_sweep(p);
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.knee_batch, 0);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.max_fit_batch, 16);
+    assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+    for (int i = 0; i < 5; i++) assert_int_equal(v[i], MW_VERDICT_BANDWIDTH);
+    assert_non_null(strstr(a.reason, "100 items/s at batch 1, 1600 at batch 16"));
+    assert_non_null(strstr(a.reason, "up to batch 16 (peak 260 MiB)"));
+}
+
+static void cliff_by_swap_in(void **state)
+{
+    (void)state;
+    mw_sweep_point p[5];
+    bandwidth_sweep(p);
+    p[1].swap_in_bytes = MW_UNKNOWN;     /* not measured: no evidence */
+    p[2].swap_in_bytes = 16ull << 20;    /* at the threshold: not above */
+    p[3].swap_in_bytes = 40ull << 20;    /* batch 8 */
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.knee_batch, 0); /* throughput was still doubling below */
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[3], MW_VERDICT_PAGING);
+    assert_int_equal(v[4], MW_VERDICT_PAGING);
+    assert_non_null(strstr(a.reason, "paging from batch 8 (peak 180 MiB): 40.0 MiB swapped in (threshold 16.0 MiB)"));
+    assert_non_null(strstr(a.reason, "until then throughput grew"));
+
+    /* A higher threshold: no cliff. */
+    mw_cliff_thresholds t;
+    mw_cliff_thresholds_init(&t);
+    t.swap_in_bytes = 64ull << 20;
+    mw_sweep_analyze(p, 5, &t, v, &a);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+}
+
+static void cliff_by_major_faults(void **state)
+{
+    (void)state;
+    mw_sweep_point p[5];
+    bandwidth_sweep(p);
+    p[0].major_faults = MW_UNKNOWN;
+    p[1].major_faults = 1000; /* at the threshold */
+    p[2].major_faults = 1001; /* batch 4 */
+    p[3].major_faults = 0;    /* later points follow the cliff anyway */
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 4);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(v[1], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[2], MW_VERDICT_PAGING);
+    assert_int_equal(v[3], MW_VERDICT_PAGING);
+    assert_non_null(strstr(a.reason, "paging from batch 4 (peak 140 MiB): 1001 major faults (threshold 1000)"));
+}
+
+static void cliff_by_psi(void **state)
+{
+    (void)state;
+    mw_sweep_point p[5];
+    bandwidth_sweep(p);
+    p[0].psi_some_seconds = 5;   /* no wall time: no share */
+    p[0].wall_seconds = 0;
+    p[1].psi_some_seconds = 0.1; /* 5% of 2 s: at the threshold */
+    p[1].wall_seconds = 2;
+    p[2].psi_some_seconds = -1;  /* unknown */
+    p[3].psi_some_seconds = 0.3; /* 15% of 2 s, batch 8 */
+    p[3].wall_seconds = 2;
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_non_null(strstr(a.reason, "stalled on memory 15% of the time (threshold 5%)"));
+}
+
+static void cliff_by_throughput_drop(void **state)
+{
+    (void)state;
+    /* 400 -> 280: 30% below the best of smaller batches. */
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 200),
+        pt(4, MW_POINT_OK, linear_mem(4), 400), pt(8, MW_POINT_OK, linear_mem(8), 280),
+        pt(16, MW_POINT_OK, linear_mem(16), 350),
+    };
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    /* a fall with no sign of memory pressure is not paging (noise, or the
+     * step's own arithmetic): no cliff */
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_true(a.overall != MW_VERDICT_PAGING);
+    /* with refaults above the threshold beside it, it is */
+    p[3].refaults = 5000;
+    p[4].refaults = 5000;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.knee_batch, 0); /* the fall is the cliff's, not a knee */
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[3], MW_VERDICT_PAGING);
+    assert_int_equal(v[4], MW_VERDICT_PAGING);
+    assert_non_null(strstr(a.reason, "throughput 280 items/s, 30% below the 400 of batch 4 (threshold 25%)"));
+
+    /* Exactly 25% below is not a cliff; the fall is then a knee. */
+    p[3].throughput = 300;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
+    assert_non_null(strstr(a.reason, "after batch 4 (-25% for 8)"));
+}
+
+static void cliff_then_oom(void **state)
+{
+    (void)state;
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+        pt(4, MW_POINT_OK, linear_mem(4), 350), pt(8, MW_POINT_OK, linear_mem(8), 370),
+        pt(16, MW_POINT_TIMEOUT, linear_mem(16), -1), pt(32, MW_POINT_OOM, 1ull << 30, -1),
+    };
+    p[3].swap_in_bytes = 200ull << 20;
+    p[4].swap_in_bytes = 900ull << 20; /* the timed-out point paged too */
+    mw_verdict v[6];
+    mw_sweep_analysis a;
+    analyze(p, 6, v, &a);
+    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.knee_batch, 0); /* 4 -> 8 is at the cliff: not judged */
+    assert_int_equal(a.max_fit_batch, 8);
+    assert_int_equal(a.first_fail_batch, 16);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[3], MW_VERDICT_PAGING);
+    assert_int_equal(v[4], MW_VERDICT_PAGING);
+    assert_int_equal(v[5], MW_VERDICT_CAPACITY);
+    assert_non_null(strstr(a.reason, "paging from batch 8"));
+    assert_non_null(strstr(a.reason, "200 MiB swapped in"));
+    assert_non_null(strstr(a.reason, "; out of memory at batch 32"));
+
+    /* A timeout is a cliff by its own figures: first timeout, then ok. */
+    p[3].swap_in_bytes = 0;
+    analyze(p, 6, v, &a);
+    assert_int_equal(a.cliff_batch, 16);
+    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(v[3], MW_VERDICT_COMPUTE);
+    assert_int_equal(v[4], MW_VERDICT_PAGING);
+    /* Without paging figures a timeout says nothing, and the OOM rules. */
+    p[4].swap_in_bytes = 0;
+    analyze(p, 6, v, &a);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(v[4], MW_VERDICT_UNKNOWN);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    assert_non_null(strstr(a.reason, "out of memory at batch 32 (peak 180 MiB at batch 8, the largest below it that fit)"));
+}
+
+/* Bandwidth-bound up to 8, the knee, then the wall at 64: the demo's story. */
+static const mw_sweep_point *oom_sweep(size_t *n)
+{
+    static mw_sweep_point p[8];
+    p[0] = pt(1, MW_POINT_OK, linear_mem(1), 100);
+    p[1] = pt(2, MW_POINT_OK, linear_mem(2), 195);
+    p[2] = pt(4, MW_POINT_OK, linear_mem(4), 380);
+    p[3] = pt(8, MW_POINT_OK, linear_mem(8), 700);
+    p[4] = pt(16, MW_POINT_OK, linear_mem(16), 730);
+    p[5] = pt(32, MW_POINT_OK, linear_mem(32), 740);
+    p[6] = pt(64, MW_POINT_OOM, 512ull << 20, -1);
+    p[7] = pt(128, MW_POINT_OOM, 512ull << 20, -1);
+    *n = 8;
+    return p;
+}
+
+static void ends_in_oom(void **state)
+{
+    (void)state;
+    size_t n;
+    const mw_sweep_point *p = oom_sweep(&n);
+    mw_verdict v[8];
+    mw_sweep_analysis a;
+    analyze(p, n, v, &a);
+    assert_int_equal(a.max_fit_batch, 32);
+    assert_int_equal(a.first_fail_batch, 64);
+    assert_int_equal(a.knee_batch, 8);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.fit.n_points, 6);
+    assert_float_equal(a.fit.per_item_bytes, 10 * MIB, 1e-6);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    static const mw_verdict want[] = {MW_VERDICT_BANDWIDTH, MW_VERDICT_BANDWIDTH, MW_VERDICT_BANDWIDTH,
+                                      MW_VERDICT_BANDWIDTH, MW_VERDICT_COMPUTE,   MW_VERDICT_COMPUTE,
+                                      MW_VERDICT_CAPACITY,  MW_VERDICT_CAPACITY};
+    for (size_t i = 0; i < n; i++) assert_int_equal(v[i], want[i]);
+    assert_string_equal(a.reason, "out of memory at batch 64 (peak 420 MiB at batch 32, the largest below it "
+                                  "that fit); throughput stops growing after batch 8 (+4% for 16)");
+
+    /* Nothing fit at all. */
+    mw_sweep_point o[] = {pt(8, MW_POINT_OOM, 1, -1), pt(4, MW_POINT_OOM, 1, -1)};
+    analyze(o, 2, v, &a);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    assert_int_equal(a.max_fit_batch, 0);
+    assert_int_equal(a.first_fail_batch, 4);
+    assert_false(a.fit.valid);
+    assert_string_equal(a.reason, "out of memory at batch 4 (no smaller batch ran to the end)");
+}
+
+static void unsorted_input(void **state)
+{
+    (void)state;
+    size_t n;
+    const mw_sweep_point *sorted = oom_sweep(&n);
+    static const size_t order[] = {6, 2, 7, 0, 5, 3, 1, 4};
+    mw_sweep_point p[8];
+    for (size_t i = 0; i < n; i++) p[i] = sorted[order[i]];
+    mw_verdict vs[8], v[8];
+    mw_sweep_analysis as, a;
+    analyze(sorted, n, vs, &as);
+    analyze(p, n, v, &a);
+    assert_int_equal(a.max_fit_batch, as.max_fit_batch);
+    assert_int_equal(a.first_fail_batch, as.first_fail_batch);
+    assert_int_equal(a.knee_batch, as.knee_batch);
+    assert_int_equal(a.cliff_batch, as.cliff_batch);
+    assert_int_equal(a.overall, as.overall);
+    assert_float_equal(a.fit.fixed_bytes, as.fit.fixed_bytes, 1e-3);
+    assert_float_equal(a.fit.per_item_bytes, as.fit.per_item_bytes, 1e-6);
+    assert_string_equal(a.reason, as.reason);
+    for (size_t i = 0; i < n; i++) assert_int_equal(v[i], vs[order[i]]);
+
+    /* And a cliff found in batch order, not input order. */
+    mw_sweep_point c[5];
+    bandwidth_sweep(c);
+    c[4].swap_in_bytes = 1ull << 30;    /* batch 16 */
+    c[3].major_faults = 5000;          /* batch 8: the first */
+    mw_sweep_point r[5] = {c[4], c[0], c[3], c[2], c[1]};
+    analyze(r, 5, v, &a);
+    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(v[0], MW_VERDICT_PAGING);
+    assert_int_equal(v[2], MW_VERDICT_PAGING);
+    assert_int_equal(v[3], MW_VERDICT_BANDWIDTH);
+}
+
+static void empty_and_one_point(void **state)
+{
+    (void)state;
+    mw_sweep_analysis a;
+    memset(&a, 0x5a, sizeof a);
+    analyze(NULL, 0, NULL, &a);
+    assert_false(a.fit.valid);
+    assert_int_equal(a.max_fit_batch, 0);
+    assert_int_equal(a.first_fail_batch, 0);
+    assert_int_equal(a.knee_batch, 0);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
+    assert_string_equal(a.reason, "no points measured");
+
+    mw_sweep_point p[] = {pt(4, MW_POINT_OK, linear_mem(4), 300)};
+    mw_verdict v[2];
+    analyze(p, 1, v, &a);
+    assert_false(a.fit.valid);
+    assert_int_equal(a.fit.n_points, 1);
+    assert_int_equal(a.max_fit_batch, 4);
+    assert_int_equal(a.knee_batch, 0);
+    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH); /* a throughput, not past a knee */
+    assert_non_null(strstr(a.reason, "one batch only (4)"));
+
+    /* Without throughput, nothing to judge but memory. */
+    p[0].throughput = -1;
+    analyze(p, 1, v, &a);
+    assert_int_equal(v[0], MW_VERDICT_UNKNOWN);
+    assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
+    assert_non_null(strstr(a.reason, "no throughput measured (largest batch that ran to the end: 4)"));
+
+    /* Only failures. */
+    mw_sweep_point f[] = {pt(2, MW_POINT_FAILED, MW_UNKNOWN, -1), pt(1, MW_POINT_TIMEOUT, MW_UNKNOWN, -1)};
+    analyze(f, 2, v, &a);
+    assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
+    assert_int_equal(a.first_fail_batch, 1);
+    assert_int_equal(a.max_fit_batch, 0);
+    assert_int_equal(v[0], MW_VERDICT_UNKNOWN);
+    assert_int_equal(v[1], MW_VERDICT_UNKNOWN);
+    assert_string_equal(a.reason, "no point ran to the end (1 timed out, 1 failed)");
+}
+
+static void reason_is_bounded(void **state)
+{
+    (void)state;
+    /* Every trigger at once, with the longest numbers: still one string. */
+    mw_sweep_point p[] = {pt(4000000000u, MW_POINT_OK, UINT64_MAX - 1, 1e300),
+                          pt(4000000001u, MW_POINT_OK, UINT64_MAX - 1, 1e-300),
+                          pt(4000000002u, MW_POINT_OOM, 1, -1)};
+    p[1].swap_in_bytes = UINT64_MAX - 1;
+    p[1].major_faults = UINT64_MAX - 1;
+    p[1].psi_some_seconds = 1e300;
+    p[1].wall_seconds = 1e-300;
+    mw_verdict v[3];
+    mw_sweep_analysis a;
+    analyze(p, 3, v, &a);
+    assert_int_equal(a.cliff_batch, 4000000001u);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(names),
+        cmocka_unit_test(fit_exact),
+        cmocka_unit_test(fit_noisy),
+        cmocka_unit_test(fit_only_ok_points),
+        cmocka_unit_test(fit_degenerate),
+        cmocka_unit_test(knee_at_four),
+        cmocka_unit_test(knee_per_doubling),
+        cmocka_unit_test(bandwidth_only),
+        cmocka_unit_test(cliff_by_swap_in),
+        cmocka_unit_test(cliff_by_major_faults),
+        cmocka_unit_test(cliff_by_psi),
+        cmocka_unit_test(cliff_by_throughput_drop),
+        cmocka_unit_test(cliff_then_oom),
+        cmocka_unit_test(ends_in_oom),
+        cmocka_unit_test(unsorted_input),
+        cmocka_unit_test(empty_and_one_point),
+        cmocka_unit_test(reason_is_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
