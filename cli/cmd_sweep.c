@@ -29,6 +29,7 @@ const struct option mw_cmd_sweep_options[] = {
     {"what-if", required_argument, NULL, 'W'},
     {"json", no_argument, NULL, 'j'},
     {"csv", no_argument, NULL, 'C'},
+    {"svg", required_argument, NULL, 'G'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -62,6 +63,7 @@ int mw_cmd_sweep(int argc, char **argv)
 {
     mw_sweep_opts o;
     mw_sweep_opts_init(&o);
+    const char *svg = NULL;
     int json = 0, csv = 0, quiet = 0, c, mem_given = 0, ctx_given = 0, runs_given = 0;
     static uint32_t batches[256];
     mw_err err;
@@ -142,6 +144,7 @@ int mw_cmd_sweep(int argc, char **argv)
         }
         case 'j': json = 1; break;
         case 'C': csv = 1; break;
+        case 'G': svg = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(mw_cli_doc_find("sweep")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -197,6 +200,15 @@ int mw_cmd_sweep(int argc, char **argv)
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
+    int code = MW_EXIT_OK;
+    if (svg) {
+        FILE *f = fopen(svg, "w");
+        if (!f || mw_sweep_report_svg(r, f, &err) != MW_OK) {
+            mw_cli_error(NULL, "cannot write the chart %s: %s", svg, f ? err.msg : strerror(errno));
+            code = MW_EXIT_FAILURE;
+        }
+        if (f && fclose(f) != 0) code = MW_EXIT_FAILURE;
+    }
     mw_status st = json ? mw_sweep_report_json(r, stdout, &err)
                  : csv ? mw_sweep_report_csv(r, stdout)
                        : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
@@ -205,5 +217,5 @@ int mw_cmd_sweep(int argc, char **argv)
         mw_cli_error(NULL, "cannot write the report");
         return MW_EXIT_FAILURE;
     }
-    return MW_EXIT_OK;
+    return code;
 }

@@ -776,7 +776,8 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
 mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
 /*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
  *  or fonts): peak memory and throughput against the batch (log2), with the
- *  cap, the knee, the cliff and the verdict. @return MW_OK or MW_ERR_IO. */
+ *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
+ *  MW_ERR_INVALID without a result or a stream. */
 mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
 /* One point as a JSON object on one line (the JSON Lines file). */
 mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);

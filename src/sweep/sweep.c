@@ -471,8 +471,10 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
             if (k > 0) len += (size_t)k;
         }
     } else {
-        snprintf(r->workload, sizeof r->workload, "memwall run %s --prompt %u --gen %u%s", o->model, o->prompt,
-                 o->gen, o->ctx ? " --ctx ..." : "");
+        int k = snprintf(r->workload, sizeof r->workload, "memwall run %s --prompt %u --gen %u", o->model,
+                         o->prompt, o->gen);
+        if (o->ctx && k > 0 && (size_t)k < sizeof r->workload)
+            snprintf(r->workload + k, sizeof r->workload - (size_t)k, " --ctx %u", o->ctx);
     }
     if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, err);
     MW_RETURN_IF(st == MW_OK && o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
