@@ -221,18 +221,24 @@ static void write_c(const char *path, const doc *docs, int n)
         }
         fprintf(o, "NULL};\n");
     }
-    fprintf(o, "\nconst mw_cli_doc mw_cli_docs[] = {\n");
+    /* Each help text as a char array, not a string literal: C only
+     * promises string literals of 4095 characters (-Woverlength-strings). */
     for (int i = 0; i < n; i++) {
         sbuf b = {0};
         help_text(&docs[i], docs, n, &b);
+        fprintf(o, "static const char help_%d[] = {", i);
+        for (size_t k = 0; b.p && k < b.n; k++)
+            fprintf(o, "%s'\\x%02x',", k % 16 ? "" : "\n   ", (unsigned char)b.p[k]);
+        fprintf(o, "\n    0};\n");
+        free(b.p);
+    }
+    fprintf(o, "\nconst mw_cli_doc mw_cli_docs[] = {\n");
+    for (int i = 0; i < n; i++) {
         fprintf(o, "  {");
         c_string(o, docs[i].name);
         fputs(", ", o);
         c_string(o, docs[i].summary);
-        fputs(",\n    ", o);
-        c_string(o, b.p ? b.p : "");
-        fprintf(o, ",\n    options_%d},\n", i);
-        free(b.p);
+        fprintf(o, ", help_%d, options_%d},\n", i, i);
     }
     fprintf(o, "};\nconst size_t mw_cli_docs_count = %d;\n", n);
     if (fclose(o) != 0) die(path, 0, "cannot write");
