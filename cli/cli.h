@@ -56,6 +56,10 @@ void mw_cli_error(const char *cmd, const char *fmt, ...)
  * not be read) or 0 with *out set. */
 int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_model **out);
 
+/* Parses a whole number >= min for option opt of cmd; prints the error and
+ * returns 0 when text is not one. */
+int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t *out);
+
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);
 

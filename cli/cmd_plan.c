@@ -34,18 +34,6 @@ const struct option mw_cmd_plan_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_count(const char *opt, const char *text, uint32_t min, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
-        mw_cli_error("plan", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
-        return 0;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
 
 static int parse_choice(const char *opt, const char *text, const char *const *names, int n, int *out)
 {
@@ -76,15 +64,15 @@ int mw_cmd_plan(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":b:c:d:jh", mw_cmd_plan_options, NULL)) != -1) {
         switch (c) {
-        case 'b': if (!parse_count("--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
-        case 'c': if (!parse_count("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
-        case 'P': if (!parse_count("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'g': if (!parse_count("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'u': if (!parse_count("--ubatch", optarg, 1, &o.ubatch)) return MW_EXIT_USAGE; break;
-        case 'T': if (!parse_count("--tp", optarg, 1, &o.tp)) return MW_EXIT_USAGE; break;
-        case 'p': if (!parse_count("--pp", optarg, 1, &o.pp)) return MW_EXIT_USAGE; break;
-        case 'D': if (!parse_count("--dp", optarg, 1, &o.dp)) return MW_EXIT_USAGE; break;
-        case 'z': if (!parse_count("--zero", optarg, 0, &o.zero)) return MW_EXIT_USAGE; break;
+        case 'b': if (!mw_cli_parse_u32("plan", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'c': if (!mw_cli_parse_u32("plan", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 'P': if (!mw_cli_parse_u32("plan", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'g': if (!mw_cli_parse_u32("plan", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'u': if (!mw_cli_parse_u32("plan", "--ubatch", optarg, 1, &o.ubatch)) return MW_EXIT_USAGE; break;
+        case 'T': if (!mw_cli_parse_u32("plan", "--tp", optarg, 1, &o.tp)) return MW_EXIT_USAGE; break;
+        case 'p': if (!mw_cli_parse_u32("plan", "--pp", optarg, 1, &o.pp)) return MW_EXIT_USAGE; break;
+        case 'D': if (!mw_cli_parse_u32("plan", "--dp", optarg, 1, &o.dp)) return MW_EXIT_USAGE; break;
+        case 'z': if (!mw_cli_parse_u32("plan", "--zero", optarg, 0, &o.zero)) return MW_EXIT_USAGE; break;
         case 'd':
         case 'k': {
             mw_dtype t;

@@ -28,18 +28,6 @@ const struct option mw_cmd_run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_u32(const char *opt, const char *text, uint32_t min, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
-        mw_cli_error("run", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
-        return 0;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
 
 /* "1,2,3;4,5" -> sequences of token ids. Returns 0 (message printed) on a
  * malformed list. */
@@ -118,11 +106,11 @@ int mw_cmd_run(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":b:p:n:c:t:jh", mw_cmd_run_options, NULL)) != -1) {
         switch (c) {
-        case 'b': if (!parse_u32("--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
-        case 'p': if (!parse_u32("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'n': if (!parse_u32("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'c': if (!parse_u32("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
-        case 't': if (!parse_u32("--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'b': if (!mw_cli_parse_u32("run", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'p': if (!mw_cli_parse_u32("run", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!mw_cli_parse_u32("run", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!mw_cli_parse_u32("run", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 't': if (!mw_cli_parse_u32("run", "--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
         case 'S': {
             char *end;
             errno = 0;

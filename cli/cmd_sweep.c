@@ -35,18 +35,6 @@ const struct option mw_cmd_sweep_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_u32(const char *opt, const char *text, uint32_t min, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
-        mw_cli_error("sweep", "%s needs a whole number of at least %u, not '%s'", opt, min, text);
-        return 0;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
 
 static void on_point(const mw_sweep_point *p, void *user)
 {
@@ -88,12 +76,12 @@ int mw_cmd_sweep(int argc, char **argv)
                 o.batches = batches;
             }
             break;
-        case 'X': if (!parse_u32("--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE; break;
-        case 'r': if (!parse_u32("--runs", optarg, 1, &o.runs)) return MW_EXIT_USAGE; runs_given = 1; break;
-        case 'p': if (!parse_u32("--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'n': if (!parse_u32("--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'c': if (!parse_u32("--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; ctx_given = 1; break;
-        case 't': if (!parse_u32("--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'X': if (!mw_cli_parse_u32("sweep", "--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE; break;
+        case 'r': if (!mw_cli_parse_u32("sweep", "--runs", optarg, 1, &o.runs)) return MW_EXIT_USAGE; runs_given = 1; break;
+        case 'p': if (!mw_cli_parse_u32("sweep", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!mw_cli_parse_u32("sweep", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!mw_cli_parse_u32("sweep", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; ctx_given = 1; break;
+        case 't': if (!mw_cli_parse_u32("sweep", "--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
         case 'm':
             if (mw_size_parse(optarg, &o.mem_limit_bytes, &err) != MW_OK) {
                 mw_cli_error("sweep", "--mem-limit: %s", err.msg);

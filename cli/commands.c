@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,19 @@ int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_mo
         return MW_EXIT_FAILURE;
     }
     return MW_EXIT_OK;
+}
+
+int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
+        mw_cli_error(cmd, "%s needs a whole number of at least %u, not '%s'", opt, min, text);
+        return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
 }
 
 int mw_cli_use_color(int fd)
