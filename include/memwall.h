@@ -299,6 +299,8 @@ typedef struct mw_watch_opts {
                                         goes there (default -1: inherited)  */
     double   timeout_seconds;        /* > 0: SIGKILL the tree after this;
                                         res->timed_out says so              */
+    int      die_with_watcher;       /* the command gets SIGKILL if memwall
+                                        dies first (the sweep's points)     */
 } mw_watch_opts;
 
 void mw_watch_opts_init(mw_watch_opts *opts);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,8 +80,12 @@ static int exec_search(const char *const *argv)
 }
 
 static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd,
-                       int stdout_fd)
+                       int stdout_fd, int die_with_parent, pid_t parent)
 {
+    if (die_with_parent) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127); /* the parent died already */
+    }
     char c;
     /* Wait until the parent has put us in the cgroup (or gave up: EOF). */
     if (read_full(go_fd, &c, 1) != 1) _exit(127);
@@ -100,8 +105,8 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
 }
 
 mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
-                         const mw_cgroup *cg, int stdout_fd, pid_t *pid, int *exit_code,
-                         mw_err *err)
+                         const mw_cgroup *cg, int stdout_fd, int die_with_parent, pid_t *pid,
+                         int *exit_code, mw_err *err)
 {
     int go[2], ex[2];
     *exit_code = -1;
@@ -113,6 +118,7 @@ mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
         close(go[0]); close(go[1]);
         return mw_err_errno(err, MW_ERR_SPAWN, e, "cannot create a pipe to start %s", argv[0]);
     }
+    pid_t parent = getpid();
     pid_t child = fork();
     if (child < 0) {
         int e = errno;
@@ -122,7 +128,7 @@ mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
     if (child == 0) {
         close(go[1]);
         close(ex[0]);
-        child_exec(argv, child_mask, go[0], ex[1], stdout_fd);
+        child_exec(argv, child_mask, go[0], ex[1], stdout_fd, die_with_parent, parent);
     }
     close(go[0]);
     close(ex[1]);

@@ -638,7 +638,8 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         }
     } else {
         int code = -1;
-        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd, &w.root, &code, err);
+        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd,
+                            opts_in->die_with_watcher, &w.root, &code, err);
         if (st != MW_OK) {
             if (st == MW_ERR_SPAWN) {
                 r->exit_code = code;

@@ -183,6 +183,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point
     w.swap_limit_bytes = o->swap_limit_bytes;
     w.stdout_fd = fileno(out);
     w.timeout_seconds = o->timeout_seconds;
+    w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
     mw_watch_result *res = NULL;
     mw_status st = mw_watch_run(argv, &w, &res, err);
     if (report) unsetenv("MEMWALL_REPORT_FD");
