@@ -454,9 +454,10 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         int rc = regcomp(&re, o->metric_regex, REG_EXTENDED | REG_NEWLINE);
         MW_RETURN_IF(rc != 0, err, MW_ERR_INVALID, "--metric \"%s\" is not a valid extended regular expression",
                      o->metric_regex);
-        MW_RETURN_IF(re.re_nsub < 1, err, MW_ERR_INVALID,
-                     "--metric \"%s\" needs a group around the number, e.g. \"([0-9.]+) it/s\"", o->metric_regex);
+        size_t groups = re.re_nsub;
         regfree(&re);
+        MW_RETURN_IF(groups < 1, err, MW_ERR_INVALID,
+                     "--metric \"%s\" needs a group around the number, e.g. \"([0-9.]+) it/s\"", o->metric_regex);
     }
     sweep_state S = {o, NULL, NULL, NULL};
     mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
