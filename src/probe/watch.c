@@ -32,6 +32,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -445,6 +446,32 @@ static void open_psi(watch *w)
     }
 }
 
+/* A memwall killed by SIGKILL cannot remove its cgroup: the next one does,
+ * for every memwall-PID-N beside its own whose PID is gone (its processes
+ * are killed first, so the directory can go). */
+static void remove_stale_cgroups(const mw_cgroup *mine)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", mine->path);
+    char *slash = strrchr(parent, '/');
+    if (!slash) return;
+    *slash = '\0';
+    DIR *d = opendir(parent);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int pid;
+        unsigned n;
+        if (sscanf(e->d_name, "memwall-%d-%u", &pid, &n) != 2 || pid <= 0 || pid == (int)getpid()) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* its memwall still runs */
+        mw_cgroup stale = *mine;
+        if (snprintf(stale.path, sizeof stale.path, "%s/%s", parent, e->d_name) >= (int)sizeof stale.path) continue;
+        mw_cgroup_kill_all(&stale, NULL);
+        mw_cgroup_destroy(&stale, NULL);
+    }
+    closedir(d);
+}
+
 static mw_status make_cgroup(watch *w, mw_err *err)
 {
     mw_cgroup_fs fs;
@@ -455,6 +482,7 @@ static mw_status make_cgroup(watch *w, mw_err *err)
     MW_FORWARD(mw_cgroup_create(&fs, name, w->opts->mem_limit_bytes, w->opts->swap_limit_bytes,
                                 &w->cg, err));
     w->have_cg = 1;
+    remove_stale_cgroups(&w->cg);
     mw_watch_result *r = w->res;
     r->cgroup_version = w->cg.version;
     snprintf(r->cgroup_path, sizeof r->cgroup_path, "%.*s", (int)sizeof r->cgroup_path - 1, w->cg.path);

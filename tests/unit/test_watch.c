@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,6 +242,16 @@ static void oom_under_cgroup(void **state)
     assert_true(r->cgroup_peak_bytes <= (64u << 20) && r->cgroup_peak_bytes > (48u << 20));
     /* memwall removed its cgroup */
     assert_int_equal(access(r->cgroup_path, F_OK), -1);
+
+    /* a cgroup left by a memwall that was SIGKILLed (its PID gone) is
+     * removed by the next memwall */
+    char stale[600];
+    pid_t gone = fork();
+    if (gone == 0) _exit(0);
+    waitpid(gone, NULL, 0);
+    snprintf(stale, sizeof stale, "%.*s/memwall-%d-7",
+             (int)(strrchr(r->cgroup_path, '/') - r->cgroup_path), r->cgroup_path, (int)gone);
+    assert_int_equal(mkdir(stale, 0755), 0);
     mw_watch_result_free(r);
 
     /* the same command with room to spare is not an OOM */
@@ -250,6 +261,7 @@ static void oom_under_cgroup(void **state)
     assert_int_equal(r->status_code, 0);
     assert_true(r->cgroup_oom_kills == 0);
     assert_near(r->cgroup_peak_bytes, 128 * MiB, 8 * MiB);
+    assert_int_equal(access(stale, F_OK), -1);
     mw_watch_result_free(r);
 }
 
