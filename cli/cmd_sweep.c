@@ -36,9 +36,23 @@ const struct option mw_cmd_sweep_options[] = {
 };
 
 
+/* The live line while a point runs (a terminal only): redrawn in place. */
+static void on_progress(uint32_t batch, uint32_t run, const mw_sample *s, void *user)
+{
+    static double next;
+    if (!*(int *)user) return;
+    if (s->t_seconds < next && s->t_seconds > 0.05) return;
+    next = s->t_seconds + 0.2; /* 5 redraws a second at most */
+    char a[32];
+    fprintf(stderr, "\r\033[Kmemwall sweep: batch %u, run %u: %.1f s, rss %s", batch, run, s->t_seconds,
+            mw_size_format(s->cgroup_bytes != MW_UNKNOWN ? s->cgroup_bytes : s->rss_bytes, a, sizeof a));
+    fflush(stderr);
+}
+
 static void on_point(const mw_sweep_point *p, void *user)
 {
     if (!*(int *)user) return;
+    fputs("\r\033[K", stderr);
     char a[32];
     uint64_t mem = p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
     fprintf(stderr, "memwall sweep: batch %-6u %-8s peak %-10s", p->batch, mw_point_status_name(p->status),
@@ -182,6 +196,7 @@ int mw_cmd_sweep(int argc, char **argv)
     }
     int progress = !quiet && isatty(STDERR_FILENO); /* a live table on a terminal only */
     o.on_point = on_point;
+    o.on_progress = on_progress;
     o.on_point_user = &progress;
     mw_sweep_result *r = NULL;
     if (mw_sweep_run(&o, &r, &err) != MW_OK) {

@@ -750,6 +750,8 @@ typedef struct mw_sweep_opts {
     mw_cliff_thresholds thresholds;
     mw_sweep_point_fn on_point;      /* after each point, or NULL             */
     void    *on_point_user;
+    /* during a run: each sample of the point's tree (batch, run number) */
+    void   (*on_progress)(uint32_t batch, uint32_t run, const mw_sample *s, void *user);
 } mw_sweep_opts;
 
 void mw_sweep_opts_init(mw_sweep_opts *o);

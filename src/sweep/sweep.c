@@ -143,7 +143,18 @@ static double metric_from_report(const char *text, double wall)
     return items >= 0 && wall > 0 ? items / wall : -1;
 }
 
-static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point *p, mw_err *err)
+typedef struct progress_ctx {
+    const mw_sweep_opts *o;
+    uint32_t batch, run;
+} progress_ctx;
+
+static void on_sample(const mw_sample *s, void *user)
+{
+    const progress_ctx *c = user;
+    c->o->on_progress(c->batch, c->run, s, c->o->on_point_user);
+}
+
+static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t run, mw_sweep_point *p, mw_err *err)
 {
     char buf[8192];
     const char *argv[128];
@@ -184,6 +195,11 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point
     w.stdout_fd = fileno(out);
     w.timeout_seconds = o->timeout_seconds;
     w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
+    progress_ctx pc = {o, batch, run};
+    if (o->on_progress) {
+        w.on_sample = on_sample;
+        w.on_sample_user = &pc;
+    }
     mw_watch_result *res = NULL;
     mw_status st = mw_watch_run(argv, &w, &res, err);
     if (report) unsetenv("MEMWALL_REPORT_FD");
@@ -243,7 +259,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_poin
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
-        MW_FORWARD(run_once(o, batch, &one, err));
+        MW_FORWARD(run_once(o, batch, r + 1, &one, err));
         done++;
         if (one.status > p->status) p->status = one.status;
         if (r == 0 || one.exit_code) p->exit_code = one.exit_code;
