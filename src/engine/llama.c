@@ -36,6 +36,25 @@ void mw_llama_demo_hparams(mw_hparams *hp)
     hp->dtype = MW_DTYPE_F16;
 }
 
+void mw_llama_demo_sizes(mw_dtype dtype, uint64_t *n_params, uint64_t *weights_bytes)
+{
+    mw_hparams hp;
+    mw_llama_demo_hparams(&hp);
+    uint64_t h = hp.n_embd, qd = (uint64_t)hp.n_heads * hp.head_dim;
+    uint64_t kvd = (uint64_t)hp.n_kv_heads * hp.head_dim;
+    /* the matrices bind() makes: token_embd, then per layer q, k, v, o and
+     * the three of the MLP; the norms: two per layer and output_norm */
+    uint64_t matrices = (uint64_t)hp.n_vocab * h + hp.n_layers * (2 * h * qd + 2 * h * kvd + 3 * h * hp.n_ff);
+    uint64_t norms = hp.n_layers * 2 * h + h;
+    *n_params = matrices + norms;
+    uint64_t mb = 0;
+    /* per tensor, as mw_dtype_bytes rounds whole blocks */
+    mb += mw_dtype_bytes(dtype, (uint64_t)hp.n_vocab * h);
+    mb += hp.n_layers * (2 * mw_dtype_bytes(dtype, h * qd) + 2 * mw_dtype_bytes(dtype, h * kvd) +
+                         3 * mw_dtype_bytes(dtype, h * hp.n_ff));
+    *weights_bytes = mb + norms * 4;
+}
+
 static uint64_t splitmix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;

@@ -62,6 +62,10 @@ mw_status mw_llama_load_demo(mw_dtype dtype, int mlock, mw_pool *pool, mw_llama 
  * ffn 2048, vocabulary 32000, tied embeddings): about 100M parameters. */
 void mw_llama_demo_hparams(mw_hparams *hp);
 
+/* What mw_llama_load_demo(dtype) holds, without generating it: parameters
+ * and weight bytes (matrices in dtype, norms F32, output tied). */
+void mw_llama_demo_sizes(mw_dtype dtype, uint64_t *n_params, uint64_t *weights_bytes);
+
 /*! mw_llama_demo_value() : the demo's weight element i of tensor t, a
  *  deterministic function of (t, i): N(0, 0.02)-like for matrices. */
 float mw_llama_demo_value(uint32_t tensor, uint64_t i);

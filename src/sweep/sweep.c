@@ -300,14 +300,7 @@ static mw_model *plan_model(const mw_sweep_opts *o)
         if (!m) return NULL;
         mw_llama_demo_hparams(&m->hp);
         m->has_hparams = 1;
-        /* the demo's weights: F16 matrices, F32 norms (engine/llama.c) */
-        const mw_hparams *hp = &m->hp;
-        uint64_t h = hp->n_embd, qd = (uint64_t)hp->n_heads * hp->head_dim;
-        uint64_t kvd = (uint64_t)hp->n_kv_heads * hp->head_dim;
-        uint64_t per_layer = h * qd * 2 + h * kvd * 2 + 3 * h * hp->n_ff;
-        m->n_params = (uint64_t)hp->n_vocab * h + hp->n_layers * (per_layer + 2 * h) + h;
-        m->weights_bytes = ((uint64_t)hp->n_vocab * h + hp->n_layers * per_layer) * 2 +
-                           (hp->n_layers * 2 * h + h) * 4;
+        mw_llama_demo_sizes(m->hp.dtype, &m->n_params, &m->weights_bytes);
     } else if (mw_model_open(o->model, &m, NULL) != MW_OK) {
         return NULL;
     }

@@ -12,6 +12,7 @@
 
 #include "memwall.h"
 #include "engine/kernels.h"
+#include "engine/llama.h"
 #include "format/gguf.h"
 
 #include <math.h>
@@ -296,6 +297,26 @@ static void bad_models_named(void **state)
     unlink(path);
 }
 
+static void demo_sizes_match_the_demo(void **state)
+{
+    (void)state;
+    /* the sweep plans the demo from these figures without generating it */
+    mw_dtype types[] = {MW_DTYPE_F16, MW_DTYPE_Q8_0};
+    for (size_t i = 0; i < 2; i++) {
+        mw_llama *m = NULL;
+        mw_err err;
+        assert_int_equal(mw_llama_load_demo(types[i], 0, NULL, &m, &err), MW_OK);
+        uint64_t params, bytes;
+        mw_llama_demo_sizes(types[i], &params, &bytes);
+        assert_int_equal(params, m->n_params);
+        assert_int_equal(bytes, m->weights_bytes);
+        mw_llama_free(m);
+    }
+    uint64_t params, bytes;
+    mw_llama_demo_sizes(MW_DTYPE_F16, &params, &bytes);
+    assert_int_equal(params, 100092672); /* documented in docs/ENGINE.md */
+}
+
 static void allocation_failures_are_clean(void **state)
 {
     (void)state;
@@ -331,6 +352,7 @@ int main(void)
         cmocka_unit_test(every_weight_type_runs),
         cmocka_unit_test(measured_memory_matches_the_plan),
         cmocka_unit_test(bad_models_named),
+        cmocka_unit_test(demo_sizes_match_the_demo),
         cmocka_unit_test(allocation_failures_are_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
