@@ -1,6 +1,7 @@
 /*
  * cmd_sweep.c - `memwall sweep [MODEL] [-- CMD ... {batch} ...]`: the
- * batch-size experiment. Options are documented in cli/doc/sweep.txt.
+ * batch-size experiment, or with --contexts the context-length one. Options
+ * are documented in cli/doc/sweep.txt.
  */
 #include "cli.h"
 
@@ -14,6 +15,9 @@
 const struct option mw_cmd_sweep_options[] = {
     {"batches", required_argument, NULL, 'B'},
     {"max-batch", required_argument, NULL, 'X'},
+    {"contexts", required_argument, NULL, 'K'},
+    {"batch", required_argument, NULL, 'b'},
+    {"max-ctx", required_argument, NULL, 'Y'},
     {"runs", required_argument, NULL, 'r'},
     {"prompt", required_argument, NULL, 'p'},
     {"gen", required_argument, NULL, 'n'},
@@ -36,29 +40,58 @@ const struct option mw_cmd_sweep_options[] = {
 };
 
 
+/* What the progress lines need: whether to draw them, and the axis. */
+typedef struct progress {
+    int on;
+    mw_sweep_axis axis;
+} progress;
+
 /* The live line while a point runs (a terminal only): redrawn in place. */
-static void on_progress(uint32_t batch, uint32_t run, const mw_sample *s, void *user)
+static void on_progress(uint32_t x, uint32_t run, const mw_sample *s, void *user)
 {
     static double next;
-    if (!*(int *)user) return;
+    const progress *pr = user;
+    if (!pr->on) return;
     if (s->t_seconds < next && s->t_seconds > 0.05) return;
     next = s->t_seconds + 0.2; /* 5 redraws a second at most */
     char a[32];
-    fprintf(stderr, "\r\033[Kmemwall sweep: batch %u, run %u: %.1f s, rss %s", batch, run, s->t_seconds,
-            mw_size_format(s->cgroup_bytes != MW_UNKNOWN ? s->cgroup_bytes : s->rss_bytes, a, sizeof a));
+    fprintf(stderr, "\r\033[Kmemwall sweep: %s %u, run %u: %.1f s, rss %s", mw_sweep_axis_name(pr->axis), x, run,
+            s->t_seconds, mw_size_format(s->cgroup_bytes != MW_UNKNOWN ? s->cgroup_bytes : s->rss_bytes, a, sizeof a));
     fflush(stderr);
 }
 
 static void on_point(const mw_sweep_point *p, void *user)
 {
-    if (!*(int *)user) return;
+    const progress *pr = user;
+    if (!pr->on) return;
     fputs("\r\033[K", stderr);
     char a[32];
     uint64_t mem = p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
-    fprintf(stderr, "memwall sweep: batch %-6u %-8s peak %-10s", p->batch, mw_point_status_name(p->status),
-            mw_size_format(mem, a, sizeof a));
+    fprintf(stderr, "memwall sweep: %s %-6u %-8s peak %-10s", mw_sweep_axis_name(pr->axis),
+            mw_sweep_point_x(p, pr->axis), mw_point_status_name(p->status), mw_size_format(mem, a, sizeof a));
     if (p->throughput >= 0) fprintf(stderr, " %.1f/s", p->throughput);
     fprintf(stderr, "\n");
+}
+
+/* "auto" (n = 0) or a comma-separated list of positive numbers. */
+static int parse_list(const char *arg, const char *opt, const char *example, uint32_t *out, size_t *n)
+{
+    *n = 0;
+    if (!strcmp(arg, "auto")) return 1;
+    for (const char *s = arg; *s;) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (end == s || errno || v < 1 || v > INT32_MAX || *n == 256 || (*end && *end != ',') ||
+            (*end == ',' && !end[1])) {
+            mw_cli_error("sweep", "%s takes \"auto\" or a list of up to 256 numbers such as %s, not '%s'", opt,
+                         example, arg);
+            return 0;
+        }
+        out[(*n)++] = (uint32_t)v;
+        s = *end ? end + 1 : end;
+    }
+    return 1;
 }
 
 int mw_cmd_sweep(int argc, char **argv)
@@ -67,30 +100,39 @@ int mw_cmd_sweep(int argc, char **argv)
     mw_sweep_opts_init(&o);
     const char *svg = NULL;
     int json = 0, csv = 0, quiet = 0, c, mem_given = 0, ctx_given = 0, runs_given = 0;
-    static uint32_t batches[256];
+    int batches_given = 0, max_batch_given = 0, batch_given = 0, max_ctx_given = 0;
+    static uint32_t batches[256], contexts[256];
     mw_err err;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, NULL)) != -1) {
         switch (c) {
         case 'B':
-            if (strcmp(optarg, "auto") != 0) {
-                o.n_batches = 0;
-                for (char *s = optarg; *s;) {
-                    char *end;
-                    errno = 0;
-                    long v = strtol(s, &end, 10);
-                    if (end == s || errno || v < 1 || v > INT32_MAX || o.n_batches == 256 || (*end && *end != ',')) {
-                        mw_cli_error("sweep", "--batches takes \"auto\" or a list such as 1,2,4,8, not '%s'", optarg);
-                        return MW_EXIT_USAGE;
-                    }
-                    batches[o.n_batches++] = (uint32_t)v;
-                    s = *end ? end + 1 : end;
-                }
-                o.batches = batches;
-            }
+            batches_given = 1;
+            o.n_batches = 0;
+            o.batches = NULL;
+            if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o.n_batches)) return MW_EXIT_USAGE;
+            if (o.n_batches) o.batches = batches;
             break;
-        case 'X': if (!mw_cli_parse_u32("sweep", "--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE; break;
+        case 'K':
+            o.axis = MW_SWEEP_CTX;
+            o.n_contexts = 0;
+            o.contexts = NULL;
+            if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o.n_contexts)) return MW_EXIT_USAGE;
+            if (o.n_contexts) o.contexts = contexts;
+            break;
+        case 'X':
+            if (!mw_cli_parse_u32("sweep", "--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE;
+            max_batch_given = 1;
+            break;
+        case 'b':
+            if (!mw_cli_parse_u32("sweep", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE;
+            batch_given = 1;
+            break;
+        case 'Y':
+            if (!mw_cli_parse_u32("sweep", "--max-ctx", optarg, 1, &o.max_ctx)) return MW_EXIT_USAGE;
+            max_ctx_given = 1;
+            break;
         case 'r': if (!mw_cli_parse_u32("sweep", "--runs", optarg, 1, &o.runs)) return MW_EXIT_USAGE; runs_given = 1; break;
         case 'p': if (!mw_cli_parse_u32("sweep", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
         case 'n': if (!mw_cli_parse_u32("sweep", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
@@ -175,12 +217,28 @@ int mw_cmd_sweep(int argc, char **argv)
         mw_cli_error("sweep", "no command after --");
         return MW_EXIT_USAGE;
     }
+    /* the two axes: each option belongs to one */
+    const char *wrong = NULL;
+    if (o.axis == MW_SWEEP_CTX) {
+        wrong = batches_given ? "--batches" : max_batch_given ? "--max-batch" : ctx_given ? "--ctx" : NULL;
+        if (wrong) {
+            mw_cli_error("sweep", "%s is for a batch sweep; with --contexts, the batch is fixed by --batch N", wrong);
+            return MW_EXIT_USAGE;
+        }
+    } else {
+        wrong = batch_given ? "--batch" : max_ctx_given ? "--max-ctx" : NULL;
+        if (wrong) {
+            mw_cli_error("sweep", "%s is for a context sweep: add --contexts auto (or a list), or sweep batches "
+                         "with --batches", wrong);
+            return MW_EXIT_USAGE;
+        }
+    }
     if (!model_given && !o.cmd) {
         /* the demonstration: a context long enough that every sequence's KV
          * cache counts (6 MiB each), a cap of about 2.7x the weights, and 3
          * runs a point for steady medians, so bandwidth, compute and capacity
          * all show within a minute (docs/SWEEP.md) */
-        if (!ctx_given) o.ctx = 512;
+        if (!ctx_given && o.axis == MW_SWEEP_BATCH) o.ctx = 512;
         if (!runs_given) o.runs = 3;
         if (!mem_given) { o.mem_limit_bytes = 512ull << 20; mem_given = 1; }
     }
@@ -194,10 +252,10 @@ int mw_cmd_sweep(int argc, char **argv)
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n > 0) { self[n] = '\0'; o.memwall_path = self; }
     }
-    int progress = !quiet && isatty(STDERR_FILENO); /* a live table on a terminal only */
+    progress pr = {!quiet && isatty(STDERR_FILENO), o.axis}; /* a live table on a terminal only */
     o.on_point = on_point;
     o.on_progress = on_progress;
-    o.on_point_user = &progress;
+    o.on_point_user = &pr;
     mw_sweep_result *r = NULL;
     if (mw_sweep_run(&o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);

@@ -516,6 +516,9 @@ typedef struct mw_plan_opts {
     uint32_t zero;                   /* ZeRO stage 0..3 over dp ranks       */
     uint64_t mem_bytes;              /* memory per device for the inverse
                                         questions; MW_UNKNOWN: none         */
+    uint64_t overhead_bytes;         /* the runtime's own memory, when known
+                                        (the total's overhead); MW_UNKNOWN:
+                                        80 MiB, a lean C runtime's          */
 } mw_plan_opts;
 
 void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
@@ -646,6 +649,15 @@ typedef enum mw_point_status {
 
 const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
 
+/* What a sweep varies: the batch at a fixed context, or the context (the
+ * KV cache's growth) at a fixed batch. */
+typedef enum mw_sweep_axis {
+    MW_SWEEP_BATCH = 0,
+    MW_SWEEP_CTX
+} mw_sweep_axis;
+
+const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx" */
+
 /* One point of a sweep (medians over its runs). Unknown: MW_UNKNOWN / < 0. */
 typedef struct mw_sweep_point {
     uint32_t batch;
@@ -665,7 +677,11 @@ typedef struct mw_sweep_point {
     uint64_t predicted_bytes;        /* the plan's total, or MW_UNKNOWN     */
 } mw_sweep_point;
 
-/* Linear fit of peak memory against the batch: fixed + per_item · batch. */
+/* The point's value on the axis: its batch or its context. */
+uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
+
+/* Linear fit of peak memory against the axis: fixed + per_item · x, an item
+ * being a sequence of the batch or a token of the context. */
 typedef struct mw_sweep_fit {
     int    valid;                    /* at least 2 ok points of 2 batches   */
     double fixed_bytes;
@@ -681,7 +697,10 @@ typedef enum mw_verdict {
     MW_VERDICT_COMPUTE,              /* past the knee: flat throughput      */
     MW_VERDICT_PAGING,               /* swap-in, major faults or stall above
                                         the thresholds, or falling speed    */
-    MW_VERDICT_CAPACITY              /* out of memory                       */
+    MW_VERDICT_CAPACITY,             /* out of memory                       */
+    MW_VERDICT_FITS                  /* a context sweep's point (or whole
+                                        sweep) that met no memory wall: with
+                                        the batch fixed, nothing more is said */
 } mw_verdict;
 
 const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
@@ -700,26 +719,32 @@ typedef struct mw_cliff_thresholds {
 
 void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
 
+/* Values on the sweep's axis (a batch or a context); 0: none. */
 typedef struct mw_sweep_analysis {
+    mw_sweep_axis axis;
     mw_sweep_fit fit;
-    uint32_t max_fit_batch;          /* largest batch measured ok (0: none) */
-    uint32_t first_fail_batch;       /* smallest batch that failed (0: none) */
-    uint32_t knee_batch;             /* where doubling adds < 10% (0: none) */
-    uint32_t cliff_batch;            /* first paging point (0: none)        */
+    uint32_t max_fit;                /* largest measured ok                 */
+    uint32_t first_fail;             /* smallest that failed                */
+    uint32_t knee;                   /* where doubling the batch adds < 10%
+                                        throughput (batch sweeps only)      */
+    uint32_t cliff;                  /* first paging point                  */
     mw_verdict overall;
     char     reason[512];            /* the numbers behind the verdict      */
 } mw_sweep_analysis;
 
-/*! mw_sweep_fit_points() : least squares over the ok points' memory (the
- *  cgroup peak when known, else the tree's peak RSS). Pure. */
-void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out);
-/*! mw_sweep_fit_max_batch() : the largest batch whose fitted memory fits
- *  mem_bytes; 0 when none; UINT32_MAX when per-item is not positive. */
-uint32_t mw_sweep_fit_max_batch(const mw_sweep_fit *fit, uint64_t mem_bytes);
-/*! mw_sweep_analyze() : fit, largest fitting batch, knee, cliff, a verdict
+/*! mw_sweep_fit_points() : least squares of the ok points' memory (the
+ *  cgroup peak when known, else the tree's peak RSS) against their value on
+ *  the axis. Pure. */
+void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out);
+/*! mw_sweep_fit_max() : the largest value on the axis whose fitted memory
+ *  fits mem_bytes; 0 when none; UINT32_MAX when per-item is not positive. */
+uint32_t mw_sweep_fit_max(const mw_sweep_fit *fit, uint64_t mem_bytes);
+/*! mw_sweep_analyze() : fit, largest fitting value, knee, cliff, a verdict
  *  per point (verdicts[i], may be NULL) and overall, with the reason. The
- *  points may come in any order. Pure. */
-void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_thresholds *t,
+ *  points may come in any order. A context sweep has no knee (throughput is
+ *  expected to fall as the context grows), and only swap-in, major faults
+ *  and stall mark its cliff. Pure. */
+void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out);
 
 typedef void (*mw_sweep_point_fn)(const mw_sweep_point *point, void *user);
@@ -731,11 +756,19 @@ typedef struct mw_sweep_opts {
                                         NULL: the engine                      */
     const char *memwall_path;        /* engine points run this binary's `run`
                                         (default /proc/self/exe)              */
-    const uint32_t *batches;         /* the points; NULL: auto                */
+    mw_sweep_axis axis;              /* what varies (MW_SWEEP_BATCH)          */
+    const uint32_t *batches;         /* batch sweeps: the points; NULL: auto  */
     size_t   n_batches;
     uint32_t max_batch;              /* auto: the largest to try (4096)       */
+    const uint32_t *contexts;        /* context sweeps: the points; NULL: auto */
+    size_t   n_contexts;
+    uint32_t batch;                  /* context sweeps: every point's batch (1) */
+    uint32_t max_ctx;                /* auto: the largest context to try (0: the
+                                        model's trained context, else 2^20)   */
     uint32_t runs;                   /* runs per point, medians (1)           */
-    uint32_t prompt, gen, ctx, threads;  /* engine workload per point         */
+    uint32_t prompt, gen, threads;   /* engine workload per point             */
+    uint32_t ctx;                    /* batch sweeps: every point's context
+                                        (0: prompt + gen)                     */
     uint64_t mem_limit_bytes;        /* the cap of each point's cgroup        */
     uint64_t swap_limit_bytes;       /* swap allowed on top (0)               */
     double   timeout_seconds;        /* per run (0: none)                     */
@@ -750,8 +783,9 @@ typedef struct mw_sweep_opts {
     mw_cliff_thresholds thresholds;
     mw_sweep_point_fn on_point;      /* after each point, or NULL             */
     void    *on_point_user;
-    /* during a run: each sample of the point's tree (batch, run number) */
-    void   (*on_progress)(uint32_t batch, uint32_t run, const mw_sample *s, void *user);
+    /* during a run: each sample of the point's tree (its value on the
+     * axis, the run number) */
+    void   (*on_progress)(uint32_t x, uint32_t run, const mw_sample *s, void *user);
 } mw_sweep_opts;
 
 void mw_sweep_opts_init(mw_sweep_opts *o);
@@ -760,13 +794,14 @@ typedef struct mw_sweep_result {
     size_t   n_points;
     mw_sweep_point *points;          /* in the order they ran               */
     mw_verdict *verdicts;            /* one per point                       */
-    mw_sweep_analysis analysis;
+    mw_sweep_analysis analysis;      /* its axis is the sweep's             */
     uint64_t mem_limit_bytes;
-    uint32_t predicted_max_batch;    /* the plan's, 0 when no plan          */
+    uint32_t predicted_max;          /* the plan's largest batch (context)
+                                        under the cap; 0 when no plan       */
     size_t   n_resumed;              /* points taken from the JSON Lines file */
     size_t   n_what_if;
     uint64_t what_if_bytes[16];      /* memory sizes asked about, and the     */
-    uint32_t what_if_batch[16];      /* largest batch the fit gives for each  */
+    uint32_t what_if_max[16];        /* largest batch (context) the fit gives  */
     char     workload[512];          /* what each point ran                 */
 } mw_sweep_result;
 
@@ -779,7 +814,7 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
 mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
 /*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
- *  or fonts): peak memory and throughput against the batch (log2), with the
+ *  or fonts): peak memory and throughput against the axis (log2), with the
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
  *  MW_ERR_INVALID without a result or a stream. */
 mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);

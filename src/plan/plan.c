@@ -38,6 +38,7 @@ void mw_plan_opts_init(mw_plan_opts *o)
     o->mixed_precision = 1;
     o->tp = o->pp = o->dp = 1;
     o->mem_bytes = MW_UNKNOWN;
+    o->overhead_bytes = MW_UNKNOWN;
 }
 
 static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
@@ -101,7 +102,7 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
     }
     uint64_t sum = 0;
     for (int c = 0; c < MW_COMP_OVERHEAD; c++) sum += b[c];
-    b[MW_COMP_OVERHEAD] = OVERHEAD_LOW_BYTES;
+    b[MW_COMP_OVERHEAD] = o->overhead_bytes != MW_UNKNOWN ? o->overhead_bytes : OVERHEAD_LOW_BYTES;
     p->overhead_high_bytes = OVERHEAD_HIGH_FIXED_BYTES + (uint64_t)(OVERHEAD_HIGH_SHARE * (double)sum);
     p->total_bytes = sum + b[MW_COMP_OVERHEAD];
     p->total_high_bytes = sum + p->overhead_high_bytes;

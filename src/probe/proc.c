@@ -180,11 +180,22 @@ int mw_proc_read(const mw_proc_files *f, mw_proc_reading *r)
     return 0;
 }
 
-uint64_t mw_proc_self_hwm_bytes(void)
+/* The calling process's status, or 0 when it cannot be read. */
+static int read_self_status(mw_proc_status *st)
 {
     char buf[STATUS_CAP];
+    return mw_read_text("/proc/self/status", buf, sizeof buf, NULL, NULL) == MW_OK &&
+           mw_proc_parse_status(buf, st);
+}
+
+uint64_t mw_proc_self_hwm_bytes(void)
+{
     mw_proc_status st;
-    if (mw_read_text("/proc/self/status", buf, sizeof buf, NULL, NULL) != MW_OK) return 0;
-    if (!mw_proc_parse_status(buf, &st) || st.hwm_bytes == MW_UNKNOWN) return 0;
-    return st.hwm_bytes;
+    return read_self_status(&st) && st.hwm_bytes != MW_UNKNOWN ? st.hwm_bytes : 0;
+}
+
+uint64_t mw_proc_self_rss_bytes(void)
+{
+    mw_proc_status st;
+    return read_self_status(&st) && st.rss_bytes != MW_UNKNOWN ? st.rss_bytes : 0;
 }

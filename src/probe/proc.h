@@ -85,7 +85,8 @@ typedef struct mw_proc_reading {
  * (reads fail with ESRCH). */
 int mw_proc_read(const mw_proc_files *f, mw_proc_reading *r);
 
-/* VmHWM of the calling process, or 0. */
+/* VmHWM and VmRSS of the calling process, or 0. */
 uint64_t mw_proc_self_hwm_bytes(void);
+uint64_t mw_proc_self_rss_bytes(void);
 
 #endif /* MW_PROBE_PROC_H */

@@ -16,12 +16,25 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32], c[32];
+    const mw_sweep_axis axis = r->analysis.axis;
+    const char *xn = mw_sweep_axis_name(axis);
     fprintf(out, "%smemwall sweep:%s %s\n", bold, reset, r->workload);
-    if (r->mem_limit_bytes != MW_UNLIMITED)
-        fprintf(out, "  each point in a memory cgroup capped at %s", mw_size_format(r->mem_limit_bytes, a, sizeof a));
-    if (r->predicted_max_batch) fprintf(out, "; the plan predicts batch %u fits", r->predicted_max_batch);
-    if (r->n_resumed) fprintf(out, "; %zu points resumed from the JSON Lines file", r->n_resumed);
-    fprintf(out, "\n%s  %6s %-8s %12s %12s %7s %12s %10s %8s  %s%s\n", bold, "batch", "status", "peak memory",
+    const char *sep = "  ";
+    if (r->mem_limit_bytes != MW_UNLIMITED) {
+        fprintf(out, "%seach point in a memory cgroup capped at %s", sep,
+                mw_size_format(r->mem_limit_bytes, a, sizeof a));
+        sep = "; ";
+    }
+    if (r->predicted_max) {
+        fprintf(out, "%sthe plan predicts %s %u fits", sep, xn, r->predicted_max);
+        sep = "; ";
+    }
+    if (r->n_resumed) {
+        fprintf(out, "%s%zu points resumed from the JSON Lines file", sep, r->n_resumed);
+        sep = "; ";
+    }
+    if (sep[0] == ';') fputc('\n', out);
+    fprintf(out, "%s  %6s %-8s %12s %12s %7s %12s %10s %8s  %s%s\n", bold, xn, "status", "peak memory",
             "predicted", "error", "throughput", "swap in", "majflt", "verdict", reset);
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
@@ -30,25 +43,29 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         else snprintf(thr, sizeof thr, "-");
         char errs[16] = "-";
         if (p->status == MW_POINT_OK && p->predicted_bytes != MW_UNKNOWN && point_memory(p) != MW_UNKNOWN && point_memory(p))
-            snprintf(errs, sizeof errs, "%+.0f%%", 100.0 * ((double)p->predicted_bytes - (double)point_memory(p)) /
+            snprintf(errs, sizeof errs, "%+.1f%%", 100.0 * ((double)p->predicted_bytes - (double)point_memory(p)) /
                                                       (double)point_memory(p));
-        fprintf(out, "  %6u %-8s %12s %12s %7s %12s %10s %8llu  %s\n", p->batch, mw_point_status_name(p->status),
-                mw_size_format(point_memory(p), a, sizeof a), mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
-                mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults,
-                mw_verdict_name(r->verdicts[i]));
+        const char *v = mw_verdict_name(r->verdicts[i]);
+        fprintf(out, "  %6u %-8s %12s %12s %7s %12s %10s %8llu  %s\n", mw_sweep_point_x(p, axis),
+                mw_point_status_name(p->status), mw_size_format(point_memory(p), a, sizeof a),
+                mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
+                mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults, v);
     }
     const mw_sweep_analysis *an = &r->analysis;
     if (an->fit.valid)
-        fprintf(out, "  fit: %s + %s per item (R² %.4f)\n", mw_size_format((uint64_t)(an->fit.fixed_bytes > 0 ? an->fit.fixed_bytes : 0), a, sizeof a),
-                mw_size_format((uint64_t)(an->fit.per_item_bytes > 0 ? an->fit.per_item_bytes : 0), b, sizeof b), an->fit.r2);
-    fprintf(out, "  largest batch that fits: %u", an->max_fit_batch);
-    if (an->first_fail_batch) fprintf(out, " (%u does not)", an->first_fail_batch);
-    if (an->knee_batch) fprintf(out, "; knee at %u", an->knee_batch);
-    if (an->cliff_batch) fprintf(out, "; cliff at %u", an->cliff_batch);
+        fprintf(out, "  fit: %s + %s per %s (R² %.4f)\n", mw_size_format((uint64_t)(an->fit.fixed_bytes > 0 ? an->fit.fixed_bytes : 0), a, sizeof a),
+                mw_size_format((uint64_t)(an->fit.per_item_bytes > 0 ? an->fit.per_item_bytes : 0), b, sizeof b),
+                axis == MW_SWEEP_CTX ? "token of context" : "item", an->fit.r2);
+    fprintf(out, "  largest %s that fits: %u", axis == MW_SWEEP_CTX ? "context" : "batch", an->max_fit);
+    if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
+    if (an->knee) fprintf(out, "; knee at %u", an->knee);
+    if (an->cliff) fprintf(out, "; cliff at %u", an->cliff);
     fprintf(out, "\n");
+    if (an->fit.valid && an->fit.per_item_bytes > 0 && r->mem_limit_bytes != MW_UNLIMITED)
+        fprintf(out, "  under the cap, the fit gives %s %u\n", xn, mw_sweep_fit_max(&an->fit, r->mem_limit_bytes));
     for (size_t i = 0; i < r->n_what_if; i++)
-        fprintf(out, "  what if %s: the fit gives batch %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a),
-                r->what_if_batch[i]);
+        fprintf(out, "  what if %s: the fit gives %s %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a), xn,
+                r->what_if_max[i]);
     fprintf(out, "%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
     return ferror(out) ? MW_ERR_IO : MW_OK;
 }
@@ -105,15 +122,21 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     cJSON_AddStringToObject(j, "schema", "memwall.sweep/1");
     cJSON_AddStringToObject(j, "workload", r->workload);
     mw_json_add_u64(j, "mem_limit_bytes", r->mem_limit_bytes == MW_UNLIMITED ? MW_UNKNOWN : r->mem_limit_bytes);
-    if (r->predicted_max_batch) cJSON_AddNumberToObject(j, "predicted_max_batch", r->predicted_max_batch);
-    else cJSON_AddNullToObject(j, "predicted_max_batch");
+    /* the keys name the axis: max_fit_batch, or max_fit_ctx along the context */
+    const char *xn = mw_sweep_axis_name(r->analysis.axis);
+    char key[32];
+    cJSON_AddStringToObject(j, "axis", xn);
+    snprintf(key, sizeof key, "predicted_max_%s", xn);
+    if (r->predicted_max) cJSON_AddNumberToObject(j, key, r->predicted_max);
+    else cJSON_AddNullToObject(j, key);
     cJSON *pts = cJSON_AddArrayToObject(j, "points");
     for (size_t i = 0; pts && i < r->n_points; i++) {
         cJSON *p = point_json(&r->points[i], r->verdicts[i], 1);
         if (p) cJSON_AddItemToArray(pts, p);
     }
     const mw_sweep_analysis *an = &r->analysis;
-    cJSON_AddNumberToObject(j, "max_fit_batch", an->max_fit_batch);
+    snprintf(key, sizeof key, "max_fit_%s", xn);
+    cJSON_AddNumberToObject(j, key, an->max_fit);
     cJSON *fit = cJSON_AddObjectToObject(j, "fit");
     if (fit) {
         cJSON_AddBoolToObject(fit, "valid", an->fit.valid);
@@ -121,16 +144,19 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
         cJSON_AddNumberToObject(fit, "per_item_bytes", an->fit.per_item_bytes);
         cJSON_AddNumberToObject(fit, "r2", an->fit.r2);
     }
-    if (an->knee_batch) cJSON_AddNumberToObject(j, "knee_batch", an->knee_batch);
-    else cJSON_AddNullToObject(j, "knee_batch");
-    if (an->cliff_batch) cJSON_AddNumberToObject(j, "cliff_batch", an->cliff_batch);
-    else cJSON_AddNullToObject(j, "cliff_batch");
+    snprintf(key, sizeof key, "knee_%s", xn);
+    if (an->knee) cJSON_AddNumberToObject(j, key, an->knee);
+    else cJSON_AddNullToObject(j, key);
+    snprintf(key, sizeof key, "cliff_%s", xn);
+    if (an->cliff) cJSON_AddNumberToObject(j, key, an->cliff);
+    else cJSON_AddNullToObject(j, key);
+    snprintf(key, sizeof key, "max_%s", xn);
     cJSON *wi = cJSON_AddArrayToObject(j, "what_if");
     for (size_t i = 0; wi && i < r->n_what_if; i++) {
         cJSON *x = cJSON_CreateObject();
         if (!x) break;
         cJSON_AddNumberToObject(x, "mem_bytes", (double)r->what_if_bytes[i]);
-        cJSON_AddNumberToObject(x, "max_batch", r->what_if_batch[i]);
+        cJSON_AddNumberToObject(x, key, r->what_if_max[i]);
         cJSON_AddItemToArray(wi, x);
     }
     cJSON_AddNumberToObject(j, "resumed_points", (double)r->n_resumed);
@@ -141,11 +167,13 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
 
 mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
 {
-    fprintf(out, "batch,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
+    fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
                  "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,verdict\n");
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
-        fprintf(out, "%u,%s,%d,%u,%.6f,", p->batch, mw_point_status_name(p->status), p->exit_code, p->runs,
+        fprintf(out, "%u,", p->batch);
+        if (p->ctx) fprintf(out, "%u", p->ctx);
+        fprintf(out, ",%s,%d,%u,%.6f,", mw_point_status_name(p->status), p->exit_code, p->runs,
                 p->wall_seconds);
         if (p->throughput >= 0) fprintf(out, "%.6f", p->throughput);
         const uint64_t v[] = {p->peak_rss_bytes, p->cgroup_peak_bytes, p->swap_peak_bytes, p->swap_in_bytes,

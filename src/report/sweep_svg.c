@@ -1,6 +1,6 @@
 /*
  * sweep_svg.c - `memwall sweep`'s chart: peak memory and throughput against
- * the batch, with the cap, the knee, the cliff and the verdict.
+ * the batch (or the context), with the cap, the knee, the cliff and the verdict.
  *
  * One self-contained SVG: no scripts, no external fonts or images, so it
  * opens the same in a browser, an image viewer or a README. Colours are the
@@ -8,7 +8,7 @@
  * and every series also differs by marker shape, so the chart still reads
  * in grey. Hovering a marker shows the point's figures (<title>, no script).
  *
- * Pure output: no allocation. Points are visited in batch order by rescanning
+ * Pure output: no allocation. Points are visited in axis order by rescanning
  * for the next larger one (a sweep has tens of points, not thousands).
  */
 #include "memwall.h"
@@ -63,6 +63,12 @@ static uint64_t point_memory(const mw_sweep_point *p)
     return p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
 }
 
+/* The point's value on the sweep's axis (the chart's x). */
+static uint32_t px(const mw_sweep_result *r, const mw_sweep_point *p)
+{
+    return mw_sweep_point_x(p, r->analysis.axis);
+}
+
 /* Throughput is drawn for points that finished with a finite, known figure. */
 static int has_throughput(const mw_sweep_point *p)
 {
@@ -78,9 +84,9 @@ static long next_point(const mw_sweep_result *r, long prev)
         const mw_sweep_point *q = &r->points[i];
         if (prev >= 0) {
             const mw_sweep_point *p = &r->points[prev];
-            if (q->batch < p->batch || (q->batch == p->batch && (long)i <= prev)) continue;
+            if (px(r, q) < px(r, p) || (px(r, q) == px(r, p) && (long)i <= prev)) continue;
         }
-        if (best < 0 || q->batch < r->points[best].batch) best = (long)i;
+        if (best < 0 || px(r, q) < px(r, &r->points[best])) best = (long)i;
     }
     return best;
 }
@@ -257,7 +263,7 @@ static void layout(const mw_sweep_result *r, chart *c)
     double lo = INFINITY, hi = -INFINITY, maxm = 0, maxt = 0;
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
-        double l = log2(p->batch >= 1 ? p->batch : 1);
+        double l = log2(px(r, p) >= 1 ? px(r, p) : 1);
         lo = fmin(lo, l);
         hi = fmax(hi, l);
         if (point_memory(p) != MW_UNKNOWN) maxm = fmax(maxm, (double)point_memory(p));
@@ -266,7 +272,7 @@ static void layout(const mw_sweep_result *r, chart *c)
             c->have_thr = 1;
         }
     }
-    const uint32_t marks[] = {an->knee_batch, an->cliff_batch};
+    const uint32_t marks[] = {an->knee, an->cliff};
     for (size_t k = 0; k < MW_ARRAY_LEN(marks); k++)
         if (marks[k]) {
             lo = fmin(lo, log2(marks[k]));
@@ -317,7 +323,8 @@ static void put_point_title(FILE *out, const mw_sweep_result *r, size_t i)
     char mem[32], thr[48];
     if (has_throughput(p)) snprintf(thr, sizeof thr, "%.1f items/s", p->throughput);
     else snprintf(thr, sizeof thr, "throughput unknown");
-    fprintf(out, "<title>batch %u: %s, peak %s, %s, %s</title>", p->batch, mw_point_status_name(p->status),
+    fprintf(out, "<title>%s %u: %s, peak %s, %s, %s</title>", mw_sweep_axis_name(r->analysis.axis), px(r, p),
+            mw_point_status_name(p->status),
             mw_size_format(point_memory(p), mem, sizeof mem), thr,
             r->verdicts ? mw_verdict_name(r->verdicts[i]) : "no verdict");
 }
@@ -342,7 +349,7 @@ static void put_line(FILE *out, const mw_sweep_result *r, const chart *c, const 
             if (p->predicted_bytes == MW_UNKNOWN) continue;
             y = ymem(c, (double)p->predicted_bytes);
         }
-        fprintf(out, "%s%.1f,%.1f", first ? "" : " ", xpos(c, p->batch), y);
+        fprintf(out, "%s%.1f,%.1f", first ? "" : " ", xpos(c, px(r, p)), y);
         first = 0;
     }
     fputs("\"/>\n", out);
@@ -369,7 +376,7 @@ static void put_axes(FILE *out, const mw_sweep_result *r, const chart *c)
     uint32_t prev = 0;
     int any = 0;
     for (long i = next_point(r, -1); i >= 0; i = next_point(r, i)) {
-        uint32_t b = r->points[i].batch;
+        uint32_t b = px(r, &r->points[i]);
         if (any && b == prev) continue;
         any = 1;
         prev = b;
@@ -386,8 +393,8 @@ static void put_axes(FILE *out, const mw_sweep_result *r, const chart *c)
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n", PL, PT,
             PR - PL, PB - PT);
     double mid = (PT + PB) / 2;
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">batch (log2 scale)</text>\n",
-            (PL + PR) / 2, PB + 38);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%s (log2 scale)</text>\n",
+            (PL + PR) / 2, PB + 38, r->analysis.axis == MW_SWEEP_CTX ? "context, tokens per sequence" : "batch");
     fprintf(out, "<text transform=\"translate(20 %.1f) rotate(-90)\" text-anchor=\"middle\" fill=\"" C_MEM
                  "\" font-size=\"12\">peak memory</text>\n", mid);
     fprintf(out, "<text transform=\"translate(786 %.1f) rotate(90)\" text-anchor=\"middle\" fill=\"" C_THR_TEXT
@@ -418,7 +425,7 @@ static void put_cap(FILE *out, const mw_sweep_result *r, const chart *c)
 static void put_marks(FILE *out, const mw_sweep_result *r, const chart *c)
 {
     const mw_sweep_analysis *an = &r->analysis;
-    uint32_t kb = an->knee_batch, cb = an->cliff_batch;
+    uint32_t kb = an->knee, cb = an->cliff;
     double xk = kb ? xpos(c, kb) : 0, xc = cb ? xpos(c, cb) : 0;
     if (kb) fprintf(out, "<line id=\"knee\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_KNEE
                          "\" stroke-width=\"2\" stroke-dasharray=\"2 4\" stroke-linecap=\"round\"/>\n", xk, PT - 2, xk, PB);
@@ -426,11 +433,12 @@ static void put_marks(FILE *out, const mw_sweep_result *r, const chart *c)
                          "\" stroke-width=\"2\" stroke-dasharray=\"2 4\" stroke-linecap=\"round\"/>\n", xc, PT - 2, xc, PB);
 
     char kl[48], cl[48];
-    int kn = snprintf(kl, sizeof kl, "knee: batch %u", kb), cn = snprintf(cl, sizeof cl, "cliff: batch %u", cb);
+    const char *xn = mw_sweep_axis_name(an->axis);
+    int kn = snprintf(kl, sizeof kl, "knee: %s %u", xn, kb), cn = snprintf(cl, sizeof cl, "cliff: %s %u", xn, cb);
     double y = PT - 10, fs = 12;
     if (kb && cb && kb == cb) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"" C_CLIFF_TEXT
-                     "\" font-weight=\"bold\">knee and cliff: batch %u</text>\n", xk, y, kb);
+                     "\" font-weight=\"bold\">knee and cliff: %s %u</text>\n", xk, y, xn, kb);
         return;
     }
     /* Centred over the line unless the two would touch: then each leans away
@@ -476,7 +484,7 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
             const mw_sweep_point *p = &r->points[i];
             if (p->predicted_bytes == MW_UNKNOWN) continue;
             fprintf(out, "<circle class=\"plan-pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#ffffff\" stroke=\"" C_MEM
-                         "\" stroke-width=\"1.2\"/>\n", xpos(c, p->batch), ymem(c, (double)p->predicted_bytes));
+                         "\" stroke-width=\"1.2\"/>\n", xpos(c, px(r, p)), ymem(c, (double)p->predicted_bytes));
         }
         fputs("</g>\n", out);
     }
@@ -485,7 +493,7 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
         put_line(out, r, c, "thr-line", "stroke=\"" C_THR "\" stroke-width=\"2.2\" stroke-linejoin=\"round\"", 1);
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
-        double x = xpos(c, p->batch);
+        double x = xpos(c, px(r, p));
         fprintf(out, "<g>");
         put_point_title(out, r, i);
         if (p->status != MW_POINT_OK) {
@@ -510,7 +518,7 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
         const mw_sweep_point *p = &r->points[i];
         if (p->status == MW_POINT_OK) continue;
         const char *name = mw_point_status_name(p->status);
-        double x = xpos(c, p->batch), half = strlen(name) * 10 * CHAR_W / 2;
+        double x = xpos(c, px(r, p)), half = strlen(name) * 10 * CHAR_W / 2;
         if (x - half < last_end + 3) continue;
         double y = fail_y(r, c, p);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\" fill=\"" C_FAIL "\" %s>%s</text>\n",

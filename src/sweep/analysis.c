@@ -1,12 +1,13 @@
 /*
  * analysis.c - what a sweep's points say: the fit of memory against the
- * batch, the largest batch that fits, the knee, the cliff, and the verdict
- * per point and overall with the numbers behind it (docs/SWEEP.md,
- * "Analysis and verdict").
+ * axis (the batch, or the context), the largest value that fits, the knee,
+ * the cliff, and the verdict per point and overall with the numbers behind
+ * it (docs/SWEEP.md, "Analysis and verdict").
  *
  * Pure: no I/O and no allocation, so it cannot fail. The points may come in
- * any order; they are visited in batch order by rescanning for the next
- * larger batch (O(n^2) for n points: a sweep has tens, not thousands).
+ * any order; they are visited in axis order by rescanning for the next
+ * larger value (O(n^2) for n points: a sweep has tens, not thousands).
+ * Below, "x" is a point's value on the axis.
  */
 #include "memwall.h"
 
@@ -30,10 +31,20 @@ const char *mw_point_status_name(mw_point_status s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
+const char *mw_sweep_axis_name(mw_sweep_axis a)
+{
+    return a == MW_SWEEP_CTX ? "ctx" : "batch";
+}
+
+uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a)
+{
+    return a == MW_SWEEP_CTX ? p->ctx : p->batch;
+}
+
 const char *mw_verdict_name(mw_verdict v)
 {
     static const char *const names[] = {"unknown", "memory bandwidth", "compute", "paging",
-                                        "memory capacity"};
+                                        "memory capacity", "fits"};
     return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "unknown";
 }
 
@@ -60,7 +71,7 @@ static int throughput_known(double t)
     return t >= 0 && isfinite(t);
 }
 
-void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out)
+void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out)
 {
     if (!out) return;
     memset(out, 0, sizeof *out);
@@ -70,13 +81,14 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out)
      * fine in a double, but the raw sums' cancellation would not be. */
     double sx = 0, sy = 0;
     size_t m = 0;
-    uint32_t first_batch = 0;
+    uint32_t first_x = 0;
     int distinct = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
-        if (m == 0) first_batch = p[i].batch;
-        else if (p[i].batch != first_batch) distinct = 1;
-        sx += p[i].batch;
+        uint32_t x = mw_sweep_point_x(&p[i], axis);
+        if (m == 0) first_x = x;
+        else if (x != first_x) distinct = 1;
+        sx += x;
         sy += (double)point_memory(&p[i]);
         m++;
     }
@@ -87,7 +99,7 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out)
     double sxx = 0, sxy = 0, syy = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
-        double dx = p[i].batch - mx, dy = (double)point_memory(&p[i]) - my;
+        double dx = mw_sweep_point_x(&p[i], axis) - mx, dy = (double)point_memory(&p[i]) - my;
         sxx += dx * dx;
         sxy += dx * dy;
         syy += dy * dy;
@@ -96,7 +108,7 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out)
     double ssres = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
-        double r = (double)point_memory(&p[i]) - (fixed + slope * p[i].batch);
+        double r = (double)point_memory(&p[i]) - (fixed + slope * mw_sweep_point_x(&p[i], axis));
         ssres += r * r;
     }
     /* Constant memory: the flat line is exact. */
@@ -110,7 +122,7 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_fit *out)
     out->r2 = r2;
 }
 
-uint32_t mw_sweep_fit_max_batch(const mw_sweep_fit *fit, uint64_t mem_bytes)
+uint32_t mw_sweep_fit_max(const mw_sweep_fit *fit, uint64_t mem_bytes)
 {
     if (!fit || !fit->valid || !isfinite(fit->fixed_bytes) || isnan(fit->per_item_bytes)) return 0;
     if (fit->per_item_bytes <= 0) return UINT32_MAX; /* memory does not grow with the batch */
@@ -122,50 +134,62 @@ uint32_t mw_sweep_fit_max_batch(const mw_sweep_fit *fit, uint64_t mem_bytes)
     return (uint32_t)x;
 }
 
-/* ---- visiting the points in batch order ---------------------------------- */
+/* ---- visiting the points in axis order ----------------------------------- */
 
-typedef int (*point_filter)(const mw_sweep_point *q, uint32_t below);
+/* The points and their axis, as the helpers below see them. */
+typedef struct points {
+    const mw_sweep_point *p;
+    size_t n;
+    mw_sweep_axis axis;
+} points;
 
-/* Sets *cursor to the smallest batch above it among the points that pass
- * keep (a cursor of -1 starts); 0 when there is none. */
-static int next_batch(const mw_sweep_point *p, size_t n, point_filter keep, uint32_t below,
-                      int64_t *cursor)
+static uint32_t x_of(const points *P, size_t i)
+{
+    return mw_sweep_point_x(&P->p[i], P->axis);
+}
+
+typedef int (*point_filter)(const mw_sweep_point *q, uint32_t x, uint32_t below);
+
+/* Sets *cursor to the smallest x above it among the points that pass keep
+ * (a cursor of -1 starts); 0 when there is none. */
+static int next_x(const points *P, point_filter keep, uint32_t below, int64_t *cursor)
 {
     int64_t best = -1;
-    for (size_t i = 0; i < n; i++)
-        if (keep(&p[i], below) && (int64_t)p[i].batch > *cursor &&
-            (best < 0 || (int64_t)p[i].batch < best))
-            best = p[i].batch;
+    for (size_t i = 0; i < P->n; i++) {
+        uint32_t x = x_of(P, i);
+        if (keep(&P->p[i], x, below) && (int64_t)x > *cursor && (best < 0 || (int64_t)x < best)) best = x;
+    }
     if (best < 0) return 0;
     *cursor = best;
     return 1;
 }
 
-static int any_point(const mw_sweep_point *q, uint32_t below)
+static int any_point(const mw_sweep_point *q, uint32_t x, uint32_t below)
 {
     (void)q;
+    (void)x;
     (void)below;
     return 1;
 }
 
 /* The knee's points: ok, a positive throughput (a ratio of two is taken),
- * a batch above 0 (a log of two is taken) and below the cliff (below; 0: no
+ * an x above 0 (a log of two is taken) and below the cliff (below; 0: no
  * cliff), so a fall caused by paging is the cliff's, not a knee. */
-static int knee_point(const mw_sweep_point *q, uint32_t below)
+static int knee_point(const mw_sweep_point *q, uint32_t x, uint32_t below)
 {
-    return q->status == MW_POINT_OK && throughput_known(q->throughput) && q->throughput > 0 &&
-           q->batch > 0 && (below == 0 || q->batch < below);
+    return q->status == MW_POINT_OK && throughput_known(q->throughput) && q->throughput > 0 && x > 0 &&
+           (below == 0 || x < below);
 }
 
-/* The mean throughput of the knee's points at one batch (repeats of a batch,
+/* The mean throughput of the knee's points at one x (repeats of a batch,
  * e.g. from another context length, share it). */
-static double batch_throughput(const mw_sweep_point *p, size_t n, uint32_t batch, uint32_t below)
+static double x_throughput(const points *P, uint32_t x, uint32_t below)
 {
     double sum = 0;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (p[i].batch == batch && knee_point(&p[i], below)) {
-            sum += p[i].throughput;
+    for (size_t i = 0; i < P->n; i++)
+        if (x_of(P, i) == x && knee_point(&P->p[i], x, below)) {
+            sum += P->p[i].throughput;
             k++;
         }
     return k ? sum / (double)k : -1;
@@ -174,6 +198,8 @@ static double batch_throughput(const mw_sweep_point *p, size_t n, uint32_t batch
 /* What made a point the cliff (a bit each). */
 enum { CLIFF_SWAP = 1, CLIFF_FAULTS = 2, CLIFF_PSI = 4, CLIFF_DROP = 8 };
 
+/* best_below: the best throughput at smaller x, or < 0 when a fall of
+ * throughput is not to be taken as paging (a context sweep's). */
 static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds *t, double best_below)
 {
     unsigned c = 0;
@@ -228,13 +254,13 @@ static const char *fmt_rate(double t, char *buf, size_t cap)
     return buf;
 }
 
-/* The largest peak memory among the ok points of one batch (MW_UNKNOWN: none). */
-static uint64_t batch_memory(const mw_sweep_point *p, size_t n, uint32_t batch)
+/* The largest peak memory among the ok points at one x (MW_UNKNOWN: none). */
+static uint64_t x_memory(const points *P, uint32_t x)
 {
     uint64_t best = MW_UNKNOWN;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t m = point_memory(&p[i]);
-        if (p[i].batch == batch && p[i].status == MW_POINT_OK && m != MW_UNKNOWN &&
+    for (size_t i = 0; i < P->n; i++) {
+        uint64_t m = point_memory(&P->p[i]);
+        if (x_of(P, i) == x && P->p[i].status == MW_POINT_OK && m != MW_UNKNOWN &&
             (best == MW_UNKNOWN || m > best))
             best = m;
     }
@@ -243,108 +269,117 @@ static uint64_t batch_memory(const mw_sweep_point *p, size_t n, uint32_t batch)
 
 /* ---- the analysis -------------------------------------------------------- */
 
-void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_thresholds *t,
+void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out)
 {
     mw_sweep_analysis scratch;
     mw_cliff_thresholds defaults;
     if (!out) out = &scratch;
     memset(out, 0, sizeof *out);
+    out->axis = axis;
     if (!t) {
         mw_cliff_thresholds_init(&defaults);
         t = &defaults;
     }
     if (!p) n = 0;
+    const points P = {p, n, axis};
+    const int ctx_axis = axis == MW_SWEEP_CTX;
+    const char *xn = mw_sweep_axis_name(axis); /* "batch %u", "ctx %u" */
     reason_buf r = {out->reason, sizeof out->reason, 0};
     char s1[32], s2[32], s3[32];
 
-    mw_sweep_fit_points(p, n, &out->fit);
+    mw_sweep_fit_points(p, n, axis, &out->fit);
 
-    /* Largest ok batch, smallest failed one, smallest OOM, the counts. */
+    /* Largest ok x, smallest failed one, smallest OOM, the counts. */
     uint32_t min_oom = 0;
     size_t n_ok = 0, n_timeout = 0, n_failed = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t b = p[i].batch;
+        uint32_t x = x_of(&P, i);
         if (p[i].status == MW_POINT_OK) {
             n_ok++;
-            if (b > out->max_fit_batch) out->max_fit_batch = b;
+            if (x > out->max_fit) out->max_fit = x;
             continue;
         }
-        if (out->first_fail_batch == 0 || b < out->first_fail_batch) out->first_fail_batch = b;
-        if (p[i].status == MW_POINT_OOM && (min_oom == 0 || b < min_oom)) min_oom = b;
+        if (out->first_fail == 0 || x < out->first_fail) out->first_fail = x;
+        if (p[i].status == MW_POINT_OOM && (min_oom == 0 || x < min_oom)) min_oom = x;
         if (p[i].status == MW_POINT_TIMEOUT) n_timeout++;
         else if (p[i].status != MW_POINT_OOM) n_failed++;
     }
     int any_oom = 0;
     for (size_t i = 0; i < n; i++) any_oom |= p[i].status == MW_POINT_OOM;
 
-    /* The cliff: the first ok or timed-out point, in batch order, above a
-     * threshold; throughput is compared with the best of smaller ok batches. */
+    /* The cliff: the first ok or timed-out point, in axis order, above a
+     * threshold; throughput is compared with the best of smaller ok x (not
+     * along the context, where it is expected to fall). */
     size_t cliff_i = 0;
     unsigned cliff_why = 0;
     double best_below = -1;
-    uint32_t best_below_batch = 0;
+    uint32_t best_below_x = 0;
     int found_cliff = 0;
-    for (int64_t b = -1; !found_cliff && next_batch(p, n, any_point, 0, &b);) {
+    for (int64_t x = -1; !found_cliff && next_x(&P, any_point, 0, &x);) {
         for (size_t i = 0; i < n; i++) {
-            if (p[i].batch != (uint32_t)b) continue;
-            unsigned c = cliff_causes(&p[i], t, best_below);
+            if (x_of(&P, i) != (uint32_t)x) continue;
+            unsigned c = cliff_causes(&p[i], t, ctx_axis ? -1 : best_below);
             if (c) {
                 found_cliff = 1;
                 cliff_i = i;
                 cliff_why = c;
-                out->cliff_batch = (uint32_t)b;
+                out->cliff = (uint32_t)x;
                 break;
             }
         }
         for (size_t i = 0; !found_cliff && i < n; i++)
-            if (p[i].batch == (uint32_t)b && p[i].status == MW_POINT_OK &&
+            if (x_of(&P, i) == (uint32_t)x && p[i].status == MW_POINT_OK &&
                 throughput_known(p[i].throughput) && p[i].throughput > best_below) {
                 best_below = p[i].throughput;
-                best_below_batch = p[i].batch;
+                best_below_x = (uint32_t)x;
             }
     }
-    /* A cliff at batch 0 is still a cliff: the point filters below take 0
-     * as "none", so keep the flag beside the batch. */
-    uint32_t below = found_cliff ? out->cliff_batch : 0;
-    if (found_cliff && below == 0) below = 1; /* nothing below batch 0 anyway */
+    /* A cliff at 0 is still a cliff: the point filters below take 0 as
+     * "none", so keep the flag beside the value. */
+    uint32_t below = found_cliff ? out->cliff : 0;
+    if (found_cliff && below == 0) below = 1; /* nothing below 0 anyway */
 
-    /* The knee: the last batch before the gain per doubling of the batch,
-     * (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below 10%. */
+    /* The knee (batch sweeps): the last batch before the gain per doubling
+     * of the batch, (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below
+     * 10%. Along the context the first and last throughputs are kept. */
     double first_t = -1, last_t = -1, knee_t = -1, knee_next_t = -1;
-    uint32_t first_b = 0, last_b = 0, knee_next_b = 0;
+    uint32_t first_x = 0, last_x = 0, knee_next_x = 0;
     size_t n_rates = 0;
-    for (int64_t b = -1; next_batch(p, n, knee_point, below, &b);) {
-        double tb = batch_throughput(p, n, (uint32_t)b, below);
+    for (int64_t x = -1; next_x(&P, knee_point, below, &x);) {
+        double tx = x_throughput(&P, (uint32_t)x, below);
         if (n_rates == 0) {
-            first_t = tb;
-            first_b = (uint32_t)b;
-        } else if (out->knee_batch == 0) {
-            double doublings = log2((double)b / (double)last_b);
-            double gain = pow(tb / last_t, 1.0 / doublings) - 1.0;
+            first_t = tx;
+            first_x = (uint32_t)x;
+        } else if (out->knee == 0 && !ctx_axis) {
+            double doublings = log2((double)x / (double)last_x);
+            double gain = pow(tx / last_t, 1.0 / doublings) - 1.0;
             if (gain < KNEE_GAIN_PER_DOUBLING) {
-                out->knee_batch = last_b;
+                out->knee = last_x;
                 knee_t = last_t;
-                knee_next_t = tb;
-                knee_next_b = (uint32_t)b;
+                knee_next_t = tx;
+                knee_next_x = (uint32_t)x;
             }
         }
-        last_t = tb;
-        last_b = (uint32_t)b;
+        last_t = tx;
+        last_x = (uint32_t)x;
         n_rates++;
     }
 
-    /* The verdict of each point. */
+    /* The verdict of each point: along the context, an ok point before the
+     * cliff says nothing of bandwidth or compute (the batch is fixed). */
     for (size_t i = 0; verdicts && i < n; i++) {
         const mw_sweep_point *q = &p[i];
-        int paging = found_cliff && q->batch >= out->cliff_batch;
+        uint32_t x = x_of(&P, i);
+        int paging = found_cliff && x >= out->cliff;
         mw_verdict v = MW_VERDICT_UNKNOWN;
         switch (q->status) {
         case MW_POINT_OOM: v = MW_VERDICT_CAPACITY; break;
         case MW_POINT_TIMEOUT: v = paging ? MW_VERDICT_PAGING : MW_VERDICT_UNKNOWN; break;
         case MW_POINT_OK:
             if (paging) v = MW_VERDICT_PAGING;
-            else if (out->knee_batch != 0 && q->batch > out->knee_batch) v = MW_VERDICT_COMPUTE;
+            else if (ctx_axis) v = MW_VERDICT_FITS;
+            else if (out->knee != 0 && x > out->knee) v = MW_VERDICT_COMPUTE;
             else if (throughput_known(q->throughput)) v = MW_VERDICT_BANDWIDTH;
             break;
         default: break;
@@ -353,39 +388,39 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_threshol
     }
 
     /* Overall, and the numbers that justify it. */
-    int grew = out->knee_batch == 0 && n_rates >= 2 && last_t > first_t;
-    if (any_oom && (!found_cliff || out->cliff_batch >= min_oom)) out->overall = MW_VERDICT_CAPACITY;
+    int grew = !ctx_axis && out->knee == 0 && n_rates >= 2 && last_t > first_t;
+    if (any_oom && (!found_cliff || out->cliff >= min_oom)) out->overall = MW_VERDICT_CAPACITY;
     else if (found_cliff) out->overall = MW_VERDICT_PAGING;
-    else if (out->knee_batch != 0) out->overall = MW_VERDICT_COMPUTE;
+    else if (out->knee != 0) out->overall = MW_VERDICT_COMPUTE;
     else if (grew) out->overall = MW_VERDICT_BANDWIDTH;
+    else if (ctx_axis && n_ok) out->overall = MW_VERDICT_FITS;
     else out->overall = MW_VERDICT_UNKNOWN;
 
-    /* The largest ok batch below the first OOM, and its peak. */
+    /* The largest ok x below the first OOM, and its peak. */
     uint32_t fit_below_oom = 0;
-    for (size_t i = 0; i < n; i++)
-        if (p[i].status == MW_POINT_OK && (!any_oom || p[i].batch < min_oom) &&
-            p[i].batch > fit_below_oom)
-            fit_below_oom = p[i].batch;
     int any_ok_below_oom = 0;
-    for (size_t i = 0; i < n; i++)
-        any_ok_below_oom |= p[i].status == MW_POINT_OK && (!any_oom || p[i].batch < min_oom);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = x_of(&P, i);
+        if (p[i].status != MW_POINT_OK || (any_oom && x >= min_oom)) continue;
+        any_ok_below_oom = 1;
+        if (x > fit_below_oom) fit_below_oom = x;
+    }
 
     switch (out->overall) {
     case MW_VERDICT_CAPACITY:
-        reason_add(&r, "out of memory at batch %u", min_oom);
-        if (any_ok_below_oom && batch_memory(p, n, fit_below_oom) != MW_UNKNOWN)
-            reason_add(&r, " (peak %s at batch %u, the largest below it that fit)",
-                       mw_size_format(batch_memory(p, n, fit_below_oom), s1, sizeof s1),
-                       fit_below_oom);
+        reason_add(&r, "out of memory at %s %u", xn, min_oom);
+        if (any_ok_below_oom && x_memory(&P, fit_below_oom) != MW_UNKNOWN)
+            reason_add(&r, " (peak %s at %s %u, the largest below it that fit)",
+                       mw_size_format(x_memory(&P, fit_below_oom), s1, sizeof s1), xn, fit_below_oom);
         else if (any_ok_below_oom)
-            reason_add(&r, " (batch %u, the largest below it, fit)", fit_below_oom);
+            reason_add(&r, " (%s %u, the largest below it, fit)", xn, fit_below_oom);
         else
-            reason_add(&r, " (no smaller batch ran to the end)");
+            reason_add(&r, " (no smaller %s ran to the end)", xn);
         break;
     case MW_VERDICT_PAGING: {
         const mw_sweep_point *q = &p[cliff_i];
         const char *sep = ": ";
-        reason_add(&r, "paging from batch %u", out->cliff_batch);
+        reason_add(&r, "paging from %s %u", xn, out->cliff);
         if (point_memory(q) != MW_UNKNOWN)
             reason_add(&r, " (peak %s)", mw_size_format(point_memory(q), s1, sizeof s1));
         if (cliff_why & CLIFF_SWAP) {
@@ -405,50 +440,60 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, const mw_cliff_threshol
             sep = ", ";
         }
         if (cliff_why & CLIFF_DROP)
-            reason_add(&r, "%sthroughput %s items/s, %.0f%% below the %s of batch %u (threshold %.0f%%)",
+            reason_add(&r, "%sthroughput %s items/s, %.0f%% below the %s of %s %u (threshold %.0f%%)",
                        sep, fmt_rate(q->throughput, s2, sizeof s2),
                        100.0 * (1.0 - q->throughput / best_below),
-                       fmt_rate(best_below, s3, sizeof s3), best_below_batch,
+                       fmt_rate(best_below, s3, sizeof s3), xn, best_below_x,
                        100.0 * t->throughput_drop);
-        if (any_oom) reason_add(&r, "; out of memory at batch %u", min_oom);
+        if (any_oom) reason_add(&r, "; out of memory at %s %u", xn, min_oom);
         break;
     }
     case MW_VERDICT_COMPUTE:
         break; /* the knee below says it */
     case MW_VERDICT_BANDWIDTH:
         reason_add(&r, "throughput grows with the batch, at least +%.0f%% per doubling: %s items/s at batch %u, %s at batch %u",
-                   100.0 * KNEE_GAIN_PER_DOUBLING, fmt_rate(first_t, s1, sizeof s1), first_b,
-                   fmt_rate(last_t, s2, sizeof s2), last_b);
+                   100.0 * KNEE_GAIN_PER_DOUBLING, fmt_rate(first_t, s1, sizeof s1), first_x,
+                   fmt_rate(last_t, s2, sizeof s2), last_x);
         break;
+    case MW_VERDICT_FITS: {
+        /* no wall along the context: how far, and what each token costs */
+        uint64_t m = x_memory(&P, out->max_fit);
+        reason_add(&r, "no paging or out-of-memory up to ctx %u", out->max_fit);
+        if (m != MW_UNKNOWN) reason_add(&r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
+        if (out->fit.valid && out->fit.per_item_bytes > 0)
+            reason_add(&r, "; memory grows by %s per token of context",
+                       mw_size_format((uint64_t)out->fit.per_item_bytes, s2, sizeof s2));
+        break;
+    }
     default:
         if (n == 0) reason_add(&r, "no points measured");
         else if (n_ok == 0)
             reason_add(&r, "no point ran to the end (%zu timed out, %zu failed)", n_timeout, n_failed);
         else if (n_rates == 0)
-            reason_add(&r, "no throughput measured (largest batch that ran to the end: %u)",
-                       out->max_fit_batch);
+            reason_add(&r, "no throughput measured (largest batch that ran to the end: %u)", out->max_fit);
         else if (n_rates == 1)
-            reason_add(&r, "throughput measured at one batch only (%u): a verdict needs two", first_b);
+            reason_add(&r, "throughput measured at one batch only (%u): a verdict needs two", first_x);
         else
             reason_add(&r, "throughput does not grow with the batch: %s items/s at batch %u, %s at batch %u",
-                       fmt_rate(first_t, s1, sizeof s1), first_b, fmt_rate(last_t, s2, sizeof s2),
-                       last_b);
+                       fmt_rate(first_t, s1, sizeof s1), first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
         break;
     }
-    if (out->knee_batch != 0) {
-        reason_add(&r, "%sthroughput stops growing after batch %u (%+.0f%% for %u)",
-                   r.len ? "; " : "", out->knee_batch, 100.0 * (knee_next_t / knee_t - 1.0),
-                   knee_next_b);
+    if (out->knee != 0) {
+        reason_add(&r, "%sthroughput stops growing after batch %u (%+.0f%% for %u)", r.len ? "; " : "",
+                   out->knee, 100.0 * (knee_next_t / knee_t - 1.0), knee_next_x);
     }
     /* Before a wall, say whether the batch still paid. */
     if (grew && (out->overall == MW_VERDICT_CAPACITY || out->overall == MW_VERDICT_PAGING))
         reason_add(&r, "; until then throughput grew with the batch (%s items/s at batch %u, %s at batch %u)",
-                   fmt_rate(first_t, s1, sizeof s1), first_b, fmt_rate(last_t, s2, sizeof s2), last_b);
+                   fmt_rate(first_t, s1, sizeof s1), first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
+    /* Along the context: what the longest context costs in speed. */
+    if (ctx_axis && n_rates >= 2)
+        reason_add(&r, "; throughput %s items/s at ctx %u, %s at ctx %u", fmt_rate(first_t, s1, sizeof s1),
+                   first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
     /* Where memory was no limit, say how far it was measured. */
-    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) &&
-        out->max_fit_batch != 0) {
-        uint64_t m = batch_memory(p, n, out->max_fit_batch);
-        reason_add(&r, "; no paging or out-of-memory up to batch %u", out->max_fit_batch);
+    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) && out->max_fit != 0) {
+        uint64_t m = x_memory(&P, out->max_fit);
+        reason_add(&r, "; no paging or out-of-memory up to batch %u", out->max_fit);
         if (m != MW_UNKNOWN) reason_add(&r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
     }
 }

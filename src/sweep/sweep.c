@@ -1,12 +1,14 @@
 /*
- * sweep.c - the batch-size experiment: each point a fresh child in its own
- * memory cgroup (mw_watch_run), its throughput read from the engine's JSON
- * or the command's output, the points chosen from the plan's prediction and
- * then by doubling and bisection, analyzed by analysis.c.
+ * sweep.c - the batch-size (or context-length) experiment: each point a
+ * fresh child in its own memory cgroup (mw_watch_run), its throughput read
+ * from the engine's JSON or the command's output, the points chosen from the
+ * plan's prediction and then by doubling and bisection, analyzed by
+ * analysis.c. "x" is a point's value on the sweep's axis.
  */
 #include "memwall.h"
 #include "engine/llama.h"
 #include "format/model_build.h"
+#include "probe/proc.h"
 #include "common/error.h"
 #include "common/json.h"
 
@@ -21,11 +23,18 @@
 
 #define MAX_POINTS 256
 
+/* Contexts are searched in steps of 256 tokens, as llama.cpp pads its KV
+ * cache to 256: a finer answer would not be a context anyone runs. */
+#define CTX_STEP 256
+/* auto, along the context, when the model's trained context is unknown */
+#define CTX_MAX_DEFAULT (1u << 20)
+
 void mw_sweep_opts_init(mw_sweep_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->model = MW_DEMO_MODEL;
     o->max_batch = 4096;
+    o->batch = 1;
     o->runs = 1;
     o->prompt = 16;
     o->gen = 16;
@@ -145,22 +154,24 @@ static double metric_from_report(const char *text, double wall)
 
 typedef struct progress_ctx {
     const mw_sweep_opts *o;
-    uint32_t batch, run;
+    uint32_t x, run;
 } progress_ctx;
 
 static void on_sample(const mw_sample *s, void *user)
 {
     const progress_ctx *c = user;
-    c->o->on_progress(c->batch, c->run, s, c->o->on_point_user);
+    c->o->on_progress(c->x, c->run, s, c->o->on_point_user);
 }
 
-static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t run, mw_sweep_point *p, mw_err *err)
+/* One run at (batch, ctx); ctx 0: the engine's default (prompt + gen). */
+static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint32_t run, mw_sweep_point *p,
+                          mw_err *err)
 {
     char buf[8192];
     const char *argv[128];
     char nb[16], np[16], ng[16], nc[16], nt[16];
     if (o->cmd) {
-        MW_FORWARD(expand_argv(o->cmd, batch, o->ctx, buf, sizeof buf, argv, 128, err));
+        MW_FORWARD(expand_argv(o->cmd, batch, ctx, buf, sizeof buf, argv, 128, err));
     } else {
         size_t n = 0;
         snprintf(nb, sizeof nb, "%u", batch);
@@ -172,7 +183,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t run, 
         argv[n++] = "--batch"; argv[n++] = nb;
         argv[n++] = "--prompt"; argv[n++] = np;
         argv[n++] = "--gen"; argv[n++] = ng;
-        if (o->ctx) { snprintf(nc, sizeof nc, "%u", o->ctx); argv[n++] = "--ctx"; argv[n++] = nc; }
+        if (ctx) { snprintf(nc, sizeof nc, "%u", ctx); argv[n++] = "--ctx"; argv[n++] = nc; }
         if (o->threads) { snprintf(nt, sizeof nt, "%u", o->threads); argv[n++] = "--threads"; argv[n++] = nt; }
         argv[n++] = "--json";
         argv[n] = NULL;
@@ -195,7 +206,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t run, 
     w.stdout_fd = fileno(out);
     w.timeout_seconds = o->timeout_seconds;
     w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
-    progress_ctx pc = {o, batch, run};
+    progress_ctx pc = {o, o->axis == MW_SWEEP_CTX ? ctx : batch, run};
     if (o->on_progress) {
         w.on_sample = on_sample;
         w.on_sample_user = &pc;
@@ -246,11 +257,11 @@ static int cmp_double(const void *a, const void *b)
 
 /* A point: o->runs runs; the worst status, medians of time and throughput,
  * the largest memory figures. */
-static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_point *p, mw_err *err)
+static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, mw_sweep_point *p, mw_err *err)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
-    p->ctx = o->ctx;
+    p->ctx = ctx;
     p->throughput = -1;
     p->predicted_bytes = MW_UNKNOWN;
     double walls[64], thr[64];
@@ -259,7 +270,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, mw_sweep_poin
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
-        MW_FORWARD(run_once(o, batch, r + 1, &one, err));
+        MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, err));
         done++;
         if (one.status > p->status) p->status = one.status;
         if (r == 0 || one.exit_code) p->exit_code = one.exit_code;
@@ -307,46 +318,60 @@ static mw_model *plan_model(const mw_sweep_opts *o)
     return m;
 }
 
-/* The plan for batch b (mem: the cap, or MW_UNKNOWN). 0 on failure. */
-static int plan_for(const mw_sweep_opts *o, const mw_model *m, uint32_t b, uint64_t mem, mw_plan *plan)
-{
-    if (!m) return 0;
-    mw_plan_opts po;
-    mw_plan_opts_init(&po);
-    po.batch = b;
-    po.prompt = o->prompt;
-    po.gen = o->gen;
-    po.ctx = o->ctx ? o->ctx : o->prompt + o->gen;
-    po.mem_bytes = mem;
-    return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
-}
-
 typedef struct sweep_state {
     const mw_sweep_opts *o;
     mw_sweep_result *r;
     FILE *jsonl;
     mw_model *plan_model;            /* engine points: the plan's model */
+    uint64_t overhead_bytes;         /* engine points: the runtime's own */
 } sweep_state;
 
-static const mw_sweep_point *find(const sweep_state *S, uint32_t batch)
+/* The plan at (batch, ctx; 0: prompt + gen), mem: the cap or MW_UNKNOWN.
+ * 0 on failure. */
+static int plan_for(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t mem, mw_plan *plan)
+{
+    const mw_sweep_opts *o = S->o;
+    const mw_model *m = S->plan_model;
+    if (!m) return 0;
+    mw_plan_opts po;
+    mw_plan_opts_init(&po);
+    po.overhead_bytes = S->overhead_bytes;
+    po.batch = batch;
+    po.prompt = o->prompt;
+    po.gen = o->gen;
+    po.ctx = ctx ? ctx : o->prompt + o->gen;
+    po.mem_bytes = mem;
+    return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
+}
+
+/* The (batch, ctx) of the point at x: the axis varies, the other is fixed. */
+static void point_at(const mw_sweep_opts *o, uint32_t x, uint32_t *batch, uint32_t *ctx)
+{
+    *batch = o->axis == MW_SWEEP_CTX ? o->batch : x;
+    *ctx = o->axis == MW_SWEEP_CTX ? x : o->ctx;
+}
+
+static const mw_sweep_point *find(const sweep_state *S, uint32_t batch, uint32_t ctx)
 {
     for (size_t i = 0; i < S->r->n_points; i++)
-        if (S->r->points[i].batch == batch) return &S->r->points[i];
+        if (S->r->points[i].batch == batch && S->r->points[i].ctx == ctx) return &S->r->points[i];
     return NULL;
 }
 
-static mw_status add_point(sweep_state *S, uint32_t batch, const mw_sweep_point **out, mw_err *err)
+static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **out, mw_err *err)
 {
-    const mw_sweep_point *known = find(S, batch);
+    uint32_t batch, ctx;
+    point_at(S->o, x, &batch, &ctx);
+    const mw_sweep_point *known = find(S, batch, ctx);
     if (known) {
         *out = known;
         return MW_OK;
     }
     MW_RETURN_IF(S->r->n_points == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
     mw_sweep_point *p = &S->r->points[S->r->n_points];
-    MW_FORWARD(run_point(S->o, batch, p, err));
+    MW_FORWARD(run_point(S->o, batch, ctx, p, err));
     mw_plan plan;
-    if (plan_for(S->o, S->plan_model, batch, MW_UNKNOWN, &plan)) p->predicted_bytes = plan.total_bytes;
+    if (plan_for(S, batch, ctx, MW_UNKNOWN, &plan)) p->predicted_bytes = plan.total_bytes;
     S->r->n_points++;
     if (S->jsonl) {
         mw_sweep_point_jsonl(p, S->jsonl);
@@ -357,12 +382,15 @@ static mw_status add_point(sweep_state *S, uint32_t batch, const mw_sweep_point 
     return MW_OK;
 }
 
-/* --resume: the points a killed sweep left in its JSON Lines file. */
+/* --resume: the points a killed sweep left in its JSON Lines file. Each must
+ * be of this sweep: the same context (a batch sweep) or batch (a context
+ * sweep); mixing two would fit one line through both. */
 static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return errno == ENOENT ? MW_OK : mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
     mw_json_init();
+    const mw_sweep_opts *o = S->o;
     char line[4096];
     unsigned lineno = 0;
     mw_status st = MW_OK;
@@ -372,7 +400,7 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         cJSON *j = cJSON_Parse(line);
         const cJSON *b = j ? cJSON_GetObjectItemCaseSensitive(j, "batch") : NULL;
         const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "status") : NULL;
-        if (!cJSON_IsNumber(b) || !cJSON_IsString(s) || b->valuedouble < 1) {
+        if (!cJSON_IsNumber(b) || !cJSON_IsString(s) || b->valuedouble < 1 || b->valuedouble > UINT32_MAX) {
             cJSON_Delete(j);
             /* a line cut by a kill is the last one: keep what came before */
             if (!strchr(line, '\n')) break;
@@ -381,7 +409,7 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
             break;
         }
         if (S->r->n_points == MAX_POINTS) { cJSON_Delete(j); break; }
-        mw_sweep_point *p = &S->r->points[S->r->n_points++];
+        mw_sweep_point *p = &S->r->points[S->r->n_points];
         memset(p, 0, sizeof *p);
         p->batch = (uint32_t)b->valuedouble;
         for (int k = MW_POINT_OK; k <= MW_POINT_FAILED; k++)
@@ -404,6 +432,15 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
 #undef NUM
         cJSON_Delete(j);
+        if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx) {
+            st = mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u, not of this sweep (%s %u): "
+                            "give the same --%s, or another --jsonl", path, lineno, p->batch, p->ctx,
+                            o->axis == MW_SWEEP_CTX ? "batch" : "ctx",
+                            o->axis == MW_SWEEP_CTX ? o->batch : o->ctx,
+                            o->axis == MW_SWEEP_CTX ? "batch" : "ctx");
+            break;
+        }
+        S->r->n_points++;
         S->r->n_resumed++;
     }
     fclose(f);
@@ -419,32 +456,40 @@ static double best_throughput(const sweep_state *S)
     return best;
 }
 
-/* Doubling from 1 (jumping to the plan's prediction when it comes up), then
- * bisection between the last fit and the first failure: the largest batch
- * that fits is found exactly. Stops early when throughput collapses. */
-static mw_status auto_points(sweep_state *S, uint32_t pred, mw_err *err)
+/* Doubling from first (jumping to the plan's prediction when it comes up),
+ * then bisection in steps of `step` between the last fit and the first
+ * failure: the largest x that fits is found exactly with few runs. A batch
+ * sweep stops early when throughput collapses (along the context it is
+ * expected to fall). first and pred are multiples of step. */
+static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint32_t max, uint32_t pred,
+                             mw_err *err)
 {
-    const mw_sweep_opts *o = S->o;
-    uint32_t ok = 0, fail = 0, b = 1;
+    const int batch_axis = S->o->axis == MW_SWEEP_BATCH;
+    uint32_t ok = 0, fail = 0, x = first;
     for (;;) {
         double best = best_throughput(S);
         const mw_sweep_point *p;
-        MW_FORWARD(add_point(S, b, &p, err));
+        MW_FORWARD(add_point(S, x, &p, err));
         if (p->status != MW_POINT_OK) {
-            fail = b;
+            fail = x;
             break;
         }
-        ok = b;
-        if (best > 0 && p->throughput >= 0 && p->throughput < 0.5 * best)
+        ok = x;
+        if (batch_axis && best > 0 && p->throughput >= 0 && p->throughput < 0.5 * best)
             return MW_OK; /* collapsed to half: more would only page harder */
-        if (b >= o->max_batch) return MW_OK;
-        uint32_t next = b > o->max_batch / 2 ? o->max_batch : 2 * b;
-        if (pred > b && pred < next) next = pred;      /* land on the prediction */
-        else if (pred == b && pred < o->max_batch) next = pred + 1; /* and just past it */
-        b = next;
+        if (x >= max) return MW_OK;
+        uint32_t next = x > max / 2 ? max : 2 * x;
+        if (pred > x && pred < next) next = pred;                 /* land on the prediction */
+        else if (pred == x && pred < max) next = max - pred > step ? pred + step : max; /* and just past it */
+        x = next;
     }
-    while (fail - ok > 1) {
-        uint32_t mid = ok + (fail - ok) / 2;
+    /* The plan is close (within a few per cent for the engine): when its
+     * prediction just fails, the step below it is the likeliest answer. */
+    int near_pred = pred != 0 && fail == pred && pred - ok > step;
+    while (fail - ok > step) {
+        uint32_t half = (fail - ok) / 2 / step * step;
+        uint32_t mid = near_pred ? fail - step : ok + (half > step ? half : step);
+        near_pred = 0;
         const mw_sweep_point *p;
         MW_FORWARD(add_point(S, mid, &p, err));
         if (p->status == MW_POINT_OK) ok = mid;
@@ -453,11 +498,57 @@ static mw_status auto_points(sweep_state *S, uint32_t pred, mw_err *err)
     return MW_OK;
 }
 
-mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err)
+/* The plan's largest context at the sweep's batch under mem, with the
+ * sweep's prompt and generation (as the points run); 0 when none fits. */
+static uint32_t plan_max_ctx(const sweep_state *S, uint64_t mem, uint32_t max)
 {
-    *out = NULL;
+    const mw_sweep_opts *o = S->o;
+    uint32_t lo = o->prompt + o->gen - 1, hi = max; /* lo: below any context that runs */
+    mw_plan plan;
+    if (!plan_for(S, o->batch, lo + 1, MW_UNKNOWN, &plan) || plan.total_bytes > mem) return 0;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if (plan_for(S, o->batch, mid, MW_UNKNOWN, &plan) && plan.total_bytes <= mem) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* What each point runs, for the report. */
+static void describe_workload(const mw_sweep_opts *o, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+#define ADD(...) do { int k_ = snprintf(buf + len, cap - len, __VA_ARGS__); \
+                      if (k_ > 0) len = len + (size_t)k_ < cap ? len + (size_t)k_ : cap - 1; } while (0)
+    if (o->cmd) {
+        for (const char *const *a = o->cmd; *a && len + 2 < cap; a++) ADD("%s%s", len ? " " : "", *a);
+        return;
+    }
+    ADD("memwall run %s", o->model);
+    if (o->axis == MW_SWEEP_CTX) ADD(" --batch %u", o->batch);
+    ADD(" --prompt %u --gen %u", o->prompt, o->gen);
+    if (o->axis == MW_SWEEP_BATCH && o->ctx) ADD(" --ctx %u", o->ctx);
+#undef ADD
+}
+
+/* The options a sweep cannot run with, as an error. */
+static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
+{
     MW_RETURN_IF(!o->cmd && (!o->model || !*o->model), err, MW_ERR_INVALID, "no model and no command to sweep");
+    MW_RETURN_IF(o->axis != MW_SWEEP_BATCH && o->axis != MW_SWEEP_CTX, err, MW_ERR_INVALID,
+                 "unknown sweep axis %d", (int)o->axis);
     MW_RETURN_IF(o->max_batch == 0, err, MW_ERR_INVALID, "the largest batch must be at least 1");
+    MW_RETURN_IF(o->axis == MW_SWEEP_CTX && o->batch == 0, err, MW_ERR_INVALID,
+                 "a context sweep needs a batch of at least 1");
+    for (size_t i = 0; o->axis == MW_SWEEP_BATCH && i < o->n_batches; i++)
+        MW_RETURN_IF(o->batches[i] == 0, err, MW_ERR_INVALID, "batch %zu of the list is 0", i + 1);
+    for (size_t i = 0; o->axis == MW_SWEEP_CTX && i < o->n_contexts; i++) {
+        MW_RETURN_IF(o->contexts[i] == 0, err, MW_ERR_INVALID, "context %zu of the list is 0", i + 1);
+        MW_RETURN_IF(!o->cmd && o->contexts[i] < (uint64_t)o->prompt + o->gen, err, MW_ERR_INVALID,
+                     "context %u cannot hold the prompt and the generation (%u + %u tokens): give longer "
+                     "contexts, or a shorter --prompt or --gen", o->contexts[i], o->prompt, o->gen);
+    }
     if (o->metric_regex) {
         regex_t re;
         int rc = regcomp(&re, o->metric_regex, REG_EXTENDED | REG_NEWLINE);
@@ -468,55 +559,89 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         MW_RETURN_IF(groups < 1, err, MW_ERR_INVALID,
                      "--metric \"%s\" needs a group around the number, e.g. \"([0-9.]+) it/s\"", o->metric_regex);
     }
-    sweep_state S = {o, NULL, NULL, NULL};
+    MW_RETURN_IF(o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
+                 "--resume continues the sweep in a --jsonl file: give one");
+    return MW_OK;
+}
+
+/* The points: the list given, or the search. */
+static mw_status run_points(sweep_state *S, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    mw_sweep_result *r = S->r;
+    const int ctx_axis = o->axis == MW_SWEEP_CTX;
+    const uint32_t *list = ctx_axis ? o->contexts : o->batches;
+    size_t n = ctx_axis ? o->n_contexts : o->n_batches;
+    const int capped = o->mem_limit_bytes != MW_UNLIMITED;
+    mw_plan plan;
+    if (!ctx_axis) {
+        if (capped && plan_for(S, 1, o->ctx, o->mem_limit_bytes, &plan))
+            r->predicted_max = plan.max_batch;
+        if (n) {
+            for (size_t i = 0; i < n; i++) {
+                const mw_sweep_point *p;
+                MW_FORWARD(add_point(S, list[i], &p, err));
+            }
+            return MW_OK;
+        }
+        return auto_points(S, 1, 1, o->max_batch, r->predicted_max, err);
+    }
+    /* along the context: up to the model's trained context by default */
+    uint32_t max = o->max_ctx;
+    if (!max) max = S->plan_model && S->plan_model->hp.n_ctx_train ? S->plan_model->hp.n_ctx_train : CTX_MAX_DEFAULT;
+    if (capped && S->plan_model) r->predicted_max = plan_max_ctx(S, o->mem_limit_bytes, 1u << 24);
+    if (n) {
+        for (size_t i = 0; i < n; i++) {
+            const mw_sweep_point *p;
+            MW_FORWARD(add_point(S, list[i], &p, err));
+        }
+        return MW_OK;
+    }
+    uint64_t need = o->cmd ? 1 : (uint64_t)o->prompt + o->gen;   /* the engine's shortest context */
+    uint64_t first = (need + CTX_STEP - 1) / CTX_STEP * CTX_STEP;
+    MW_RETURN_IF(first > max, err, MW_ERR_INVALID,
+                 "the longest context to try (%u%s) is below the first one (%llu, for %u prompt + %u generated "
+                 "tokens in steps of %d): give a larger --max-ctx", max, o->max_ctx ? "" : ", the model's",
+                 (unsigned long long)first, o->prompt, o->gen, CTX_STEP);
+    return auto_points(S, (uint32_t)first, CTX_STEP, max, r->predicted_max / CTX_STEP * CTX_STEP, err);
+}
+
+mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err)
+{
+    *out = NULL;
+    MW_FORWARD(check_opts(o, err));
+    /* The engine's own memory before it loads anything: this process's now
+     * (the same program), so the plan predicts what the points measure, not
+     * a generic runtime's overhead. */
+    sweep_state S = {o, NULL, NULL, NULL, MW_UNKNOWN};
+    uint64_t self_rss = o->cmd ? 0 : mw_proc_self_rss_bytes();
+    if (self_rss) S.overhead_bytes = self_rss;
     mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
     MW_RETURN_IF(!r, err, MW_ERR_NOMEM, "out of memory");
     S.r = r;
     r->points = mw_calloc(MAX_POINTS, sizeof *r->points, MW_MEM_OTHER);
     mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
     r->mem_limit_bytes = o->mem_limit_bytes;
-    if (o->cmd) {
-        size_t len = 0;
-        for (const char *const *a = o->cmd; *a && len + 2 < sizeof r->workload; a++) {
-            int k = snprintf(r->workload + len, sizeof r->workload - len, "%s%s", len ? " " : "", *a);
-            if (k > 0) len += (size_t)k;
-        }
-    } else {
-        int k = snprintf(r->workload, sizeof r->workload, "memwall run %s --prompt %u --gen %u", o->model,
-                         o->prompt, o->gen);
-        if (o->ctx && k > 0 && (size_t)k < sizeof r->workload)
-            snprintf(r->workload + k, sizeof r->workload - (size_t)k, " --ctx %u", o->ctx);
-    }
+    r->analysis.axis = o->axis;
+    describe_workload(o, r->workload, sizeof r->workload);
     if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, err);
-    MW_RETURN_IF(st == MW_OK && o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
-                 "--resume continues the sweep in a --jsonl file: give one");
     if (st == MW_OK && o->jsonl_path) {
         S.jsonl = fopen(o->jsonl_path, o->resume ? "a" : "w");
         if (!S.jsonl) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", o->jsonl_path);
     }
     if (st == MW_OK) {
         S.plan_model = plan_model(o);
-        mw_plan plan;
-        if (o->mem_limit_bytes != MW_UNLIMITED && plan_for(o, S.plan_model, 1, o->mem_limit_bytes, &plan))
-            r->predicted_max_batch = plan.max_batch;
-        if (o->n_batches) {
-            for (size_t i = 0; st == MW_OK && i < o->n_batches; i++) {
-                const mw_sweep_point *p;
-                st = add_point(&S, o->batches[i], &p, err);
-            }
-        } else {
-            st = auto_points(&S, r->predicted_max_batch, err);
-        }
+        st = run_points(&S, err);
     }
     if (S.jsonl) fclose(S.jsonl);
     mw_model_free(S.plan_model);
     if (st == MW_OK) {
         r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);
         if (!r->verdicts) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
-        else mw_sweep_analyze(r->points, r->n_points, &o->thresholds, r->verdicts, &r->analysis);
+        else mw_sweep_analyze(r->points, r->n_points, o->axis, &o->thresholds, r->verdicts, &r->analysis);
         for (size_t i = 0; st == MW_OK && i < o->n_what_if && i < 16; i++) {
             r->what_if_bytes[i] = o->what_if[i];
-            r->what_if_batch[i] = mw_sweep_fit_max_batch(&r->analysis.fit, o->what_if[i]);
+            r->what_if_max[i] = mw_sweep_fit_max(&r->analysis.fit, o->what_if[i]);
             r->n_what_if = i + 1;
         }
     }

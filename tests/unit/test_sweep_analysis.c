@@ -48,7 +48,7 @@ static void analyze(const mw_sweep_point *p, size_t n, mw_verdict *v, mw_sweep_a
 {
     mw_cliff_thresholds t;
     mw_cliff_thresholds_init(&t);
-    mw_sweep_analyze(p, n, &t, v, a);
+    mw_sweep_analyze(p, n, MW_SWEEP_BATCH, &t, v, a);
     assert_true(strlen(a->reason) > 0);
     assert_true(strlen(a->reason) < sizeof a->reason);
 }
@@ -86,7 +86,7 @@ static void fit_exact(void **state)
     for (size_t i = 0; i < MW_ARRAY_LEN(batches); i++)
         p[i] = pt(batches[i], MW_POINT_OK, linear_mem(batches[i]), -1);
     mw_sweep_fit f;
-    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, &f);
     assert_true(f.valid);
     assert_int_equal(f.n_points, MW_ARRAY_LEN(p));
     assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
@@ -94,18 +94,18 @@ static void fit_exact(void **state)
     assert_float_equal(f.r2, 1.0, 1e-12);
 
     /* The largest batch for a cap: (1024 - 100) / 10 = 92.4 -> 92. */
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 92);
+    assert_int_equal(mw_sweep_fit_max(&f, 1ull << 30), 92);
     /* A cap exactly on batch 92's memory keeps it; a byte less does not. */
-    assert_int_equal(mw_sweep_fit_max_batch(&f, linear_mem(92)), 92);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, linear_mem(92) - 1), 91);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 8ull << 30), (8192 - 100) / 10);
+    assert_int_equal(mw_sweep_fit_max(&f, linear_mem(92)), 92);
+    assert_int_equal(mw_sweep_fit_max(&f, linear_mem(92) - 1), 91);
+    assert_int_equal(mw_sweep_fit_max(&f, 8ull << 30), (8192 - 100) / 10);
     /* Not even the fixed part fits; only the fixed part fits. */
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 50ull << 20), 0);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 105ull << 20), 0);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 0), 0);
+    assert_int_equal(mw_sweep_fit_max(&f, 50ull << 20), 0);
+    assert_int_equal(mw_sweep_fit_max(&f, 105ull << 20), 0);
+    assert_int_equal(mw_sweep_fit_max(&f, 0), 0);
     /* Beyond 32 bits: clamped below UINT32_MAX (which means "no limit"). */
-    assert_true(mw_sweep_fit_max_batch(&f, UINT64_MAX) == UINT32_MAX - 1);
-    assert_int_equal(mw_sweep_fit_max_batch(NULL, 1ull << 30), 0);
+    assert_true(mw_sweep_fit_max(&f, UINT64_MAX) == UINT32_MAX - 1);
+    assert_int_equal(mw_sweep_fit_max(NULL, 1ull << 30), 0);
 
     /* The cgroup peak wins over the tree's RSS when known. */
     for (size_t i = 0; i < MW_ARRAY_LEN(p); i++) {
@@ -114,7 +114,7 @@ static void fit_exact(void **state)
     }
     p[0].peak_rss_bytes = linear_mem(batches[0]);
     p[0].cgroup_peak_bytes = MW_UNKNOWN; /* this one falls back to RSS */
-    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, &f);
     assert_true(f.valid);
     assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
     assert_float_equal(f.per_item_bytes, 10 * MIB, 1e-6);
@@ -132,12 +132,12 @@ static void fit_noisy(void **state)
         p[i] = pt(b, MW_POINT_OK, (uint64_t)((double)linear_mem(b) * (1 + noise[i])), -1);
     }
     mw_sweep_fit f;
-    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, &f);
     assert_true(f.valid);
     assert_true(fabs(f.fixed_bytes / (100 * MIB) - 1) < 0.02);
     assert_true(fabs(f.per_item_bytes / (10 * MIB) - 1) < 0.02);
     assert_true(f.r2 > 0.99 && f.r2 < 1.0);
-    uint32_t m = mw_sweep_fit_max_batch(&f, 1ull << 30);
+    uint32_t m = mw_sweep_fit_max(&f, 1ull << 30);
     assert_true(m >= 90 && m <= 94);
 }
 
@@ -154,7 +154,7 @@ static void fit_only_ok_points(void **state)
         pt(8, MW_POINT_OK, MW_UNKNOWN, 80), /* memory not measured */
     };
     mw_sweep_fit f;
-    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), &f);
+    mw_sweep_fit_points(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, &f);
     assert_true(f.valid);
     assert_int_equal(f.n_points, 3);
     assert_float_equal(f.fixed_bytes, 100 * MIB, 1e-3);
@@ -167,36 +167,36 @@ static void fit_degenerate(void **state)
     (void)state;
     mw_sweep_fit f;
     memset(&f, 0x5a, sizeof f);
-    mw_sweep_fit_points(NULL, 0, &f);
+    mw_sweep_fit_points(NULL, 0, MW_SWEEP_BATCH, &f);
     assert_false(f.valid);
     assert_int_equal(f.n_points, 0);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 0);
-    mw_sweep_fit_points(NULL, 0, NULL);
+    assert_int_equal(mw_sweep_fit_max(&f, 1ull << 30), 0);
+    mw_sweep_fit_points(NULL, 0, MW_SWEEP_BATCH, NULL);
 
     /* One point; then two of the same batch: no slope. */
     mw_sweep_point p[] = {pt(4, MW_POINT_OK, linear_mem(4), 1), pt(4, MW_POINT_OK, linear_mem(4) + 7, 1)};
-    mw_sweep_fit_points(p, 1, &f);
+    mw_sweep_fit_points(p, 1, MW_SWEEP_BATCH, &f);
     assert_false(f.valid);
     assert_int_equal(f.n_points, 1);
-    mw_sweep_fit_points(p, 2, &f);
+    mw_sweep_fit_points(p, 2, MW_SWEEP_BATCH, &f);
     assert_false(f.valid);
     assert_int_equal(f.n_points, 2);
-    assert_int_equal(mw_sweep_fit_max_batch(&f, 1ull << 30), 0);
+    assert_int_equal(mw_sweep_fit_max(&f, 1ull << 30), 0);
 
     /* Memory that does not grow with the batch: every batch fits (if the
      * fixed part does). */
     mw_sweep_point c[] = {pt(1, MW_POINT_OK, 500ull << 20, 1), pt(8, MW_POINT_OK, 500ull << 20, 2)};
-    mw_sweep_fit_points(c, 2, &f);
+    mw_sweep_fit_points(c, 2, MW_SWEEP_BATCH, &f);
     assert_true(f.valid);
     assert_float_equal(f.per_item_bytes, 0, 0);
     assert_float_equal(f.fixed_bytes, 500 * MIB, 0);
     assert_float_equal(f.r2, 1.0, 0);
-    assert_true(mw_sweep_fit_max_batch(&f, 1ull << 30) == UINT32_MAX);
+    assert_true(mw_sweep_fit_max(&f, 1ull << 30) == UINT32_MAX);
     /* Memory that shrinks with the batch: the same answer. */
     c[1].peak_rss_bytes = 400ull << 20;
-    mw_sweep_fit_points(c, 2, &f);
+    mw_sweep_fit_points(c, 2, MW_SWEEP_BATCH, &f);
     assert_true(f.per_item_bytes < 0);
-    assert_true(mw_sweep_fit_max_batch(&f, 1ull << 30) == UINT32_MAX);
+    assert_true(mw_sweep_fit_max(&f, 1ull << 30) == UINT32_MAX);
 }
 
 static void knee_at_four(void **state)
@@ -211,10 +211,10 @@ static void knee_at_four(void **state)
     mw_verdict v[MW_ARRAY_LEN(p)];
     mw_sweep_analysis a;
     analyze(p, MW_ARRAY_LEN(p), v, &a);
-    assert_int_equal(a.knee_batch, 4);
-    assert_int_equal(a.cliff_batch, 0);
-    assert_int_equal(a.max_fit_batch, 16);
-    assert_int_equal(a.first_fail_batch, 0);
+    assert_int_equal(a.knee, 4);
+    assert_int_equal(a.cliff, 0);
+    assert_int_equal(a.max_fit, 16);
+    assert_int_equal(a.first_fail, 0);
     assert_true(a.fit.valid);
     assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
     assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
@@ -227,10 +227,10 @@ static void knee_at_four(void **state)
 
     /* The verdicts may be left out. */
     mw_sweep_analysis b;
-    mw_sweep_analyze(p, MW_ARRAY_LEN(p), NULL, NULL, &b);
-    assert_int_equal(b.knee_batch, 4);
+    mw_sweep_analyze(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, NULL, NULL, &b);
+    assert_int_equal(b.knee, 4);
     assert_int_equal(b.overall, MW_VERDICT_COMPUTE);
-    mw_sweep_analyze(p, MW_ARRAY_LEN(p), NULL, v, NULL);
+    mw_sweep_analyze(p, MW_ARRAY_LEN(p), MW_SWEEP_BATCH, NULL, v, NULL);
     assert_int_equal(v[4], MW_VERDICT_COMPUTE);
 }
 
@@ -246,10 +246,10 @@ static void knee_per_doubling(void **state)
     };
     mw_sweep_analysis a;
     analyze(p, MW_ARRAY_LEN(p), NULL, &a);
-    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(a.knee, 4);
     p[2].batch = 5;
     analyze(p, MW_ARRAY_LEN(p), NULL, &a);
-    assert_int_equal(a.knee_batch, 0);
+    assert_int_equal(a.knee, 0);
     assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
 
     /* Flat from the start: the knee is the first batch. */
@@ -257,7 +257,7 @@ static void knee_per_doubling(void **state)
                           pt(4, MW_POINT_OK, linear_mem(4), 102)};
     mw_verdict v[3];
     analyze(f, 3, v, &a);
-    assert_int_equal(a.knee_batch, 1);
+    assert_int_equal(a.knee, 1);
     assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
     assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[1], MW_VERDICT_COMPUTE);
@@ -266,7 +266,7 @@ static void knee_per_doubling(void **state)
     mw_sweep_point r[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 200),
                           pt(2, MW_POINT_OK, linear_mem(2), 180), pt(4, MW_POINT_OK, linear_mem(4), 205)};
     analyze(r, 4, NULL, &a);
-    assert_int_equal(a.knee_batch, 2);
+    assert_int_equal(a.knee, 2);
     assert_non_null(strstr(a.reason, "after batch 2 (+8% for 4)"));
 }
 
@@ -284,9 +284,9 @@ static void bandwidth_only(void **state)
     mw_verdict v[5];
     mw_sweep_analysis a;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.knee_batch, 0);
-    assert_int_equal(a.cliff_batch, 0);
-    assert_int_equal(a.max_fit_batch, 16);
+    assert_int_equal(a.knee, 0);
+    assert_int_equal(a.cliff, 0);
+    assert_int_equal(a.max_fit, 16);
     assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
     for (int i = 0; i < 5; i++) assert_int_equal(v[i], MW_VERDICT_BANDWIDTH);
     assert_non_null(strstr(a.reason, "100 items/s at batch 1, 1600 at batch 16"));
@@ -304,8 +304,8 @@ static void cliff_by_swap_in(void **state)
     mw_verdict v[5];
     mw_sweep_analysis a;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 8);
-    assert_int_equal(a.knee_batch, 0); /* throughput was still doubling below */
+    assert_int_equal(a.cliff, 8);
+    assert_int_equal(a.knee, 0); /* throughput was still doubling below */
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
@@ -318,8 +318,8 @@ static void cliff_by_swap_in(void **state)
     mw_cliff_thresholds t;
     mw_cliff_thresholds_init(&t);
     t.swap_in_bytes = 64ull << 20;
-    mw_sweep_analyze(p, 5, &t, v, &a);
-    assert_int_equal(a.cliff_batch, 0);
+    mw_sweep_analyze(p, 5, MW_SWEEP_BATCH, &t, v, &a);
+    assert_int_equal(a.cliff, 0);
     assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
 }
 
@@ -335,7 +335,7 @@ static void cliff_by_major_faults(void **state)
     mw_verdict v[5];
     mw_sweep_analysis a;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 4);
+    assert_int_equal(a.cliff, 4);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(v[1], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[2], MW_VERDICT_PAGING);
@@ -358,7 +358,7 @@ static void cliff_by_psi(void **state)
     mw_verdict v[5];
     mw_sweep_analysis a;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.cliff, 8);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_non_null(strstr(a.reason, "stalled on memory 15% of the time (threshold 5%)"));
 }
@@ -377,14 +377,14 @@ static void cliff_by_throughput_drop(void **state)
     /* a fall with no sign of memory pressure is not paging (noise, or the
      * step's own arithmetic): no cliff */
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.cliff, 0);
     assert_true(a.overall != MW_VERDICT_PAGING);
     /* with refaults above the threshold beside it, it is */
     p[3].refaults = 5000;
     p[4].refaults = 5000;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 8);
-    assert_int_equal(a.knee_batch, 0); /* the fall is the cliff's, not a knee */
+    assert_int_equal(a.cliff, 8);
+    assert_int_equal(a.knee, 0); /* the fall is the cliff's, not a knee */
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[3], MW_VERDICT_PAGING);
@@ -394,8 +394,8 @@ static void cliff_by_throughput_drop(void **state)
     /* Exactly 25% below is not a cliff; the fall is then a knee. */
     p[3].throughput = 300;
     analyze(p, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 0);
-    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(a.cliff, 0);
+    assert_int_equal(a.knee, 4);
     assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
     assert_non_null(strstr(a.reason, "after batch 4 (-25% for 8)"));
 }
@@ -413,10 +413,10 @@ static void cliff_then_oom(void **state)
     mw_verdict v[6];
     mw_sweep_analysis a;
     analyze(p, 6, v, &a);
-    assert_int_equal(a.cliff_batch, 8);
-    assert_int_equal(a.knee_batch, 0); /* 4 -> 8 is at the cliff: not judged */
-    assert_int_equal(a.max_fit_batch, 8);
-    assert_int_equal(a.first_fail_batch, 16);
+    assert_int_equal(a.cliff, 8);
+    assert_int_equal(a.knee, 0); /* 4 -> 8 is at the cliff: not judged */
+    assert_int_equal(a.max_fit, 8);
+    assert_int_equal(a.first_fail, 16);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[3], MW_VERDICT_PAGING);
@@ -429,14 +429,14 @@ static void cliff_then_oom(void **state)
     /* A timeout is a cliff by its own figures: first timeout, then ok. */
     p[3].swap_in_bytes = 0;
     analyze(p, 6, v, &a);
-    assert_int_equal(a.cliff_batch, 16);
-    assert_int_equal(a.knee_batch, 4);
+    assert_int_equal(a.cliff, 16);
+    assert_int_equal(a.knee, 4);
     assert_int_equal(v[3], MW_VERDICT_COMPUTE);
     assert_int_equal(v[4], MW_VERDICT_PAGING);
     /* Without paging figures a timeout says nothing, and the OOM rules. */
     p[4].swap_in_bytes = 0;
     analyze(p, 6, v, &a);
-    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.cliff, 0);
     assert_int_equal(v[4], MW_VERDICT_UNKNOWN);
     assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
     assert_non_null(strstr(a.reason, "out of memory at batch 32 (peak 180 MiB at batch 8, the largest below it that fit)"));
@@ -466,10 +466,10 @@ static void ends_in_oom(void **state)
     mw_verdict v[8];
     mw_sweep_analysis a;
     analyze(p, n, v, &a);
-    assert_int_equal(a.max_fit_batch, 32);
-    assert_int_equal(a.first_fail_batch, 64);
-    assert_int_equal(a.knee_batch, 8);
-    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.max_fit, 32);
+    assert_int_equal(a.first_fail, 64);
+    assert_int_equal(a.knee, 8);
+    assert_int_equal(a.cliff, 0);
     assert_int_equal(a.fit.n_points, 6);
     assert_float_equal(a.fit.per_item_bytes, 10 * MIB, 1e-6);
     assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
@@ -484,8 +484,8 @@ static void ends_in_oom(void **state)
     mw_sweep_point o[] = {pt(8, MW_POINT_OOM, 1, -1), pt(4, MW_POINT_OOM, 1, -1)};
     analyze(o, 2, v, &a);
     assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
-    assert_int_equal(a.max_fit_batch, 0);
-    assert_int_equal(a.first_fail_batch, 4);
+    assert_int_equal(a.max_fit, 0);
+    assert_int_equal(a.first_fail, 4);
     assert_false(a.fit.valid);
     assert_string_equal(a.reason, "out of memory at batch 4 (no smaller batch ran to the end)");
 }
@@ -502,10 +502,10 @@ static void unsorted_input(void **state)
     mw_sweep_analysis as, a;
     analyze(sorted, n, vs, &as);
     analyze(p, n, v, &a);
-    assert_int_equal(a.max_fit_batch, as.max_fit_batch);
-    assert_int_equal(a.first_fail_batch, as.first_fail_batch);
-    assert_int_equal(a.knee_batch, as.knee_batch);
-    assert_int_equal(a.cliff_batch, as.cliff_batch);
+    assert_int_equal(a.max_fit, as.max_fit);
+    assert_int_equal(a.first_fail, as.first_fail);
+    assert_int_equal(a.knee, as.knee);
+    assert_int_equal(a.cliff, as.cliff);
     assert_int_equal(a.overall, as.overall);
     assert_float_equal(a.fit.fixed_bytes, as.fit.fixed_bytes, 1e-3);
     assert_float_equal(a.fit.per_item_bytes, as.fit.per_item_bytes, 1e-6);
@@ -519,7 +519,7 @@ static void unsorted_input(void **state)
     c[3].major_faults = 5000;          /* batch 8: the first */
     mw_sweep_point r[5] = {c[4], c[0], c[3], c[2], c[1]};
     analyze(r, 5, v, &a);
-    assert_int_equal(a.cliff_batch, 8);
+    assert_int_equal(a.cliff, 8);
     assert_int_equal(v[0], MW_VERDICT_PAGING);
     assert_int_equal(v[2], MW_VERDICT_PAGING);
     assert_int_equal(v[3], MW_VERDICT_BANDWIDTH);
@@ -532,10 +532,10 @@ static void empty_and_one_point(void **state)
     memset(&a, 0x5a, sizeof a);
     analyze(NULL, 0, NULL, &a);
     assert_false(a.fit.valid);
-    assert_int_equal(a.max_fit_batch, 0);
-    assert_int_equal(a.first_fail_batch, 0);
-    assert_int_equal(a.knee_batch, 0);
-    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.max_fit, 0);
+    assert_int_equal(a.first_fail, 0);
+    assert_int_equal(a.knee, 0);
+    assert_int_equal(a.cliff, 0);
     assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
     assert_string_equal(a.reason, "no points measured");
 
@@ -544,9 +544,9 @@ static void empty_and_one_point(void **state)
     analyze(p, 1, v, &a);
     assert_false(a.fit.valid);
     assert_int_equal(a.fit.n_points, 1);
-    assert_int_equal(a.max_fit_batch, 4);
-    assert_int_equal(a.knee_batch, 0);
-    assert_int_equal(a.cliff_batch, 0);
+    assert_int_equal(a.max_fit, 4);
+    assert_int_equal(a.knee, 0);
+    assert_int_equal(a.cliff, 0);
     assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
     assert_int_equal(v[0], MW_VERDICT_BANDWIDTH); /* a throughput, not past a knee */
     assert_non_null(strstr(a.reason, "one batch only (4)"));
@@ -562,8 +562,8 @@ static void empty_and_one_point(void **state)
     mw_sweep_point f[] = {pt(2, MW_POINT_FAILED, MW_UNKNOWN, -1), pt(1, MW_POINT_TIMEOUT, MW_UNKNOWN, -1)};
     analyze(f, 2, v, &a);
     assert_int_equal(a.overall, MW_VERDICT_UNKNOWN);
-    assert_int_equal(a.first_fail_batch, 1);
-    assert_int_equal(a.max_fit_batch, 0);
+    assert_int_equal(a.first_fail, 1);
+    assert_int_equal(a.max_fit, 0);
     assert_int_equal(v[0], MW_VERDICT_UNKNOWN);
     assert_int_equal(v[1], MW_VERDICT_UNKNOWN);
     assert_string_equal(a.reason, "no point ran to the end (1 timed out, 1 failed)");
@@ -583,8 +583,90 @@ static void reason_is_bounded(void **state)
     mw_verdict v[3];
     mw_sweep_analysis a;
     analyze(p, 3, v, &a);
-    assert_int_equal(a.cliff_batch, 4000000001u);
+    assert_int_equal(a.cliff, 4000000001u);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
+}
+
+/* ---- the context axis ---------------------------------------------------- */
+
+/* A context sweep's point: batch 4 at ctx, 200 MiB + 96 KiB per token. */
+static mw_sweep_point cpt(uint32_t ctx, mw_point_status status, double tput)
+{
+    mw_sweep_point q = pt(4, status, status == MW_POINT_OK ? (200ull << 20) + 96ull * 1024 * ctx : MW_UNKNOWN, tput);
+    q.ctx = ctx;
+    return q;
+}
+
+static void analyze_ctx(const mw_sweep_point *p, size_t n, mw_verdict *v, mw_sweep_analysis *a)
+{
+    mw_sweep_analyze(p, n, MW_SWEEP_CTX, NULL, v, a);
+    assert_int_equal(a->axis, MW_SWEEP_CTX);
+    assert_true(strlen(a->reason) > 0);
+}
+
+static void ctx_fit_and_wall(void **state)
+{
+    (void)state;
+    assert_string_equal(mw_sweep_axis_name(MW_SWEEP_BATCH), "batch");
+    assert_string_equal(mw_sweep_axis_name(MW_SWEEP_CTX), "ctx");
+    /* throughput falls as the context grows: no knee, no cliff, no paging */
+    mw_sweep_point p[] = {cpt(1024, MW_POINT_OK, 100), cpt(256, MW_POINT_OK, 120), cpt(512, MW_POINT_OK, 110),
+                          cpt(4096, MW_POINT_OOM, -1), cpt(2048, MW_POINT_OK, 40), cpt(3072, MW_POINT_OOM, -1)};
+    assert_int_equal(mw_sweep_point_x(&p[0], MW_SWEEP_CTX), 1024);
+    assert_int_equal(mw_sweep_point_x(&p[0], MW_SWEEP_BATCH), 4);
+    mw_verdict v[6];
+    mw_sweep_analysis a;
+    analyze_ctx(p, 6, v, &a);
+    assert_true(a.fit.valid);
+    assert_int_equal(a.fit.n_points, 4);
+    assert_true(fabs(a.fit.per_item_bytes - 96.0 * 1024) < 1e-6);
+    assert_true(fabs(a.fit.fixed_bytes - 200 * MIB) < 1e-3);
+    assert_int_equal(a.max_fit, 2048);
+    assert_int_equal(a.first_fail, 3072);
+    assert_int_equal(a.knee, 0);
+    assert_int_equal(a.cliff, 0);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    assert_int_equal(v[0], MW_VERDICT_FITS);
+    assert_int_equal(v[3], MW_VERDICT_CAPACITY);
+    assert_int_equal(v[4], MW_VERDICT_FITS); /* a third of the speed, yet no sign of paging */
+    assert_string_equal(a.reason, "out of memory at ctx 3072 (peak 392 MiB at ctx 2048, the largest below it that "
+                                  "fit); throughput 120 items/s at ctx 256, 40.0 at ctx 2048");
+    /* the fit's answer for a cap, in tokens: (1 GiB - 200 MiB) / 96 KiB */
+    assert_int_equal(mw_sweep_fit_max(&a.fit, 1ull << 30), (1024 - 200) * 1024 / 96);
+
+    /* the same points as a batch sweep see one batch: no fit */
+    mw_sweep_analysis b;
+    mw_sweep_analyze(p, 6, MW_SWEEP_BATCH, NULL, NULL, &b);
+    assert_false(b.fit.valid);
+}
+
+static void ctx_no_wall_and_paging(void **state)
+{
+    (void)state;
+    mw_sweep_point p[] = {cpt(256, MW_POINT_OK, 50), cpt(512, MW_POINT_OK, 49), cpt(1024, MW_POINT_OK, 48)};
+    mw_verdict v[3];
+    mw_sweep_analysis a;
+    analyze_ctx(p, 3, v, &a);
+    assert_int_equal(a.overall, MW_VERDICT_FITS);
+    assert_string_equal(mw_verdict_name(a.overall), "fits");
+    assert_string_equal(a.reason, "no paging or out-of-memory up to ctx 1024 (peak 296 MiB); memory grows by "
+                                  "96.0 KiB per token of context; throughput 50.0 items/s at ctx 256, 48.0 at "
+                                  "ctx 1024");
+    /* a fall of throughput with a little pressure is no cliff along the
+     * context (it is along the batch) ... */
+    p[2].throughput = 10;
+    p[2].refaults = 5000;
+    analyze_ctx(p, 3, v, &a);
+    assert_int_equal(a.cliff, 0);
+    assert_int_equal(a.overall, MW_VERDICT_FITS);
+    /* ... but swap-in above the threshold is */
+    p[2].swap_in_bytes = 64ull << 20;
+    analyze_ctx(p, 3, v, &a);
+    assert_int_equal(a.cliff, 1024);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(v[1], MW_VERDICT_FITS);
+    assert_int_equal(v[2], MW_VERDICT_PAGING);
+    assert_non_null(strstr(a.reason, "paging from ctx 1024 (peak 296 MiB): 64.0 MiB swapped in"));
 }
 
 int main(void)
@@ -607,6 +689,8 @@ int main(void)
         cmocka_unit_test(unsorted_input),
         cmocka_unit_test(empty_and_one_point),
         cmocka_unit_test(reason_is_bounded),
+        cmocka_unit_test(ctx_fit_and_wall),
+        cmocka_unit_test(ctx_no_wall_and_paging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

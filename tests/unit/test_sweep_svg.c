@@ -244,9 +244,9 @@ static void chart_with_knee_and_wall(void **state)
     r.points = pts;
     r.verdicts = v;
     r.mem_limit_bytes = 512 * MiB;
-    r.analysis.max_fit_batch = 16;
-    r.analysis.first_fail_batch = 32;
-    r.analysis.knee_batch = 8;
+    r.analysis.max_fit = 16;
+    r.analysis.first_fail = 32;
+    r.analysis.knee = 8;
     set_workload(&r, "memwall run demo --prompt 64 --gen 16 --batch {batch}", MW_VERDICT_CAPACITY,
                  "batch 32 ran out of memory under the 512 MiB cap; batch 16 fits (470 MiB); "
                  "past batch 8 doubling adds < 10% throughput");
@@ -311,9 +311,9 @@ static void chart_with_cliff(void **state)
     r.points = pts;
     r.verdicts = v;
     r.mem_limit_bytes = 1024 * MiB;
-    r.analysis.max_fit_batch = 64;
-    r.analysis.knee_batch = 16;
-    r.analysis.cliff_batch = 64;
+    r.analysis.max_fit = 64;
+    r.analysis.knee = 16;
+    r.analysis.cliff = 64;
     set_workload(&r, "python3 train.py --batch-size {batch}", MW_VERDICT_PAGING,
                  "batch 64 swapped in 400 MiB (threshold 16 MiB) and its throughput fell 54% below the best "
                  "(655 items/s at batch 32); below it, past the knee at batch 16, doubling the batch adds "
@@ -358,8 +358,8 @@ static void chart_with_dense_points(void **state)
     r.points = pts;
     r.verdicts = NULL;
     r.mem_limit_bytes = 1800 * MiB;
-    r.analysis.knee_batch = 16;
-    r.analysis.cliff_batch = 32;
+    r.analysis.knee = 16;
+    r.analysis.cliff = 32;
     set_workload(&r,
                  "WANDB_MODE=offline torchrun --nproc-per-node 1 examples/train_gpt.py --config configs/small.yaml "
                  "--micro-batch-size {batch} --seq-len 2048 --log-every 10",
