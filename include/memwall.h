@@ -297,6 +297,7 @@ typedef struct mw_watch_opts {
     void    *on_sample_user;
     int      stdout_fd;              /* >= 0: the command's standard output
                                         goes there (default -1: inherited)  */
+    int      stderr_fd;              /* >= 0: its standard error (default -1) */
     double   timeout_seconds;        /* > 0: SIGKILL the tree after this;
                                         res->timed_out says so              */
     int      die_with_watcher;       /* the command gets SIGKILL if memwall
@@ -649,6 +650,24 @@ typedef enum mw_point_status {
 
 const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
 
+/* What ran out at an "oom" point. */
+typedef enum mw_oom_kind {
+    MW_OOM_NONE = 0,
+    MW_OOM_CGROUP,                   /* the kernel's OOM killer, at the cap */
+    MW_OOM_HOST,                     /* the command failed saying it could not
+                                        allocate (host) memory              */
+    MW_OOM_GPU                       /* the command failed saying a GPU ran
+                                        out of memory ("CUDA out of memory") */
+} mw_oom_kind;
+
+const char *mw_oom_kind_name(mw_oom_kind k);   /* NULL, "cgroup", "host", "gpu" */
+
+/*! mw_oom_from_output() : the out-of-memory message in a failed command's
+ *  output, if any: MW_OOM_GPU for CUDA, HIP or XLA's, MW_OOM_HOST for
+ *  Python's MemoryError, std::bad_alloc, ENOMEM's text or "out of memory";
+ *  MW_OOM_NONE otherwise (docs/SWEEP.md lists the patterns). */
+mw_oom_kind mw_oom_from_output(const char *text);
+
 /* What a sweep varies: the batch at a fixed context, or the context (the
  * KV cache's growth) at a fixed batch. */
 typedef enum mw_sweep_axis {
@@ -675,6 +694,11 @@ typedef struct mw_sweep_point {
     uint64_t refaults;               /* system workingset refaults          */
     double   psi_some_seconds, psi_full_seconds;
     uint64_t predicted_bytes;        /* the plan's total, or MW_UNKNOWN     */
+    uint64_t peak_gpu_bytes;         /* the tree's GPU memory (NVML), or
+                                        MW_UNKNOWN                          */
+    mw_oom_kind oom;                 /* an oom point's cause                */
+    char     message[160];           /* a point that did not finish: the last
+                                        line of its standard error          */
 } mw_sweep_point;
 
 /* The point's value on the axis: its batch or its context. */
@@ -722,7 +746,8 @@ void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
 /* Values on the sweep's axis (a batch or a context); 0: none. */
 typedef struct mw_sweep_analysis {
     mw_sweep_axis axis;
-    mw_sweep_fit fit;
+    mw_sweep_fit fit;                /* host: the cgroup's peak, else RSS   */
+    mw_sweep_fit fit_gpu;            /* GPU memory, when NVML measured it   */
     uint32_t max_fit;                /* largest measured ok                 */
     uint32_t first_fail;             /* smallest that failed                */
     uint32_t knee;                   /* where doubling the batch adds < 10%
@@ -801,7 +826,8 @@ typedef struct mw_sweep_result {
     size_t   n_resumed;              /* points taken from the JSON Lines file */
     size_t   n_what_if;
     uint64_t what_if_bytes[16];      /* memory sizes asked about, and the     */
-    uint32_t what_if_max[16];        /* largest batch (context) the fit gives  */
+    uint32_t what_if_max[16];        /* largest batch (context) the fit gives:
+                                        the GPU fit when valid, else the host's */
     char     workload[512];          /* what each point ran                 */
 } mw_sweep_result;
 

@@ -80,7 +80,7 @@ static int exec_search(const char *const *argv)
 }
 
 static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd, int err_fd,
-                       int stdout_fd, int die_with_parent, pid_t parent)
+                       int stdout_fd, int stderr_fd, int die_with_parent, pid_t parent)
 {
     if (die_with_parent) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -98,6 +98,7 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (stdout_fd >= 0 && stdout_fd != STDOUT_FILENO && dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(126);
+    if (stderr_fd >= 0 && stderr_fd != STDERR_FILENO && dup2(stderr_fd, STDERR_FILENO) < 0) _exit(126);
     int e = exec_search(argv);
     ssize_t w = write(err_fd, &e, sizeof e);
     (void)w;
@@ -105,8 +106,8 @@ static void child_exec(const char *const *argv, const sigset_t *mask, int go_fd,
 }
 
 mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
-                         const mw_cgroup *cg, int stdout_fd, int die_with_parent, pid_t *pid,
-                         int *exit_code, mw_err *err)
+                         const mw_cgroup *cg, int stdout_fd, int stderr_fd, int die_with_parent,
+                         pid_t *pid, int *exit_code, mw_err *err)
 {
     int go[2], ex[2];
     *exit_code = -1;
@@ -128,7 +129,7 @@ mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
     if (child == 0) {
         close(go[1]);
         close(ex[0]);
-        child_exec(argv, child_mask, go[0], ex[1], stdout_fd, die_with_parent, parent);
+        child_exec(argv, child_mask, go[0], ex[1], stdout_fd, stderr_fd, die_with_parent, parent);
     }
     close(go[0]);
     close(ex[1]);

@@ -17,14 +17,14 @@
 
 /*! mw_spawn_start() :
  *  Forks and execs argv (PATH search). child_mask is the signal mask the
- *  child gets back before exec. cg may be NULL. stdout_fd >= 0 becomes the
- *  child's standard output. die_with_parent: SIGKILL the child when the
+ *  child gets back before exec. cg may be NULL. stdout_fd and stderr_fd,
+ *  when >= 0, become the child's standard output and error. die_with_parent: SIGKILL the child when the
  *  parent dies (PR_SET_PDEATHSIG), so a killed sweep leaves no workload.
  *  @return MW_OK with *pid set; MW_ERR_SPAWN when exec failed (the child is
  *  reaped, *exit_code is 127 for ENOENT, 126 otherwise, err names the
  *  command); other codes when the cgroup attach failed (child killed). */
 mw_status mw_spawn_start(const char *const *argv, const sigset_t *child_mask,
-                         const mw_cgroup *cg, int stdout_fd, int die_with_parent, pid_t *pid,
-                         int *exit_code, mw_err *err);
+                         const mw_cgroup *cg, int stdout_fd, int stderr_fd, int die_with_parent,
+                         pid_t *pid, int *exit_code, mw_err *err);
 
 #endif /* MW_PROBE_SPAWN_H */

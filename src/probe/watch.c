@@ -322,6 +322,7 @@ void mw_watch_opts_init(mw_watch_opts *opts)
     opts->swap_limit_bytes = 0;
     opts->forward_signals = 1;
     opts->stdout_fd = -1;
+    opts->stderr_fd = -1;
 }
 
 void mw_watch_result_free(mw_watch_result *res)
@@ -666,7 +667,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         }
     } else {
         int code = -1;
-        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd,
+        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd, opts_in->stderr_fd,
                             opts_in->die_with_watcher, &w.root, &code, err);
         if (st != MW_OK) {
             if (st == MW_ERR_SPAWN) {

@@ -12,6 +12,16 @@ static uint64_t point_memory(const mw_sweep_point *p)
     return p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
 }
 
+/* "fit: 192 MiB + 6.54 MiB per item (R² 1.0000)" */
+static void put_fit(FILE *out, const char *what, const mw_sweep_fit *f, mw_sweep_axis axis)
+{
+    char a[32], b[32];
+    fprintf(out, "  %s: %s + %s per %s (R² %.4f)\n", what,
+            mw_size_format((uint64_t)(f->fixed_bytes > 0 ? f->fixed_bytes : 0), a, sizeof a),
+            mw_size_format((uint64_t)(f->per_item_bytes > 0 ? f->per_item_bytes : 0), b, sizeof b),
+            axis == MW_SWEEP_CTX ? "token of context" : "item", f->r2);
+}
+
 mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
@@ -34,8 +44,14 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         sep = "; ";
     }
     if (sep[0] == ';') fputc('\n', out);
-    fprintf(out, "%s  %6s %-8s %12s %12s %7s %12s %10s %8s  %s%s\n", bold, xn, "status", "peak memory",
-            "predicted", "error", "throughput", "swap in", "majflt", "verdict", reset);
+    /* a GPU column when NVML saw the workload use one */
+    int gpu = 0;
+    for (size_t i = 0; i < r->n_points; i++)
+        gpu |= r->points[i].peak_gpu_bytes != MW_UNKNOWN && r->points[i].peak_gpu_bytes > 0;
+    fprintf(out, "%s  %6s %-8s %12s", bold, xn, "status", "peak memory");
+    if (gpu) fprintf(out, " %12s", "GPU memory");
+    fprintf(out, " %12s %7s %12s %10s %8s  %s%s\n", "predicted", "error", "throughput", "swap in", "majflt",
+            "verdict", reset);
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         char thr[32];
@@ -46,26 +62,39 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
             snprintf(errs, sizeof errs, "%+.1f%%", 100.0 * ((double)p->predicted_bytes - (double)point_memory(p)) /
                                                       (double)point_memory(p));
         const char *v = mw_verdict_name(r->verdicts[i]);
-        fprintf(out, "  %6u %-8s %12s %12s %7s %12s %10s %8llu  %s\n", mw_sweep_point_x(p, axis),
-                mw_point_status_name(p->status), mw_size_format(point_memory(p), a, sizeof a),
-                mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
+        fprintf(out, "  %6u %-8s %12s", mw_sweep_point_x(p, axis), mw_point_status_name(p->status),
+                mw_size_format(point_memory(p), a, sizeof a));
+        if (gpu) fprintf(out, " %12s", mw_size_format(p->peak_gpu_bytes, a, sizeof a));
+        fprintf(out, " %12s %7s %12s %10s %8llu  %s\n", mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
                 mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults, v);
     }
+    /* why the points that did not finish stopped: what ran out, their last words */
+    for (size_t i = 0; i < r->n_points; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        if (p->status == MW_POINT_OK) continue;
+        fprintf(out, "  %s %u: %s", xn, mw_sweep_point_x(p, axis), mw_point_status_name(p->status));
+        if (p->oom == MW_OOM_CGROUP) fprintf(out, ", killed at the cap");
+        else if (p->oom == MW_OOM_GPU) fprintf(out, ", the GPU's memory");
+        else if (p->oom == MW_OOM_HOST) fprintf(out, ", the command could not allocate");
+        else if (p->status == MW_POINT_FAILED) fprintf(out, ", exit %d", p->exit_code);
+        if (p->message[0]) fprintf(out, ": %s", p->message);
+        fputc('\n', out);
+    }
     const mw_sweep_analysis *an = &r->analysis;
-    if (an->fit.valid)
-        fprintf(out, "  fit: %s + %s per %s (R² %.4f)\n", mw_size_format((uint64_t)(an->fit.fixed_bytes > 0 ? an->fit.fixed_bytes : 0), a, sizeof a),
-                mw_size_format((uint64_t)(an->fit.per_item_bytes > 0 ? an->fit.per_item_bytes : 0), b, sizeof b),
-                axis == MW_SWEEP_CTX ? "token of context" : "item", an->fit.r2);
+    if (an->fit.valid) put_fit(out, "fit", &an->fit, axis);
+    if (an->fit_gpu.valid) put_fit(out, "GPU fit", &an->fit_gpu, axis);
     fprintf(out, "  largest %s that fits: %u", axis == MW_SWEEP_CTX ? "context" : "batch", an->max_fit);
     if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
     if (an->knee) fprintf(out, "; knee at %u", an->knee);
     if (an->cliff) fprintf(out, "; cliff at %u", an->cliff);
     fprintf(out, "\n");
-    if (an->fit.valid && an->fit.per_item_bytes > 0 && r->mem_limit_bytes != MW_UNLIMITED)
+    /* a fit that is not a line (R² < 0.9: host memory flat under a GPU
+     * workload, or noise) says nothing of far-away batches */
+    if (an->fit.valid && an->fit.per_item_bytes > 0 && an->fit.r2 >= 0.9 && r->mem_limit_bytes != MW_UNLIMITED)
         fprintf(out, "  under the cap, the fit gives %s %u\n", xn, mw_sweep_fit_max(&an->fit, r->mem_limit_bytes));
     for (size_t i = 0; i < r->n_what_if; i++)
-        fprintf(out, "  what if %s: the fit gives %s %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a), xn,
-                r->what_if_max[i]);
+        fprintf(out, "  what if %s: the %sfit gives %s %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a),
+                an->fit_gpu.valid ? "GPU " : "", xn, r->what_if_max[i]);
     fprintf(out, "%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
     return ferror(out) ? MW_ERR_IO : MW_OK;
 }
@@ -91,6 +120,10 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict
     mw_json_add_seconds(o, "psi_some_seconds", p->psi_some_seconds);
     mw_json_add_seconds(o, "psi_full_seconds", p->psi_full_seconds);
     mw_json_add_u64(o, "predicted_bytes", p->predicted_bytes);
+    mw_json_add_u64(o, "peak_gpu_bytes", p->peak_gpu_bytes);
+    if (mw_oom_kind_name(p->oom)) cJSON_AddStringToObject(o, "oom", mw_oom_kind_name(p->oom));
+    else cJSON_AddNullToObject(o, "oom");
+    if (p->message[0]) cJSON_AddStringToObject(o, "message", p->message);
     if (with_verdict) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
     return o;
 }
@@ -137,12 +170,14 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     const mw_sweep_analysis *an = &r->analysis;
     snprintf(key, sizeof key, "max_fit_%s", xn);
     cJSON_AddNumberToObject(j, key, an->max_fit);
-    cJSON *fit = cJSON_AddObjectToObject(j, "fit");
-    if (fit) {
-        cJSON_AddBoolToObject(fit, "valid", an->fit.valid);
-        cJSON_AddNumberToObject(fit, "fixed_bytes", an->fit.fixed_bytes);
-        cJSON_AddNumberToObject(fit, "per_item_bytes", an->fit.per_item_bytes);
-        cJSON_AddNumberToObject(fit, "r2", an->fit.r2);
+    const mw_sweep_fit *fits[] = {&an->fit, &an->fit_gpu};
+    for (size_t k = 0; k < 2; k++) {
+        cJSON *fit = cJSON_AddObjectToObject(j, k ? "fit_gpu" : "fit");
+        if (!fit) continue;
+        cJSON_AddBoolToObject(fit, "valid", fits[k]->valid);
+        cJSON_AddNumberToObject(fit, "fixed_bytes", fits[k]->fixed_bytes);
+        cJSON_AddNumberToObject(fit, "per_item_bytes", fits[k]->per_item_bytes);
+        cJSON_AddNumberToObject(fit, "r2", fits[k]->r2);
     }
     snprintf(key, sizeof key, "knee_%s", xn);
     if (an->knee) cJSON_AddNumberToObject(j, key, an->knee);
@@ -168,7 +203,8 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
 mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
 {
     fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
-                 "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,verdict\n");
+                 "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,peak_gpu_bytes,oom,"
+                 "verdict\n");
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         fprintf(out, "%u,", p->batch);
@@ -186,7 +222,10 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
         if (p->psi_some_seconds >= 0) fprintf(out, "%.6f", p->psi_some_seconds);
         fputc(',', out);
         if (p->predicted_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->predicted_bytes);
-        fprintf(out, ",%s\n", mw_verdict_name(r->verdicts[i]));
+        fputc(',', out);
+        if (p->peak_gpu_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->peak_gpu_bytes);
+        fprintf(out, ",%s,%s\n", mw_oom_kind_name(p->oom) ? mw_oom_kind_name(p->oom) : "",
+                mw_verdict_name(r->verdicts[i]));
     }
     return ferror(out) ? MW_ERR_IO : MW_OK;
 }

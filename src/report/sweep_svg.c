@@ -36,6 +36,7 @@
 #define C_KNEE_TEXT "#00694D"
 #define C_CLIFF "#CC79A7"     /* reddish purple                            */
 #define C_CLIFF_TEXT "#9B3F75"
+#define C_GPU "#56B4E9"       /* sky blue: GPU memory (diamonds)           */
 #define C_CAP "#333333"
 #define FONT "DejaVu Sans, Helvetica, Arial, sans-serif"
 
@@ -67,6 +68,12 @@ static uint64_t point_memory(const mw_sweep_point *p)
 static uint32_t px(const mw_sweep_result *r, const mw_sweep_point *p)
 {
     return mw_sweep_point_x(p, r->analysis.axis);
+}
+
+/* GPU memory is drawn for points that finished holding some. */
+static int has_gpu(const mw_sweep_point *p)
+{
+    return p->status == MW_POINT_OK && p->peak_gpu_bytes != MW_UNKNOWN && p->peak_gpu_bytes > 0;
 }
 
 /* Throughput is drawn for points that finished with a finite, known figure. */
@@ -267,6 +274,7 @@ static void layout(const mw_sweep_result *r, chart *c)
         lo = fmin(lo, l);
         hi = fmax(hi, l);
         if (point_memory(p) != MW_UNKNOWN) maxm = fmax(maxm, (double)point_memory(p));
+        if (has_gpu(p)) maxm = fmax(maxm, (double)p->peak_gpu_bytes);
         if (has_throughput(p)) {
             maxt = fmax(maxt, p->throughput);
             c->have_thr = 1;
@@ -317,6 +325,13 @@ static void put_cross(FILE *out, double x, double y, double s)
             y + t, x - b, y + a, x - a, y + b, x - t, y);
 }
 
+/* A diamond centred on (x, y): the GPU memory markers. */
+static void put_diamond(FILE *out, double x, double y)
+{
+    fprintf(out, "<path class=\"gpu-pt\" d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"" C_GPU
+                 "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x, y - 5.5, x + 5.5, y, x, y + 5.5, x - 5.5, y);
+}
+
 static void put_point_title(FILE *out, const mw_sweep_result *r, size_t i)
 {
     const mw_sweep_point *p = &r->points[i];
@@ -329,8 +344,9 @@ static void put_point_title(FILE *out, const mw_sweep_result *r, size_t i)
             r->verdicts ? mw_verdict_name(r->verdicts[i]) : "no verdict");
 }
 
-/* A polyline through one series' points in batch order (which: 0 measured
- * memory of finished points, 1 throughput, 2 the plan's prediction). */
+/* A polyline through one series' points in axis order (which: 0 measured
+ * memory of finished points, 1 throughput, 2 the plan's prediction, 3 GPU
+ * memory). */
 static void put_line(FILE *out, const mw_sweep_result *r, const chart *c, const char *id, const char *style,
                      int which)
 {
@@ -345,9 +361,12 @@ static void put_line(FILE *out, const mw_sweep_result *r, const chart *c, const 
         } else if (which == 1) {     /* throughput */
             if (!has_throughput(p)) continue;
             y = ythr(c, p->throughput);
-        } else {                     /* the plan's prediction */
+        } else if (which == 2) {     /* the plan's prediction */
             if (p->predicted_bytes == MW_UNKNOWN) continue;
             y = ymem(c, (double)p->predicted_bytes);
+        } else {                     /* GPU memory */
+            if (!has_gpu(p)) continue;
+            y = ymem(c, (double)p->peak_gpu_bytes);
         }
         fprintf(out, "%s%.1f,%.1f", first ? "" : " ", xpos(c, px(r, p)), y);
         first = 0;
@@ -467,10 +486,14 @@ static void put_marks(FILE *out, const mw_sweep_result *r, const chart *c)
                          "\" font-weight=\"bold\">%s</text>\n", cx, y, ca, cl);
 }
 
-/* Where a point that did not finish is drawn: at the cap it ran into; with
- * no cap on the chart, at its last peak, or at the top when that is unknown. */
+/* Where a point that did not finish is drawn: at the cap it ran into (a
+ * GPU's out-of-memory: at its last GPU memory, or the top); with no cap on
+ * the chart, at its last peak, or at the top when that is unknown. */
 static double fail_y(const mw_sweep_result *r, const chart *c, const mw_sweep_point *p)
 {
+    if (p->oom == MW_OOM_GPU)
+        return p->peak_gpu_bytes != MW_UNKNOWN && p->peak_gpu_bytes > 0
+                   ? fmax(PT, ymem(c, (double)p->peak_gpu_bytes)) : PT;
     if (c->cap_on) return ymem(c, (double)r->mem_limit_bytes);
     return point_memory(p) != MW_UNKNOWN ? fmax(PT, ymem(c, (double)point_memory(p))) : PT;
 }
@@ -489,6 +512,10 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
         fputs("</g>\n", out);
     }
     put_line(out, r, c, "mem-line", "stroke=\"" C_MEM "\" stroke-width=\"2.2\" stroke-linejoin=\"round\"", 0);
+    int any_gpu = 0;
+    for (size_t i = 0; i < r->n_points; i++) any_gpu |= has_gpu(&r->points[i]);
+    if (any_gpu)
+        put_line(out, r, c, "gpu-line", "stroke=\"" C_GPU "\" stroke-width=\"2.2\" stroke-linejoin=\"round\"", 3);
     if (c->have_thr)
         put_line(out, r, c, "thr-line", "stroke=\"" C_THR "\" stroke-width=\"2.2\" stroke-linejoin=\"round\"", 1);
     for (size_t i = 0; i < r->n_points; i++) {
@@ -504,6 +531,7 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
             fprintf(out, "<circle class=\"mem-pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"" C_MEM
                          "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x, ymem(c, (double)point_memory(p)));
         }
+        if (has_gpu(p)) put_diamond(out, x, ymem(c, (double)p->peak_gpu_bytes));
         if (has_throughput(p)) {
             double y = ythr(c, p->throughput);
             fprintf(out, "<rect class=\"thr-pt\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"" C_THR
@@ -528,18 +556,24 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
 }
 
 /* The legend: one row, centred under the axis title. */
-static void put_legend(FILE *out, int any_pred, int any_fail)
+static void put_legend(FILE *out, int any_pred, int any_fail, int any_gpu)
 {
-    struct { const char *label; int kind; } items[4];
+    struct { const char *label; int kind; } items[5];
     size_t n = 0;
-    items[n].label = "peak memory (left)"; items[n++].kind = 0;
+    items[n].label = any_gpu ? "host memory (left)" : "peak memory (left)"; items[n++].kind = 0;
+    if (any_gpu) { items[n].label = "GPU memory (left)"; items[n++].kind = 4; }
     items[n].label = "throughput (right)"; items[n++].kind = 1;
     if (any_pred) { items[n].label = "plan's prediction"; items[n++].kind = 2; }
     if (any_fail) { items[n].label = "did not finish"; items[n++].kind = 3; }
     /* 0.55: legend words are mostly lower case, narrower than CHAR_W */
-    const double fs = 12 * 0.55 / CHAR_W, sym = 26, gap = 24;
-    double total = 0;
+    const double fs = 12 * 0.55 / CHAR_W;
+    double sym = 26, gap = 24, total = 0;
     for (size_t i = 0; i < n; i++) total += sym + 6 + strlen(items[i].label) * fs * CHAR_W + (i + 1 < n ? gap : 0);
+    if (total > W - 24) { /* five items: tighter */
+        total -= (double)n * 6 + (double)(n - 1) * 12;
+        sym = 20;
+        gap = 12;
+    }
     double x = (W - total) / 2, y = H - 22;
     fputs("<g id=\"legend\">\n", out);
     for (size_t i = 0; i < n; i++) {
@@ -559,6 +593,12 @@ static void put_legend(FILE *out, int any_pred, int any_fail)
                          "stroke-dasharray=\"4 3\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#ffffff\" stroke=\"" C_MEM
                          "\" stroke-width=\"1.2\"/>\n", x, y - 4, x + sym, y - 4, cx, y - 4);
             break;
+        case 4:
+            fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_GPU "\" stroke-width=\"2.2\"/>",
+                    x, y - 4, x + sym, y - 4);
+            put_diamond(out, cx, y - 4);
+            fputs("\n", out);
+            break;
         default:
             put_cross(out, cx, y - 4, 6);
             fputs("/>\n", out);
@@ -576,9 +616,10 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
                  "sweep chart: no result or no output stream");
     chart c;
     layout(r, &c);
-    int any_pred = 0, any_fail = 0;
+    int any_pred = 0, any_fail = 0, any_gpu = 0;
     for (size_t i = 0; i < r->n_points; i++) {
         any_pred |= r->points[i].predicted_bytes != MW_UNKNOWN;
+        any_gpu |= has_gpu(&r->points[i]);
         any_fail |= r->points[i].status != MW_POINT_OK;
     }
 
@@ -615,7 +656,7 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
         put_cap(out, r, &c);
         put_marks(out, r, &c);
         put_points(out, r, &c, any_pred);
-        put_legend(out, any_pred, any_fail);
+        put_legend(out, any_pred, any_fail, any_gpu);
     }
     fputs("</svg>\n", out);
     MW_RETURN_IF(fflush(out) != 0 || ferror(out), err, MW_ERR_IO, "sweep chart: cannot write the SVG");

@@ -31,6 +31,12 @@ const char *mw_point_status_name(mw_point_status s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
+const char *mw_oom_kind_name(mw_oom_kind k)
+{
+    static const char *const names[] = {NULL, "cgroup", "host", "gpu"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : NULL;
+}
+
 const char *mw_sweep_axis_name(mw_sweep_axis a)
 {
     return a == MW_SWEEP_CTX ? "ctx" : "batch";
@@ -65,13 +71,31 @@ static uint64_t point_memory(const mw_sweep_point *q)
     return q->cgroup_peak_bytes != MW_UNKNOWN ? q->cgroup_peak_bytes : q->peak_rss_bytes;
 }
 
+/* The point's GPU memory: MW_UNKNOWN unless NVML measured some (a
+ * workload that holds none has no GPU wall to fit). */
+static uint64_t point_gpu_memory(const mw_sweep_point *q)
+{
+    return q->peak_gpu_bytes != MW_UNKNOWN && q->peak_gpu_bytes > 0 ? q->peak_gpu_bytes : MW_UNKNOWN;
+}
+
 /* Throughput is unknown when negative (NaN and infinities count as unknown). */
 static int throughput_known(double t)
 {
     return t >= 0 && isfinite(t);
 }
 
+static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
+                       uint64_t (*memory)(const mw_sweep_point *), mw_sweep_fit *out);
+
 void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out)
+{
+    fit_memory(p, n, axis, point_memory, out);
+}
+
+/* Least squares of memory(point) against x over the ok points where it is
+ * known. */
+static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
+                       uint64_t (*memory)(const mw_sweep_point *), mw_sweep_fit *out)
 {
     if (!out) return;
     memset(out, 0, sizeof *out);
@@ -84,12 +108,12 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, 
     uint32_t first_x = 0;
     int distinct = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
+        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
         uint32_t x = mw_sweep_point_x(&p[i], axis);
         if (m == 0) first_x = x;
         else if (x != first_x) distinct = 1;
         sx += x;
-        sy += (double)point_memory(&p[i]);
+        sy += (double)memory(&p[i]);
         m++;
     }
     out->n_points = m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
@@ -98,8 +122,8 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, 
     double mx = sx / (double)m, my = sy / (double)m;
     double sxx = 0, sxy = 0, syy = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
-        double dx = mw_sweep_point_x(&p[i], axis) - mx, dy = (double)point_memory(&p[i]) - my;
+        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
+        double dx = mw_sweep_point_x(&p[i], axis) - mx, dy = (double)memory(&p[i]) - my;
         sxx += dx * dx;
         sxy += dx * dy;
         syy += dy * dy;
@@ -107,8 +131,8 @@ void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, 
     double slope = sxy / sxx, fixed = my - slope * mx;
     double ssres = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || point_memory(&p[i]) == MW_UNKNOWN) continue;
-        double r = (double)point_memory(&p[i]) - (fixed + slope * mw_sweep_point_x(&p[i], axis));
+        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
+        double r = (double)memory(&p[i]) - (fixed + slope * mw_sweep_point_x(&p[i], axis));
         ssres += r * r;
     }
     /* Constant memory: the flat line is exact. */
@@ -254,17 +278,22 @@ static const char *fmt_rate(double t, char *buf, size_t cap)
     return buf;
 }
 
-/* The largest peak memory among the ok points at one x (MW_UNKNOWN: none). */
-static uint64_t x_memory(const points *P, uint32_t x)
+/* The largest memory(point) among the ok points at one x (MW_UNKNOWN: none). */
+static uint64_t x_memory_of(const points *P, uint32_t x, uint64_t (*memory)(const mw_sweep_point *))
 {
     uint64_t best = MW_UNKNOWN;
     for (size_t i = 0; i < P->n; i++) {
-        uint64_t m = point_memory(&P->p[i]);
+        uint64_t m = memory(&P->p[i]);
         if (x_of(P, i) == x && P->p[i].status == MW_POINT_OK && m != MW_UNKNOWN &&
             (best == MW_UNKNOWN || m > best))
             best = m;
     }
     return best;
+}
+
+static uint64_t x_memory(const points *P, uint32_t x)
+{
+    return x_memory_of(P, x, point_memory);
 }
 
 /* ---- the analysis -------------------------------------------------------- */
@@ -289,6 +318,7 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     char s1[32], s2[32], s3[32];
 
     mw_sweep_fit_points(p, n, axis, &out->fit);
+    fit_memory(p, n, axis, point_gpu_memory, &out->fit_gpu);
 
     /* Largest ok x, smallest failed one, smallest OOM, the counts. */
     uint32_t min_oom = 0;
@@ -305,8 +335,11 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
         if (p[i].status == MW_POINT_TIMEOUT) n_timeout++;
         else if (p[i].status != MW_POINT_OOM) n_failed++;
     }
-    int any_oom = 0;
-    for (size_t i = 0; i < n; i++) any_oom |= p[i].status == MW_POINT_OOM;
+    int any_oom = 0, gpu_oom = 0;
+    for (size_t i = 0; i < n; i++) {
+        any_oom |= p[i].status == MW_POINT_OOM;
+        gpu_oom |= p[i].status == MW_POINT_OOM && p[i].oom == MW_OOM_GPU && x_of(&P, i) == min_oom;
+    }
 
     /* The cliff: the first ok or timed-out point, in axis order, above a
      * threshold; throughput is compared with the best of smaller ok x (not
@@ -407,16 +440,19 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     }
 
     switch (out->overall) {
-    case MW_VERDICT_CAPACITY:
-        reason_add(&r, "out of memory at %s %u", xn, min_oom);
-        if (any_ok_below_oom && x_memory(&P, fit_below_oom) != MW_UNKNOWN)
+    case MW_VERDICT_CAPACITY: {
+        /* a GPU's wall is told by its own memory */
+        uint64_t (*mem)(const mw_sweep_point *) = gpu_oom ? point_gpu_memory : point_memory;
+        reason_add(&r, "out of %smemory at %s %u", gpu_oom ? "GPU " : "", xn, min_oom);
+        if (any_ok_below_oom && x_memory_of(&P, fit_below_oom, mem) != MW_UNKNOWN)
             reason_add(&r, " (peak %s at %s %u, the largest below it that fit)",
-                       mw_size_format(x_memory(&P, fit_below_oom), s1, sizeof s1), xn, fit_below_oom);
+                       mw_size_format(x_memory_of(&P, fit_below_oom, mem), s1, sizeof s1), xn, fit_below_oom);
         else if (any_ok_below_oom)
             reason_add(&r, " (%s %u, the largest below it, fit)", xn, fit_below_oom);
         else
             reason_add(&r, " (no smaller %s ran to the end)", xn);
         break;
+    }
     case MW_VERDICT_PAGING: {
         const mw_sweep_point *q = &p[cliff_i];
         const char *sep = ": ";

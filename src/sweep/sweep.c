@@ -137,6 +137,60 @@ static double metric_from_output(const char *text, const char *pattern)
     return v;
 }
 
+/* Out-of-memory messages, GPU first: "CUDA out of memory" also holds the
+ * host's generic "out of memory". docs/SWEEP.md lists them with their
+ * sources. */
+static const char *const gpu_oom_patterns[] = {
+    "CUDA out of memory",            /* PyTorch: torch.OutOfMemoryError      */
+    "CUDA error: out of memory",     /* PyTorch, CUDA runtime errors         */
+    "CUDA_ERROR_OUT_OF_MEMORY",      /* the driver API's name                */
+    "cudaErrorMemoryAllocation",     /* the runtime API's name               */
+    "cudaMalloc failed: out of memory", /* llama.cpp's CUDA backend          */
+    "HIP out of memory",             /* PyTorch on ROCm                      */
+    "RESOURCE_EXHAUSTED: Out of memory", /* XLA: JAX, TensorFlow             */
+};
+static const char *const host_oom_patterns[] = {
+    "MemoryError",                   /* Python                               */
+    "std::bad_alloc",                /* C++                                  */
+    "Cannot allocate memory",        /* strerror(ENOMEM)                     */
+    "can't allocate memory",         /* PyTorch's DefaultCPUAllocator        */
+    "out of memory",                 /* memwall run, and many others         */
+};
+
+mw_oom_kind mw_oom_from_output(const char *text)
+{
+    if (!text) return MW_OOM_NONE;
+    for (size_t i = 0; i < sizeof gpu_oom_patterns / sizeof gpu_oom_patterns[0]; i++)
+        if (strstr(text, gpu_oom_patterns[i])) return MW_OOM_GPU;
+    for (size_t i = 0; i < sizeof host_oom_patterns / sizeof host_oom_patterns[0]; i++)
+        if (strstr(text, host_oom_patterns[i])) return MW_OOM_HOST;
+    return MW_OOM_NONE;
+}
+
+/* The last non-empty line of text into out (control characters as spaces,
+ * cut to fit); "" when there is none. */
+static void last_line(const char *text, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!text) return;
+    const char *end = text + strlen(text);
+    while (end > text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ')) end--;
+    const char *start = end;
+    while (start > text && start[-1] != '\n') start--;
+    size_t n = (size_t)(end - start) < cap - 1 ? (size_t)(end - start) : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)start[i];
+        out[i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[n] = '\0';
+    /* a cut in the middle of a UTF-8 sequence: drop the partial character */
+    if (n == cap - 1) {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
+        if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) out[k - 1] = '\0';
+    }
+}
+
 /* Lines written to $MEMWALL_REPORT_FD: "throughput N" (items/s) or "items N"
  * (items done, divided by the wall time); the last line of each kind wins. */
 static double metric_from_report(const char *text, double wall)
@@ -188,10 +242,15 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         argv[n++] = "--json";
         argv[n] = NULL;
     }
-    FILE *out = tmpfile();
+    FILE *out = tmpfile(), *errf = tmpfile();
     FILE *report = o->cmd ? tmpfile() : NULL;
-    MW_RETURN_IF(!out || (o->cmd && !report), err, MW_ERR_IO, "cannot create a temporary file: %s",
-                 strerror(errno));
+    if (!out || !errf || (o->cmd && !report)) {
+        int e = errno;
+        if (out) fclose(out);
+        if (errf) fclose(errf);
+        if (report) fclose(report);
+        return mw_err_errno(err, MW_ERR_IO, e, "cannot create a temporary file");
+    }
     char fdnum[16];
     if (report) {
         /* inherited by the command (not close-on-exec) */
@@ -204,6 +263,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     w.mem_limit_bytes = o->mem_limit_bytes;
     w.swap_limit_bytes = o->swap_limit_bytes;
     w.stdout_fd = fileno(out);
+    w.stderr_fd = fileno(errf); /* the table stays readable; a failure's last line is kept */
     w.timeout_seconds = o->timeout_seconds;
     w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
     progress_ctx pc = {o, o->axis == MW_SWEEP_CTX ? ctx : batch, run};
@@ -229,7 +289,21 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
         p->psi_some_seconds = res->psi_some_seconds;
         p->psi_full_seconds = res->psi_full_seconds;
+        p->peak_gpu_bytes = res->peak_gpu_bytes;
+        p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
         char *text = slurp(out);
+        if (p->status == MW_POINT_FAILED || p->status == MW_POINT_OOM || p->status == MW_POINT_TIMEOUT) {
+            char *etext = slurp(errf);
+            last_line(etext, p->message, sizeof p->message);
+            /* a command that failed saying it ran out of memory is an OOM */
+            mw_oom_kind k = p->status == MW_POINT_FAILED ? mw_oom_from_output(etext) : MW_OOM_NONE;
+            if (k == MW_OOM_NONE && p->status == MW_POINT_FAILED) k = mw_oom_from_output(text);
+            if (k != MW_OOM_NONE) {
+                p->status = MW_POINT_OOM;
+                p->oom = k;
+            }
+            mw_free(etext);
+        }
         if (text && p->status == MW_POINT_OK) {
             if (!o->cmd) parse_engine_json(text, p);
             else if (o->metric_regex) p->throughput = metric_from_output(text, o->metric_regex);
@@ -245,6 +319,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     }
     mw_watch_result_free(res);
     fclose(out);
+    fclose(errf);
     if (report) fclose(report);
     return st;
 }
@@ -264,6 +339,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
     p->ctx = ctx;
     p->throughput = -1;
     p->predicted_bytes = MW_UNKNOWN;
+    p->peak_gpu_bytes = MW_UNKNOWN;
     double walls[64], thr[64];
     uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0, done = 0;
     for (uint32_t r = 0; r < runs; r++) {
@@ -283,11 +359,16 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         KEEP_MAX(swap_in_bytes);
         KEEP_MAX(major_faults);
         KEEP_MAX(refaults);
+        KEEP_MAX(peak_gpu_bytes);
 #undef KEEP_MAX
         if (one.psi_some_seconds > p->psi_some_seconds || r == 0) p->psi_some_seconds = one.psi_some_seconds;
         if (one.psi_full_seconds > p->psi_full_seconds || r == 0) p->psi_full_seconds = one.psi_full_seconds;
         p->predicted_bytes = one.predicted_bytes;
-        if (one.status != MW_POINT_OK) break; /* a failing point is not repeated */
+        if (one.status != MW_POINT_OK) {
+            p->oom = one.oom;
+            memcpy(p->message, one.message, sizeof p->message);
+            break; /* a failing point is not repeated */
+        }
     }
     p->runs = done;
     qsort(walls, done, sizeof walls[0], cmp_double);
@@ -430,7 +511,13 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         NUM(psi_some_seconds, "psi_some_seconds", -1);
         NUM(psi_full_seconds, "psi_full_seconds", -1);
         NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
+        NUM(peak_gpu_bytes, "peak_gpu_bytes", MW_UNKNOWN);
 #undef NUM
+        const cJSON *oom = cJSON_GetObjectItemCaseSensitive(j, "oom");
+        for (int k = MW_OOM_CGROUP; cJSON_IsString(oom) && k <= MW_OOM_GPU; k++)
+            if (!strcmp(oom->valuestring, mw_oom_kind_name((mw_oom_kind)k))) p->oom = (mw_oom_kind)k;
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+        if (cJSON_IsString(msg)) snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
         cJSON_Delete(j);
         if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx) {
             st = mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u, not of this sweep (%s %u): "
@@ -641,7 +728,9 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         else mw_sweep_analyze(r->points, r->n_points, o->axis, &o->thresholds, r->verdicts, &r->analysis);
         for (size_t i = 0; st == MW_OK && i < o->n_what_if && i < 16; i++) {
             r->what_if_bytes[i] = o->what_if[i];
-            r->what_if_max[i] = mw_sweep_fit_max(&r->analysis.fit, o->what_if[i]);
+            /* a GPU workload's wall is its GPU's memory */
+            const mw_sweep_fit *fit = r->analysis.fit_gpu.valid ? &r->analysis.fit_gpu : &r->analysis.fit;
+            r->what_if_max[i] = mw_sweep_fit_max(fit, o->what_if[i]);
             r->n_what_if = i + 1;
         }
     }

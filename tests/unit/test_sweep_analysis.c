@@ -669,6 +669,72 @@ static void ctx_no_wall_and_paging(void **state)
     assert_non_null(strstr(a.reason, "paging from ctx 1024 (peak 296 MiB): 64.0 MiB swapped in"));
 }
 
+/* ---- GPU memory and out-of-memory messages ------------------------------- */
+
+static void oom_messages(void **state)
+{
+    (void)state;
+    assert_null(mw_oom_kind_name(MW_OOM_NONE));
+    assert_string_equal(mw_oom_kind_name(MW_OOM_CGROUP), "cgroup");
+    assert_string_equal(mw_oom_kind_name(MW_OOM_HOST), "host");
+    assert_string_equal(mw_oom_kind_name(MW_OOM_GPU), "gpu");
+    assert_null(mw_oom_kind_name((mw_oom_kind)99));
+    static const struct { const char *text; mw_oom_kind want; } cases[] = {
+        {"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB", MW_OOM_GPU},
+        {"RuntimeError: CUDA error: out of memory\nCUDA kernel errors might be", MW_OOM_GPU},
+        {"cuMemAlloc: CUDA_ERROR_OUT_OF_MEMORY", MW_OOM_GPU},
+        {"error: cudaErrorMemoryAllocation", MW_OOM_GPU},
+        {"ggml_backend_cuda_buffer_type_alloc_buffer: allocating 8192.00 MiB on device 0: cudaMalloc failed: "
+         "out of memory", MW_OOM_GPU},
+        {"torch.OutOfMemoryError: HIP out of memory.", MW_OOM_GPU},
+        {"jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying", MW_OOM_GPU},
+        {"Traceback (most recent call last):\nMemoryError", MW_OOM_HOST},
+        {"terminate called after throwing an instance of 'std::bad_alloc'", MW_OOM_HOST},
+        {"mmap: Cannot allocate memory", MW_OOM_HOST},
+        {"[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried", MW_OOM_HOST},
+        {"memwall: out of memory for the KV cache (2 x 1024 bytes)", MW_OOM_HOST},
+        {"Segmentation fault", MW_OOM_NONE},
+        {"", MW_OOM_NONE},
+    };
+    for (size_t i = 0; i < MW_ARRAY_LEN(cases); i++) {
+        if (mw_oom_from_output(cases[i].text) != cases[i].want) fail_msg("case %zu: %s", i, cases[i].text);
+    }
+    assert_int_equal(mw_oom_from_output(NULL), MW_OOM_NONE);
+}
+
+static void gpu_fit_and_wall(void **state)
+{
+    (void)state;
+    /* host memory flat at 2 GiB; GPU 1 GiB + 512 MiB per item; a CUDA OOM at 8 */
+    mw_sweep_point p[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t b = 1u << i;
+        p[i] = pt(b, i < 3 ? MW_POINT_OK : MW_POINT_OOM, 2ull << 30, i < 3 ? 100.0 * b : -1);
+        p[i].peak_gpu_bytes = (1ull << 30) + (512ull << 20) * b;
+    }
+    p[3].oom = MW_OOM_GPU;
+    mw_verdict v[4];
+    mw_sweep_analysis a;
+    analyze(p, 4, v, &a);
+    assert_true(a.fit.valid);
+    assert_true(fabs(a.fit.per_item_bytes) < 1e-3);
+    assert_true(a.fit_gpu.valid);
+    assert_int_equal(a.fit_gpu.n_points, 3);
+    assert_true(fabs(a.fit_gpu.per_item_bytes - 512 * MIB) < 1e-3);
+    assert_true(fabs(a.fit_gpu.fixed_bytes - 1024 * MIB) < 1e-3);
+    assert_int_equal(mw_sweep_fit_max(&a.fit_gpu, 8ull << 30), 14);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    assert_non_null(strstr(a.reason, "out of GPU memory at batch 8 (peak 3.00 GiB at batch 4, the largest below"));
+    /* the host's OOM killer: host memory, host wording */
+    p[3].oom = MW_OOM_CGROUP;
+    analyze(p, 4, v, &a);
+    assert_non_null(strstr(a.reason, "out of memory at batch 8 (peak 2.00 GiB at batch 4"));
+    /* GPU memory of 0 (NVML saw the process hold none) is no GPU wall */
+    for (int i = 0; i < 4; i++) p[i].peak_gpu_bytes = 0;
+    analyze(p, 4, v, &a);
+    assert_false(a.fit_gpu.valid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -691,6 +757,8 @@ int main(void)
         cmocka_unit_test(reason_is_bounded),
         cmocka_unit_test(ctx_fit_and_wall),
         cmocka_unit_test(ctx_no_wall_and_paging),
+        cmocka_unit_test(oom_messages),
+        cmocka_unit_test(gpu_fit_and_wall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -405,6 +405,50 @@ static void chart_with_far_cap(void **state)
     free(svg);
 }
 
+static void chart_with_gpu_and_contexts(void **state)
+{
+    (void)state;
+    /* a GPU workload: host memory flat, GPU memory growing, a CUDA OOM */
+    mw_sweep_point pts[] = {point(1, MW_POINT_OK, 900 * 1024, 100), point(2, MW_POINT_OK, 910 * 1024, 200),
+                            point(4, MW_POINT_OK, 905 * 1024, 400), point(8, MW_POINT_OOM, 910 * 1024, -1)};
+    for (int i = 0; i < 4; i++) pts[i].peak_gpu_bytes = (1024 + 512 * (uint64_t)pts[i].batch) * MiB;
+    pts[3].oom = MW_OOM_GPU;
+    mw_verdict v[] = {MW_VERDICT_BANDWIDTH, MW_VERDICT_BANDWIDTH, MW_VERDICT_BANDWIDTH, MW_VERDICT_CAPACITY};
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.n_points = 4;
+    r.points = pts;
+    r.verdicts = v;
+    r.mem_limit_bytes = 512 * MiB;
+    set_workload(&r, "train.py", MW_VERDICT_CAPACITY, "out of GPU memory at batch 8");
+    char *svg = render(&r, "sweep_gpu.svg");
+    assert_int_equal(polyline_pairs(svg, "gpu-line"), 3); /* the ok points only */
+    assert_int_equal(count(svg, "class=\"gpu-pt\""), 3 + 1); /* and the legend's */
+    assert_has(svg, "GPU memory (left)");
+    assert_has(svg, "host memory (left)");
+    assert_has(svg, "batch 8: oom");
+    free(svg);
+
+    /* no GPU figures: no GPU series */
+    for (int i = 0; i < 4; i++) pts[i].peak_gpu_bytes = MW_UNKNOWN;
+    svg = render(&r, NULL);
+    assert_null(strstr(svg, "gpu-line"));
+    assert_null(strstr(svg, "GPU memory (left)"));
+    assert_has(svg, "peak memory (left)");
+    free(svg);
+
+    /* a context sweep: x is the context, and the marks say ctx */
+    for (int i = 0; i < 4; i++) pts[i].ctx = 1024u << i;
+    r.analysis.axis = MW_SWEEP_CTX;
+    r.analysis.cliff = 4096;
+    svg = render(&r, "sweep_ctx.svg");
+    assert_has(svg, "context, tokens per sequence (log2 scale)");
+    assert_has(svg, "cliff: ctx 4096");
+    assert_has(svg, "<title>ctx 8192: oom");
+    assert_has(svg, ">2048</text>");
+    free(svg);
+}
+
 static void chart_escapes_text(void **state)
 {
     (void)state;
@@ -475,6 +519,7 @@ int main(void)
         cmocka_unit_test(chart_with_cliff),
         cmocka_unit_test(chart_with_dense_points),
         cmocka_unit_test(chart_with_far_cap),
+        cmocka_unit_test(chart_with_gpu_and_contexts),
         cmocka_unit_test(chart_escapes_text),
         cmocka_unit_test(chart_without_points),
         cmocka_unit_test(chart_write_errors),
