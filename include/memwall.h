@@ -544,6 +544,10 @@ typedef struct mw_plan {
     uint64_t act_scores_bytes;       /* attention scores within it          */
     uint64_t act_logits_bytes;       /* the logits buffer                   */
     mw_component dominant;           /* largest component                   */
+    double   decode_step_bytes;      /* inference: one decode step of the
+                                        batch reads this (weights, the KV
+                                        cache to the mean position) ...     */
+    double   decode_step_flops;      /* ... and does this (docs/PLAN.md)    */
     /* with opts.mem_bytes: */
     int      fits;                   /* total_bytes <= mem                  */
     int      fits_high;              /* total_high_bytes <= mem             */
@@ -696,6 +700,9 @@ typedef struct mw_sweep_point {
     uint64_t predicted_bytes;        /* the plan's total, or MW_UNKNOWN     */
     uint64_t peak_gpu_bytes;         /* the tree's GPU memory (NVML), or
                                         MW_UNKNOWN                          */
+    double   step_bytes, step_flops; /* engine points: the plan's decode step
+                                        of the batch (one token a sequence);
+                                        <= 0: unknown                       */
     mw_oom_kind oom;                 /* an oom point's cause                */
     char     message[160];           /* a point that did not finish: the last
                                         line of its standard error          */
@@ -703,6 +710,11 @@ typedef struct mw_sweep_point {
 
 /* The point's value on the axis: its batch or its context. */
 uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
+
+/*! mw_sweep_point_rates() : the memory traffic and arithmetic a point
+ *  achieved, from the plan's decode step and its throughput (steps/s =
+ *  throughput / batch). @return 1 when both are known. */
+int mw_sweep_point_rates(const mw_sweep_point *p, double *bytes_per_second, double *flops_per_second);
 
 /* Linear fit of peak memory against the axis: fixed + per_item · x, an item
  * being a sequence of the batch or a token of the context. */

@@ -7,6 +7,7 @@
 #include "plan/plan_internal.h"
 #include "common/error.h"
 
+#include <math.h>
 #include <string.h>
 
 static int is_float(mw_dtype t)
@@ -39,6 +40,35 @@ mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *by
     }
     *bytes = ceil_div(total, (uint64_t)o->tp * o->pp);
     return MW_OK;
+}
+
+void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t weights_bytes,
+                         uint64_t kv_per_token, mw_dtype weight_type, double *bytes, double *flops)
+{
+    const double B = o->batch, devices = (double)o->tp * o->pp;
+    const double L = hp->n_layers, h = hp->n_embd, a = hp->n_heads, akv = hp->n_kv_heads;
+    const double d = hp->head_dim, v = hp->n_vocab;
+    /* positions attended, on average over the generation: prompt + 1 .. ctx */
+    const double pos = o->gen ? o->prompt + (o->gen + 1) / 2.0 : o->prompt;
+    const double attn_w = 2 * h * a * d + 2 * h * akv * d;          /* q, o; k, v */
+    const double ffn_w = (hp->gated_ffn ? 3 : 2) * h * (double)hp->n_ff;
+    double experts = 1, used = 1, read = 1;                         /* dense: one "expert" */
+    if (hp->n_experts > 1) {
+        experts = hp->n_experts;
+        used = hp->n_experts_used ? hp->n_experts_used : 1;
+        read = fmin(experts, B * used);                              /* routed to by some sequence */
+    }
+    const double per_token = L * (attn_w + ffn_w * used) + v * h;   /* weights each token multiplies */
+    *flops = (2 * B * per_token + 4 * B * L * a * d * pos) / devices;
+
+    double w = (double)weights_bytes;
+    /* the experts nobody is routed to stay unread: their share of the matrices */
+    const double matrices = L * (attn_w + ffn_w * experts) + v * h * (hp->tied_embeddings ? 1 : 2);
+    w -= w * (L * ffn_w * experts / matrices) * (1 - read / experts);
+    /* an untied embedding table is read a row per sequence, not whole */
+    uint64_t emb = mw_dtype_bytes(weight_type, (uint64_t)hp->n_vocab * hp->n_embd);
+    if (!hp->tied_embeddings && emb != MW_UNKNOWN && (double)emb / devices < w) w -= (double)emb / devices;
+    *bytes = w + B * pos * (double)kv_per_token;
 }
 
 mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,

@@ -99,6 +99,8 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
                                       &p->act_scores_bytes, &p->act_logits_bytes);
         mw_dtype wt = o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
         b[MW_COMP_SCRATCH] = mw_plan_scratch(hp, o, wt);
+        mw_plan_decode_step(hp, o, b[MW_COMP_WEIGHTS], p->kv_bytes_per_token, wt, &p->decode_step_bytes,
+                            &p->decode_step_flops);
     }
     uint64_t sum = 0;
     for (int c = 0; c < MW_COMP_OVERHEAD; c++) sum += b[c];

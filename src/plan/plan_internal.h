@@ -29,6 +29,14 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
  * BF16 values for those; nothing for F32), for the largest step. */
 uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype weight_type);
 
+/* One decode step of the batch (inference), per device: the bytes it reads
+ * (the weights once, only the experts some sequence is routed to, the
+ * embedding table's own rows unless it is also the output matrix, and the
+ * KV cache up to the mean position) and the FLOPs it does (2 per weight per
+ * sequence, and attention's 4 per head dimension per attended position). */
+void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t weights_bytes,
+                         uint64_t kv_per_token, mw_dtype weight_type, double *bytes, double *flops);
+
 /* Training: weights, gradients, optimizer state and activations per device. */
 void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts *o,
                       uint64_t *weights, uint64_t *grads, uint64_t *optim, uint64_t *act);

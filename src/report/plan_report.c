@@ -69,6 +69,10 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     }
     fprintf(out, "%s  %-18s %12s%s  to %s\n", bold, "total", mw_size_format(p->total_bytes, a, sizeof a), reset,
             mw_size_format(p->total_high_bytes, b, sizeof b));
+    if (!p->opts.training && p->decode_step_bytes > 0)
+        fprintf(out, "  a decode step of the batch reads %s and does %.3g GFLOP: %.3g FLOP per byte\n",
+                mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
+                p->decode_step_flops / p->decode_step_bytes);
     for (size_t i = 0; i < n_targets; i++) {
         const mw_plan *q = &t[i].plan;
         fprintf(out, "%s%s%s: %s: ", bold, t[i].name, reset, mw_size_format(q->opts.mem_bytes, a, sizeof a));
@@ -147,6 +151,10 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     cJSON_AddNumberToObject(j, "attention_scores_bytes", (double)p->act_scores_bytes);
     cJSON_AddNumberToObject(j, "logits_bytes", (double)p->act_logits_bytes);
     cJSON_AddStringToObject(j, "dominant", mw_component_name(p->dominant));
+    if (!p->opts.training) {
+        cJSON_AddNumberToObject(j, "decode_step_bytes", p->decode_step_bytes);
+        cJSON_AddNumberToObject(j, "decode_step_flops", p->decode_step_flops);
+    }
     if (n_targets) {
         /* the first memory size answers the top-level keys */
         cJSON_AddNumberToObject(j, "mem_bytes", (double)t[0].plan.opts.mem_bytes);

@@ -121,6 +121,21 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict
     mw_json_add_seconds(o, "psi_full_seconds", p->psi_full_seconds);
     mw_json_add_u64(o, "predicted_bytes", p->predicted_bytes);
     mw_json_add_u64(o, "peak_gpu_bytes", p->peak_gpu_bytes);
+    double bps, fps;
+    if (p->step_bytes > 0) {
+        cJSON_AddNumberToObject(o, "step_bytes", p->step_bytes);
+        cJSON_AddNumberToObject(o, "step_flops", p->step_flops);
+    } else {
+        cJSON_AddNullToObject(o, "step_bytes");
+        cJSON_AddNullToObject(o, "step_flops");
+    }
+    if (mw_sweep_point_rates(p, &bps, &fps)) {
+        cJSON_AddNumberToObject(o, "bytes_per_second", bps);
+        cJSON_AddNumberToObject(o, "flops_per_second", fps);
+    } else {
+        cJSON_AddNullToObject(o, "bytes_per_second");
+        cJSON_AddNullToObject(o, "flops_per_second");
+    }
     if (mw_oom_kind_name(p->oom)) cJSON_AddStringToObject(o, "oom", mw_oom_kind_name(p->oom));
     else cJSON_AddNullToObject(o, "oom");
     if (p->message[0]) cJSON_AddStringToObject(o, "message", p->message);

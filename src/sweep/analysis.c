@@ -47,6 +47,17 @@ uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a)
     return a == MW_SWEEP_CTX ? p->ctx : p->batch;
 }
 
+int mw_sweep_point_rates(const mw_sweep_point *p, double *bytes_per_second, double *flops_per_second)
+{
+    if (p->status != MW_POINT_OK || !(p->step_bytes > 0) || !(p->step_flops >= 0) || p->batch == 0 ||
+        !(p->throughput >= 0) || !isfinite(p->throughput) || !isfinite(p->step_bytes) || !isfinite(p->step_flops))
+        return 0;
+    double steps = p->throughput / p->batch;
+    *bytes_per_second = p->step_bytes * steps;
+    *flops_per_second = p->step_flops * steps;
+    return 1;
+}
+
 const char *mw_verdict_name(mw_verdict v)
 {
     static const char *const names[] = {"unknown", "memory bandwidth", "compute", "paging",
@@ -296,6 +307,25 @@ static uint64_t x_memory(const points *P, uint32_t x)
     return x_memory_of(P, x, point_memory);
 }
 
+/* The rates of the first ok point at x that has them; 0 when none does. */
+static int x_rates(const points *P, uint32_t x, double *bps, double *fps, double *intensity)
+{
+    for (size_t i = 0; i < P->n; i++)
+        if (x_of(P, i) == x && mw_sweep_point_rates(&P->p[i], bps, fps)) {
+            *intensity = P->p[i].step_flops / P->p[i].step_bytes;
+            return 1;
+        }
+    return 0;
+}
+
+/* "34.2 GB/s and 35.0 GFLOP/s at batch 1 (1.0 FLOP a byte)" */
+static void reason_rates(reason_buf *r, const points *P, uint32_t x, const char *xn)
+{
+    double bps, fps, in;
+    if (!x_rates(P, x, &bps, &fps, &in)) return;
+    reason_add(r, "%.3g GB/s and %.3g GFLOP/s at %s %u (%.2g FLOP a byte)", bps / 1e9, fps / 1e9, xn, x, in);
+}
+
 /* ---- the analysis -------------------------------------------------------- */
 
 void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
@@ -526,6 +556,18 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     if (ctx_axis && n_rates >= 2)
         reason_add(&r, "; throughput %s items/s at ctx %u, %s at ctx %u", fmt_rate(first_t, s1, sizeof s1),
                    first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
+    /* The plan's bytes and FLOPs of a step, turned into what the points
+     * achieved: at the first measured point and at the knee (or the last). */
+    uint32_t far_x = out->knee ? out->knee : last_x;
+    double u1, u2, u3;
+    if (n_rates >= 1 && x_rates(&P, first_x, &u1, &u2, &u3)) {
+        reason_add(&r, "; per the plan's decode step: ");
+        reason_rates(&r, &P, first_x, xn);
+        if (far_x != first_x && x_rates(&P, far_x, &u1, &u2, &u3)) {
+            reason_add(&r, ", ");
+            reason_rates(&r, &P, far_x, xn);
+        }
+    }
     /* Where memory was no limit, say how far it was measured. */
     if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) && out->max_fit != 0) {
         uint64_t m = x_memory(&P, out->max_fit);

@@ -452,7 +452,11 @@ static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **ou
     mw_sweep_point *p = &S->r->points[S->r->n_points];
     MW_FORWARD(run_point(S->o, batch, ctx, p, err));
     mw_plan plan;
-    if (plan_for(S, batch, ctx, MW_UNKNOWN, &plan)) p->predicted_bytes = plan.total_bytes;
+    if (plan_for(S, batch, ctx, MW_UNKNOWN, &plan)) {
+        p->predicted_bytes = plan.total_bytes;
+        p->step_bytes = plan.decode_step_bytes;
+        p->step_flops = plan.decode_step_flops;
+    }
     S->r->n_points++;
     if (S->jsonl) {
         mw_sweep_point_jsonl(p, S->jsonl);
@@ -512,6 +516,8 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         NUM(psi_full_seconds, "psi_full_seconds", -1);
         NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
         NUM(peak_gpu_bytes, "peak_gpu_bytes", MW_UNKNOWN);
+        NUM(step_bytes, "step_bytes", 0);
+        NUM(step_flops, "step_flops", 0);
 #undef NUM
         const cJSON *oom = cJSON_GetObjectItemCaseSensitive(j, "oom");
         for (int k = MW_OOM_CGROUP; cJSON_IsString(oom) && k <= MW_OOM_GPU; k++)

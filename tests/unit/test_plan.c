@@ -249,6 +249,44 @@ static void presets_llama3_and_conversion(void **state)
     assert_non_null(strstr(err.msg, "llama-3-8b"));
 }
 
+static void decode_step_by_hand(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    m->hp.dtype = MW_DTYPE_F32;
+    /* matrices: 2 x (q,o 2x64x64 + k,v 2x64x32 + 3x64x128) + embedding and
+     * output 2 x 100x64 = 86528 values of 4 bytes */
+    m->weights_bytes = 86528 * 4;
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.batch = 3;
+    o.prompt = 10;
+    o.gen = 4;
+    mw_plan p = plan_of(m, &o);
+    /* 2 FLOPs per weight a token: 2 x 3 x (73728 + 6400); attention: 4 x 3
+     * sequences x 2 layers x 4 heads x 16 x 12.5 positions (10 + 5/2) */
+    assert_true(p.decode_step_flops == 2.0 * 3 * 80128 + 4.0 * 3 * 2 * 4 * 16 * 12.5);
+    /* the weights less the untied embedding table (100x64 F32), and 3 x 12.5
+     * positions of 256 bytes of f16 KV (2 x 2 layers x 2 heads x 16 x 2) */
+    assert_true(p.decode_step_bytes == 86528.0 * 4 - 25600 + 3 * 12.5 * 256);
+    /* tied: the table is the output matrix, read whole */
+    m->hp.tied_embeddings = 1;
+    p = plan_of(m, &o);
+    assert_true(p.decode_step_bytes == 86528.0 * 4 + 3 * 12.5 * 256);
+    /* a mixture of 4 experts, 2 a token: one sequence reads half of them,
+     * two read them all */
+    m->hp.n_experts = 4;
+    m->hp.n_experts_used = 2;
+    o.batch = 1;
+    mw_plan p1 = plan_of(m, &o);
+    o.batch = 2;
+    mw_plan p2 = plan_of(m, &o);
+    double kv1 = 12.5 * 256, kv2 = 2 * 12.5 * 256;
+    assert_true(p2.decode_step_bytes - kv2 == 86528.0 * 4);
+    assert_true(p1.decode_step_bytes - kv1 < p2.decode_step_bytes - kv2);
+    mw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +296,7 @@ int main(void)
         cmocka_unit_test(inverse_questions_are_exact),
         cmocka_unit_test(bad_requests_explained),
         cmocka_unit_test(presets_llama3_and_conversion),
+        cmocka_unit_test(decode_step_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -735,6 +735,36 @@ static void gpu_fit_and_wall(void **state)
     assert_false(a.fit_gpu.valid);
 }
 
+static void rates_from_the_plan(void **state)
+{
+    (void)state;
+    /* 1e9 bytes and 1e9 FLOPs a sequence per step: 100 tokens/s at batch 1
+     * is 100 steps/s; 400 at batch 8 is 50 steps/s */
+    mw_sweep_point p[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+                          pt(4, MW_POINT_OK, linear_mem(4), 360), pt(8, MW_POINT_OK, linear_mem(8), 370)};
+    for (int i = 0; i < 4; i++) {
+        p[i].step_bytes = 1e9;
+        p[i].step_flops = 1e9 * p[i].batch;
+    }
+    double bps, fps;
+    assert_true(mw_sweep_point_rates(&p[3], &bps, &fps));
+    assert_true(fabs(bps - 1e9 * 370 / 8) < 1e-3);
+    assert_true(fabs(fps - 370e9) < 1e-3);
+    p[3].step_bytes = 0;
+    assert_false(mw_sweep_point_rates(&p[3], &bps, &fps));
+    p[3].step_bytes = 1e9;
+    mw_sweep_point failed = pt(16, MW_POINT_OOM, MW_UNKNOWN, -1);
+    failed.step_bytes = 1e9;
+    assert_false(mw_sweep_point_rates(&failed, &bps, &fps));
+
+    mw_verdict v[4];
+    mw_sweep_analysis a;
+    analyze(p, 4, v, &a);
+    assert_int_equal(a.knee, 4);
+    assert_non_null(strstr(a.reason, "; per the plan's decode step: 100 GB/s and 100 GFLOP/s at batch 1 (1 FLOP a "
+                                     "byte), 90 GB/s and 360 GFLOP/s at batch 4 (4 FLOP a byte)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +789,7 @@ int main(void)
         cmocka_unit_test(ctx_no_wall_and_paging),
         cmocka_unit_test(oom_messages),
         cmocka_unit_test(gpu_fit_and_wall),
+        cmocka_unit_test(rates_from_the_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
