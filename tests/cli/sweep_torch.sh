@@ -68,3 +68,15 @@ expect_num "fit per_item_bytes" "$per" ">" 0
 expect_num "fit r2" "$r2" ">" 0.9
 expect_json "$T/sweep.json" max_fit_batch 64
 ok "fit: $(jq .fit.fixed_bytes "$T/sweep.json") bytes + $per per sample, r2 $r2"
+
+# PyTorch's own out-of-memory failure (its CPU allocator refusing a 1 TiB
+# tensor) is an oom point of the host, with its message, not a "failed" one;
+# under vm.overcommit_memory=1 the kernel would grant it, so then skip it
+if [ "$(cat /proc/sys/vm/overcommit_memory 2>/dev/null)" != 1 ]; then
+    expect_exit 0 "$MW" sweep -q --json --batches 1 --mem-limit 1G \
+        -- "$PY" -c 'import torch; torch.empty({batch} << 40, dtype=torch.uint8)'
+    expect_json "$T/stdout" '.points[0].status' oom
+    expect_json "$T/stdout" '.points[0].oom' host
+    expect_contains "$T/stdout" "DefaultCPUAllocator: can't allocate memory"
+    ok "PyTorch's allocation failure is an oom of the host"
+fi
