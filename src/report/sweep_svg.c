@@ -19,13 +19,13 @@
 #include <string.h>
 
 /* Canvas and plot area in SVG user units (px). The margins hold the title
- * and two subtitle lines above, the knee/cliff labels between them and the
+ * and three subtitle lines above, the knee/cliff labels between them and the
  * plot, tick labels and axis titles on three sides, and the legend below. */
 #define W 800
 #define H 450
 #define PL 84.0
 #define PR 716.0
-#define PT 100.0
+#define PT 114.0
 #define PB 350.0
 
 #define C_MEM "#0072B2"       /* blue: peak memory                        */
@@ -47,7 +47,7 @@
 
 #define TITLE_MAX_CHARS 72     /* 16px bold across 760 px, capitals included */
 #define SUBTITLE_MAX_CHARS 115 /* 12px across 760 px, per line              */
-#define SUBTITLE_LINES 2
+#define SUBTITLE_LINES 3
 
 typedef struct chart {
     double xlo, xhi;           /* log2(batch) at the plot's left and right  */

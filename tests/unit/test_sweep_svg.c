@@ -467,7 +467,7 @@ static void chart_escapes_text(void **state)
     assert_null(strstr(svg, "\xE2\x80\xA6"));
     free(svg);
 
-    /* a long reason is wrapped to two lines, the second cut with an ellipsis */
+    /* a long reason is wrapped to three lines, the last cut with an ellipsis */
     char reason[512];
     size_t n = 0;
     while (n + 12 < sizeof reason) n += (size_t)snprintf(reason + n, sizeof reason - n, "word%03zu and ", n);
@@ -478,7 +478,7 @@ static void chart_escapes_text(void **state)
     const char *end = strstr(v, "</g>");
     size_t lines = 0;
     for (const char *t = strstr(v, "<text"); t && t < end; t = strstr(t + 1, "<text")) lines++;
-    assert_int_equal(lines, 2);
+    assert_int_equal(lines, 3);
     assert_has(svg, "\xE2\x80\xA6</text>");
     free(svg);
 }
