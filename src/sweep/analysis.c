@@ -526,9 +526,12 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
         uint64_t m = x_memory(&P, out->max_fit);
         reason_add(&r, "no paging or out-of-memory up to ctx %u", out->max_fit);
         if (m != MW_UNKNOWN) reason_add(&r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
-        if (out->fit.valid && out->fit.per_item_bytes > 0)
-            reason_add(&r, "; memory grows by %s per token of context",
+        /* under a byte a token is no growth: a fit through noise */
+        if (out->fit.valid && out->fit.per_item_bytes >= 1.0)
+            reason_add(&r, "; memory grows by %s%s per token of context", out->fit.r2 < 0.9 ? "about " : "",
                        mw_size_format((uint64_t)out->fit.per_item_bytes, s2, sizeof s2));
+        else if (out->fit.valid)
+            reason_add(&r, "; memory does not grow with the context");
         break;
     }
     default:
