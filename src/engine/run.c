@@ -186,7 +186,8 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     S.pos = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
     S.last = mw_malloc(batch * sizeof(int32_t), MW_MEM_OTHER);
     S.step_times = mw_malloc((o.gen ? o.gen : 1) * sizeof(double), MW_MEM_OTHER);
-    r->logits = mw_malloc((size_t)batch * hp->n_vocab * sizeof(float), MW_MEM_OTHER);
+    /* the output buffer of the logits, as the plan counts it: activations */
+    r->logits = mw_malloc((size_t)batch * hp->n_vocab * sizeof(float), MW_MEM_ACTIVATIONS);
     r->generated = mw_malloc((size_t)batch * (o.gen ? o.gen : 1) * sizeof(int32_t), MW_MEM_OTHER);
     if (!S.tok || !S.seq || !S.pos || !S.last || !S.step_times || !r->logits || !r->generated) {
         st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");

@@ -208,5 +208,7 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
     uint64_t p = *layer;
     if (fp > p) p = fp;
     if (fd > p) p = fd;
-    *peak = p;
+    /* and the output buffer the logits are copied to for the caller, held
+     * across steps (llama.cpp's output buffer; the engine's result) */
+    *peak = p + lg;
 }

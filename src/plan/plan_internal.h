@@ -19,7 +19,8 @@ mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint
 
 /* Inference activations: the per-step peak working set (max over prefill
  * and decode) from a liveness walk over one layer's ops, and the final
- * norm + logits. */
+ * norm + logits; plus the output buffer of the logits [b, v] f32 held for
+ * the caller across steps. */
 void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
                                    uint64_t *peak, uint64_t *layer, uint64_t *scores,
                                    uint64_t *logits);

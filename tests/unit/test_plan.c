@@ -56,7 +56,8 @@ static void activation_walk_by_hand(void **state)
      * x 2048 + xn 2048 + q 2048 + k 1024 + v 1024 = 8192 at the projections;
      * x + xn2 2048 + gate 4096 + up 4096 = 12288 in the gated MLP: the peak. */
     assert_int_equal(p.act_layer_bytes, 12288);
-    assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], 12288);
+    /* the peak, and the output buffer of the logits: 1 sequence x 100 x f32 */
+    assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], 12288 + 400);
     assert_int_equal(p.act_scores_bytes, 4 * 8 * 8 * 4); /* prefill: 4 heads x 8 x 8 (decode: 4 x 1 x 16) */
     assert_int_equal(p.act_logits_bytes, 100 * 4);
     /* KV: 2 x 2 layers x 2 heads x 16 x f16 = 256 B per token, x 16 tokens */
@@ -64,7 +65,7 @@ static void activation_walk_by_hand(void **state)
     assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 256 * 16);
     assert_int_equal(p.bytes[MW_COMP_WEIGHTS], 4000);
     assert_int_equal(p.bytes[MW_COMP_GRADIENTS], 0);
-    assert_int_equal(p.total_bytes, 4000 + 4096 + 12288 + (80u << 20));
+    assert_int_equal(p.total_bytes, 4000 + 4096 + 12288 + 400 + (80u << 20));
     assert_true(p.total_high_bytes > p.total_bytes);
     mw_model_free(m);
 }
