@@ -194,6 +194,13 @@ expect_num() { # WHAT VALUE OP BOUND
 # ---- JSON --------------------------------------------------------------------
 
 # MW_NO_JQ=1 pretends jq is missing (to test the fallback).
+# Skips the test when memwall cannot make a memory cgroup here (no
+# permission: memwall's error then names systemd-run).
+need_memory_cgroup() {
+    "$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
+        { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
+}
+
 have_jq() { [ "${MW_NO_JQ:-0}" != 1 ] && command -v jq > /dev/null 2>&1; }
 
 # Prints the value at KEY: a top-level name ("exit_code") or a jq path

@@ -9,8 +9,7 @@
 have_jq || skip "needs jq (scripts/deps.sh --test installs it)"
 KiB=1024
 MiB=1048576
-"$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
-  { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
+need_memory_cgroup
 
 # the fit over explicit contexts; {batch} is the fixed --batch
 expect_exit 0 "$MW" sweep -q --json --contexts 1024,2048,4096,8192 --batch 3 --mem-limit 1G \

@@ -7,8 +7,7 @@
 # list of batches then checks the same path.
 . "$(dirname "$0")/lib.sh"
 have_jq || skip "needs jq (scripts/deps.sh --test installs it)"
-"$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
-  { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
+need_memory_cgroup
 if [ "${MW_SANITIZED:-0}" = 1 ]; then
   expect_exit 0 "$MW" sweep -q --json --batches 1,2,200
   expect_eq "statuses" "$(jq -r '[.points[].status] | join(",")' "$T/stdout")" "ok,ok,oom"

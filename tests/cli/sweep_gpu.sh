@@ -11,8 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 have_jq || skip "needs jq (scripts/deps.sh --test installs it)"
 [ -f "$MW_FAKE_NVML" ] || fail "the fake NVML library is not built: $MW_FAKE_NVML"
-"$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
-  { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
+need_memory_cgroup
 MiB=1048576
 GiB=1073741824
 

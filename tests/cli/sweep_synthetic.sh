@@ -8,8 +8,7 @@ have_jq || skip "needs jq (scripts/deps.sh --test installs it)"
 MiB=1048576
 
 # the fit over explicit batches, each in a 1 GiB cgroup
-"$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
-  { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
+need_memory_cgroup
 expect_exit 0 "$MW" sweep -q --json --batches 1,2,4,8,16 --mem-limit 1G --jsonl "$T/points.jsonl" \
   -- "$MW_TOUCH" 16M "{batch}0M" --hold 50ms
 cp "$T/stdout" "$T/fit.json"
