@@ -34,7 +34,6 @@ const struct option mw_cmd_plan_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-
 static int parse_choice(const char *opt, const char *text, const char *const *names, int n, int *out)
 {
     for (int i = 0; i < n; i++) {

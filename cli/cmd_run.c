@@ -28,7 +28,6 @@ const struct option mw_cmd_run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-
 /* "1,2,3;4,5" -> sequences of token ids. Returns 0 (message printed) on a
  * malformed list. */
 typedef struct token_lists {

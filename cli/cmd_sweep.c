@@ -66,17 +66,20 @@ static void on_point(const mw_sweep_point *p, void *user)
     if (!pr->on) return;
     fputs("\r\033[K", stderr);
     char a[32];
-    uint64_t mem = p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
     fprintf(stderr, "memwall sweep: %s %-6u %-8s peak %-10s", mw_sweep_axis_name(pr->axis),
-            mw_sweep_point_x(p, pr->axis), mw_point_status_name(p->status), mw_size_format(mem, a, sizeof a));
+            mw_sweep_point_x(p, pr->axis), mw_point_status_name(p->status),
+            mw_size_format(mw_sweep_point_memory(p), a, sizeof a));
     if (p->throughput >= 0) fprintf(stderr, " %.1f/s", p->throughput);
     fprintf(stderr, "\n");
 }
 
-/* "auto" (n = 0) or a comma-separated list of positive numbers. */
-static int parse_list(const char *arg, const char *opt, const char *example, uint32_t *out, size_t *n)
+/* "auto" (*list NULL, *n 0) or a comma-separated list of up to 256 positive
+ * numbers, kept in buf. */
+static int parse_list(const char *arg, const char *opt, const char *example, uint32_t *buf,
+                      const uint32_t **list, size_t *n)
 {
     *n = 0;
+    *list = NULL;
     if (!strcmp(arg, "auto")) return 1;
     for (const char *s = arg; *s;) {
         char *end;
@@ -88,9 +91,10 @@ static int parse_list(const char *arg, const char *opt, const char *example, uin
                          example, arg);
             return 0;
         }
-        out[(*n)++] = (uint32_t)v;
+        buf[(*n)++] = (uint32_t)v;
         s = *end ? end + 1 : end;
     }
+    *list = buf;
     return 1;
 }
 
@@ -109,17 +113,12 @@ int mw_cmd_sweep(int argc, char **argv)
         switch (c) {
         case 'B':
             batches_given = 1;
-            o.n_batches = 0;
-            o.batches = NULL;
-            if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o.n_batches)) return MW_EXIT_USAGE;
-            if (o.n_batches) o.batches = batches;
+            if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o.batches, &o.n_batches)) return MW_EXIT_USAGE;
             break;
         case 'K':
             o.axis = MW_SWEEP_CTX;
-            o.n_contexts = 0;
-            o.contexts = NULL;
-            if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o.n_contexts)) return MW_EXIT_USAGE;
-            if (o.n_contexts) o.contexts = contexts;
+            if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o.contexts, &o.n_contexts))
+                return MW_EXIT_USAGE;
             break;
         case 'X':
             if (!mw_cli_parse_u32("sweep", "--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE;

@@ -710,6 +710,12 @@ typedef struct mw_sweep_point {
 
 /* The point's value on the axis: its batch or its context. */
 uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
+/* The point's peak memory: the kernel's cgroup peak when there was a cap,
+ * else the tree's peak RSS; MW_UNKNOWN when neither was measured. */
+uint64_t mw_sweep_point_memory(const mw_sweep_point *p);
+/* Its GPU memory: MW_UNKNOWN unless NVML measured some (a workload that
+ * holds none has no GPU wall). */
+uint64_t mw_sweep_point_gpu_memory(const mw_sweep_point *p);
 
 /*! mw_sweep_point_rates() : the memory traffic and arithmetic a point
  *  achieved, from the plan's decode step and its throughput (steps/s =

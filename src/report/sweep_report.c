@@ -7,10 +7,6 @@
 
 #include <stdio.h>
 
-static uint64_t point_memory(const mw_sweep_point *p)
-{
-    return p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
-}
 
 /* "fit: 192 MiB + 6.54 MiB per item (R² 1.0000)" */
 static void put_fit(FILE *out, const char *what, const mw_sweep_fit *f, mw_sweep_axis axis)
@@ -47,7 +43,7 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     /* a GPU column when NVML saw the workload use one */
     int gpu = 0;
     for (size_t i = 0; i < r->n_points; i++)
-        gpu |= r->points[i].peak_gpu_bytes != MW_UNKNOWN && r->points[i].peak_gpu_bytes > 0;
+        gpu |= mw_sweep_point_gpu_memory(&r->points[i]) != MW_UNKNOWN;
     fprintf(out, "%s  %6s %-8s %12s", bold, xn, "status", "peak memory");
     if (gpu) fprintf(out, " %12s", "GPU memory");
     fprintf(out, " %12s %7s %12s %10s %8s  %s%s\n", "predicted", "error", "throughput", "swap in", "majflt",
@@ -58,12 +54,12 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         if (p->throughput >= 0) snprintf(thr, sizeof thr, "%.1f/s", p->throughput);
         else snprintf(thr, sizeof thr, "-");
         char errs[16] = "-";
-        if (p->status == MW_POINT_OK && p->predicted_bytes != MW_UNKNOWN && point_memory(p) != MW_UNKNOWN && point_memory(p))
-            snprintf(errs, sizeof errs, "%+.1f%%", 100.0 * ((double)p->predicted_bytes - (double)point_memory(p)) /
-                                                      (double)point_memory(p));
+        if (p->status == MW_POINT_OK && p->predicted_bytes != MW_UNKNOWN && mw_sweep_point_memory(p) != MW_UNKNOWN && mw_sweep_point_memory(p))
+            snprintf(errs, sizeof errs, "%+.1f%%", 100.0 * ((double)p->predicted_bytes - (double)mw_sweep_point_memory(p)) /
+                                                      (double)mw_sweep_point_memory(p));
         const char *v = mw_verdict_name(r->verdicts[i]);
         fprintf(out, "  %6u %-8s %12s", mw_sweep_point_x(p, axis), mw_point_status_name(p->status),
-                mw_size_format(point_memory(p), a, sizeof a));
+                mw_size_format(mw_sweep_point_memory(p), a, sizeof a));
         if (gpu) fprintf(out, " %12s", mw_size_format(p->peak_gpu_bytes, a, sizeof a));
         fprintf(out, " %12s %7s %12s %10s %8llu  %s\n", mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
                 mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults, v);

@@ -59,10 +59,6 @@ typedef struct chart {
     int    cap_on;             /* the cap fits the memory axis              */
 } chart;
 
-static uint64_t point_memory(const mw_sweep_point *p)
-{
-    return p->cgroup_peak_bytes != MW_UNKNOWN ? p->cgroup_peak_bytes : p->peak_rss_bytes;
-}
 
 /* The point's value on the sweep's axis (the chart's x). */
 static uint32_t px(const mw_sweep_result *r, const mw_sweep_point *p)
@@ -73,7 +69,7 @@ static uint32_t px(const mw_sweep_result *r, const mw_sweep_point *p)
 /* GPU memory is drawn for points that finished holding some. */
 static int has_gpu(const mw_sweep_point *p)
 {
-    return p->status == MW_POINT_OK && p->peak_gpu_bytes != MW_UNKNOWN && p->peak_gpu_bytes > 0;
+    return p->status == MW_POINT_OK && mw_sweep_point_gpu_memory(p) != MW_UNKNOWN;
 }
 
 /* Throughput is drawn for points that finished with a finite, known figure. */
@@ -273,7 +269,7 @@ static void layout(const mw_sweep_result *r, chart *c)
         double l = log2(px(r, p) >= 1 ? px(r, p) : 1);
         lo = fmin(lo, l);
         hi = fmax(hi, l);
-        if (point_memory(p) != MW_UNKNOWN) maxm = fmax(maxm, (double)point_memory(p));
+        if (mw_sweep_point_memory(p) != MW_UNKNOWN) maxm = fmax(maxm, (double)mw_sweep_point_memory(p));
         if (has_gpu(p)) maxm = fmax(maxm, (double)p->peak_gpu_bytes);
         if (has_throughput(p)) {
             maxt = fmax(maxt, p->throughput);
@@ -340,7 +336,7 @@ static void put_point_title(FILE *out, const mw_sweep_result *r, size_t i)
     else snprintf(thr, sizeof thr, "throughput unknown");
     fprintf(out, "<title>%s %u: %s, peak %s, %s, %s</title>", mw_sweep_axis_name(r->analysis.axis), px(r, p),
             mw_point_status_name(p->status),
-            mw_size_format(point_memory(p), mem, sizeof mem), thr,
+            mw_size_format(mw_sweep_point_memory(p), mem, sizeof mem), thr,
             r->verdicts ? mw_verdict_name(r->verdicts[i]) : "no verdict");
 }
 
@@ -356,8 +352,8 @@ static void put_line(FILE *out, const mw_sweep_result *r, const chart *c, const 
         const mw_sweep_point *p = &r->points[i];
         double y;
         if (which == 0) {            /* measured memory of finished points */
-            if (p->status != MW_POINT_OK || point_memory(p) == MW_UNKNOWN) continue;
-            y = ymem(c, (double)point_memory(p));
+            if (p->status != MW_POINT_OK || mw_sweep_point_memory(p) == MW_UNKNOWN) continue;
+            y = ymem(c, (double)mw_sweep_point_memory(p));
         } else if (which == 1) {     /* throughput */
             if (!has_throughput(p)) continue;
             y = ythr(c, p->throughput);
@@ -492,10 +488,9 @@ static void put_marks(FILE *out, const mw_sweep_result *r, const chart *c)
 static double fail_y(const mw_sweep_result *r, const chart *c, const mw_sweep_point *p)
 {
     if (p->oom == MW_OOM_GPU)
-        return p->peak_gpu_bytes != MW_UNKNOWN && p->peak_gpu_bytes > 0
-                   ? fmax(PT, ymem(c, (double)p->peak_gpu_bytes)) : PT;
+        return mw_sweep_point_gpu_memory(p) != MW_UNKNOWN ? fmax(PT, ymem(c, (double)p->peak_gpu_bytes)) : PT;
     if (c->cap_on) return ymem(c, (double)r->mem_limit_bytes);
-    return point_memory(p) != MW_UNKNOWN ? fmax(PT, ymem(c, (double)point_memory(p))) : PT;
+    return mw_sweep_point_memory(p) != MW_UNKNOWN ? fmax(PT, ymem(c, (double)mw_sweep_point_memory(p))) : PT;
 }
 
 static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int any_pred)
@@ -527,9 +522,9 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
             /* at the cap it ran into; without one, at its last peak */
             put_cross(out, x, fail_y(r, c, p), 6);
             fprintf(out, " class=\"fail-pt\"/>");
-        } else if (point_memory(p) != MW_UNKNOWN) {
+        } else if (mw_sweep_point_memory(p) != MW_UNKNOWN) {
             fprintf(out, "<circle class=\"mem-pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"" C_MEM
-                         "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x, ymem(c, (double)point_memory(p)));
+                         "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x, ymem(c, (double)mw_sweep_point_memory(p)));
         }
         if (has_gpu(p)) put_diamond(out, x, ymem(c, (double)p->peak_gpu_bytes));
         if (has_throughput(p)) {

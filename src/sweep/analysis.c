@@ -75,16 +75,12 @@ void mw_cliff_thresholds_init(mw_cliff_thresholds *t)
     t->refaults = 1000;
 }
 
-/* The point's peak memory: the kernel's cgroup peak when there was a cap,
- * else the tree's peak RSS; MW_UNKNOWN when neither was measured. */
-static uint64_t point_memory(const mw_sweep_point *q)
+uint64_t mw_sweep_point_memory(const mw_sweep_point *q)
 {
     return q->cgroup_peak_bytes != MW_UNKNOWN ? q->cgroup_peak_bytes : q->peak_rss_bytes;
 }
 
-/* The point's GPU memory: MW_UNKNOWN unless NVML measured some (a
- * workload that holds none has no GPU wall to fit). */
-static uint64_t point_gpu_memory(const mw_sweep_point *q)
+uint64_t mw_sweep_point_gpu_memory(const mw_sweep_point *q)
 {
     return q->peak_gpu_bytes != MW_UNKNOWN && q->peak_gpu_bytes > 0 ? q->peak_gpu_bytes : MW_UNKNOWN;
 }
@@ -100,7 +96,7 @@ static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
 
 void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out)
 {
-    fit_memory(p, n, axis, point_memory, out);
+    fit_memory(p, n, axis, mw_sweep_point_memory, out);
 }
 
 /* Least squares of memory(point) against x over the ok points where it is
@@ -304,7 +300,7 @@ static uint64_t x_memory_of(const points *P, uint32_t x, uint64_t (*memory)(cons
 
 static uint64_t x_memory(const points *P, uint32_t x)
 {
-    return x_memory_of(P, x, point_memory);
+    return x_memory_of(P, x, mw_sweep_point_memory);
 }
 
 /* The rates of the first ok point at x that has them; 0 when none does. */
@@ -348,7 +344,7 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     char s1[32], s2[32], s3[32];
 
     mw_sweep_fit_points(p, n, axis, &out->fit);
-    fit_memory(p, n, axis, point_gpu_memory, &out->fit_gpu);
+    fit_memory(p, n, axis, mw_sweep_point_gpu_memory, &out->fit_gpu);
 
     /* Largest ok x, smallest failed one, smallest OOM, the counts. */
     uint32_t min_oom = 0;
@@ -472,7 +468,7 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     switch (out->overall) {
     case MW_VERDICT_CAPACITY: {
         /* a GPU's wall is told by its own memory */
-        uint64_t (*mem)(const mw_sweep_point *) = gpu_oom ? point_gpu_memory : point_memory;
+        uint64_t (*mem)(const mw_sweep_point *) = gpu_oom ? mw_sweep_point_gpu_memory : mw_sweep_point_memory;
         reason_add(&r, "out of %smemory at %s %u", gpu_oom ? "GPU " : "", xn, min_oom);
         if (any_ok_below_oom && x_memory_of(&P, fit_below_oom, mem) != MW_UNKNOWN)
             reason_add(&r, " (peak %s at %s %u, the largest below it that fit)",
@@ -487,8 +483,8 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
         const mw_sweep_point *q = &p[cliff_i];
         const char *sep = ": ";
         reason_add(&r, "paging from %s %u", xn, out->cliff);
-        if (point_memory(q) != MW_UNKNOWN)
-            reason_add(&r, " (peak %s)", mw_size_format(point_memory(q), s1, sizeof s1));
+        if (mw_sweep_point_memory(q) != MW_UNKNOWN)
+            reason_add(&r, " (peak %s)", mw_size_format(mw_sweep_point_memory(q), s1, sizeof s1));
         if (cliff_why & CLIFF_SWAP) {
             reason_add(&r, "%s%s swapped in (threshold %s)", sep,
                        mw_size_format(q->swap_in_bytes, s2, sizeof s2),
