@@ -96,8 +96,9 @@ static char *slurp(FILE *f)
     return buf;
 }
 
-/* Engine points: decode (or prompt) tokens/s and the plan's total from the
- * child's memwall.run/1 JSON. */
+/* Engine points: decode (or prompt) tokens/s from the child's memwall.run/1
+ * JSON. (The prediction is the sweep's own plan, with this runtime's
+ * overhead: add_point.) */
 static void parse_engine_json(const char *text, mw_sweep_point *p)
 {
     mw_json_init();
@@ -107,17 +108,6 @@ static void parse_engine_json(const char *text, mw_sweep_point *p)
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens_per_second");
     if (cJSON_IsNumber(d)) p->throughput = d->valuedouble;
     else if (cJSON_IsNumber(pr)) p->throughput = pr->valuedouble;
-    const cJSON *pred = cJSON_GetObjectItemCaseSensitive(j, "predicted");
-    if (cJSON_IsObject(pred)) {
-        static const char *const keys[] = {"weights_bytes", "kv_cache_bytes", "activations_bytes",
-                                           "scratch_bytes", "overhead_low_bytes"};
-        double sum = 0;
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(pred, keys[i]);
-            if (cJSON_IsNumber(v)) sum += v->valuedouble;
-        }
-        p->predicted_bytes = (uint64_t)sum;
-    }
     cJSON_Delete(j);
 }
 
@@ -187,7 +177,9 @@ static void last_line(const char *text, char *out, size_t cap)
     if (n == cap - 1) {
         size_t k = n;
         while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
-        if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) out[k - 1] = '\0';
+        unsigned char lead = k > 0 ? (unsigned char)out[k - 1] : 0;
+        size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (want > 1 && n - (k - 1) < want) out[k - 1] = '\0';
     }
 }
 
@@ -292,7 +284,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         p->peak_gpu_bytes = res->peak_gpu_bytes;
         p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
         char *text = slurp(out);
-        if (p->status == MW_POINT_FAILED || p->status == MW_POINT_OOM || p->status == MW_POINT_TIMEOUT) {
+        if (p->status != MW_POINT_OK) {
             char *etext = slurp(errf);
             last_line(etext, p->message, sizeof p->message);
             /* a command that failed saying it ran out of memory is an OOM */
@@ -307,7 +299,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         if (text && p->status == MW_POINT_OK) {
             if (!o->cmd) parse_engine_json(text, p);
             else if (o->metric_regex) p->throughput = metric_from_output(text, o->metric_regex);
-            if (o->cmd && p->throughput < 0 && report) {
+            if (report && p->throughput < 0) { /* report: a command's */
                 char *rep = slurp(report);
                 if (rep) p->throughput = metric_from_report(rep, p->wall_seconds);
                 mw_free(rep);

@@ -82,4 +82,9 @@ expect_json "$T/stdout" '.points[0].oom' null
 expect_exit 0 "$MW" sweep -q --json --batches 1 --mem-limit 512M -- sh -c 'echo "MemoryError" >&2; exit 1'
 expect_json "$T/stdout" '.points[0].status' oom
 expect_json "$T/stdout" '.points[0].oom' host
+# a long last line is cut to 159 bytes on a character boundary: "a" and 79
+# two-byte characters fill it exactly, and none is dropped
+expect_exit 0 "$MW" sweep -q --json --batches 1 --mem-limit 512M -- sh -c 'printf a >&2; for i in $(seq 100); do printf "\303\251" >&2; done; exit 2'
+expect_json "$T/stdout" '.points[0].message | length' 80
+expect_json "$T/stdout" '.points[0].message | utf8bytelength' 159
 ok "failures and host allocation failures"
