@@ -201,6 +201,24 @@ need_memory_cgroup() {
         { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
 }
 
+# Runs `memwall sweep --json -q ARGS...` into $T/sweep.json (standard input
+# /dev/null) and checks its schema; skips where memwall may not make a memory
+# cgroup or limit swap here, fails on any other error.
+sweep_json() {
+    "$MW" sweep --json -q "$@" > "$T/stdout" 2> "$T/stderr" < /dev/null
+    local rc=$?
+    if [ "$rc" = 1 ] && grep -q "systemd-run\|cannot create memory cgroup\|cannot limit swap" "$T/stderr"; then
+        skip "$(head -n 1 "$T/stderr")"
+    fi
+    if [ "$rc" != 0 ]; then
+        show stdout "$T/stdout"; show stderr "$T/stderr"
+        fail "memwall sweep exited $rc"
+    fi
+    cp "$T/stdout" "$T/sweep.json"
+    expect_valid_json "$T/sweep.json"
+    expect_json "$T/sweep.json" schema memwall.sweep/1
+}
+
 have_jq() { [ "${MW_NO_JQ:-0}" != 1 ] && command -v jq > /dev/null 2>&1; }
 
 # Prints the value at KEY: a top-level name ("exit_code") or a jq path
