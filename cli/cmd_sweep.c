@@ -30,6 +30,9 @@ const struct option mw_cmd_sweep_options[] = {
     {"metric", required_argument, NULL, 'M'},
     {"jsonl", required_argument, NULL, 'L'},
     {"resume", no_argument, NULL, 'R'},
+    {"warmup", required_argument, NULL, 'U'},
+    {"evict", required_argument, NULL, 'E'},
+    {"keep-cache", no_argument, NULL, 'k'},
     {"what-if", required_argument, NULL, 'W'},
     {"json", no_argument, NULL, 'j'},
     {"csv", no_argument, NULL, 'C'},
@@ -106,6 +109,7 @@ int mw_cmd_sweep(int argc, char **argv)
     int json = 0, csv = 0, quiet = 0, c, mem_given = 0, ctx_given = 0, runs_given = 0;
     int batches_given = 0, max_batch_given = 0, batch_given = 0, max_ctx_given = 0;
     static uint32_t batches[256], contexts[256];
+    static const char *evict[32];
     mw_err err;
     optind = 1;
     opterr = 0;
@@ -169,6 +173,16 @@ int mw_cmd_sweep(int argc, char **argv)
         case 'M': o.metric_regex = optarg; break;
         case 'L': o.jsonl_path = optarg; break;
         case 'R': o.resume = 1; break;
+        case 'U': if (!mw_cli_parse_u32("sweep", "--warmup", optarg, 0, &o.warmup)) return MW_EXIT_USAGE; break;
+        case 'E':
+            if (o.n_evict_files == sizeof evict / sizeof evict[0]) {
+                mw_cli_error("sweep", "--evict: at most %zu files", sizeof evict / sizeof evict[0]);
+                return MW_EXIT_USAGE;
+            }
+            evict[o.n_evict_files++] = optarg;
+            o.evict_files = evict;
+            break;
+        case 'k': o.keep_page_cache = 1; break;
         case 'W': {
             static uint64_t sizes[16];
             o.n_what_if = 0;

@@ -706,12 +706,40 @@ typedef struct mw_sweep_point {
     mw_oom_kind oom;                 /* an oom point's cause                */
     char     message[160];           /* a point that did not finish: the last
                                         line of its standard error          */
+    uint32_t max_processes;          /* most processes of the tree alive at
+                                        once; 0: unknown                    */
+    uint64_t peak_rss_anon_bytes;    /* the tree's peak RSS, split (MW_UNKNOWN) */
+    uint64_t peak_rss_file_bytes;    /* mapped file pages: libraries, weights */
+    uint64_t file_cached_bytes;      /* the evicted files' bytes still in the
+                                        page cache when the run started (mapped
+                                        by another process): not charged to
+                                        the point's cap; MW_UNKNOWN: nothing
+                                        was evicted (docs/SWEEP.md)          */
+    double   throughput_min, throughput_max; /* over the runs; < 0: unknown */
 } mw_sweep_point;
 
 /* The point's value on the axis: its batch or its context. */
 uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
-/* The point's peak memory: the kernel's cgroup peak when there was a cap,
- * else the tree's peak RSS; MW_UNKNOWN when neither was measured. */
+/* Which figure a point's memory is (docs/SWEEP.md, "Which memory"). */
+typedef enum mw_memory_source {
+    MW_MEMORY_UNKNOWN = 0,
+    MW_MEMORY_CGROUP,                /* the cgroup's peak: every page charged
+                                        to the point, counted once          */
+    MW_MEMORY_RSS                    /* the tree's peak resident set (anon +
+                                        file + shmem): a one-process tree's
+                                        resident pages include mapped files
+                                        that another cgroup was charged for  */
+} mw_memory_source;
+
+const char *mw_memory_source_name(mw_memory_source s);   /* "cgroup", "rss" */
+
+/* The point's peak memory: what its workload had resident. The cgroup's
+ * peak, unless the tree was one process whose peak RSS is larger (file
+ * pages cached before the point, charged to another cgroup); a tree of
+ * several processes keeps the cgroup's (their RSS counts shared pages once
+ * a process). The tree's RSS without a cgroup. MW_UNKNOWN when neither was
+ * measured; *source (may be NULL) says which. */
+uint64_t mw_sweep_point_memory_of(const mw_sweep_point *p, mw_memory_source *source);
 uint64_t mw_sweep_point_memory(const mw_sweep_point *p);
 /* Its GPU memory: MW_UNKNOWN unless NVML measured some (a workload that
  * holds none has no GPU wall). */
@@ -747,26 +775,37 @@ typedef enum mw_verdict {
 
 const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
 
-/* Thresholds of the cliff (documented in docs/SWEEP.md). */
+/* Thresholds of the cliff (documented in docs/SWEEP.md, "Paging"). Each
+ * kind of traffic is judged in bytes against the point's own memory (its
+ * working set): paging is reading back what did not stay resident. */
 typedef struct mw_cliff_thresholds {
-    uint64_t swap_in_bytes;          /* per point; default 16 MiB           */
-    uint64_t major_faults;           /* per point; default 1000             */
-    double   psi_some_share;         /* stall / wall; default 0.05          */
-    double   throughput_drop;        /* below the best so far, with some sign
-                                        of memory pressure (swap-in, major
-                                        faults, refaults > `refaults`, stall);
-                                        default 0.25                        */
-    uint64_t refaults;               /* default 1000                        */
+    double   swap_in_share;          /* swapped-in bytes / memory; 0.05     */
+    double   refault_share;          /* refaulted bytes (pages evicted, read
+                                        back) / memory; 0.10                */
+    double   major_fault_share;      /* major-fault bytes / memory; 1.0: a
+                                        cold start reads its file pages once */
+    uint64_t min_bytes;              /* none of the three counts below this
+                                        many bytes; default 16 MiB           */
+    double   psi_some_share;         /* memory stall / wall; default 0.10   */
+    double   throughput_drop;        /* below the best point so far, beside
+                                        some sign of memory pressure, beyond
+                                        both points' run-to-run spread (so
+                                        it needs 2 runs a point); 0.25      */
 } mw_cliff_thresholds;
 
 void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
+
+/*! mw_sweep_point_paging() : 1 when the point's own traffic says it paged
+ *  (swap-in, refault or major-fault bytes, or memory stall, above the
+ *  thresholds; t NULL: the defaults), whatever its throughput. Pure. */
+int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t);
 
 /* Values on the sweep's axis (a batch or a context); 0: none. */
 typedef struct mw_sweep_analysis {
     mw_sweep_axis axis;
     mw_sweep_fit fit;                /* host: the cgroup's peak, else RSS   */
     mw_sweep_fit fit_gpu;            /* GPU memory, when NVML measured it   */
-    uint32_t max_fit;                /* largest measured ok                 */
+    uint32_t max_fit;                /* largest measured ok, below the cliff */
     uint32_t first_fail;             /* smallest that failed                */
     uint32_t knee;                   /* where doubling the batch adds < 10%
                                         throughput (batch sweeps only)      */
@@ -809,6 +848,15 @@ typedef struct mw_sweep_opts {
     uint32_t max_ctx;                /* auto: the largest context to try (0: the
                                         model's trained context, else 2^20)   */
     uint32_t runs;                   /* runs per point, medians (1)           */
+    uint32_t warmup;                 /* runs per point discarded first (0)    */
+    const char *const *evict_files;  /* files dropped from the page cache
+                                        before each run, so that the point's
+                                        cgroup is charged for what it maps
+                                        (docs/SWEEP.md); engine points add
+                                        their model file unless keep_page_cache */
+    size_t   n_evict_files;
+    int      keep_page_cache;        /* 1: evict nothing (a warm start; file
+                                        pages cached before are not capped) */
     uint32_t prompt, gen, threads;   /* engine workload per point             */
     uint32_t ctx;                    /* batch sweeps: every point's context
                                         (0: prompt + gen)                     */
@@ -847,6 +895,8 @@ typedef struct mw_sweep_result {
     uint32_t what_if_max[16];        /* largest batch (context) the fit gives:
                                         the GPU fit when valid, else the host's */
     char     workload[512];          /* what each point ran                 */
+    uint32_t n_evicted_files;        /* files dropped from the page cache
+                                        before each run (0: none)           */
 } mw_sweep_result;
 
 /*! mw_sweep_run() : runs the points, each in a fresh memory-capped child

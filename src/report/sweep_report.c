@@ -35,6 +35,11 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         fprintf(out, "%sthe plan predicts %s %u fits", sep, xn, r->predicted_max);
         sep = "; ";
     }
+    if (r->n_evicted_files) {
+        fprintf(out, "%s%s dropped from the page cache before each run", sep,
+                r->n_evicted_files == 1 ? "the model file" : "the files to evict");
+        sep = "; ";
+    }
     if (r->n_resumed) {
         fprintf(out, "%s%zu points resumed from the JSON Lines file", sep, r->n_resumed);
         sep = "; ";
@@ -44,7 +49,7 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     int gpu = 0;
     for (size_t i = 0; i < r->n_points; i++)
         gpu |= mw_sweep_point_gpu_memory(&r->points[i]) != MW_UNKNOWN;
-    fprintf(out, "%s  %6s %-8s %12s", bold, xn, "status", "peak memory");
+    fprintf(out, "%s  %6s %-8s %12s %-6s", bold, xn, "status", "peak memory", "of");
     if (gpu) fprintf(out, " %12s", "GPU memory");
     fprintf(out, " %12s %7s %12s %10s %8s  %s%s\n", "predicted", "error", "throughput", "swap in", "majflt",
             "verdict", reset);
@@ -58,12 +63,35 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
             snprintf(errs, sizeof errs, "%+.1f%%", 100.0 * ((double)p->predicted_bytes - (double)mw_sweep_point_memory(p)) /
                                                       (double)mw_sweep_point_memory(p));
         const char *v = mw_verdict_name(r->verdicts[i]);
-        fprintf(out, "  %6u %-8s %12s", mw_sweep_point_x(p, axis), mw_point_status_name(p->status),
-                mw_size_format(mw_sweep_point_memory(p), a, sizeof a));
+        mw_memory_source src;
+        uint64_t mem = mw_sweep_point_memory_of(p, &src);
+        fprintf(out, "  %6u %-8s %12s %-6s", mw_sweep_point_x(p, axis), mw_point_status_name(p->status),
+                mw_size_format(mem, a, sizeof a), mw_memory_source_name(src) ? mw_memory_source_name(src) : "-");
         if (gpu) fprintf(out, " %12s", mw_size_format(p->peak_gpu_bytes, a, sizeof a));
         fprintf(out, " %12s %7s %12s %10s %8llu  %s\n", mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
                 mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults, v);
     }
+    /* which memory figure the column is, and what the cap did not bound */
+    int any_rss = 0;
+    uint64_t cached = 0;
+    for (size_t i = 0; i < r->n_points; i++) {
+        mw_memory_source src;
+        const mw_sweep_point *p = &r->points[i];
+        (void)mw_sweep_point_memory_of(p, &src);
+        /* libraries alone (a few MiB) are not worth a note */
+        any_rss |= src == MW_MEMORY_RSS && p->cgroup_peak_bytes != MW_UNKNOWN &&
+                   p->peak_rss_bytes - p->cgroup_peak_bytes > (4ull << 20) + p->cgroup_peak_bytes / 50;
+        if (p->file_cached_bytes != MW_UNKNOWN && p->file_cached_bytes > cached) cached = p->file_cached_bytes;
+    }
+    fprintf(out, "  peak memory of: cgroup = the cgroup's peak, every page charged to the point (what the cap "
+                 "bounds); rss = the tree's resident set (anonymous + file + shared)\n");
+    if (any_rss)
+        fprintf(out, "  rss > cgroup: the process mapped file pages (libraries, weights) cached before the point "
+                     "and charged to another cgroup, so the cap did not bound them%s\n",
+                r->n_evicted_files ? "" : " (--evict FILE drops a model file before each run)");
+    if (cached)
+        fprintf(out, "  %s of the evicted files stayed in the page cache (mapped by another process): not charged "
+                     "to the cap\n", mw_size_format(cached, a, sizeof a));
     /* why the points that did not finish stopped: what ran out, their last words */
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
@@ -117,6 +145,19 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict
     mw_json_add_seconds(o, "psi_full_seconds", p->psi_full_seconds);
     mw_json_add_u64(o, "predicted_bytes", p->predicted_bytes);
     mw_json_add_u64(o, "peak_gpu_bytes", p->peak_gpu_bytes);
+    mw_memory_source src;
+    mw_json_add_u64(o, "memory_bytes", mw_sweep_point_memory_of(p, &src));
+    if (mw_memory_source_name(src)) cJSON_AddStringToObject(o, "memory_source", mw_memory_source_name(src));
+    else cJSON_AddNullToObject(o, "memory_source");
+    if (p->max_processes) cJSON_AddNumberToObject(o, "max_processes", p->max_processes);
+    else cJSON_AddNullToObject(o, "max_processes");
+    mw_json_add_u64(o, "peak_rss_anon_bytes", p->peak_rss_anon_bytes);
+    mw_json_add_u64(o, "peak_rss_file_bytes", p->peak_rss_file_bytes);
+    mw_json_add_u64(o, "file_cached_bytes", p->file_cached_bytes);
+    if (p->throughput_min >= 0) cJSON_AddNumberToObject(o, "throughput_min", p->throughput_min);
+    else cJSON_AddNullToObject(o, "throughput_min");
+    if (p->throughput_max >= 0) cJSON_AddNumberToObject(o, "throughput_max", p->throughput_max);
+    else cJSON_AddNullToObject(o, "throughput_max");
     double bps, fps;
     if (p->step_bytes > 0) {
         cJSON_AddNumberToObject(o, "step_bytes", p->step_bytes);
@@ -215,7 +256,7 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
 {
     fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
                  "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,peak_gpu_bytes,oom,"
-                 "verdict\n");
+                 "verdict,memory_bytes,memory_source,file_cached_bytes\n");
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         fprintf(out, "%u,", p->batch);
@@ -235,8 +276,14 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
         if (p->predicted_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->predicted_bytes);
         fputc(',', out);
         if (p->peak_gpu_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->peak_gpu_bytes);
-        fprintf(out, ",%s,%s\n", mw_oom_kind_name(p->oom) ? mw_oom_kind_name(p->oom) : "",
+        fprintf(out, ",%s,%s,", mw_oom_kind_name(p->oom) ? mw_oom_kind_name(p->oom) : "",
                 mw_verdict_name(r->verdicts[i]));
+        mw_memory_source src;
+        uint64_t mem = mw_sweep_point_memory_of(p, &src);
+        if (mem != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)mem);
+        fprintf(out, ",%s,", mw_memory_source_name(src) ? mw_memory_source_name(src) : "");
+        if (p->file_cached_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->file_cached_bytes);
+        fputc('\n', out);
     }
     return ferror(out) ? MW_ERR_IO : MW_OK;
 }

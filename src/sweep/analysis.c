@@ -68,16 +68,43 @@ const char *mw_verdict_name(mw_verdict v)
 void mw_cliff_thresholds_init(mw_cliff_thresholds *t)
 {
     if (!t) return;
-    t->swap_in_bytes = 16ull << 20;
-    t->major_faults = 1000;
-    t->psi_some_share = 0.05;
+    t->swap_in_share = 0.05;
+    t->refault_share = 0.10;
+    t->major_fault_share = 1.0;
+    t->min_bytes = 16ull << 20;
+    t->psi_some_share = 0.10;
     t->throughput_drop = 0.25;
-    t->refaults = 1000;
+}
+
+const char *mw_memory_source_name(mw_memory_source s)
+{
+    return s == MW_MEMORY_CGROUP ? "cgroup" : s == MW_MEMORY_RSS ? "rss" : NULL;
+}
+
+uint64_t mw_sweep_point_memory_of(const mw_sweep_point *q, mw_memory_source *source)
+{
+    mw_memory_source src = MW_MEMORY_UNKNOWN;
+    uint64_t m = MW_UNKNOWN;
+    if (q->cgroup_peak_bytes != MW_UNKNOWN) {
+        m = q->cgroup_peak_bytes;
+        src = MW_MEMORY_CGROUP;
+        /* one process: its resident set counts every page it maps once,
+         * including file pages charged to another cgroup (docs/SWEEP.md) */
+        if (q->max_processes == 1 && q->peak_rss_bytes != MW_UNKNOWN && q->peak_rss_bytes > m) {
+            m = q->peak_rss_bytes;
+            src = MW_MEMORY_RSS;
+        }
+    } else if (q->peak_rss_bytes != MW_UNKNOWN) {
+        m = q->peak_rss_bytes;
+        src = MW_MEMORY_RSS;
+    }
+    if (source) *source = src;
+    return m;
 }
 
 uint64_t mw_sweep_point_memory(const mw_sweep_point *q)
 {
-    return q->cgroup_peak_bytes != MW_UNKNOWN ? q->cgroup_peak_bytes : q->peak_rss_bytes;
+    return mw_sweep_point_memory_of(q, NULL);
 }
 
 uint64_t mw_sweep_point_gpu_memory(const mw_sweep_point *q)
@@ -92,17 +119,24 @@ static int throughput_known(double t)
 }
 
 static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
-                       uint64_t (*memory)(const mw_sweep_point *), mw_sweep_fit *out);
+                       uint64_t (*memory)(const mw_sweep_point *), uint32_t below, mw_sweep_fit *out);
 
 void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out)
 {
-    fit_memory(p, n, axis, mw_sweep_point_memory, out);
+    fit_memory(p, n, axis, mw_sweep_point_memory, 0, out);
+}
+
+static int fit_point(const mw_sweep_point *q, mw_sweep_axis axis, uint64_t (*memory)(const mw_sweep_point *),
+                     uint32_t below)
+{
+    return q->status == MW_POINT_OK && memory(q) != MW_UNKNOWN && (below == 0 || mw_sweep_point_x(q, axis) < below);
 }
 
 /* Least squares of memory(point) against x over the ok points where it is
- * known. */
+ * known, below x `below` (0: all): a paging point's memory is the cap's,
+ * not what its workload asked for. */
 static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
-                       uint64_t (*memory)(const mw_sweep_point *), mw_sweep_fit *out)
+                       uint64_t (*memory)(const mw_sweep_point *), uint32_t below, mw_sweep_fit *out)
 {
     if (!out) return;
     memset(out, 0, sizeof *out);
@@ -115,7 +149,7 @@ static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
     uint32_t first_x = 0;
     int distinct = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
+        if (!fit_point(&p[i], axis, memory, below)) continue;
         uint32_t x = mw_sweep_point_x(&p[i], axis);
         if (m == 0) first_x = x;
         else if (x != first_x) distinct = 1;
@@ -129,7 +163,7 @@ static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
     double mx = sx / (double)m, my = sy / (double)m;
     double sxx = 0, sxy = 0, syy = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
+        if (!fit_point(&p[i], axis, memory, below)) continue;
         double dx = mw_sweep_point_x(&p[i], axis) - mx, dy = (double)memory(&p[i]) - my;
         sxx += dx * dx;
         sxy += dx * dy;
@@ -138,7 +172,7 @@ static void fit_memory(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
     double slope = sxy / sxx, fixed = my - slope * mx;
     double ssres = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i].status != MW_POINT_OK || memory(&p[i]) == MW_UNKNOWN) continue;
+        if (!fit_point(&p[i], axis, memory, below)) continue;
         double r = (double)memory(&p[i]) - (fixed + slope * mw_sweep_point_x(&p[i], axis));
         ssres += r * r;
     }
@@ -227,31 +261,86 @@ static double x_throughput(const points *P, uint32_t x, uint32_t below)
 }
 
 /* What made a point the cliff (a bit each). */
-enum { CLIFF_SWAP = 1, CLIFF_FAULTS = 2, CLIFF_PSI = 4, CLIFF_DROP = 8 };
+enum { CLIFF_SWAP = 1, CLIFF_FAULTS = 2, CLIFF_PSI = 4, CLIFF_DROP = 8, CLIFF_REFAULT = 16 };
 
-/* best_below: the best throughput at smaller x, or < 0 when a fall of
- * throughput is not to be taken as paging (a context sweep's). */
-static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds *t, double best_below)
+/* Pages (vmstat and /proc counters) to bytes, saturating. */
+static uint64_t pages_bytes(uint64_t pages)
+{
+    if (pages == MW_UNKNOWN) return MW_UNKNOWN;
+    uint64_t page = 4096; /* the counters' unit on x86; what a resumed file was measured in */
+    return pages > UINT64_MAX / page ? UINT64_MAX - 1 : pages * page;
+}
+
+/* The bytes above which traffic of this share of the point's memory is
+ * paging: share x memory, and never below t->min_bytes. */
+static double traffic_threshold(const mw_sweep_point *q, double share, const mw_cliff_thresholds *t)
+{
+    uint64_t mem = mw_sweep_point_memory(q);
+    double by_share = mem != MW_UNKNOWN ? share * (double)mem : 0;
+    return by_share > (double)t->min_bytes ? by_share : (double)t->min_bytes;
+}
+
+static int above(uint64_t bytes, double threshold)
+{
+    return bytes != MW_UNKNOWN && (double)bytes > threshold;
+}
+
+static double psi_share(const mw_sweep_point *q)
+{
+    if (!(q->psi_some_seconds >= 0) || !(q->wall_seconds > 0) || !isfinite(q->psi_some_seconds) ||
+        !isfinite(q->wall_seconds))
+        return -1;
+    return q->psi_some_seconds / q->wall_seconds;
+}
+
+/* A throughput's run-to-run range: [min, max] of the runs, or the median
+ * alone when the point ran once (no spread was measured). */
+static double thr_low(const mw_sweep_point *q)
+{
+    return q->runs >= 2 && throughput_known(q->throughput_min) ? q->throughput_min : q->throughput;
+}
+
+static double thr_high(const mw_sweep_point *q)
+{
+    return q->runs >= 2 && throughput_known(q->throughput_max) ? q->throughput_max : q->throughput;
+}
+
+/* best: the ok point of smaller x with the best throughput, or NULL when a
+ * fall of throughput is not to be taken as paging (a context sweep's). */
+static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds *t, const mw_sweep_point *best)
 {
     unsigned c = 0;
     if (q->status != MW_POINT_OK && q->status != MW_POINT_TIMEOUT) return 0;
-    if (q->swap_in_bytes != MW_UNKNOWN && q->swap_in_bytes > t->swap_in_bytes) c |= CLIFF_SWAP;
-    if (q->major_faults != MW_UNKNOWN && q->major_faults > t->major_faults) c |= CLIFF_FAULTS;
-    if (q->psi_some_seconds >= 0 && q->wall_seconds > 0 && isfinite(q->psi_some_seconds) &&
-        isfinite(q->wall_seconds) && q->psi_some_seconds / q->wall_seconds > t->psi_some_share)
-        c |= CLIFF_PSI;
-    /* A slowdown is paging only with some sign of memory pressure beside it:
-     * on a shared host a run can be slow for other reasons (two threads
-     * packed on one vCPU halve the speed), and a bigger step can be slower
-     * by its arithmetic alone. */
-    int pressure = (q->swap_in_bytes != MW_UNKNOWN && q->swap_in_bytes > 0) ||
-                   (q->major_faults != MW_UNKNOWN && q->major_faults > 0) ||
-                   (q->refaults != MW_UNKNOWN && q->refaults > t->refaults) ||
-                   (q->psi_some_seconds > 0 && isfinite(q->psi_some_seconds));
-    if (pressure && throughput_known(q->throughput) && best_below > 0 &&
-        q->throughput < (1.0 - t->throughput_drop) * best_below)
+    if (above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t))) c |= CLIFF_SWAP;
+    if (above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t))) c |= CLIFF_REFAULT;
+    if (above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t))) c |= CLIFF_FAULTS;
+    if (psi_share(q) > t->psi_some_share) c |= CLIFF_PSI;
+    /* A slowdown is paging only with a sign of memory pressure beside it (a
+     * quarter of a threshold: on a shared host a run can be slow for other
+     * reasons, and a bigger step can be slower by its arithmetic alone), and
+     * only when it is larger than the spread of the runs measured at both
+     * points: the fastest run here slower than the slowest run there. One
+     * run a point measures no spread, so no slowdown counts. */
+    int pressure = above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t) / 4) ||
+                   above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t) / 4) ||
+                   above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t) / 4) ||
+                   psi_share(q) > t->psi_some_share / 4;
+    if (pressure && best && q->runs >= 2 && best->runs >= 2 && throughput_known(q->throughput) &&
+        throughput_known(best->throughput) && best->throughput > 0 &&
+        q->throughput < (1.0 - t->throughput_drop) * best->throughput && thr_high(q) < thr_low(best))
         c |= CLIFF_DROP;
     return c;
+}
+
+int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t)
+{
+    mw_cliff_thresholds defaults;
+    if (!p) return 0;
+    if (!t) {
+        mw_cliff_thresholds_init(&defaults);
+        t = &defaults;
+    }
+    return (cliff_causes(p, t, NULL) & (CLIFF_SWAP | CLIFF_REFAULT | CLIFF_FAULTS | CLIFF_PSI)) != 0;
 }
 
 /* ---- the reason: a bounded string builder -------------------------------- */
@@ -343,9 +432,6 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     reason_buf r = {out->reason, sizeof out->reason, 0};
     char s1[32], s2[32], s3[32];
 
-    mw_sweep_fit_points(p, n, axis, &out->fit);
-    fit_memory(p, n, axis, mw_sweep_point_gpu_memory, &out->fit_gpu);
-
     /* Largest ok x, smallest failed one, smallest OOM, the counts. */
     uint32_t min_oom = 0;
     size_t n_ok = 0, n_timeout = 0, n_failed = 0;
@@ -374,11 +460,12 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     unsigned cliff_why = 0;
     double best_below = -1;
     uint32_t best_below_x = 0;
+    const mw_sweep_point *best_point = NULL;
     int found_cliff = 0;
     for (int64_t x = -1; !found_cliff && next_x(&P, any_point, 0, &x);) {
         for (size_t i = 0; i < n; i++) {
             if (x_of(&P, i) != (uint32_t)x) continue;
-            unsigned c = cliff_causes(&p[i], t, ctx_axis ? -1 : best_below);
+            unsigned c = cliff_causes(&p[i], t, ctx_axis ? NULL : best_point);
             if (c) {
                 found_cliff = 1;
                 cliff_i = i;
@@ -392,12 +479,24 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
                 throughput_known(p[i].throughput) && p[i].throughput > best_below) {
                 best_below = p[i].throughput;
                 best_below_x = (uint32_t)x;
+                best_point = &p[i];
             }
     }
     /* A cliff at 0 is still a cliff: the point filters below take 0 as
      * "none", so keep the flag beside the value. */
     uint32_t below = found_cliff ? out->cliff : 0;
     if (found_cliff && below == 0) below = 1; /* nothing below 0 anyway */
+
+    /* The fits, of the points before the cliff; the largest x that fits is
+     * one that neither ran out of memory nor paged. */
+    fit_memory(p, n, axis, mw_sweep_point_memory, below, &out->fit);
+    fit_memory(p, n, axis, mw_sweep_point_gpu_memory, below, &out->fit_gpu);
+    if (found_cliff) {
+        out->max_fit = 0;
+        for (size_t i = 0; i < n; i++)
+            if (p[i].status == MW_POINT_OK && x_of(&P, i) < out->cliff && x_of(&P, i) > out->max_fit)
+                out->max_fit = x_of(&P, i);
+    }
 
     /* The knee (batch sweeps): the last batch before the gain per doubling
      * of the batch, (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below
@@ -486,14 +585,25 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
         if (mw_sweep_point_memory(q) != MW_UNKNOWN)
             reason_add(&r, " (peak %s)", mw_size_format(mw_sweep_point_memory(q), s1, sizeof s1));
         if (cliff_why & CLIFF_SWAP) {
-            reason_add(&r, "%s%s swapped in (threshold %s)", sep,
+            reason_add(&r, "%s%s swapped in (threshold %s, %.0f%% of the peak)", sep,
                        mw_size_format(q->swap_in_bytes, s2, sizeof s2),
-                       mw_size_format(t->swap_in_bytes, s3, sizeof s3));
+                       mw_size_format((uint64_t)traffic_threshold(q, t->swap_in_share, t), s3, sizeof s3),
+                       100.0 * t->swap_in_share);
+            sep = ", ";
+        }
+        if (cliff_why & CLIFF_REFAULT) {
+            reason_add(&r, "%s%s refaulted, evicted and read back (threshold %s, %.0f%% of the peak)", sep,
+                       mw_size_format(pages_bytes(q->refaults), s2, sizeof s2),
+                       mw_size_format((uint64_t)traffic_threshold(q, t->refault_share, t), s3, sizeof s3),
+                       100.0 * t->refault_share);
             sep = ", ";
         }
         if (cliff_why & CLIFF_FAULTS) {
-            reason_add(&r, "%s%llu major faults (threshold %llu)", sep,
-                       (unsigned long long)q->major_faults, (unsigned long long)t->major_faults);
+            reason_add(&r, "%s%llu major faults, %s read (threshold %s, %.0f%% of the peak)", sep,
+                       (unsigned long long)q->major_faults,
+                       mw_size_format(pages_bytes(q->major_faults), s2, sizeof s2),
+                       mw_size_format((uint64_t)traffic_threshold(q, t->major_fault_share, t), s3, sizeof s3),
+                       100.0 * t->major_fault_share);
             sep = ", ";
         }
         if (cliff_why & CLIFF_PSI) {
@@ -502,8 +612,8 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
             sep = ", ";
         }
         if (cliff_why & CLIFF_DROP)
-            reason_add(&r, "%sthroughput %s items/s, %.0f%% below the %s of %s %u (threshold %.0f%%)",
-                       sep, fmt_rate(q->throughput, s2, sizeof s2),
+            reason_add(&r, "%sthroughput %s items/s, %.0f%% below the %s of %s %u (threshold %.0f%%, beyond "
+                       "the runs' spread)", sep, fmt_rate(q->throughput, s2, sizeof s2),
                        100.0 * (1.0 - q->throughput / best_below),
                        fmt_rate(best_below, s3, sizeof s3), xn, best_below_x,
                        100.0 * t->throughput_drop);

@@ -8,6 +8,7 @@
 #include "memwall.h"
 #include "engine/llama.h"
 #include "format/model_build.h"
+#include "probe/pagecache.h"
 #include "probe/proc.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -282,6 +283,9 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         p->psi_some_seconds = res->psi_some_seconds;
         p->psi_full_seconds = res->psi_full_seconds;
         p->peak_gpu_bytes = res->peak_gpu_bytes;
+        p->max_processes = res->max_processes;
+        p->peak_rss_anon_bytes = res->peak_rss_anon_bytes;
+        p->peak_rss_file_bytes = res->peak_rss_file_bytes;
         p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
         char *text = slurp(out);
         if (p->status != MW_POINT_OK) {
@@ -322,30 +326,74 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* A point: o->runs runs; the worst status, medians of time and throughput,
- * the largest memory figures. */
+/* The files dropped from the page cache before each run: --evict's, and
+ * an engine point's model file (not the built-in demo, which has none). */
+static size_t evict_list(const mw_sweep_opts *o, const char **out, size_t cap)
+{
+    size_t n = 0;
+    if (o->keep_page_cache) return 0;
+    for (size_t i = 0; i < o->n_evict_files && n < cap; i++) out[n++] = o->evict_files[i];
+    if (!o->cmd && o->model && strcmp(o->model, MW_DEMO_MODEL) != 0 && n < cap) out[n++] = o->model;
+    return n;
+}
+
+/* Drops the files' cached pages so that the run's cgroup is charged for
+ * every page it maps or reads (pagecache.c says why); the bytes that stayed
+ * cached (mapped by another process) into *left. A file that cannot be
+ * dropped now (removed since the sweep began) leaves *left unknown: the
+ * point is still measured. */
+static void evict_files(const mw_sweep_opts *o, uint64_t *left)
+{
+    const char *files[64];
+    size_t n = evict_list(o, files, 64);
+    *left = n ? 0 : MW_UNKNOWN;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t l = 0;
+        if (mw_pagecache_evict(files[i], &l, NULL) != MW_OK) {
+            *left = MW_UNKNOWN;
+            return;
+        }
+        *left += l;
+    }
+}
+
+/* A point: o->warmup runs discarded, then o->runs runs; the worst status,
+ * medians of time and throughput (and the throughput's range: the spread
+ * the cliff's slowdown must exceed), the largest memory figures. A warm-up
+ * run that fails is the point's result: the point does not fit. */
 static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, mw_sweep_point *p, mw_err *err)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
     p->ctx = ctx;
-    p->throughput = -1;
+    p->throughput = p->throughput_min = p->throughput_max = -1;
     p->predicted_bytes = MW_UNKNOWN;
     p->peak_gpu_bytes = MW_UNKNOWN;
+    p->file_cached_bytes = MW_UNKNOWN;
     double walls[64], thr[64];
     uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0, done = 0;
-    for (uint32_t r = 0; r < runs; r++) {
+    uint32_t warmup = o->warmup < 64 ? o->warmup : 64;
+    for (uint32_t r = 0; r < warmup + runs; r++) {
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
+        uint64_t left;
+        evict_files(o, &left);
         MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, err));
+        const int warm = r < warmup;
+        if (warm && one.status == MW_POINT_OK) continue; /* discarded */
+        const int first = done == 0;
         done++;
+        if (left != MW_UNKNOWN && (p->file_cached_bytes == MW_UNKNOWN || left > p->file_cached_bytes))
+            p->file_cached_bytes = left;
         if (one.status > p->status) p->status = one.status;
-        if (r == 0 || one.exit_code) p->exit_code = one.exit_code;
-        walls[r] = one.wall_seconds;
+        if (first || one.exit_code) p->exit_code = one.exit_code;
+        walls[done - 1] = one.wall_seconds;
         if (one.throughput >= 0) thr[nthr++] = one.throughput;
-#define KEEP_MAX(f) if (r == 0 || (one.f != MW_UNKNOWN && (p->f == MW_UNKNOWN || one.f > p->f))) p->f = one.f
+#define KEEP_MAX(f) if (first || (one.f != MW_UNKNOWN && (p->f == MW_UNKNOWN || one.f > p->f))) p->f = one.f
         KEEP_MAX(peak_rss_bytes);
+        KEEP_MAX(peak_rss_anon_bytes);
+        KEEP_MAX(peak_rss_file_bytes);
         KEEP_MAX(cgroup_peak_bytes);
         KEEP_MAX(swap_peak_bytes);
         KEEP_MAX(swap_in_bytes);
@@ -353,8 +401,9 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         KEEP_MAX(refaults);
         KEEP_MAX(peak_gpu_bytes);
 #undef KEEP_MAX
-        if (one.psi_some_seconds > p->psi_some_seconds || r == 0) p->psi_some_seconds = one.psi_some_seconds;
-        if (one.psi_full_seconds > p->psi_full_seconds || r == 0) p->psi_full_seconds = one.psi_full_seconds;
+        if (first || one.max_processes > p->max_processes) p->max_processes = one.max_processes;
+        if (one.psi_some_seconds > p->psi_some_seconds || first) p->psi_some_seconds = one.psi_some_seconds;
+        if (one.psi_full_seconds > p->psi_full_seconds || first) p->psi_full_seconds = one.psi_full_seconds;
         p->predicted_bytes = one.predicted_bytes;
         if (one.status != MW_POINT_OK) {
             p->oom = one.oom;
@@ -368,6 +417,8 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
     if (nthr) {
         qsort(thr, nthr, sizeof thr[0], cmp_double);
         p->throughput = thr[nthr / 2];
+        p->throughput_min = thr[0];
+        p->throughput_max = thr[nthr - 1];
     }
     return MW_OK;
 }
@@ -385,9 +436,21 @@ static mw_model *plan_model(const mw_sweep_opts *o)
         mw_llama_demo_hparams(&m->hp);
         m->has_hparams = 1;
         mw_llama_demo_sizes(m->hp.dtype, &m->n_params, &m->weights_bytes);
-    } else if (mw_model_open(o->model, &m, NULL) != MW_OK) {
-        return NULL;
+        return m;
     }
+    /* The plan needs the hyperparameters and the weights' bytes, not the
+     * file: keep a copy, and unmap the file, so that no page of it stays
+     * mapped by this process and escapes the eviction before each run. */
+    mw_model *f = NULL;
+    if (mw_model_open(o->model, &f, NULL) != MW_OK) return NULL;
+    m = mw_model_alloc(f->source, f->path);
+    if (m) {
+        m->hp = f->hp;
+        m->has_hparams = f->has_hparams;
+        m->n_params = f->n_params;
+        m->weights_bytes = f->weights_bytes;
+    }
+    mw_model_free(f);
     return m;
 }
 
@@ -510,6 +573,12 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         NUM(peak_gpu_bytes, "peak_gpu_bytes", MW_UNKNOWN);
         NUM(step_bytes, "step_bytes", 0);
         NUM(step_flops, "step_flops", 0);
+        NUM(max_processes, "max_processes", 0);
+        NUM(peak_rss_anon_bytes, "peak_rss_anon_bytes", MW_UNKNOWN);
+        NUM(peak_rss_file_bytes, "peak_rss_file_bytes", MW_UNKNOWN);
+        NUM(file_cached_bytes, "file_cached_bytes", MW_UNKNOWN);
+        NUM(throughput_min, "throughput_min", -1);
+        NUM(throughput_max, "throughput_max", -1);
 #undef NUM
         const cJSON *oom = cJSON_GetObjectItemCaseSensitive(j, "oom");
         for (int k = MW_OOM_CGROUP; cJSON_IsString(oom) && k <= MW_OOM_GPU; k++)
@@ -555,7 +624,9 @@ static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint
         double best = best_throughput(S);
         const mw_sweep_point *p;
         MW_FORWARD(add_point(S, x, &p, err));
-        if (p->status != MW_POINT_OK) {
+        /* a point that paged (weights evicted and read back, swap) ran,
+         * but did not fit */
+        if (p->status != MW_POINT_OK || mw_sweep_point_paging(p, &S->o->thresholds)) {
             fail = x;
             break;
         }
@@ -577,7 +648,7 @@ static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint
         near_pred = 0;
         const mw_sweep_point *p;
         MW_FORWARD(add_point(S, mid, &p, err));
-        if (p->status == MW_POINT_OK) ok = mid;
+        if (p->status == MW_POINT_OK && !mw_sweep_point_paging(p, &S->o->thresholds)) ok = mid;
         else fail = mid;
     }
     return MW_OK;
@@ -646,6 +717,15 @@ static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
     }
     MW_RETURN_IF(o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
                  "--resume continues the sweep in a --jsonl file: give one");
+    const char *files[64];
+    MW_RETURN_IF(o->n_evict_files > 63, err, MW_ERR_INVALID, "%zu files to evict: at most 63", o->n_evict_files);
+    size_t nf = evict_list(o, files, 64);
+    for (size_t i = 0; i < nf; i++) {
+        uint64_t resident;
+        mw_err e;
+        MW_RETURN_IF(mw_pagecache_resident(files[i], &resident, NULL, &e) != MW_OK, err, MW_ERR_INVALID,
+                     "%s (a file to drop from the page cache before each run)", e.msg);
+    }
     return MW_OK;
 }
 
@@ -709,6 +789,8 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     r->mem_limit_bytes = o->mem_limit_bytes;
     r->analysis.axis = o->axis;
     describe_workload(o, r->workload, sizeof r->workload);
+    const char *files[64];
+    r->n_evicted_files = (uint32_t)evict_list(o, files, 64);
     if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, err);
     if (st == MW_OK && o->jsonl_path) {
         S.jsonl = fopen(o->jsonl_path, o->resume ? "a" : "w");

@@ -71,9 +71,11 @@ static void names(void **state)
     mw_cliff_thresholds t;
     memset(&t, 0xff, sizeof t);
     mw_cliff_thresholds_init(&t);
-    assert_true(t.swap_in_bytes == 16ull << 20);
-    assert_true(t.major_faults == 1000);
-    assert_float_equal(t.psi_some_share, 0.05, 0);
+    assert_true(t.min_bytes == 16ull << 20);
+    assert_float_equal(t.swap_in_share, 0.05, 0);
+    assert_float_equal(t.refault_share, 0.10, 0);
+    assert_float_equal(t.major_fault_share, 1.0, 0);
+    assert_float_equal(t.psi_some_share, 0.10, 0);
     assert_float_equal(t.throughput_drop, 0.25, 0);
     mw_cliff_thresholds_init(NULL);
 }
@@ -299,7 +301,7 @@ static void cliff_by_swap_in(void **state)
     mw_sweep_point p[5];
     bandwidth_sweep(p);
     p[1].swap_in_bytes = MW_UNKNOWN;     /* not measured: no evidence */
-    p[2].swap_in_bytes = 16ull << 20;    /* at the threshold: not above */
+    p[2].swap_in_bytes = 16ull << 20;    /* at the threshold (16 MiB > 5% of 140): not above */
     p[3].swap_in_bytes = 40ull << 20;    /* batch 8 */
     mw_verdict v[5];
     mw_sweep_analysis a;
@@ -311,13 +313,13 @@ static void cliff_by_swap_in(void **state)
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[3], MW_VERDICT_PAGING);
     assert_int_equal(v[4], MW_VERDICT_PAGING);
-    assert_non_null(strstr(a.reason, "paging from batch 8 (peak 180 MiB): 40.0 MiB swapped in (threshold 16.0 MiB)"));
+    assert_non_null(strstr(a.reason, "paging from batch 8 (peak 180 MiB): 40.0 MiB swapped in (threshold 16.0 MiB, 5% of the peak)"));
     assert_non_null(strstr(a.reason, "until then throughput grew"));
 
     /* A higher threshold: no cliff. */
     mw_cliff_thresholds t;
     mw_cliff_thresholds_init(&t);
-    t.swap_in_bytes = 64ull << 20;
+    t.min_bytes = 64ull << 20;
     mw_sweep_analyze(p, 5, MW_SWEEP_BATCH, &t, v, &a);
     assert_int_equal(a.cliff, 0);
     assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
@@ -328,9 +330,10 @@ static void cliff_by_major_faults(void **state)
     (void)state;
     mw_sweep_point p[5];
     bandwidth_sweep(p);
+    /* a cold start reads its working set once: only more is paging */
     p[0].major_faults = MW_UNKNOWN;
-    p[1].major_faults = 1000; /* at the threshold */
-    p[2].major_faults = 1001; /* batch 4 */
+    p[1].major_faults = 30720; /* batch 2: 120 MiB of 4 KiB pages, its peak: at the threshold */
+    p[2].major_faults = 35841; /* batch 4: one page above its 140 MiB */
     p[3].major_faults = 0;    /* later points follow the cliff anyway */
     mw_verdict v[5];
     mw_sweep_analysis a;
@@ -340,7 +343,7 @@ static void cliff_by_major_faults(void **state)
     assert_int_equal(v[1], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[2], MW_VERDICT_PAGING);
     assert_int_equal(v[3], MW_VERDICT_PAGING);
-    assert_non_null(strstr(a.reason, "paging from batch 4 (peak 140 MiB): 1001 major faults (threshold 1000)"));
+    assert_non_null(strstr(a.reason, "paging from batch 4 (peak 140 MiB): 35841 major faults, 140 MiB read (threshold 140 MiB, 100% of the peak)"));
 }
 
 static void cliff_by_psi(void **state)
@@ -350,7 +353,7 @@ static void cliff_by_psi(void **state)
     bandwidth_sweep(p);
     p[0].psi_some_seconds = 5;   /* no wall time: no share */
     p[0].wall_seconds = 0;
-    p[1].psi_some_seconds = 0.1; /* 5% of 2 s: at the threshold */
+    p[1].psi_some_seconds = 0.2; /* 10% of 2 s: at the threshold */
     p[1].wall_seconds = 2;
     p[2].psi_some_seconds = -1;  /* unknown */
     p[3].psi_some_seconds = 0.3; /* 15% of 2 s, batch 8 */
@@ -360,7 +363,7 @@ static void cliff_by_psi(void **state)
     analyze(p, 5, v, &a);
     assert_int_equal(a.cliff, 8);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
-    assert_non_null(strstr(a.reason, "stalled on memory 15% of the time (threshold 5%)"));
+    assert_non_null(strstr(a.reason, "stalled on memory 15% of the time (threshold 10%)"));
 }
 
 static void cliff_by_throughput_drop(void **state)
@@ -379,9 +382,26 @@ static void cliff_by_throughput_drop(void **state)
     analyze(p, 5, v, &a);
     assert_int_equal(a.cliff, 0);
     assert_true(a.overall != MW_VERDICT_PAGING);
-    /* with refaults above the threshold beside it, it is */
-    p[3].refaults = 5000;
-    p[4].refaults = 5000;
+    /* some pressure beside it (2000 pages refaulted, 7.8 MiB: above a
+     * quarter of the 18 MiB threshold, below the threshold itself) ... */
+    p[3].refaults = 2000;
+    p[4].refaults = 2000;
+    /* ... but one run a point measures no spread: no cliff */
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff, 0);
+    /* ... nor when the runs' ranges overlap (the fastest run of batch 8 as
+     * fast as the slowest of batch 4) */
+    for (int i = 0; i < 5; i++) {
+        p[i].runs = 3;
+        p[i].throughput_min = p[i].throughput * 0.95;
+        p[i].throughput_max = p[i].throughput * 1.05;
+    }
+    p[3].throughput_max = 381;
+    p[2].throughput_min = 380;
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff, 0);
+    /* with the ranges apart, the fall is beyond the noise: the cliff */
+    p[3].throughput_max = 294;
     analyze(p, 5, v, &a);
     assert_int_equal(a.cliff, 8);
     assert_int_equal(a.knee, 0); /* the fall is the cliff's, not a knee */
@@ -389,7 +409,7 @@ static void cliff_by_throughput_drop(void **state)
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
     assert_int_equal(v[3], MW_VERDICT_PAGING);
     assert_int_equal(v[4], MW_VERDICT_PAGING);
-    assert_non_null(strstr(a.reason, "throughput 280 items/s, 30% below the 400 of batch 4 (threshold 25%)"));
+    assert_non_null(strstr(a.reason, "throughput 280 items/s, 30% below the 400 of batch 4 (threshold 25%, beyond the runs' spread)"));
 
     /* Exactly 25% below is not a cliff; the fall is then a knee. */
     p[3].throughput = 300;
@@ -415,7 +435,7 @@ static void cliff_then_oom(void **state)
     analyze(p, 6, v, &a);
     assert_int_equal(a.cliff, 8);
     assert_int_equal(a.knee, 0); /* 4 -> 8 is at the cliff: not judged */
-    assert_int_equal(a.max_fit, 8);
+    assert_int_equal(a.max_fit, 4); /* 8 ran, but paged: it did not fit */
     assert_int_equal(a.first_fail, 16);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(v[2], MW_VERDICT_BANDWIDTH);
@@ -516,7 +536,7 @@ static void unsorted_input(void **state)
     mw_sweep_point c[5];
     bandwidth_sweep(c);
     c[4].swap_in_bytes = 1ull << 30;    /* batch 16 */
-    c[3].major_faults = 5000;          /* batch 8: the first */
+    c[3].major_faults = 50000;         /* batch 8 (195 MiB read of 180): the first */
     mw_sweep_point r[5] = {c[4], c[0], c[3], c[2], c[1]};
     analyze(r, 5, v, &a);
     assert_int_equal(a.cliff, 8);
@@ -765,6 +785,107 @@ static void rates_from_the_plan(void **state)
                                      "byte), 90 GB/s and 360 GFLOP/s at batch 4 (4 FLOP a byte)"));
 }
 
+
+/* ---- which memory, and paging judged on evidence (issue #9) -------------- */
+
+static void memory_counts_file_pages(void **state)
+{
+    (void)state;
+    /* A memory-mapped model cached before the point (issue #9's GGUF
+     * sweep): the cgroup was charged 7.6 MB, the process had 210 MB
+     * resident. One process: its RSS is what it used. */
+    mw_sweep_point q = pt(2, MW_POINT_OK, 210000000, 10);
+    q.cgroup_peak_bytes = 7600000;
+    q.max_processes = 1;
+    mw_memory_source src;
+    assert_true(mw_sweep_point_memory_of(&q, &src) == 210000000);
+    assert_int_equal(src, MW_MEMORY_RSS);
+    assert_string_equal(mw_memory_source_name(src), "rss");
+    /* a tree of several processes counts shared pages once a process in
+     * its RSS sum: the cgroup's figure stays */
+    q.max_processes = 3;
+    assert_true(mw_sweep_point_memory_of(&q, &src) == 7600000);
+    assert_int_equal(src, MW_MEMORY_CGROUP);
+    assert_string_equal(mw_memory_source_name(src), "cgroup");
+    /* the cgroup's peak when it is the larger (page cache the point read) */
+    q.max_processes = 1;
+    q.cgroup_peak_bytes = 250000000;
+    assert_true(mw_sweep_point_memory(&q) == 250000000);
+    /* no cgroup: RSS; nothing: unknown */
+    q.cgroup_peak_bytes = MW_UNKNOWN;
+    assert_true(mw_sweep_point_memory_of(&q, &src) == 210000000);
+    assert_int_equal(src, MW_MEMORY_RSS);
+    q.peak_rss_bytes = MW_UNKNOWN;
+    assert_true(mw_sweep_point_memory_of(&q, &src) == MW_UNKNOWN);
+    assert_int_equal(src, MW_MEMORY_UNKNOWN);
+    assert_null(mw_memory_source_name(src));
+}
+
+static void noise_is_not_paging(void **state)
+{
+    (void)state;
+    /* issue #9's PyTorch sweep, one run a point: throughput 3.40 -> 2.00
+     * samples/s with 171 MiB of a 768 MiB cap, no swap, 4 major faults.
+     * Not paging. */
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, 160ull << 20, 1.9), pt(2, MW_POINT_OK, 165ull << 20, 3.4),
+        pt(4, MW_POINT_OK, 171ull << 20, 2.0), pt(8, MW_POINT_OK, 180ull << 20, 3.0),
+    };
+    for (int i = 0; i < 4; i++) {
+        p[i].major_faults = 4;
+        p[i].refaults = 40;
+        p[i].psi_some_seconds = 0.001;
+    }
+    mw_verdict v[4];
+    mw_sweep_analysis a;
+    analyze(p, 4, v, &a);
+    assert_int_equal(a.cliff, 0);
+    assert_true(a.overall != MW_VERDICT_PAGING);
+    for (int i = 0; i < 4; i++) {
+        assert_true(v[i] != MW_VERDICT_PAGING);
+        assert_false(mw_sweep_point_paging(&p[i], NULL));
+    }
+    /* A cold start of a memory-mapped model: major faults for the whole
+     * file once (and readahead makes them few). Not paging either. */
+    p[3].major_faults = (180ull << 20) / 4096;
+    assert_false(mw_sweep_point_paging(&p[3], NULL));
+    /* Weights evicted at the cap and read back: refaults of 2 GiB at a
+     * 514 MiB peak (the 135M model's batch 22 under 512 MiB) are. */
+    mw_sweep_point q = pt(22, MW_POINT_OK, 514ull << 20, 75);
+    q.refaults = (2ull << 30) / 4096;
+    assert_true(mw_sweep_point_paging(&q, NULL));
+    q.refaults = (51ull << 20) / 4096; /* 51 MiB: under 10% of the peak */
+    assert_false(mw_sweep_point_paging(&q, NULL));
+    mw_cliff_thresholds t;
+    mw_cliff_thresholds_init(&t);
+    t.refault_share = 0.05;
+    assert_true(mw_sweep_point_paging(&q, &t));
+    assert_false(mw_sweep_point_paging(NULL, NULL));
+}
+
+static void paging_points_leave_the_fit(void **state)
+{
+    (void)state;
+    /* 100 MiB + 10 MiB a batch until batch 8, which pages at a 170 MiB cap
+     * (its memory is the cap's, not its demand): out of the fit, and not
+     * the largest batch that fits. */
+    mw_sweep_point p[] = {
+        pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+        pt(4, MW_POINT_OK, linear_mem(4), 350), pt(8, MW_POINT_OK, 170ull << 20, 60),
+    };
+    p[3].refaults = (1ull << 30) / 4096;
+    mw_verdict v[4];
+    mw_sweep_analysis a;
+    analyze(p, 4, v, &a);
+    assert_int_equal(a.cliff, 8);
+    assert_int_equal(a.max_fit, 4);
+    assert_true(a.fit.valid);
+    assert_int_equal(a.fit.n_points, 3);
+    assert_float_equal(a.fit.fixed_bytes, 100.0 * (1 << 20), 1);
+    assert_float_equal(a.fit.per_item_bytes, 10.0 * (1 << 20), 1e-3);
+    assert_non_null(strstr(a.reason, "1.00 GiB refaulted, evicted and read back (threshold 17.0 MiB, 10% of the peak)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +911,9 @@ int main(void)
         cmocka_unit_test(oom_messages),
         cmocka_unit_test(gpu_fit_and_wall),
         cmocka_unit_test(rates_from_the_plan),
+        cmocka_unit_test(memory_counts_file_pages),
+        cmocka_unit_test(noise_is_not_paging),
+        cmocka_unit_test(paging_points_leave_the_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

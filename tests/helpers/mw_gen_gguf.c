@@ -1,0 +1,139 @@
+/*
+ * mw_gen_gguf.c - writes a llama-architecture GGUF file of a given shape
+ * with memwall's own GGUF writer: the "model file a user brings" of the
+ * sweep tests (tests/cli/sweep_gguf.sh), at a real model's size.
+ *
+ *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
+ *                 [--ff N] [--vocab N] [--ctx N] [--dtype f16|f32] OUT.gguf
+ *
+ * The default shape is SmolLM-135M's (30 layers, width 576, 9 heads / 3 KV
+ * heads of 64, FFN 1536, vocabulary 49152, output tied to the embedding):
+ * 134,515,008 parameters, 269 MB in F16. The weights are small
+ * deterministic values (one buffer shared by every tensor): what is
+ * measured here is memory, not text.
+ */
+#include "memwall.h"
+#include "format/gguf.h"
+#include "engine/kernels.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct shape {
+    uint32_t layers, embd, heads, kv_heads, ff, vocab, ctx;
+} shape;
+
+static int add(mw_gguf_writer *w, const char *name, mw_dtype t, uint64_t cols, uint64_t rows, const void *data,
+               mw_err *err)
+{
+    uint64_t dims[2] = {cols, rows};
+    return mw_gguf_writer_add_tensor(w, name, t, rows == 1 ? 1 : 2, dims, data, err) == MW_OK;
+}
+
+static int write_model(const shape *s, mw_dtype t, const char *path, mw_err *err)
+{
+    const uint64_t hd = s->embd / s->heads, kvd = hd * s->kv_heads;
+    uint64_t most = (uint64_t)s->vocab * s->embd;
+    if ((uint64_t)s->embd * s->ff > most) most = (uint64_t)s->embd * s->ff;
+    /* [most] elements of type t; the norms' [embd] f32 ones */
+    size_t bytes = (size_t)mw_dtype_bytes(t, most);
+    unsigned char *buf = malloc(bytes);
+    float *ones = malloc(s->embd * sizeof *ones);
+    if (!buf || !ones) {
+        fprintf(stderr, "mw-gen-gguf: out of memory\n");
+        free(buf);
+        free(ones);
+        return 0;
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = 0; i < most; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        float v = ((float)(x >> 40) / (float)(1u << 24) - 0.5f) * 0.04f; /* U(-0.02, 0.02) */
+        if (t == MW_DTYPE_F16) ((uint16_t *)buf)[i] = mw_fp32_to_fp16(v);
+        else ((float *)buf)[i] = v;
+    }
+    for (uint32_t i = 0; i < s->embd; i++) ones[i] = 1.0f;
+
+    mw_gguf_writer *w = NULL;
+    int ok = mw_gguf_writer_init(&w, err) == MW_OK;
+#define SET(fn, key, v) ok = ok && fn(w, key, v, err) == MW_OK
+    SET(mw_gguf_writer_set_str, "general.architecture", "llama");
+    SET(mw_gguf_writer_set_str, "general.name", "memwall test model");
+    SET(mw_gguf_writer_set_u32, "general.file_type", t == MW_DTYPE_F16 ? 1 : 0);
+    SET(mw_gguf_writer_set_u32, "llama.context_length", s->ctx);
+    SET(mw_gguf_writer_set_u32, "llama.embedding_length", s->embd);
+    SET(mw_gguf_writer_set_u32, "llama.block_count", s->layers);
+    SET(mw_gguf_writer_set_u32, "llama.feed_forward_length", s->ff);
+    SET(mw_gguf_writer_set_u32, "llama.rope.dimension_count", (uint32_t)hd);
+    SET(mw_gguf_writer_set_u32, "llama.attention.head_count", s->heads);
+    SET(mw_gguf_writer_set_u32, "llama.attention.head_count_kv", s->kv_heads);
+    SET(mw_gguf_writer_set_f32, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", 10000.0f);
+    SET(mw_gguf_writer_set_u32, "llama.vocab_size", s->vocab);
+#undef SET
+    ok = ok && add(w, "token_embd.weight", t, s->embd, s->vocab, buf, err);
+    char name[64];
+    for (uint32_t l = 0; ok && l < s->layers; l++) {
+        struct { const char *n; uint64_t cols, rows; int norm; } ts[] = {
+            {"attn_norm", s->embd, 1, 1},     {"attn_q", s->embd, s->embd, 0}, {"attn_k", s->embd, kvd, 0},
+            {"attn_v", s->embd, kvd, 0},      {"attn_output", s->embd, s->embd, 0},
+            {"ffn_norm", s->embd, 1, 1},      {"ffn_gate", s->embd, s->ff, 0}, {"ffn_up", s->embd, s->ff, 0},
+            {"ffn_down", s->ff, s->embd, 0},
+        };
+        for (size_t k = 0; ok && k < sizeof ts / sizeof ts[0]; k++) {
+            snprintf(name, sizeof name, "blk.%u.%s.weight", l, ts[k].n);
+            ok = ts[k].norm ? add(w, name, MW_DTYPE_F32, ts[k].cols, 1, ones, err)
+                            : add(w, name, t, ts[k].cols, ts[k].rows, buf, err);
+        }
+    }
+    ok = ok && add(w, "output_norm.weight", MW_DTYPE_F32, s->embd, 1, ones, err);
+    ok = ok && mw_gguf_writer_write(w, path, err) == MW_OK;
+    mw_gguf_writer_free(w);
+    free(buf);
+    free(ones);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    shape s = {30, 576, 9, 3, 1536, 49152, 2048};
+    mw_dtype t = MW_DTYPE_F16;
+    static const struct option opts[] = {
+        {"layers", required_argument, NULL, 'l'}, {"embd", required_argument, NULL, 'e'},
+        {"heads", required_argument, NULL, 'h'},  {"kv-heads", required_argument, NULL, 'k'},
+        {"ff", required_argument, NULL, 'f'},     {"vocab", required_argument, NULL, 'v'},
+        {"ctx", required_argument, NULL, 'c'},    {"dtype", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd') {
+            if (!strcmp(optarg, "f16")) t = MW_DTYPE_F16;
+            else if (!strcmp(optarg, "f32")) t = MW_DTYPE_F32;
+            else { fprintf(stderr, "mw-gen-gguf: --dtype f16 or f32\n"); return 2; }
+            continue;
+        }
+        if (c == '?') return 2;
+        char *end;
+        unsigned long v = strtoul(optarg, &end, 10);
+        if (*end || v == 0 || v > 1u << 20) { fprintf(stderr, "mw-gen-gguf: bad number '%s'\n", optarg); return 2; }
+        uint32_t *f = c == 'l' ? &s.layers : c == 'e' ? &s.embd : c == 'h' ? &s.heads : c == 'k' ? &s.kv_heads
+                    : c == 'f' ? &s.ff : c == 'v' ? &s.vocab : &s.ctx;
+        *f = (uint32_t)v;
+    }
+    if (optind + 1 != argc || s.embd % s.heads || s.heads % s.kv_heads) {
+        fprintf(stderr, "usage: mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N] [--ff N] "
+                        "[--vocab N] [--ctx N] [--dtype f16|f32] OUT.gguf (embd a multiple of heads, heads of "
+                        "kv-heads)\n");
+        return 2;
+    }
+    mw_err err;
+    if (!write_model(&s, t, argv[optind], &err)) {
+        fprintf(stderr, "mw-gen-gguf: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
