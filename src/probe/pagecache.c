@@ -10,8 +10,9 @@
  * cgroup pay for every page it maps.
  *
  * Traps:
- *   - POSIX_FADV_DONTNEED drops only clean pages that no process maps; what
- *     stays is measured (mincore) and reported, never assumed gone;
+ *   - POSIX_FADV_DONTNEED drops only clean pages that no process maps (a
+ *     file just written is dirty: synced first); what stays is measured
+ *     (mincore) and reported, never assumed gone;
  *   - mincore() of a file mapping reports the page cache, whoever maps it,
  *     without faulting anything in (the mapping is never touched);
  *   - a FIFO or device would block or mean nothing: regular files only.
@@ -92,6 +93,9 @@ mw_status mw_pagecache_evict(const char *path, uint64_t *left_bytes, mw_err *err
     int fd;
     uint64_t size;
     MW_FORWARD(open_regular(path, &fd, &size, err));
+    /* Dirty pages (a model just written) are not dropped, only queued for
+     * writeback: write them first. fdatasync works on a read-only descriptor. */
+    (void)fdatasync(fd);
     int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* returns the error, not errno */
     mw_status st = rc == 0 ? MW_OK : mw_err_errno(err, MW_ERR_IO, rc, "cannot drop %s from the page cache", path);
     uint64_t left = 0;
