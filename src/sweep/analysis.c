@@ -314,17 +314,20 @@ static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds 
     if (above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t))) c |= CLIFF_SWAP;
     if (above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t))) c |= CLIFF_REFAULT;
     if (above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t))) c |= CLIFF_FAULTS;
-    if (psi_share(q) > t->psi_some_share) c |= CLIFF_PSI;
-    /* A slowdown is paging only with a sign of memory pressure beside it (a
-     * quarter of a threshold: on a shared host a run can be slow for other
-     * reasons, and a bigger step can be slower by its arithmetic alone), and
-     * only when it is larger than the spread of the runs measured at both
-     * points: the fastest run here slower than the slowest run there. One
-     * run a point measures no spread, so no slowdown counts. */
-    int pressure = above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t) / 4) ||
-                   above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t) / 4) ||
-                   above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t) / 4) ||
-                   psi_share(q) > t->psi_some_share / 4;
+    /* Some traffic: a quarter of a threshold. */
+    int traffic = above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t) / 4) ||
+                  above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t) / 4) ||
+                  above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t) / 4);
+    /* Memory stall counts beside some traffic: without a cgroup's own PSI
+     * (cgroup v1) it is the whole system's, other processes' stalls too. */
+    if (traffic && psi_share(q) > t->psi_some_share) c |= CLIFF_PSI;
+    /* A slowdown is paging only with a sign of memory pressure beside it (on
+     * a shared host a run can be slow for other reasons, and a bigger step
+     * can be slower by its arithmetic alone), and only when it is larger
+     * than the spread of the runs measured at both points: the fastest run
+     * here slower than the slowest run there. One run a point measures no
+     * spread, so no slowdown counts. */
+    int pressure = traffic || psi_share(q) > t->psi_some_share / 4;
     if (pressure && best && q->runs >= 2 && best->runs >= 2 && throughput_known(q->throughput) &&
         throughput_known(best->throughput) && best->throughput > 0 &&
         q->throughput < (1.0 - t->throughput_drop) * best->throughput && thr_high(q) < thr_low(best))

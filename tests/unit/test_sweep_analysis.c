@@ -360,6 +360,12 @@ static void cliff_by_psi(void **state)
     p[3].wall_seconds = 2;
     mw_verdict v[5];
     mw_sweep_analysis a;
+    /* a stall with no page traffic of the point's own: another process's
+     * (v1 has only the system's PSI), not paging */
+    analyze(p, 5, v, &a);
+    assert_int_equal(a.cliff, 0);
+    /* with some traffic (5 MiB refaulted: above a quarter of 16 MiB) */
+    for (int i = 0; i < 5; i++) p[i].refaults = 1280;
     analyze(p, 5, v, &a);
     assert_int_equal(a.cliff, 8);
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
