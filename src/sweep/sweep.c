@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_POINTS 256
@@ -333,7 +334,11 @@ static size_t evict_list(const mw_sweep_opts *o, const char **out, size_t cap)
     size_t n = 0;
     if (o->keep_page_cache) return 0;
     for (size_t i = 0; i < o->n_evict_files && n < cap; i++) out[n++] = o->evict_files[i];
-    if (!o->cmd && o->model && strcmp(o->model, MW_DEMO_MODEL) != 0 && n < cap) out[n++] = o->model;
+    /* (a model that is no regular file is the engine's to refuse, in its words) */
+    struct stat st;
+    if (!o->cmd && o->model && strcmp(o->model, MW_DEMO_MODEL) != 0 && n < cap && stat(o->model, &st) == 0 &&
+        S_ISREG(st.st_mode))
+        out[n++] = o->model;
     return n;
 }
 
