@@ -716,6 +716,8 @@ typedef struct mw_sweep_point {
                                         the point's cap; MW_UNKNOWN: nothing
                                         was evicted (docs/SWEEP.md)          */
     double   throughput_min, throughput_max; /* over the runs; < 0: unknown */
+    uint64_t peak_process_rss_bytes; /* the largest one process's peak RSS
+                                        (VmHWM) in the tree, MW_UNKNOWN     */
 } mw_sweep_point;
 
 /* The point's value on the axis: its batch or its context. */
@@ -725,20 +727,20 @@ typedef enum mw_memory_source {
     MW_MEMORY_UNKNOWN = 0,
     MW_MEMORY_CGROUP,                /* the cgroup's peak: every page charged
                                         to the point, counted once          */
-    MW_MEMORY_RSS                    /* the tree's peak resident set (anon +
-                                        file + shmem): a one-process tree's
-                                        resident pages include mapped files
-                                        that another cgroup was charged for  */
+    MW_MEMORY_RSS                    /* a peak resident set (anon + file +
+                                        shmem): the tree's, or its largest
+                                        process's; it includes mapped files
+                                        another cgroup was charged for      */
 } mw_memory_source;
 
 const char *mw_memory_source_name(mw_memory_source s);   /* "cgroup", "rss" */
 
 /* The point's peak memory: what its workload had resident. The cgroup's
- * peak, unless the tree was one process whose peak RSS is larger (file
- * pages cached before the point, charged to another cgroup); a tree of
- * several processes keeps the cgroup's (their RSS counts shared pages once
- * a process). The tree's RSS without a cgroup. MW_UNKNOWN when neither was
- * measured; *source (may be NULL) says which. */
+ * peak, unless a process's own peak RSS is larger (file pages cached before
+ * the point, charged to another cgroup): the tree's when it was one
+ * process, else its largest process's (a sum over processes would count a
+ * page they share once each). The tree's RSS without a cgroup. MW_UNKNOWN
+ * when neither was measured; *source (may be NULL) says which. */
 uint64_t mw_sweep_point_memory_of(const mw_sweep_point *p, mw_memory_source *source);
 uint64_t mw_sweep_point_memory(const mw_sweep_point *p);
 /* Its GPU memory: MW_UNKNOWN unless NVML measured some (a workload that

@@ -79,8 +79,9 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         const mw_sweep_point *p = &r->points[i];
         (void)mw_sweep_point_memory_of(p, &src);
         /* libraries alone (a few MiB) are not worth a note */
+        uint64_t m = mw_sweep_point_memory(p);
         any_rss |= src == MW_MEMORY_RSS && p->cgroup_peak_bytes != MW_UNKNOWN &&
-                   p->peak_rss_bytes - p->cgroup_peak_bytes > (4ull << 20) + p->cgroup_peak_bytes / 50;
+                   m - p->cgroup_peak_bytes > (4ull << 20) + p->cgroup_peak_bytes / 50;
         if (p->file_cached_bytes != MW_UNKNOWN && p->file_cached_bytes > cached) cached = p->file_cached_bytes;
     }
     fprintf(out, "  peak memory of: cgroup = the cgroup's peak, every page charged to the point (what the cap "
@@ -154,6 +155,7 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict
     mw_json_add_u64(o, "peak_rss_anon_bytes", p->peak_rss_anon_bytes);
     mw_json_add_u64(o, "peak_rss_file_bytes", p->peak_rss_file_bytes);
     mw_json_add_u64(o, "file_cached_bytes", p->file_cached_bytes);
+    mw_json_add_u64(o, "peak_process_rss_bytes", p->peak_process_rss_bytes);
     if (p->throughput_min >= 0) cJSON_AddNumberToObject(o, "throughput_min", p->throughput_min);
     else cJSON_AddNullToObject(o, "throughput_min");
     if (p->throughput_max >= 0) cJSON_AddNumberToObject(o, "throughput_max", p->throughput_max);

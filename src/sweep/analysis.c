@@ -88,10 +88,12 @@ uint64_t mw_sweep_point_memory_of(const mw_sweep_point *q, mw_memory_source *sou
     if (q->cgroup_peak_bytes != MW_UNKNOWN) {
         m = q->cgroup_peak_bytes;
         src = MW_MEMORY_CGROUP;
-        /* one process: its resident set counts every page it maps once,
-         * including file pages charged to another cgroup (docs/SWEEP.md) */
-        if (q->max_processes == 1 && q->peak_rss_bytes != MW_UNKNOWN && q->peak_rss_bytes > m) {
-            m = q->peak_rss_bytes;
+        /* a process's resident set counts every page it maps once,
+         * including file pages charged to another cgroup (docs/SWEEP.md);
+         * the tree's sum would count shared ones once a process */
+        uint64_t rss = q->max_processes == 1 ? q->peak_rss_bytes : q->peak_process_rss_bytes;
+        if (rss != MW_UNKNOWN && rss > m) {
+            m = rss;
             src = MW_MEMORY_RSS;
         }
     } else if (q->peak_rss_bytes != MW_UNKNOWN) {

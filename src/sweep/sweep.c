@@ -285,6 +285,12 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         p->psi_full_seconds = res->psi_full_seconds;
         p->peak_gpu_bytes = res->peak_gpu_bytes;
         p->max_processes = res->max_processes;
+        p->peak_process_rss_bytes = MW_UNKNOWN;
+        for (uint32_t k = 0; k < res->nprocs; k++) {
+            uint64_t hwm = res->procs[k].peak_rss_bytes;
+            if (hwm != MW_UNKNOWN && (p->peak_process_rss_bytes == MW_UNKNOWN || hwm > p->peak_process_rss_bytes))
+                p->peak_process_rss_bytes = hwm;
+        }
         p->peak_rss_anon_bytes = res->peak_rss_anon_bytes;
         p->peak_rss_file_bytes = res->peak_rss_file_bytes;
         p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
@@ -375,6 +381,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
     p->predicted_bytes = MW_UNKNOWN;
     p->peak_gpu_bytes = MW_UNKNOWN;
     p->file_cached_bytes = MW_UNKNOWN;
+    p->peak_process_rss_bytes = MW_UNKNOWN;
     double walls[64], thr[64];
     uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0, done = 0;
     uint32_t warmup = o->warmup < 64 ? o->warmup : 64;
@@ -399,6 +406,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         KEEP_MAX(peak_rss_bytes);
         KEEP_MAX(peak_rss_anon_bytes);
         KEEP_MAX(peak_rss_file_bytes);
+        KEEP_MAX(peak_process_rss_bytes);
         KEEP_MAX(cgroup_peak_bytes);
         KEEP_MAX(swap_peak_bytes);
         KEEP_MAX(swap_in_bytes);
@@ -582,6 +590,7 @@ static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
         NUM(peak_rss_anon_bytes, "peak_rss_anon_bytes", MW_UNKNOWN);
         NUM(peak_rss_file_bytes, "peak_rss_file_bytes", MW_UNKNOWN);
         NUM(file_cached_bytes, "file_cached_bytes", MW_UNKNOWN);
+        NUM(peak_process_rss_bytes, "peak_process_rss_bytes", MW_UNKNOWN);
         NUM(throughput_min, "throughput_min", -1);
         NUM(throughput_max, "throughput_max", -1);
 #undef NUM

@@ -20,6 +20,14 @@ have_jq || skip "needs jq (scripts/deps.sh --test installs it)"
 MW_GEN_GGUF=${MW_GEN_GGUF:-$MW_BUILD_DIR/tests/mw-gen-gguf}
 [ -x "$MW_GEN_GGUF" ] || fail "no mw-gen-gguf at $MW_GEN_GGUF (build the tests)"
 need_memory_cgroup
+# Under ASan the engine is many times slower and its allocator adds
+# redzones: the path is checked on fewer points, against the weights rather
+# than the plan's last per cent.
+SANITIZED=${MW_SANITIZED:-0}
+TOL=3
+BATCHES=1,2,4,8
+SHORT=()
+if [ "$SANITIZED" = 1 ]; then TOL=15; BATCHES=1,4; SHORT=(--prompt 4 --gen 2); fi
 
 # the page cache of FILE: dropped (cold) or read by this shell (warm: charged
 # to the test's cgroup, not to any point's)
@@ -43,7 +51,7 @@ check_points() { # WHAT WEIGHTS_BYTES
         got=$(jq ".points[$i].memory_bytes" "$T/sweep.json")
         want=$(jq ".points[$i].predicted_bytes" "$T/sweep.json")
         cg=$(jq ".points[$i].cgroup_peak_bytes" "$T/sweep.json")
-        expect_near "$1: point $i's memory against the plan" "$got" "$want" 3
+        expect_near "$1: point $i's memory against the plan" "$got" "$want" "$TOL"
         expect_num "$1: point $i's cgroup was charged for the weights" "$cg" ">=" "$2"
     done
     [ "$(jq '[.points[].file_cached_bytes] | max' "$T/sweep.json")" = 0 ] ||
@@ -59,8 +67,9 @@ check_fit() { # WHAT
         \"\(.[0].$axis) \(.[0].predicted_bytes) \(.[-1].$axis) \(.[-1].predicted_bytes)\"" "$T/sweep.json")
     slope=$(awk -v a="$p0" -v b="$p1" -v x="$x0" -v y="$x1" 'BEGIN { printf "%.0f", (b - a) / (y - x) }')
     fixed=$(awk -v a="$p0" -v s="$slope" -v x="$x0" 'BEGIN { printf "%.0f", a - s * x }')
-    expect_near "$1: the fit's fixed part (weights + runtime)" "$(jq .fit.fixed_bytes "$T/sweep.json")" "$fixed" 3
-    expect_near "$1: the fit's slope" "$(jq .fit.per_item_bytes "$T/sweep.json")" "$slope" 3
+    expect_near "$1: the fit's fixed part (weights + runtime)" "$(jq .fit.fixed_bytes "$T/sweep.json")" "$fixed" "$TOL"
+    [ "$SANITIZED" = 1 ] && return 0
+    expect_near "$1: the fit's slope" "$(jq .fit.per_item_bytes "$T/sweep.json")" "$slope" "$TOL"
     expect_num "$1: R²" "$(jq .fit.r2 "$T/sweep.json")" ">=" 0.99
 }
 
@@ -73,13 +82,14 @@ demo_weights=$("$MW" inspect --json "$T/demo.gguf" | jq .weights_bytes)
 # ---- along the batch, cold then warm ------------------------------------
 for state in cold warm; do
     $state "$T/smol.gguf"
-    sweep_json --batches 1,2,4,8 --ctx 512 --mem-limit 2G "$T/smol.gguf"
+    sweep_json "${SHORT[@]}" --batches "$BATCHES" --ctx 512 --mem-limit 2G "$T/smol.gguf"
     check_points "135M, batch, $state" "$weights"
     check_fit "135M, batch, $state"
-    ok "135M F16 GGUF along the batch, page cache $state: points and fit within 3% of the plan ($(jq -c '[.points[].memory_source] | unique' "$T/sweep.json"))"
+    ok "135M F16 GGUF along the batch, page cache $state: points and fit within $TOL% of the plan ($(jq -c '[.points[].memory_source] | unique' "$T/sweep.json"))"
 done
 
 # ---- along the context (warm), and the demo model as a file (cold) -------
+if [ "$SANITIZED" != 1 ]; then
 warm "$T/smol.gguf"
 sweep_json --contexts 256,512,1024,2048 --batch 4 --mem-limit 2G "$T/smol.gguf"
 check_points "135M, context, warm" "$weights"
@@ -109,16 +119,20 @@ for state in cold warm; do
 done
 expect_eq "the largest batch, cold and warm" "$mf_warm" "$mf_cold"
 ok "under 512 MiB: largest batch $mf_cold, cold and warm (the plan: $pred); $(json_get "$T/sweep.json" verdict)"
+fi
 
 # ---- --keep-cache: no eviction; the weights still count, as RSS ----------
 warm "$T/smol.gguf"
-sweep_json --batches 1,2 --ctx 512 --mem-limit 2G --keep-cache "$T/smol.gguf"
-expect_eq "memory source without eviction" "$(jq -c '[.points[].memory_source] | unique' "$T/sweep.json")" '["rss"]'
+sweep_json "${SHORT[@]}" --batches 1,2 --ctx 512 --mem-limit 2G --keep-cache "$T/smol.gguf"
+# (ASan's shadow memory can make the cgroup's figure the larger one)
+[ "$SANITIZED" = 1 ] ||
+    expect_eq "memory source without eviction" "$(jq -c '[.points[].memory_source] | unique' "$T/sweep.json")" '["rss"]'
 for i in 0 1; do
+    expect_num "keep-cache point $i counts the weights" "$(jq ".points[$i].memory_bytes" "$T/sweep.json")" ">=" "$weights"
     expect_near "keep-cache point $i against the plan" "$(jq ".points[$i].memory_bytes" "$T/sweep.json")" \
-        "$(jq ".points[$i].predicted_bytes" "$T/sweep.json")" 3
+        "$(jq ".points[$i].predicted_bytes" "$T/sweep.json")" "$TOL"
 done
-"$MW" sweep -q --batches 1,2 --ctx 512 --mem-limit 2G --keep-cache "$T/smol.gguf" > "$T/table.txt" 2>&1 ||
+"$MW" sweep -q "${SHORT[@]}" --batches 1,2 --ctx 512 --mem-limit 2G --keep-cache "$T/smol.gguf" > "$T/table.txt" 2>&1 ||
     fail "the table sweep failed"
 expect_contains "$T/table.txt" "rss > cgroup: the process mapped file pages"
 expect_contains "$T/table.txt" "peak memory of: cgroup = the cgroup's peak"

@@ -35,6 +35,7 @@ static mw_sweep_point pt(uint32_t batch, mw_point_status status, uint64_t mem, d
     q.psi_some_seconds = 0;
     q.psi_full_seconds = 0;
     q.predicted_bytes = MW_UNKNOWN;
+    q.peak_process_rss_bytes = MW_UNKNOWN;
     return q;
 }
 
@@ -802,17 +803,25 @@ static void memory_counts_file_pages(void **state)
      * resident. One process: its RSS is what it used. */
     mw_sweep_point q = pt(2, MW_POINT_OK, 210000000, 10);
     q.cgroup_peak_bytes = 7600000;
+    q.peak_process_rss_bytes = 210000000;
     q.max_processes = 1;
     mw_memory_source src;
     assert_true(mw_sweep_point_memory_of(&q, &src) == 210000000);
     assert_int_equal(src, MW_MEMORY_RSS);
     assert_string_equal(mw_memory_source_name(src), "rss");
     /* a tree of several processes counts shared pages once a process in
-     * its RSS sum: the cgroup's figure stays */
+     * its RSS sum: its largest process's own peak is taken instead (a shell
+     * wrapper and the model's process, or a tracer sharing its memory) */
     q.max_processes = 3;
+    q.peak_rss_bytes = 600000000; /* three processes sharing 200 MB */
+    q.peak_process_rss_bytes = 205000000;
+    assert_true(mw_sweep_point_memory_of(&q, &src) == 205000000);
+    assert_int_equal(src, MW_MEMORY_RSS);
+    q.peak_process_rss_bytes = MW_UNKNOWN; /* not known (a resumed old file) */
     assert_true(mw_sweep_point_memory_of(&q, &src) == 7600000);
     assert_int_equal(src, MW_MEMORY_CGROUP);
     assert_string_equal(mw_memory_source_name(src), "cgroup");
+    q.peak_rss_bytes = 210000000;
     /* the cgroup's peak when it is the larger (page cache the point read) */
     q.max_processes = 1;
     q.cgroup_peak_bytes = 250000000;
