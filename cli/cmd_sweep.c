@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,29 @@ const struct option mw_cmd_sweep_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+
+/* SIGINT, SIGTERM and SIGHUP stop the sweep: between points through this
+ * flag (mw_sweep_opts.cancel), while one runs through mw_watch_run's own
+ * signalfd, which ends the point's tree. Either way the report of what was
+ * measured is printed, and memwall exits with 128 + the signal. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (!stop_signal) stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 /* What the progress lines need: whether to draw them, and the axis. */
 typedef struct progress {
@@ -269,11 +293,15 @@ int mw_cmd_sweep(int argc, char **argv)
     o.on_point = on_point;
     o.on_progress = on_progress;
     o.on_point_user = &pr;
+    stop_signal = 0;
+    o.cancel = &stop_signal;
+    catch_stop_signals();
     mw_sweep_result *r = NULL;
     if (mw_sweep_run(&o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
-        return MW_EXIT_FAILURE;
+        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
     }
+    if (r->resume_note[0]) mw_cli_error(NULL, "sweep --resume: %s", r->resume_note);
     int code = MW_EXIT_OK;
     if (svg) {
         FILE *f = fopen(svg, "w");
@@ -286,10 +314,26 @@ int mw_cmd_sweep(int argc, char **argv)
     mw_status st = json ? mw_sweep_report_json(r, stdout, &err)
                  : csv ? mw_sweep_report_csv(r, stdout)
                        : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
-    mw_sweep_result_free(r);
     if (st != MW_OK || fflush(stdout) != 0) {
         mw_cli_error(NULL, "cannot write the report");
-        return MW_EXIT_FAILURE;
+        code = MW_EXIT_FAILURE;
     }
+    /* stopped early: said after the report, which holds what was measured */
+    if (r->stopped.status != MW_OK) {
+        mw_cli_error(NULL, "%s", r->stopped.msg);
+        code = MW_EXIT_FAILURE;
+    } else if (r->interrupted_signal) {
+        size_t measured = 0;
+        for (size_t k = 0; k < r->n_points; k++) measured += r->points[k].status != MW_POINT_INTERRUPTED;
+        if (o.jsonl_path)
+            mw_cli_error(NULL, "sweep interrupted by %s after %zu points: run the same command with --resume to "
+                         "measure the rest (%s keeps those measured)", mw_signal_name(r->interrupted_signal),
+                         measured, o.jsonl_path);
+        else
+            mw_cli_error(NULL, "sweep interrupted by %s after %zu points (give --jsonl FILE to be able to resume)",
+                         mw_signal_name(r->interrupted_signal), measured);
+        if (code == MW_EXIT_OK) code = 128 + r->interrupted_signal;
+    }
+    mw_sweep_result_free(r);
     return code;
 }

@@ -46,6 +46,7 @@
 #ifndef MEMWALL_H
 #define MEMWALL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -167,6 +168,10 @@ char *mw_size_format(uint64_t bytes, char *buf, size_t cap);
  *  ("8.03 B", "124 M", "12.9 K", "812"). @return buf. */
 char *mw_count_format(uint64_t n, char *buf, size_t cap);
 
+/*! mw_signal_name() : "SIGINT", "SIGTERM", ... for the signals a run
+ *  reports (termination, kills, faults); "signal" for others. */
+const char *mw_signal_name(int sig);
+
 /* ------------------------------------------------------------------------
  * Watching a process tree (the probe)
  * ------------------------------------------------------------------------ */
@@ -258,6 +263,8 @@ typedef struct mw_watch_result {
     uint64_t cgroup_swap_peak_bytes;
     uint64_t cgroup_oom_kills;        /* v2 memory.events oom_kill, v1 oom_control */
     uint64_t cgroup_limit_hits;       /* v2 memory.events max, v1 failcnt   */
+    uint64_t cgroup_refaults_anon;    /* memory.stat workingset_refault_*:  */
+    uint64_t cgroup_refaults_file;    /* the cgroup's own; UNKNOWN w/o one  */
 
     /* system-wide deltas over the run (/proc/vmstat, /proc/pressure) */
     uint64_t sys_swap_in_pages;
@@ -280,6 +287,9 @@ typedef struct mw_watch_result {
 
     /* the command's argv (NULL-terminated), for reports */
     char   **argv;
+
+    int      signal_received;        /* the first SIGINT, SIGTERM or SIGHUP
+                                        memwall received while it ran; 0: none */
 } mw_watch_result;
 
 typedef void (*mw_sample_fn)(const mw_sample *sample, void *user);
@@ -302,6 +312,12 @@ typedef struct mw_watch_opts {
                                         res->timed_out says so              */
     int      die_with_watcher;       /* the command gets SIGKILL if memwall
                                         dies first (the sweep's points)     */
+    int      kill_on_signal;         /* 1: SIGINT/TERM/HUP end the whole tree:
+                                        forwarded (forward_signals), SIGKILL
+                                        after 2 s if the root lives on, and
+                                        what is left of the tree (the
+                                        cgroup's) SIGKILLed once it exits;
+                                        res->signal_received says which   */
 } mw_watch_opts;
 
 void mw_watch_opts_init(mw_watch_opts *opts);
@@ -649,7 +665,10 @@ typedef enum mw_point_status {
     MW_POINT_OOM,                    /* killed by the OOM killer (or an
                                         out-of-memory message)              */
     MW_POINT_TIMEOUT,                /* killed after --timeout             */
-    MW_POINT_FAILED                  /* another failure (exit code)        */
+    MW_POINT_FAILED,                 /* another failure (exit code)        */
+    MW_POINT_INTERRUPTED             /* the sweep was stopped by a signal while
+                                        it ran: not a measurement (no oom, no
+                                        failure; --resume reruns it)        */
 } mw_point_status;
 
 const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
@@ -879,6 +898,13 @@ typedef struct mw_sweep_opts {
     /* during a run: each sample of the point's tree (its value on the
      * axis, the run number) */
     void   (*on_progress)(uint32_t x, uint32_t run, const mw_sample *s, void *user);
+    /* The caller's stop request, or NULL: a signal handler stores the
+     * signal's number (SIGINT, SIGTERM, SIGHUP). Checked before each run;
+     * the sweep then stops and says so in mw_sweep_result.interrupted_signal.
+     * (A signal that arrives while a point runs is read by mw_watch_run
+     * itself, which ends the point's tree.) The library installs no signal
+     * handlers. */
+    volatile sig_atomic_t *cancel;
 } mw_sweep_opts;
 
 void mw_sweep_opts_init(mw_sweep_opts *o);
@@ -899,10 +925,23 @@ typedef struct mw_sweep_result {
     char     workload[512];          /* what each point ran                 */
     uint32_t n_evicted_files;        /* files dropped from the page cache
                                         before each run (0: none)           */
+    int      interrupted_signal;     /* the SIGINT, SIGTERM or SIGHUP that
+                                        stopped the sweep early; 0: none     */
+    mw_err   stopped;                /* status != MW_OK: the failure that
+                                        stopped the sweep early (the JSON Lines
+                                        file could not be written); the points
+                                        measured before it are all here      */
+    char     resume_note[256];       /* --resume: what was repaired in the
+                                        JSON Lines file, for the caller to
+                                        show; "" when nothing                */
 } mw_sweep_result;
 
 /*! mw_sweep_run() : runs the points, each in a fresh memory-capped child
- *  watched by mw_watch_run, and analyzes them. */
+ *  watched by mw_watch_run, and analyzes them. A sweep stopped early (a
+ *  signal through opts->cancel or during a point, or a JSON Lines write
+ *  that failed) still returns MW_OK with what was measured:
+ *  interrupted_signal and stopped say why. Each point's line is written
+ *  whole and fsync'd; a line that cannot be is truncated away. */
 mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
 void mw_sweep_result_free(mw_sweep_result *r);
 
@@ -914,8 +953,13 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
  *  MW_ERR_INVALID without a result or a stream. */
 mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
-/* One point as a JSON object on one line (the JSON Lines file). */
+/* One point as a JSON object on one line (the JSON Lines file).
+ * @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
 mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);
+/*! mw_sweep_point_json_line() : the same line, '\n'-terminated, in *line
+ *  (*len bytes, NUL after them; free with mw_free), for a caller that
+ *  writes it in one piece. @return MW_OK or MW_ERR_NOMEM. */
+mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len);
 
 /* ------------------------------------------------------------------------
  * Reports of models and plans

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,19 @@ char *mw_count_format(uint64_t n, char *buf, size_t cap)
     else if (v < 99.95)  snprintf(buf, cap, "%.1f%s", v, names[u]);
     else                 snprintf(buf, cap, "%.0f%s", v, names[u]);
     return buf;
+}
+
+const char *mw_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGPIPE: return "SIGPIPE";
+    default: return "signal";
+    }
 }

@@ -644,6 +644,31 @@ static uint64_t field_or_unknown(const char *text, const char *key)
     return mw_text_field_u64(text, key, &v) ? v : MW_UNKNOWN;
 }
 
+/* The cgroup's own refaults from memory.stat (v1 and v2 name them alike;
+ * v1 prefixes the hierarchical sums with total_). A sweep's paging evidence
+ * must be its point's, not the system's: another process thrashing at the
+ * same time is not this point paging. */
+void mw_cgroup_parse_refaults(const char *stat, mw_cgroup_version version, uint64_t *anon, uint64_t *file)
+{
+    const char *pre = version == MW_CGROUP_V1 ? "total_" : "";
+    char key[64];
+    snprintf(key, sizeof key, "%sworkingset_refault_anon", pre);
+    *anon = field_or_unknown(stat, key);
+    snprintf(key, sizeof key, "%sworkingset_refault_file", pre);
+    *file = field_or_unknown(stat, key);
+    if (*file == MW_UNKNOWN) { /* before Linux 5.9: one counter, of file pages mostly */
+        snprintf(key, sizeof key, "%sworkingset_refault", pre);
+        *file = field_or_unknown(stat, key);
+    }
+}
+
+static void read_refaults(const char *dir, mw_cgroup_version version, mw_cgroup_stats *st)
+{
+    char buf[16384]; /* memory.stat: ~1.5 KiB (v2) to ~4 KiB (v1, with total_*) */
+    if (read_small(dir, "memory.stat", buf, sizeof buf))
+        mw_cgroup_parse_refaults(buf, version, &st->refaults_anon, &st->refaults_file);
+}
+
 mw_status mw_cgroup_read(const mw_cgroup *cg, mw_cgroup_stats *st, mw_err *err)
 {
     MW_RETURN_IF(!cg || !st, err, MW_ERR_INVALID, "mw_cgroup_read: cg and st are required");
@@ -651,6 +676,7 @@ mw_status mw_cgroup_read(const mw_cgroup *cg, mw_cgroup_stats *st, mw_err *err)
     st->swap_current_bytes = st->swap_peak_bytes = MW_UNKNOWN;
     st->oom_events = st->oom_kills = st->limit_hits = MW_UNKNOWN;
     st->psi_some_seconds = st->psi_full_seconds = -1.0;
+    st->refaults_anon = st->refaults_file = MW_UNKNOWN;
     MW_RETURN_IF(!cg->path[0], err, MW_ERR_INVALID, "mw_cgroup_read: no cgroup");
 
     struct stat sb;
@@ -661,6 +687,7 @@ mw_status mw_cgroup_read(const mw_cgroup *cg, mw_cgroup_stats *st, mw_err *err)
 
     const char *d = cg->path;
     char buf[4096];
+    read_refaults(d, cg->version, st);
     if (cg->version == MW_CGROUP_V2) {
         st->current_bytes = read_u64_or_unknown(d, "memory.current");
         st->peak_bytes = read_u64_or_unknown(d, "memory.peak");

@@ -77,7 +77,15 @@ typedef struct mw_cgroup_stats {
     uint64_t limit_hits;        /* v2 events "max"; v1 failcnt           */
     double   psi_some_seconds;  /* v2 memory.pressure totals; <0 unknown */
     double   psi_full_seconds;
+    uint64_t refaults_anon;     /* memory.stat workingset_refault_anon:  */
+    uint64_t refaults_file;     /* the cgroup's own (v1: total_*, with its
+                                   children), not the system's; UNKNOWN
+                                   on kernels without them (< 5.9 has one
+                                   workingset_refault: counted as file)  */
 } mw_cgroup_stats;
+
+/* The cgroup's refaults in memory.stat's text (parsed; UNKNOWN if absent). */
+void mw_cgroup_parse_refaults(const char *stat, mw_cgroup_version version, uint64_t *anon, uint64_t *file);
 
 /*! mw_cgroup_read() : every field it cannot read is MW_UNKNOWN (or <0 for
  *  PSI); only a missing cgroup directory is an error. */

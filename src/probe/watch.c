@@ -52,6 +52,9 @@
 #define GPU_MIN_INTERVAL 0.010
 #define MAX_GPU_DEVICES 16
 #define MAX_GPU_PROCS 1024
+/* kill_on_signal: how long the tree has to end on the forwarded signal
+ * (a Python workload unwinds its KeyboardInterrupt) before SIGKILL */
+#define SIGNAL_KILL_GRACE 2.0
 
 typedef struct tracked {
     mw_proc_summary sum;
@@ -89,6 +92,10 @@ typedef struct watch {
     mw_watch_result *res;
     pid_t *kids;                    /* scratch for children lists */
     size_t kids_cap;
+
+    double kill_at;                 /* kill_on_signal: SIGKILL the tree at
+                                       this time; < 0: no signal yet */
+    int tree_killed;
 } watch;
 
 static double elapsed(const watch *w)
@@ -347,6 +354,7 @@ static mw_watch_result *result_new(const char *const *argv, pid_t attach)
     r->peak_gpu_bytes = MW_UNKNOWN;
     r->cgroup_limit_bytes = r->cgroup_swap_limit_bytes = MW_UNKNOWN;
     r->cgroup_peak_bytes = r->cgroup_swap_peak_bytes = MW_UNKNOWN;
+    r->cgroup_refaults_anon = r->cgroup_refaults_file = MW_UNKNOWN;
     r->cgroup_oom_kills = r->cgroup_limit_hits = MW_UNKNOWN;
     r->psi_some_seconds = r->psi_full_seconds = -1;
     size_t n = 0;
@@ -506,6 +514,8 @@ static void close_cgroup(watch *w)
         r->cgroup_swap_peak_bytes = st.swap_peak_bytes;
         r->cgroup_oom_kills = st.oom_kills;
         r->cgroup_limit_hits = st.limit_hits;
+        r->cgroup_refaults_anon = st.refaults_anon;
+        r->cgroup_refaults_file = st.refaults_file;
         if (st.psi_some_seconds >= 0) {
             r->psi_some_seconds = st.psi_some_seconds;
             r->psi_full_seconds = st.psi_full_seconds;
@@ -518,6 +528,15 @@ static void close_cgroup(watch *w)
     w->cg_current_fd = -1;
     mw_cgroup_destroy(&w->cg, NULL);
     w->have_cg = 0;
+}
+
+/* SIGKILL to every live process of the tree, and to the cgroup's (which
+ * holds any the sampler has not seen yet). */
+static void kill_tree(watch *w)
+{
+    for (size_t i = 0; i < w->nprocs; i++)
+        if (w->procs[i].alive) kill(w->procs[i].sum.pid, SIGKILL);
+    if (w->have_cg) mw_cgroup_kill_all(&w->cg, NULL);
 }
 
 static int root_exited(pid_t root)
@@ -549,20 +568,30 @@ static int wait_tick(watch *w, int sfd, double next, int attached)
             return 0;
         }
         struct signalfd_siginfo si;
-        int stop = 0;
+        int stop = 0, deadline = 0;
         while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
             if (si.ssi_signo == SIGCHLD) {
                 if (!attached && root_exited(w->root)) stop = 1;
-            } else if (attached) {
+                continue;
+            }
+            if (!w->res->signal_received) w->res->signal_received = (int)si.ssi_signo;
+            if (attached) {
                 stop = 1; /* Ctrl-C ends watching an attached process */
-            } else if (w->opts->forward_signals && si.ssi_code != SI_KERNEL) {
+                continue;
+            }
+            if (w->opts->forward_signals && si.ssi_code != SI_KERNEL) {
                 /* A terminal's SIGINT reaches the whole foreground group,
                  * the child included (SI_KERNEL); only signals sent to
                  * memwall alone are passed on, so none arrives twice. */
                 kill(w->root, (int)si.ssi_signo);
             }
+            if (w->opts->kill_on_signal && w->kill_at < 0) {
+                w->kill_at = elapsed(w) + (w->opts->forward_signals ? SIGNAL_KILL_GRACE : 0);
+                deadline = 1;
+            }
         }
         if (stop) return 1;
+        if (deadline) return 0; /* the caller's loop wakes up for it */
     }
 }
 
@@ -619,6 +648,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
     w.cg_current_fd = -1;
     w.psi_fd = -1;
     w.kids_cap = 4096;
+    w.kill_at = -1;
     w.res = result_new(argv, opts_in->attach_pid);
     w.kids = mw_malloc(w.kids_cap * sizeof *w.kids, MW_MEM_PROBE);
     if (!w.res || !w.kids) {
@@ -692,18 +722,25 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && now >= opts_in->timeout_seconds) {
             /* the whole tree: the cgroup's when there is one */
             r->timed_out = 1;
-            for (size_t i = 0; i < w.nprocs; i++)
-                if (w.procs[i].alive) kill(w.procs[i].sum.pid, SIGKILL);
-            if (w.have_cg) mw_cgroup_kill_all(&w.cg, NULL);
+            kill_tree(&w);
         }
         if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && next > opts_in->timeout_seconds)
             next = opts_in->timeout_seconds; /* wake up in time for it */
+        /* kill_on_signal: the grace after the forwarded signal is over */
+        if (w.kill_at >= 0 && !w.tree_killed && now >= w.kill_at) {
+            w.tree_killed = 1;
+            kill_tree(&w);
+        }
+        if (w.kill_at >= 0 && !w.tree_killed && next > w.kill_at) next = w.kill_at;
         if (wait_tick(&w, sfd, next, attached)) break;
     }
     if (!attached) {
         /* The root is a zombie now: its stat still has its final faults. */
         sample(&w, &s);
         reap_root(&w, self_hwm);
+        /* Asked to stop: nothing of the tree outlives the root (orphans
+         * reparented away; the cgroup's go in close_cgroup too). */
+        if (opts_in->kill_on_signal && r->signal_received) kill_tree(&w);
     } else {
         r->wall_seconds = elapsed(&w);
         r->status_code = 0;

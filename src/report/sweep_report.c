@@ -6,6 +6,7 @@
 #include "report/json_util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 
 /* "fit: 192 MiB + 6.54 MiB per item (R² 1.0000)" */
@@ -45,6 +46,12 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         sep = "; ";
     }
     if (sep[0] == ';') fputc('\n', out);
+    /* stopped early: what follows is what was measured until then */
+    if (r->interrupted_signal)
+        fprintf(out, "  %sinterrupted by %s%s: the points measured until then\n", bold,
+                mw_signal_name(r->interrupted_signal), reset);
+    if (r->stopped.status != MW_OK)
+        fprintf(out, "  %sstopped early%s: the JSON Lines file could not be written\n", bold, reset);
     /* a GPU column when NVML saw the workload use one */
     int gpu = 0;
     for (size_t i = 0; i < r->n_points; i++)
@@ -97,6 +104,10 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         if (p->status == MW_POINT_OK) continue;
+        if (p->status == MW_POINT_INTERRUPTED && p->message[0]) { /* the message says it */
+            fprintf(out, "  %s %u: %s\n", xn, mw_sweep_point_x(p, axis), p->message);
+            continue;
+        }
         fprintf(out, "  %s %u: %s", xn, mw_sweep_point_x(p, axis), mw_point_status_name(p->status));
         if (p->oom == MW_OOM_CGROUP) fprintf(out, ", killed at the cap");
         else if (p->oom == MW_OOM_GPU) fprintf(out, ", the GPU's memory");
@@ -193,12 +204,37 @@ static mw_status print_json(cJSON *j, FILE *out, int formatted, mw_err *err)
     return MW_OK;
 }
 
-mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
+mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
 {
+    *line = NULL;
+    *len = 0;
     mw_json_init();
     cJSON *o = point_json(p, MW_VERDICT_UNKNOWN, 0);
     if (!o) return MW_ERR_NOMEM;
-    return print_json(o, out, 0, NULL);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text) return MW_ERR_NOMEM;
+    size_t n = strlen(text);
+    char *buf = mw_malloc(n + 2, MW_MEM_REPORT);
+    if (buf) {
+        memcpy(buf, text, n);
+        buf[n] = '\n';
+        buf[n + 1] = '\0';
+        *line = buf;
+        *len = n + 1;
+    }
+    cJSON_free(text);
+    return buf ? MW_OK : MW_ERR_NOMEM;
+}
+
+mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
+{
+    char *line;
+    size_t len;
+    MW_FORWARD(mw_sweep_point_json_line(p, &line, &len));
+    int ok = fwrite(line, 1, len, out) == len;
+    mw_free(line);
+    return ok ? MW_OK : MW_ERR_IO;
 }
 
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
@@ -249,6 +285,10 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
         cJSON_AddItemToArray(wi, x);
     }
     cJSON_AddNumberToObject(j, "resumed_points", (double)r->n_resumed);
+    if (r->interrupted_signal) cJSON_AddStringToObject(j, "interrupted_by", mw_signal_name(r->interrupted_signal));
+    else cJSON_AddNullToObject(j, "interrupted_by");
+    if (r->stopped.status != MW_OK) cJSON_AddStringToObject(j, "error", r->stopped.msg);
+    else cJSON_AddNullToObject(j, "error");
     cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
     cJSON_AddStringToObject(j, "reason", an->reason);
     return print_json(j, out, 1, err);

@@ -80,6 +80,8 @@ static cJSON *watch_json(const mw_watch_result *r)
             mw_json_add_u64(c, "swap_peak_bytes", r->cgroup_swap_peak_bytes);
             mw_json_add_u64(c, "oom_kills", r->cgroup_oom_kills);
             mw_json_add_u64(c, "limit_hits", r->cgroup_limit_hits);
+            mw_json_add_u64(c, "refaults_anon", r->cgroup_refaults_anon);
+            mw_json_add_u64(c, "refaults_file", r->cgroup_refaults_file);
         }
     }
 

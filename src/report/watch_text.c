@@ -39,21 +39,6 @@ static void count(char *buf, size_t cap, uint64_t v)
     buf[o] = '\0';
 }
 
-static const char *signame(int sig)
-{
-    switch (sig) {
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGHUP: return "SIGHUP";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGPIPE: return "SIGPIPE";
-    default: return "signal";
-    }
-}
-
 static void write_exit(const mw_watch_result *r, FILE *out, const style *st)
 {
     char lim[32];
@@ -63,7 +48,7 @@ static void write_exit(const mw_watch_result *r, FILE *out, const style *st)
         if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_limit_bytes != MW_UNLIMITED)
             fprintf(out, ", under the %s cap", mw_size_format(r->cgroup_limit_bytes, lim, sizeof lim));
     } else if (r->term_signal > 0) {
-        fprintf(out, "%skilled by %s (%d)%s", st->red, signame(r->term_signal), r->term_signal, st->reset);
+        fprintf(out, "%skilled by %s (%d)%s", st->red, mw_signal_name(r->term_signal), r->term_signal, st->reset);
     } else if (r->exit_code >= 0) {
         fprintf(out, "%s%d%s", r->exit_code ? st->red : "", r->exit_code, r->exit_code ? st->reset : "");
     } else {

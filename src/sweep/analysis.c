@@ -27,7 +27,7 @@
 
 const char *mw_point_status_name(mw_point_status s)
 {
-    static const char *const names[] = {"ok", "oom", "timeout", "failed"};
+    static const char *const names[] = {"ok", "oom", "timeout", "failed", "interrupted"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
@@ -439,9 +439,14 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
 
     /* Largest ok x, smallest failed one, smallest OOM, the counts. */
     uint32_t min_oom = 0;
-    size_t n_ok = 0, n_timeout = 0, n_failed = 0;
+    size_t n_ok = 0, n_timeout = 0, n_failed = 0, n_interrupted = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t x = x_of(&P, i);
+        /* stopped by a signal: not measured, neither a wall nor a failure */
+        if (p[i].status == MW_POINT_INTERRUPTED) {
+            n_interrupted++;
+            continue;
+        }
         if (p[i].status == MW_POINT_OK) {
             n_ok++;
             if (x > out->max_fit) out->max_fit = x;
@@ -646,7 +651,7 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
         break;
     }
     default:
-        if (n == 0) reason_add(&r, "no points measured");
+        if (n == n_interrupted) reason_add(&r, "no points measured");
         else if (n_ok == 0)
             reason_add(&r, "no point ran to the end (%zu timed out, %zu failed)", n_timeout, n_failed);
         else if (n_rates == 0)

@@ -6,6 +6,7 @@
  * analysis.c. "x" is a point's value on the sweep's axis.
  */
 #include "memwall.h"
+#include "sweep/jsonl.h"
 #include "engine/llama.h"
 #include "format/model_build.h"
 #include "probe/pagecache.h"
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,9 +213,16 @@ static void on_sample(const mw_sample *s, void *user)
     c->o->on_progress(c->x, c->run, s, c->o->on_point_user);
 }
 
-/* One run at (batch, ctx); ctx 0: the engine's default (prompt + gen). */
+/* The caller's stop request (opts.cancel): its signal, or 0. */
+static int cancel_requested(const mw_sweep_opts *o)
+{
+    return o->cancel ? (int)*o->cancel : 0;
+}
+
+/* One run at (batch, ctx); ctx 0: the engine's default (prompt + gen).
+ * *signo: the signal that interrupted it (the point is then interrupted). */
 static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint32_t run, mw_sweep_point *p,
-                          mw_err *err)
+                          int *signo, mw_err *err)
 {
     char buf[8192];
     const char *argv[128];
@@ -260,6 +269,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     w.stderr_fd = fileno(errf); /* the table stays readable; a failure's last line is kept */
     w.timeout_seconds = o->timeout_seconds;
     w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
+    w.kill_on_signal = 1;   /* and a stopped one neither */
     progress_ctx pc = {o, o->axis == MW_SWEEP_CTX ? ctx : batch, run};
     if (o->on_progress) {
         w.on_sample = on_sample;
@@ -280,7 +290,13 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
                                                                        : res->peak_swap_bytes;
         p->swap_in_bytes = res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
         p->major_faults = res->major_faults;
-        p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
+        /* the cgroup's own refaults; the system's (other processes' too)
+         * only without a cgroup, or on a kernel that does not count them */
+        if (res->cgroup_refaults_file != MW_UNKNOWN)
+            p->refaults = res->cgroup_refaults_file +
+                          (res->cgroup_refaults_anon != MW_UNKNOWN ? res->cgroup_refaults_anon : 0);
+        else
+            p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
         p->psi_some_seconds = res->psi_some_seconds;
         p->psi_full_seconds = res->psi_full_seconds;
         p->peak_gpu_bytes = res->peak_gpu_bytes;
@@ -319,6 +335,16 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
                 p->throughput = o->items_per_run * batch / p->wall_seconds;
         }
         mw_free(text);
+    }
+    if (st == MW_OK && res->signal_received) {
+        /* the sweep is being stopped: whatever the tree did, it was cut
+         * short (SIGKILL after the grace, or it died of the signal) */
+        *signo = res->signal_received;
+        p->status = MW_POINT_INTERRUPTED;
+        p->oom = MW_OOM_NONE;
+        p->throughput = -1;
+        snprintf(p->message, sizeof p->message, "interrupted by %s (--resume runs it again)",
+                 mw_signal_name(res->signal_received));
     }
     mw_watch_result_free(res);
     fclose(out);
@@ -371,8 +397,10 @@ static void evict_files(const mw_sweep_opts *o, uint64_t *left)
 /* A point: o->warmup runs discarded, then o->runs runs; the worst status,
  * medians of time and throughput (and the throughput's range: the spread
  * the cliff's slowdown must exceed), the largest memory figures. A warm-up
- * run that fails is the point's result: the point does not fit. */
-static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, mw_sweep_point *p, mw_err *err)
+ * run that fails is the point's result: the point does not fit. A signal
+ * (*signo) ends it as "interrupted". */
+static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, mw_sweep_point *p, int *signo,
+                           mw_err *err)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
@@ -389,9 +417,16 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
+        if (r > 0 && cancel_requested(o)) { /* stopped between two runs of the point */
+            *signo = cancel_requested(o);
+            p->status = MW_POINT_INTERRUPTED;
+            snprintf(p->message, sizeof p->message, "interrupted by %s (--resume runs it again)",
+                     mw_signal_name(*signo));
+            break;
+        }
         uint64_t left;
         evict_files(o, &left);
-        MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, err));
+        MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, signo, err));
         const int warm = r < warmup;
         if (warm && one.status == MW_POINT_OK) continue; /* discarded */
         const int first = done == 0;
@@ -426,7 +461,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
     }
     p->runs = done;
     qsort(walls, done, sizeof walls[0], cmp_double);
-    p->wall_seconds = walls[done / 2];
+    p->wall_seconds = done ? walls[done / 2] : -1; /* none: interrupted in its warm-up */
     if (nthr) {
         qsort(thr, nthr, sizeof thr[0], cmp_double);
         p->throughput = thr[nthr / 2];
@@ -470,10 +505,61 @@ static mw_model *plan_model(const mw_sweep_opts *o)
 typedef struct sweep_state {
     const mw_sweep_opts *o;
     mw_sweep_result *r;
-    FILE *jsonl;
+    int jsonl_fd;                    /* -1: no --jsonl */
     mw_model *plan_model;            /* engine points: the plan's model */
     uint64_t overhead_bytes;         /* engine points: the runtime's own */
+    int stopped;                     /* 1: add_point stopped the sweep (a
+                                        signal, or the JSON Lines file) */
 } sweep_state;
+
+/* The status add_point passes up through the search when it stops the
+ * sweep on purpose; mw_sweep_run turns it back into a result. */
+#define SWEEP_STOPPED MW_ERR_INTERNAL
+
+static mw_status stop_sweep(sweep_state *S, int signo)
+{
+    S->stopped = 1;
+    if (signo && !S->r->interrupted_signal) S->r->interrupted_signal = signo;
+    return SWEEP_STOPPED;
+}
+
+/* Appends the point's line to the JSON Lines file whole, and fsyncs it: a
+ * point is either in the file or not, never half (a full disk truncates the
+ * part written away, so the file stays valid for --resume). */
+static mw_status jsonl_append(sweep_state *S, const mw_sweep_point *p, mw_err *err)
+{
+    const char *path = S->o->jsonl_path;
+    uint32_t x = mw_sweep_point_x(p, S->o->axis);
+    const char *xn = mw_sweep_axis_name(S->o->axis);
+    char *line;
+    size_t len;
+    MW_RETURN_IF(mw_sweep_point_json_line(p, &line, &len) != MW_OK, err, MW_ERR_NOMEM,
+                 "out of memory writing %s %u's line to %s", xn, x, path);
+    struct stat sb;
+    int e = fstat(S->jsonl_fd, &sb) == 0 ? 0 : errno;
+    off_t start = e ? -1 : sb.st_size; /* where the line starts */
+    const char *what = "write";
+    for (size_t done = 0; !e && done < len;) {
+        ssize_t n = write(S->jsonl_fd, line + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) e = n < 0 ? errno : EIO;
+        else done += (size_t)n;
+    }
+    if (!e && fsync(S->jsonl_fd) != 0) {
+        e = errno;
+        what = "sync";
+    }
+    mw_free(line);
+    if (!e) return MW_OK;
+    /* the file ends at the last whole point again (O_APPEND: the next
+     * write goes there) */
+    int cut = start >= 0 && ftruncate(S->jsonl_fd, start) == 0;
+    return mw_err_set(err, MW_ERR_IO,
+                      "cannot %s %s %u's point to %s: %s; the sweep stops here, with the points before it in the "
+                      "file (%s): free some space, then run the same command with --resume to measure the rest",
+                      what, xn, x, path, strerror(e),
+                      cut ? "the partial line was removed" : "--resume removes the partial line");
+}
 
 /* The plan at (batch, ctx; 0: prompt + gen), mem: the cap or MW_UNKNOWN.
  * 0 on failure. */
@@ -517,8 +603,13 @@ static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **ou
         return MW_OK;
     }
     MW_RETURN_IF(S->r->n_points == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+    if (cancel_requested(S->o)) { /* a signal between points */
+        mw_err_set(err, MW_ERR_INVALID, "interrupted by %s", mw_signal_name(cancel_requested(S->o)));
+        return stop_sweep(S, cancel_requested(S->o));
+    }
     mw_sweep_point *p = &S->r->points[S->r->n_points];
-    MW_FORWARD(run_point(S->o, batch, ctx, p, err));
+    int signo = 0;
+    MW_FORWARD(run_point(S->o, batch, ctx, p, &signo, err));
     mw_plan plan;
     if (plan_for(S, batch, ctx, MW_UNKNOWN, &plan)) {
         p->predicted_bytes = plan.total_bytes;
@@ -526,93 +617,99 @@ static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **ou
         p->step_flops = plan.decode_step_flops;
     }
     S->r->n_points++;
-    if (S->jsonl) {
-        mw_sweep_point_jsonl(p, S->jsonl);
-        fflush(S->jsonl);
+    if (S->jsonl_fd >= 0 && jsonl_append(S, p, &S->r->stopped) != MW_OK) {
+        if (S->o->on_point) S->o->on_point(p, S->o->on_point_user);
+        if (err) *err = S->r->stopped;
+        return stop_sweep(S, signo);
     }
     if (S->o->on_point) S->o->on_point(p, S->o->on_point_user);
+    /* stopped while it ran: it is recorded as interrupted, and nothing more
+     * runs (a signal that came during its last moments stops the sweep too) */
+    if (!signo) signo = cancel_requested(S->o);
+    if (signo) {
+        mw_err_set(err, MW_ERR_INVALID, "interrupted by %s", mw_signal_name(signo));
+        return stop_sweep(S, signo);
+    }
     *out = p;
     return MW_OK;
 }
 
-/* --resume: the points a killed sweep left in its JSON Lines file. Each must
- * be of this sweep: the same context (a batch sweep) or batch (a context
- * sweep); mixing two would fit one line through both. */
-static mw_status load_jsonl(sweep_state *S, const char *path, mw_err *err)
+/* --resume: one point from the file. Each must be of this sweep: the same
+ * context (a batch sweep) or batch (a context sweep); mixing two would fit
+ * one line through both. An interrupted point was not measured: it is left
+ * out, so it runs again. */
+static mw_status resume_point(const mw_sweep_point *p, unsigned line, void *user, mw_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? MW_OK : mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
-    mw_json_init();
+    sweep_state *S = user;
     const mw_sweep_opts *o = S->o;
-    char line[4096];
-    unsigned lineno = 0;
+    if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx)
+        return mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u, not of this sweep (%s %u): "
+                          "give the same --%s, or another --jsonl", o->jsonl_path, line, p->batch, p->ctx,
+                          o->axis == MW_SWEEP_CTX ? "batch" : "ctx",
+                          o->axis == MW_SWEEP_CTX ? o->batch : o->ctx,
+                          o->axis == MW_SWEEP_CTX ? "batch" : "ctx");
+    if (p->status == MW_POINT_INTERRUPTED) return MW_OK;
+    if (S->r->n_points == MAX_POINTS) return MW_OK;
+    S->r->points[S->r->n_points++] = *p;
+    S->r->n_resumed++;
+    return MW_OK;
+}
+
+/* --resume: the points a stopped sweep left in its JSON Lines file, and
+ * what the file needs before more are appended (*scan). */
+static mw_status load_jsonl(sweep_state *S, const char *path, mw_jsonl_scan *scan, mw_err *err)
+{
+    memset(scan, 0, sizeof *scan);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? MW_OK : mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+    struct stat sb;
+    char *text = NULL;
+    size_t got = 0;
     mw_status st = MW_OK;
-    while (st == MW_OK && fgets(line, sizeof line, f)) {
-        lineno++;
-        if (line[0] == '\n') continue;
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *b = j ? cJSON_GetObjectItemCaseSensitive(j, "batch") : NULL;
-        const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "status") : NULL;
-        if (!cJSON_IsNumber(b) || !cJSON_IsString(s) || b->valuedouble < 1 || b->valuedouble > UINT32_MAX) {
-            cJSON_Delete(j);
-            /* a line cut by a kill is the last one: keep what came before */
-            if (!strchr(line, '\n')) break;
-            st = mw_err_set(err, MW_ERR_INVALID, "%s:%u: not a sweep point (give another --jsonl, or drop "
-                            "--resume)", path, lineno);
-            break;
-        }
-        if (S->r->n_points == MAX_POINTS) { cJSON_Delete(j); break; }
-        mw_sweep_point *p = &S->r->points[S->r->n_points];
-        memset(p, 0, sizeof *p);
-        p->batch = (uint32_t)b->valuedouble;
-        for (int k = MW_POINT_OK; k <= MW_POINT_FAILED; k++)
-            if (!strcmp(s->valuestring, mw_point_status_name((mw_point_status)k))) p->status = (mw_point_status)k;
-#define NUM(field, key, unknown) do { const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key); \
-        p->field = cJSON_IsNumber(v) ? v->valuedouble : (unknown); } while (0)
-        NUM(exit_code, "exit_code", 0);
-        NUM(runs, "runs", 1);
-        NUM(ctx, "ctx", 0);
-        NUM(wall_seconds, "wall_seconds", -1);
-        NUM(throughput, "throughput", -1);
-        NUM(peak_rss_bytes, "peak_rss_bytes", MW_UNKNOWN);
-        NUM(cgroup_peak_bytes, "cgroup_peak_bytes", MW_UNKNOWN);
-        NUM(swap_peak_bytes, "swap_peak_bytes", MW_UNKNOWN);
-        NUM(swap_in_bytes, "swap_in_bytes", MW_UNKNOWN);
-        NUM(major_faults, "major_faults", MW_UNKNOWN);
-        NUM(refaults, "refaults", MW_UNKNOWN);
-        NUM(psi_some_seconds, "psi_some_seconds", -1);
-        NUM(psi_full_seconds, "psi_full_seconds", -1);
-        NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
-        NUM(peak_gpu_bytes, "peak_gpu_bytes", MW_UNKNOWN);
-        NUM(step_bytes, "step_bytes", 0);
-        NUM(step_flops, "step_flops", 0);
-        NUM(max_processes, "max_processes", 0);
-        NUM(peak_rss_anon_bytes, "peak_rss_anon_bytes", MW_UNKNOWN);
-        NUM(peak_rss_file_bytes, "peak_rss_file_bytes", MW_UNKNOWN);
-        NUM(file_cached_bytes, "file_cached_bytes", MW_UNKNOWN);
-        NUM(peak_process_rss_bytes, "peak_process_rss_bytes", MW_UNKNOWN);
-        NUM(throughput_min, "throughput_min", -1);
-        NUM(throughput_max, "throughput_max", -1);
-#undef NUM
-        const cJSON *oom = cJSON_GetObjectItemCaseSensitive(j, "oom");
-        for (int k = MW_OOM_CGROUP; cJSON_IsString(oom) && k <= MW_OOM_GPU; k++)
-            if (!strcmp(oom->valuestring, mw_oom_kind_name((mw_oom_kind)k))) p->oom = (mw_oom_kind)k;
-        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-        if (cJSON_IsString(msg)) snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
-        cJSON_Delete(j);
-        if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx) {
-            st = mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u, not of this sweep (%s %u): "
-                            "give the same --%s, or another --jsonl", path, lineno, p->batch, p->ctx,
-                            o->axis == MW_SWEEP_CTX ? "batch" : "ctx",
-                            o->axis == MW_SWEEP_CTX ? o->batch : o->ctx,
-                            o->axis == MW_SWEEP_CTX ? "batch" : "ctx");
-            break;
-        }
-        S->r->n_points++;
-        S->r->n_resumed++;
+    if (fstat(fd, &sb) != 0) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+    else if (sb.st_size > (64l << 20))
+        st = mw_err_set(err, MW_ERR_INVALID, "%s: %lld bytes, too large for a sweep's JSON Lines file (give "
+                        "another --jsonl, or drop --resume)", path, (long long)sb.st_size);
+    else if (!(text = mw_malloc((size_t)sb.st_size + 1, MW_MEM_OTHER)))
+        st = mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
+    while (st == MW_OK && got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+        if (n <= 0) break;
+        got += (size_t)n;
     }
-    fclose(f);
+    close(fd);
+    if (st == MW_OK) st = mw_sweep_jsonl_scan(text, got, path, resume_point, S, scan, err);
+    mw_free(text);
     return st;
+}
+
+/* Opens the JSON Lines file for appending, after repairing what --resume's
+ * scan found: a cut last line goes, a missing '\n' is added. */
+static mw_status open_jsonl(sweep_state *S, const mw_jsonl_scan *scan, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    const char *path = o->jsonl_path;
+    /* close-on-exec: the points' commands must not inherit it */
+    S->jsonl_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (o->resume ? 0 : O_TRUNC), 0644);
+    if (S->jsonl_fd < 0) return mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", path);
+    if (scan->cut_bytes) {
+        if (ftruncate(S->jsonl_fd, (off_t)scan->keep_bytes) != 0)
+            return mw_err_errno(err, MW_ERR_IO, errno, "cannot remove the cut last line (%u) of %s", scan->cut_line,
+                                path);
+        snprintf(S->r->resume_note, sizeof S->r->resume_note,
+                 "%s:%u: removed a cut last line (%zu bytes, not a whole point: the sweep that wrote it was "
+                 "killed, or its disk was full); that point runs again", path, scan->cut_line, scan->cut_bytes);
+    } else if (scan->add_newline) {
+        ssize_t n;
+        do n = write(S->jsonl_fd, "\n", 1); while (n < 0 && errno == EINTR);
+        if (n != 1)
+            return mw_err_errno(err, MW_ERR_IO, n < 0 ? errno : EIO, "cannot end the last line of %s", path);
+        snprintf(S->r->resume_note, sizeof S->r->resume_note,
+                 "%s: the last point had no line end: added one", path);
+    }
+    return MW_OK;
 }
 
 static double best_throughput(const sweep_state *S)
@@ -792,7 +889,7 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     /* The engine's own memory before it loads anything: this process's now
      * (the same program), so the plan predicts what the points measure, not
      * a generic runtime's overhead. */
-    sweep_state S = {o, NULL, NULL, NULL, MW_UNKNOWN};
+    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0};
     uint64_t self_rss = o->cmd ? 0 : mw_proc_self_rss_bytes();
     if (self_rss) S.overhead_bytes = self_rss;
     mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
@@ -805,16 +902,17 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     describe_workload(o, r->workload, sizeof r->workload);
     const char *files[64];
     r->n_evicted_files = (uint32_t)evict_list(o, files, 64);
-    if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, err);
-    if (st == MW_OK && o->jsonl_path) {
-        S.jsonl = fopen(o->jsonl_path, o->resume ? "a" : "w");
-        if (!S.jsonl) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", o->jsonl_path);
-    }
+    mw_jsonl_scan scan;
+    memset(&scan, 0, sizeof scan);
+    if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, &scan, err);
+    if (st == MW_OK && o->jsonl_path) st = open_jsonl(&S, &scan, err);
     if (st == MW_OK) {
         S.plan_model = plan_model(o);
         st = run_points(&S, err);
+        /* stopped on purpose: what was measured is the result */
+        if (S.stopped) st = MW_OK;
     }
-    if (S.jsonl) fclose(S.jsonl);
+    if (S.jsonl_fd >= 0) close(S.jsonl_fd);
     mw_model_free(S.plan_model);
     if (st == MW_OK) {
         r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);

@@ -292,6 +292,31 @@ static void test_detect_env(void **state)
 
 /* ---- fake v2 tree --------------------------------------------------------------- */
 
+
+/* The cgroup's own refaults (a sweep's paging evidence): v2's keys, v1's
+ * hierarchical total_ ones (not the local ones, nor the system's), and the
+ * one counter of kernels before 5.9. */
+static void test_parse_refaults(void **state)
+{
+    (void)state;
+    uint64_t anon, file;
+    const char *v2 = "anon 1000\nfile 2000\nworkingset_refault_anon 12\nworkingset_refault_file 3456\n"
+                     "workingset_activate_file 7\npgmajfault 9\n";
+    mw_cgroup_parse_refaults(v2, MW_CGROUP_V2, &anon, &file);
+    assert_true(anon == 12 && file == 3456);
+    const char *v1 = "cache 1\nworkingset_refault_anon 1\nworkingset_refault_file 2\n"
+                     "total_workingset_refault_anon 30\ntotal_workingset_refault_file 40\n";
+    mw_cgroup_parse_refaults(v1, MW_CGROUP_V1, &anon, &file);
+    assert_true(anon == 30 && file == 40);
+    /* v2 must not take v1's total_ line for its own (a prefix match) */
+    mw_cgroup_parse_refaults("total_workingset_refault_file 40\n", MW_CGROUP_V2, &anon, &file);
+    assert_true(anon == MW_UNKNOWN && file == MW_UNKNOWN);
+    mw_cgroup_parse_refaults("workingset_refault 77\nworkingset_activate 3\n", MW_CGROUP_V2, &anon, &file);
+    assert_true(anon == MW_UNKNOWN && file == 77);
+    mw_cgroup_parse_refaults("", MW_CGROUP_V1, &anon, &file);
+    assert_true(anon == MW_UNKNOWN && file == MW_UNKNOWN);
+}
+
 static void test_fake_v2(void **state)
 {
     (void)state;
@@ -328,6 +353,7 @@ static void test_fake_v2(void **state)
     /* what the kernel would report */
     write_file(cg.path, "memory.current", "4096\n");
     write_file(cg.path, "memory.peak", "99000000\n");
+    write_file(cg.path, "memory.stat", "anon 4096\nworkingset_refault_anon 5\nworkingset_refault_file 6\n");
     write_file(cg.path, "memory.swap.current", "0\n");
     write_file(cg.path, "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
     write_file(cg.path, "memory.pressure",
@@ -344,6 +370,7 @@ static void test_fake_v2(void **state)
     assert_int_equal(st.oom_kills, 1);
     assert_float_equal(st.psi_some_seconds, 2.5, 1e-9);
     assert_float_equal(st.psi_full_seconds, 0.5, 1e-9);
+    assert_true(st.refaults_anon == 5 && st.refaults_file == 6);
 
     /* pids from cgroup.procs, and attach appending to it */
     write_file(cg.path, "cgroup.procs", "101\n202\n303\n");
@@ -819,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_parse_none),
         cmocka_unit_test(test_parse_container_root),
         cmocka_unit_test(test_detect_env),
+        cmocka_unit_test(test_parse_refaults),
         cmocka_unit_test(test_fake_v2),
         cmocka_unit_test(test_fake_v2_parent_choice),
         cmocka_unit_test(test_fake_v1),
