@@ -51,10 +51,36 @@ void mw_cli_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* The one MODEL operand of `cmd` (argv[optind], nothing after it), opened.
- * Prints the error and returns the exit code (2: usage, 1: the model could
- * not be read) or 0 with *out set. */
-int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_model **out);
+/* The operands (MODEL, OUT.gguf) of a command whose options may come before
+ * and after them: `memwall sweep model.gguf --ctx 4096`. Set max (at most 3)
+ * and command_after_dashdash, zero the rest. */
+typedef struct mw_cli_operands {
+    int max;                    /* operands the command takes; one more ends the parse */
+    int command_after_dashdash; /* 1: what follows "--" is a command (sweep -- CMD);
+                                   0: more operands (inspect -- -odd-name.gguf) */
+    int n;                      /* operands seen; max + 1 when v[max] is one too many */
+    char *v[4];                 /* the operands in order: v[0 .. min(n, max + 1) - 1] */
+    int dashdash;               /* with command_after_dashdash: "--" ended the options,
+                                   and optind is just after it */
+} mw_cli_operands;
+
+/*! mw_cli_getopt() :
+ * getopt_long(argc, argv, optstring, longopts, NULL), except that a
+ * non-option is taken as the next operand and the options after it are
+ * parsed too - whatever POSIXLY_CORRECT says, since optstring must start with
+ * "+" (getopt then stops at each operand, and this steps over it). Set
+ * optind = 1 and opterr = 0 before the first call.
+ * @return the next option as getopt_long does (optarg, optind, optopt set),
+ *         or -1 at the end of the options: the end of argv, "--" (see
+ *         mw_cli_operands.command_after_dashdash), or an operand past max
+ *         (ops->n == ops->max + 1, ops->v[ops->max] names it). */
+int mw_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  mw_cli_operands *ops);
+
+/* The one MODEL operand of `cmd` (ops from mw_cli_getopt with max 1),
+ * opened. Prints the error and returns the exit code (2: usage, 1: the model
+ * could not be read) or 0 with *out set. */
+int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **out);
 
 /* Parses a whole number >= min for option opt of cmd; prints the error and
  * returns 0 when text is not one. */

@@ -19,9 +19,10 @@ int mw_cmd_convert(int argc, char **argv)
     int demo = 0, c;
     mw_dtype dtype = MW_DTYPE_F16;
     mw_err err;
+    mw_cli_operands ops = {.max = 1};
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:h", mw_cmd_convert_options, NULL)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:d:h", mw_cmd_convert_options, &ops)) != -1) {
         switch (c) {
         case 'D': demo = 1; break;
         case 'd':
@@ -35,15 +36,19 @@ int mw_cmd_convert(int argc, char **argv)
         default: mw_cli_error("convert", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
+    if (ops.n > 1) {
+        mw_cli_error("convert", "unexpected '%s': give one output file: memwall convert --demo OUT.gguf", ops.v[1]);
+        return MW_EXIT_USAGE;
+    }
     if (!demo) {
         mw_cli_error("convert", "only --demo is supported so far: memwall convert --demo OUT.gguf");
         return MW_EXIT_USAGE;
     }
-    if (optind != argc - 1) {
+    if (ops.n != 1) {
         mw_cli_error("convert", "give the output file: memwall convert --demo OUT.gguf");
         return MW_EXIT_USAGE;
     }
-    if (mw_demo_write(argv[optind], dtype, &err) != MW_OK) {
+    if (mw_demo_write(ops.v[0], dtype, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }

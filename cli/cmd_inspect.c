@@ -18,9 +18,10 @@ const struct option mw_cmd_inspect_options[] = {
 int mw_cmd_inspect(int argc, char **argv)
 {
     int json = 0, all = 0, c;
+    mw_cli_operands ops = {.max = 1};
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jah", mw_cmd_inspect_options, NULL)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:jah", mw_cmd_inspect_options, &ops)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'a': all = 1; break;
@@ -32,7 +33,7 @@ int mw_cmd_inspect(int argc, char **argv)
     }
     mw_model *m = NULL;
     mw_err err;
-    int code = mw_cli_open_model("inspect", argc, argv, optind, &m);
+    int code = mw_cli_open_model("inspect", &ops, &m);
     if (code != MW_EXIT_OK) return code;
     mw_status st = json ? mw_model_report_json(m, stdout, &err)
                         : mw_model_report_text(m, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,

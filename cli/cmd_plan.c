@@ -59,9 +59,10 @@ int mw_cmd_plan(int argc, char **argv)
     mw_err err;
     static const char *const optimizers[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
     static const char *const recomputes[] = {"none", "selective", "full"};
+    mw_cli_operands ops = {.max = 1};
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":b:c:d:jh", mw_cmd_plan_options, NULL)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:b:c:d:jh", mw_cmd_plan_options, &ops)) != -1) {
         switch (c) {
         case 'b': if (!mw_cli_parse_u32("plan", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
         case 'c': if (!mw_cli_parse_u32("plan", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
@@ -106,7 +107,7 @@ int mw_cmd_plan(int argc, char **argv)
         }
     }
     mw_model *m = NULL;
-    int code = mw_cli_open_model("plan", argc, argv, optind, &m);
+    int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;
 
     /* The memory sizes to answer for: --mem, else this host's available

@@ -101,9 +101,10 @@ int mw_cmd_run(int argc, char **argv)
     int json = 0, c;
     const char *logits = NULL, *tokens = NULL;
     mw_err err;
+    mw_cli_operands ops = {.max = 1};
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":b:p:n:c:t:jh", mw_cmd_run_options, NULL)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:b:p:n:c:t:jh", mw_cmd_run_options, &ops)) != -1) {
         switch (c) {
         case 'b': if (!mw_cli_parse_u32("run", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
         case 'p': if (!mw_cli_parse_u32("run", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
@@ -136,11 +137,11 @@ int mw_cmd_run(int argc, char **argv)
         default: mw_cli_error("run", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
-    if (optind < argc - 1) {
-        mw_cli_error("run", "give one model at most (a GGUF file, or \"demo\")");
+    if (ops.n > 1) {
+        mw_cli_error("run", "unexpected '%s': give one model at most (a GGUF file, or \"demo\")", ops.v[1]);
         return MW_EXIT_USAGE;
     }
-    const char *model = optind < argc ? argv[optind] : MW_DEMO_MODEL;
+    const char *model = ops.n ? ops.v[0] : MW_DEMO_MODEL;
     static token_lists tl;
     if (tokens) {
         if (!parse_tokens(tokens, &tl)) return MW_EXIT_USAGE;

@@ -135,9 +135,10 @@ int mw_cmd_sweep(int argc, char **argv)
     static uint32_t batches[256], contexts[256];
     static const char *evict[32];
     mw_err err;
+    mw_cli_operands ops = {.max = 1, .command_after_dashdash = 1};
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, NULL)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, &ops)) != -1) {
         switch (c) {
         case 'B':
             batches_given = 1;
@@ -232,27 +233,23 @@ int mw_cmd_sweep(int argc, char **argv)
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
-    /* [MODEL] [-- CMD ...]: getopt has eaten a "--" that came first */
-    int i = optind, model_given = 0;
-    int dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
-    if (!dashdash && i < argc) {
-        o.model = argv[i++];
-        model_given = 1;
-        if (i < argc && strcmp(argv[i], "--") != 0) {
-            mw_cli_error("sweep", "unexpected '%s': give the command after -- (memwall sweep -- CMD {batch})", argv[i]);
+    /* [MODEL] [-- CMD ...], options before and after MODEL */
+    if (ops.n > 1) {
+        mw_cli_error("sweep", "unexpected '%s': give the command after -- (memwall sweep -- CMD {batch})", ops.v[1]);
+        return MW_EXIT_USAGE;
+    }
+    int model_given = ops.n == 1;
+    if (model_given) o.model = ops.v[0];
+    if (ops.dashdash) {
+        if (optind >= argc) {
+            mw_cli_error("sweep", "no command after --");
             return MW_EXIT_USAGE;
         }
-        if (i < argc) i++;
-    }
-    if (i < argc) {
         if (model_given) {
             mw_cli_error("sweep", "give a model or a command after --, not both");
             return MW_EXIT_USAGE;
         }
-        o.cmd = (const char *const *)(argv + i);
-    } else if (dashdash || (model_given && i > optind + 1)) {
-        mw_cli_error("sweep", "no command after --");
-        return MW_EXIT_USAGE;
+        o.cmd = (const char *const *)(argv + optind);
     }
     /* the two axes: each option belongs to one */
     const char *wrong = NULL;

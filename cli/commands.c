@@ -54,17 +54,51 @@ void mw_cli_error(const char *cmd, const char *fmt, ...)
     if (cmd) fprintf(stderr, "Try 'memwall %s --help'.\n", cmd);
 }
 
-int mw_cli_open_model(const char *cmd, int argc, char **argv, int optind_, mw_model **out)
+/* Adds arg to ops; 0 when it is one operand too many. */
+static int operand_add(mw_cli_operands *ops, char *arg)
+{
+    if (ops->n <= ops->max && ops->n < (int)(sizeof ops->v / sizeof ops->v[0])) ops->v[ops->n] = arg;
+    ops->n++;
+    return ops->n <= ops->max;
+}
+
+int mw_cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+                  mw_cli_operands *ops)
+{
+    while (ops->n <= ops->max) {
+        int before = optind;
+        int c = getopt_long(argc, argv, optstring, longopts, NULL);
+        if (c != -1) return c;
+        if (optind > before) {
+            /* getopt stepped over "--": the options end here */
+            if (ops->command_after_dashdash) {
+                ops->dashdash = 1;
+                return -1;
+            }
+            while (optind < argc && operand_add(ops, argv[optind])) optind++;
+            if (optind < argc) optind++;
+            return -1;
+        }
+        if (optind >= argc) return -1;
+        /* an operand: take it, and go on with the options after it */
+        if (!operand_add(ops, argv[optind++])) return -1;
+    }
+    return -1;
+}
+
+int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **out)
 {
     *out = NULL;
-    if (optind_ != argc - 1) {
-        mw_cli_error(cmd, "%s", optind_ >= argc ? "give one model: a GGUF or safetensors file, a folder, "
-                                                  "a config.json or a preset name"
-                                                : "give one model only");
+    if (ops->n == 0) {
+        mw_cli_error(cmd, "give one model: a GGUF or safetensors file, a folder, a config.json or a preset name");
+        return MW_EXIT_USAGE;
+    }
+    if (ops->n > 1) {
+        mw_cli_error(cmd, "unexpected '%s': give one model only", ops->v[1]);
         return MW_EXIT_USAGE;
     }
     mw_err err;
-    if (mw_model_open(argv[optind_], out, &err) != MW_OK) {
+    if (mw_model_open(ops->v[0], out, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
