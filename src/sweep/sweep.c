@@ -288,7 +288,12 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         p->cgroup_peak_bytes = res->cgroup_peak_bytes;
         p->swap_peak_bytes = res->cgroup_swap_peak_bytes != MW_UNKNOWN ? res->cgroup_swap_peak_bytes
                                                                        : res->peak_swap_bytes;
-        p->swap_in_bytes = res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
+        /* swap-in is counted system-wide (no cgroup file has it): a point
+         * whose cgroup could hold no swap (--swap-limit 0, the default)
+         * swapped nothing in; another process's paging is not this point's.
+         * With swap allowed, its own anonymous refaults count it too. */
+        p->swap_in_bytes = res->cgroup_swap_limit_bytes == 0
+                               ? 0 : res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
         p->major_faults = res->major_faults;
         /* the cgroup's own refaults; the system's (other processes' too)
          * only without a cgroup, or on a kernel that does not count them */

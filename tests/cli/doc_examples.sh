@@ -162,8 +162,9 @@ EOF
 # ./infer MODEL reads the model; ./app touches 64 MiB
 cat > "$W/infer" <<'EOF'
 #!/bin/sh
-# doc_examples.sh fixture: an inference program that reads its model.
-cat "$1" > /dev/null && echo "infer: read $1"
+# doc_examples.sh fixture: an inference program that reads its model
+# (and takes --batch N, reporting a rate as llama.cpp's tools do).
+cat "$1" > /dev/null && echo "infer: read $1; 42.0 t/s"
 EOF
 cat > "$W/app" <<EOF
 #!/bin/sh
