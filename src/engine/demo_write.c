@@ -17,7 +17,7 @@ static mw_status add(mw_gguf_writer *w, const char *name, const mw_weight *t, mw
     return mw_gguf_writer_add_tensor(w, name, t->type, t->rows == 1 ? 1 : 2, dims, t->data, err);
 }
 
-static mw_status write_vocab(mw_gguf_writer *w, uint32_t n_vocab, mw_err *err)
+mw_status mw_llama_write_vocab(mw_gguf_writer *w, uint32_t n_vocab, mw_err *err)
 {
     char **tokens = mw_calloc(n_vocab, sizeof *tokens, MW_MEM_OTHER);
     float *scores = mw_malloc(n_vocab * sizeof *scores, MW_MEM_OTHER);
@@ -71,7 +71,7 @@ mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err)
     SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", (float)hp->rope_theta);
     SET(mw_gguf_writer_set_u32, "llama.vocab_size", hp->n_vocab);
 #undef SET
-    if (st == MW_OK) st = write_vocab(w, hp->n_vocab, err);
+    if (st == MW_OK) st = mw_llama_write_vocab(w, hp->n_vocab, err);
     if (st == MW_OK) st = add(w, "token_embd.weight", &m->token_embd, err);
     char name[64];
     for (uint32_t i = 0; st == MW_OK && i < hp->n_layers; i++) {

@@ -66,6 +66,14 @@ void mw_llama_demo_hparams(mw_hparams *hp);
  * and weight bytes (matrices in dtype, norms F32, output tied). */
 void mw_llama_demo_sizes(mw_dtype dtype, uint64_t *n_params, uint64_t *weights_bytes);
 
+/*! mw_llama_write_vocab() : adds to w the minimal SentencePiece-style
+ *  vocabulary (tokenizer.ggml.*) of n_vocab ids that llama.cpp needs to
+ *  load a llama GGUF: <unk> <s> </s>, the 256 byte tokens <0xNN>, then
+ *  filler pieces. The demo's file and tests/helpers/mw_gen_gguf.c use it.
+ *  @return MW_OK, or the writer's status. */
+struct mw_gguf_writer;
+mw_status mw_llama_write_vocab(struct mw_gguf_writer *w, uint32_t n_vocab, mw_err *err);
+
 /*! mw_llama_demo_value() : the demo's weight element i of tensor t, a
  *  deterministic function of (t, i): N(0, 0.02)-like for matrices. */
 float mw_llama_demo_value(uint32_t tensor, uint64_t i);

@@ -4,17 +4,24 @@
  * sweep tests (tests/cli/sweep_gguf.sh), at a real model's size.
  *
  *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
- *                 [--ff N] [--vocab N] [--ctx N] [--dtype f16|f32] OUT.gguf
+ *                 [--ff N] [--vocab N] [--ctx N] [--dtype f16|f32]
+ *                 [--vocab-meta] OUT.gguf
  *
  * The default shape is SmolLM-135M's (30 layers, width 576, 9 heads / 3 KV
  * heads of 64, FFN 1536, vocabulary 49152, output tied to the embedding):
  * 134,515,008 parameters, 269 MB in F16. The weights are small
  * deterministic values (one buffer shared by every tensor): what is
  * measured here is memory, not text.
+ *
+ * --vocab-meta adds the demo model's minimal SentencePiece-style vocabulary
+ * (tokenizer.ggml.*, mw_llama_write_vocab): llama.cpp refuses a GGUF without
+ * tokenizer.ggml.model, so tests/llamacpp/sweep.sh needs it. It adds about
+ * 1 MB of metadata for 49152 ids; the tensors are the same.
  */
 #include "memwall.h"
 #include "format/gguf.h"
 #include "engine/kernels.h"
+#include "engine/llama.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -33,7 +40,7 @@ static int add(mw_gguf_writer *w, const char *name, mw_dtype t, uint64_t cols, u
     return mw_gguf_writer_add_tensor(w, name, t, rows == 1 ? 1 : 2, dims, data, err) == MW_OK;
 }
 
-static int write_model(const shape *s, mw_dtype t, const char *path, mw_err *err)
+static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *path, mw_err *err)
 {
     const uint64_t hd = s->embd / s->heads, kvd = hd * s->kv_heads;
     uint64_t most = (uint64_t)s->vocab * s->embd;
@@ -74,6 +81,7 @@ static int write_model(const shape *s, mw_dtype t, const char *path, mw_err *err
     SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", 10000.0f);
     SET(mw_gguf_writer_set_u32, "llama.vocab_size", s->vocab);
 #undef SET
+    ok = ok && (!vocab_meta || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
     ok = ok && add(w, "token_embd.weight", t, s->embd, s->vocab, buf, err);
     char name[64];
     for (uint32_t l = 0; ok && l < s->layers; l++) {
@@ -101,11 +109,13 @@ int main(int argc, char **argv)
 {
     shape s = {30, 576, 9, 3, 1536, 49152, 2048};
     mw_dtype t = MW_DTYPE_F16;
+    int vocab_meta = 0;
     static const struct option opts[] = {
         {"layers", required_argument, NULL, 'l'}, {"embd", required_argument, NULL, 'e'},
         {"heads", required_argument, NULL, 'h'},  {"kv-heads", required_argument, NULL, 'k'},
         {"ff", required_argument, NULL, 'f'},     {"vocab", required_argument, NULL, 'v'},
         {"ctx", required_argument, NULL, 'c'},    {"dtype", required_argument, NULL, 'd'},
+        {"vocab-meta", no_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -116,6 +126,7 @@ int main(int argc, char **argv)
             else { fprintf(stderr, "mw-gen-gguf: --dtype f16 or f32\n"); return 2; }
             continue;
         }
+        if (c == 'm') { vocab_meta = 1; continue; }
         if (c == '?') return 2;
         char *end;
         unsigned long v = strtoul(optarg, &end, 10);
@@ -126,12 +137,12 @@ int main(int argc, char **argv)
     }
     if (optind + 1 != argc || s.embd % s.heads || s.heads % s.kv_heads) {
         fprintf(stderr, "usage: mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N] [--ff N] "
-                        "[--vocab N] [--ctx N] [--dtype f16|f32] OUT.gguf (embd a multiple of heads, heads of "
+                        "[--vocab N] [--ctx N] [--dtype f16|f32] [--vocab-meta] OUT.gguf (embd a multiple of heads, heads of "
                         "kv-heads)\n");
         return 2;
     }
     mw_err err;
-    if (!write_model(&s, t, argv[optind], &err)) {
+    if (!write_model(&s, t, vocab_meta, argv[optind], &err)) {
         fprintf(stderr, "mw-gen-gguf: %s\n", err.msg);
         return 1;
     }
