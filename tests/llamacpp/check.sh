@@ -30,25 +30,8 @@ py=$(command -v python3 || true)
 [ -n "$py" ] || py=/usr/bin/python3
 [ -x "$py" ] || skip "python3 is not installed"
 
-# ---- node-llama-cpp, installed outside the repository -------------------
-export MW_LLAMACPP_DIR=${MW_LLAMACPP_DIR:-$HOME/.cache/memwall-llamacpp}
-want=$(node -p 'require(process.argv[1]).dependencies["node-llama-cpp"]' "$here/package.json") ||
-  skip "cannot read $here/package.json"
-installed() {
-  cmp -s "$here/package.json" "$MW_LLAMACPP_DIR/package.json" &&
-    [ "$(node -p 'require(process.argv[1]).version' \
-           "$MW_LLAMACPP_DIR/node_modules/node-llama-cpp/package.json" 2>/dev/null)" = "$want" ]
-}
-if ! installed; then
-  echo "check.sh: installing node-llama-cpp $want into $MW_LLAMACPP_DIR (about 730 MB)" >&2
-  mkdir -p "$MW_LLAMACPP_DIR" || skip "cannot create $MW_LLAMACPP_DIR"
-  cp "$here/package.json" "$MW_LLAMACPP_DIR/package.json" || skip "cannot write $MW_LLAMACPP_DIR"
-  # The postinstall script (which would offer to build llama.cpp) is not
-  # needed: greedy.mjs loads the prebuilt binaries with build: "never".
-  (cd "$MW_LLAMACPP_DIR" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error) >&2 ||
-    skip "npm install of node-llama-cpp $want failed"
-  installed || skip "node-llama-cpp $want is not in $MW_LLAMACPP_DIR after npm install"
-fi
+# ---- node-llama-cpp, installed outside the repository (install.sh) ----
+. "$here/install.sh"
 
 export MW_CHECK_HERE=$here MW_CHECK_ROOT=$root
 exec "$py" - "$@" <<'PYTHON'

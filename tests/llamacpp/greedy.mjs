@@ -23,11 +23,8 @@
 // ~/.cache/memwall-llamacpp), where check.sh installs it. Exit status: 0 done,
 // 2 wrong command line, 77 node-llama-cpp unavailable, 1 anything else.
 
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { existsSync } from "node:fs";
+import { importNodeLlamaCpp } from "./nlc.mjs";
 
 function usage(msg) {
     if (msg) process.stderr.write(`greedy.mjs: ${msg}\n`);
@@ -78,26 +75,9 @@ function parseArgs(argv) {
     return o;
 }
 
-async function importNodeLlamaCpp() {
-    const dir = process.env.MW_LLAMACPP_DIR || join(homedir(), ".cache", "memwall-llamacpp");
-    let entry;
-    try {
-        entry = createRequire(join(dir, "package.json")).resolve("node-llama-cpp");
-    } catch {
-        process.stderr.write(`greedy.mjs: node-llama-cpp is not installed in ${dir} (run check.sh)\n`);
-        process.exit(77);
-    }
-    try {
-        return await import(pathToFileURL(entry).href);
-    } catch (e) {
-        process.stderr.write(`greedy.mjs: cannot load node-llama-cpp from ${entry}: ${e.message}\n`);
-        process.exit(77);
-    }
-}
-
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(opts.model)) usage(`no such file: ${opts.model}`);
-const nlc = await importNodeLlamaCpp();
+const nlc = await importNodeLlamaCpp("greedy.mjs", "check.sh");
 const { getLlama, LlamaLogLevel } = nlc;
 
 let llama;

@@ -59,23 +59,8 @@ THREADS=${MW_THREADS:-1}
 [ -x "$MW" ] || skip "no memwall at $MW (build it, or set MW_MEMWALL)"
 [ -x "$GEN" ] || skip "no mw-gen-gguf at $GEN (build with -DMW_BUILD_TESTS=ON, or set MW_GEN_GGUF)"
 
-# ---- node-llama-cpp, installed outside the repository (as check.sh) -------
-export MW_LLAMACPP_DIR=${MW_LLAMACPP_DIR:-$HOME/.cache/memwall-llamacpp}
-want=$(node -p 'require(process.argv[1]).dependencies["node-llama-cpp"]' "$here/package.json") ||
-    skip "cannot read $here/package.json"
-installed() {
-    cmp -s "$here/package.json" "$MW_LLAMACPP_DIR/package.json" &&
-        [ "$(node -p 'require(process.argv[1]).version' \
-               "$MW_LLAMACPP_DIR/node_modules/node-llama-cpp/package.json" 2>/dev/null)" = "$want" ]
-}
-if ! installed; then
-    say "installing node-llama-cpp $want into $MW_LLAMACPP_DIR (about 730 MB)" >&2
-    mkdir -p "$MW_LLAMACPP_DIR" || skip "cannot create $MW_LLAMACPP_DIR"
-    cp "$here/package.json" "$MW_LLAMACPP_DIR/package.json" || skip "cannot write $MW_LLAMACPP_DIR"
-    (cd "$MW_LLAMACPP_DIR" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error) >&2 ||
-        skip "npm install of node-llama-cpp $want failed"
-    installed || skip "node-llama-cpp $want is not in $MW_LLAMACPP_DIR after npm install"
-fi
+# ---- node-llama-cpp, installed outside the repository (install.sh) ----
+. "$here/install.sh"
 
 # ---- the model -------------------------------------------------------------
 if [ -n "${MW_WORK:-}" ]; then

@@ -31,11 +31,8 @@
 // 1 anything else (llama.cpp's last error is in the message, so that memwall
 // sweep can tell an out-of-memory failure).
 
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { existsSync, writeSync } from "node:fs";
+import { importNodeLlamaCpp } from "./nlc.mjs";
 
 function usage(msg) {
     if (msg) process.stderr.write(`sweep_point.mjs: ${msg}\n`);
@@ -77,26 +74,9 @@ function parseArgs(argv) {
     return o;
 }
 
-async function importNodeLlamaCpp() {
-    const dir = process.env.MW_LLAMACPP_DIR || join(homedir(), ".cache", "memwall-llamacpp");
-    let entry;
-    try {
-        entry = createRequire(join(dir, "package.json")).resolve("node-llama-cpp");
-    } catch {
-        process.stderr.write(`sweep_point.mjs: node-llama-cpp is not installed in ${dir} (run sweep.sh)\n`);
-        process.exit(77);
-    }
-    try {
-        return await import(pathToFileURL(entry).href);
-    } catch (e) {
-        process.stderr.write(`sweep_point.mjs: cannot load node-llama-cpp from ${entry}: ${e.message}\n`);
-        process.exit(77);
-    }
-}
-
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(opts.model)) usage(`no such file: ${opts.model}`);
-const { getLlama, LlamaLogLevel } = await importNodeLlamaCpp();
+const { getLlama, LlamaLogLevel } = await importNodeLlamaCpp("sweep_point.mjs", "sweep.sh");
 
 let lastError = "";
 let llama;
