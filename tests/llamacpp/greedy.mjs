@@ -24,7 +24,7 @@
 // 2 wrong command line, 77 node-llama-cpp unavailable, 1 anything else.
 
 import { existsSync } from "node:fs";
-import { importNodeLlamaCpp } from "./nlc.mjs";
+import { Args, importNodeLlamaCpp, loadLlamaCpu } from "./nlc.mjs";
 
 function usage(msg) {
     if (msg) process.stderr.write(`greedy.mjs: ${msg}\n`);
@@ -38,16 +38,10 @@ function usage(msg) {
 function parseArgs(argv) {
     const o = { model: null, prompts: null, gen: 16, threads: 1, kv: "f16", fa: "auto",
                 margins: true, logprobs: false, verbose: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const val = () => {
-            if (i + 1 >= argv.length) usage(`${a} needs a value`);
-            return argv[++i];
-        };
-        const int = (s, min) => {
-            if (!/^\d+$/.test(s) || Number(s) < min) usage(`${a}: not an integer >= ${min}: ${s}`);
-            return Number(s);
-        };
+    for (const args = new Args(argv, usage); args.next() !== null;) {
+        const a = args.a;
+        const val = () => args.val();
+        const int = (s, min) => args.int(s, min);
         if (a === "--tokens") {
             o.prompts = val().split(";").map((p) => {
                 const ids = p.split(",").map((t) => t.trim()).filter((t) => t !== "");
@@ -78,31 +72,15 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(opts.model)) usage(`no such file: ${opts.model}`);
 const nlc = await importNodeLlamaCpp("greedy.mjs", "check.sh");
-const { getLlama, LlamaLogLevel } = nlc;
 
-let llama;
-let lastError = "";
-try {
-    llama = await getLlama({
-        gpu: false,            // CPU backend only
-        build: "never",        // use the prebuilt binaries, never compile
-        logLevel: opts.verbose ? LlamaLogLevel.debug : LlamaLogLevel.error,
-        logger: (level, message) => {
-            if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) lastError = message.trim();
-            process.stderr.write(`[llama.cpp ${level}] ${message}${message.endsWith("\n") ? "" : "\n"}`);
-        },
-    });
-} catch (e) {
-    process.stderr.write(`greedy.mjs: llama.cpp unavailable: ${e.message}\n`);
-    process.exit(77);
-}
+const { llama, lastError } = await loadLlamaCpu(nlc, "greedy.mjs", opts.verbose);
 
 process.on("uncaughtException", (e) => {
-    process.stderr.write(`greedy.mjs: ${e.message}${lastError ? ` (llama.cpp: ${lastError})` : ""}\n`);
+    process.stderr.write(`greedy.mjs: ${e.message}${lastError() ? ` (llama.cpp: ${lastError()})` : ""}\n`);
     process.exit(1);
 });
 process.on("unhandledRejection", (e) => {
-    process.stderr.write(`greedy.mjs: ${e?.message ?? e}${lastError ? ` (llama.cpp: ${lastError})` : ""}\n`);
+    process.stderr.write(`greedy.mjs: ${e?.message ?? e}${lastError() ? ` (llama.cpp: ${lastError()})` : ""}\n`);
     process.exit(1);
 });
 

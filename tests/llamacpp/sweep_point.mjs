@@ -32,7 +32,7 @@
 // sweep can tell an out-of-memory failure).
 
 import { existsSync, writeSync } from "node:fs";
-import { importNodeLlamaCpp } from "./nlc.mjs";
+import { Args, importNodeLlamaCpp, loadLlamaCpu } from "./nlc.mjs";
 
 function usage(msg) {
     if (msg) process.stderr.write(`sweep_point.mjs: ${msg}\n`);
@@ -44,16 +44,10 @@ function usage(msg) {
 
 function parseArgs(argv) {
     const o = { model: null, ctx: null, batch: 1, prompt: 16, gen: 8, threads: 1, fa: "auto", verbose: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const val = () => {
-            if (i + 1 >= argv.length) usage(`${a} needs a value`);
-            return argv[++i];
-        };
-        const int = (s, min) => {
-            if (!/^\d+$/.test(s) || Number(s) < min) usage(`${a}: not an integer >= ${min}: ${s}`);
-            return Number(s);
-        };
+    for (const args = new Args(argv, usage); args.next() !== null;) {
+        const a = args.a;
+        const val = () => args.val();
+        const int = (s, min) => args.int(s, min);
         if (a === "--ctx") o.ctx = int(val(), 1);
         else if (a === "--batch") o.batch = int(val(), 1);
         else if (a === "--prompt") o.prompt = int(val(), 1);
@@ -76,28 +70,13 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(opts.model)) usage(`no such file: ${opts.model}`);
-const { getLlama, LlamaLogLevel } = await importNodeLlamaCpp("sweep_point.mjs", "sweep.sh");
+const nlc = await importNodeLlamaCpp("sweep_point.mjs", "sweep.sh");
 
-let lastError = "";
-let llama;
-try {
-    llama = await getLlama({
-        gpu: false,            // CPU backend only
-        build: "never",        // the prebuilt binaries, never compile
-        logLevel: opts.verbose ? LlamaLogLevel.debug : LlamaLogLevel.error,
-        logger: (level, message) => {
-            if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) lastError = message.trim();
-            process.stderr.write(`[llama.cpp ${level}] ${message}${message.endsWith("\n") ? "" : "\n"}`);
-        },
-    });
-} catch (e) {
-    process.stderr.write(`sweep_point.mjs: llama.cpp unavailable: ${e.message}\n`);
-    process.exit(77);
-}
+const { llama, lastError } = await loadLlamaCpu(nlc, "sweep_point.mjs", opts.verbose);
 
 function die(e) {
     // the last line of standard error is what memwall sweep keeps
-    process.stderr.write(`sweep_point.mjs: ${e?.message ?? e}${lastError ? ` (llama.cpp: ${lastError})` : ""}\n`);
+    process.stderr.write(`sweep_point.mjs: ${e?.message ?? e}${lastError() ? ` (llama.cpp: ${lastError()})` : ""}\n`);
     process.exit(1);
 }
 process.on("uncaughtException", die);
