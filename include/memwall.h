@@ -40,7 +40,7 @@
  *     }
  *     printf("peak %llu bytes, oom %d\n",
  *            (unsigned long long)res->peak_rss_bytes, res->oom_killed);
- *     mw_watch_report_text(res, stdout, 0);
+ *     mw_watch_report_text(res, stdout, 0, &err);
  *     mw_watch_result_free(res);
  */
 #ifndef MEMWALL_H
@@ -347,8 +347,12 @@ enum {
     MW_REPORT_COLOR = 1 << 0         /* ANSI colours (caller decides: tty, NO_COLOR) */
 };
 
+/* Every report flushes its stream before it returns, and returns MW_ERR_IO
+ * with a message in err (may be NULL) when a write or the flush failed (a
+ * full disk, a closed pipe): what was measured stays in the result. */
+
 /*! mw_watch_report_text() : the human summary, memory first, IEC units. */
-mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags);
+mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags, mw_err *err);
 
 /*! mw_watch_report_json() : the stable JSON document (schema in
  *  docs/JSON.md, "memwall.watch/1"), raw numbers in bytes and seconds, null
@@ -653,7 +657,7 @@ void mw_run_result_free(mw_run_result *r);
  *  with a minimal tokenizer (byte tokens and fillers). */
 mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
 
-mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags);
+mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err);
 mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
@@ -945,9 +949,9 @@ typedef struct mw_sweep_result {
 mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
 void mw_sweep_result_free(mw_sweep_result *r);
 
-mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags);
+mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err);
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
-mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
+mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err);
 /*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
  *  or fonts): peak memory and throughput against the axis (log2), with the
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
@@ -967,7 +971,8 @@ mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t 
 
 /*! mw_model_report_text() : architecture, hyperparameters, totals per type
  *  and the tensor table (all of it when max_tensors is 0). */
-mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors);
+mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors,
+                               mw_err *err);
 /*! mw_model_report_json() : schema "memwall.inspect/1" (docs/JSON.md). */
 mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err);
 
@@ -980,7 +985,7 @@ typedef struct mw_plan_target {
 /*! mw_plan_report_text() : the component table and the answer for each
  *  target. base is the plan without a memory size. */
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, unsigned flags);
+                              size_t n_targets, FILE *out, unsigned flags, mw_err *err);
 /*! mw_plan_report_json() : schema "memwall.plan/1" (docs/JSON.md). */
 mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
                               size_t n_targets, FILE *out, mw_err *err);
