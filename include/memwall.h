@@ -4,12 +4,23 @@
  * This is the whole public API of libmemwall. The `memwall` command line tool
  * is built on nothing but this header.
  *
- * The library is organised in layers (see docs/ARCHITECTURE.md):
+ * The library is organised in seven layers; each may use only the layers
+ * listed above it (probe: common alone). docs/ARCHITECTURE.md draws them and
+ * their data flow.
  *
  *   common  status codes, the counting allocator, size and duration parsing
+ *   format  reads models: GGUF, safetensors (one file or shards),
+ *           config.json, built-in presets; checks every offset and size
+ *   plan    predicts memory component by component (weights, KV cache,
+ *           activations, training state) and the largest batch and context
+ *           that fit a memory size; pure functions
+ *   engine  runs llama-family models on the CPU (mw_run) and measures each
+ *           component's memory next to the plan's prediction
  *   probe   observes processes from the outside: /proc, cgroups v1 and v2,
  *           /proc/vmstat, PSI, and NVML loaded at run time
- *   report  renders results for people (text) and programs (JSON, CSV)
+ *   sweep   the batch (or context) experiment: each point a memory-capped
+ *           child watched by the probe, then the fit, knee, cliff and verdict
+ *   report  renders results for people (text) and programs (JSON, CSV, SVG)
  *
  * Conventions
  *   - Every fallible function returns an mw_status and, when given a non-NULL
@@ -42,6 +53,72 @@
  *            (unsigned long long)res->peak_rss_bytes, res->oom_killed);
  *     mw_watch_report_text(res, stdout, 0, &err);
  *     mw_watch_result_free(res);
+ *
+ * Example: plan a model before downloading it: does batch 8 at an 8192-token
+ * context fit 24 GiB, and what is the largest batch that does?
+ *
+ *     mw_model *m = NULL;
+ *     mw_err err;
+ *     if (mw_model_open("llama-3-8b", &m, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     mw_plan_opts po;
+ *     mw_plan_opts_init(&po);
+ *     po.batch = 8;
+ *     po.ctx = 8192;
+ *     po.mem_bytes = 24ull << 30;
+ *     mw_plan plan;
+ *     mw_status st = mw_plan_compute(m, &po, &plan, &err);
+ *     mw_model_free(m);
+ *     if (st != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("%llu bytes, fits %d, largest batch %u\n",
+ *            (unsigned long long)plan.total_bytes, plan.fits, plan.max_batch);
+ *
+ * Example: run the built-in demo model and set its measured KV cache
+ * beside the plan's.
+ *
+ *     mw_run_opts ro;
+ *     mw_run_opts_init(&ro);
+ *     ro.batch = 4;
+ *     ro.prompt = 16;
+ *     ro.gen = 8;
+ *     mw_run_result *run = NULL;
+ *     mw_err err;
+ *     if (mw_run(MW_DEMO_MODEL, &ro, &run, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("%.1f tokens/s; KV cache %llu bytes, planned %llu\n",
+ *            run->decode_tokens_per_second,
+ *            (unsigned long long)run->measured[MW_COMP_KV_CACHE],
+ *            (unsigned long long)run->predicted.bytes[MW_COMP_KV_CACHE]);
+ *     mw_run_result_free(run);
+ *
+ * Example: sweep a command's batch, each point capped at 4 GiB, and read
+ * where it hits the wall.
+ *
+ *     const char *cmd[] = { "python3", "bench.py", "--batch", "{batch}", NULL };
+ *     const uint32_t batches[] = { 1, 2, 4, 8, 16, 32 };
+ *     mw_sweep_opts so;
+ *     mw_sweep_opts_init(&so);
+ *     so.cmd = cmd;
+ *     so.batches = batches;
+ *     so.n_batches = 6;
+ *     so.mem_limit_bytes = 4ull << 30;
+ *     so.items_per_run = 100;          // throughput: 100 x batch / wall time
+ *     mw_sweep_result *sw = NULL;
+ *     mw_err err;
+ *     if (mw_sweep_run(&so, &sw, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("largest batch that fits: %u; %s: %s\n", sw->analysis.max_fit,
+ *            mw_verdict_name(sw->analysis.overall), sw->analysis.reason);
+ *     mw_sweep_result_free(sw);
  */
 #ifndef MEMWALL_H
 #define MEMWALL_H
