@@ -37,10 +37,10 @@ int mw_cmd_inspect(int argc, char **argv)
     if (code != MW_EXIT_OK) return code;
     mw_status st = json ? mw_model_report_json(m, stdout, &err)
                         : mw_model_report_text(m, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
-                                               all ? 0 : 40);
+                                               all ? 0 : 40, &err);
     mw_model_free(m);
-    if (st != MW_OK || fflush(stdout) != 0) {
-        mw_cli_error(NULL, "cannot write the report");
+    if (st != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
     return MW_EXIT_OK;

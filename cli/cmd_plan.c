@@ -147,9 +147,9 @@ int mw_cmd_plan(int argc, char **argv)
     }
     mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, stdout, &err)
                         : mw_plan_report_text(m, &base, targets, nt, stdout,
-                                              mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
-    if (st != MW_OK || fflush(stdout) != 0) {
-        mw_cli_error(NULL, "cannot write the report");
+                                              mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
+    if (st != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     }
 out:

@@ -157,9 +157,10 @@ int mw_cmd_run(int argc, char **argv)
     } else {
         if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
         mw_status st = json ? mw_run_report_json(r, stdout, &err)
-                            : mw_run_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
-        if (st != MW_OK || fflush(stdout) != 0) {
-            mw_cli_error(NULL, "cannot write the report");
+                            : mw_run_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
+                                                 &err);
+        if (st != MW_OK) {
+            mw_cli_error(NULL, "%s", err.msg);
             code = MW_EXIT_FAILURE;
         }
     }

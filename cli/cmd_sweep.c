@@ -309,10 +309,10 @@ int mw_cmd_sweep(int argc, char **argv)
         if (f && fclose(f) != 0) code = MW_EXIT_FAILURE;
     }
     mw_status st = json ? mw_sweep_report_json(r, stdout, &err)
-                 : csv ? mw_sweep_report_csv(r, stdout)
-                       : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0);
-    if (st != MW_OK || fflush(stdout) != 0) {
-        mw_cli_error(NULL, "cannot write the report");
+                 : csv ? mw_sweep_report_csv(r, stdout, &err)
+                       : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
+    if (st != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     }
     /* stopped early: said after the report, which holds what was measured */

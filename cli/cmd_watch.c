@@ -187,9 +187,9 @@ int mw_cmd_watch(int argc, char **argv)
     if (st == MW_OK) {
         code = res->status_code;
         unsigned flags = mw_cli_use_color(fileno(out)) ? MW_REPORT_COLOR : 0;
-        mw_status rst = json ? mw_watch_report_json(res, out, &err) : mw_watch_report_text(res, out, flags);
+        mw_status rst = json ? mw_watch_report_json(res, out, &err) : mw_watch_report_text(res, out, flags, &err);
         if (rst != MW_OK) {
-            mw_cli_error(NULL, "cannot write the summary: %s", json ? err.msg : mw_status_name(rst));
+            mw_cli_error(NULL, "%s", err.msg);
             if (code == 0) code = MW_EXIT_WRAPPER_FAILURE;
         }
     } else if (st == MW_ERR_SPAWN) {
@@ -198,9 +198,9 @@ int mw_cmd_watch(int argc, char **argv)
         /* A report file asked for is written all the same (status_code 126
          * or 127), so a script reading it is not left with an empty file. */
         if (res && out != stderr) {
-            mw_err jerr;
-            if (json) mw_watch_report_json(res, out, &jerr);
-            else mw_watch_report_text(res, out, 0);
+            mw_err rerr;
+            mw_status rst = json ? mw_watch_report_json(res, out, &rerr) : mw_watch_report_text(res, out, 0, &rerr);
+            if (rst != MW_OK) mw_cli_error(NULL, "%s", rerr.msg);
         }
     } else {
         mw_cli_error(NULL, "%s", err.msg);

@@ -4,12 +4,23 @@
  * This is the whole public API of libmemwall. The `memwall` command line tool
  * is built on nothing but this header.
  *
- * The library is organised in layers (see docs/ARCHITECTURE.md):
+ * The library is organised in seven layers; each may use only the layers
+ * listed above it (probe: common alone). docs/ARCHITECTURE.md draws them and
+ * their data flow.
  *
  *   common  status codes, the counting allocator, size and duration parsing
+ *   format  reads models: GGUF, safetensors (one file or shards),
+ *           config.json, built-in presets; checks every offset and size
+ *   plan    predicts memory component by component (weights, KV cache,
+ *           activations, training state) and the largest batch and context
+ *           that fit a memory size; pure functions
+ *   engine  runs llama-family models on the CPU (mw_run) and measures each
+ *           component's memory next to the plan's prediction
  *   probe   observes processes from the outside: /proc, cgroups v1 and v2,
  *           /proc/vmstat, PSI, and NVML loaded at run time
- *   report  renders results for people (text) and programs (JSON, CSV)
+ *   sweep   the batch (or context) experiment: each point a memory-capped
+ *           child watched by the probe, then the fit, knee, cliff and verdict
+ *   report  renders results for people (text) and programs (JSON, CSV, SVG)
  *
  * Conventions
  *   - Every fallible function returns an mw_status and, when given a non-NULL
@@ -40,8 +51,74 @@
  *     }
  *     printf("peak %llu bytes, oom %d\n",
  *            (unsigned long long)res->peak_rss_bytes, res->oom_killed);
- *     mw_watch_report_text(res, stdout, 0);
+ *     mw_watch_report_text(res, stdout, 0, &err);
  *     mw_watch_result_free(res);
+ *
+ * Example: plan a model before downloading it: does batch 8 at an 8192-token
+ * context fit 24 GiB, and what is the largest batch that does?
+ *
+ *     mw_model *m = NULL;
+ *     mw_err err;
+ *     if (mw_model_open("llama-3-8b", &m, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     mw_plan_opts po;
+ *     mw_plan_opts_init(&po);
+ *     po.batch = 8;
+ *     po.ctx = 8192;
+ *     po.mem_bytes = 24ull << 30;
+ *     mw_plan plan;
+ *     mw_status st = mw_plan_compute(m, &po, &plan, &err);
+ *     mw_model_free(m);
+ *     if (st != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("%llu bytes, fits %d, largest batch %u\n",
+ *            (unsigned long long)plan.total_bytes, plan.fits, plan.max_batch);
+ *
+ * Example: run the built-in demo model and set its measured KV cache
+ * beside the plan's.
+ *
+ *     mw_run_opts ro;
+ *     mw_run_opts_init(&ro);
+ *     ro.batch = 4;
+ *     ro.prompt = 16;
+ *     ro.gen = 8;
+ *     mw_run_result *run = NULL;
+ *     mw_err err;
+ *     if (mw_run(MW_DEMO_MODEL, &ro, &run, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("%.1f tokens/s; KV cache %llu bytes, planned %llu\n",
+ *            run->decode_tokens_per_second,
+ *            (unsigned long long)run->measured[MW_COMP_KV_CACHE],
+ *            (unsigned long long)run->predicted.bytes[MW_COMP_KV_CACHE]);
+ *     mw_run_result_free(run);
+ *
+ * Example: sweep a command's batch, each point capped at 4 GiB, and read
+ * where it hits the wall.
+ *
+ *     const char *cmd[] = { "python3", "bench.py", "--batch", "{batch}", NULL };
+ *     const uint32_t batches[] = { 1, 2, 4, 8, 16, 32 };
+ *     mw_sweep_opts so;
+ *     mw_sweep_opts_init(&so);
+ *     so.cmd = cmd;
+ *     so.batches = batches;
+ *     so.n_batches = 6;
+ *     so.mem_limit_bytes = 4ull << 30;
+ *     so.items_per_run = 100;          // throughput: 100 x batch / wall time
+ *     mw_sweep_result *sw = NULL;
+ *     mw_err err;
+ *     if (mw_sweep_run(&so, &sw, &err) != MW_OK) {
+ *         fprintf(stderr, "memwall: %s\n", err.msg);
+ *         return 1;
+ *     }
+ *     printf("largest batch that fits: %u; %s: %s\n", sw->analysis.max_fit,
+ *            mw_verdict_name(sw->analysis.overall), sw->analysis.reason);
+ *     mw_sweep_result_free(sw);
  */
 #ifndef MEMWALL_H
 #define MEMWALL_H
@@ -347,8 +424,12 @@ enum {
     MW_REPORT_COLOR = 1 << 0         /* ANSI colours (caller decides: tty, NO_COLOR) */
 };
 
+/* Every report flushes its stream before it returns, and returns MW_ERR_IO
+ * with a message in err (may be NULL) when a write or the flush failed (a
+ * full disk, a closed pipe): what was measured stays in the result. */
+
 /*! mw_watch_report_text() : the human summary, memory first, IEC units. */
-mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags);
+mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags, mw_err *err);
 
 /*! mw_watch_report_json() : the stable JSON document (schema in
  *  docs/JSON.md, "memwall.watch/1"), raw numbers in bytes and seconds, null
@@ -653,7 +734,7 @@ void mw_run_result_free(mw_run_result *r);
  *  with a minimal tokenizer (byte tokens and fillers). */
 mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
 
-mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags);
+mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err);
 mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
@@ -945,9 +1026,9 @@ typedef struct mw_sweep_result {
 mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
 void mw_sweep_result_free(mw_sweep_result *r);
 
-mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags);
+mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err);
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
-mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out);
+mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err);
 /*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
  *  or fonts): peak memory and throughput against the axis (log2), with the
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
@@ -967,7 +1048,8 @@ mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t 
 
 /*! mw_model_report_text() : architecture, hyperparameters, totals per type
  *  and the tensor table (all of it when max_tensors is 0). */
-mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors);
+mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors,
+                               mw_err *err);
 /*! mw_model_report_json() : schema "memwall.inspect/1" (docs/JSON.md). */
 mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err);
 
@@ -980,7 +1062,7 @@ typedef struct mw_plan_target {
 /*! mw_plan_report_text() : the component table and the answer for each
  *  target. base is the plan without a memory size. */
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, unsigned flags);
+                              size_t n_targets, FILE *out, unsigned flags, mw_err *err);
 /*! mw_plan_report_json() : schema "memwall.plan/1" (docs/JSON.md). */
 mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
                               size_t n_targets, FILE *out, mw_err *err);

@@ -26,7 +26,8 @@ float    mw_bf16_to_fp32(uint16_t h);
 /* ---- rows --------------------------------------------------------------- */
 /* dst[k] = the values of one row of type t (k a multiple of the block). */
 void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k);
-/* Quantizes a row to Q8_0 / Q4_0 blocks as ggml does (formats.md). */
+/* Quantizes a row to Q8_0 / Q4_0 blocks as ggml does (the block layouts are
+ * in src/format/dtype.c: f16 scale, then 32 int8 or 16 bytes of nibbles). */
 void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k);
 /* Q8_0 as llama.cpp's CPU backend quantizes activations and KV rows

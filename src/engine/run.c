@@ -12,6 +12,7 @@
 #include "engine/threadpool.h"
 #include "format/model_build.h"
 #include "common/error.h"
+#include "common/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -259,7 +254,7 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     r->prompt_tokens_per_second = t_prompt > 0 ? (double)prompt_tokens / t_prompt : 0;
     r->decode_tokens_per_second = t_decode > 0 ? (double)r->gen_tokens / t_decode : 0;
     if (o.gen) {
-        qsort(S.step_times, o.gen, sizeof(double), cmp_double);
+        qsort(S.step_times, o.gen, sizeof(double), mw_cmp_double);
         r->decode_step_seconds = S.step_times[o.gen / 2];
     }
 done:

@@ -14,8 +14,9 @@
  *   sleep on done_cv (caller_waiting)       last one: if caller_waiting, signal
  *
  * Why spin first: a futex wake-up costs ~10 µs on this project's VMs against
- * ~0.3 µs for a spin hand-off (/work/shared/bench/BASELINES.md, A3), and the
- * engine dispatches hundreds of operations per token. Why sleep after ~1 ms:
+ * well under 1 µs for a spin hand-off (docs/BENCHMARKS.md, "Engine thread
+ * pool": 7.6 µs a mutex/condvar pool, 0.14 µs this one, back to back), and
+ * the engine dispatches hundreds of operations per token. Why sleep after ~1 ms:
  * an idle pool must cost no CPU.
  *
  * When not to spin: a spinning thread holds its CPU, which only pays when

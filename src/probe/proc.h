@@ -4,7 +4,7 @@
  * Parsers are pure functions of the file text (tested on fixtures); readers
  * keep descriptors open and use pread so a sample costs one syscall a file.
  *
- * Traps (shared/reference/signals.md):
+ * Traps (docs/WATCH.md, "Traps handled"):
  *   - a zombie's status has no Vm* lines: VmHWM must be read while it lives;
  *   - /proc/PID/stat's comm may hold spaces and ')' - parse from the last ')';
  *   - children are listed per thread (/proc/PID/task/TID/children).

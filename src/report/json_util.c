@@ -1,5 +1,9 @@
-/* json_util.c - cJSON helpers for reports: null for unknown. */
+/* json_util.c - helpers shared by the reports: JSON values (null for
+ * unknown), writing a document, and the end of a text report. */
 #include "report/json_util.h"
+#include "common/error.h"
+
+#include <errno.h>
 
 void mw_json_add_u64(cJSON *o, const char *key, uint64_t v)
 {
@@ -17,4 +21,51 @@ void mw_json_add_seconds(cJSON *o, const char *key, double v)
 {
     if (v < 0) cJSON_AddNullToObject(o, key);
     else cJSON_AddNumberToObject(o, key, v);
+}
+
+void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
+{
+    cJSON_AddStringToObject(o, "architecture", hp->arch);
+    cJSON_AddNumberToObject(o, "layers", hp->n_layers);
+    cJSON_AddNumberToObject(o, "hidden_size", hp->n_embd);
+    cJSON_AddNumberToObject(o, "heads", hp->n_heads);
+    cJSON_AddNumberToObject(o, "kv_heads", hp->n_kv_heads);
+    cJSON_AddNumberToObject(o, "head_dim", hp->head_dim);
+    cJSON_AddNumberToObject(o, "ffn_size", hp->n_ff);
+    cJSON_AddNumberToObject(o, "vocab_size", hp->n_vocab);
+    cJSON_AddNumberToObject(o, "context_length", hp->n_ctx_train);
+    cJSON_AddNumberToObject(o, "experts", hp->n_experts);
+    cJSON_AddNumberToObject(o, "experts_per_token", hp->n_experts_used);
+    cJSON_AddBoolToObject(o, "tied_embeddings", hp->tied_embeddings);
+    cJSON_AddBoolToObject(o, "gated_ffn", hp->gated_ffn);
+    cJSON_AddBoolToObject(o, "layer_norm", hp->layer_norm);
+    const mw_dtype_info *d = mw_dtype_get(hp->dtype);
+    if (d) cJSON_AddStringToObject(o, "dtype", d->name);
+    else cJSON_AddNullToObject(o, "dtype");
+}
+
+mw_status mw_report_end(FILE *out, const char *what, mw_err *err)
+{
+    /* fflush first: ferror alone misses what is still in the buffer */
+    errno = 0;
+    int flushed = fflush(out) == 0;
+    int e = errno;
+    if (flushed && !ferror(out)) return MW_OK;
+    if (e) return mw_err_errno(err, MW_ERR_IO, e, "cannot write the %s", what);
+    return mw_err_set(err, MW_ERR_IO, "cannot write the %s", what);
+}
+
+mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, mw_err *err)
+{
+    char *text = NULL;
+    if (doc) text = formatted ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the %s", what);
+    errno = 0;
+    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
+    int e = errno;
+    cJSON_free(text);
+    if (!ok && e) return mw_err_errno(err, MW_ERR_IO, e, "cannot write the %s", what);
+    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the %s", what);
+    return mw_report_end(out, what, err);
 }

@@ -1,9 +1,11 @@
-/* json_util.h - cJSON helpers shared by every JSON report: null for unknown. */
+/* json_util.h - helpers shared by every report: JSON values (null for
+ * unknown), writing a document, and the end of a text report. */
 #ifndef MW_REPORT_JSON_UTIL_H
 #define MW_REPORT_JSON_UTIL_H
 
 #include "memwall.h"
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 /* Adds v, or null when v is MW_UNKNOWN. */
 void mw_json_add_u64(cJSON *o, const char *key, uint64_t v);
@@ -14,5 +16,18 @@ void mw_json_add_seconds(cJSON *o, const char *key, double v);
 
 /* The hyperparameters as an object's keys (inspect and plan share them). */
 void mw_json_add_hparams(cJSON *o, const mw_hparams *hp);
+
+/*! mw_json_write() :
+ *  Prints doc (indented when formatted, else on one line), frees it (doc may
+ *  be NULL: an allocation failed while it was built), writes the text and a
+ *  newline to out, and flushes. `what` names the report in the message.
+ *  @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
+mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, mw_err *err);
+
+/*! mw_report_end() :
+ *  The end of a text report: flushes out, so that a full disk or a closed
+ *  pipe is seen here and not at exit, and checks the stream's error flag.
+ *  @return MW_OK, or MW_ERR_IO naming `what`. */
+mw_status mw_report_end(FILE *out, const char *what, mw_err *err);
 
 #endif

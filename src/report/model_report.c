@@ -60,7 +60,7 @@ static void hparams_text(const mw_hparams *hp, FILE *out)
             hp->tied_embeddings ? ", tied embeddings" : "", hp->learned_pos ? ", learned positions" : "");
 }
 
-mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors)
+mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32];
@@ -74,7 +74,7 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
             m->weights_bytes);
     if (m->n_files > 1) fprintf(out, "  %-22s %u\n", "files (shards)", m->n_files);
     if (m->has_hparams) hparams_text(&m->hp, out);
-    if (m->n_tensors == 0) return ferror(out) ? MW_ERR_IO : MW_OK;
+    if (m->n_tensors == 0) return mw_report_end(out, "model report", err);
 
     type_total tt[MW_DTYPE_COUNT];
     totals_by_type(m, tt);
@@ -96,28 +96,7 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
                 mw_size_format(t->bytes, b, sizeof b), t->offset);
     }
     if (n < m->n_tensors) fprintf(out, "  ... %u more (--all, or --json)\n", m->n_tensors - n);
-    return ferror(out) ? MW_ERR_IO : MW_OK;
-}
-
-void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
-{
-    cJSON_AddStringToObject(o, "architecture", hp->arch);
-    cJSON_AddNumberToObject(o, "layers", hp->n_layers);
-    cJSON_AddNumberToObject(o, "hidden_size", hp->n_embd);
-    cJSON_AddNumberToObject(o, "heads", hp->n_heads);
-    cJSON_AddNumberToObject(o, "kv_heads", hp->n_kv_heads);
-    cJSON_AddNumberToObject(o, "head_dim", hp->head_dim);
-    cJSON_AddNumberToObject(o, "ffn_size", hp->n_ff);
-    cJSON_AddNumberToObject(o, "vocab_size", hp->n_vocab);
-    cJSON_AddNumberToObject(o, "context_length", hp->n_ctx_train);
-    cJSON_AddNumberToObject(o, "experts", hp->n_experts);
-    cJSON_AddNumberToObject(o, "experts_per_token", hp->n_experts_used);
-    cJSON_AddBoolToObject(o, "tied_embeddings", hp->tied_embeddings);
-    cJSON_AddBoolToObject(o, "gated_ffn", hp->gated_ffn);
-    cJSON_AddBoolToObject(o, "layer_norm", hp->layer_norm);
-    const mw_dtype_info *d = mw_dtype_get(hp->dtype);
-    if (d) cJSON_AddStringToObject(o, "dtype", d->name);
-    else cJSON_AddNullToObject(o, "dtype");
+    return mw_report_end(out, "model report", err);
 }
 
 mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
@@ -164,11 +143,5 @@ mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
         cJSON_AddNumberToObject(x, "file", t->file);
         cJSON_AddItemToArray(ts, x);
     }
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
-    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
-    cJSON_free(text);
-    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
-    return MW_OK;
+    return mw_json_write(o, out, 1, "JSON report", err);
 }

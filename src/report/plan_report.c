@@ -41,7 +41,7 @@ static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
 }
 
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, unsigned flags)
+                              size_t n_targets, FILE *out, unsigned flags, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     const char *red = flags & MW_REPORT_COLOR ? "\033[31m" : "", *green = flags & MW_REPORT_COLOR ? "\033[32m" : "";
@@ -95,7 +95,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
             fprintf(out, "\n");
         }
     }
-    return ferror(out) ? MW_ERR_IO : MW_OK;
+    return mw_report_end(out, "plan report", err);
 }
 
 static void add_components(cJSON *o, const mw_plan *p)
@@ -179,11 +179,5 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddStringToObject(x, "dominant_at_max_batch", mw_component_name(q->max_batch_dominant));
         cJSON_AddItemToArray(ts, x);
     }
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
-    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
-    cJSON_free(text);
-    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
-    return MW_OK;
+    return mw_json_write(j, out, 1, "JSON report", err);
 }

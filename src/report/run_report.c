@@ -11,7 +11,7 @@
 static const mw_component shown[] = {MW_COMP_WEIGHTS, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS,
                                      MW_COMP_SCRATCH};
 
-mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags)
+mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32], c[32];
@@ -35,7 +35,7 @@ mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags)
     fprintf(out, "  %-18s %12s %12s  (the plan's runtime overhead: %s to %s)\n", "", "", "",
             mw_size_format(r->predicted.bytes[MW_COMP_OVERHEAD], a, sizeof a),
             mw_size_format(r->predicted.overhead_high_bytes, c, sizeof c));
-    return ferror(out) ? MW_ERR_IO : MW_OK;
+    return mw_report_end(out, "run report", err);
 }
 
 static void breakdown(cJSON *o, const uint64_t *bytes)
@@ -87,11 +87,5 @@ mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
             cJSON_AddItemToArray(row, cJSON_CreateNumber(r->generated[(size_t)s * r->gen_per_seq + t]));
         cJSON_AddItemToArray(g, row);
     }
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
-    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
-    cJSON_free(text);
-    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
-    return MW_OK;
+    return mw_json_write(j, out, 1, "JSON report", err);
 }

@@ -19,7 +19,7 @@ static void put_fit(FILE *out, const char *what, const mw_sweep_fit *f, mw_sweep
             axis == MW_SWEEP_CTX ? "token of context" : "item", f->r2);
 }
 
-mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags)
+mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32], c[32];
@@ -132,7 +132,7 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         fprintf(out, "  what if %s: the %sfit gives %s %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a),
                 an->fit_gpu.valid ? "GPU " : "", xn, r->what_if_max[i]);
     fprintf(out, "%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
-    return ferror(out) ? MW_ERR_IO : MW_OK;
+    return mw_report_end(out, "sweep report", err);
 }
 
 static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict)
@@ -191,17 +191,6 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict
     if (p->message[0]) cJSON_AddStringToObject(o, "message", p->message);
     if (with_verdict) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
     return o;
-}
-
-static mw_status print_json(cJSON *j, FILE *out, int formatted, mw_err *err)
-{
-    char *text = formatted ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing JSON");
-    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
-    cJSON_free(text);
-    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write JSON");
-    return MW_OK;
 }
 
 mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
@@ -291,10 +280,10 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, "error");
     cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
     cJSON_AddStringToObject(j, "reason", an->reason);
-    return print_json(j, out, 1, err);
+    return mw_json_write(j, out, 1, "JSON report", err);
 }
 
-mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
+mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)
 {
     fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
                  "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,peak_gpu_bytes,oom,"
@@ -327,5 +316,5 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out)
         if (p->file_cached_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->file_cached_bytes);
         fputc('\n', out);
     }
-    return ferror(out) ? MW_ERR_IO : MW_OK;
+    return mw_report_end(out, "CSV report", err);
 }

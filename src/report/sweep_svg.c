@@ -13,6 +13,7 @@
  */
 #include "memwall.h"
 #include "common/error.h"
+#include "report/json_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -654,6 +655,5 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
         put_legend(out, any_pred, any_fail, any_gpu);
     }
     fputs("</svg>\n", out);
-    MW_RETURN_IF(fflush(out) != 0 || ferror(out), err, MW_ERR_IO, "sweep chart: cannot write the SVG");
-    return MW_OK;
+    return mw_report_end(out, "sweep chart (SVG)", err);
 }

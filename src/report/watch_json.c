@@ -126,12 +126,5 @@ static cJSON *watch_json(const mw_watch_result *r)
 mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err)
 {
     mw_json_init();
-    cJSON *doc = watch_json(res);
-    char *text = doc ? cJSON_Print(doc) : NULL;
-    cJSON_Delete(doc);
-    MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
-    int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
-    cJSON_free(text);
-    MW_RETURN_IF(!ok, err, MW_ERR_IO, "cannot write the JSON report");
-    return MW_OK;
+    return mw_json_write(watch_json(res), out, 1, "JSON report", err);
 }

@@ -8,6 +8,7 @@
  *     ...
  */
 #include "memwall.h"
+#include "report/json_util.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static void write_processes(const mw_watch_result *r, FILE *out, const style *st
         fprintf(out, "  %s... %u more processes (all in --json)%s\n", st->dim, r->nprocs - nshown, st->reset);
 }
 
-mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned flags)
+mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned flags, mw_err *err)
 {
     style st = {"", "", "", ""};
     if (flags & MW_REPORT_COLOR) st = (style){"\033[1m", "\033[31m", "\033[2m", "\033[0m"};
@@ -165,5 +166,5 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
             (unsigned long long)r->samples, r->interval_seconds * 1e3,
             (secs(a, sizeof a, r->watcher_cpu_seconds), a),
             r->wall_seconds > 0 ? 100.0 * r->watcher_cpu_seconds / r->wall_seconds : 0.0);
-    return ferror(out) ? MW_ERR_IO : MW_OK;
+    return mw_report_end(out, "summary", err);
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* The knee: the gain per doubling of the batch below which bigger batches
- * stop paying (issue #5: "doubling the batch adds < 10% throughput"). */
+ * stop paying (docs/SWEEP.md, "The knee: where bigger batches stop paying"). */
 #define KNEE_GAIN_PER_DOUBLING 0.10
 
 /* The least-squares intercept and slope carry rounding (about 1e-15 of the
@@ -416,7 +416,356 @@ static void reason_rates(reason_buf *r, const points *P, uint32_t x, const char 
     reason_add(r, "%.3g GB/s and %.3g GFLOP/s at %s %u (%.2g FLOP a byte)", bps / 1e9, fps / 1e9, xn, x, in);
 }
 
-/* ---- the analysis -------------------------------------------------------- */
+/* ---- the analysis, step by step ------------------------------------------ */
+
+/* How the points ended. */
+typedef struct outcomes {
+    uint32_t min_oom;                /* smallest x that ran out of memory; 0: none */
+    int any_oom;
+    int gpu_oom;                     /* the point at min_oom ran out of a GPU's */
+    size_t n_ok, n_timeout, n_failed, n_interrupted;
+} outcomes;
+
+/* Largest ok x (out->max_fit), smallest failed one (out->first_fail),
+ * smallest OOM, and the counts. */
+static void count_outcomes(const points *P, mw_sweep_analysis *out, outcomes *o)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        uint32_t x = x_of(P, i);
+        /* stopped by a signal: not measured, neither a wall nor a failure */
+        if (q->status == MW_POINT_INTERRUPTED) {
+            o->n_interrupted++;
+            continue;
+        }
+        if (q->status == MW_POINT_OK) {
+            o->n_ok++;
+            if (x > out->max_fit) out->max_fit = x;
+            continue;
+        }
+        if (out->first_fail == 0 || x < out->first_fail) out->first_fail = x;
+        if (q->status == MW_POINT_OOM && (o->min_oom == 0 || x < o->min_oom)) o->min_oom = x;
+        if (q->status == MW_POINT_TIMEOUT) o->n_timeout++;
+        else if (q->status != MW_POINT_OOM) o->n_failed++;
+    }
+    for (size_t i = 0; i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        o->any_oom |= q->status == MW_POINT_OOM;
+        o->gpu_oom |= q->status == MW_POINT_OOM && q->oom == MW_OOM_GPU && x_of(P, i) == o->min_oom;
+    }
+}
+
+/* The first paging point, and the best throughput before it. */
+typedef struct cliff {
+    int found;                       /* a cliff at x 0 is still one       */
+    size_t i;                        /* its point                         */
+    unsigned why;                    /* CLIFF_* bits                      */
+    double best_below;               /* best ok throughput of smaller x   */
+    uint32_t best_below_x;
+    uint32_t below;                  /* the filters' bound: x below it is
+                                        before the cliff; 0: no cliff     */
+} cliff;
+
+/* The cliff: the first ok or timed-out point, in axis order, above a
+ * threshold; throughput is compared with the best of smaller ok x (not
+ * along the context, where it is expected to fall). Sets out->cliff. */
+static void find_cliff(const points *P, const mw_cliff_thresholds *t, mw_sweep_analysis *out, cliff *c)
+{
+    const int ctx_axis = P->axis == MW_SWEEP_CTX;
+    const mw_sweep_point *best_point = NULL;
+    memset(c, 0, sizeof *c);
+    c->best_below = -1;
+    for (int64_t x = -1; !c->found && next_x(P, any_point, 0, &x);) {
+        for (size_t i = 0; i < P->n; i++) {
+            if (x_of(P, i) != (uint32_t)x) continue;
+            unsigned why = cliff_causes(&P->p[i], t, ctx_axis ? NULL : best_point);
+            if (why) {
+                c->found = 1;
+                c->i = i;
+                c->why = why;
+                out->cliff = (uint32_t)x;
+                break;
+            }
+        }
+        for (size_t i = 0; !c->found && i < P->n; i++)
+            if (x_of(P, i) == (uint32_t)x && P->p[i].status == MW_POINT_OK &&
+                throughput_known(P->p[i].throughput) && P->p[i].throughput > c->best_below) {
+                c->best_below = P->p[i].throughput;
+                c->best_below_x = (uint32_t)x;
+                best_point = &P->p[i];
+            }
+    }
+    /* A cliff at 0 is still a cliff: the point filters below take 0 as
+     * "none", so keep the flag beside the value. */
+    c->below = c->found ? out->cliff : 0;
+    if (c->found && c->below == 0) c->below = 1; /* nothing below 0 anyway */
+}
+
+/* The fits, of the points before the cliff; the largest x that fits is
+ * one that neither ran out of memory nor paged. */
+static void fit_before_cliff(const points *P, const cliff *c, mw_sweep_analysis *out)
+{
+    fit_memory(P->p, P->n, P->axis, mw_sweep_point_memory, c->below, &out->fit);
+    fit_memory(P->p, P->n, P->axis, mw_sweep_point_gpu_memory, c->below, &out->fit_gpu);
+    if (!c->found) return;
+    out->max_fit = 0;
+    for (size_t i = 0; i < P->n; i++)
+        if (P->p[i].status == MW_POINT_OK && x_of(P, i) < out->cliff && x_of(P, i) > out->max_fit)
+            out->max_fit = x_of(P, i);
+}
+
+/* The throughputs of the knee's points, in axis order. */
+typedef struct rates {
+    size_t n;                        /* distinct x with a throughput      */
+    double first_t, last_t;          /* at the first and last of them     */
+    uint32_t first_x, last_x;
+    double knee_t, knee_next_t;      /* at the knee and the x after it    */
+    uint32_t knee_next_x;
+    int grew;                        /* a batch sweep without a knee whose
+                                        throughput rose from first to last */
+} rates;
+
+/* The knee (batch sweeps): the last batch before the gain per doubling
+ * of the batch, (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below
+ * 10%. Along the context the first and last throughputs are kept. Sets
+ * out->knee. */
+static void find_knee(const points *P, const cliff *c, mw_sweep_analysis *out, rates *k)
+{
+    const int ctx_axis = P->axis == MW_SWEEP_CTX;
+    memset(k, 0, sizeof *k);
+    k->first_t = k->last_t = k->knee_t = k->knee_next_t = -1;
+    for (int64_t x = -1; next_x(P, knee_point, c->below, &x);) {
+        double tx = x_throughput(P, (uint32_t)x, c->below);
+        if (k->n == 0) {
+            k->first_t = tx;
+            k->first_x = (uint32_t)x;
+        } else if (out->knee == 0 && !ctx_axis) {
+            double doublings = log2((double)x / (double)k->last_x);
+            double gain = pow(tx / k->last_t, 1.0 / doublings) - 1.0;
+            if (gain < KNEE_GAIN_PER_DOUBLING) {
+                out->knee = k->last_x;
+                k->knee_t = k->last_t;
+                k->knee_next_t = tx;
+                k->knee_next_x = (uint32_t)x;
+            }
+        }
+        k->last_t = tx;
+        k->last_x = (uint32_t)x;
+        k->n++;
+    }
+    k->grew = !ctx_axis && out->knee == 0 && k->n >= 2 && k->last_t > k->first_t;
+}
+
+/* The verdict of each point: along the context, an ok point before the
+ * cliff says nothing of bandwidth or compute (the batch is fixed). */
+static void point_verdicts(const points *P, const cliff *c, const mw_sweep_analysis *out, mw_verdict *verdicts)
+{
+    const int ctx_axis = P->axis == MW_SWEEP_CTX;
+    for (size_t i = 0; i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        uint32_t x = x_of(P, i);
+        int paging = c->found && x >= out->cliff;
+        mw_verdict v = MW_VERDICT_UNKNOWN;
+        switch (q->status) {
+        case MW_POINT_OOM: v = MW_VERDICT_CAPACITY; break;
+        case MW_POINT_TIMEOUT: v = paging ? MW_VERDICT_PAGING : MW_VERDICT_UNKNOWN; break;
+        case MW_POINT_OK:
+            if (paging) v = MW_VERDICT_PAGING;
+            else if (ctx_axis) v = MW_VERDICT_FITS;
+            else if (out->knee != 0 && x > out->knee) v = MW_VERDICT_COMPUTE;
+            else if (throughput_known(q->throughput)) v = MW_VERDICT_BANDWIDTH;
+            break;
+        default: break;
+        }
+        verdicts[i] = v;
+    }
+}
+
+/* Overall: a wall first (out of memory unless paging started before it),
+ * then the knee, then growth; along the context, "fits" when nothing hit. */
+static mw_verdict overall_verdict(const points *P, const outcomes *o, const cliff *c, const rates *k,
+                                  const mw_sweep_analysis *out)
+{
+    if (o->any_oom && (!c->found || out->cliff >= o->min_oom)) return MW_VERDICT_CAPACITY;
+    if (c->found) return MW_VERDICT_PAGING;
+    if (out->knee != 0) return MW_VERDICT_COMPUTE;
+    if (k->grew) return MW_VERDICT_BANDWIDTH;
+    if (P->axis == MW_SWEEP_CTX && o->n_ok) return MW_VERDICT_FITS;
+    return MW_VERDICT_UNKNOWN;
+}
+
+/* ---- the reason: the numbers behind the verdict ---------------------------- */
+
+/* "out of memory at batch 64 (peak 3.1 GiB at batch 32, the largest below
+ * it that fit)" */
+static void reason_capacity(reason_buf *r, const points *P, const outcomes *o)
+{
+    const char *xn = mw_sweep_axis_name(P->axis);
+    char s1[32];
+    /* The largest ok x below the first OOM, and its peak. */
+    uint32_t fit_below_oom = 0;
+    int any_ok_below_oom = 0;
+    for (size_t i = 0; i < P->n; i++) {
+        uint32_t x = x_of(P, i);
+        if (P->p[i].status != MW_POINT_OK || (o->any_oom && x >= o->min_oom)) continue;
+        any_ok_below_oom = 1;
+        if (x > fit_below_oom) fit_below_oom = x;
+    }
+    /* a GPU's wall is told by its own memory */
+    uint64_t (*mem)(const mw_sweep_point *) = o->gpu_oom ? mw_sweep_point_gpu_memory : mw_sweep_point_memory;
+    reason_add(r, "out of %smemory at %s %u", o->gpu_oom ? "GPU " : "", xn, o->min_oom);
+    if (any_ok_below_oom && x_memory_of(P, fit_below_oom, mem) != MW_UNKNOWN)
+        reason_add(r, " (peak %s at %s %u, the largest below it that fit)",
+                   mw_size_format(x_memory_of(P, fit_below_oom, mem), s1, sizeof s1), xn, fit_below_oom);
+    else if (any_ok_below_oom)
+        reason_add(r, " (%s %u, the largest below it, fit)", xn, fit_below_oom);
+    else
+        reason_add(r, " (no smaller %s ran to the end)", xn);
+}
+
+/* "paging from batch 128 (peak 1.9 GiB): 310 MiB swapped in (threshold
+ * ...)", each cause that marked the cliff with its threshold. */
+static void reason_paging(reason_buf *r, const points *P, const mw_cliff_thresholds *t, const outcomes *o,
+                          const cliff *c, const mw_sweep_analysis *out)
+{
+    const char *xn = mw_sweep_axis_name(P->axis);
+    const mw_sweep_point *q = &P->p[c->i];
+    const char *sep = ": ";
+    char s1[32], s2[32], s3[32];
+    reason_add(r, "paging from %s %u", xn, out->cliff);
+    if (mw_sweep_point_memory(q) != MW_UNKNOWN)
+        reason_add(r, " (peak %s)", mw_size_format(mw_sweep_point_memory(q), s1, sizeof s1));
+    if (c->why & CLIFF_SWAP) {
+        reason_add(r, "%s%s swapped in (threshold %s, %.0f%% of the peak)", sep,
+                   mw_size_format(q->swap_in_bytes, s2, sizeof s2),
+                   mw_size_format((uint64_t)traffic_threshold(q, t->swap_in_share, t), s3, sizeof s3),
+                   100.0 * t->swap_in_share);
+        sep = ", ";
+    }
+    if (c->why & CLIFF_REFAULT) {
+        reason_add(r, "%s%s refaulted, evicted and read back (threshold %s, %.0f%% of the peak)", sep,
+                   mw_size_format(pages_bytes(q->refaults), s2, sizeof s2),
+                   mw_size_format((uint64_t)traffic_threshold(q, t->refault_share, t), s3, sizeof s3),
+                   100.0 * t->refault_share);
+        sep = ", ";
+    }
+    if (c->why & CLIFF_FAULTS) {
+        reason_add(r, "%s%llu major faults, %s read (threshold %s, %.0f%% of the peak)", sep,
+                   (unsigned long long)q->major_faults,
+                   mw_size_format(pages_bytes(q->major_faults), s2, sizeof s2),
+                   mw_size_format((uint64_t)traffic_threshold(q, t->major_fault_share, t), s3, sizeof s3),
+                   100.0 * t->major_fault_share);
+        sep = ", ";
+    }
+    if (c->why & CLIFF_PSI) {
+        reason_add(r, "%sstalled on memory %.0f%% of the time (threshold %.0f%%)", sep,
+                   100.0 * q->psi_some_seconds / q->wall_seconds, 100.0 * t->psi_some_share);
+        sep = ", ";
+    }
+    if (c->why & CLIFF_DROP)
+        reason_add(r, "%sthroughput %s items/s, %.0f%% below the %s of %s %u (threshold %.0f%%, beyond "
+                   "the runs' spread)", sep, fmt_rate(q->throughput, s2, sizeof s2),
+                   100.0 * (1.0 - q->throughput / c->best_below),
+                   fmt_rate(c->best_below, s3, sizeof s3), xn, c->best_below_x,
+                   100.0 * t->throughput_drop);
+    if (o->any_oom) reason_add(r, "; out of memory at %s %u", xn, o->min_oom);
+}
+
+/* No wall along the context: how far, and what each token costs. */
+static void reason_fits(reason_buf *r, const points *P, const mw_sweep_analysis *out)
+{
+    char s1[32], s2[32];
+    uint64_t m = x_memory(P, out->max_fit);
+    reason_add(r, "no paging or out-of-memory up to ctx %u", out->max_fit);
+    if (m != MW_UNKNOWN) reason_add(r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
+    /* under a byte a token is no growth: a fit through noise */
+    if (out->fit.valid && out->fit.per_item_bytes >= 1.0)
+        reason_add(r, "; memory grows by %s%s per token of context", out->fit.r2 < 0.9 ? "about " : "",
+                   mw_size_format((uint64_t)out->fit.per_item_bytes, s2, sizeof s2));
+    else if (out->fit.valid)
+        reason_add(r, "; memory does not grow with the context");
+}
+
+/* No verdict: why not. */
+static void reason_unknown(reason_buf *r, const points *P, const outcomes *o, const rates *k,
+                           const mw_sweep_analysis *out)
+{
+    char s1[32], s2[32];
+    if (P->n == o->n_interrupted) reason_add(r, "no points measured");
+    else if (o->n_ok == 0)
+        reason_add(r, "no point ran to the end (%zu timed out, %zu failed)", o->n_timeout, o->n_failed);
+    else if (k->n == 0)
+        reason_add(r, "no throughput measured (largest batch that ran to the end: %u)", out->max_fit);
+    else if (k->n == 1)
+        reason_add(r, "throughput measured at one batch only (%u): a verdict needs two", k->first_x);
+    else
+        reason_add(r, "throughput does not grow with the batch: %s items/s at batch %u, %s at batch %u",
+                   fmt_rate(k->first_t, s1, sizeof s1), k->first_x, fmt_rate(k->last_t, s2, sizeof s2),
+                   k->last_x);
+}
+
+/* What follows the verdict's own sentence: the knee, the growth before a
+ * wall, the context's cost in speed, the achieved rates, and how far memory
+ * was measured to be no limit. */
+static void reason_details(reason_buf *r, const points *P, const rates *k, const mw_sweep_analysis *out)
+{
+    const int ctx_axis = P->axis == MW_SWEEP_CTX;
+    const char *xn = mw_sweep_axis_name(P->axis);
+    char s1[32], s2[32];
+    if (out->knee != 0) {
+        reason_add(r, "%sthroughput stops growing after batch %u (%+.0f%% for %u)", r->len ? "; " : "",
+                   out->knee, 100.0 * (k->knee_next_t / k->knee_t - 1.0), k->knee_next_x);
+    }
+    /* Before a wall, say whether the batch still paid. */
+    if (k->grew && (out->overall == MW_VERDICT_CAPACITY || out->overall == MW_VERDICT_PAGING))
+        reason_add(r, "; until then throughput grew with the batch (%s items/s at batch %u, %s at batch %u)",
+                   fmt_rate(k->first_t, s1, sizeof s1), k->first_x, fmt_rate(k->last_t, s2, sizeof s2),
+                   k->last_x);
+    /* Along the context: what the longest context costs in speed. */
+    if (ctx_axis && k->n >= 2)
+        reason_add(r, "; throughput %s items/s at ctx %u, %s at ctx %u", fmt_rate(k->first_t, s1, sizeof s1),
+                   k->first_x, fmt_rate(k->last_t, s2, sizeof s2), k->last_x);
+    /* The plan's bytes and FLOPs of a step, turned into what the points
+     * achieved: at the first measured point and at the knee (or the last). */
+    uint32_t far_x = out->knee ? out->knee : k->last_x;
+    double u1, u2, u3;
+    if (k->n >= 1 && x_rates(P, k->first_x, &u1, &u2, &u3)) {
+        reason_add(r, "; per the plan's decode step: ");
+        reason_rates(r, P, k->first_x, xn);
+        if (far_x != k->first_x && x_rates(P, far_x, &u1, &u2, &u3)) {
+            reason_add(r, ", ");
+            reason_rates(r, P, far_x, xn);
+        }
+    }
+    /* Where memory was no limit, say how far it was measured. */
+    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) && out->max_fit != 0) {
+        uint64_t m = x_memory(P, out->max_fit);
+        reason_add(r, "; no paging or out-of-memory up to batch %u", out->max_fit);
+        if (m != MW_UNKNOWN) reason_add(r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
+    }
+}
+
+/* out->reason: the overall verdict's numbers, then the details. */
+static void write_reason(const points *P, const mw_cliff_thresholds *t, const outcomes *o, const cliff *c,
+                         const rates *k, mw_sweep_analysis *out)
+{
+    reason_buf r = {out->reason, sizeof out->reason, 0};
+    char s1[32], s2[32];
+    switch (out->overall) {
+    case MW_VERDICT_CAPACITY: reason_capacity(&r, P, o); break;
+    case MW_VERDICT_PAGING: reason_paging(&r, P, t, o, c, out); break;
+    case MW_VERDICT_COMPUTE: break; /* the knee, in the details, says it */
+    case MW_VERDICT_BANDWIDTH:
+        reason_add(&r, "throughput grows with the batch, at least +%.0f%% per doubling: %s items/s at batch %u, %s at batch %u",
+                   100.0 * KNEE_GAIN_PER_DOUBLING, fmt_rate(k->first_t, s1, sizeof s1), k->first_x,
+                   fmt_rate(k->last_t, s2, sizeof s2), k->last_x);
+        break;
+    case MW_VERDICT_FITS: reason_fits(&r, P, out); break;
+    default: reason_unknown(&r, P, o, k, out); break;
+    }
+    reason_details(&r, P, k, out);
+}
 
 void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out)
@@ -432,265 +781,15 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     }
     if (!p) n = 0;
     const points P = {p, n, axis};
-    const int ctx_axis = axis == MW_SWEEP_CTX;
-    const char *xn = mw_sweep_axis_name(axis); /* "batch %u", "ctx %u" */
-    reason_buf r = {out->reason, sizeof out->reason, 0};
-    char s1[32], s2[32], s3[32];
 
-    /* Largest ok x, smallest failed one, smallest OOM, the counts. */
-    uint32_t min_oom = 0;
-    size_t n_ok = 0, n_timeout = 0, n_failed = 0, n_interrupted = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t x = x_of(&P, i);
-        /* stopped by a signal: not measured, neither a wall nor a failure */
-        if (p[i].status == MW_POINT_INTERRUPTED) {
-            n_interrupted++;
-            continue;
-        }
-        if (p[i].status == MW_POINT_OK) {
-            n_ok++;
-            if (x > out->max_fit) out->max_fit = x;
-            continue;
-        }
-        if (out->first_fail == 0 || x < out->first_fail) out->first_fail = x;
-        if (p[i].status == MW_POINT_OOM && (min_oom == 0 || x < min_oom)) min_oom = x;
-        if (p[i].status == MW_POINT_TIMEOUT) n_timeout++;
-        else if (p[i].status != MW_POINT_OOM) n_failed++;
-    }
-    int any_oom = 0, gpu_oom = 0;
-    for (size_t i = 0; i < n; i++) {
-        any_oom |= p[i].status == MW_POINT_OOM;
-        gpu_oom |= p[i].status == MW_POINT_OOM && p[i].oom == MW_OOM_GPU && x_of(&P, i) == min_oom;
-    }
-
-    /* The cliff: the first ok or timed-out point, in axis order, above a
-     * threshold; throughput is compared with the best of smaller ok x (not
-     * along the context, where it is expected to fall). */
-    size_t cliff_i = 0;
-    unsigned cliff_why = 0;
-    double best_below = -1;
-    uint32_t best_below_x = 0;
-    const mw_sweep_point *best_point = NULL;
-    int found_cliff = 0;
-    for (int64_t x = -1; !found_cliff && next_x(&P, any_point, 0, &x);) {
-        for (size_t i = 0; i < n; i++) {
-            if (x_of(&P, i) != (uint32_t)x) continue;
-            unsigned c = cliff_causes(&p[i], t, ctx_axis ? NULL : best_point);
-            if (c) {
-                found_cliff = 1;
-                cliff_i = i;
-                cliff_why = c;
-                out->cliff = (uint32_t)x;
-                break;
-            }
-        }
-        for (size_t i = 0; !found_cliff && i < n; i++)
-            if (x_of(&P, i) == (uint32_t)x && p[i].status == MW_POINT_OK &&
-                throughput_known(p[i].throughput) && p[i].throughput > best_below) {
-                best_below = p[i].throughput;
-                best_below_x = (uint32_t)x;
-                best_point = &p[i];
-            }
-    }
-    /* A cliff at 0 is still a cliff: the point filters below take 0 as
-     * "none", so keep the flag beside the value. */
-    uint32_t below = found_cliff ? out->cliff : 0;
-    if (found_cliff && below == 0) below = 1; /* nothing below 0 anyway */
-
-    /* The fits, of the points before the cliff; the largest x that fits is
-     * one that neither ran out of memory nor paged. */
-    fit_memory(p, n, axis, mw_sweep_point_memory, below, &out->fit);
-    fit_memory(p, n, axis, mw_sweep_point_gpu_memory, below, &out->fit_gpu);
-    if (found_cliff) {
-        out->max_fit = 0;
-        for (size_t i = 0; i < n; i++)
-            if (p[i].status == MW_POINT_OK && x_of(&P, i) < out->cliff && x_of(&P, i) > out->max_fit)
-                out->max_fit = x_of(&P, i);
-    }
-
-    /* The knee (batch sweeps): the last batch before the gain per doubling
-     * of the batch, (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below
-     * 10%. Along the context the first and last throughputs are kept. */
-    double first_t = -1, last_t = -1, knee_t = -1, knee_next_t = -1;
-    uint32_t first_x = 0, last_x = 0, knee_next_x = 0;
-    size_t n_rates = 0;
-    for (int64_t x = -1; next_x(&P, knee_point, below, &x);) {
-        double tx = x_throughput(&P, (uint32_t)x, below);
-        if (n_rates == 0) {
-            first_t = tx;
-            first_x = (uint32_t)x;
-        } else if (out->knee == 0 && !ctx_axis) {
-            double doublings = log2((double)x / (double)last_x);
-            double gain = pow(tx / last_t, 1.0 / doublings) - 1.0;
-            if (gain < KNEE_GAIN_PER_DOUBLING) {
-                out->knee = last_x;
-                knee_t = last_t;
-                knee_next_t = tx;
-                knee_next_x = (uint32_t)x;
-            }
-        }
-        last_t = tx;
-        last_x = (uint32_t)x;
-        n_rates++;
-    }
-
-    /* The verdict of each point: along the context, an ok point before the
-     * cliff says nothing of bandwidth or compute (the batch is fixed). */
-    for (size_t i = 0; verdicts && i < n; i++) {
-        const mw_sweep_point *q = &p[i];
-        uint32_t x = x_of(&P, i);
-        int paging = found_cliff && x >= out->cliff;
-        mw_verdict v = MW_VERDICT_UNKNOWN;
-        switch (q->status) {
-        case MW_POINT_OOM: v = MW_VERDICT_CAPACITY; break;
-        case MW_POINT_TIMEOUT: v = paging ? MW_VERDICT_PAGING : MW_VERDICT_UNKNOWN; break;
-        case MW_POINT_OK:
-            if (paging) v = MW_VERDICT_PAGING;
-            else if (ctx_axis) v = MW_VERDICT_FITS;
-            else if (out->knee != 0 && x > out->knee) v = MW_VERDICT_COMPUTE;
-            else if (throughput_known(q->throughput)) v = MW_VERDICT_BANDWIDTH;
-            break;
-        default: break;
-        }
-        verdicts[i] = v;
-    }
-
-    /* Overall, and the numbers that justify it. */
-    int grew = !ctx_axis && out->knee == 0 && n_rates >= 2 && last_t > first_t;
-    if (any_oom && (!found_cliff || out->cliff >= min_oom)) out->overall = MW_VERDICT_CAPACITY;
-    else if (found_cliff) out->overall = MW_VERDICT_PAGING;
-    else if (out->knee != 0) out->overall = MW_VERDICT_COMPUTE;
-    else if (grew) out->overall = MW_VERDICT_BANDWIDTH;
-    else if (ctx_axis && n_ok) out->overall = MW_VERDICT_FITS;
-    else out->overall = MW_VERDICT_UNKNOWN;
-
-    /* The largest ok x below the first OOM, and its peak. */
-    uint32_t fit_below_oom = 0;
-    int any_ok_below_oom = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t x = x_of(&P, i);
-        if (p[i].status != MW_POINT_OK || (any_oom && x >= min_oom)) continue;
-        any_ok_below_oom = 1;
-        if (x > fit_below_oom) fit_below_oom = x;
-    }
-
-    switch (out->overall) {
-    case MW_VERDICT_CAPACITY: {
-        /* a GPU's wall is told by its own memory */
-        uint64_t (*mem)(const mw_sweep_point *) = gpu_oom ? mw_sweep_point_gpu_memory : mw_sweep_point_memory;
-        reason_add(&r, "out of %smemory at %s %u", gpu_oom ? "GPU " : "", xn, min_oom);
-        if (any_ok_below_oom && x_memory_of(&P, fit_below_oom, mem) != MW_UNKNOWN)
-            reason_add(&r, " (peak %s at %s %u, the largest below it that fit)",
-                       mw_size_format(x_memory_of(&P, fit_below_oom, mem), s1, sizeof s1), xn, fit_below_oom);
-        else if (any_ok_below_oom)
-            reason_add(&r, " (%s %u, the largest below it, fit)", xn, fit_below_oom);
-        else
-            reason_add(&r, " (no smaller %s ran to the end)", xn);
-        break;
-    }
-    case MW_VERDICT_PAGING: {
-        const mw_sweep_point *q = &p[cliff_i];
-        const char *sep = ": ";
-        reason_add(&r, "paging from %s %u", xn, out->cliff);
-        if (mw_sweep_point_memory(q) != MW_UNKNOWN)
-            reason_add(&r, " (peak %s)", mw_size_format(mw_sweep_point_memory(q), s1, sizeof s1));
-        if (cliff_why & CLIFF_SWAP) {
-            reason_add(&r, "%s%s swapped in (threshold %s, %.0f%% of the peak)", sep,
-                       mw_size_format(q->swap_in_bytes, s2, sizeof s2),
-                       mw_size_format((uint64_t)traffic_threshold(q, t->swap_in_share, t), s3, sizeof s3),
-                       100.0 * t->swap_in_share);
-            sep = ", ";
-        }
-        if (cliff_why & CLIFF_REFAULT) {
-            reason_add(&r, "%s%s refaulted, evicted and read back (threshold %s, %.0f%% of the peak)", sep,
-                       mw_size_format(pages_bytes(q->refaults), s2, sizeof s2),
-                       mw_size_format((uint64_t)traffic_threshold(q, t->refault_share, t), s3, sizeof s3),
-                       100.0 * t->refault_share);
-            sep = ", ";
-        }
-        if (cliff_why & CLIFF_FAULTS) {
-            reason_add(&r, "%s%llu major faults, %s read (threshold %s, %.0f%% of the peak)", sep,
-                       (unsigned long long)q->major_faults,
-                       mw_size_format(pages_bytes(q->major_faults), s2, sizeof s2),
-                       mw_size_format((uint64_t)traffic_threshold(q, t->major_fault_share, t), s3, sizeof s3),
-                       100.0 * t->major_fault_share);
-            sep = ", ";
-        }
-        if (cliff_why & CLIFF_PSI) {
-            reason_add(&r, "%sstalled on memory %.0f%% of the time (threshold %.0f%%)", sep,
-                       100.0 * q->psi_some_seconds / q->wall_seconds, 100.0 * t->psi_some_share);
-            sep = ", ";
-        }
-        if (cliff_why & CLIFF_DROP)
-            reason_add(&r, "%sthroughput %s items/s, %.0f%% below the %s of %s %u (threshold %.0f%%, beyond "
-                       "the runs' spread)", sep, fmt_rate(q->throughput, s2, sizeof s2),
-                       100.0 * (1.0 - q->throughput / best_below),
-                       fmt_rate(best_below, s3, sizeof s3), xn, best_below_x,
-                       100.0 * t->throughput_drop);
-        if (any_oom) reason_add(&r, "; out of memory at %s %u", xn, min_oom);
-        break;
-    }
-    case MW_VERDICT_COMPUTE:
-        break; /* the knee below says it */
-    case MW_VERDICT_BANDWIDTH:
-        reason_add(&r, "throughput grows with the batch, at least +%.0f%% per doubling: %s items/s at batch %u, %s at batch %u",
-                   100.0 * KNEE_GAIN_PER_DOUBLING, fmt_rate(first_t, s1, sizeof s1), first_x,
-                   fmt_rate(last_t, s2, sizeof s2), last_x);
-        break;
-    case MW_VERDICT_FITS: {
-        /* no wall along the context: how far, and what each token costs */
-        uint64_t m = x_memory(&P, out->max_fit);
-        reason_add(&r, "no paging or out-of-memory up to ctx %u", out->max_fit);
-        if (m != MW_UNKNOWN) reason_add(&r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
-        /* under a byte a token is no growth: a fit through noise */
-        if (out->fit.valid && out->fit.per_item_bytes >= 1.0)
-            reason_add(&r, "; memory grows by %s%s per token of context", out->fit.r2 < 0.9 ? "about " : "",
-                       mw_size_format((uint64_t)out->fit.per_item_bytes, s2, sizeof s2));
-        else if (out->fit.valid)
-            reason_add(&r, "; memory does not grow with the context");
-        break;
-    }
-    default:
-        if (n == n_interrupted) reason_add(&r, "no points measured");
-        else if (n_ok == 0)
-            reason_add(&r, "no point ran to the end (%zu timed out, %zu failed)", n_timeout, n_failed);
-        else if (n_rates == 0)
-            reason_add(&r, "no throughput measured (largest batch that ran to the end: %u)", out->max_fit);
-        else if (n_rates == 1)
-            reason_add(&r, "throughput measured at one batch only (%u): a verdict needs two", first_x);
-        else
-            reason_add(&r, "throughput does not grow with the batch: %s items/s at batch %u, %s at batch %u",
-                       fmt_rate(first_t, s1, sizeof s1), first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
-        break;
-    }
-    if (out->knee != 0) {
-        reason_add(&r, "%sthroughput stops growing after batch %u (%+.0f%% for %u)", r.len ? "; " : "",
-                   out->knee, 100.0 * (knee_next_t / knee_t - 1.0), knee_next_x);
-    }
-    /* Before a wall, say whether the batch still paid. */
-    if (grew && (out->overall == MW_VERDICT_CAPACITY || out->overall == MW_VERDICT_PAGING))
-        reason_add(&r, "; until then throughput grew with the batch (%s items/s at batch %u, %s at batch %u)",
-                   fmt_rate(first_t, s1, sizeof s1), first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
-    /* Along the context: what the longest context costs in speed. */
-    if (ctx_axis && n_rates >= 2)
-        reason_add(&r, "; throughput %s items/s at ctx %u, %s at ctx %u", fmt_rate(first_t, s1, sizeof s1),
-                   first_x, fmt_rate(last_t, s2, sizeof s2), last_x);
-    /* The plan's bytes and FLOPs of a step, turned into what the points
-     * achieved: at the first measured point and at the knee (or the last). */
-    uint32_t far_x = out->knee ? out->knee : last_x;
-    double u1, u2, u3;
-    if (n_rates >= 1 && x_rates(&P, first_x, &u1, &u2, &u3)) {
-        reason_add(&r, "; per the plan's decode step: ");
-        reason_rates(&r, &P, first_x, xn);
-        if (far_x != first_x && x_rates(&P, far_x, &u1, &u2, &u3)) {
-            reason_add(&r, ", ");
-            reason_rates(&r, &P, far_x, xn);
-        }
-    }
-    /* Where memory was no limit, say how far it was measured. */
-    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) && out->max_fit != 0) {
-        uint64_t m = x_memory(&P, out->max_fit);
-        reason_add(&r, "; no paging or out-of-memory up to batch %u", out->max_fit);
-        if (m != MW_UNKNOWN) reason_add(&r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
-    }
+    outcomes o;
+    cliff c;
+    rates k;
+    count_outcomes(&P, out, &o);
+    find_cliff(&P, t, out, &c);
+    fit_before_cliff(&P, &c, out);
+    find_knee(&P, &c, out, &k);
+    if (verdicts) point_verdicts(&P, &c, out, verdicts);
+    out->overall = overall_verdict(&P, &o, &c, &k, out);
+    write_reason(&P, t, &o, &c, &k, out);
 }

@@ -12,6 +12,7 @@
 #include "probe/pagecache.h"
 #include "probe/proc.h"
 #include "common/error.h"
+#include "common/sort.h"
 #include "common/json.h"
 
 #include <cjson/cJSON.h>
@@ -358,12 +359,6 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     return st;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The files dropped from the page cache before each run: --evict's, and
  * an engine point's model file (not the built-in demo, which has none). */
 static size_t evict_list(const mw_sweep_opts *o, const char **out, size_t cap)
@@ -465,10 +460,10 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         }
     }
     p->runs = done;
-    qsort(walls, done, sizeof walls[0], cmp_double);
+    qsort(walls, done, sizeof walls[0], mw_cmp_double);
     p->wall_seconds = done ? walls[done / 2] : -1; /* none: interrupted in its warm-up */
     if (nthr) {
-        qsort(thr, nthr, sizeof thr[0], cmp_double);
+        qsort(thr, nthr, sizeof thr[0], mw_cmp_double);
         p->throughput = thr[nthr / 2];
         p->throughput_min = thr[0];
         p->throughput_max = thr[nthr - 1];
