@@ -822,7 +822,7 @@ typedef struct mw_sweep_point {
 
 /* The point's value on the axis: its batch or its context. */
 uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
-/* Which figure a point's memory is (docs/SWEEP.md, "Which memory"). */
+/* Which figure a point's memory is (docs/SWEEP.md, "The memory of a point"). */
 typedef enum mw_memory_source {
     MW_MEMORY_UNKNOWN = 0,
     MW_MEMORY_CGROUP,                /* the cgroup's peak: every page charged
@@ -877,7 +877,7 @@ typedef enum mw_verdict {
 
 const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
 
-/* Thresholds of the cliff (documented in docs/SWEEP.md, "Paging"). Each
+/* Thresholds of the cliff (documented in docs/SWEEP.md, "The cliff: where paging starts"). Each
  * kind of traffic is judged in bytes against the point's own memory (its
  * working set): paging is reading back what did not stay resident. */
 typedef struct mw_cliff_thresholds {

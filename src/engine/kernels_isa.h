@@ -51,7 +51,7 @@ typedef struct mw_k_ops {
     void  (*silu_mul)(float *g, const float *u, int64_t n);
 } mw_k_ops;
 
-/* Bytes of one block of the types the kernels know (formats.md). */
+/* Bytes of one block of the types the kernels know (ggml's block layouts; src/format/dtype.c). */
 #define MW_K_QK 32            /* elements per Q8_0 / Q4_0 block */
 #define MW_K_Q8_0_BYTES 34    /* f16 d; int8 qs[32]             */
 #define MW_K_Q4_0_BYTES 18    /* f16 d; uint8 qs[16]            */

@@ -339,7 +339,8 @@ static T_AVX2 void f16_to_row_avx2(const uint16_t *src, float *dst, int64_t k)
     for (; i < k; i++) dst[i] = mw_fp16_to_fp32(src[i]);
 }
 
-/* formats.md's rounding in integers (vcvtneps2bf16 would flush subnormals) */
+/* fp32 -> bf16 rounding to nearest even, in integers, as mw_fp32_to_bf16
+ * does (vcvtneps2bf16 would flush subnormals) */
 INLINE T_AVX2 __m256i bf16_round8(__m256 f)
 {
     const __m256i u = _mm256_castps_si256(f);

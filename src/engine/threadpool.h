@@ -4,7 +4,7 @@
  * Threads are made once (mw_pool_init) and reused for every operation: no
  * thread is created per operation. Between operations workers wait on a
  * spin barrier with a short pause, since on this project's VMs a futex
- * wake-up costs ~10 µs against ~0.3 µs for a spin (bench BASELINES); after
+ * wake-up costs ~10 µs against ~0.3 µs for a spin (docs/BENCHMARKS.md, the pool's dispatch); after
  * a longer idle spell (~1 ms of spinning) they sleep on a condition variable
  * so an idle pool costs no CPU.
  *

@@ -1,6 +1,6 @@
 /*
- * gguf.c - the GGUF v2/v3 reader (ggml docs/gguf.md; facts in
- * shared/reference/formats.md).
+ * gguf.c - the GGUF v2/v3 reader (the format as ggml's docs/gguf.md
+ * specifies it).
  *
  * The file is mapped read-only and parsed in place: keys, strings, arrays
  * and tensor data are pointers into the mapping. Nothing in the file is
