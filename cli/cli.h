@@ -82,9 +82,33 @@ int mw_cli_getopt(int argc, char **argv, const char *optstring, const struct opt
  * could not be read) or 0 with *out set. */
 int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **out);
 
-/* Parses a whole number >= min for option opt of cmd; prints the error and
- * returns 0 when text is not one. */
-int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t *out);
+/* The option parsers below: each bounds its value and, when text is not a
+ * value in [min, max], prints "memwall: OPT ... from MIN to MAX, not 'TEXT'"
+ * (with "Try 'memwall CMD --help'.") and returns 0; the command then exits
+ * with its usage code (2; 125 for watch). On success: 1, *out set. */
+
+/* The largest token count (positions are int32_t in the engine). */
+#define MW_CLI_TOKENS_MAX 2147483647u
+/* The engine's largest batch and thread count (mw_run, its thread pool). */
+#define MW_CLI_BATCH_MAX 4096u
+#define MW_CLI_THREADS_MAX 4096u
+/* Memory sizes (--mem, --mem-limit, --what-if): a page at least. */
+#define MW_CLI_MEM_MIN 4096ull
+#define MW_CLI_SIZE_MAX (1ull << 60)   /* mw_size_parse's largest */
+
+/* A whole number in [min, max] (decimal, no sign). */
+int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
+                     uint32_t *out);
+
+/* A size (mw_size_parse) in [min, max] bytes. A bare number from 1 to 4095
+ * is refused with a hint: "--mem 24" is far more likely 24G than 24 bytes
+ * ("24B" still says bytes where min allows). */
+int mw_cli_parse_size(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
+                      uint64_t *out);
+
+/* A duration (mw_duration_parse) in [min, max] seconds. */
+int mw_cli_parse_duration(const char *cmd, const char *opt, const char *text, double min, double max,
+                          double *out);
 
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);

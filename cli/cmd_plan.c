@@ -51,6 +51,12 @@ static int parse_choice(const char *opt, const char *text, const char *const *na
     return 0;
 }
 
+/* The plan's largest batch (its inverse questions search up to 2^24) and
+ * device count of a parallel dimension. */
+#define PLAN_BATCH_MAX (1u << 24)
+#define PLAN_DEVICES_MAX 65536u
+#define U32(opt, min, max, out) mw_cli_parse_u32("plan", opt, optarg, min, max, out)
+
 int mw_cmd_plan(int argc, char **argv)
 {
     mw_plan_opts o;
@@ -64,20 +70,25 @@ int mw_cmd_plan(int argc, char **argv)
     opterr = 0;
     while ((c = mw_cli_getopt(argc, argv, "+:b:c:d:jh", mw_cmd_plan_options, &ops)) != -1) {
         switch (c) {
-        case 'b': if (!mw_cli_parse_u32("plan", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
-        case 'c': if (!mw_cli_parse_u32("plan", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
-        case 'P': if (!mw_cli_parse_u32("plan", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'g': if (!mw_cli_parse_u32("plan", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'u': if (!mw_cli_parse_u32("plan", "--ubatch", optarg, 1, &o.ubatch)) return MW_EXIT_USAGE; break;
-        case 'T': if (!mw_cli_parse_u32("plan", "--tp", optarg, 1, &o.tp)) return MW_EXIT_USAGE; break;
-        case 'p': if (!mw_cli_parse_u32("plan", "--pp", optarg, 1, &o.pp)) return MW_EXIT_USAGE; break;
-        case 'D': if (!mw_cli_parse_u32("plan", "--dp", optarg, 1, &o.dp)) return MW_EXIT_USAGE; break;
-        case 'z': if (!mw_cli_parse_u32("plan", "--zero", optarg, 0, &o.zero)) return MW_EXIT_USAGE; break;
+        case 'b': if (!U32("--batch", 1, PLAN_BATCH_MAX, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'c': if (!U32("--ctx", 1, MW_CLI_TOKENS_MAX, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 'P': if (!U32("--prompt", 1, MW_CLI_TOKENS_MAX, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'g': if (!U32("--gen", 0, MW_CLI_TOKENS_MAX, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'u': if (!U32("--ubatch", 1, MW_CLI_TOKENS_MAX, &o.ubatch)) return MW_EXIT_USAGE; break;
+        case 'T': if (!U32("--tp", 1, PLAN_DEVICES_MAX, &o.tp)) return MW_EXIT_USAGE; break;
+        case 'p': if (!U32("--pp", 1, PLAN_DEVICES_MAX, &o.pp)) return MW_EXIT_USAGE; break;
+        case 'D': if (!U32("--dp", 1, PLAN_DEVICES_MAX, &o.dp)) return MW_EXIT_USAGE; break;
+        case 'z': if (!U32("--zero", 0, 3, &o.zero)) return MW_EXIT_USAGE; break;
         case 'd':
         case 'k': {
             mw_dtype t;
             if (mw_dtype_from_name(optarg, &t, &err) != MW_OK) {
                 mw_cli_error("plan", "%s: %s", c == 'd' ? "--dtype" : "--kv-dtype", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            if (c == 'k' && t != MW_DTYPE_F32 && t != MW_DTYPE_F16 && t != MW_DTYPE_BF16 && t != MW_DTYPE_Q8_0) {
+                /* the planner's KV cache types (mw_plan_compute) */
+                mw_cli_error("plan", "--kv-dtype must be f32, f16, bf16 or q8_0, not '%s'", optarg);
                 return MW_EXIT_USAGE;
             }
             if (c == 'd') o.weight_dtype = t;
@@ -95,10 +106,8 @@ int mw_cmd_plan(int argc, char **argv)
             o.recompute = (mw_recompute)choice;
             break;
         case 'm':
-            if (mw_size_parse(optarg, &o.mem_bytes, &err) != MW_OK) {
-                mw_cli_error("plan", "--mem: %s", err.msg);
+            if (!mw_cli_parse_size("plan", "--mem", optarg, MW_CLI_MEM_MIN, MW_CLI_SIZE_MAX, &o.mem_bytes))
                 return MW_EXIT_USAGE;
-            }
             break;
         case 'j': json = 1; break;
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
@@ -109,6 +118,15 @@ int mw_cmd_plan(int argc, char **argv)
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;
+    /* the options bounded by the model: a wrong command line, not a failure */
+    if (m->has_hparams && (o.pp > m->hp.n_layers || o.tp > m->hp.n_heads)) {
+        if (o.pp > m->hp.n_layers)
+            mw_cli_error("plan", "--pp %u exceeds the model's %u layers", o.pp, m->hp.n_layers);
+        else
+            mw_cli_error("plan", "--tp %u exceeds the model's %u attention heads", o.tp, m->hp.n_heads);
+        mw_model_free(m);
+        return MW_EXIT_USAGE;
+    }
 
     /* The memory sizes to answer for: --mem, else this host's available
      * memory and each GPU's total. */

@@ -23,6 +23,7 @@ const struct option mw_cmd_run_options[] = {
     {"kv-dtype", required_argument, NULL, 'k'},
     {"no-mmap", no_argument, NULL, 'M'},
     {"mlock", no_argument, NULL, 'l'},
+    {"force", no_argument, NULL, 'f'},
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -94,11 +95,37 @@ static int write_logits(const char *path, const mw_run_result *r)
     return ok;
 }
 
+/* The workload's options against each other (mw_run checks them too, but
+ * a wrong command line exits 2): --batch beside --tokens, and a --ctx that
+ * holds the prompt and the generation. Prints the error; 0 when wrong. */
+static int check_shape(const mw_run_opts *o)
+{
+    if (o->n_seqs && o->batch && o->batch != o->n_seqs) {
+        mw_cli_error("run", "--batch %u but %u prompts given in --tokens: give one or the other", o->batch,
+                     o->n_seqs);
+        return 0;
+    }
+    uint32_t longest = o->prompt;
+    if (o->n_seqs) {
+        longest = 0;
+        for (uint32_t s = 0; s < o->n_seqs; s++)
+            if (o->n_tokens[s] > longest) longest = o->n_tokens[s];
+    }
+    if (o->ctx && (uint64_t)longest + o->gen > o->ctx) {
+        mw_cli_error("run", "--ctx %u is too small for a prompt of %u and %u generated tokens", o->ctx, longest,
+                     o->gen);
+        return 0;
+    }
+    return 1;
+}
+
+#define U32(opt, min, max, out) mw_cli_parse_u32("run", opt, optarg, min, max, out)
+
 int mw_cmd_run(int argc, char **argv)
 {
     mw_run_opts o;
     mw_run_opts_init(&o);
-    int json = 0, c;
+    int json = 0, force = 0, c;
     const char *logits = NULL, *tokens = NULL;
     mw_err err;
     mw_cli_operands ops = {.max = 1};
@@ -106,16 +133,16 @@ int mw_cmd_run(int argc, char **argv)
     opterr = 0;
     while ((c = mw_cli_getopt(argc, argv, "+:b:p:n:c:t:jh", mw_cmd_run_options, &ops)) != -1) {
         switch (c) {
-        case 'b': if (!mw_cli_parse_u32("run", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE; break;
-        case 'p': if (!mw_cli_parse_u32("run", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'n': if (!mw_cli_parse_u32("run", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'c': if (!mw_cli_parse_u32("run", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; break;
-        case 't': if (!mw_cli_parse_u32("run", "--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'b': if (!U32("--batch", 1, MW_CLI_BATCH_MAX, &o.batch)) return MW_EXIT_USAGE; break;
+        case 'p': if (!U32("--prompt", 1, MW_CLI_TOKENS_MAX, &o.prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!U32("--gen", 0, MW_CLI_TOKENS_MAX, &o.gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!U32("--ctx", 1, MW_CLI_TOKENS_MAX, &o.ctx)) return MW_EXIT_USAGE; break;
+        case 't': if (!U32("--threads", 1, MW_CLI_THREADS_MAX, &o.threads)) return MW_EXIT_USAGE; break;
         case 'S': {
             char *end;
             errno = 0;
             o.seed = strtoull(optarg, &end, 10);
-            if (errno || *end || end == optarg) {
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9') {
                 mw_cli_error("run", "--seed needs a whole number, not '%s'", optarg);
                 return MW_EXIT_USAGE;
             }
@@ -128,9 +155,15 @@ int mw_cmd_run(int argc, char **argv)
                 mw_cli_error("run", "--kv-dtype: %s", err.msg);
                 return MW_EXIT_USAGE;
             }
+            if (o.kv_dtype != MW_DTYPE_F32 && o.kv_dtype != MW_DTYPE_F16 && o.kv_dtype != MW_DTYPE_Q8_0) {
+                /* the engine's KV cache types (mw_kv_cache_init) */
+                mw_cli_error("run", "--kv-dtype must be f32, f16 or q8_0, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
             break;
         case 'M': o.no_mmap = 1; break;
         case 'l': o.mlock = 1; break;
+        case 'f': force = 1; break;
         case 'j': json = 1; break;
         case 'h': fputs(mw_cli_doc_find("run")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("run", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -143,14 +176,29 @@ int mw_cmd_run(int argc, char **argv)
     }
     const char *model = ops.n ? ops.v[0] : MW_DEMO_MODEL;
     static token_lists tl;
+    int code = MW_EXIT_OK;
     if (tokens) {
-        if (!parse_tokens(tokens, &tl)) return MW_EXIT_USAGE;
+        if (!parse_tokens(tokens, &tl)) {
+            code = MW_EXIT_USAGE;
+            goto out;
+        }
         o.n_seqs = tl.n;
         o.tokens = (const int32_t *const *)tl.seqs;
         o.n_tokens = tl.lens;
     }
+    if (!check_shape(&o)) {
+        code = MW_EXIT_USAGE;
+        goto out;
+    }
+    if (!force) {
+        /* refuse what cannot fit (mw_run checks the plan before allocating):
+         * the host's available memory, or our memory cgroup's limit when
+         * lower; unknown: no check */
+        mw_machine_memory mm;
+        if (mw_machine_memory_read(&mm, NULL) == MW_OK && mm.host_available_bytes > 0)
+            o.mem_available_bytes = mm.host_available_bytes;
+    }
     mw_run_result *r = NULL;
-    int code = MW_EXIT_OK;
     if (mw_run(model, &o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
@@ -165,6 +213,7 @@ int mw_cmd_run(int argc, char **argv)
         }
     }
     mw_run_result_free(r);
+out:
     for (uint32_t i = 0; i < tl.n; i++) free(tl.seqs[i]);
     tl.n = 0;
     return code;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,212 +126,310 @@ static int parse_list(const char *arg, const char *opt, const char *example, uin
     return 1;
 }
 
-int mw_cmd_sweep(int argc, char **argv)
+/* The options mw_sweep_run would refuse that the command line alone decides
+ * (a wrong command line exits 2, not 1), with the library's messages.
+ * Prints the error; 0 when one is wrong. */
+static int check_command_options(const mw_sweep_opts *o)
 {
+    if (o->metric_regex) {
+        regex_t re;
+        if (regcomp(&re, o->metric_regex, REG_EXTENDED | REG_NEWLINE) != 0) {
+            mw_cli_error("sweep", "--metric \"%s\" is not a valid extended regular expression", o->metric_regex);
+            return 0;
+        }
+        size_t groups = re.re_nsub;
+        regfree(&re);
+        if (groups < 1) {
+            mw_cli_error("sweep", "--metric \"%s\" needs a group around the number, e.g. \"([0-9.]+) it/s\"",
+                         o->metric_regex);
+            return 0;
+        }
+    }
+    if (o->resume && !o->jsonl_path) {
+        mw_cli_error("sweep", "--resume continues the sweep in a --jsonl file: give one");
+        return 0;
+    }
+    for (size_t i = 0; !o->cmd && o->axis == MW_SWEEP_CTX && i < o->n_contexts; i++) {
+        if (o->contexts[i] < (uint64_t)o->prompt + o->gen) {
+            mw_cli_error("sweep", "--contexts: context %u cannot hold the prompt and the generation (%u + %u "
+                         "tokens): give longer contexts, or a shorter --prompt or --gen", o->contexts[i],
+                         o->prompt, o->gen);
+            return 0;
+        }
+    }
+    /* auto contexts start at the first multiple of 256 (the sweep's step,
+     * sweep.txt) that holds the engine's prompt and generation */
+    uint64_t first = ((uint64_t)o->prompt + o->gen + 255) / 256 * 256;
+    if (!o->cmd && o->axis == MW_SWEEP_CTX && !o->n_contexts && o->max_ctx && first > o->max_ctx) {
+        mw_cli_error("sweep", "--max-ctx %u is below the first context to try (%llu, for %u prompt + %u "
+                     "generated tokens in steps of 256): give a larger --max-ctx", o->max_ctx,
+                     (unsigned long long)first, o->prompt, o->gen);
+        return 0;
+    }
+    return 1;
+}
+
+/* Runs (and warm-up runs) per point: the sweep keeps at most 64. */
+#define RUNS_MAX 64u
+#define U32(opt, min, max, out) mw_cli_parse_u32("sweep", opt, optarg, min, max, out)
+#define SIZE(opt, min, out) mw_cli_parse_size("sweep", opt, optarg, min, MW_CLI_SIZE_MAX, out)
+
+/* The command line, parsed: the sweep's options and the CLI's own. */
+typedef struct sweep_cli {
     mw_sweep_opts o;
-    mw_sweep_opts_init(&o);
-    const char *svg = NULL;
-    int json = 0, csv = 0, quiet = 0, c, mem_given = 0, ctx_given = 0, runs_given = 0;
-    int batches_given = 0, max_batch_given = 0, batch_given = 0, max_ctx_given = 0;
+    const char *svg;                 /* --svg FILE, or NULL */
+    int json, csv, quiet;
+    /* options given (the demo's defaults and the axes' checks need them) */
+    int mem_given, ctx_given, runs_given;
+    int batches_given, max_batch_given, batch_given, max_ctx_given;
+} sweep_cli;
+
+/* Parses the options into cl, the operands into ops. @return -1 to go on,
+ * or the exit code (0 after --help, 2 for a wrong command line). */
+static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *ops)
+{
+    mw_sweep_opts *o = &cl->o;
     static uint32_t batches[256], contexts[256];
     static const char *evict[32];
-    mw_err err;
-    mw_cli_operands ops = {.max = 1, .command_after_dashdash = 1};
+    int c;
     optind = 1;
     opterr = 0;
-    while ((c = mw_cli_getopt(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, &ops)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:p:n:c:t:m:r:jqh", mw_cmd_sweep_options, ops)) != -1) {
         switch (c) {
         case 'B':
-            batches_given = 1;
-            if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o.batches, &o.n_batches)) return MW_EXIT_USAGE;
+            cl->batches_given = 1;
+            if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o->batches, &o->n_batches)) return MW_EXIT_USAGE;
             break;
         case 'K':
-            o.axis = MW_SWEEP_CTX;
-            if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o.contexts, &o.n_contexts))
+            o->axis = MW_SWEEP_CTX;
+            if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o->contexts, &o->n_contexts))
                 return MW_EXIT_USAGE;
             break;
         case 'X':
-            if (!mw_cli_parse_u32("sweep", "--max-batch", optarg, 1, &o.max_batch)) return MW_EXIT_USAGE;
-            max_batch_given = 1;
+            if (!U32("--max-batch", 1, INT32_MAX, &o->max_batch)) return MW_EXIT_USAGE;
+            cl->max_batch_given = 1;
             break;
         case 'b':
-            if (!mw_cli_parse_u32("sweep", "--batch", optarg, 1, &o.batch)) return MW_EXIT_USAGE;
-            batch_given = 1;
+            if (!U32("--batch", 1, INT32_MAX, &o->batch)) return MW_EXIT_USAGE;
+            cl->batch_given = 1;
             break;
         case 'Y':
-            if (!mw_cli_parse_u32("sweep", "--max-ctx", optarg, 1, &o.max_ctx)) return MW_EXIT_USAGE;
-            max_ctx_given = 1;
+            if (!U32("--max-ctx", 1, MW_CLI_TOKENS_MAX, &o->max_ctx)) return MW_EXIT_USAGE;
+            cl->max_ctx_given = 1;
             break;
-        case 'r': if (!mw_cli_parse_u32("sweep", "--runs", optarg, 1, &o.runs)) return MW_EXIT_USAGE; runs_given = 1; break;
-        case 'p': if (!mw_cli_parse_u32("sweep", "--prompt", optarg, 1, &o.prompt)) return MW_EXIT_USAGE; break;
-        case 'n': if (!mw_cli_parse_u32("sweep", "--gen", optarg, 0, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'c': if (!mw_cli_parse_u32("sweep", "--ctx", optarg, 1, &o.ctx)) return MW_EXIT_USAGE; ctx_given = 1; break;
-        case 't': if (!mw_cli_parse_u32("sweep", "--threads", optarg, 1, &o.threads)) return MW_EXIT_USAGE; break;
+        case 'r': if (!U32("--runs", 1, RUNS_MAX, &o->runs)) return MW_EXIT_USAGE; cl->runs_given = 1; break;
+        case 'p': if (!U32("--prompt", 1, MW_CLI_TOKENS_MAX, &o->prompt)) return MW_EXIT_USAGE; break;
+        case 'n': if (!U32("--gen", 0, MW_CLI_TOKENS_MAX, &o->gen)) return MW_EXIT_USAGE; break;
+        case 'c': if (!U32("--ctx", 1, MW_CLI_TOKENS_MAX, &o->ctx)) return MW_EXIT_USAGE; cl->ctx_given = 1; break;
+        case 't': if (!U32("--threads", 1, MW_CLI_THREADS_MAX, &o->threads)) return MW_EXIT_USAGE; break;
         case 'm':
-            if (mw_size_parse(optarg, &o.mem_limit_bytes, &err) != MW_OK) {
-                mw_cli_error("sweep", "--mem-limit: %s", err.msg);
-                return MW_EXIT_USAGE;
-            }
-            mem_given = 1;
+            if (!SIZE("--mem-limit", MW_CLI_MEM_MIN, &o->mem_limit_bytes)) return MW_EXIT_USAGE;
+            cl->mem_given = 1;
             break;
         case 'S':
-            if (!strcmp(optarg, "max")) o.swap_limit_bytes = MW_UNLIMITED;
-            else if (mw_size_parse(optarg, &o.swap_limit_bytes, &err) != MW_OK) {
-                mw_cli_error("sweep", "--swap-limit: %s", err.msg);
-                return MW_EXIT_USAGE;
-            }
+            if (!strcmp(optarg, "max")) o->swap_limit_bytes = MW_UNLIMITED;
+            else if (!SIZE("--swap-limit", 0, &o->swap_limit_bytes)) return MW_EXIT_USAGE;
             break;
         case 'T':
-            if (mw_duration_parse(optarg, &o.timeout_seconds, &err) != MW_OK) {
-                mw_cli_error("sweep", "--timeout: %s", err.msg);
+            if (!mw_cli_parse_duration("sweep", "--timeout", optarg, 0.001, 7 * 24 * 3600.0, &o->timeout_seconds))
                 return MW_EXIT_USAGE;
-            }
             break;
         case 'I': {
             char *end;
-            o.items_per_run = strtod(optarg, &end);
-            if (*end || end == optarg || !(o.items_per_run > 0)) {
-                mw_cli_error("sweep", "--items-per-run needs a positive number, not '%s'", optarg);
+            o->items_per_run = strtod(optarg, &end);
+            if (*end || end == optarg || !(o->items_per_run > 0 && o->items_per_run <= 1e15)) {
+                mw_cli_error("sweep", "--items-per-run needs a positive number up to 1e15, not '%s'", optarg);
                 return MW_EXIT_USAGE;
             }
             break;
         }
-        case 'M': o.metric_regex = optarg; break;
-        case 'L': o.jsonl_path = optarg; break;
-        case 'R': o.resume = 1; break;
-        case 'U': if (!mw_cli_parse_u32("sweep", "--warmup", optarg, 0, &o.warmup)) return MW_EXIT_USAGE; break;
+        case 'M': o->metric_regex = optarg; break;
+        case 'L': o->jsonl_path = optarg; break;
+        case 'R': o->resume = 1; break;
+        case 'U': if (!U32("--warmup", 0, RUNS_MAX, &o->warmup)) return MW_EXIT_USAGE; break;
         case 'E':
-            if (o.n_evict_files == sizeof evict / sizeof evict[0]) {
+            if (o->n_evict_files == sizeof evict / sizeof evict[0]) {
                 mw_cli_error("sweep", "--evict: at most %zu files", sizeof evict / sizeof evict[0]);
                 return MW_EXIT_USAGE;
             }
-            evict[o.n_evict_files++] = optarg;
-            o.evict_files = evict;
+            evict[o->n_evict_files++] = optarg;
+            o->evict_files = evict;
             break;
-        case 'k': o.keep_page_cache = 1; break;
+        case 'k': o->keep_page_cache = 1; break;
         case 'W': {
             static uint64_t sizes[16];
-            o.n_what_if = 0;
+            o->n_what_if = 0;
             char buf[512];
             snprintf(buf, sizeof buf, "%s", optarg);
             for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                if (o.n_what_if == 16 || mw_size_parse(tok, &sizes[o.n_what_if], &err) != MW_OK) {
-                    mw_cli_error("sweep", "--what-if takes up to 16 sizes such as 8G,16G: %s",
-                                 o.n_what_if == 16 ? "too many" : err.msg);
+                if (o->n_what_if == 16) {
+                    mw_cli_error("sweep", "--what-if takes up to 16 sizes such as 8G,16G: too many");
                     return MW_EXIT_USAGE;
                 }
-                o.n_what_if++;
+                if (!mw_cli_parse_size("sweep", "--what-if", tok, MW_CLI_MEM_MIN, MW_CLI_SIZE_MAX,
+                                       &sizes[o->n_what_if]))
+                    return MW_EXIT_USAGE;
+                o->n_what_if++;
             }
-            o.what_if = sizes;
+            o->what_if = sizes;
             break;
         }
-        case 'j': json = 1; break;
-        case 'C': csv = 1; break;
-        case 'G': svg = optarg; break;
-        case 'q': quiet = 1; break;
+        case 'j': cl->json = 1; break;
+        case 'C': cl->csv = 1; break;
+        case 'G': cl->svg = optarg; break;
+        case 'q': cl->quiet = 1; break;
         case 'h': fputs(mw_cli_doc_find("sweep")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
-    /* [MODEL] [-- CMD ...], options before and after MODEL */
-    if (ops.n > 1) {
-        mw_cli_error("sweep", "unexpected '%s': give the command after -- (memwall sweep -- CMD {batch})", ops.v[1]);
-        return MW_EXIT_USAGE;
+    return -1;
+}
+
+/* [MODEL] [-- CMD ...], options before and after MODEL. Prints the error;
+ * 0 when the operands are wrong. */
+static int take_operands(int argc, char **argv, const mw_cli_operands *ops, mw_sweep_opts *o)
+{
+    if (ops->n > 1) {
+        mw_cli_error("sweep", "unexpected '%s': give the command after -- (memwall sweep -- CMD {batch})", ops->v[1]);
+        return 0;
     }
-    int model_given = ops.n == 1;
-    if (model_given) o.model = ops.v[0];
-    if (ops.dashdash) {
+    if (ops->n == 1) o->model = ops->v[0];
+    if (ops->dashdash) {
         if (optind >= argc) {
             mw_cli_error("sweep", "no command after --");
-            return MW_EXIT_USAGE;
+            return 0;
         }
-        if (model_given) {
+        if (ops->n == 1) {
             mw_cli_error("sweep", "give a model or a command after --, not both");
-            return MW_EXIT_USAGE;
+            return 0;
         }
-        o.cmd = (const char *const *)(argv + optind);
+        o->cmd = (const char *const *)(argv + optind);
     }
-    /* the two axes: each option belongs to one */
+    return 1;
+}
+
+/* The two axes: each option belongs to one. Prints the error; 0 when one
+ * is given for the other axis. */
+static int check_axis_options(const sweep_cli *cl)
+{
     const char *wrong = NULL;
-    if (o.axis == MW_SWEEP_CTX) {
-        wrong = batches_given ? "--batches" : max_batch_given ? "--max-batch" : ctx_given ? "--ctx" : NULL;
+    if (cl->o.axis == MW_SWEEP_CTX) {
+        wrong = cl->batches_given ? "--batches" : cl->max_batch_given ? "--max-batch" : cl->ctx_given ? "--ctx" : NULL;
         if (wrong) {
             mw_cli_error("sweep", "%s is for a batch sweep; with --contexts, the batch is fixed by --batch N", wrong);
-            return MW_EXIT_USAGE;
+            return 0;
         }
     } else {
-        wrong = batch_given ? "--batch" : max_ctx_given ? "--max-ctx" : NULL;
+        wrong = cl->batch_given ? "--batch" : cl->max_ctx_given ? "--max-ctx" : NULL;
         if (wrong) {
             mw_cli_error("sweep", "%s is for a context sweep: add --contexts auto (or a list), or sweep batches "
                          "with --batches", wrong);
-            return MW_EXIT_USAGE;
+            return 0;
         }
     }
-    if (!model_given && !o.cmd) {
+    return 1;
+}
+
+/* What was not given: the demonstration's settings, the safety cap, and
+ * the memwall that runs the engine's points. */
+static void fill_defaults(sweep_cli *cl, int model_given)
+{
+    mw_sweep_opts *o = &cl->o;
+    if (!model_given && !o->cmd) {
         /* the demonstration: a context long enough that every sequence's KV
          * cache counts (6 MiB each), a cap of about 2.7x the weights, and 3
          * runs a point for steady medians, so bandwidth, compute and capacity
          * all show within a minute (docs/SWEEP.md) */
-        if (!ctx_given && o.axis == MW_SWEEP_BATCH) o.ctx = 512;
-        if (!runs_given) o.runs = 3;
-        if (!mem_given) { o.mem_limit_bytes = 512ull << 20; mem_given = 1; }
+        if (!cl->ctx_given && o->axis == MW_SWEEP_BATCH) o->ctx = 512;
+        if (!cl->runs_given) o->runs = 3;
+        if (!cl->mem_given) { o->mem_limit_bytes = 512ull << 20; cl->mem_given = 1; }
     }
-    if (!mem_given) {
+    if (!cl->mem_given) {
         /* a safety cap below what is available: the host never goes OOM */
         mw_machine_memory mm;
-        if (mw_machine_memory_read(&mm, &err) == MW_OK) o.mem_limit_bytes = mm.host_available_bytes / 5 * 4;
+        if (mw_machine_memory_read(&mm, NULL) == MW_OK) o->mem_limit_bytes = mm.host_available_bytes / 5 * 4;
     }
-    if (!o.cmd) {
+    if (!o->cmd) {
         static char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) { self[n] = '\0'; o.memwall_path = self; }
+        if (n > 0) { self[n] = '\0'; o->memwall_path = self; }
     }
-    progress pr = {!quiet && isatty(STDERR_FILENO), o.axis}; /* a live table on a terminal only */
-    o.on_point = on_point;
-    o.on_progress = on_progress;
-    o.on_point_user = &pr;
-    stop_signal = 0;
-    o.cancel = &stop_signal;
-    catch_stop_signals();
-    mw_sweep_result *r = NULL;
-    if (mw_sweep_run(&o, &r, &err) != MW_OK) {
-        mw_cli_error(NULL, "%s", err.msg);
-        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
-    }
-    if (r->resume_note[0]) mw_cli_error(NULL, "sweep --resume: %s", r->resume_note);
+}
+
+/* The chart (--svg) and the report on stdout. @return the exit code so far. */
+static int write_reports(const mw_sweep_result *r, const sweep_cli *cl)
+{
     int code = MW_EXIT_OK;
-    if (svg) {
-        FILE *f = fopen(svg, "w");
+    mw_err err;
+    if (cl->svg) {
+        FILE *f = fopen(cl->svg, "w");
         if (!f || mw_sweep_report_svg(r, f, &err) != MW_OK) {
-            mw_cli_error(NULL, "cannot write the chart %s: %s", svg, f ? err.msg : strerror(errno));
+            mw_cli_error(NULL, "cannot write the chart %s: %s", cl->svg, f ? err.msg : strerror(errno));
             code = MW_EXIT_FAILURE;
         }
         if (f && fclose(f) != 0) code = MW_EXIT_FAILURE;
     }
-    mw_status st = json ? mw_sweep_report_json(r, stdout, &err)
-                 : csv ? mw_sweep_report_csv(r, stdout, &err)
-                       : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
+    mw_status st = cl->json ? mw_sweep_report_json(r, stdout, &err)
+                 : cl->csv ? mw_sweep_report_csv(r, stdout, &err)
+                           : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
     if (st != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     }
-    /* stopped early: said after the report, which holds what was measured */
+    return code;
+}
+
+/* A sweep stopped early, said after the report (which holds what was
+ * measured). @return the exit code, given the code so far. */
+static int report_early_stop(const mw_sweep_result *r, const mw_sweep_opts *o, int code)
+{
     if (r->stopped.status != MW_OK) {
         mw_cli_error(NULL, "%s", r->stopped.msg);
-        code = MW_EXIT_FAILURE;
-    } else if (r->interrupted_signal) {
-        size_t measured = 0;
-        for (size_t k = 0; k < r->n_points; k++) measured += r->points[k].status != MW_POINT_INTERRUPTED;
-        if (o.jsonl_path)
-            mw_cli_error(NULL, "sweep interrupted by %s after %zu points: run the same command with --resume to "
-                         "measure the rest (%s keeps those measured)", mw_signal_name(r->interrupted_signal),
-                         measured, o.jsonl_path);
-        else
-            mw_cli_error(NULL, "sweep interrupted by %s after %zu points (give --jsonl FILE to be able to resume)",
-                         mw_signal_name(r->interrupted_signal), measured);
-        if (code == MW_EXIT_OK) code = 128 + r->interrupted_signal;
+        return MW_EXIT_FAILURE;
     }
+    if (!r->interrupted_signal) return code;
+    size_t measured = 0;
+    for (size_t k = 0; k < r->n_points; k++) measured += r->points[k].status != MW_POINT_INTERRUPTED;
+    if (o->jsonl_path)
+        mw_cli_error(NULL, "sweep interrupted by %s after %zu points: run the same command with --resume to "
+                     "measure the rest (%s keeps those measured)", mw_signal_name(r->interrupted_signal),
+                     measured, o->jsonl_path);
+    else
+        mw_cli_error(NULL, "sweep interrupted by %s after %zu points (give --jsonl FILE to be able to resume)",
+                     mw_signal_name(r->interrupted_signal), measured);
+    return code == MW_EXIT_OK ? 128 + r->interrupted_signal : code;
+}
+
+int mw_cmd_sweep(int argc, char **argv)
+{
+    sweep_cli cl;
+    memset(&cl, 0, sizeof cl);
+    mw_sweep_opts_init(&cl.o);
+    mw_sweep_opts *o = &cl.o;
+    mw_cli_operands ops = {.max = 1, .command_after_dashdash = 1};
+    int code = parse_options(argc, argv, &cl, &ops);
+    if (code >= 0) return code;
+    if (!take_operands(argc, argv, &ops, o) || !check_axis_options(&cl) || !check_command_options(o))
+        return MW_EXIT_USAGE;
+    fill_defaults(&cl, ops.n == 1);
+
+    progress pr = {!cl.quiet && isatty(STDERR_FILENO), o->axis}; /* a live table on a terminal only */
+    o->on_point = on_point;
+    o->on_progress = on_progress;
+    o->on_point_user = &pr;
+    stop_signal = 0;
+    o->cancel = &stop_signal;
+    catch_stop_signals();
+    mw_sweep_result *r = NULL;
+    mw_err err;
+    if (mw_sweep_run(o, &r, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
+    }
+    if (r->resume_note[0]) mw_cli_error(NULL, "sweep --resume: %s", r->resume_note);
+    code = write_reports(r, &cl);
+    code = report_early_stop(r, o, code);
     mw_sweep_result_free(r);
     return code;
 }

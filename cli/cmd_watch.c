@@ -88,10 +88,10 @@ int mw_cmd_watch(int argc, char **argv)
         cur = optind;
         switch (c) {
         case 'i':
-            if (mw_duration_parse(optarg, &opts.interval_seconds, &err) != MW_OK)
-                return usage_error("--interval: %s", err.msg);
-            if (opts.interval_seconds < 0.001)
-                return usage_error("--interval %s is below the 1ms minimum", optarg);
+            /* 1 ms to 1 hour: a finer tick is all overhead, a coarser one
+             * sees nothing (and a huge one overflowed ppoll's timespec) */
+            if (!mw_cli_parse_duration("watch", "--interval", optarg, 0.001, 3600, &opts.interval_seconds))
+                return MW_EXIT_WRAPPER_FAILURE;
             break;
         case 'p': {
             char *end;
@@ -103,15 +103,14 @@ int mw_cmd_watch(int argc, char **argv)
             break;
         }
         case 'm':
-            if (mw_size_parse(optarg, &opts.mem_limit_bytes, &err) != MW_OK)
-                return usage_error("--mem-limit: %s", err.msg);
-            if (opts.mem_limit_bytes < 4096)
-                return usage_error("--mem-limit %s is too small to run anything", optarg);
+            if (!mw_cli_parse_size("watch", "--mem-limit", optarg, MW_CLI_MEM_MIN, MW_CLI_SIZE_MAX,
+                                   &opts.mem_limit_bytes))
+                return MW_EXIT_WRAPPER_FAILURE;
             break;
         case 'S':
             if (!strcmp(optarg, "max")) opts.swap_limit_bytes = MW_UNLIMITED;
-            else if (mw_size_parse(optarg, &opts.swap_limit_bytes, &err) != MW_OK)
-                return usage_error("--swap-limit: %s", err.msg);
+            else if (!mw_cli_parse_size("watch", "--swap-limit", optarg, 0, MW_CLI_SIZE_MAX, &opts.swap_limit_bytes))
+                return MW_EXIT_WRAPPER_FAILURE;
             break;
         case 'P': opts.pss = 1; break;
         case 'G': opts.gpu = 0; break;

@@ -105,16 +105,88 @@ int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **ou
     return MW_EXIT_OK;
 }
 
-int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t *out)
+int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
+                     uint32_t *out)
 {
     char *end;
     errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < (long long)min || v > INT32_MAX) {
-        mw_cli_error(cmd, "%s needs a whole number of at least %u, not '%s'", opt, min, text);
+    unsigned long long v = strtoull(text, &end, 10);
+    /* strtoull takes "-1" (as ULLONG_MAX) and leading spaces: digits only */
+    if (text[0] < '0' || text[0] > '9' || errno || *end || v < min || v > max) {
+        mw_cli_error(cmd, "%s needs a whole number from %u to %u, not '%s'", opt, min, max, text);
         return 0;
     }
     *out = (uint32_t)v;
+    return 1;
+}
+
+/* "24" or "1.5": a number without a unit. */
+static int is_bare_number(const char *text)
+{
+    if (!*text) return 0;
+    for (const char *p = text; *p; p++)
+        if ((*p < '0' || *p > '9') && *p != '.') return 0;
+    return 1;
+}
+
+int mw_cli_parse_size(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+    mw_err err;
+    uint64_t v;
+    char a[32], b[32];
+    if (mw_size_parse(text, &v, &err) != MW_OK) {
+        mw_cli_error(cmd, "%s: %s; give %s to %s", opt, err.msg, mw_size_format(min, a, sizeof a),
+                     mw_size_format(max, b, sizeof b));
+        return 0;
+    }
+    if (is_bare_number(text) && v > 0 && v < 4096) {
+        mw_cli_error(cmd, "%s %s has no unit, so it would be %s bytes: did you mean %sG? (or %sM; below 4096 a "
+                     "size needs a unit)", opt, text, text, text, text);
+        return 0;
+    }
+    if (v < min || v > max) {
+        mw_cli_error(cmd, "%s needs a size from %s to %s, not '%s'", opt, mw_size_format(min, a, sizeof a),
+                     mw_size_format(max, b, sizeof b), text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A duration in the largest unit that writes it whole: "1h", "30s", "1ms". */
+static const char *duration_text(double s, char *buf, size_t cap)
+{
+    static const struct { const char *unit; double seconds; } units[] = {
+        {"h", 3600}, {"m", 60}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        double v = s / units[i].seconds;
+        if (v >= 1 && v == (double)(long long)v) {
+            snprintf(buf, cap, "%lld%s", (long long)v, units[i].unit);
+            return buf;
+        }
+    }
+    snprintf(buf, cap, "%gs", s);
+    return buf;
+}
+
+int mw_cli_parse_duration(const char *cmd, const char *opt, const char *text, double min, double max, double *out)
+{
+    mw_err err;
+    double v;
+    char a[32], b[32];
+    if (mw_duration_parse(text, &v, &err) != MW_OK) {
+        mw_cli_error(cmd, "%s: %s; give %s to %s", opt, err.msg, duration_text(min, a, sizeof a),
+                     duration_text(max, b, sizeof b));
+        return 0;
+    }
+    if (!(v >= min && v <= max)) {
+        mw_cli_error(cmd, "%s needs a duration from %s to %s, not '%s'", opt, duration_text(min, a, sizeof a),
+                     duration_text(max, b, sizeof b), text);
+        return 0;
+    }
+    *out = v;
     return 1;
 }
 

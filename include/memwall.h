@@ -227,13 +227,13 @@ void mw_mem_fail_after(uint64_t n);
 /*! mw_size_parse() :
  *  Parses "4096", "512M", "1.5GiB", "2G", "100kB". K/M/G/T (with or without
  *  "iB") are powers of 1024; kB/MB/GB/TB are powers of 1000; a trailing B
- *  is optional. Whitespace, signs, overflow and unknown suffixes are errors.
- *  @return MW_OK or MW_ERR_INVALID (err says why). */
+ *  is optional. Whitespace, signs, unknown suffixes and sizes above 1 EiB
+ *  (2^60 bytes) are errors. @return MW_OK or MW_ERR_INVALID (err says why). */
 mw_status mw_size_parse(const char *text, uint64_t *out_bytes, mw_err *err);
 
 /*! mw_duration_parse() :
  *  Parses "100ms", "1ms", "0.5s", "250us", "2m", or a bare number of
- *  seconds. @return MW_OK or MW_ERR_INVALID. */
+ *  seconds, up to a week (168h). @return MW_OK or MW_ERR_INVALID. */
 mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err);
 
 /*! mw_size_format() :
@@ -698,6 +698,9 @@ typedef struct mw_run_opts {
     uint32_t n_seqs;                 /* explicit prompts (0: random)        */
     const int32_t *const *tokens;    /* n_seqs arrays of token ids          */
     const uint32_t *n_tokens;        /* their lengths                       */
+    uint64_t mem_available_bytes;    /* refuse a workload whose plan (low
+                                        end) needs more, before allocating
+                                        it; MW_UNKNOWN (default): no check  */
 } mw_run_opts;
 
 void mw_run_opts_init(mw_run_opts *o);

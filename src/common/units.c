@@ -9,6 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* The largest size and duration the parsers take (memwall.h). */
+#define MW_SIZE_MAX_BYTES 1152921504606846976.0 /* 2^60 */
+#define MW_DURATION_MAX_SECONDS (7 * 24 * 3600.0)
+
 typedef struct unit { const char *suffix; double factor; } unit;
 
 /* Longest suffixes first is not needed: matching is on the whole rest. */
@@ -57,8 +61,10 @@ mw_status mw_size_parse(const char *text, uint64_t *out_bytes, mw_err *err)
     for (size_t i = 0; i < MW_ARRAY_LEN(size_units); i++) {
         if (strcmp(rest, size_units[i].suffix) != 0) continue;
         double bytes = v * size_units[i].factor;
-        MW_RETURN_IF(bytes >= 18446744073709549568.0, err, MW_ERR_INVALID,
-                     "invalid size \"%s\": too large", text);
+        /* 1 EiB: more than any machine has, and far from uint64_t's end, so
+         * a size can be added to or multiplied by a small count safely */
+        MW_RETURN_IF(bytes > MW_SIZE_MAX_BYTES, err, MW_ERR_INVALID,
+                     "invalid size \"%s\": more than 1 EiB (2^60 bytes), the largest size", text);
         /* Bytes are whole: round "1.5K" = 1536 exactly, "0.3K" = 307. */
         *out_bytes = (uint64_t)floor(bytes + 0.5);
         return MW_OK;
@@ -75,9 +81,12 @@ mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err)
     MW_FORWARD(parse_number("duration", text, &v, &rest, err));
     for (size_t i = 0; i < MW_ARRAY_LEN(duration_units); i++) {
         if (strcmp(rest, duration_units[i].suffix) != 0) continue;
-        *out_seconds = v * duration_units[i].factor;
-        MW_RETURN_IF(!isfinite(*out_seconds), err, MW_ERR_INVALID,
-                     "invalid duration \"%s\": out of range", text);
+        double seconds = v * duration_units[i].factor;
+        /* a week: longer than any run memwall watches, and a bound that
+         * keeps seconds exact as a timespec (time_t) or as nanoseconds */
+        MW_RETURN_IF(!(seconds <= MW_DURATION_MAX_SECONDS), err, MW_ERR_INVALID,
+                     "invalid duration \"%s\": more than a week (168h), the longest duration", text);
+        *out_seconds = seconds;
         return MW_OK;
     }
     return mw_err_set(err, MW_ERR_INVALID,

@@ -27,6 +27,7 @@ void mw_run_opts_init(mw_run_opts *o)
     o->ubatch = 512;
     o->seed = 1;
     o->kv_dtype = MW_DTYPE_F16;
+    o->mem_available_bytes = MW_UNKNOWN;
 }
 
 void mw_run_result_free(mw_run_result *r)
@@ -60,7 +61,7 @@ static int32_t argmax(const float *x, uint32_t n)
     return (int32_t)best;
 }
 
-/* The run's state, freed in one place. */
+/* The run's state, freed in one place, and the shape of its workload. */
 typedef struct run_state {
     mw_pool *pool;
     mw_llama *m;
@@ -70,16 +71,19 @@ typedef struct run_state {
     uint32_t *lens;
     int32_t *tok, *seq, *pos, *last;
     double *step_times;
+    uint32_t batch;                  /* sequences                            */
+    uint32_t max_len;                /* the longest prompt                   */
+    uint32_t ctx;                    /* KV tokens per sequence               */
 } run_state;
 
-static void state_free(run_state *S, uint32_t batch)
+static void state_free(run_state *S)
 {
     mw_forward_free(&S->fw);
     mw_kv_cache_free(&S->kv);
     mw_llama_free(S->m);
     mw_pool_free(S->pool);
     if (S->prompts)
-        for (uint32_t s = 0; s < batch; s++) mw_free(S->prompts[s]);
+        for (uint32_t s = 0; s < S->batch; s++) mw_free(S->prompts[s]);
     mw_free(S->prompts);
     mw_free(S->lens);
     mw_free(S->tok);
@@ -111,154 +115,216 @@ static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch
     return st;
 }
 
+/* The options as the run uses them: the batch, and the threads (0: the
+ * CPUs online). */
+static mw_status check_opts(mw_run_opts *o, uint32_t *batch, mw_err *err)
+{
+    MW_RETURN_IF(o->ubatch == 0, err, MW_ERR_INVALID, "ubatch must be at least 1");
+    *batch = o->n_seqs ? o->n_seqs : (o->batch ? o->batch : 1);
+    MW_RETURN_IF(o->n_seqs && o->batch && o->batch != o->n_seqs, err, MW_ERR_INVALID,
+                 "--batch %u but %u prompts given: give one or the other", o->batch, o->n_seqs);
+    MW_RETURN_IF(*batch > 4096, err, MW_ERR_INVALID, "--batch %u is more than 4096", *batch);
+    if (o->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o->threads = n > 0 ? (uint32_t)n : 1;
+    }
+    return MW_OK;
+}
+
+/* The workload's shape (S->max_len, S->ctx) from the options alone, before
+ * anything of its size is allocated. */
+static mw_status workload_shape(run_state *S, const mw_run_opts *o, mw_err *err)
+{
+    S->max_len = o->prompt;
+    if (o->n_seqs) {
+        S->max_len = 0;
+        for (uint32_t s = 0; s < S->batch; s++)
+            if (o->n_tokens[s] > S->max_len) S->max_len = o->n_tokens[s];
+    }
+    uint64_t need = (uint64_t)S->max_len + o->gen;
+    S->ctx = o->ctx ? o->ctx : (uint32_t)(need <= UINT32_MAX ? need : UINT32_MAX);
+    MW_RETURN_IF(need > S->ctx, err, MW_ERR_INVALID,
+                 "--ctx %u is too small for a prompt of %u and %u generated tokens", S->ctx, S->max_len, o->gen);
+    return MW_OK;
+}
+
+/* The plan of the workload, refused when it needs more than
+ * o->mem_available_bytes: failing here, with the plan's numbers, beats an
+ * OOM kill halfway through the allocations. */
+static mw_status check_fit(const mw_plan *p, const mw_run_opts *o, mw_err *err)
+{
+    if (o->mem_available_bytes == MW_UNKNOWN || p->total_bytes <= o->mem_available_bytes) return MW_OK;
+    char need[32], w[32], kv[32], act[32], avail[32];
+    return mw_err_set(err, MW_ERR_NOMEM,
+                      "the plan of this run needs %s (weights %s, KV cache %s, activations %s), %s available: "
+                      "lower --prompt/--batch/--ctx, or give --force",
+                      mw_size_format(p->total_bytes, need, sizeof need),
+                      mw_size_format(p->bytes[MW_COMP_WEIGHTS], w, sizeof w),
+                      mw_size_format(p->bytes[MW_COMP_KV_CACHE], kv, sizeof kv),
+                      mw_size_format(p->bytes[MW_COMP_ACTIVATIONS], act, sizeof act),
+                      mw_size_format(o->mem_available_bytes, avail, sizeof avail));
+}
+
+/* The prompts: given, or random tokens from the seed. */
+static mw_status make_prompts(run_state *S, const mw_run_opts *o, mw_err *err)
+{
+    const mw_hparams *hp = &S->m->hp;
+    S->prompts = mw_calloc(S->batch, sizeof *S->prompts, MW_MEM_OTHER);
+    S->lens = mw_calloc(S->batch, sizeof *S->lens, MW_MEM_OTHER);
+    MW_RETURN_IF(!S->prompts || !S->lens, err, MW_ERR_NOMEM, "out of memory");
+    uint64_t rng = o->seed;
+    for (uint32_t s = 0; s < S->batch; s++) {
+        uint32_t len = o->n_seqs ? o->n_tokens[s] : o->prompt;
+        MW_RETURN_IF(len == 0, err, MW_ERR_INVALID, "prompt %u is empty", s + 1);
+        S->prompts[s] = mw_malloc(len * sizeof(int32_t), MW_MEM_OTHER);
+        MW_RETURN_IF(!S->prompts[s], err, MW_ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < len; i++) {
+            int32_t t = o->n_seqs ? o->tokens[s][i] : (int32_t)(splitmix(&rng) % hp->n_vocab);
+            MW_RETURN_IF(t < 0 || (uint32_t)t >= hp->n_vocab, err, MW_ERR_INVALID,
+                         "prompt %u, token %u: id %d is outside the vocabulary (0..%u)", s + 1, i + 1, t,
+                         hp->n_vocab - 1);
+            S->prompts[s][i] = t;
+        }
+        S->lens[s] = len;
+    }
+    return MW_OK;
+}
+
+/* The KV cache, the forward pass's arena (for its two step shapes: the
+ * first prefill step is the largest; decode attends to ctx) and the step
+ * buffers. */
+static mw_status alloc_buffers(run_state *S, mw_run_result *r, const mw_run_opts *o, mw_err *err)
+{
+    const uint32_t batch = S->batch;
+    int64_t n_pre = 0;
+    for (uint32_t s = 0; s < batch; s++) n_pre += S->lens[s] < o->ubatch ? S->lens[s] : o->ubatch;
+    mw_step_shape shapes[2] = {{n_pre, S->max_len}, {batch, S->ctx}};
+    MW_FORWARD(mw_kv_cache_init(&S->kv, S->m, o->kv_dtype, batch, S->ctx, err));
+    MW_FORWARD(mw_forward_init(&S->fw, S->m, &S->kv, S->pool, shapes, o->gen ? 2 : 1, batch, err));
+    int64_t cap = n_pre > batch ? n_pre : batch;
+    S->tok = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
+    S->seq = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
+    S->pos = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
+    S->last = mw_malloc(batch * sizeof(int32_t), MW_MEM_OTHER);
+    S->step_times = mw_malloc((o->gen ? o->gen : 1) * sizeof(double), MW_MEM_OTHER);
+    /* the output buffer of the logits, as the plan counts it: activations */
+    r->logits = mw_malloc((size_t)batch * S->m->hp.n_vocab * sizeof(float), MW_MEM_ACTIVATIONS);
+    r->generated = mw_malloc((size_t)batch * (o->gen ? o->gen : 1) * sizeof(int32_t), MW_MEM_OTHER);
+    MW_RETURN_IF(!S->tok || !S->seq || !S->pos || !S->last || !S->step_times || !r->logits || !r->generated,
+                 err, MW_ERR_NOMEM, "out of memory");
+    return MW_OK;
+}
+
+/* Prefill: steps of up to ubatch tokens of every sequence still in its
+ * prompt. Counts the prompt tokens in r. */
+static mw_status prefill(run_state *S, mw_run_result *r, const mw_run_opts *o, mw_err *err)
+{
+    for (uint32_t done_to = 0; done_to < S->max_len; done_to += o->ubatch) {
+        int64_t n = 0;
+        for (uint32_t s = 0; s < S->batch; s++) {
+            S->last[s] = -1;
+            for (uint32_t i = done_to; i < S->lens[s] && i < done_to + o->ubatch; i++) {
+                S->tok[n] = S->prompts[s][i];
+                S->seq[n] = (int32_t)s;
+                S->pos[n] = (int32_t)i;
+                if (i == S->lens[s] - 1) S->last[s] = (int32_t)n;
+                n++;
+            }
+        }
+        if (n == 0) continue;
+        r->prompt_tokens += (uint64_t)n;
+        MW_FORWARD(mw_forward_step(&S->fw, n, S->tok, S->seq, S->pos, S->last, r->logits, err));
+    }
+    return MW_OK;
+}
+
+/* Greedy decoding: each step feeds the token chosen from the last logits,
+ * and its time is kept in S->step_times. */
+static mw_status decode(run_state *S, mw_run_result *r, const mw_run_opts *o, mw_err *err)
+{
+    const uint32_t n_vocab = S->m->hp.n_vocab;
+    for (uint32_t g = 0; g < o->gen; g++) {
+        double ts = now();
+        for (uint32_t s = 0; s < S->batch; s++) {
+            int32_t t = argmax(r->logits + (size_t)s * n_vocab, n_vocab);
+            r->generated[(size_t)s * o->gen + g] = t;
+            S->tok[s] = t;
+            S->seq[s] = (int32_t)s;
+            S->pos[s] = (int32_t)(S->lens[s] + g);
+            S->last[s] = (int32_t)s;
+        }
+        MW_FORWARD(mw_forward_step(&S->fw, S->batch, S->tok, S->seq, S->pos, S->last, r->logits, err));
+        S->step_times[g] = now() - ts;
+    }
+    return MW_OK;
+}
+
+/* What the run held, by tag since base (weights mapped from a file: their
+ * tensors' bytes), next to the plan's prediction already in r. */
+static void measure_held(const run_state *S, const mw_mem_stats *base, mw_run_result *r)
+{
+    mw_mem_stats held;
+    mw_mem_get_stats(&held);
+    r->measured[MW_COMP_WEIGHTS] = S->m->mapped ? S->m->weights_bytes
+                                                : held.current_bytes[MW_MEM_WEIGHTS] - base->current_bytes[MW_MEM_WEIGHTS];
+    r->weights_mapped = S->m->mapped;
+    r->measured[MW_COMP_KV_CACHE] = held.current_bytes[MW_MEM_KV_CACHE] - base->current_bytes[MW_MEM_KV_CACHE];
+    r->measured[MW_COMP_ACTIVATIONS] =
+        held.current_bytes[MW_MEM_ACTIVATIONS] - base->current_bytes[MW_MEM_ACTIVATIONS];
+    r->measured[MW_COMP_SCRATCH] = held.current_bytes[MW_MEM_SCRATCH] - base->current_bytes[MW_MEM_SCRATCH];
+}
+
 mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out, mw_err *err)
 {
     *out = NULL;
     mw_run_opts o = *opts;
-    MW_RETURN_IF(o.ubatch == 0, err, MW_ERR_INVALID, "ubatch must be at least 1");
-    uint32_t batch = o.n_seqs ? o.n_seqs : (o.batch ? o.batch : 1);
-    MW_RETURN_IF(o.n_seqs && o.batch && o.batch != o.n_seqs, err, MW_ERR_INVALID,
-                 "--batch %u but %u prompts given: give one or the other", o.batch, o.n_seqs);
-    MW_RETURN_IF(batch > 4096, err, MW_ERR_INVALID, "--batch %u is more than 4096", batch);
-    if (o.threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o.threads = n > 0 ? (uint32_t)n : 1;
-    }
     run_state S;
     memset(&S, 0, sizeof S);
+    MW_FORWARD(check_opts(&o, &S.batch, err));
     mw_run_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
     mw_status st = r ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
-    mw_mem_stats base, held;
+    mw_mem_stats base;
     mw_mem_get_stats(&base);
     if (st == MW_OK) st = mw_pool_init(&S.pool, (int)o.threads, err);
 
     double t0 = now();
     if (st == MW_OK) st = mw_llama_load(model, o.no_mmap, o.mlock, S.pool, &S.m, err);
     double t_load = now() - t0;
+    /* the plan of the workload, checked before anything of its size */
+    if (st == MW_OK) st = workload_shape(&S, &o, err);
+    if (st == MW_OK) st = predict(S.m, &o, S.batch, S.max_len, S.ctx, &r->predicted, err);
+    if (st == MW_OK) st = check_fit(&r->predicted, &o, err);
+    if (st == MW_OK) st = make_prompts(&S, &o, err);
+    if (st == MW_OK) st = alloc_buffers(&S, r, &o, err);
     if (st != MW_OK) goto done;
-    const mw_hparams *hp = &S.m->hp;
 
-    /* the prompts: given, or random tokens from the seed */
-    S.prompts = mw_calloc(batch, sizeof *S.prompts, MW_MEM_OTHER);
-    S.lens = mw_calloc(batch, sizeof *S.lens, MW_MEM_OTHER);
-    if (!S.prompts || !S.lens) { st = mw_err_set(err, MW_ERR_NOMEM, "out of memory"); goto done; }
-    uint32_t max_len = 0;
-    uint64_t rng = o.seed;
-    for (uint32_t s = 0; s < batch; s++) {
-        uint32_t len = o.n_seqs ? o.n_tokens[s] : o.prompt;
-        if (len == 0) { st = mw_err_set(err, MW_ERR_INVALID, "prompt %u is empty", s + 1); goto done; }
-        S.prompts[s] = mw_malloc(len * sizeof(int32_t), MW_MEM_OTHER);
-        if (!S.prompts[s]) { st = mw_err_set(err, MW_ERR_NOMEM, "out of memory"); goto done; }
-        for (uint32_t i = 0; i < len; i++) {
-            int32_t t = o.n_seqs ? o.tokens[s][i] : (int32_t)(splitmix(&rng) % hp->n_vocab);
-            if (t < 0 || (uint32_t)t >= hp->n_vocab) {
-                st = mw_err_set(err, MW_ERR_INVALID, "prompt %u, token %u: id %d is outside the vocabulary "
-                                "(0..%u)", s + 1, i + 1, t, hp->n_vocab - 1);
-                goto done;
-            }
-            S.prompts[s][i] = t;
-        }
-        S.lens[s] = len;
-        if (len > max_len) max_len = len;
-    }
-    uint32_t ctx = o.ctx ? o.ctx : max_len + o.gen;
-    if ((uint64_t)max_len + o.gen > ctx) {
-        st = mw_err_set(err, MW_ERR_INVALID, "--ctx %u is too small for a prompt of %u and %u generated "
-                        "tokens", ctx, max_len, o.gen);
-        goto done;
-    }
-
-    /* step shapes: the first prefill step is the largest; decode attends to ctx */
-    int64_t n_pre = 0;
-    for (uint32_t s = 0; s < batch; s++) n_pre += S.lens[s] < o.ubatch ? S.lens[s] : o.ubatch;
-    mw_step_shape shapes[2] = {{n_pre, max_len}, {batch, ctx}};
-    st = mw_kv_cache_init(&S.kv, S.m, o.kv_dtype, batch, ctx, err);
-    if (st == MW_OK) st = mw_forward_init(&S.fw, S.m, &S.kv, S.pool, shapes, o.gen ? 2 : 1, batch, err);
-    if (st != MW_OK) goto done;
-    int64_t cap = n_pre > batch ? n_pre : batch;
-    S.tok = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
-    S.seq = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
-    S.pos = mw_malloc(cap * sizeof(int32_t), MW_MEM_OTHER);
-    S.last = mw_malloc(batch * sizeof(int32_t), MW_MEM_OTHER);
-    S.step_times = mw_malloc((o.gen ? o.gen : 1) * sizeof(double), MW_MEM_OTHER);
-    /* the output buffer of the logits, as the plan counts it: activations */
-    r->logits = mw_malloc((size_t)batch * hp->n_vocab * sizeof(float), MW_MEM_ACTIVATIONS);
-    r->generated = mw_malloc((size_t)batch * (o.gen ? o.gen : 1) * sizeof(int32_t), MW_MEM_OTHER);
-    if (!S.tok || !S.seq || !S.pos || !S.last || !S.step_times || !r->logits || !r->generated) {
-        st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-
-    /* prefill */
     double tp = now();
-    uint64_t prompt_tokens = 0;
-    for (uint32_t done_to = 0; done_to < max_len; done_to += o.ubatch) {
-        int64_t n = 0;
-        for (uint32_t s = 0; s < batch; s++) {
-            S.last[s] = -1;
-            for (uint32_t i = done_to; i < S.lens[s] && i < done_to + o.ubatch; i++) {
-                S.tok[n] = S.prompts[s][i];
-                S.seq[n] = (int32_t)s;
-                S.pos[n] = (int32_t)i;
-                if (i == S.lens[s] - 1) S.last[s] = (int32_t)n;
-                n++;
-            }
-        }
-        if (n == 0) continue;
-        prompt_tokens += (uint64_t)n;
-        st = mw_forward_step(&S.fw, n, S.tok, S.seq, S.pos, S.last, r->logits, err);
-        if (st != MW_OK) goto done;
-    }
+    st = prefill(&S, r, &o, err);
     double t_prompt = now() - tp;
-
-    /* greedy decoding: each step feeds the token chosen from the last logits */
+    if (st != MW_OK) goto done;
     double td = now();
-    for (uint32_t g = 0; g < o.gen; g++) {
-        double ts = now();
-        for (uint32_t s = 0; s < batch; s++) {
-            int32_t t = argmax(r->logits + (size_t)s * hp->n_vocab, hp->n_vocab);
-            r->generated[(size_t)s * o.gen + g] = t;
-            S.tok[s] = t;
-            S.seq[s] = (int32_t)s;
-            S.pos[s] = (int32_t)(S.lens[s] + g);
-            S.last[s] = (int32_t)s;
-        }
-        st = mw_forward_step(&S.fw, batch, S.tok, S.seq, S.pos, S.last, r->logits, err);
-        if (st != MW_OK) goto done;
-        S.step_times[g] = now() - ts;
-    }
+    st = decode(&S, r, &o, err);
     double t_decode = now() - td;
-
-    /* what the run held, by tag, against what the plan predicts */
-    mw_mem_get_stats(&held);
-    r->measured[MW_COMP_WEIGHTS] = S.m->mapped ? S.m->weights_bytes
-                                               : held.current_bytes[MW_MEM_WEIGHTS] - base.current_bytes[MW_MEM_WEIGHTS];
-    r->weights_mapped = S.m->mapped;
-    r->measured[MW_COMP_KV_CACHE] = held.current_bytes[MW_MEM_KV_CACHE] - base.current_bytes[MW_MEM_KV_CACHE];
-    r->measured[MW_COMP_ACTIVATIONS] =
-        held.current_bytes[MW_MEM_ACTIVATIONS] - base.current_bytes[MW_MEM_ACTIVATIONS];
-    r->measured[MW_COMP_SCRATCH] = held.current_bytes[MW_MEM_SCRATCH] - base.current_bytes[MW_MEM_SCRATCH];
-    st = predict(S.m, &o, batch, max_len, ctx, &r->predicted, err);
     if (st != MW_OK) goto done;
 
+    measure_held(&S, &base, r);
     snprintf(r->model, sizeof r->model, "%s", model);
-    r->batch = batch;
-    r->n_vocab = hp->n_vocab;
+    r->batch = S.batch;
+    r->n_vocab = S.m->hp.n_vocab;
     r->threads = o.threads;
-    r->prompt_tokens = prompt_tokens;
-    r->gen_tokens = (uint64_t)batch * o.gen;
+    r->gen_tokens = (uint64_t)S.batch * o.gen;
     r->gen_per_seq = o.gen;
     r->load_seconds = t_load;
     r->prompt_seconds = t_prompt;
     r->decode_seconds = t_decode;
-    r->prompt_tokens_per_second = t_prompt > 0 ? (double)prompt_tokens / t_prompt : 0;
+    r->prompt_tokens_per_second = t_prompt > 0 ? (double)r->prompt_tokens / t_prompt : 0;
     r->decode_tokens_per_second = t_decode > 0 ? (double)r->gen_tokens / t_decode : 0;
     if (o.gen) {
         qsort(S.step_times, o.gen, sizeof(double), mw_cmp_double);
         r->decode_step_seconds = S.step_times[o.gen / 2];
     }
 done:
-    state_free(&S, batch);
+    state_free(&S);
     if (st != MW_OK) {
         mw_run_result_free(r);
         return st;

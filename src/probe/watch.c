@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #define MIN_INTERVAL 0.001
+#define MAX_INTERVAL 3600.0
 /* NVML is queried at most this often, whatever the interval: a process list
  * costs ~1 ms on a real driver, and the driver refreshes it less often. */
 #define GPU_MIN_INTERVAL 0.010
@@ -639,6 +640,9 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
     MW_RETURN_IF(!attached && (!argv[0] || !argv[0][0]), err, MW_ERR_INVALID, "empty command");
     MW_RETURN_IF(!(opts_in->interval_seconds >= MIN_INTERVAL), err, MW_ERR_INVALID,
                  "sampling interval %g s is below the 1 ms minimum", opts_in->interval_seconds);
+    /* a huge interval overflowed ppoll's timespec: EINVAL at once, forever */
+    MW_RETURN_IF(!(opts_in->interval_seconds <= MAX_INTERVAL), err, MW_ERR_INVALID,
+                 "sampling interval %g s is above the 1 hour maximum", opts_in->interval_seconds);
     MW_RETURN_IF(attached && opts_in->mem_limit_bytes != MW_UNLIMITED, err, MW_ERR_INVALID,
                  "--mem-limit needs a command to start; it cannot cap a running process");
 

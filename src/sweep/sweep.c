@@ -243,6 +243,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         argv[n++] = "--gen"; argv[n++] = ng;
         if (ctx) { snprintf(nc, sizeof nc, "%u", ctx); argv[n++] = "--ctx"; argv[n++] = nc; }
         if (o->threads) { snprintf(nt, sizeof nt, "%u", o->threads); argv[n++] = "--threads"; argv[n++] = nt; }
+        argv[n++] = "--force"; /* a point beyond the cap is measured (oom), not refused by run's plan check */
         argv[n++] = "--json";
         argv[n] = NULL;
     }

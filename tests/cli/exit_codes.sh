@@ -66,7 +66,7 @@ usage_error "--mem-limit"          --mem-limit 12Q -- "$MW_TOUCH" --exit 9 1M
 usage_error "--mem-limit"          --mem-limit 100 -- "$MW_TOUCH" --exit 9 1M
 usage_error "--swap-limit"         --swap-limit lots --mem-limit 64M -- "$MW_TOUCH" --exit 9 1M
 usage_error "0.1ms"                --interval 0.1ms -- "$MW_TOUCH" --exit 9 1M
-usage_error "1ms minimum"          --interval 0.1ms -- "$MW_TOUCH" --exit 9 1M
+usage_error "from 1ms to 1h"       --interval 0.1ms -- "$MW_TOUCH" --exit 9 1M
 usage_error "abc"                  --interval abc -- "$MW_TOUCH" --exit 9 1M
 usage_error "--interval"           --interval abc -- "$MW_TOUCH" --exit 9 1M
 usage_error "unknown option '--frobnicate'" --frobnicate -- "$MW_TOUCH" --exit 9 1M
@@ -96,3 +96,22 @@ expect_contains "$T/stderr" "4242"
 expect_exit 125 "$MW" watch --timeline "$T/no/such/dir/t.csv" -- "$MW_TOUCH" --exit 9 1M
 expect_contains "$T/stderr" "$T/no/such/dir/t.csv"
 ok "--pid with a command names the PID; an uncreatable --timeline: 125"
+
+# ---- bounded values (issue 10) ---------------------------------------------------
+# A huge --interval overflowed ppoll's timespec: memwall spun at a full core on
+# EINVAL, never reaped CMD and ignored SIGTERM. Now every interval outside
+# 1ms..1h is refused up front with the range (timeout: the old code hung).
+usage_error "from 1ms to 1h"       --interval 2h -- "$MW_TOUCH" --exit 9 1M
+usage_error "--interval"           --interval 9223372036854775807 -- "$MW_TOUCH" --exit 9 1M
+usage_error "1ms to 1h"            --interval 9223372036854775807 -- "$MW_TOUCH" --exit 9 1M
+expect_exit 125 timeout 10 "$MW" watch --interval 9223372036854775807 -- true
+expect_exit 0 "$MW" watch -q --interval 1h -- true      # the bound itself: runs, ends with CMD
+ok "--interval outside 1ms..1h: 125 with the range; 1h itself runs"
+
+# A size without a unit below 4096 is surely meant to have one (--mem-limit 24
+# was 24 bytes): refused with a hint; sizes above 1 EiB are refused.
+usage_error "did you mean 24G?"    --mem-limit 24 -- "$MW_TOUCH" --exit 9 1M
+usage_error "did you mean 100G?"   --swap-limit 100 --mem-limit 64M -- "$MW_TOUCH" --exit 9 1M
+usage_error "1 EiB"                --mem-limit 2000000T -- "$MW_TOUCH" --exit 9 1M
+usage_error "from 4.00 KiB to 1.00 EiB" --mem-limit 1K -- "$MW_TOUCH" --exit 9 1M
+ok "a bare size below 4096: 'did you mean 24G?'; above 1 EiB: refused"

@@ -89,13 +89,13 @@ expect_contains "$T/stderr" 'model_type "falcon" is not supported'
 expect_exit 1 "$MW" plan "$GGUF" --kv-dtype q8_0
 expect_contains "$T/stderr" "blocks of 32"
 expect_exit 2 "$MW" plan llama-3-8b --batch 0
-expect_contains "$T/stderr" "--batch needs a whole number of at least 1"
+expect_contains "$T/stderr" "--batch needs a whole number from 1 to"
 expect_exit 2 "$MW" plan llama-3-8b --optimizer lion
 expect_contains "$T/stderr" "--optimizer must be one of adamw"
 expect_exit 2 "$MW" plan llama-3-8b --dtype q9_9
 expect_contains "$T/stderr" 'unknown type "q9_9"'
 expect_exit 2 "$MW" plan
 expect_exit 2 "$MW" inspect a b
-expect_exit 1 "$MW" plan llama-3-8b --tp 64
+expect_exit 2 "$MW" plan llama-3-8b --tp 64
 expect_contains "$T/stderr" "--tp 64 exceeds"
 ok "errors"

@@ -90,9 +90,9 @@ expect_exit 2 "$MW" sweep --max-ctx 4096 -- true
 expect_exit 2 "$MW" sweep --contexts 256,x -- true
 expect_contains "$T/stderr" "--contexts takes"
 expect_exit 2 "$MW" sweep --contexts 256, -- true
-expect_exit 1 "$MW" sweep --contexts 16 --prompt 16 --gen 16
+expect_exit 2 "$MW" sweep --contexts 16 --prompt 16 --gen 16
 expect_contains "$T/stderr" "context 16 cannot hold the prompt and the generation (16 + 16 tokens)"
-expect_exit 1 "$MW" sweep --contexts auto --max-ctx 100
+expect_exit 2 "$MW" sweep --contexts auto --max-ctx 100
 expect_contains "$T/stderr" "give a larger --max-ctx"
 ok "errors"
 

@@ -59,6 +59,6 @@ ok "throughput from the report fd, --metric and --items-per-run"
 # bad requests
 expect_exit 2 "$MW" sweep --batches 1,x -- true
 expect_contains "$T/stderr" "--batches takes"
-expect_exit 1 "$MW" sweep --metric 'no group' -- true
+expect_exit 2 "$MW" sweep --metric 'no group' -- true
 expect_contains "$T/stderr" "needs a group"
 ok "errors"

@@ -50,6 +50,31 @@ static void size_parse_rejects_garbage(void **state)
     assert_non_null(strstr(err.msg, "unknown unit \"Q\""));
 }
 
+/* Sizes stop at 1 EiB (2^60 bytes) and durations at a week, so that no
+ * option's value overflows what it is added to, multiplied by or turned
+ * into (a timespec): issue 10. */
+static void parsers_are_bounded(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    mw_err err;
+    assert_int_equal(mw_size_parse("1048576T", &v, &err), MW_OK);
+    assert_true(v == 1ull << 60);
+    assert_int_equal(mw_size_parse("1152921504606847232", &v, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "more than 1 EiB"));
+    assert_int_equal(mw_size_parse("1048577T", &v, &err), MW_ERR_INVALID);
+    assert_int_equal(mw_size_parse("15000000000000000000", &v, &err), MW_ERR_INVALID);
+    assert_true(v == 1ull << 60); /* untouched on error */
+    double s = -1;
+    assert_int_equal(mw_duration_parse("168h", &s, &err), MW_OK);
+    assert_float_equal(s, 604800, 1e-9);
+    assert_int_equal(mw_duration_parse("169h", &s, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "more than a week"));
+    assert_int_equal(mw_duration_parse("9223372036854775807", &s, &err), MW_ERR_INVALID);
+    assert_int_equal(mw_duration_parse("99999999999999999999999999999999999999999ms", &s, &err), MW_ERR_INVALID);
+    assert_float_equal(s, 604800, 1e-9); /* untouched on error */
+}
+
 static void duration_parse(void **state)
 {
     (void)state;
@@ -201,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(size_parse_accepts_units),
         cmocka_unit_test(size_parse_rejects_garbage),
+        cmocka_unit_test(parsers_are_bounded),
         cmocka_unit_test(duration_parse),
         cmocka_unit_test(size_format_iec),
         cmocka_unit_test(count_format_si),

@@ -253,6 +253,64 @@ static void measured_memory_matches_the_plan(void **state)
     unlink(path);
 }
 
+/* With mem_available_bytes, a workload whose plan needs more is refused
+ * with the plan's numbers before its KV cache or activations exist (issue
+ * 10: `run --prompt 2000000000` was OOM-killed though its plan said 15.8
+ * TiB); one that fits exactly runs. */
+static void plan_checked_before_allocating(void **state)
+{
+    (void)state;
+    char path[128];
+    spec sp = {MW_DTYPE_F32, NULL, NULL, NULL, 0};
+    write_model(&sp, path, sizeof path);
+    mw_run_opts o;
+    mw_run_opts_init(&o);
+    assert_true(o.mem_available_bytes == MW_UNKNOWN); /* no check by default */
+    o.batch = 2;
+    o.prompt = 20;
+    o.gen = 4;
+    o.threads = 1;
+    mw_run_result *r = NULL;
+    mw_err err;
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_OK);
+    uint64_t need = r->predicted.total_bytes;
+    mw_run_result_free(r);
+
+    o.mem_available_bytes = need; /* fits exactly */
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_OK);
+    mw_run_result_free(r);
+
+    o.mem_available_bytes = need - 1;
+    mw_mem_stats before, after;
+    mw_mem_get_stats(&before);
+    r = (mw_run_result *)0x1;
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_ERR_NOMEM);
+    assert_null(r);
+    mw_mem_get_stats(&after);
+    assert_non_null(strstr(err.msg, "needs"));
+    assert_non_null(strstr(err.msg, "KV cache"));
+    assert_non_null(strstr(err.msg, "available"));
+    assert_non_null(strstr(err.msg, "--force"));
+    /* nothing of the workload's size was allocated: no KV cache, no
+     * activations (their peaks did not move) */
+    assert_true(after.peak_bytes[MW_MEM_KV_CACHE] == before.peak_bytes[MW_MEM_KV_CACHE] ||
+                before.peak_bytes[MW_MEM_KV_CACHE] >= need);
+    assert_true(after.current_bytes[MW_MEM_KV_CACHE] == before.current_bytes[MW_MEM_KV_CACHE]);
+
+    /* the issue's case: 2e9 prompt tokens, refused before the prompts'
+     * 8 GB of token ids */
+    o.batch = 1;
+    o.prompt = 2000000000;
+    o.gen = 32;
+    o.mem_available_bytes = 1ull << 30;
+    mw_mem_get_stats(&before);
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_ERR_NOMEM);
+    mw_mem_get_stats(&after);
+    assert_true(after.total_peak_bytes < before.total_peak_bytes + (64ull << 20));
+    assert_non_null(strstr(err.msg, "TiB"));
+    unlink(path);
+}
+
 static void bad_models_named(void **state)
 {
     (void)state;
@@ -351,6 +409,7 @@ int main(void)
         cmocka_unit_test(results_do_not_depend_on_how_work_is_cut),
         cmocka_unit_test(every_weight_type_runs),
         cmocka_unit_test(measured_memory_matches_the_plan),
+        cmocka_unit_test(plan_checked_before_allocating),
         cmocka_unit_test(bad_models_named),
         cmocka_unit_test(demo_sizes_match_the_demo),
         cmocka_unit_test(allocation_failures_are_clean),

@@ -184,6 +184,14 @@ static void bad_options(void **state)
     const char *argv[] = {"true", NULL};
     assert_int_equal(mw_watch_run(argv, &o, &r, &err), MW_ERR_INVALID);
     assert_null(r);
+    /* a huge interval overflowed ppoll's timespec: EINVAL in a busy loop
+     * that never reaped the child (issue 10); above an hour is refused */
+    o.interval_seconds = 9223372036854775807.0;
+    assert_int_equal(mw_watch_run(argv, &o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "1 hour maximum"));
+    assert_null(r);
+    o.interval_seconds = 3601;
+    assert_int_equal(mw_watch_run(argv, &o, &r, &err), MW_ERR_INVALID);
     mw_watch_opts_init(&o);
     assert_int_equal(mw_watch_run(NULL, &o, &r, &err), MW_ERR_INVALID);
     o.attach_pid = 999999999;
