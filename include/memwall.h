@@ -498,8 +498,8 @@ typedef struct mw_model {
     char    **files;                 /* the weight files (shards)           */
     uint64_t  n_params;              /* from the tensors, else the config   */
     uint64_t  weights_bytes;         /* as stored, else at hp.dtype         */
-    void     *impl;                  /* the reader's own state (mappings)   */
-    void    (*impl_free)(void *impl);
+    struct mw_model_impl *impl;      /* the reader's own state (mappings):
+                                        opaque, released by mw_model_free  */
 } mw_model;
 
 /*! mw_model_open() :
