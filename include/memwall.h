@@ -129,21 +129,38 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/* MW_API marks the public functions: the shared library is built with
+ * -fvisibility=hidden and exports these and nothing else (the test
+ * `exports` checks that the two sets are equal). */
+#ifndef MW_API
+#  if defined(__GNUC__) && __GNUC__ >= 4
+#    define MW_API __attribute__((visibility("default")))
+#  else
+#    define MW_API
+#  endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The project's one version: CMakeLists.txt reads these three lines (the
+ * library's soname, pkg-config, the man page), and the string is made from
+ * them, so there is nothing else to update. */
 #define MW_VERSION_MAJOR 0
 #define MW_VERSION_MINOR 1
 #define MW_VERSION_PATCH 0
-#define MW_VERSION_STRING "0.1.0"
+#define MW_VERSION_QUOTE_(x) #x
+#define MW_VERSION_QUOTE(x) MW_VERSION_QUOTE_(x)
+#define MW_VERSION_STRING MW_VERSION_QUOTE(MW_VERSION_MAJOR) "." \
+    MW_VERSION_QUOTE(MW_VERSION_MINOR) "." MW_VERSION_QUOTE(MW_VERSION_PATCH)
 
 /* A figure that could not be measured. Reported as null in JSON. */
 #define MW_UNKNOWN UINT64_MAX
 /* No limit (for memory and swap caps). */
 #define MW_UNLIMITED UINT64_MAX
 
-const char *mw_version(void);
+MW_API const char *mw_version(void);
 
 /* ------------------------------------------------------------------------
  * Status and errors
@@ -173,7 +190,7 @@ typedef struct mw_err {
 
 /*! mw_status_name() :
  *  @return a constant lower-case name for the code, e.g. "permission". */
-const char *mw_status_name(mw_status status);
+MW_API const char *mw_status_name(mw_status status);
 
 /* ------------------------------------------------------------------------
  * The counting allocator
@@ -204,21 +221,19 @@ typedef struct mw_mem_stats {
 } mw_mem_stats;
 
 /* malloc/calloc/realloc/free with a tag. NULL on failure; free(NULL) no-op. */
-void *mw_malloc(size_t size, mw_mem_tag tag);
-void *mw_calloc(size_t n, size_t size, mw_mem_tag tag);
-void *mw_realloc(void *ptr, size_t size, mw_mem_tag tag);
-void  mw_free(void *ptr);
-char *mw_strdup(const char *s, mw_mem_tag tag);
+MW_API void *mw_malloc(size_t size, mw_mem_tag tag);
+MW_API void *mw_calloc(size_t n, size_t size, mw_mem_tag tag);
+MW_API void *mw_realloc(void *ptr, size_t size, mw_mem_tag tag);
+MW_API void  mw_free(void *ptr);
+MW_API char *mw_strdup(const char *s, mw_mem_tag tag);
 
-void mw_mem_get_stats(mw_mem_stats *out);
-const char *mw_mem_tag_name(mw_mem_tag tag);
+MW_API void mw_mem_get_stats(mw_mem_stats *out);
+MW_API const char *mw_mem_tag_name(mw_mem_tag tag);
 
-/*! mw_mem_fail_after() :
- *  Fault injection: the n-th allocation from now (1 = the next) fails, and
- *  only that one; 0 disables. The environment variable MEMWALL_FAIL_ALLOC=N
- *  sets it at the first allocation, so tests can fail any allocation of the
- *  command line tool. */
-void mw_mem_fail_after(uint64_t n);
+/* Fault injection for tests: MEMWALL_FAIL_ALLOC=N in the environment makes
+ * the N-th allocation fail, and only that one (read at the first
+ * allocation), so a test can fail any allocation of a program built on
+ * libmemwall, the command line tool included. */
 
 /* ------------------------------------------------------------------------
  * Sizes and durations (the command line's units)
@@ -229,25 +244,25 @@ void mw_mem_fail_after(uint64_t n);
  *  "iB") are powers of 1024; kB/MB/GB/TB are powers of 1000; a trailing B
  *  is optional. Whitespace, signs, unknown suffixes and sizes above 1 EiB
  *  (2^60 bytes) are errors. @return MW_OK or MW_ERR_INVALID (err says why). */
-mw_status mw_size_parse(const char *text, uint64_t *out_bytes, mw_err *err);
+MW_API mw_status mw_size_parse(const char *text, uint64_t *out_bytes, mw_err *err);
 
 /*! mw_duration_parse() :
  *  Parses "100ms", "1ms", "0.5s", "250us", "2m", or a bare number of
  *  seconds, up to a week (168h). @return MW_OK or MW_ERR_INVALID. */
-mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err);
+MW_API mw_status mw_duration_parse(const char *text, double *out_seconds, mw_err *err);
 
 /*! mw_size_format() :
  *  Writes bytes in IEC units with 3 significant digits ("1.50 GiB",
  *  "512 MiB", "812 B"); MW_UNKNOWN is written as "-". @return buf. */
-char *mw_size_format(uint64_t bytes, char *buf, size_t cap);
+MW_API char *mw_size_format(uint64_t bytes, char *buf, size_t cap);
 
 /*! mw_count_format() : a count with an SI suffix, 3 significant digits
  *  ("8.03 B", "124 M", "12.9 K", "812"). @return buf. */
-char *mw_count_format(uint64_t n, char *buf, size_t cap);
+MW_API char *mw_count_format(uint64_t n, char *buf, size_t cap);
 
 /*! mw_signal_name() : "SIGINT", "SIGTERM", ... for the signals a run
  *  reports (termination, kills, faults); "signal" for others. */
-const char *mw_signal_name(int sig);
+MW_API const char *mw_signal_name(int sig);
 
 /* ------------------------------------------------------------------------
  * Watching a process tree (the probe)
@@ -397,7 +412,7 @@ typedef struct mw_watch_opts {
                                         res->signal_received says which   */
 } mw_watch_opts;
 
-void mw_watch_opts_init(mw_watch_opts *opts);
+MW_API void mw_watch_opts_init(mw_watch_opts *opts);
 
 /*! mw_watch_run() :
  *  Starts argv (no shell; argv[0] looked up in PATH), or attaches to
@@ -411,10 +426,10 @@ void mw_watch_opts_init(mw_watch_opts *opts);
  *          MW_ERR_PERMISSION / MW_ERR_UNSUPPORTED when --mem-limit cannot
  *          make a cgroup, MW_ERR_NOMEM. On MW_OK and MW_ERR_SPAWN *out is set
  *          and must be freed with mw_watch_result_free(). */
-mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts,
-                       mw_watch_result **out, mw_err *err);
+MW_API mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts,
+                              mw_watch_result **out, mw_err *err);
 
-void mw_watch_result_free(mw_watch_result *res);
+MW_API void mw_watch_result_free(mw_watch_result *res);
 
 /* ------------------------------------------------------------------------
  * Reports
@@ -429,12 +444,12 @@ enum {
  * full disk, a closed pipe): what was measured stays in the result. */
 
 /*! mw_watch_report_text() : the human summary, memory first, IEC units. */
-mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags, mw_err *err);
+MW_API mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, unsigned flags, mw_err *err);
 
 /*! mw_watch_report_json() : the stable JSON document (schema in
  *  docs/JSON.md, "memwall.watch/1"), raw numbers in bytes and seconds, null
  *  for unknown, followed by a newline. */
-mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err);
+MW_API mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err);
 
 /* A sample timeline written as the samples are taken: one line per sample,
  * each written with a single write(2), so a killed run leaves a complete
@@ -448,14 +463,14 @@ typedef struct mw_timeline mw_timeline;
 
 /*! mw_timeline_open() : creates (truncates) path; "-" is not accepted.
  *  MW_TIMELINE_CSV writes a header line first. */
-mw_status mw_timeline_open(const char *path, mw_timeline_format format,
-                           mw_timeline **out, mw_err *err);
-mw_status mw_timeline_write(mw_timeline *tl, const mw_sample *sample, mw_err *err);
-void mw_timeline_close(mw_timeline *tl);
+MW_API mw_status mw_timeline_open(const char *path, mw_timeline_format format,
+                                  mw_timeline **out, mw_err *err);
+MW_API mw_status mw_timeline_write(mw_timeline *tl, const mw_sample *sample, mw_err *err);
+MW_API void mw_timeline_close(mw_timeline *tl);
 
 /*! mw_timeline_format_for_path() : JSONL for *.jsonl / *.json / *.ndjson,
  *  CSV otherwise. */
-mw_timeline_format mw_timeline_format_for_path(const char *path);
+MW_API mw_timeline_format mw_timeline_format_for_path(const char *path);
 
 /* ------------------------------------------------------------------------
  * Tensor element types
@@ -487,17 +502,17 @@ typedef struct mw_dtype_info {
 } mw_dtype_info;
 
 /* NULL for an out-of-range value. */
-const mw_dtype_info *mw_dtype_get(mw_dtype t);
+MW_API const mw_dtype_info *mw_dtype_get(mw_dtype t);
 /* Case-insensitive name ("q8_0", "bf16", "f16") -> type; MW_ERR_INVALID with
  * the list of names when unknown. */
-mw_status mw_dtype_from_name(const char *name, mw_dtype *out, mw_err *err);
+MW_API mw_status mw_dtype_from_name(const char *name, mw_dtype *out, mw_err *err);
 /* ggml type id -> type; MW_ERR_UNSUPPORTED naming the id when unknown. */
-mw_status mw_dtype_from_ggml(uint32_t ggml_id, mw_dtype *out, mw_err *err);
+MW_API mw_status mw_dtype_from_ggml(uint32_t ggml_id, mw_dtype *out, mw_err *err);
 /* Bytes of n elements (whole blocks); MW_UNKNOWN when n is not a multiple
  * of the block or the product overflows. */
-uint64_t mw_dtype_bytes(mw_dtype t, uint64_t n_elems);
+MW_API uint64_t mw_dtype_bytes(mw_dtype t, uint64_t n_elems);
 /* Bits per element, e.g. 8.5 for Q8_0. */
-double mw_dtype_bits(mw_dtype t);
+MW_API double mw_dtype_bits(mw_dtype t);
 
 /* ------------------------------------------------------------------------
  * Models: what a file (or a config.json, or a preset) says about a model
@@ -564,8 +579,8 @@ typedef struct mw_model {
     char    **files;                 /* the weight files (shards)           */
     uint64_t  n_params;              /* from the tensors, else the config   */
     uint64_t  weights_bytes;         /* as stored, else at hp.dtype         */
-    void     *impl;                  /* the reader's own state (mappings)   */
-    void    (*impl_free)(void *impl);
+    struct mw_model_impl *impl;      /* the reader's own state (mappings):
+                                        opaque, released by mw_model_free  */
 } mw_model;
 
 /*! mw_model_open() :
@@ -574,11 +589,11 @@ typedef struct mw_model {
  *  preset name (mw_preset_names()). Every count, offset and size in a file
  *  is checked; errors say what is wrong and at which offset.
  *  @return MW_OK and *out (free with mw_model_free). */
-mw_status mw_model_open(const char *what, mw_model **out, mw_err *err);
-void mw_model_free(mw_model *m);
+MW_API mw_status mw_model_open(const char *what, mw_model **out, mw_err *err);
+MW_API void mw_model_free(mw_model *m);
 
 /* NULL-terminated list of the built-in preset names. */
-const char *const *mw_preset_names(void);
+MW_API const char *const *mw_preset_names(void);
 
 /* ------------------------------------------------------------------------
  * Planning: predicted memory, component by component (docs/PLAN.md)
@@ -619,14 +634,14 @@ typedef struct mw_plan_opts {
                                         80 MiB, a lean C runtime's          */
 } mw_plan_opts;
 
-void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
+MW_API void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
 
 typedef enum mw_component {
     MW_COMP_WEIGHTS = 0, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS, MW_COMP_SCRATCH,
     MW_COMP_GRADIENTS, MW_COMP_OPTIMIZER, MW_COMP_OVERHEAD, MW_COMP_COUNT
 } mw_component;
 
-const char *mw_component_name(mw_component c);   /* "weights", "kv_cache" ... */
+MW_API const char *mw_component_name(mw_component c);   /* "weights", "kv_cache" ... */
 
 /* Every figure is per device (after tp, pp and ZeRO sharding). */
 typedef struct mw_plan {
@@ -657,7 +672,7 @@ typedef struct mw_plan {
 /*! mw_plan_compute() : a pure function: no I/O.
  *  @return MW_ERR_INVALID when the model has no hyperparameters or an
  *  option is out of range (err says which). */
-mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *o, mw_plan *out, mw_err *err);
+MW_API mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *o, mw_plan *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * This machine's memory (for plan's default --mem)
@@ -675,7 +690,7 @@ typedef struct mw_machine_memory {
     } gpus[8];
 } mw_machine_memory;
 
-mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
+MW_API mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * The engine: `memwall run` (llama-family decoders on the CPU)
@@ -703,7 +718,7 @@ typedef struct mw_run_opts {
                                         it; MW_UNKNOWN (default): no check  */
 } mw_run_opts;
 
-void mw_run_opts_init(mw_run_opts *o);
+MW_API void mw_run_opts_init(mw_run_opts *o);
 
 typedef struct mw_run_result {
     char     model[256];
@@ -729,16 +744,16 @@ typedef struct mw_run_result {
 /*! mw_run() : loads model (a GGUF file or MW_DEMO_MODEL), runs the prompts
  *  and the generation, and measures. Errors name the tensor or key at fault.
  *  @return MW_OK and *out (free with mw_run_result_free). */
-mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out, mw_err *err);
-void mw_run_result_free(mw_run_result *r);
+MW_API mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out, mw_err *err);
+MW_API void mw_run_result_free(mw_run_result *r);
 
 /*! mw_demo_write() : writes the demo model as a GGUF file that llama.cpp
  *  loads (weights of type dtype: F32, F16, BF16, Q8_0 or Q4_0; norms F32),
  *  with a minimal tokenizer (byte tokens and fillers). */
-mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
+MW_API mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
 
-mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err);
-mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
+MW_API mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err);
+MW_API mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * The sweep: the batch-size experiment (`memwall sweep`)
@@ -755,7 +770,7 @@ typedef enum mw_point_status {
                                         failure; --resume reruns it)        */
 } mw_point_status;
 
-const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
+MW_API const char *mw_point_status_name(mw_point_status s);   /* "ok", "oom", ... */
 
 /* What ran out at an "oom" point. */
 typedef enum mw_oom_kind {
@@ -767,13 +782,13 @@ typedef enum mw_oom_kind {
                                         out of memory ("CUDA out of memory") */
 } mw_oom_kind;
 
-const char *mw_oom_kind_name(mw_oom_kind k);   /* NULL, "cgroup", "host", "gpu" */
+MW_API const char *mw_oom_kind_name(mw_oom_kind k);   /* NULL, "cgroup", "host", "gpu" */
 
 /*! mw_oom_from_output() : the out-of-memory message in a failed command's
  *  output, if any: MW_OOM_GPU for CUDA, HIP or XLA's, MW_OOM_HOST for
  *  Python's MemoryError, std::bad_alloc, ENOMEM's text or "out of memory";
  *  MW_OOM_NONE otherwise (docs/SWEEP.md lists the patterns). */
-mw_oom_kind mw_oom_from_output(const char *text);
+MW_API mw_oom_kind mw_oom_from_output(const char *text);
 
 /* What a sweep varies: the batch at a fixed context, or the context (the
  * KV cache's growth) at a fixed batch. */
@@ -782,7 +797,7 @@ typedef enum mw_sweep_axis {
     MW_SWEEP_CTX
 } mw_sweep_axis;
 
-const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx" */
+MW_API const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx" */
 
 /* One point of a sweep (medians over its runs). Unknown: MW_UNKNOWN / < 0. */
 typedef struct mw_sweep_point {
@@ -824,7 +839,7 @@ typedef struct mw_sweep_point {
 } mw_sweep_point;
 
 /* The point's value on the axis: its batch or its context. */
-uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
+MW_API uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
 /* Which figure a point's memory is (docs/SWEEP.md, "The memory of a point"). */
 typedef enum mw_memory_source {
     MW_MEMORY_UNKNOWN = 0,
@@ -836,7 +851,7 @@ typedef enum mw_memory_source {
                                         another cgroup was charged for      */
 } mw_memory_source;
 
-const char *mw_memory_source_name(mw_memory_source s);   /* "cgroup", "rss" */
+MW_API const char *mw_memory_source_name(mw_memory_source s);   /* "cgroup", "rss" */
 
 /* The point's peak memory: what its workload had resident. The cgroup's
  * peak, unless a process's own peak RSS is larger (file pages cached before
@@ -844,16 +859,16 @@ const char *mw_memory_source_name(mw_memory_source s);   /* "cgroup", "rss" */
  * process, else its largest process's (a sum over processes would count a
  * page they share once each). The tree's RSS without a cgroup. MW_UNKNOWN
  * when neither was measured; *source (may be NULL) says which. */
-uint64_t mw_sweep_point_memory_of(const mw_sweep_point *p, mw_memory_source *source);
-uint64_t mw_sweep_point_memory(const mw_sweep_point *p);
+MW_API uint64_t mw_sweep_point_memory_of(const mw_sweep_point *p, mw_memory_source *source);
+MW_API uint64_t mw_sweep_point_memory(const mw_sweep_point *p);
 /* Its GPU memory: MW_UNKNOWN unless NVML measured some (a workload that
  * holds none has no GPU wall). */
-uint64_t mw_sweep_point_gpu_memory(const mw_sweep_point *p);
+MW_API uint64_t mw_sweep_point_gpu_memory(const mw_sweep_point *p);
 
 /*! mw_sweep_point_rates() : the memory traffic and arithmetic a point
  *  achieved, from the plan's decode step and its throughput (steps/s =
  *  throughput / batch). @return 1 when both are known. */
-int mw_sweep_point_rates(const mw_sweep_point *p, double *bytes_per_second, double *flops_per_second);
+MW_API int mw_sweep_point_rates(const mw_sweep_point *p, double *bytes_per_second, double *flops_per_second);
 
 /* Linear fit of peak memory against the axis: fixed + per_item · x, an item
  * being a sequence of the batch or a token of the context. */
@@ -878,7 +893,7 @@ typedef enum mw_verdict {
                                         the batch fixed, nothing more is said */
 } mw_verdict;
 
-const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
+MW_API const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
 
 /* Thresholds of the cliff (documented in docs/SWEEP.md, "The cliff: where paging starts"). Each
  * kind of traffic is judged in bytes against the point's own memory (its
@@ -898,12 +913,12 @@ typedef struct mw_cliff_thresholds {
                                         it needs 2 runs a point); 0.25      */
 } mw_cliff_thresholds;
 
-void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
+MW_API void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
 
 /*! mw_sweep_point_paging() : 1 when the point's own traffic says it paged
  *  (swap-in, refault or major-fault bytes, or memory stall, above the
  *  thresholds; t NULL: the defaults), whatever its throughput. Pure. */
-int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t);
+MW_API int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t);
 
 /* Values on the sweep's axis (a batch or a context); 0: none. */
 typedef struct mw_sweep_analysis {
@@ -922,17 +937,17 @@ typedef struct mw_sweep_analysis {
 /*! mw_sweep_fit_points() : least squares of the ok points' memory (the
  *  cgroup peak when known, else the tree's peak RSS) against their value on
  *  the axis. Pure. */
-void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out);
+MW_API void mw_sweep_fit_points(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, mw_sweep_fit *out);
 /*! mw_sweep_fit_max() : the largest value on the axis whose fitted memory
  *  fits mem_bytes; 0 when none; UINT32_MAX when per-item is not positive. */
-uint32_t mw_sweep_fit_max(const mw_sweep_fit *fit, uint64_t mem_bytes);
+MW_API uint32_t mw_sweep_fit_max(const mw_sweep_fit *fit, uint64_t mem_bytes);
 /*! mw_sweep_analyze() : fit, largest fitting value, knee, cliff, a verdict
  *  per point (verdicts[i], may be NULL) and overall, with the reason. The
  *  points may come in any order. A context sweep has no knee (throughput is
  *  expected to fall as the context grows), and only swap-in, major faults
  *  and stall mark its cliff. Pure. */
-void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
-                      mw_verdict *verdicts, mw_sweep_analysis *out);
+MW_API void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
+                             mw_verdict *verdicts, mw_sweep_analysis *out);
 
 typedef void (*mw_sweep_point_fn)(const mw_sweep_point *point, void *user);
 
@@ -991,7 +1006,7 @@ typedef struct mw_sweep_opts {
     volatile sig_atomic_t *cancel;
 } mw_sweep_opts;
 
-void mw_sweep_opts_init(mw_sweep_opts *o);
+MW_API void mw_sweep_opts_init(mw_sweep_opts *o);
 
 typedef struct mw_sweep_result {
     size_t   n_points;
@@ -1026,24 +1041,24 @@ typedef struct mw_sweep_result {
  *  that failed) still returns MW_OK with what was measured:
  *  interrupted_signal and stopped say why. Each point's line is written
  *  whole and fsync'd; a line that cannot be is truncated away. */
-mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
-void mw_sweep_result_free(mw_sweep_result *r);
+MW_API mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err);
+MW_API void mw_sweep_result_free(mw_sweep_result *r);
 
-mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err);
-mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
-mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err);
+MW_API mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err);
+MW_API mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err);
+MW_API mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err);
 /*! mw_sweep_report_svg() : a self-contained SVG chart (800x450, no scripts
  *  or fonts): peak memory and throughput against the axis (log2), with the
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
  *  MW_ERR_INVALID without a result or a stream. */
-mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
+MW_API mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
 /* One point as a JSON object on one line (the JSON Lines file).
  * @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
-mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);
+MW_API mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);
 /*! mw_sweep_point_json_line() : the same line, '\n'-terminated, in *line
  *  (*len bytes, NUL after them; free with mw_free), for a caller that
  *  writes it in one piece. @return MW_OK or MW_ERR_NOMEM. */
-mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len);
+MW_API mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len);
 
 /* ------------------------------------------------------------------------
  * Reports of models and plans
@@ -1051,10 +1066,10 @@ mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t 
 
 /*! mw_model_report_text() : architecture, hyperparameters, totals per type
  *  and the tensor table (all of it when max_tensors is 0). */
-mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors,
+MW_API mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors,
                                mw_err *err);
 /*! mw_model_report_json() : schema "memwall.inspect/1" (docs/JSON.md). */
-mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err);
+MW_API mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err);
 
 /* A plan answered for one memory size ("host", "gpu 0", "--mem"). */
 typedef struct mw_plan_target {
@@ -1064,11 +1079,11 @@ typedef struct mw_plan_target {
 
 /*! mw_plan_report_text() : the component table and the answer for each
  *  target. base is the plan without a memory size. */
-mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+MW_API mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
                               size_t n_targets, FILE *out, unsigned flags, mw_err *err);
 /*! mw_plan_report_json() : schema "memwall.plan/1" (docs/JSON.md). */
-mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, mw_err *err);
+MW_API mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+                                     size_t n_targets, FILE *out, mw_err *err);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
  * Counters are C11 atomics: the engine allocates from worker threads.
  */
 #include "memwall.h"
+#include "common/test_hooks.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -17,11 +17,8 @@
 
 #include "memwall.h"
 
-/* ---- scalar conversions (exact, round to nearest even) ----------------- */
-uint16_t mw_fp32_to_fp16(float f);
-float    mw_fp16_to_fp32(uint16_t h);
-uint16_t mw_fp32_to_bf16(float f);   /* NaN stays a quiet NaN */
-float    mw_bf16_to_fp32(uint16_t h);
+/* ---- scalar conversions (exact, round to nearest even): fp16.h --------- */
+#include "engine/fp16.h"
 
 /* ---- rows --------------------------------------------------------------- */
 /* dst[k] = the values of one row of type t (k a multiple of the block). */

@@ -10,7 +10,7 @@
  */
 #include "engine/llama.h"
 #include "engine/threadpool.h"
-#include "format/model_build.h"
+#include "format/model.h"
 #include "common/error.h"
 #include "common/sort.h"
 
@@ -96,12 +96,8 @@ static void state_free(run_state *S)
 static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch, uint32_t prompt,
                          uint32_t ctx, mw_plan *out, mw_err *err)
 {
-    mw_model *pm = mw_model_alloc(MW_SOURCE_GGUF, "engine");
+    mw_model *pm = mw_model_from_hparams(MW_SOURCE_GGUF, "engine", &m->hp, m->n_params, m->weights_bytes);
     MW_RETURN_IF(!pm, err, MW_ERR_NOMEM, "out of memory planning");
-    pm->has_hparams = 1;
-    pm->hp = m->hp;
-    pm->n_params = m->n_params;
-    pm->weights_bytes = m->weights_bytes;
     mw_plan_opts po;
     mw_plan_opts_init(&po);
     po.batch = batch;

@@ -41,6 +41,7 @@
 #define SHOWN_CAP 80
 
 struct mw_gguf {
+    struct mw_model_impl impl;   /* first: a model's impl (mw_gguf_to_model) */
     const uint8_t *data;         /* the image: mapping or caller's bytes */
     uint64_t size;
     void *map;                   /* munmap(map, size) on close; NULL: not ours */
@@ -796,7 +797,8 @@ int mw_gguf_get_str(const mw_gguf *g, const char *key, char *buf, size_t cap)
 
 /* ---- the model ---------------------------------------------------------------- */
 
-static void gguf_impl_free(void *impl) { mw_gguf_close(impl); }
+/* impl is the first member of the mw_gguf */
+static void gguf_impl_free(struct mw_model_impl *impl) { mw_gguf_close((mw_gguf *)impl); }
 
 /* llama.cpp's architecture names where memwall's differ. */
 static const char *arch_name(const char *gguf_arch)
@@ -979,8 +981,8 @@ mw_status mw_gguf_to_model(mw_gguf *g, const char *path, mw_model **out, mw_err 
         mw_gguf_close(g);
         return mw_err_set(err, MW_ERR_NOMEM, "%s: out of memory", path);
     }
-    m->impl = g; /* from here on, mw_model_free closes g */
-    m->impl_free = gguf_impl_free;
+    g->impl.free = gguf_impl_free;
+    m->impl = &g->impl; /* from here on, mw_model_free closes g */
     uint32_t file;
     mw_status st = mw_model_add_file(m, path, &file, err);
     for (uint64_t i = 0; st == MW_OK && i < g->n_tensors; i++) {

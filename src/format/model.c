@@ -1,4 +1,5 @@
 /* model.c - mw_model: building one, freeing one. Opening is in open.c. */
+#include "format/model.h"
 #include "format/model_build.h"
 #include "common/error.h"
 
@@ -15,6 +16,20 @@ mw_model *mw_model_alloc(mw_model_source source, const char *path)
         mw_free(m);
         return NULL;
     }
+    return m;
+}
+
+mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const mw_hparams *hp,
+                                uint64_t n_params, uint64_t weights_bytes)
+{
+    mw_model *m = mw_model_alloc(source, path);
+    if (!m) return NULL;
+    if (hp) {
+        m->hp = *hp;
+        m->has_hparams = 1;
+    }
+    m->n_params = n_params;
+    m->weights_bytes = weights_bytes;
     return m;
 }
 
@@ -92,7 +107,7 @@ void mw_model_free(mw_model *m)
     mw_free(m->tensors);
     for (uint32_t i = 0; i < m->n_files; i++) mw_free(m->files[i]);
     mw_free(m->files);
-    if (m->impl_free) m->impl_free(m->impl);
+    if (m->impl) m->impl->free(m->impl);
     mw_free(m->path);
     mw_free(m);
 }

@@ -17,6 +17,13 @@
 /* NULL when out of memory. */
 mw_model *mw_model_alloc(mw_model_source source, const char *path);
 
+/* The reader's own state behind mw_model.impl (opaque outside format/): a
+ * reader's state struct has this as its first member, sets free, and points
+ * m->impl at it; mw_model_free calls impl->free(impl). */
+struct mw_model_impl {
+    void (*free)(struct mw_model_impl *impl);
+};
+
 mw_status mw_model_add_file(mw_model *m, const char *path, uint32_t *index, mw_err *err);
 
 /* shape is row-major (outermost first). Rejects n_dims > MW_MAX_DIMS, an

@@ -375,13 +375,14 @@ typedef struct st_mapping {
 } st_mapping;
 
 typedef struct st_impl {
+    struct mw_model_impl base;     /* first: the model's impl */
     uint32_t n;
     st_mapping maps[];             /* one per file of the model */
 } st_impl;
 
-static void impl_free(void *p)
+static void impl_free(struct mw_model_impl *p)
 {
-    st_impl *impl = p;
+    st_impl *impl = (st_impl *)p;
     if (!impl) return;
     for (uint32_t i = 0; i < impl->n; i++)
         if (impl->maps[i].addr) munmap(impl->maps[i].addr, impl->maps[i].len);
@@ -394,8 +395,8 @@ static mw_status attach_impl(mw_model *m, uint32_t n_files, st_impl **out, mw_er
                               MW_MEM_OTHER);
     MW_RETURN_IF(!impl, err, MW_ERR_NOMEM, "%s: out of memory", m->path);
     impl->n = n_files;
-    m->impl = impl;
-    m->impl_free = impl_free;
+    impl->base.free = impl_free;
+    m->impl = &impl->base;
     *out = impl;
     return MW_OK;
 }

@@ -1,9 +1,11 @@
 /* sweep_report.c - `memwall sweep`: the table of points and the verdict;
- * JSON ("memwall.sweep/1"), CSV, and one JSON line per point. */
+ * JSON ("memwall.sweep/1") and CSV. A point's JSON is the sweep's own
+ * (sweep/jsonl.c), with its verdict added. */
 #include "memwall.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
+#include "sweep/jsonl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,95 +137,13 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     return mw_report_end(out, "sweep report", err);
 }
 
-static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, int with_verdict)
+/* A point of "memwall.sweep/1": its JSON Lines object (sweep/jsonl.c, the
+ * point format's one definition) and its verdict. */
+static cJSON *point_json(const mw_sweep_point *p, mw_verdict v)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "batch", p->batch);
-    if (p->ctx) cJSON_AddNumberToObject(o, "ctx", p->ctx);
-    cJSON_AddStringToObject(o, "status", mw_point_status_name(p->status));
-    cJSON_AddNumberToObject(o, "exit_code", p->exit_code);
-    cJSON_AddNumberToObject(o, "runs", p->runs);
-    mw_json_add_seconds(o, "wall_seconds", p->wall_seconds);
-    if (p->throughput >= 0) cJSON_AddNumberToObject(o, "throughput", p->throughput);
-    else cJSON_AddNullToObject(o, "throughput");
-    mw_json_add_u64(o, "peak_rss_bytes", p->peak_rss_bytes);
-    mw_json_add_u64(o, "cgroup_peak_bytes", p->cgroup_peak_bytes);
-    mw_json_add_u64(o, "swap_peak_bytes", p->swap_peak_bytes);
-    mw_json_add_u64(o, "swap_in_bytes", p->swap_in_bytes);
-    mw_json_add_u64(o, "major_faults", p->major_faults);
-    mw_json_add_u64(o, "refaults", p->refaults);
-    mw_json_add_seconds(o, "psi_some_seconds", p->psi_some_seconds);
-    mw_json_add_seconds(o, "psi_full_seconds", p->psi_full_seconds);
-    mw_json_add_u64(o, "predicted_bytes", p->predicted_bytes);
-    mw_json_add_u64(o, "peak_gpu_bytes", p->peak_gpu_bytes);
-    mw_memory_source src;
-    mw_json_add_u64(o, "memory_bytes", mw_sweep_point_memory_of(p, &src));
-    if (mw_memory_source_name(src)) cJSON_AddStringToObject(o, "memory_source", mw_memory_source_name(src));
-    else cJSON_AddNullToObject(o, "memory_source");
-    if (p->max_processes) cJSON_AddNumberToObject(o, "max_processes", p->max_processes);
-    else cJSON_AddNullToObject(o, "max_processes");
-    mw_json_add_u64(o, "peak_rss_anon_bytes", p->peak_rss_anon_bytes);
-    mw_json_add_u64(o, "peak_rss_file_bytes", p->peak_rss_file_bytes);
-    mw_json_add_u64(o, "file_cached_bytes", p->file_cached_bytes);
-    mw_json_add_u64(o, "peak_process_rss_bytes", p->peak_process_rss_bytes);
-    if (p->throughput_min >= 0) cJSON_AddNumberToObject(o, "throughput_min", p->throughput_min);
-    else cJSON_AddNullToObject(o, "throughput_min");
-    if (p->throughput_max >= 0) cJSON_AddNumberToObject(o, "throughput_max", p->throughput_max);
-    else cJSON_AddNullToObject(o, "throughput_max");
-    double bps, fps;
-    if (p->step_bytes > 0) {
-        cJSON_AddNumberToObject(o, "step_bytes", p->step_bytes);
-        cJSON_AddNumberToObject(o, "step_flops", p->step_flops);
-    } else {
-        cJSON_AddNullToObject(o, "step_bytes");
-        cJSON_AddNullToObject(o, "step_flops");
-    }
-    if (mw_sweep_point_rates(p, &bps, &fps)) {
-        cJSON_AddNumberToObject(o, "bytes_per_second", bps);
-        cJSON_AddNumberToObject(o, "flops_per_second", fps);
-    } else {
-        cJSON_AddNullToObject(o, "bytes_per_second");
-        cJSON_AddNullToObject(o, "flops_per_second");
-    }
-    if (mw_oom_kind_name(p->oom)) cJSON_AddStringToObject(o, "oom", mw_oom_kind_name(p->oom));
-    else cJSON_AddNullToObject(o, "oom");
-    if (p->message[0]) cJSON_AddStringToObject(o, "message", p->message);
-    if (with_verdict) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
+    cJSON *o = mw_sweep_point_to_json(p);
+    if (o) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
     return o;
-}
-
-mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
-{
-    *line = NULL;
-    *len = 0;
-    mw_json_init();
-    cJSON *o = point_json(p, MW_VERDICT_UNKNOWN, 0);
-    if (!o) return MW_ERR_NOMEM;
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return MW_ERR_NOMEM;
-    size_t n = strlen(text);
-    char *buf = mw_malloc(n + 2, MW_MEM_REPORT);
-    if (buf) {
-        memcpy(buf, text, n);
-        buf[n] = '\n';
-        buf[n + 1] = '\0';
-        *line = buf;
-        *len = n + 1;
-    }
-    cJSON_free(text);
-    return buf ? MW_OK : MW_ERR_NOMEM;
-}
-
-mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
-{
-    char *line;
-    size_t len;
-    MW_FORWARD(mw_sweep_point_json_line(p, &line, &len));
-    int ok = fwrite(line, 1, len, out) == len;
-    mw_free(line);
-    return ok ? MW_OK : MW_ERR_IO;
 }
 
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
@@ -243,7 +163,7 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, key);
     cJSON *pts = cJSON_AddArrayToObject(j, "points");
     for (size_t i = 0; pts && i < r->n_points; i++) {
-        cJSON *p = point_json(&r->points[i], r->verdicts[i], 1);
+        cJSON *p = point_json(&r->points[i], r->verdicts[i]);
         if (p) cJSON_AddItemToArray(pts, p);
     }
     const mw_sweep_analysis *an = &r->analysis;

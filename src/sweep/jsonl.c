@@ -1,15 +1,242 @@
 /*
- * jsonl.c - reading back the sweep's JSON Lines file. A sweep killed by
- * SIGKILL, or stopped by a full disk before it could truncate, can leave its
- * last line cut; anything else that is not a point means the file is not
- * ours (or was edited), and is refused with its line number.
+ * jsonl.c - the sweep's point format: one point as a JSON object, written
+ * as a line of the JSON Lines file (--jsonl) and the points of
+ * "memwall.sweep/1" (report/sweep_report.c adds each point's verdict), and
+ * read back (--resume). One field table drives both directions, so a field
+ * written is a field read.
+ *
+ * Reading back: a sweep killed by SIGKILL, or stopped by a full disk before
+ * it could truncate, can leave its last line cut; anything else that is not
+ * a point means the file is not ours (or was edited), and is refused with
+ * its line number.
  */
 #include "sweep/jsonl.h"
 #include "common/error.h"
 #include "common/json.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <string.h>
+
+/* ---- the field table ---------------------------------------------------------- */
+
+typedef enum field_kind {
+    F_U32,          /* uint32_t, always written                              */
+    F_U32_OPT,      /* uint32_t, omitted when 0 (read: 0)                    */
+    F_U32_NULL,     /* uint32_t, null when 0 (unknown)                       */
+    F_INT,          /* int                                                   */
+    F_U64,          /* uint64_t, null when MW_UNKNOWN                        */
+    F_NEG_UNKNOWN,  /* double, null when < 0 (read: -1)                      */
+    F_POS,          /* double, null when <= 0 (read: 0)                      */
+    F_STATUS,       /* mw_point_status by name                               */
+    F_OOM,          /* mw_oom_kind by name, null when none                   */
+    F_MESSAGE,      /* char[], omitted when ""                               */
+    F_DERIVED       /* written from the others (write), never read           */
+} field_kind;
+
+typedef struct field {
+    const char *key;
+    field_kind kind;
+    size_t off;                                      /* in mw_sweep_point */
+    double absent;                                   /* read: a missing or null value */
+    void (*write)(cJSON *o, const mw_sweep_point *p); /* F_DERIVED */
+} field;
+
+static void write_memory(cJSON *o, const mw_sweep_point *p);
+static void write_rates(cJSON *o, const mw_sweep_point *p);
+
+#define AT(member) offsetof(mw_sweep_point, member)
+#define UNK ((double)MW_UNKNOWN)
+/* In the order of the line. "batch" and "status" are required on reading. */
+static const field FIELDS[] = {
+    {"batch",                  F_U32,         AT(batch),                  0,   NULL},
+    {"ctx",                    F_U32_OPT,     AT(ctx),                    0,   NULL},
+    {"status",                 F_STATUS,      AT(status),                 0,   NULL},
+    {"exit_code",              F_INT,         AT(exit_code),              0,   NULL},
+    {"runs",                   F_U32,         AT(runs),                   1,   NULL},
+    {"wall_seconds",           F_NEG_UNKNOWN, AT(wall_seconds),           -1,  NULL},
+    {"throughput",             F_NEG_UNKNOWN, AT(throughput),             -1,  NULL},
+    {"peak_rss_bytes",         F_U64,         AT(peak_rss_bytes),         UNK, NULL},
+    {"cgroup_peak_bytes",      F_U64,         AT(cgroup_peak_bytes),      UNK, NULL},
+    {"swap_peak_bytes",        F_U64,         AT(swap_peak_bytes),        UNK, NULL},
+    {"swap_in_bytes",          F_U64,         AT(swap_in_bytes),          UNK, NULL},
+    {"major_faults",           F_U64,         AT(major_faults),           UNK, NULL},
+    {"refaults",               F_U64,         AT(refaults),               UNK, NULL},
+    {"psi_some_seconds",       F_NEG_UNKNOWN, AT(psi_some_seconds),       -1,  NULL},
+    {"psi_full_seconds",       F_NEG_UNKNOWN, AT(psi_full_seconds),       -1,  NULL},
+    {"predicted_bytes",        F_U64,         AT(predicted_bytes),        UNK, NULL},
+    {"peak_gpu_bytes",         F_U64,         AT(peak_gpu_bytes),         UNK, NULL},
+    {"memory_bytes, memory_source", F_DERIVED, 0,                         0,   write_memory},
+    {"max_processes",          F_U32_NULL,    AT(max_processes),          0,   NULL},
+    {"peak_rss_anon_bytes",    F_U64,         AT(peak_rss_anon_bytes),    UNK, NULL},
+    {"peak_rss_file_bytes",    F_U64,         AT(peak_rss_file_bytes),    UNK, NULL},
+    {"file_cached_bytes",      F_U64,         AT(file_cached_bytes),      UNK, NULL},
+    {"peak_process_rss_bytes", F_U64,         AT(peak_process_rss_bytes), UNK, NULL},
+    {"throughput_min",         F_NEG_UNKNOWN, AT(throughput_min),         -1,  NULL},
+    {"throughput_max",         F_NEG_UNKNOWN, AT(throughput_max),         -1,  NULL},
+    {"step_bytes",             F_POS,         AT(step_bytes),             0,   NULL},
+    {"step_flops",             F_POS,         AT(step_flops),             0,   NULL},
+    {"bytes_per_second, flops_per_second", F_DERIVED, 0,                  0,   write_rates},
+    {"oom",                    F_OOM,         AT(oom),                    0,   NULL},
+    {"message",                F_MESSAGE,     AT(message),                0,   NULL},
+};
+#undef AT
+#undef UNK
+
+static void number_or_null(cJSON *o, const char *key, int known, double v)
+{
+    if (known) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+static void write_memory(cJSON *o, const mw_sweep_point *p)
+{
+    mw_memory_source src;
+    uint64_t mem = mw_sweep_point_memory_of(p, &src);
+    number_or_null(o, "memory_bytes", mem != MW_UNKNOWN, (double)mem);
+    if (mw_memory_source_name(src)) cJSON_AddStringToObject(o, "memory_source", mw_memory_source_name(src));
+    else cJSON_AddNullToObject(o, "memory_source");
+}
+
+static void write_rates(cJSON *o, const mw_sweep_point *p)
+{
+    double bps = 0, fps = 0;
+    int known = mw_sweep_point_rates(p, &bps, &fps);
+    number_or_null(o, "bytes_per_second", known, bps);
+    number_or_null(o, "flops_per_second", known, fps);
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+
+cJSON *mw_sweep_point_to_json(const mw_sweep_point *p)
+{
+    mw_json_init();
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    const char *base = (const char *)p;
+    for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++) {
+        const field *f = &FIELDS[i];
+        const void *at = base + f->off;
+        uint32_t u32;
+        uint64_t u64;
+        double d;
+        int n;
+        switch (f->kind) {
+        case F_U32:
+        case F_U32_OPT:
+        case F_U32_NULL:
+            memcpy(&u32, at, sizeof u32);
+            if (f->kind == F_U32_OPT && u32 == 0) break;
+            number_or_null(o, f->key, f->kind != F_U32_NULL || u32 != 0, u32);
+            break;
+        case F_INT:
+            memcpy(&n, at, sizeof n);
+            cJSON_AddNumberToObject(o, f->key, n);
+            break;
+        case F_U64:
+            memcpy(&u64, at, sizeof u64);
+            number_or_null(o, f->key, u64 != MW_UNKNOWN, (double)u64);
+            break;
+        case F_NEG_UNKNOWN:
+        case F_POS:
+            memcpy(&d, at, sizeof d);
+            number_or_null(o, f->key, f->kind == F_POS ? d > 0 : d >= 0, d);
+            break;
+        case F_STATUS:
+            cJSON_AddStringToObject(o, f->key, mw_point_status_name(p->status));
+            break;
+        case F_OOM:
+            if (mw_oom_kind_name(p->oom)) cJSON_AddStringToObject(o, f->key, mw_oom_kind_name(p->oom));
+            else cJSON_AddNullToObject(o, f->key);
+            break;
+        case F_MESSAGE:
+            if (p->message[0]) cJSON_AddStringToObject(o, f->key, p->message);
+            break;
+        case F_DERIVED:
+            f->write(o, p);
+            break;
+        }
+    }
+    return o;
+}
+
+mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
+{
+    *line = NULL;
+    *len = 0;
+    cJSON *o = mw_sweep_point_to_json(p);
+    if (!o) return MW_ERR_NOMEM;
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text) return MW_ERR_NOMEM;
+    size_t n = strlen(text);
+    char *buf = mw_malloc(n + 2, MW_MEM_REPORT);
+    if (buf) {
+        memcpy(buf, text, n);
+        buf[n] = '\n';
+        buf[n + 1] = '\0';
+        *line = buf;
+        *len = n + 1;
+    }
+    cJSON_free(text);
+    return buf ? MW_OK : MW_ERR_NOMEM;
+}
+
+mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
+{
+    char *line;
+    size_t len;
+    MW_FORWARD(mw_sweep_point_json_line(p, &line, &len));
+    int ok = fwrite(line, 1, len, out) == len;
+    mw_free(line);
+    return ok ? MW_OK : MW_ERR_IO;
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+/* A number of the field's type: a value out of its range reads as absent. */
+static void read_field(const field *f, const cJSON *v, mw_sweep_point *p)
+{
+    char *at = (char *)p + f->off;
+    int num = cJSON_IsNumber(v);
+    double d = num ? v->valuedouble : f->absent;
+    switch (f->kind) {
+    case F_U32:
+    case F_U32_OPT:
+    case F_U32_NULL: {
+        if (!(d >= 0 && d <= UINT32_MAX)) d = f->absent;
+        uint32_t u32 = (uint32_t)d;
+        memcpy(at, &u32, sizeof u32);
+        break;
+    }
+    case F_INT: {
+        if (!(d >= -2147483648.0 && d <= 2147483647.0)) d = f->absent;
+        int n = (int)d;
+        memcpy(at, &n, sizeof n);
+        break;
+    }
+    case F_U64: {
+        /* 2^64 and above (or below 0) do not fit: unknown */
+        uint64_t u64 = num && d >= 0 && d < 18446744073709551616.0 ? (uint64_t)d : MW_UNKNOWN;
+        memcpy(at, &u64, sizeof u64);
+        break;
+    }
+    case F_NEG_UNKNOWN:
+    case F_POS:
+        memcpy(at, &d, sizeof d);
+        break;
+    case F_OOM:
+        for (int k = MW_OOM_CGROUP; cJSON_IsString(v) && k <= MW_OOM_GPU; k++)
+            if (!strcmp(v->valuestring, mw_oom_kind_name((mw_oom_kind)k))) p->oom = (mw_oom_kind)k;
+        break;
+    case F_MESSAGE:
+        if (cJSON_IsString(v)) snprintf(p->message, sizeof p->message, "%s", v->valuestring);
+        break;
+    case F_STATUS:  /* required: read before the table */
+    case F_DERIVED: /* not a measurement */
+        break;
+    }
+}
 
 int mw_sweep_point_from_json(const char *line, size_t len, mw_sweep_point *p)
 {
@@ -36,40 +263,9 @@ int mw_sweep_point_from_json(const char *line, size_t len, mw_sweep_point *p)
         return 0;
     }
     memset(p, 0, sizeof *p);
-    p->batch = (uint32_t)b->valuedouble;
+    for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
+        read_field(&FIELDS[i], cJSON_GetObjectItemCaseSensitive(j, FIELDS[i].key), p);
     p->status = (mw_point_status)status;
-#define NUM(field, key, unknown) do { const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key); \
-        p->field = cJSON_IsNumber(v) ? v->valuedouble : (unknown); } while (0)
-    NUM(exit_code, "exit_code", 0);
-    NUM(runs, "runs", 1);
-    NUM(ctx, "ctx", 0);
-    NUM(wall_seconds, "wall_seconds", -1);
-    NUM(throughput, "throughput", -1);
-    NUM(peak_rss_bytes, "peak_rss_bytes", MW_UNKNOWN);
-    NUM(cgroup_peak_bytes, "cgroup_peak_bytes", MW_UNKNOWN);
-    NUM(swap_peak_bytes, "swap_peak_bytes", MW_UNKNOWN);
-    NUM(swap_in_bytes, "swap_in_bytes", MW_UNKNOWN);
-    NUM(major_faults, "major_faults", MW_UNKNOWN);
-    NUM(refaults, "refaults", MW_UNKNOWN);
-    NUM(psi_some_seconds, "psi_some_seconds", -1);
-    NUM(psi_full_seconds, "psi_full_seconds", -1);
-    NUM(predicted_bytes, "predicted_bytes", MW_UNKNOWN);
-    NUM(peak_gpu_bytes, "peak_gpu_bytes", MW_UNKNOWN);
-    NUM(step_bytes, "step_bytes", 0);
-    NUM(step_flops, "step_flops", 0);
-    NUM(max_processes, "max_processes", 0);
-    NUM(peak_rss_anon_bytes, "peak_rss_anon_bytes", MW_UNKNOWN);
-    NUM(peak_rss_file_bytes, "peak_rss_file_bytes", MW_UNKNOWN);
-    NUM(file_cached_bytes, "file_cached_bytes", MW_UNKNOWN);
-    NUM(peak_process_rss_bytes, "peak_process_rss_bytes", MW_UNKNOWN);
-    NUM(throughput_min, "throughput_min", -1);
-    NUM(throughput_max, "throughput_max", -1);
-#undef NUM
-    const cJSON *oom = cJSON_GetObjectItemCaseSensitive(j, "oom");
-    for (int k = MW_OOM_CGROUP; cJSON_IsString(oom) && k <= MW_OOM_GPU; k++)
-        if (!strcmp(oom->valuestring, mw_oom_kind_name((mw_oom_kind)k))) p->oom = (mw_oom_kind)k;
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-    if (cJSON_IsString(msg)) snprintf(p->message, sizeof p->message, "%s", msg->valuestring);
     cJSON_Delete(j);
     return 1;
 }

@@ -1,12 +1,22 @@
 /*
- * jsonl.h - reading back the sweep's JSON Lines file (--jsonl, --resume):
- * which lines are points, and what to repair before appending. Pure: the
- * caller reads the file and truncates it (sweep.c).
+ * jsonl.h - the sweep's point format (jsonl.c, one field table): a point as
+ * JSON, for the JSON Lines file (--jsonl; mw_sweep_point_jsonl and
+ * mw_sweep_point_json_line in memwall.h) and for report/'s
+ * "memwall.sweep/1"; and reading the file back (--resume): which lines are
+ * points, and what to repair before appending. Pure: the caller reads the
+ * file and truncates it (sweep.c).
  */
 #ifndef MW_SWEEP_JSONL_H
 #define MW_SWEEP_JSONL_H
 
 #include "memwall.h"
+
+struct cJSON;
+
+/*! mw_sweep_point_to_json() : the point as a JSON object, the fields of its
+ *  line in their order (report/ appends a verdict).
+ *  @return the object (cJSON_Delete it), NULL when out of memory. */
+struct cJSON *mw_sweep_point_to_json(const mw_sweep_point *p);
 
 /* What a scan found beyond the points. */
 typedef struct mw_jsonl_scan {

@@ -8,7 +8,7 @@
 #include "memwall.h"
 #include "sweep/jsonl.h"
 #include "engine/llama.h"
-#include "format/model_build.h"
+#include "format/model.h"
 #include "probe/pagecache.h"
 #include "probe/proc.h"
 #include "common/error.h"
@@ -478,27 +478,20 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
 static mw_model *plan_model(const mw_sweep_opts *o)
 {
     if (o->cmd) return NULL;
-    mw_model *m = NULL;
     if (!strcmp(o->model, MW_DEMO_MODEL)) {
-        m = mw_model_alloc(MW_SOURCE_PRESET, MW_DEMO_MODEL);
-        if (!m) return NULL;
-        mw_llama_demo_hparams(&m->hp);
-        m->has_hparams = 1;
-        mw_llama_demo_sizes(m->hp.dtype, &m->n_params, &m->weights_bytes);
-        return m;
+        mw_hparams hp;
+        uint64_t n_params = 0, weights_bytes = 0;
+        mw_llama_demo_hparams(&hp);
+        mw_llama_demo_sizes(hp.dtype, &n_params, &weights_bytes);
+        return mw_model_from_hparams(MW_SOURCE_PRESET, MW_DEMO_MODEL, &hp, n_params, weights_bytes);
     }
     /* The plan needs the hyperparameters and the weights' bytes, not the
      * file: keep a copy, and unmap the file, so that no page of it stays
      * mapped by this process and escapes the eviction before each run. */
     mw_model *f = NULL;
     if (mw_model_open(o->model, &f, NULL) != MW_OK) return NULL;
-    m = mw_model_alloc(f->source, f->path);
-    if (m) {
-        m->hp = f->hp;
-        m->has_hparams = f->has_hparams;
-        m->n_params = f->n_params;
-        m->weights_bytes = f->weights_bytes;
-    }
+    mw_model *m = mw_model_from_hparams(f->source, f->path, &f->hp, f->n_params, f->weights_bytes);
+    if (m) m->has_hparams = f->has_hparams;
     mw_model_free(f);
     return m;
 }

@@ -37,11 +37,18 @@ expect_contains "$T/watch-help.txt" "Usage: memwall watch"
 expect_contains "$T/watch-help.txt" "--mem-limit SIZE"
 ok "memwall help watch == memwall watch --help == golden/watch-help.txt"
 
-# ---- --version: the project's version (CMakeLists.txt, memwall.h) -----------
-version=$(sed -n 's/^project(memwall VERSION \([0-9][0-9.]*\).*/\1/p' "$MW_SOURCE_DIR/CMakeLists.txt")
-header_version=$(sed -n 's/^#define MW_VERSION_STRING "\(.*\)"/\1/p' "$MW_SOURCE_DIR/include/memwall.h")
-expect_eq "version in CMakeLists.txt vs include/memwall.h" "$version" "$header_version"
-expect_eq "version" "$version" "0.1.0"
+# ---- --version: the one version (include/memwall.h's MW_VERSION_*, which
+# CMake reads for the library's file name, pkg-config and the man page) -------
+ver_part() { sed -n "s/^#define MW_VERSION_$1 \\([0-9][0-9]*\\)\$/\\1/p" "$MW_SOURCE_DIR/include/memwall.h"; }
+version="$(ver_part MAJOR).$(ver_part MINOR).$(ver_part PATCH)"
+case $version in
+    [0-9]*.[0-9]*.[0-9]*) ;;
+    *) fail "no MW_VERSION_MAJOR/MINOR/PATCH in include/memwall.h (read '$version')" ;;
+esac
+[ -e "$MW_BUILD_DIR/libmemwall.so.$version" ] ||
+    fail "the shared library is not libmemwall.so.$version: $(ls "$MW_BUILD_DIR"/libmemwall.so.* 2>/dev/null)"
+grep -q "^\.TH MEMWALL 1 .*\"memwall $version\"" "$MW_BUILD_DIR/gen/memwall.1" ||
+    fail "the man page's .TH line does not say memwall $version"
 for opt in --version -V; do
     expect_exit 0 "$MW" $opt
     expect_file_is "$T/stdout" "memwall $version"

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "common/test_hooks.h"
 #include "common/error.h"
 #include "common/fileio.h"
 

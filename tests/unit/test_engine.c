@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "common/test_hooks.h"
 #include "engine/kernels.h"
 #include "engine/llama.h"
 #include "format/gguf.h"

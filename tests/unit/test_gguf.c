@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "common/test_hooks.h"
 #include "common/error.h"
 #include "format/gguf.h"
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/test_hooks.h"
 #include "probe/nvml.h"
 
 #include <dlfcn.h>

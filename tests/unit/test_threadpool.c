@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "common/test_hooks.h"
 #include "common/error.h"
 #include "engine/threadpool.h"
 

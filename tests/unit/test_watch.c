@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "common/test_hooks.h"
 #include "probe/cgroup.h"
 
 #include <signal.h>

@@ -1,0 +1,19 @@
+/*
+ * model.h - what the layers above format/ may ask of a model beyond
+ * memwall.h. (How readers build one is format/model_build.h, internal to
+ * format/.)
+ */
+#ifndef MW_FORMAT_MODEL_H
+#define MW_FORMAT_MODEL_H
+
+#include "memwall.h"
+
+/*! mw_model_from_hparams() :
+ *  A model known by its numbers alone, no tensors and no file: what the
+ *  plan needs (the engine's loaded model, the sweep's demo, a model file
+ *  already closed). hp NULL: no hyperparameters (has_hparams 0).
+ *  @return the model (free with mw_model_free), NULL when out of memory. */
+mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const mw_hparams *hp,
+                                uint64_t n_params, uint64_t weights_bytes);
+
+#endif /* MW_FORMAT_MODEL_H */
