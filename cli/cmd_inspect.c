@@ -39,6 +39,10 @@ int mw_cmd_inspect(int argc, char **argv)
                         : mw_model_report_text(m, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                all ? 0 : 40);
     mw_model_free(m);
+    if (st != MW_OK && json) { /* the JSON report says why (out of memory, say) */
+        mw_cli_error(NULL, "%s", err.msg);
+        return MW_EXIT_FAILURE;
+    }
     if (st != MW_OK || fflush(stdout) != 0) {
         mw_cli_error(NULL, "cannot write the report");
         return MW_EXIT_FAILURE;

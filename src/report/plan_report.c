@@ -116,6 +116,10 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
                               size_t n_targets, FILE *out, mw_err *err)
 {
     mw_json_init();
+    /* cJSON_Add* drop a key quietly when an allocation fails: count the
+     * failures, so a report with a key missing is an error, not output */
+    mw_mem_stats mem0, mem1;
+    mw_mem_get_stats(&mem0);
     const mw_plan_opts *o = &p->opts;
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
@@ -181,6 +185,11 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
+    mw_mem_get_stats(&mem1);
+    if (text && mem1.failures != mem0.failures) {
+        cJSON_free(text);
+        text = NULL;
+    }
     MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
     cJSON_free(text);

@@ -49,6 +49,10 @@ static void breakdown(cJSON *o, const uint64_t *bytes)
 mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
 {
     mw_json_init();
+    /* cJSON_Add* drop a key quietly when an allocation fails: count the
+     * failures, so a report with a key missing is an error, not output */
+    mw_mem_stats mem0, mem1;
+    mw_mem_get_stats(&mem0);
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     cJSON_AddStringToObject(j, "schema", "memwall.run/1");
@@ -89,6 +93,11 @@ mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
     }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
+    mw_mem_get_stats(&mem1);
+    if (text && mem1.failures != mem0.failures) {
+        cJSON_free(text);
+        text = NULL;
+    }
     MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;
     cJSON_free(text);
