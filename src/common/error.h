@@ -32,6 +32,18 @@ void mw_err_clear(mw_err *err);
 /* The status that best describes an errno value from open/read/write/mkdir. */
 mw_status mw_status_from_errno(int errnum);
 
+/*! mw_shown() : a string from a file (a tensor name, a dtype, a metadata
+ *  value), fit for a terminal or a message. s[0..len) need not end in a NUL.
+ *  Printable ASCII and well-formed UTF-8 (U+00A0 and up) are copied; every
+ *  other byte (controls such as ESC and BEL, DEL, C1 controls, malformed
+ *  UTF-8) becomes '?', so a model file cannot send escape codes. Cut to fit
+ *  buf[cap] with "..." at the end, never inside a character.
+ *  @return buf (always NUL-terminated when cap > 0) */
+const char *mw_shown(const char *s, size_t len, char *buf, size_t cap);
+
+/* mw_shown of a NUL-terminated string. */
+const char *mw_shown_str(const char *s, char *buf, size_t cap);
+
 #define MW_RETURN_IF(cond, err, status, ...)                 \
     do {                                                     \
         if (cond) return mw_err_set((err), (status), __VA_ARGS__); \

@@ -1,4 +1,5 @@
-/* fileio.c - one-shot reads and writes of kernel pseudo-files. */
+/* fileio.c - one-shot reads and writes of kernel pseudo-files, and the
+ * opening of files users give (regular files only). */
 #include "fileio.h"
 #include "error.h"
 
@@ -6,6 +7,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 long mw_pread_text(int fd, char *buf, size_t cap)
@@ -95,4 +98,124 @@ int mw_text_field_u64(const char *text, const char *key, uint64_t *out)
         if (p) p++;
     }
     return 0;
+}
+
+/* ---- files users give -------------------------------------------------------- */
+
+const char *mw_file_kind(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+    }
+    return "not a file";
+}
+
+mw_status mw_file_open_regular(const char *path, int *fd_out, uint64_t *size, mw_err *err)
+{
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return mw_err_errno(err, mw_status_from_errno(errno), errno, "%s: cannot open", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot stat", path);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return mw_err_set(err, MW_ERR_INVALID, "%s is %s, not a regular file: give the file itself",
+                          path, mw_file_kind((unsigned)sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return mw_err_errno(err, MW_ERR_IO, e, "%s: cannot open", path);
+    }
+    *fd_out = fd;
+    *size = (uint64_t)sb.st_size;
+    return MW_OK;
+}
+
+mw_status mw_file_map_open(const char *path, mw_file_map *map, mw_err *err)
+{
+    map->addr = NULL;
+    map->len = 0;
+    int fd;
+    uint64_t size;
+    MW_FORWARD(mw_file_open_regular(path, &fd, &size, err));
+    if (size > SIZE_MAX) {
+        close(fd);
+        return mw_err_set(err, MW_ERR_UNSUPPORTED, "%s: %llu bytes, too large to map here", path,
+                          (unsigned long long)size);
+    }
+    if (size > 0) {
+        void *a = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (a == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return mw_err_errno(err, e == ENOMEM ? MW_ERR_NOMEM : MW_ERR_IO, e,
+                                "%s: cannot map %llu bytes", path, (unsigned long long)size);
+        }
+        map->addr = a;
+        map->len = (size_t)size;
+    }
+    close(fd); /* the mapping holds the file */
+    return MW_OK;
+}
+
+void mw_file_map_close(mw_file_map *map)
+{
+    if (map->addr) munmap(map->addr, map->len);
+    map->addr = NULL;
+    map->len = 0;
+}
+
+mw_status mw_file_read_all(const char *path, uint64_t max, const char *what, char **out,
+                           size_t *out_len, mw_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    int fd;
+    uint64_t size;
+    MW_FORWARD(mw_file_open_regular(path, &fd, &size, err));
+    if (size > max || size >= SIZE_MAX) {
+        close(fd);
+        return mw_err_set(err, MW_ERR_INVALID,
+                          "%s: %llu bytes is too big for %s (at most %llu MiB): is this the "
+                          "right file?",
+                          path, (unsigned long long)size, what, (unsigned long long)(max >> 20));
+    }
+    char *buf = mw_malloc((size_t)size + 1, MW_MEM_OTHER);
+    if (!buf) {
+        close(fd);
+        return mw_err_set(err, MW_ERR_NOMEM, "%s: out of memory reading %llu bytes", path,
+                          (unsigned long long)size);
+    }
+    size_t len = 0;
+    while (len < size) { /* a file that grew meanwhile is read as it was */
+        ssize_t r = read(fd, buf + len, (size_t)size - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            mw_free(buf);
+            return mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot read", path);
+        }
+        if (r == 0) break; /* shrank meanwhile: what is there */
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return MW_OK;
 }

@@ -4,6 +4,11 @@
  * Kernel pseudo-files are read whole with one read(2) into a caller buffer:
  * no stdio, no allocation, so the sampler's hot path costs one open, one read
  * and one close (or one pread on a kept descriptor).
+ *
+ * Files that come from users (model files, config.json, index files, a
+ * sweep's JSON Lines) are opened through mw_file_open_regular and the two
+ * helpers over it: a named pipe or a device given where a file belongs is
+ * refused with one message before anything can block on it.
  */
 #ifndef MW_COMMON_FILEIO_H
 #define MW_COMMON_FILEIO_H
@@ -28,5 +33,38 @@ mw_status mw_read_u64(const char *path, uint64_t *out, mw_err *err);
  * unsigned decimal. Returns 1 when found, 0 when not. The key must be the
  * whole field name ("oom_kill" does not match "oom_kill_disable"). */
 int mw_text_field_u64(const char *text, const char *key, uint64_t *out);
+
+/* What a file of this st_mode is, for "PATH is X, not a regular file":
+ * "a FIFO (named pipe)", "a directory", "a character device", ... */
+const char *mw_file_kind(unsigned mode);
+
+/*! mw_file_open_regular() : opens path read-only (close-on-exec) when it is
+ *  a regular file. The open is non-blocking, so a FIFO with no writer cannot
+ *  block it, and fstat decides before any read; the descriptor is made
+ *  blocking again. Errors name the path: "PATH: cannot open: <strerror>",
+ *  "PATH is a FIFO (named pipe), not a regular file".
+ *  @return MW_OK with *fd (the caller closes it) and *size in bytes */
+mw_status mw_file_open_regular(const char *path, int *fd, uint64_t *size, mw_err *err);
+
+/* A regular file mapped read-only, whole. An empty file has addr NULL and
+ * len 0 (mmap refuses length 0: the format's parser reports the file). */
+typedef struct mw_file_map {
+    void *addr;
+    size_t len;
+} mw_file_map;
+
+/*! mw_file_map_open() : maps path (a regular file) read-only, private.
+ *  @return MW_OK with *map set; release it with mw_file_map_close */
+mw_status mw_file_map_open(const char *path, mw_file_map *map, mw_err *err);
+
+/* Unmaps; a zeroed or closed map is a no-op. */
+void mw_file_map_close(mw_file_map *map);
+
+/*! mw_file_read_all() : reads path (a regular file of at most max bytes)
+ *  into a NUL-terminated buffer. A larger file is refused: "PATH: N bytes is
+ *  too big for <what> (at most M MiB): is this the right file?".
+ *  @return MW_OK with *out (mw_free it) and *out_len */
+mw_status mw_file_read_all(const char *path, uint64_t max, const char *what, char **out,
+                           size_t *out_len, mw_err *err);
 
 #endif /* MW_COMMON_FILEIO_H */

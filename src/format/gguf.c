@@ -18,6 +18,7 @@
 #include "format/gguf.h"
 #include "format/model_build.h"
 #include "common/error.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,18 +86,11 @@ static uint64_t load_u64(const uint8_t *p)
     return v;
 }
 
-/* A name from the file, fit for a message: at most SHOWN_CAP-4 bytes,
- * non-printable bytes as '?'. buf holds SHOWN_CAP bytes. */
+/* A name from the file, fit for a message (mw_shown: escapes as '?', cut
+ * with "..."). buf holds SHOWN_CAP bytes. */
 static const char *shown(const char *p, uint64_t len, char *buf)
 {
-    size_t max = SHOWN_CAP - 4, n = len < max ? (size_t)len : max;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (len > max) memcpy(buf + n, "...", 4);
-    else buf[n] = '\0';
-    return buf;
+    return mw_shown(p, len < SIZE_MAX ? (size_t)len : SIZE_MAX, buf, SHOWN_CAP);
 }
 
 /* ---- the cursor ----------------------------------------------------------- */
@@ -669,39 +663,18 @@ mw_status mw_gguf_open_memory(const void *data, size_t size, mw_gguf **out, mw_e
 mw_status mw_gguf_open(const char *path, mw_gguf **out, mw_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mw_err_errno(err, mw_status_from_errno(errno), errno, "%s: cannot open", path);
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return mw_err_errno(err, MW_ERR_IO, e, "%s: cannot stat", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_INVALID, "%s: not a regular file", path);
-    }
-    if (sb.st_size == 0) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_INVALID, "%s: empty file (0 bytes), not a GGUF file", path);
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_UNSUPPORTED, "%s: too large to map", path);
-    }
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd); /* the mapping holds the file */
-    if (map == MAP_FAILED) return mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot map", path);
+    mw_file_map map;
+    MW_FORWARD(mw_file_map_open(path, &map, err));
+    MW_RETURN_IF(map.len == 0, err, MW_ERR_INVALID, "%s: empty file (0 bytes), not a GGUF file",
+                 path);
     mw_gguf *g = gguf_alloc(path);
     if (!g) {
-        munmap(map, (size_t)sb.st_size);
+        mw_file_map_close(&map);
         return mw_err_set(err, MW_ERR_NOMEM, "%s: out of memory", path);
     }
-    g->map = map;
-    g->data = map;
-    g->size = (uint64_t)sb.st_size;
+    g->map = map.addr; /* mw_gguf_close unmaps it */
+    g->data = map.addr;
+    g->size = map.len;
     mw_status st = parse(g, err);
     if (st != MW_OK) {
         mw_gguf_close(g);
@@ -819,6 +792,7 @@ static mw_status hp_u32(const mw_gguf *g, const char *arch, const char *suffix, 
 {
     char key[160];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    char kb[SHOWN_CAP]; /* the key for messages: arch comes from the file */
     if (found) *found = 0;
     const mw_gguf_kv *kv = mw_gguf_find(g, key);
     if (!kv) return MW_OK;
@@ -833,7 +807,7 @@ static mw_status hp_u32(const mw_gguf *g, const char *arch, const char *suffix, 
         n = v.v.arr.count;
         p = v.v.arr.data;
         MW_RETURN_IF(n == 0, err, MW_ERR_INVALID, "%s: %s (kv at offset %llu) is an empty array",
-                     g->name, key, (unsigned long long)off);
+                     g->name, shown(key, strlen(key), kb), (unsigned long long)off);
     }
     for (uint64_t i = 0; i < n; i++) {
         if (p) p = decode_value(type, p, &e);
@@ -845,19 +819,19 @@ static mw_status hp_u32(const mw_gguf *g, const char *arch, const char *suffix, 
             break;
         case MW_GGUF_I8: case MW_GGUF_I16: case MW_GGUF_I32: case MW_GGUF_I64:
             MW_RETURN_IF(e.v.i < 0, err, MW_ERR_INVALID, "%s: %s (kv at offset %llu) is %lld",
-                         g->name, key, (unsigned long long)off, (long long)e.v.i);
+                         g->name, shown(key, strlen(key), kb), (unsigned long long)off, (long long)e.v.i);
             x = (uint64_t)e.v.i;
             break;
         default:
             return mw_err_set(err, MW_ERR_INVALID,
                               "%s: %s (kv at offset %llu) is %s %s, expected an integer",
-                              g->name, key, (unsigned long long)off,
+                              g->name, shown(key, strlen(key), kb), (unsigned long long)off,
                               p ? "an array of" : "a", mw_gguf_type_name(type));
         }
         if (x > best) best = x;
     }
     MW_RETURN_IF(best > UINT32_MAX, err, MW_ERR_INVALID,
-                 "%s: %s (kv at offset %llu) is %llu, out of range", g->name, key,
+                 "%s: %s (kv at offset %llu) is %llu, out of range", g->name, shown(key, strlen(key), kb),
                  (unsigned long long)off, (unsigned long long)best);
     *out = (uint32_t)best;
     if (found) *found = 1;
@@ -869,11 +843,12 @@ static mw_status hp_f64(const mw_gguf *g, const char *arch, const char *suffix, 
 {
     char key[160];
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    char kb[SHOWN_CAP]; /* the key for messages: arch comes from the file */
     *found = 0;
     const mw_gguf_kv *kv = mw_gguf_find(g, key);
     if (!kv) return MW_OK;
     MW_RETURN_IF(!mw_gguf_get_f64(g, key, out), err, MW_ERR_INVALID,
-                 "%s: %s (kv at offset %llu) is a %s, expected a number", g->name, key,
+                 "%s: %s (kv at offset %llu) is a %s, expected a number", g->name, shown(key, strlen(key), kb),
                  (unsigned long long)((const uint8_t *)kv->key - g->data - 8),
                  mw_gguf_type_name(kv->value.type));
     *found = 1;
@@ -965,10 +940,9 @@ static mw_status fill_hparams(const mw_gguf *g, mw_model *m, mw_err *err)
     /* llama.cpp files Mixtral under "llama" with experts */
     const char *ours = arch_name(arch);
     if (!strcmp(arch, "llama") && hp->n_experts > 0) ours = "mixtral";
-    size_t alen = strlen(ours); /* a longer name than hp.arch holds is cut */
-    if (alen >= sizeof hp->arch) alen = sizeof hp->arch - 1;
-    memcpy(hp->arch, ours, alen);
-    hp->arch[alen] = '\0';
+    /* escaped (a name with ESC is no architecture, and reports print it) and
+     * cut to what hp.arch holds */
+    mw_shown_str(ours, hp->arch, sizeof hp->arch);
     m->has_hparams = f_layers && f_embd && f_heads;
     return MW_OK;
 }

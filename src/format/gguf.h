@@ -143,7 +143,9 @@ mw_status mw_gguf_writer_set_raw(mw_gguf_writer *w, const char *key, mw_gguf_typ
 mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
                                     uint32_t n_dims, const uint64_t *dims, const void *data,
                                     mw_err *err);
-/* Writes the file (to path.tmp, then renames). */
+/* Writes the file: to a new temporary beside it (path.tmp.<random>, made
+ * with O_EXCL|O_NOFOLLOW, removed on failure), then renamed over path (a
+ * link at path is replaced, never followed). */
 mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err);
 
 #endif /* MW_FORMAT_GGUF_H */

@@ -23,6 +23,7 @@
 #include "format/arch.h"
 #include "format/model_build.h"
 #include "common/error.h"
+#include "common/fileio.h"
 #include "common/json.h"
 
 #include <cjson/cJSON.h>
@@ -54,17 +55,16 @@ typedef struct parser {
 } parser;
 
 /* Writes a value for a message: "\"abc\"", "-1", "1.5", "null", "true",
- * "an array". Strings are cut at 40 bytes; bytes that are not printable
- * ASCII become '?', so a message stays one clean line. */
+ * "an array". Strings are cut at 40 bytes; controls (and quotes) become
+ * '?' (mw_shown), so a message stays one clean line. */
 static void describe(const cJSON *v, char *buf, size_t cap)
 {
     if (cJSON_IsString(v) && v->valuestring) {
-        char s[41];
-        size_t n = 0;
-        for (const unsigned char *c = (const unsigned char *)v->valuestring; *c && n < 40; c++)
-            s[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') ? (char)*c : '?';
-        s[n] = '\0';
-        snprintf(buf, cap, "\"%s\"%s", s, strlen(v->valuestring) > 40 ? "..." : "");
+        char s[44]; /* 40 bytes and "..." */
+        mw_shown_str(v->valuestring, s, sizeof s);
+        for (char *c = s; *c; c++) /* the quotes around it stay unambiguous */
+            if (*c == '"' || *c == '\\') *c = '?';
+        snprintf(buf, cap, "\"%s\"", s);
     } else if (cJSON_IsNumber(v)) {
         snprintf(buf, cap, "%.15g", v->valuedouble);
     } else if (cJSON_IsBool(v)) {
@@ -387,67 +387,12 @@ mw_status mw_hf_config_parse(const char *text, size_t len, const char *where,
     return st;
 }
 
-/* Reads all of path into a NUL-terminated buffer (mw_free it). A regular
- * file's size is checked before reading; a pipe is read until EOF, and the
- * buffer holds at most CONFIG_MAX_BYTES + 1 bytes, enough to tell "too big". */
+/* Reads all of path (a regular file: a FIFO would block) into a
+ * NUL-terminated buffer (mw_free it). */
 static mw_status read_config(const char *path, char **out, size_t *out_len, mw_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
-    struct stat st;
-    size_t cap = 64 << 10;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if ((uint64_t)st.st_size > CONFIG_MAX_BYTES) {
-            close(fd);
-            return mw_err_set(err, MW_ERR_INVALID,
-                              "%s: %llu bytes is too big for a config.json (at most 4 MiB; they "
-                              "are a few KiB): is this the right file?",
-                              path, (unsigned long long)st.st_size);
-        }
-        cap = (size_t)st.st_size + 2; /* the NUL, and room to see EOF */
-    }
-    char *buf = mw_malloc(cap, MW_MEM_OTHER);
-    if (!buf) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
-    }
-    size_t len = 0;
-    mw_status status = MW_OK;
-    for (;;) {
-        if (len > CONFIG_MAX_BYTES) {
-            status = mw_err_set(err, MW_ERR_INVALID,
-                                "%s: more than 4 MiB is too big for a config.json", path);
-            break;
-        }
-        if (len + 1 == cap) { /* a pipe, or a file that grew: make room */
-            size_t ncap = cap * 2 < CONFIG_MAX_BYTES + 2 ? cap * 2 : CONFIG_MAX_BYTES + 2;
-            char *nb = mw_realloc(buf, ncap, MW_MEM_OTHER);
-            if (!nb) {
-                status = mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            status = mw_err_errno(err, mw_status_from_errno(e), e, "cannot read %s", path);
-            break;
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-    }
-    close(fd);
-    if (status != MW_OK) {
-        mw_free(buf);
-        return status;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return MW_OK;
+    return mw_file_read_all(path, CONFIG_MAX_BYTES, "a config.json", out,
+                            out_len, err);
 }
 
 mw_status mw_hf_config_read(const char *path, mw_hparams *hp, mw_err *err)

@@ -1,8 +1,10 @@
 /*
  * open.c - mw_model_open: which reader a path (or name) calls for.
  *
- *   existing file  "GGUF" magic -> gguf.c; *.index.json -> safetensors.c
- *                  (shards); other *.json -> hf_config.c; else safetensors.c
+ *   existing file  "GGUF" magic or *.gguf -> gguf.c; *.index.json ->
+ *                  safetensors.c (shards); other *.json -> hf_config.c; else
+ *                  safetensors.c. Only regular files are opened: a FIFO
+ *                  would block the reader (mw_file_open_regular).
  *   folder         model.safetensors.index.json, model.safetensors, a single
  *                  *.safetensors, a single *.gguf, then config.json alone
  *   anything else  a preset name (presets.c)
@@ -11,6 +13,7 @@
 #include "format/hf_config.h"
 #include "format/safetensors.h"
 #include "common/error.h"
+#include "common/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,10 +30,12 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Something other than a folder is there: the reader opens it, or says
+ * what it is (a FIFO named model.safetensors is named, not skipped). */
 static int file_exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 /* The only file in dir ending in suffix: 1 found (path set), 0 none, -1 several. */
@@ -52,12 +57,16 @@ static int single_with_suffix(const char *dir, const char *suffix, char *path, s
 static mw_status open_file(const char *path, mw_model **out, mw_err *err)
 {
     unsigned char magic[4] = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
-    ssize_t n = read(fd, magic, sizeof magic);
+    int fd;
+    uint64_t size;
+    MW_FORWARD(mw_file_open_regular(path, &fd, &size, err));
+    ssize_t n;
+    do n = read(fd, magic, sizeof magic); while (n < 0 && errno == EINTR);
     close(fd);
-    if (n == 4 && memcmp(magic, "GGUF", 4) == 0) return mw_gguf_open_model(path, out, err);
+    /* the magic, or the name: an empty or damaged model.gguf is reported by
+     * the GGUF reader ("not a GGUF file"), not as a short safetensors file */
+    if ((n == 4 && memcmp(magic, "GGUF", 4) == 0) || ends_with(path, ".gguf"))
+        return mw_gguf_open_model(path, out, err);
     if (ends_with(path, ".index.json")) return mw_safetensors_open_model(path, out, err);
     if (ends_with(path, ".json")) return mw_hf_config_open_model(path, out, err);
     return mw_safetensors_open_model(path, out, err);

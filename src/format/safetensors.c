@@ -17,6 +17,7 @@
 #include "format/hf_config.h"
 #include "format/model_build.h"
 #include "common/error.h"
+#include "common/fileio.h"
 
 #include <cjson/cJSON.h>
 #include "common/json.h"
@@ -38,12 +39,10 @@
 static const char known_dtypes[] =
     "BOOL, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64, F8_E4M3, F8_E5M2";
 
-/* strlen capped for "%.*s", so a long name cannot crowd out the message. */
-static int shown(const char *s)
-{
-    size_t n = strlen(s);
-    return (int)(n < NAME_SHOWN ? n : NAME_SHOWN);
-}
+/* A name or dtype from the file, for a message: escaped and cut (mw_shown),
+ * so it can neither send escape codes nor crowd out the message. The buffer
+ * is a compound literal: it lives to the end of the enclosing block. */
+#define SHOWN(s) mw_shown_str((s), (char[NAME_SHOWN + 4]){0}, NAME_SHOWN + 4)
 
 static uint64_t alloc_failures(void)
 {
@@ -119,8 +118,8 @@ static mw_status check_metadata(const cJSON *item, const char *where, mw_err *er
                  "%s: \"__metadata__\" in the header is not an object of strings", where);
     for (const cJSON *kv = item->child; kv; kv = kv->next)
         MW_RETURN_IF(!cJSON_IsString(kv), err, MW_ERR_INVALID,
-                     "%s: \"__metadata__\" entry \"%.*s\" is not a string (the format allows "
-                     "only string values)", where, shown(kv->string), kv->string);
+                     "%s: \"__metadata__\" entry \"%s\" is not a string (the format allows "
+                     "only string values)", where, SHOWN(kv->string));
     return MW_OK;
 }
 
@@ -128,10 +127,10 @@ static mw_status parse_entry(const cJSON *item, st_entry *t, uint64_t buf_bytes,
                              uint64_t buf_start, const char *where, mw_err *err)
 {
     const char *name = item->string;
-    int nl = shown(name);
+    const char *nm = SHOWN(name);
     MW_RETURN_IF(!cJSON_IsObject(item), err, MW_ERR_INVALID,
-                 "%s: header entry \"%.*s\" is not an object with dtype, shape and "
-                 "data_offsets", where, nl, name);
+                 "%s: header entry \"%s\" is not an object with dtype, shape and "
+                 "data_offsets", where, nm);
     const cJSON *dtype = NULL, *shape = NULL, *offsets = NULL;
     /* cJSON keeps repeated keys: a field given twice is ambiguous. */
     for (const cJSON *f = item->child; f; f = f->next) {
@@ -140,16 +139,16 @@ static mw_status parse_entry(const cJSON *item, st_entry *t, uint64_t buf_bytes,
                              : !strcmp(f->string, "data_offsets") ? &offsets
                                                                   : NULL;
         if (!slot) continue; /* other fields are ignored, as the format's reader does */
-        MW_RETURN_IF(*slot, err, MW_ERR_INVALID, "%s: tensor \"%.*s\" has \"%s\" twice", where,
-                     nl, name, f->string);
+        MW_RETURN_IF(*slot, err, MW_ERR_INVALID, "%s: tensor \"%s\" has \"%s\" twice", where,
+                     nm, f->string);
         *slot = f;
     }
     MW_RETURN_IF(!dtype || !shape || !offsets, err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\" has no \"%s\"", where, nl, name,
+                 "%s: tensor \"%s\" has no \"%s\"", where, nm,
                  !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
 
     MW_RETURN_IF(!cJSON_IsString(dtype), err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": \"dtype\" is not a string", where, nl, name);
+                 "%s: tensor \"%s\": \"dtype\" is not a string", where, nm);
     int found = 0;
     for (int i = 0; i < MW_DTYPE_COUNT && !found; i++) {
         const mw_dtype_info *d = mw_dtype_get((mw_dtype)i);
@@ -159,25 +158,25 @@ static mw_status parse_entry(const cJSON *item, st_entry *t, uint64_t buf_bytes,
         }
     }
     MW_RETURN_IF(!found, err, MW_ERR_UNSUPPORTED,
-                 "%s: tensor \"%.*s\" has unknown dtype \"%.*s\" (known: %s)", where, nl, name,
-                 shown(dtype->valuestring), dtype->valuestring, known_dtypes);
+                 "%s: tensor \"%s\" has unknown dtype \"%s\" (known: %s)", where, nm,
+                 SHOWN(dtype->valuestring), known_dtypes);
 
     MW_RETURN_IF(!cJSON_IsArray(shape), err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": \"shape\" is not an array", where, nl, name);
+                 "%s: tensor \"%s\": \"shape\" is not an array", where, nm);
     uint32_t nd = 0;
     uint64_t n_elems = 1;
     for (const cJSON *d = shape->child; d; d = d->next, nd++) {
         MW_RETURN_IF(nd == MW_MAX_DIMS, err, MW_ERR_UNSUPPORTED,
-                     "%s: tensor \"%.*s\" has more than %d dimensions", where, nl, name,
+                     "%s: tensor \"%s\" has more than %d dimensions", where, nm,
                      MW_MAX_DIMS);
         uint64_t v;
         MW_RETURN_IF(!json_u64(d, &v), err, MW_ERR_INVALID,
-                     "%s: tensor \"%.*s\": shape[%u] is not a non-negative integer below 2^53 "
-                     "(%s%.17g)", where, nl, name, nd, cJSON_IsNumber(d) ? "" : "not a number: ",
+                     "%s: tensor \"%s\": shape[%u] is not a non-negative integer below 2^53 "
+                     "(%s%.17g)", where, nm, nd, cJSON_IsNumber(d) ? "" : "not a number: ",
                      cJSON_IsNumber(d) ? d->valuedouble : 0.0);
         MW_RETURN_IF(v != 0 && n_elems > UINT64_MAX / v, err, MW_ERR_INVALID,
-                     "%s: tensor \"%.*s\": the element count of its shape overflows 64 bits",
-                     where, nl, name);
+                     "%s: tensor \"%s\": the element count of its shape overflows 64 bits",
+                     where, nm);
         t->shape[nd] = v;
         n_elems *= v;
     }
@@ -186,30 +185,29 @@ static mw_status parse_entry(const cJSON *item, st_entry *t, uint64_t buf_bytes,
     MW_RETURN_IF(!cJSON_IsArray(offsets) || !offsets->child || !offsets->child->next ||
                      offsets->child->next->next,
                  err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": \"data_offsets\" is not an array [begin, end]", where, nl,
-                 name);
+                 "%s: tensor \"%s\": \"data_offsets\" is not an array [begin, end]", where, nm);
     MW_RETURN_IF(!json_u64(offsets->child, &t->begin) ||
                      !json_u64(offsets->child->next, &t->end),
                  err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": data_offsets are not non-negative integers below 2^53",
-                 where, nl, name);
+                 "%s: tensor \"%s\": data_offsets are not non-negative integers below 2^53",
+                 where, nm);
     MW_RETURN_IF(t->begin > t->end, err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": data_offsets [%llu, %llu] are reversed (begin > end)",
-                 where, nl, name, (unsigned long long)t->begin, (unsigned long long)t->end);
+                 "%s: tensor \"%s\": data_offsets [%llu, %llu] are reversed (begin > end)",
+                 where, nm, (unsigned long long)t->begin, (unsigned long long)t->end);
     MW_RETURN_IF(t->end > buf_bytes, err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": data_offsets [%llu, %llu] end past the %llu-byte buffer "
+                 "%s: tensor \"%s\": data_offsets [%llu, %llu] end past the %llu-byte buffer "
                  "(file bytes %llu..%llu; the file is truncated or the header is wrong)",
-                 where, nl, name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                 where, nm, (unsigned long long)t->begin, (unsigned long long)t->end,
                  (unsigned long long)buf_bytes, (unsigned long long)buf_start,
                  (unsigned long long)(buf_start + buf_bytes));
     uint64_t need = mw_dtype_bytes(t->dtype, n_elems);
     char sh[200]; /* 8 dims of up to 16 digits */
     MW_RETURN_IF(need == MW_UNKNOWN, err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": %s x %s overflows 64 bits", where, nl, name,
+                 "%s: tensor \"%s\": %s x %s overflows 64 bits", where, nm,
                  dtype->valuestring, shape_text(t, sh, sizeof sh));
     MW_RETURN_IF(t->end - t->begin != need, err, MW_ERR_INVALID,
-                 "%s: tensor \"%.*s\": data_offsets [%llu, %llu] hold %llu bytes but %s x %s "
-                 "needs %llu", where, nl, name, (unsigned long long)t->begin,
+                 "%s: tensor \"%s\": data_offsets [%llu, %llu] hold %llu bytes but %s x %s "
+                 "needs %llu", where, nm, (unsigned long long)t->begin,
                  (unsigned long long)t->end, (unsigned long long)(t->end - t->begin),
                  dtype->valuestring, shape_text(t, sh, sizeof sh), (unsigned long long)need);
     t->name = name;
@@ -230,8 +228,8 @@ static mw_status check_and_add(st_entry *ents, uint32_t n, uint64_t buf_bytes,
     for (uint32_t i = 1; i < n && st == MW_OK; i++)
         if (!strcmp(ord[i - 1]->name, ord[i]->name))
             st = mw_err_set(err, MW_ERR_INVALID,
-                            "%s: tensor \"%.*s\" appears twice in the header", where,
-                            shown(ord[i]->name), ord[i]->name);
+                            "%s: tensor \"%s\" appears twice in the header", where,
+                            SHOWN(ord[i]->name));
 
     /* Sorted by offset the tensors must tile [0, buf_bytes): each begins
      * where the previous ended (empty tensors included). */
@@ -242,18 +240,18 @@ static mw_status check_and_add(st_entry *ents, uint32_t n, uint64_t buf_bytes,
         const st_entry *t = ord[i];
         if (t->begin < at)
             st = mw_err_set(err, MW_ERR_INVALID,
-                            "%s: tensor \"%.*s\" [%llu, %llu) overlaps tensor \"%.*s\" "
-                            "[%llu, %llu) (buffer offsets)", where, shown(t->name), t->name,
+                            "%s: tensor \"%s\" [%llu, %llu) overlaps tensor \"%s\" "
+                            "[%llu, %llu) (buffer offsets)", where, SHOWN(t->name),
                             (unsigned long long)t->begin, (unsigned long long)t->end,
-                            shown(prev->name), prev->name, (unsigned long long)prev->begin,
+                            SHOWN(prev->name), (unsigned long long)prev->begin,
                             (unsigned long long)prev->end);
         else if (t->begin > at)
             st = mw_err_set(err, MW_ERR_INVALID,
                             "%s: hole: buffer bytes [%llu, %llu) (file bytes %llu..%llu) "
-                            "belong to no tensor (before \"%.*s\"; the format allows no holes)",
+                            "belong to no tensor (before \"%s\"; the format allows no holes)",
                             where, (unsigned long long)at, (unsigned long long)t->begin,
                             (unsigned long long)(buf_start + at),
-                            (unsigned long long)(buf_start + t->begin), shown(t->name), t->name);
+                            (unsigned long long)(buf_start + t->begin), SHOWN(t->name));
         at = t->end;
         prev = t;
     }
@@ -369,10 +367,7 @@ mw_status mw_safetensors_parse(const void *data, size_t size, mw_model *m, uint3
 
 /* ---- files and shards ------------------------------------------------------ */
 
-typedef struct st_mapping {
-    void  *addr;                   /* NULL: nothing mapped (empty file)   */
-    size_t len;
-} st_mapping;
+typedef mw_file_map st_mapping;
 
 typedef struct st_impl {
     struct mw_model_impl base;     /* first: the model's impl */
@@ -385,7 +380,7 @@ static void impl_free(struct mw_model_impl *p)
     st_impl *impl = (st_impl *)p;
     if (!impl) return;
     for (uint32_t i = 0; i < impl->n; i++)
-        if (impl->maps[i].addr) munmap(impl->maps[i].addr, impl->maps[i].len);
+        mw_file_map_close(&impl->maps[i]);
     mw_free(impl);
 }
 
@@ -401,43 +396,11 @@ static mw_status attach_impl(mw_model *m, uint32_t n_files, st_impl **out, mw_er
     return MW_OK;
 }
 
-/* Maps path read-only into *map. */
-static mw_status map_file(const char *path, st_mapping *map, mw_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return mw_err_errno(err, mw_status_from_errno(e), e, "cannot stat %s", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_INVALID, "%s is not a regular file", path);
-    }
-    map->addr = NULL;
-    map->len = (size_t)sb.st_size;
-    if (map->len > 0) { /* mmap refuses length 0; the parser reports the empty file */
-        void *a = mmap(NULL, map->len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (a == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return mw_err_errno(err, e == ENOMEM ? MW_ERR_NOMEM : MW_ERR_IO, e,
-                                "cannot map %s (%zu bytes)", path, map->len);
-        }
-        map->addr = a;
-    }
-    close(fd);
-    return MW_OK;
-}
-
 static mw_status open_and_parse(mw_model *m, st_mapping *map, const char *path, mw_err *err)
 {
     uint32_t file;
     MW_FORWARD(mw_model_add_file(m, path, &file, err));
-    MW_FORWARD(map_file(path, map, err));
+    MW_FORWARD(mw_file_map_open(path, map, err));
     return mw_safetensors_parse(map->addr ? map->addr : "", map->len, m, file, err);
 }
 
@@ -456,54 +419,15 @@ static char *sibling(const char *path, const char *name)
 
 static mw_status read_index(const char *path, char **out, size_t *out_len, mw_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot open %s", path);
-    struct stat sb;
-    mw_status st = MW_OK;
-    if (fstat(fd, &sb) != 0)
-        st = mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot stat %s", path);
-    else if (!S_ISREG(sb.st_mode))
-        st = mw_err_set(err, MW_ERR_INVALID, "%s is not a regular file", path);
-    else if ((uint64_t)sb.st_size > INDEX_MAX_BYTES)
-        st = mw_err_set(err, MW_ERR_INVALID,
-                        "%s: %llu bytes, larger than an index file can be (%u MiB at most)",
-                        path, (unsigned long long)sb.st_size, INDEX_MAX_BYTES >> 20);
-    if (st != MW_OK) {
-        close(fd);
-        return st;
-    }
-    size_t cap = (size_t)sb.st_size;
-    char *buf = mw_malloc(cap + 1, MW_MEM_OTHER);
-    if (!buf) {
-        close(fd);
-        return mw_err_set(err, MW_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
-    }
-    size_t len = 0;
-    while (len < cap) {
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            st = mw_err_errno(err, mw_status_from_errno(errno), errno, "cannot read %s", path);
-            break;
-        }
-        if (r == 0) break; /* shrank meanwhile: parse what is there */
-        len += (size_t)r;
-    }
-    close(fd);
-    if (st != MW_OK) {
-        mw_free(buf);
-        return st;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return MW_OK;
+    return mw_file_read_all(path, INDEX_MAX_BYTES, "a model.safetensors.index.json", out, out_len,
+                            err);
 }
 
 /* A shard is named by a plain file name in the index's folder. */
 static int shard_name_ok(const char *s)
 {
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) return 0;
     return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
@@ -547,24 +471,24 @@ static mw_status cross_check(const mw_model *m, map_entry *map, uint32_t n_map,
     mw_status st = MW_OK;
     for (uint32_t i = 1; i < m->n_tensors && st == MW_OK; i++)
         if (!strcmp(ts[i - 1]->name, ts[i]->name))
-            st = mw_err_set(err, MW_ERR_INVALID, "tensor \"%.*s\" is in two shards: %s and %s",
-                            shown(ts[i]->name), ts[i]->name, m->files[ts[i - 1]->file],
+            st = mw_err_set(err, MW_ERR_INVALID, "tensor \"%s\" is in two shards: %s and %s",
+                            SHOWN(ts[i]->name), m->files[ts[i - 1]->file],
                             m->files[ts[i]->file]);
     uint32_t i = 0, j = 0;
     while (st == MW_OK && (i < n_map || j < m->n_tensors)) {
         int c = i == n_map ? 1 : j == m->n_tensors ? -1 : strcmp(map[i].tensor, ts[j]->name);
         if (c < 0)
             st = mw_err_set(err, MW_ERR_INVALID,
-                            "%s: weight_map puts tensor \"%.*s\" in %s, but no shard has it",
-                            index, shown(map[i].tensor), map[i].tensor, map[i].shard);
+                            "%s: weight_map puts tensor \"%s\" in %s, but no shard has it",
+                            index, SHOWN(map[i].tensor), map[i].shard);
         else if (c > 0)
             st = mw_err_set(err, MW_ERR_INVALID,
-                            "%s: tensor \"%.*s\" is not in the weight_map of %s",
-                            m->files[ts[j]->file], shown(ts[j]->name), ts[j]->name, index);
+                            "%s: tensor \"%s\" is not in the weight_map of %s",
+                            m->files[ts[j]->file], SHOWN(ts[j]->name), index);
         else if (map[i].file != ts[j]->file)
             st = mw_err_set(err, MW_ERR_INVALID,
-                            "%s: weight_map puts tensor \"%.*s\" in %s, but it is in %s", index,
-                            shown(map[i].tensor), map[i].tensor, map[i].shard,
+                            "%s: weight_map puts tensor \"%s\" in %s, but it is in %s", index,
+                            SHOWN(map[i].tensor), map[i].shard,
                             m->files[ts[j]->file]);
         i += c <= 0;
         j += c >= 0;
@@ -587,12 +511,13 @@ static mw_status open_index(mw_model *m, const char *path, const cJSON *root, mw
     uint32_t n_map = 0;
     for (const cJSON *e = wm->child; e; e = e->next) {
         MW_RETURN_IF(!cJSON_IsString(e), err, MW_ERR_INVALID,
-                     "%s: weight_map entry \"%.*s\" is not a string (a shard's file name)", path,
-                     shown(e->string), e->string);
+                     "%s: weight_map entry \"%s\" is not a string (a shard's file name)", path,
+                     SHOWN(e->string));
         MW_RETURN_IF(!shard_name_ok(e->valuestring), err, MW_ERR_INVALID,
-                     "%s: weight_map puts tensor \"%.*s\" in \"%.*s\": a shard must be a file "
-                     "name in the index's folder (no '/', not \".\" or \"..\")", path,
-                     shown(e->string), e->string, shown(e->valuestring), e->valuestring);
+                     "%s: weight_map puts tensor \"%s\" in \"%s\": a shard must be a file "
+                     "name in the index's folder (no '/' or control characters, not \".\" or "
+                     "\"..\")", path,
+                     SHOWN(e->string), SHOWN(e->valuestring));
         MW_RETURN_IF(n_map == UINT32_MAX / 2, err, MW_ERR_INVALID, "%s: too many tensors", path);
         n_map++;
     }
@@ -616,8 +541,8 @@ static mw_status open_index(mw_model *m, const char *path, const cJSON *root, mw
     mw_status st = MW_OK;
     for (uint32_t i = 1; i < n_map && st == MW_OK; i++)
         if (!strcmp(map[i - 1].tensor, map[i].tensor))
-            st = mw_err_set(err, MW_ERR_INVALID, "%s: weight_map lists tensor \"%.*s\" twice",
-                            path, shown(map[i].tensor), map[i].tensor);
+            st = mw_err_set(err, MW_ERR_INVALID, "%s: weight_map lists tensor \"%s\" twice",
+                            path, SHOWN(map[i].tensor));
     const char **shards = NULL;
     if (st == MW_OK) {
         shards = mw_calloc(n_shards, sizeof *shards, MW_MEM_OTHER);

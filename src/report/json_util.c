@@ -55,11 +55,22 @@ mw_status mw_report_end(FILE *out, const char *what, mw_err *err)
     return mw_err_set(err, MW_ERR_IO, "cannot write the %s", what);
 }
 
-mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, mw_err *err)
+uint64_t mw_json_mark(void)
+{
+    mw_mem_stats s;
+    mw_mem_get_stats(&s);
+    return s.failures;
+}
+
+mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, uint64_t mark, mw_err *err)
 {
     char *text = NULL;
     if (doc) text = formatted ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
+    if (text && mw_json_mark() != mark) { /* a key or value was dropped */
+        cJSON_free(text);
+        text = NULL;
+    }
     MW_RETURN_IF(!text, err, MW_ERR_NOMEM, "out of memory writing the %s", what);
     errno = 0;
     int ok = fputs(text, out) >= 0 && fputc('\n', out) != EOF;

@@ -22,7 +22,11 @@ void mw_json_add_hparams(cJSON *o, const mw_hparams *hp);
  *  be NULL: an allocation failed while it was built), writes the text and a
  *  newline to out, and flushes. `what` names the report in the message.
  *  @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
-mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, mw_err *err);
+mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, uint64_t mark, mw_err *err);
+/* The allocator's failure count now: given to mw_json_write, which refuses a
+ * document built after it when an allocation failed meanwhile (cJSON drops a
+ * key it could not allocate and carries on: the report would lack it). */
+uint64_t mw_json_mark(void);
 
 /*! mw_report_end() :
  *  The end of a text report: flushes out, so that a full disk or a closed

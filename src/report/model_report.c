@@ -47,7 +47,8 @@ static void totals_by_type(const mw_model *m, type_total *tt)
 
 static void hparams_text(const mw_hparams *hp, FILE *out)
 {
-    fprintf(out, "  %-22s %s\n", "architecture", hp->arch[0] ? hp->arch : "-");
+    char arch[sizeof hp->arch + 4];
+    fprintf(out, "  %-22s %s\n", "architecture", hp->arch[0] ? mw_shown_str(hp->arch, arch, sizeof arch) : "-");
     fprintf(out, "  %-22s %u\n", "layers", hp->n_layers);
     fprintf(out, "  %-22s %u\n", "hidden size", hp->n_embd);
     fprintf(out, "  %-22s %u (kv %u, head dim %u)\n", "attention heads", hp->n_heads,
@@ -64,7 +65,11 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32];
-    fprintf(out, "%s%s%s (%s)\n", bold, m->path, reset, source_name(m->source));
+    /* names from the file (and the path) go to a terminal: escaped, so a
+     * model cannot send escape codes (mw_shown) */
+    char shown[1024];
+    fprintf(out, "%s%s%s (%s)\n", bold, mw_shown_str(m->path, shown, sizeof shown), reset,
+            source_name(m->source));
     char params[32];
     mw_count_format(m->n_params, params, sizeof params);
     fprintf(out, "  %-22s %" PRIu64, "parameters", m->n_params);
@@ -92,7 +97,8 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
         const mw_tensor_info *t = &m->tensors[i];
         char shape[96];
         shape_text(t, shape, sizeof shape);
-        fprintf(out, "  %-44s %-22s %-8s %10s %14" PRIu64 "\n", t->name, shape, mw_dtype_get(t->dtype)->name,
+        fprintf(out, "  %-44s %-22s %-8s %10s %14" PRIu64 "\n", mw_shown_str(t->name, shown, sizeof shown),
+                shape, mw_dtype_get(t->dtype)->name,
                 mw_size_format(t->bytes, b, sizeof b), t->offset);
     }
     if (n < m->n_tensors) fprintf(out, "  ... %u more (--all, or --json)\n", m->n_tensors - n);
@@ -102,6 +108,9 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
 mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
 {
     mw_json_init();
+    /* cJSON_Add* drop a key quietly when an allocation fails: count the
+     * failures, so a report with a key missing is an error, not output */
+    const uint64_t mark = mw_json_mark();
     cJSON *o = cJSON_CreateObject();
     MW_RETURN_IF(!o, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     cJSON_AddStringToObject(o, "schema", "memwall.inspect/1");
@@ -143,5 +152,5 @@ mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
         cJSON_AddNumberToObject(x, "file", t->file);
         cJSON_AddItemToArray(ts, x);
     }
-    return mw_json_write(o, out, 1, "JSON report", err);
+    return mw_json_write(o, out, 1, "JSON report", mark, err);
 }

@@ -116,6 +116,9 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
                               size_t n_targets, FILE *out, mw_err *err)
 {
     mw_json_init();
+    /* cJSON_Add* drop a key quietly when an allocation fails: count the
+     * failures, so a report with a key missing is an error, not output */
+    const uint64_t mark = mw_json_mark();
     const mw_plan_opts *o = &p->opts;
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
@@ -179,5 +182,5 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddStringToObject(x, "dominant_at_max_batch", mw_component_name(q->max_batch_dominant));
         cJSON_AddItemToArray(ts, x);
     }
-    return mw_json_write(j, out, 1, "JSON report", err);
+    return mw_json_write(j, out, 1, "JSON report", mark, err);
 }

@@ -49,6 +49,9 @@ static void breakdown(cJSON *o, const uint64_t *bytes)
 mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
 {
     mw_json_init();
+    /* cJSON_Add* drop a key quietly when an allocation fails: count the
+     * failures, so a report with a key missing is an error, not output */
+    const uint64_t mark = mw_json_mark();
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     cJSON_AddStringToObject(j, "schema", "memwall.run/1");
@@ -87,5 +90,5 @@ mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
             cJSON_AddItemToArray(row, cJSON_CreateNumber(r->generated[(size_t)s * r->gen_per_seq + t]));
         cJSON_AddItemToArray(g, row);
     }
-    return mw_json_write(j, out, 1, "JSON report", err);
+    return mw_json_write(j, out, 1, "JSON report", mark, err);
 }

@@ -149,6 +149,7 @@ static cJSON *point_json(const mw_sweep_point *p, mw_verdict v)
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
 {
     mw_json_init();
+    const uint64_t mark = mw_json_mark();
     cJSON *j = cJSON_CreateObject();
     MW_RETURN_IF(!j, err, MW_ERR_NOMEM, "out of memory writing JSON");
     cJSON_AddStringToObject(j, "schema", "memwall.sweep/1");
@@ -200,7 +201,7 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, "error");
     cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
     cJSON_AddStringToObject(j, "reason", an->reason);
-    return mw_json_write(j, out, 1, "JSON report", err);
+    return mw_json_write(j, out, 1, "JSON report", mark, err);
 }
 
 mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)

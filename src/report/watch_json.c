@@ -126,5 +126,7 @@ static cJSON *watch_json(const mw_watch_result *r)
 mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err)
 {
     mw_json_init();
-    return mw_json_write(watch_json(res), out, 1, "JSON report", err);
+    const uint64_t mark = mw_json_mark();
+    cJSON *doc = watch_json(res);
+    return mw_json_write(doc, out, 1, "JSON report", mark, err);
 }

@@ -1152,7 +1152,7 @@ static void writer_rejects(void **state)
 
     const char *bad = "/nonexistent-memwall-dir/x.gguf";
     assert_int_equal(mw_gguf_writer_write(w, bad, &err), MW_ERR_NOT_FOUND);
-    assert_non_null(strstr(err.msg, "/nonexistent-memwall-dir/x.gguf.tmp: cannot create"));
+    assert_non_null(strstr(err.msg, "/nonexistent-memwall-dir/x.gguf: cannot create a temporary file"));
 
     /* what was accepted is still written */
     const char *path = tmp_path("rejects.gguf");

@@ -500,8 +500,9 @@ static void files_are_read(void **state)
     assert_int_equal(mw_hf_config_open_model(path, &m, &err), MW_ERR_NOT_FOUND);
     assert_null(m);
 
-    assert_int_equal(mw_hf_config_read(dir, &hp, &err), MW_ERR_IO); /* a directory */
+    assert_int_equal(mw_hf_config_read(dir, &hp, &err), MW_ERR_INVALID); /* a directory */
     assert_non_null(strstr(err.msg, dir));
+    assert_non_null(strstr(err.msg, "is a directory, not a regular file"));
 
     snprintf(path, sizeof path, "%s/big.json", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -536,16 +537,23 @@ static void files_are_read(void **state)
     assert_string_equal(err.msg, want);
     unlink(path);
 
-    /* a pipe has no size: read until EOF, still capped */
+    /* pipes are refused before a read (a named one with no writer would
+     * block the open forever): one with data, and a FIFO with no writer */
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     cfg = llama_with("vocab_size", "100");
     assert_true(write(fds[1], cfg, strlen(cfg)) == (ssize_t)strlen(cfg));
     close(fds[1]);
     snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
-    assert_int_equal(mw_hf_config_read(path, &hp, &err), MW_OK);
-    assert_int_equal(hp.n_vocab, 100);
+    assert_int_equal(mw_hf_config_read(path, &hp, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
     close(fds[0]);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(mw_hf_config_read(path, &hp, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
+    unlink(path);
     rmdir(dir);
 }
 

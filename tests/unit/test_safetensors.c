@@ -561,7 +561,7 @@ static void hostile_index(void **state)
     write_text("i_dir_shard/model.safetensors.index.json",
                "{\"weight_map\":{\"a\":\"s1.safetensors\"}}");
     expect_open_error("i_dir_shard/model.safetensors.index.json", MW_ERR_INVALID,
-                      "is not a regular file");
+                      "not a regular file");
 
     /* no such file */
     expect_open_error("nowhere/model.safetensors", MW_ERR_NOT_FOUND, "cannot open");
