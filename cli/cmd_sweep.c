@@ -284,7 +284,9 @@ int mw_cmd_sweep(int argc, char **argv)
     if (!o.cmd) {
         static char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        /* the points run this very program: its path, or the link itself */
         if (n > 0) { self[n] = '\0'; o.memwall_path = self; }
+        else o.memwall_path = "/proc/self/exe";
     }
     progress pr = {!quiet && isatty(STDERR_FILENO), o.axis}; /* a live table on a terminal only */
     o.on_point = on_point;
@@ -301,7 +303,7 @@ int mw_cmd_sweep(int argc, char **argv)
     if (r->resume_note[0]) mw_cli_error(NULL, "sweep --resume: %s", r->resume_note);
     int code = MW_EXIT_OK;
     if (svg) {
-        FILE *f = fopen(svg, "w");
+        FILE *f = fopen(svg, "we");
         if (!f || mw_sweep_report_svg(r, f, &err) != MW_OK) {
             mw_cli_error(NULL, "cannot write the chart %s: %s", svg, f ? err.msg : strerror(errno));
             code = MW_EXIT_FAILURE;

@@ -343,7 +343,7 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
 
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = fopen(tmp, "wbe");
     if (!f) {
         int e = errno;
         mw_status st = mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot create", tmp);
