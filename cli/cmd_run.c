@@ -82,7 +82,7 @@ static int parse_tokens(const char *text, token_lists *tl)
 
 static int write_logits(const char *path, const mw_run_result *r)
 {
-    FILE *f = fopen(path, "wb");
+    FILE *f = fopen(path, "wbe");
     if (!f) {
         mw_cli_error(NULL, "cannot create %s: %s", path, strerror(errno));
         return 0;

@@ -353,7 +353,9 @@ static void fill_defaults(sweep_cli *cl, int model_given)
     if (!o->cmd) {
         static char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        /* the points run this very program: its path, or the link itself */
         if (n > 0) { self[n] = '\0'; o->memwall_path = self; }
+        else o->memwall_path = "/proc/self/exe";
     }
 }
 
@@ -363,7 +365,7 @@ static int write_reports(const mw_sweep_result *r, const sweep_cli *cl)
     int code = MW_EXIT_OK;
     mw_err err;
     if (cl->svg) {
-        FILE *f = fopen(cl->svg, "w");
+        FILE *f = fopen(cl->svg, "we");
         if (!f || mw_sweep_report_svg(r, f, &err) != MW_OK) {
             mw_cli_error(NULL, "cannot write the chart %s: %s", cl->svg, f ? err.msg : strerror(errno));
             code = MW_EXIT_FAILURE;

@@ -152,7 +152,7 @@ int mw_cmd_watch(int argc, char **argv)
 
     FILE *out = stderr;
     if (output_path && strcmp(output_path, "-") != 0) {
-        out = fopen(output_path, "w");
+        out = fopen(output_path, "we");
         if (!out) {
             mw_cli_error(NULL, "cannot create %s: %s", output_path, strerror(errno));
             return MW_EXIT_WRAPPER_FAILURE;

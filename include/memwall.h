@@ -382,6 +382,13 @@ typedef struct mw_watch_result {
 
     int      signal_received;        /* the first SIGINT, SIGTERM or SIGHUP
                                         memwall received while it ran; 0: none */
+
+    /* processes of the tree seen outside the cap's cgroup (they moved
+     * themselves out, e.g. wrote their PID to another cgroup.procs): their
+     * memory is neither capped nor in cgroup_peak_bytes. 0 without a
+     * cgroup (or a fake tree, where it is not checked) */
+    uint32_t escaped_processes;
+    int32_t  escaped_pid;            /* the first one seen; 0: none        */
 } mw_watch_result;
 
 typedef void (*mw_sample_fn)(const mw_sample *sample, void *user);
@@ -410,6 +417,16 @@ typedef struct mw_watch_opts {
                                         what is left of the tree (the
                                         cgroup's) SIGKILLed once it exits;
                                         res->signal_received says which   */
+    const char *const *env_add;      /* NULL-terminated "NAME=value" settings
+                                        the command gets on top of (or
+                                        instead of) the caller's environment;
+                                        the caller's own is not changed; NULL */
+    int      keep_fd;                /* > 2: a descriptor the command inherits
+                                        although memwall opens everything
+                                        close-on-exec (the sweep's
+                                        MEMWALL_REPORT_FD); -1 (default): none.
+                                        Every other descriptor above 2 that is
+                                        close-on-exec stays memwall's      */
 } mw_watch_opts;
 
 MW_API void mw_watch_opts_init(mw_watch_opts *opts);
@@ -956,8 +973,9 @@ typedef struct mw_sweep_opts {
     const char *const *cmd;          /* external points: argv with "{batch}"
                                         (and "{ctx}") replaced per point;
                                         NULL: the engine                      */
-    const char *memwall_path;        /* engine points run this binary's `run`
-                                        (default /proc/self/exe)              */
+    const char *memwall_path;        /* engine points run this binary's `run`:
+                                        required for them (the CLI passes its
+                                        own); NULL is an error               */
     mw_sweep_axis axis;              /* what varies (MW_SWEEP_BATCH)          */
     const uint32_t *batches;         /* batch sweeps: the points; NULL: auto  */
     size_t   n_batches;
@@ -967,8 +985,9 @@ typedef struct mw_sweep_opts {
     uint32_t batch;                  /* context sweeps: every point's batch (1) */
     uint32_t max_ctx;                /* auto: the largest context to try (0: the
                                         model's trained context, else 2^20)   */
-    uint32_t runs;                   /* runs per point, medians (1)           */
-    uint32_t warmup;                 /* runs per point discarded first (0)    */
+    uint32_t runs;                   /* runs per point, medians (1; at most 64) */
+    uint32_t warmup;                 /* runs per point discarded first (0; at
+                                        most 64)                              */
     const char *const *evict_files;  /* files dropped from the page cache
                                         before each run, so that the point's
                                         cgroup is charged for what it maps
@@ -990,7 +1009,7 @@ typedef struct mw_sweep_opts {
     int      resume;                 /* take the points already in jsonl_path
                                         and run only the others               */
     const uint64_t *what_if;         /* memory sizes to extrapolate the fit to */
-    size_t   n_what_if;
+    size_t   n_what_if;              /* at most 16 (more is an error)         */
     mw_cliff_thresholds thresholds;
     mw_sweep_point_fn on_point;      /* after each point, or NULL             */
     void    *on_point_user;

@@ -856,6 +856,11 @@ mw_status mw_cgroup_destroy(mw_cgroup *cg, mw_err *err)
     return MW_OK;
 }
 
+int mw_cgroup_is_real(const mw_cgroup *cg)
+{
+    return cg && cg->path[0] && !tree_is_fake(cg->path);
+}
+
 /* ---- PSI -------------------------------------------------------------------- */
 
 static int psi_line_total(const char *text, const char *kind, double *out)

@@ -103,6 +103,9 @@ mw_status mw_cgroup_kill_all(const mw_cgroup *cg, mw_err *err);
  *  the control files memwall wrote are unlinked first. Idempotent. */
 mw_status mw_cgroup_destroy(mw_cgroup *cg, mw_err *err);
 
+/* 1 when cg lives on cgroupfs; 0 in a fake tree of plain directories. */
+int mw_cgroup_is_real(const mw_cgroup *cg);
+
 /* Parses a PSI file ("some avg10=.. total=N\nfull ... total=N"), totals in
  * seconds; returns 0 when the text has no "some" line. */
 int mw_psi_parse(const char *text, double *some_seconds, double *full_seconds);

@@ -25,6 +25,7 @@
  */
 #include "memwall.h"
 #include "cgroup.h"
+#include "guard.h"
 #include "nvml.h"
 #include "proc.h"
 #include "spawn.h"
@@ -65,6 +66,7 @@ typedef struct tracked {
     int alive;
     uint64_t utime_ticks, stime_ticks;
     uint64_t gpu_now;               /* this sample's GPU bytes, all devices */
+    int escaped;                    /* seen outside the cap's cgroup */
 } tracked;
 
 typedef struct watch {
@@ -78,6 +80,10 @@ typedef struct watch {
     mw_cgroup cg;
     int have_cg;
     int cg_current_fd;
+    int check_escapes;              /* 0: no cgroup, or a fake tree */
+    char cg_procs[PATH_MAX + 16];   /* its cgroup.procs */
+    char cg_rel[PATH_MAX];          /* its path as /proc/PID/cgroup says it */
+    mw_guard guard;                 /* removes it if memwall is SIGKILLed */
 
     mw_nvml *nvml;
     uint32_t ngpu;
@@ -98,6 +104,8 @@ typedef struct watch {
                                        this time; < 0: no signal yet */
     int tree_killed;
 } watch;
+
+static void check_escapes(watch *w);
 
 static double elapsed(const watch *w)
 {
@@ -281,6 +289,7 @@ static void sample(watch *w, mw_sample *s)
         }
     }
     w->last_t = t;
+    check_escapes(w);
 
     gpu_sample(w, t, s);
 
@@ -331,6 +340,7 @@ void mw_watch_opts_init(mw_watch_opts *opts)
     opts->forward_signals = 1;
     opts->stdout_fd = -1;
     opts->stderr_fd = -1;
+    opts->keep_fd = -1;
 }
 
 void mw_watch_result_free(mw_watch_result *res)
@@ -456,10 +466,46 @@ static void open_psi(watch *w)
     }
 }
 
-/* A memwall killed by SIGKILL cannot remove its cgroup: the next one does,
- * for every memwall-PID-N beside its own whose PID is gone (its processes
- * are killed first, so the directory can go). */
-static void remove_stale_cgroups(const mw_cgroup *mine)
+/* The start time (stat field 22, clock ticks since boot) of a process; 0
+ * when it is gone or unreadable. With the PID it names a process for good:
+ * a PID comes back, a PID with its start time does not. */
+static uint64_t start_ticks_of(pid_t pid)
+{
+    char path[64], buf[1024];
+    mw_proc_stat st;
+    if (pid > 0) snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    else snprintf(path, sizeof path, "/proc/self/stat");
+    if (mw_read_text(path, buf, sizeof buf, NULL, NULL) != MW_OK || !mw_proc_parse_stat(buf, &st, NULL, 0))
+        return 0;
+    return st.start_ticks;
+}
+
+/* Is the cgroup named `name` a left-over of a memwall that is gone?
+ * Names are memwall-PID-START-N (START: that memwall's start time), or
+ * memwall-PID-N from a memwall before 0.2 (no start time: only a PID that
+ * is gone, or our own, which we no longer use for such names, is stale). */
+static int cgroup_name_is_stale(const char *name, pid_t self, uint64_t self_start)
+{
+    int pid;
+    unsigned long long start;
+    unsigned n;
+    char tail;
+    if (sscanf(name, "memwall-%d-%llu-%u%c", &pid, &start, &n, &tail) == 3 && pid > 0) {
+        if (pid == (int)self) return start != self_start;
+        return start_ticks_of(pid) != start; /* gone (0), or its PID reused */
+    }
+    if (sscanf(name, "memwall-%d-%u%c", &pid, &n, &tail) == 2 && pid > 0) {
+        if (pid == (int)self) return 1;
+        return kill(pid, 0) != 0 && errno == ESRCH;
+    }
+    return 0;
+}
+
+/* A memwall killed by SIGKILL cannot remove its cgroup (its guard does, see
+ * guard.h, unless the guard was killed too): the next one removes every
+ * memwall cgroup beside its own whose memwall is gone (its processes are
+ * killed first, so the directory can go). */
+static void remove_stale_cgroups(const mw_cgroup *mine, uint64_t self_start)
 {
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", mine->path);
@@ -470,16 +516,29 @@ static void remove_stale_cgroups(const mw_cgroup *mine)
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        int pid;
-        unsigned n;
-        if (sscanf(e->d_name, "memwall-%d-%u", &pid, &n) != 2 || pid <= 0 || pid == (int)getpid()) continue;
-        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* its memwall still runs */
+        if (!cgroup_name_is_stale(e->d_name, getpid(), self_start)) continue;
         mw_cgroup stale = *mine;
         if (snprintf(stale.path, sizeof stale.path, "%s/%s", parent, e->d_name) >= (int)sizeof stale.path) continue;
+        if (!strcmp(stale.path, mine->path)) continue;
         mw_cgroup_kill_all(&stale, NULL);
         mw_cgroup_destroy(&stale, NULL);
     }
     closedir(d);
+}
+
+/* Escapes are checked on a real tree only: a fake tree's cgroup.procs lists
+ * the root alone (its children were never written there). */
+static void open_escape_check(watch *w, const mw_cgroup_fs *fs)
+{
+    w->check_escapes = 0;
+    if (!mw_cgroup_is_real(&w->cg)) return;
+    size_t mlen = strlen(fs->mount);
+    while (mlen > 1 && fs->mount[mlen - 1] == '/') mlen--;
+    if (strncmp(w->cg.path, fs->mount, mlen) != 0) return;
+    const char *rel = w->cg.path + (mlen == 1 ? 0 : mlen);
+    if (snprintf(w->cg_rel, sizeof w->cg_rel, "%s", *rel ? rel : "/") >= (int)sizeof w->cg_rel) return;
+    snprintf(w->cg_procs, sizeof w->cg_procs, "%s/cgroup.procs", w->cg.path);
+    w->check_escapes = 1;
 }
 
 static mw_status make_cgroup(watch *w, mw_err *err)
@@ -487,12 +546,16 @@ static mw_status make_cgroup(watch *w, mw_err *err)
     mw_cgroup_fs fs;
     MW_FORWARD(mw_cgroup_fs_detect(&fs, err));
     static unsigned counter;
-    char name[64];
-    snprintf(name, sizeof name, "memwall-%d-%u", (int)getpid(), counter++);
+    uint64_t self_start = start_ticks_of(0);
+    char name[96];
+    /* PID and start time: a cgroup left by a SIGKILLed memwall whose PID
+     * is ours now cannot be taken for ours (nor block our mkdir) */
+    snprintf(name, sizeof name, "memwall-%d-%llu-%u", (int)getpid(), (unsigned long long)self_start, counter++);
     MW_FORWARD(mw_cgroup_create(&fs, name, w->opts->mem_limit_bytes, w->opts->swap_limit_bytes,
                                 &w->cg, err));
     w->have_cg = 1;
-    remove_stale_cgroups(&w->cg);
+    remove_stale_cgroups(&w->cg, self_start);
+    open_escape_check(w, &fs);
     mw_watch_result *r = w->res;
     r->cgroup_version = w->cg.version;
     snprintf(r->cgroup_path, sizeof r->cgroup_path, "%.*s", (int)sizeof r->cgroup_path - 1, w->cg.path);
@@ -503,6 +566,17 @@ static mw_status make_cgroup(watch *w, mw_err *err)
              w->cg.version == MW_CGROUP_V2 ? "memory.current" : "memory.usage_in_bytes");
     w->cg_current_fd = open(path, O_RDONLY | O_CLOEXEC);
     return MW_OK;
+}
+
+/* Called by spawn once the command is in the cgroup and before it runs:
+ * the guard is memwall's second child, after the command (tools that take
+ * a watcher's first child for its command, the fake NVML's "child", still
+ * find it). No guard (it could not fork): the run goes on, and the next
+ * memwall removes the cgroup if this one is SIGKILLed. */
+static void start_guard(void *user)
+{
+    watch *w = user;
+    if (w->have_cg) mw_guard_start(&w->cg, &w->guard, NULL);
 }
 
 static void close_cgroup(watch *w)
@@ -527,8 +601,106 @@ static void close_cgroup(watch *w)
     mw_cgroup_kill_all(&w->cg, NULL);
     if (w->cg_current_fd >= 0) close(w->cg_current_fd);
     w->cg_current_fd = -1;
+    w->check_escapes = 0;
     mw_cgroup_destroy(&w->cg, NULL);
+    mw_guard_stop(&w->guard);
     w->have_cg = 0;
+}
+
+/* The memory cgroup of a process, as /proc/PID/cgroup names it (v1: the
+ * line whose controllers include memory; v2: the "0::" line), into out;
+ * 0 when unreadable. */
+static int proc_memory_cgroup(pid_t pid, mw_cgroup_version v, char *out, size_t cap)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    if (mw_read_text(path, buf, sizeof buf, NULL, NULL) != MW_OK) return 0;
+    for (char *line = buf; line && *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol) *eol = '\0';
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2) {
+            *c2 = '\0';
+            const char *ctl = c1 + 1;
+            int match = 0;
+            if (v == MW_CGROUP_V2) {
+                match = !strncmp(line, "0:", 2) && *ctl == '\0';
+            } else {
+                for (const char *t = ctl; *t && !match;) {
+                    size_t n = strcspn(t, ",");
+                    match = n == 6 && !strncmp(t, "memory", 6);
+                    t += n + (t[n] == ',');
+                }
+            }
+            if (match) {
+                snprintf(out, cap, "%s", c2 + 1);
+                return 1;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Processes of the tree that left the cap's cgroup: the cgroup's own list
+ * (cgroup.procs) against the tree just sampled. A process missing from the
+ * list may only have exited, or moved into a cgroup below ours (still
+ * capped): its /proc/PID/cgroup decides, and it must still live after that
+ * read. No allocation: the list goes into the scratch of children PIDs.
+ * The file is opened afresh each time: v1 keeps the list an open file read
+ * first for a second (CGROUP_PIDLIST_DESTROY_DELAY). */
+static void check_escapes(watch *w)
+{
+    if (!w->check_escapes) return;
+    int fd = open(w->cg_procs, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    size_t n = 0;
+    char buf[4096];
+    long v = 0;
+    int in_num = 0;
+    off_t off = 0;
+    for (;;) {
+        ssize_t got = pread(fd, buf, sizeof buf, off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) { close(fd); return; }
+        if (got == 0) break;
+        off += got;
+        for (ssize_t i = 0; i < got; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') {
+                v = v * 10 + (buf[i] - '0');
+                in_num = 1;
+            } else if (in_num) {
+                if (n == w->kids_cap) { close(fd); return; } /* more than we can compare: not now */
+                w->kids[n++] = (pid_t)v;
+                v = 0;
+                in_num = 0;
+            }
+        }
+    }
+    close(fd);
+    if (in_num) {
+        if (n == w->kids_cap) return;
+        w->kids[n++] = (pid_t)v;
+    }
+    size_t rel_len = strlen(w->cg_rel);
+    for (size_t i = 0; i < w->nprocs; i++) {
+        tracked *p = &w->procs[i];
+        if (!p->alive || p->escaped) continue;
+        int listed = 0;
+        for (size_t k = 0; k < n && !listed; k++) listed = w->kids[k] == p->sum.pid;
+        if (listed) continue;
+        char where[PATH_MAX];
+        if (!proc_memory_cgroup(p->sum.pid, w->cg.version, where, sizeof where)) continue;
+        if (!strncmp(where, w->cg_rel, rel_len) && (where[rel_len] == '\0' || where[rel_len] == '/')) continue;
+        mw_proc_reading rd;
+        if (mw_proc_read(&p->files, &rd) < 0 || !rd.ok_stat || rd.stat.state == 'Z' ||
+            rd.stat.start_ticks != p->start_ticks)
+            continue;
+        p->escaped = 1;
+        if (!w->res->escaped_processes) w->res->escaped_pid = p->sum.pid;
+        w->res->escaped_processes++;
+    }
 }
 
 /* SIGKILL to every live process of the tree, and to the cgroup's (which
@@ -650,6 +822,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
     memset(&w, 0, sizeof w);
     w.opts = opts_in;
     w.cg_current_fd = -1;
+    w.guard.fd = -1;
     w.psi_fd = -1;
     w.kids_cap = 4096;
     w.kill_at = -1;
@@ -701,8 +874,10 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         }
     } else {
         int code = -1;
-        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, opts_in->stdout_fd, opts_in->stderr_fd,
-                            opts_in->die_with_watcher, &w.root, &code, err);
+        mw_spawn_io io = {opts_in->stdout_fd, opts_in->stderr_fd, opts_in->keep_fd, opts_in->env_add,
+                          start_guard, &w};
+        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, &io, opts_in->die_with_watcher, &w.root,
+                            &code, err);
         if (st != MW_OK) {
             if (st == MW_ERR_SPAWN) {
                 r->exit_code = code;

@@ -82,6 +82,9 @@ static cJSON *watch_json(const mw_watch_result *r)
             mw_json_add_u64(c, "limit_hits", r->cgroup_limit_hits);
             mw_json_add_u64(c, "refaults_anon", r->cgroup_refaults_anon);
             mw_json_add_u64(c, "refaults_file", r->cgroup_refaults_file);
+            cJSON_AddNumberToObject(c, "escaped_processes", r->escaped_processes);
+            if (r->escaped_pid > 0) cJSON_AddNumberToObject(c, "escaped_pid", r->escaped_pid);
+            else cJSON_AddNullToObject(c, "escaped_pid");
         }
     }
 

@@ -127,6 +127,11 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
             fprintf(out, "  %-16s %s allowed, peak %s\n", "cgroup swap",
                     mw_size_format(r->cgroup_swap_limit_bytes, a, sizeof a),
                     mw_size_format(r->cgroup_swap_peak_bytes, b, sizeof b));
+        if (r->escaped_processes)
+            fprintf(out, "  %-16s %s%u process%s left the cap's cgroup (the first: %d): %s memory is neither "
+                    "capped nor in the cgroup peak%s\n", "escaped", st.red, r->escaped_processes,
+                    r->escaped_processes == 1 ? "" : "es", (int)r->escaped_pid,
+                    r->escaped_processes == 1 ? "its" : "their", st.reset);
     }
     fprintf(out, "  %-16s %u seen, at most %u at once\n", "processes", r->nprocs, r->max_processes);
     write_processes(r, out, &st);

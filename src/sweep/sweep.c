@@ -18,15 +18,23 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_POINTS 256
+/* runs (and warm-up runs) of one point; what-if sizes (mw_sweep_result) */
+#define MAX_RUNS 64
+#define MAX_WHAT_IF 16
+_Static_assert(sizeof ((mw_sweep_result *)0)->what_if_bytes == MAX_WHAT_IF * sizeof(uint64_t),
+               "MAX_WHAT_IF is mw_sweep_result's what_if_bytes");
 
 /* Contexts are searched in steps of 256 tokens, as llama.cpp pads its KV
  * cache to 256: a finer answer would not be a context anyone runs. */
@@ -99,6 +107,25 @@ static char *slurp(FILE *f)
     size_t got = fread(buf, 1, (size_t)n, f);
     buf[got] = '\0';
     return buf;
+}
+
+/* An anonymous temporary file, close-on-exec (tmpfile()'s is not: every
+ * point's command would inherit the others' output files). */
+static FILE *temp_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a filesystem without O_TMPFILE */
+        char tmpl[PATH_MAX];
+        if (snprintf(tmpl, sizeof tmpl, "%s/memwall-XXXXXX", dir) >= (int)sizeof tmpl) return NULL;
+        fd = mkostemp(tmpl, O_CLOEXEC);
+        if (fd >= 0) unlink(tmpl);
+    }
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "w+");
+    if (!f) close(fd);
+    return f;
 }
 
 /* Engine points: decode (or prompt) tokens/s from the child's memwall.run/1
@@ -235,7 +262,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         snprintf(nb, sizeof nb, "%u", batch);
         snprintf(np, sizeof np, "%u", o->prompt);
         snprintf(ng, sizeof ng, "%u", o->gen);
-        argv[n++] = o->memwall_path ? o->memwall_path : "/proc/self/exe";
+        argv[n++] = o->memwall_path; /* check_opts: required */
         argv[n++] = "run";
         argv[n++] = o->model;
         argv[n++] = "--batch"; argv[n++] = nb;
@@ -247,8 +274,8 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         argv[n++] = "--json";
         argv[n] = NULL;
     }
-    FILE *out = tmpfile(), *errf = tmpfile();
-    FILE *report = o->cmd ? tmpfile() : NULL;
+    FILE *out = temp_file(), *errf = temp_file();
+    FILE *report = o->cmd ? temp_file() : NULL;
     if (!out || !errf || (o->cmd && !report)) {
         int e = errno;
         if (out) fclose(out);
@@ -256,14 +283,17 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         if (report) fclose(report);
         return mw_err_errno(err, MW_ERR_IO, e, "cannot create a temporary file");
     }
-    char fdnum[16];
-    if (report) {
-        /* inherited by the command (not close-on-exec) */
-        snprintf(fdnum, sizeof fdnum, "%d", fileno(report));
-        setenv("MEMWALL_REPORT_FD", fdnum, 1);
-    }
     mw_watch_opts w;
     mw_watch_opts_init(&w);
+    /* The command's report descriptor and its number, in the child only:
+     * the caller's environment is not ours to change. */
+    char report_env[48];
+    const char *env_add[] = {report_env, NULL};
+    if (report) {
+        snprintf(report_env, sizeof report_env, "MEMWALL_REPORT_FD=%d", fileno(report));
+        w.env_add = env_add;
+        w.keep_fd = fileno(report);
+    }
     w.interval_seconds = 0.02;
     w.mem_limit_bytes = o->mem_limit_bytes;
     w.swap_limit_bytes = o->swap_limit_bytes;
@@ -279,7 +309,6 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     }
     mw_watch_result *res = NULL;
     mw_status st = mw_watch_run(argv, &w, &res, err);
-    if (report) unsetenv("MEMWALL_REPORT_FD");
     if (st == MW_OK) {
         p->exit_code = res->status_code;
         p->status = res->timed_out ? MW_POINT_TIMEOUT
@@ -411,9 +440,9 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
     p->peak_gpu_bytes = MW_UNKNOWN;
     p->file_cached_bytes = MW_UNKNOWN;
     p->peak_process_rss_bytes = MW_UNKNOWN;
-    double walls[64], thr[64];
-    uint32_t runs = o->runs ? (o->runs < 64 ? o->runs : 64) : 1, nthr = 0, done = 0;
-    uint32_t warmup = o->warmup < 64 ? o->warmup : 64;
+    double walls[MAX_RUNS], thr[MAX_RUNS];
+    uint32_t runs = o->runs ? o->runs : 1, nthr = 0, done = 0; /* check_opts: at most MAX_RUNS */
+    uint32_t warmup = o->warmup;
     for (uint32_t r = 0; r < warmup + runs; r++) {
         mw_sweep_point one;
         one = *p;
@@ -649,45 +678,114 @@ static mw_status resume_point(const mw_sweep_point *p, unsigned line, void *user
     return MW_OK;
 }
 
-/* --resume: the points a stopped sweep left in its JSON Lines file, and
- * what the file needs before more are appended (*scan). */
-static mw_status load_jsonl(sweep_state *S, const char *path, mw_jsonl_scan *scan, mw_err *err)
+/* The process that holds the flock on fd's file, from /proc/locks
+ * ("1: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"); 0 when unknown. */
+static pid_t lock_holder(int fd)
 {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return 0;
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f) return 0;
+    char line[256];
+    pid_t who = 0;
+    while (!who && fgets(line, sizeof line, f)) {
+        char kind[16];
+        int pid;
+        unsigned maj, min;
+        unsigned long long ino;
+        const char *p = strchr(line, ':');
+        if (!p || sscanf(p + 1, " %15s %*s %*s %d %x:%x:%llu", kind, &pid, &maj, &min, &ino) != 5) continue;
+        if (!strcmp(kind, "FLOCK") && maj == major(sb.st_dev) && min == minor(sb.st_dev) &&
+            ino == (unsigned long long)sb.st_ino && pid > 0 && pid != (int)getpid())
+            who = pid;
+    }
+    fclose(f);
+    return who;
+}
+
+/* Opens the JSON Lines file and takes it for the whole sweep: a regular
+ * file only (a named pipe would block the open or the read for ever), and
+ * an exclusive lock (two sweeps appending to one file would interleave
+ * their points). Without --resume it is emptied, after the lock: a second
+ * sweep must not truncate the first one's file. Close-on-exec: the points'
+ * commands must not inherit it. */
+static mw_status take_jsonl(sweep_state *S, mw_err *err)
+{
+    const char *path = S->o->jsonl_path;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    S->jsonl_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (S->jsonl_fd < 0) return mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", path);
+    struct stat sb;
+    if (fstat(S->jsonl_fd, &sb) != 0) return mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+    MW_RETURN_IF(!S_ISREG(sb.st_mode), err, MW_ERR_INVALID,
+                 "%s is not a regular file (%s): --jsonl needs a file the sweep can read back and append to",
+                 path, S_ISFIFO(sb.st_mode) ? "a named pipe" : S_ISDIR(sb.st_mode) ? "a directory"
+                       : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+    if (flock(S->jsonl_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e != EWOULDBLOCK) return mw_err_errno(err, MW_ERR_IO, e, "cannot lock %s", path);
+        char who[64] = "another process";
+        pid_t holder = lock_holder(S->jsonl_fd);
+        if (holder > 0) {
+            char comm_path[64], comm[32] = "";
+            size_t n = 0;
+            snprintf(comm_path, sizeof comm_path, "/proc/%d/comm", (int)holder);
+            FILE *f = fopen(comm_path, "re");
+            if (f) {
+                n = fread(comm, 1, sizeof comm - 1, f);
+                fclose(f);
+            }
+            while (n > 0 && (comm[n - 1] == '\n' || comm[n - 1] == '\0')) n--;
+            comm[n] = '\0';
+            for (size_t i = 0; i < n; i++)
+                if ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) comm[i] = '?';
+            snprintf(who, sizeof who, "process %d%s%s%s", (int)holder, n ? " (" : "", comm, n ? ")" : "");
+        }
+        return mw_err_set(err, MW_ERR_INVALID,
+                          "%s is in use by another sweep (%s holds its lock): two sweeps cannot write one "
+                          "JSON Lines file; wait for that one to end, or give another --jsonl", path, who);
+    }
+    /* from now on: blocking writes, each at the end */
+    if (fcntl(S->jsonl_fd, F_SETFL, O_APPEND) != 0)
+        return mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s for appending", path);
+    if (!S->o->resume && ftruncate(S->jsonl_fd, 0) != 0)
+        return mw_err_errno(err, MW_ERR_IO, errno, "cannot empty %s", path);
+    return MW_OK;
+}
+
+/* --resume: the points a stopped sweep left in its (locked) JSON Lines
+ * file, and what the file needs before more are appended (*scan). */
+static mw_status load_jsonl(sweep_state *S, mw_jsonl_scan *scan, mw_err *err)
+{
+    const char *path = S->o->jsonl_path;
     memset(scan, 0, sizeof *scan);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT ? MW_OK : mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
     struct stat sb;
     char *text = NULL;
     size_t got = 0;
     mw_status st = MW_OK;
-    if (fstat(fd, &sb) != 0) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
+    if (fstat(S->jsonl_fd, &sb) != 0) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
     else if (sb.st_size > (64l << 20))
         st = mw_err_set(err, MW_ERR_INVALID, "%s: %lld bytes, too large for a sweep's JSON Lines file (give "
                         "another --jsonl, or drop --resume)", path, (long long)sb.st_size);
     else if (!(text = mw_malloc((size_t)sb.st_size + 1, MW_MEM_OTHER)))
         st = mw_err_set(err, MW_ERR_NOMEM, "out of memory reading %s", path);
     while (st == MW_OK && got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
+        ssize_t n = pread(S->jsonl_fd, text + got, (size_t)sb.st_size - got, (off_t)got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) st = mw_err_errno(err, MW_ERR_IO, errno, "cannot read %s", path);
         if (n <= 0) break;
         got += (size_t)n;
     }
-    close(fd);
     if (st == MW_OK) st = mw_sweep_jsonl_scan(text, got, path, resume_point, S, scan, err);
     mw_free(text);
     return st;
 }
 
-/* Opens the JSON Lines file for appending, after repairing what --resume's
- * scan found: a cut last line goes, a missing '\n' is added. */
-static mw_status open_jsonl(sweep_state *S, const mw_jsonl_scan *scan, mw_err *err)
+/* Before appending, repairs what --resume's scan found: a cut last line
+ * goes, a missing '\n' is added. */
+static mw_status repair_jsonl(sweep_state *S, const mw_jsonl_scan *scan, mw_err *err)
 {
-    const mw_sweep_opts *o = S->o;
-    const char *path = o->jsonl_path;
-    /* close-on-exec: the points' commands must not inherit it */
-    S->jsonl_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (o->resume ? 0 : O_TRUNC), 0644);
-    if (S->jsonl_fd < 0) return mw_err_errno(err, MW_ERR_IO, errno, "cannot open %s", path);
+    const char *path = S->o->jsonl_path;
     if (scan->cut_bytes) {
         if (ftruncate(S->jsonl_fd, (off_t)scan->keep_bytes) != 0)
             return mw_err_errno(err, MW_ERR_IO, errno, "cannot remove the cut last line (%u) of %s", scan->cut_line,
@@ -822,6 +920,16 @@ static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
     }
     MW_RETURN_IF(o->resume && !o->jsonl_path, err, MW_ERR_INVALID,
                  "--resume continues the sweep in a --jsonl file: give one");
+    MW_RETURN_IF(!o->cmd && (!o->memwall_path || !*o->memwall_path), err, MW_ERR_INVALID,
+                 "engine points run `memwall run`: set mw_sweep_opts.memwall_path to the memwall executable "
+                 "(the memwall CLI passes its own)");
+    MW_RETURN_IF(o->runs > MAX_RUNS, err, MW_ERR_INVALID, "%u runs per point: at most %d", o->runs, MAX_RUNS);
+    MW_RETURN_IF(o->warmup > MAX_RUNS, err, MW_ERR_INVALID, "%u warm-up runs per point: at most %d", o->warmup,
+                 MAX_RUNS);
+    MW_RETURN_IF(o->n_what_if > MAX_WHAT_IF, err, MW_ERR_INVALID, "%zu --what-if sizes: at most %d", o->n_what_if,
+                 MAX_WHAT_IF);
+    MW_RETURN_IF(o->n_what_if && !o->what_if, err, MW_ERR_INVALID, "%zu --what-if sizes but no list",
+                 o->n_what_if);
     const char *files[64];
     MW_RETURN_IF(o->n_evict_files > 63, err, MW_ERR_INVALID, "%zu files to evict: at most 63", o->n_evict_files);
     size_t nf = evict_list(o, files, 64);
@@ -898,8 +1006,9 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     r->n_evicted_files = (uint32_t)evict_list(o, files, 64);
     mw_jsonl_scan scan;
     memset(&scan, 0, sizeof scan);
-    if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, o->jsonl_path, &scan, err);
-    if (st == MW_OK && o->jsonl_path) st = open_jsonl(&S, &scan, err);
+    if (st == MW_OK && o->jsonl_path) st = take_jsonl(&S, err);
+    if (st == MW_OK && o->jsonl_path && o->resume) st = load_jsonl(&S, &scan, err);
+    if (st == MW_OK && o->jsonl_path) st = repair_jsonl(&S, &scan, err);
     if (st == MW_OK) {
         S.plan_model = plan_model(o);
         st = run_points(&S, err);
@@ -912,7 +1021,7 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
         r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);
         if (!r->verdicts) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
         else mw_sweep_analyze(r->points, r->n_points, o->axis, &o->thresholds, r->verdicts, &r->analysis);
-        for (size_t i = 0; st == MW_OK && i < o->n_what_if && i < 16; i++) {
+        for (size_t i = 0; st == MW_OK && i < o->n_what_if; i++) { /* check_opts: at most MAX_WHAT_IF */
             r->what_if_bytes[i] = o->what_if[i];
             /* a GPU workload's wall is its GPU's memory */
             const mw_sweep_fit *fit = r->analysis.fit_gpu.valid ? &r->analysis.fit_gpu : &r->analysis.fit;

@@ -274,6 +274,50 @@ static void oom_under_cgroup(void **state)
     mw_watch_result_free(r);
 }
 
+/* A cgroup left by a SIGKILLed memwall whose PID is ours now (PIDs come
+ * back) neither blocks our run ("already exists") nor stays: names carry
+ * the start time, and the left-over is removed as stale. */
+static void reused_pid_cgroup_name(void **state)
+{
+    (void)state;
+    const char *argv[] = {touch_path(), "1M", NULL};
+    mw_watch_opts o;
+    mw_watch_opts_init(&o);
+    o.interval_seconds = 0.01;
+    o.gpu = 0;
+    o.mem_limit_bytes = 64u << 20;
+    mw_watch_result *r = NULL;
+    mw_err err;
+    mw_status st = mw_watch_run(argv, &o, &r, &err);
+    if (st == MW_ERR_PERMISSION || st == MW_ERR_UNSUPPORTED) {
+        print_message("skipped: %s\n", err.msg);
+        skip();
+    }
+    assert_int_equal(st, MW_OK);
+    char parent[512];
+    snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(r->cgroup_path, '/') - r->cgroup_path), r->cgroup_path);
+    mw_watch_result_free(r);
+    /* what an earlier memwall with our PID left: the names it would have
+     * used (memwall-PID-N), and one of today's form with another start */
+    char left[65][600];
+    for (int n = 0; n < 64; n++) {
+        snprintf(left[n], sizeof left[n], "%s/memwall-%d-%d", parent, (int)getpid(), n);
+        assert_int_equal(mkdir(left[n], 0755), 0);
+    }
+    snprintf(left[64], sizeof left[64], "%s/memwall-%d-1-0", parent, (int)getpid());
+    assert_int_equal(mkdir(left[64], 0755), 0);
+    st = mw_watch_run(argv, &o, &r, &err);
+    if (st != MW_OK) print_message("%s\n", err.msg);
+    for (int n = 0; n < 65; n++) {
+        if (access(left[n], F_OK) == 0) print_message("left over: %s\n", left[n]);
+        if (st != MW_OK) rmdir(left[n]);
+    }
+    assert_int_equal(st, MW_OK);
+    assert_int_equal(r->status_code, 0);
+    mw_watch_result_free(r);
+    for (int n = 0; n < 65; n++) assert_int_equal(access(left[n], F_OK), -1);
+}
+
 static void allocation_failures_are_clean(void **state)
 {
     (void)state;
@@ -326,6 +370,7 @@ int main(void)
         cmocka_unit_test(bad_options),
         cmocka_unit_test(attach_to_running),
         cmocka_unit_test(oom_under_cgroup),
+        cmocka_unit_test(reused_pid_cgroup_name),
         cmocka_unit_test(allocation_failures_are_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
