@@ -797,6 +797,170 @@ static void reap_root(watch *w, uint64_t self_hwm)
     }
 }
 
+/* The options mw_watch_run cannot run with, as an error. */
+static mw_status check_opts(const char *const *argv, const mw_watch_opts *o, mw_err *err)
+{
+    int attached = argv == NULL;
+    MW_RETURN_IF(attached && o->attach_pid <= 0, err, MW_ERR_INVALID, "nothing to watch: give a command or a PID");
+    MW_RETURN_IF(!attached && (!argv[0] || !argv[0][0]), err, MW_ERR_INVALID, "empty command");
+    MW_RETURN_IF(!(o->interval_seconds >= MIN_INTERVAL), err, MW_ERR_INVALID,
+                 "sampling interval %g s is below the 1 ms minimum", o->interval_seconds);
+    /* a huge interval overflowed ppoll's timespec: EINVAL at once, forever */
+    MW_RETURN_IF(!(o->interval_seconds <= MAX_INTERVAL), err, MW_ERR_INVALID,
+                 "sampling interval %g s is above the 1 hour maximum", o->interval_seconds);
+    MW_RETURN_IF(attached && o->mem_limit_bytes != MW_UNLIMITED, err, MW_ERR_INVALID,
+                 "--mem-limit needs a command to start; it cannot cap a running process");
+    return MW_OK;
+}
+
+/* The watch's state, its result and its list of children. */
+static mw_status watch_init(watch *w, const char *const *argv, const mw_watch_opts *o, mw_err *err)
+{
+    memset(w, 0, sizeof *w);
+    w->opts = o;
+    w->cg_current_fd = -1;
+    w->guard.fd = -1;
+    w->psi_fd = -1;
+    w->kids_cap = 4096;
+    w->kill_at = -1;
+    w->res = result_new(argv, o->attach_pid);
+    w->kids = mw_malloc(w->kids_cap * sizeof *w->kids, MW_MEM_PROBE);
+    if (!w->res || !w->kids) {
+        mw_watch_result_free(w->res);
+        mw_free(w->kids);
+        return mw_err_set(err, MW_ERR_NOMEM, "out of memory preparing to watch");
+    }
+    w->res->interval_seconds = o->interval_seconds;
+    return MW_OK;
+}
+
+/* Starts argv in the cgroup (when one was made), or takes the running
+ * process to attach to; the root is tracked from here on. old: the signal
+ * mask the command gets. */
+static mw_status start_or_attach(watch *w, const char *const *argv, const sigset_t *old, mw_err *err)
+{
+    const mw_watch_opts *o = w->opts;
+    mw_watch_result *r = w->res;
+    if (!argv) {
+        w->root = o->attach_pid;
+        MW_RETURN_IF(track(w, w->root, 0) < 0, err, MW_ERR_NOT_FOUND,
+                     "no process %d to watch (or /proc/%d is not readable)", (int)w->root, (int)w->root);
+    } else {
+        int code = -1;
+        mw_spawn_io io = {o->stdout_fd, o->stderr_fd, o->keep_fd, o->env_add, start_guard, w};
+        mw_status st = mw_spawn_start(argv, old, w->have_cg ? &w->cg : NULL, &io, o->die_with_watcher, &w->root,
+                                      &code, err);
+        if (st != MW_OK) {
+            if (st == MW_ERR_SPAWN) {
+                r->exit_code = code;
+                r->status_code = code;
+                r->wall_seconds = elapsed(w);
+            }
+            return st;
+        }
+        track(w, w->root, 0);
+    }
+    r->pid = w->root;
+    return MW_OK;
+}
+
+/* Samples every interval until the root exits (or, attached, is gone),
+ * killing the tree at the timeout or when the grace after a forwarded
+ * signal is over. The last sample into *s. */
+static void sample_until_exit(watch *w, int sfd, int attached, mw_sample *s)
+{
+    const mw_watch_opts *o = w->opts;
+    mw_watch_result *r = w->res;
+    double next = 0;
+    for (;;) {
+        sample(w, s);
+        if (attached && attached_gone(w)) break;
+        next += o->interval_seconds;
+        double now = elapsed(w);
+        if (next < now) next = now; /* fell behind: don't burst */
+        if (!attached && o->timeout_seconds > 0 && !r->timed_out && now >= o->timeout_seconds) {
+            /* the whole tree: the cgroup's when there is one */
+            r->timed_out = 1;
+            kill_tree(w);
+        }
+        if (!attached && o->timeout_seconds > 0 && !r->timed_out && next > o->timeout_seconds)
+            next = o->timeout_seconds; /* wake up in time for it */
+        /* kill_on_signal: the grace after the forwarded signal is over */
+        if (w->kill_at >= 0 && !w->tree_killed && now >= w->kill_at) {
+            w->tree_killed = 1;
+            kill_tree(w);
+        }
+        if (w->kill_at >= 0 && !w->tree_killed && next > w->kill_at) next = w->kill_at;
+        if (wait_tick(w, sfd, next, attached)) break;
+    }
+}
+
+/* After the root's exit: its final figures, the system's deltas since vm0,
+ * the cgroup's own figures (then the cgroup goes), and whether an OOM kill
+ * ended it. s: the last sample. */
+static void finish_run(watch *w, int attached, const mw_vmstat *vm0, mw_sample *s, uint64_t self_hwm, double cpu0)
+{
+    mw_watch_result *r = w->res;
+    if (!attached) {
+        /* The root is a zombie now: its stat still has its final faults. */
+        sample(w, s);
+        reap_root(w, self_hwm);
+        /* Asked to stop: nothing of the tree outlives the root (orphans
+         * reparented away; the cgroup's go in close_cgroup too). */
+        if (w->opts->kill_on_signal && r->signal_received) kill_tree(w);
+    } else {
+        r->wall_seconds = elapsed(w);
+        r->status_code = 0;
+    }
+    r->watcher_cpu_seconds = cpu_seconds_self() - cpu0;
+
+    mw_vmstat vm1;
+    mw_vmstat_read(&vm1, NULL);
+    r->sys_swap_in_pages = vm1.pswpin - vm0->pswpin;
+    r->sys_swap_out_pages = vm1.pswpout - vm0->pswpout;
+    r->sys_major_faults = vm1.pgmajfault - vm0->pgmajfault;
+    r->sys_refaults_anon = vm1.refault_anon - vm0->refault_anon;
+    r->sys_refaults_file = vm1.refault_file - vm0->refault_file;
+    r->sys_oom_kills = vm1.oom_kill - vm0->oom_kill;
+    if (s->psi_some_seconds >= 0) {
+        r->psi_some_seconds = s->psi_some_seconds;
+        r->psi_full_seconds = s->psi_full_seconds;
+    }
+    close_cgroup(w);
+    if (!attached) {
+        if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_oom_kills != MW_UNKNOWN)
+            r->oom_killed = r->cgroup_oom_kills > 0;
+        else
+            r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0 && !r->timed_out;
+    }
+    finish_result(w);
+}
+
+/* Drops the SIGCHLDs the run caused, then gives the caller its mask back. */
+static void restore_signals(int sfd, const sigset_t *old)
+{
+    close(sfd);
+    struct timespec zero = {0, 0};
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    while (sigtimedwait(&chld, NULL, &zero) > 0) {}
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/* Everything but the result. */
+static void watch_release(watch *w)
+{
+    close_cgroup(w);
+    for (size_t i = 0; i < w->nprocs; i++)
+        if (w->procs[i].alive) mw_proc_files_close(&w->procs[i].files);
+    if (w->psi_fd >= 0) close(w->psi_fd);
+    mw_free(w->procs);
+    mw_free(w->kids);
+    mw_free(w->gpu_procs);
+    mw_nvml_close(w->nvml);
+}
+
 mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
                        mw_watch_result **out, mw_err *err)
 {
@@ -806,170 +970,45 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
         opts_in = &defaults;
     }
     *out = NULL;
-    int attached = argv == NULL;
-    MW_RETURN_IF(attached && opts_in->attach_pid <= 0, err, MW_ERR_INVALID,
-                 "nothing to watch: give a command or a PID");
-    MW_RETURN_IF(!attached && (!argv[0] || !argv[0][0]), err, MW_ERR_INVALID, "empty command");
-    MW_RETURN_IF(!(opts_in->interval_seconds >= MIN_INTERVAL), err, MW_ERR_INVALID,
-                 "sampling interval %g s is below the 1 ms minimum", opts_in->interval_seconds);
-    /* a huge interval overflowed ppoll's timespec: EINVAL at once, forever */
-    MW_RETURN_IF(!(opts_in->interval_seconds <= MAX_INTERVAL), err, MW_ERR_INVALID,
-                 "sampling interval %g s is above the 1 hour maximum", opts_in->interval_seconds);
-    MW_RETURN_IF(attached && opts_in->mem_limit_bytes != MW_UNLIMITED, err, MW_ERR_INVALID,
-                 "--mem-limit needs a command to start; it cannot cap a running process");
-
+    const int attached = argv == NULL;
+    MW_FORWARD(check_opts(argv, opts_in, err));
     watch w;
-    memset(&w, 0, sizeof w);
-    w.opts = opts_in;
-    w.cg_current_fd = -1;
-    w.guard.fd = -1;
-    w.psi_fd = -1;
-    w.kids_cap = 4096;
-    w.kill_at = -1;
-    w.res = result_new(argv, opts_in->attach_pid);
-    w.kids = mw_malloc(w.kids_cap * sizeof *w.kids, MW_MEM_PROBE);
-    if (!w.res || !w.kids) {
-        mw_watch_result_free(w.res);
-        mw_free(w.kids);
-        return mw_err_set(err, MW_ERR_NOMEM, "out of memory preparing to watch");
-    }
-    mw_watch_result *r = w.res;
-    r->interval_seconds = opts_in->interval_seconds;
+    MW_FORWARD(watch_init(&w, argv, opts_in, err));
 
     mw_status st = MW_OK;
-    if (opts_in->mem_limit_bytes != MW_UNLIMITED) {
-        st = make_cgroup(&w, err);
-        if (st != MW_OK) goto fail;
-    }
-
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, &old);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
-        st = mw_err_errno(err, MW_ERR_UNSUPPORTED, errno, "cannot create a signalfd");
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        goto fail;
-    }
-
-    mw_vmstat vm0, vm1;
-    mw_vmstat_read(&vm0, NULL);
-    open_psi(&w);
-    open_gpu(&w);
-    double cpu0 = cpu_seconds_self();
-    uint64_t self_hwm = mw_proc_self_hwm_bytes();
-
-    clock_gettime(CLOCK_MONOTONIC, &w.t0);
-    if (attached) {
-        w.root = opts_in->attach_pid;
-        if (track(&w, w.root, 0) < 0) {
-            st = mw_err_set(err, MW_ERR_NOT_FOUND,
-                            "no process %d to watch (or /proc/%d is not readable)",
-                            (int)w.root, (int)w.root);
-            goto out_signals;
-        }
-    } else {
-        int code = -1;
-        mw_spawn_io io = {opts_in->stdout_fd, opts_in->stderr_fd, opts_in->keep_fd, opts_in->env_add,
-                          start_guard, &w};
-        st = mw_spawn_start(argv, &old, w.have_cg ? &w.cg : NULL, &io, opts_in->die_with_watcher, &w.root,
-                            &code, err);
-        if (st != MW_OK) {
-            if (st == MW_ERR_SPAWN) {
-                r->exit_code = code;
-                r->status_code = code;
-                r->wall_seconds = elapsed(&w);
+    if (opts_in->mem_limit_bytes != MW_UNLIMITED) st = make_cgroup(&w, err);
+    if (st == MW_OK) {
+        /* signals are read through a signalfd while the command runs */
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+            st = mw_err_errno(err, MW_ERR_UNSUPPORTED, errno, "cannot create a signalfd");
+            sigprocmask(SIG_SETMASK, &old, NULL);
+        } else {
+            mw_vmstat vm0;
+            mw_vmstat_read(&vm0, NULL);
+            open_psi(&w);
+            open_gpu(&w);
+            double cpu0 = cpu_seconds_self();
+            uint64_t self_hwm = mw_proc_self_hwm_bytes();
+            clock_gettime(CLOCK_MONOTONIC, &w.t0);
+            st = start_or_attach(&w, argv, &old, err);
+            if (st == MW_OK) {
+                mw_sample s;
+                sample_until_exit(&w, sfd, attached, &s);
+                finish_run(&w, attached, &vm0, &s, self_hwm, cpu0);
             }
-            goto out_signals;
+            restore_signals(sfd, &old);
         }
-        track(&w, w.root, 0);
     }
-    r->pid = w.root;
-
-    mw_sample s;
-    double next = 0;
-    for (;;) {
-        sample(&w, &s);
-        if (attached && attached_gone(&w)) break;
-        next += opts_in->interval_seconds;
-        double now = elapsed(&w);
-        if (next < now) next = now; /* fell behind: don't burst */
-        if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && now >= opts_in->timeout_seconds) {
-            /* the whole tree: the cgroup's when there is one */
-            r->timed_out = 1;
-            kill_tree(&w);
-        }
-        if (!attached && opts_in->timeout_seconds > 0 && !r->timed_out && next > opts_in->timeout_seconds)
-            next = opts_in->timeout_seconds; /* wake up in time for it */
-        /* kill_on_signal: the grace after the forwarded signal is over */
-        if (w.kill_at >= 0 && !w.tree_killed && now >= w.kill_at) {
-            w.tree_killed = 1;
-            kill_tree(&w);
-        }
-        if (w.kill_at >= 0 && !w.tree_killed && next > w.kill_at) next = w.kill_at;
-        if (wait_tick(&w, sfd, next, attached)) break;
-    }
-    if (!attached) {
-        /* The root is a zombie now: its stat still has its final faults. */
-        sample(&w, &s);
-        reap_root(&w, self_hwm);
-        /* Asked to stop: nothing of the tree outlives the root (orphans
-         * reparented away; the cgroup's go in close_cgroup too). */
-        if (opts_in->kill_on_signal && r->signal_received) kill_tree(&w);
-    } else {
-        r->wall_seconds = elapsed(&w);
-        r->status_code = 0;
-    }
-    r->watcher_cpu_seconds = cpu_seconds_self() - cpu0;
-
-    mw_vmstat_read(&vm1, NULL);
-    r->sys_swap_in_pages = vm1.pswpin - vm0.pswpin;
-    r->sys_swap_out_pages = vm1.pswpout - vm0.pswpout;
-    r->sys_major_faults = vm1.pgmajfault - vm0.pgmajfault;
-    r->sys_refaults_anon = vm1.refault_anon - vm0.refault_anon;
-    r->sys_refaults_file = vm1.refault_file - vm0.refault_file;
-    r->sys_oom_kills = vm1.oom_kill - vm0.oom_kill;
-    if (s.psi_some_seconds >= 0) {
-        r->psi_some_seconds = s.psi_some_seconds;
-        r->psi_full_seconds = s.psi_full_seconds;
-    }
-    close_cgroup(&w);
-    if (!attached) {
-        if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_oom_kills != MW_UNKNOWN)
-            r->oom_killed = r->cgroup_oom_kills > 0;
-        else
-            r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0 && !r->timed_out;
-    }
-    finish_result(&w);
-
-out_signals:
-    close(sfd);
-    {
-        /* Drop the SIGCHLDs we caused, then give the caller its mask back. */
-        struct timespec zero = {0, 0};
-        sigset_t chld;
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        while (sigtimedwait(&chld, NULL, &zero) > 0) {}
-    }
-    sigprocmask(SIG_SETMASK, &old, NULL);
-fail:
-    close_cgroup(&w);
-    for (size_t i = 0; i < w.nprocs; i++)
-        if (w.procs[i].alive) mw_proc_files_close(&w.procs[i].files);
-    if (w.psi_fd >= 0) close(w.psi_fd);
-    mw_free(w.procs);
-    mw_free(w.kids);
-    mw_free(w.gpu_procs);
-    mw_nvml_close(w.nvml);
-    if (st == MW_OK || st == MW_ERR_SPAWN) {
-        *out = r;
-    } else {
-        mw_watch_result_free(r);
-    }
+    watch_release(&w);
+    if (st == MW_OK || st == MW_ERR_SPAWN) *out = w.res;
+    else mw_watch_result_free(w.res);
     return st;
 }

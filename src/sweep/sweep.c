@@ -247,33 +247,120 @@ static int cancel_requested(const mw_sweep_opts *o)
     return o->cancel ? (int)*o->cancel : 0;
 }
 
-/* One run at (batch, ctx); ctx 0: the engine's default (prompt + gen).
- * *signo: the signal that interrupted it (the point is then interrupted). */
-static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint32_t run, mw_sweep_point *p,
-                          int *signo, mw_err *err)
-{
+/* What a run executes: the command with its placeholders replaced, or the
+ * engine (`memwall run`) at (batch, ctx); the strings live in a. */
+typedef struct run_argv {
     char buf[8192];
     const char *argv[128];
     char nb[16], np[16], ng[16], nc[16], nt[16];
-    if (o->cmd) {
-        MW_FORWARD(expand_argv(o->cmd, batch, ctx, buf, sizeof buf, argv, 128, err));
-    } else {
-        size_t n = 0;
-        snprintf(nb, sizeof nb, "%u", batch);
-        snprintf(np, sizeof np, "%u", o->prompt);
-        snprintf(ng, sizeof ng, "%u", o->gen);
-        argv[n++] = o->memwall_path; /* check_opts: required */
-        argv[n++] = "run";
-        argv[n++] = o->model;
-        argv[n++] = "--batch"; argv[n++] = nb;
-        argv[n++] = "--prompt"; argv[n++] = np;
-        argv[n++] = "--gen"; argv[n++] = ng;
-        if (ctx) { snprintf(nc, sizeof nc, "%u", ctx); argv[n++] = "--ctx"; argv[n++] = nc; }
-        if (o->threads) { snprintf(nt, sizeof nt, "%u", o->threads); argv[n++] = "--threads"; argv[n++] = nt; }
-        argv[n++] = "--force"; /* a point beyond the cap is measured (oom), not refused by run's plan check */
-        argv[n++] = "--json";
-        argv[n] = NULL;
+} run_argv;
+
+static mw_status make_argv(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, run_argv *a, mw_err *err)
+{
+    if (o->cmd) return expand_argv(o->cmd, batch, ctx, a->buf, sizeof a->buf, a->argv, 128, err);
+    size_t n = 0;
+    snprintf(a->nb, sizeof a->nb, "%u", batch);
+    snprintf(a->np, sizeof a->np, "%u", o->prompt);
+    snprintf(a->ng, sizeof a->ng, "%u", o->gen);
+    a->argv[n++] = o->memwall_path; /* check_opts: required */
+    a->argv[n++] = "run";
+    a->argv[n++] = o->model;
+    a->argv[n++] = "--batch"; a->argv[n++] = a->nb;
+    a->argv[n++] = "--prompt"; a->argv[n++] = a->np;
+    a->argv[n++] = "--gen"; a->argv[n++] = a->ng;
+    if (ctx) { snprintf(a->nc, sizeof a->nc, "%u", ctx); a->argv[n++] = "--ctx"; a->argv[n++] = a->nc; }
+    if (o->threads) {
+        snprintf(a->nt, sizeof a->nt, "%u", o->threads);
+        a->argv[n++] = "--threads";
+        a->argv[n++] = a->nt;
     }
+    a->argv[n++] = "--force"; /* a point beyond the cap is measured (oom), not refused by run's plan check */
+    a->argv[n++] = "--json";
+    a->argv[n] = NULL;
+    return MW_OK;
+}
+
+/* The run's status and memory figures from the watch. */
+static void take_watch_result(const mw_watch_result *res, mw_sweep_point *p)
+{
+    p->exit_code = res->status_code;
+    p->status = res->timed_out ? MW_POINT_TIMEOUT
+              : res->oom_killed ? MW_POINT_OOM
+              : res->status_code != 0 ? MW_POINT_FAILED : MW_POINT_OK;
+    p->wall_seconds = res->wall_seconds;
+    p->peak_rss_bytes = res->peak_rss_bytes;
+    p->cgroup_peak_bytes = res->cgroup_peak_bytes;
+    p->swap_peak_bytes = res->cgroup_swap_peak_bytes != MW_UNKNOWN ? res->cgroup_swap_peak_bytes
+                                                                   : res->peak_swap_bytes;
+    /* swap-in is counted system-wide (no cgroup file has it): a point
+     * whose cgroup could hold no swap (--swap-limit 0, the default)
+     * swapped nothing in; another process's paging is not this point's.
+     * With swap allowed, its own anonymous refaults count it too. */
+    p->swap_in_bytes = res->cgroup_swap_limit_bytes == 0
+                           ? 0 : res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    p->major_faults = res->major_faults;
+    /* the cgroup's own refaults; the system's (other processes' too)
+     * only without a cgroup, or on a kernel that does not count them */
+    if (res->cgroup_refaults_file != MW_UNKNOWN)
+        p->refaults = res->cgroup_refaults_file +
+                      (res->cgroup_refaults_anon != MW_UNKNOWN ? res->cgroup_refaults_anon : 0);
+    else
+        p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
+    p->psi_some_seconds = res->psi_some_seconds;
+    p->psi_full_seconds = res->psi_full_seconds;
+    p->peak_gpu_bytes = res->peak_gpu_bytes;
+    p->max_processes = res->max_processes;
+    p->peak_process_rss_bytes = MW_UNKNOWN;
+    for (uint32_t k = 0; k < res->nprocs; k++) {
+        uint64_t hwm = res->procs[k].peak_rss_bytes;
+        if (hwm != MW_UNKNOWN && (p->peak_process_rss_bytes == MW_UNKNOWN || hwm > p->peak_process_rss_bytes))
+            p->peak_process_rss_bytes = hwm;
+    }
+    p->peak_rss_anon_bytes = res->peak_rss_anon_bytes;
+    p->peak_rss_file_bytes = res->peak_rss_file_bytes;
+    p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
+}
+
+/* What the command's output says: a failure's last line and whether it ran
+ * out of memory; a success's throughput (the engine's JSON, --metric, the
+ * report descriptor, or --items-per-run). report: NULL for the engine. */
+static void take_output(const mw_sweep_opts *o, uint32_t batch, FILE *out, FILE *errf, FILE *report,
+                        mw_sweep_point *p)
+{
+    char *text = slurp(out);
+    if (p->status != MW_POINT_OK) {
+        char *etext = slurp(errf);
+        last_line(etext, p->message, sizeof p->message);
+        /* a command that failed saying it ran out of memory is an OOM */
+        mw_oom_kind k = p->status == MW_POINT_FAILED ? mw_oom_from_output(etext) : MW_OOM_NONE;
+        if (k == MW_OOM_NONE && p->status == MW_POINT_FAILED) k = mw_oom_from_output(text);
+        if (k != MW_OOM_NONE) {
+            p->status = MW_POINT_OOM;
+            p->oom = k;
+        }
+        mw_free(etext);
+    }
+    if (text && p->status == MW_POINT_OK) {
+        if (!o->cmd) parse_engine_json(text, p);
+        else if (o->metric_regex) p->throughput = metric_from_output(text, o->metric_regex);
+        if (report && p->throughput < 0) { /* report: a command's */
+            char *rep = slurp(report);
+            if (rep) p->throughput = metric_from_report(rep, p->wall_seconds);
+            mw_free(rep);
+        }
+        if (o->cmd && p->throughput < 0 && o->items_per_run > 0 && p->wall_seconds > 0)
+            p->throughput = o->items_per_run * batch / p->wall_seconds;
+    }
+    mw_free(text);
+}
+
+/* One run at (batch, ctx); ctx 0: the engine's default (prompt + gen). A
+ * signal that stops the sweep makes the point "interrupted" (*signo). */
+static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint32_t run, mw_sweep_point *p,
+                          int *signo, mw_err *err)
+{
+    run_argv a;
+    MW_FORWARD(make_argv(o, batch, ctx, &a, err));
     FILE *out = temp_file(), *errf = temp_file();
     FILE *report = o->cmd ? temp_file() : NULL;
     if (!out || !errf || (o->cmd && !report)) {
@@ -308,69 +395,10 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         w.on_sample_user = &pc;
     }
     mw_watch_result *res = NULL;
-    mw_status st = mw_watch_run(argv, &w, &res, err);
+    mw_status st = mw_watch_run(a.argv, &w, &res, err);
     if (st == MW_OK) {
-        p->exit_code = res->status_code;
-        p->status = res->timed_out ? MW_POINT_TIMEOUT
-                  : res->oom_killed ? MW_POINT_OOM
-                  : res->status_code != 0 ? MW_POINT_FAILED : MW_POINT_OK;
-        p->wall_seconds = res->wall_seconds;
-        p->peak_rss_bytes = res->peak_rss_bytes;
-        p->cgroup_peak_bytes = res->cgroup_peak_bytes;
-        p->swap_peak_bytes = res->cgroup_swap_peak_bytes != MW_UNKNOWN ? res->cgroup_swap_peak_bytes
-                                                                       : res->peak_swap_bytes;
-        /* swap-in is counted system-wide (no cgroup file has it): a point
-         * whose cgroup could hold no swap (--swap-limit 0, the default)
-         * swapped nothing in; another process's paging is not this point's.
-         * With swap allowed, its own anonymous refaults count it too. */
-        p->swap_in_bytes = res->cgroup_swap_limit_bytes == 0
-                               ? 0 : res->sys_swap_in_pages * (uint64_t)sysconf(_SC_PAGESIZE);
-        p->major_faults = res->major_faults;
-        /* the cgroup's own refaults; the system's (other processes' too)
-         * only without a cgroup, or on a kernel that does not count them */
-        if (res->cgroup_refaults_file != MW_UNKNOWN)
-            p->refaults = res->cgroup_refaults_file +
-                          (res->cgroup_refaults_anon != MW_UNKNOWN ? res->cgroup_refaults_anon : 0);
-        else
-            p->refaults = res->sys_refaults_anon + res->sys_refaults_file;
-        p->psi_some_seconds = res->psi_some_seconds;
-        p->psi_full_seconds = res->psi_full_seconds;
-        p->peak_gpu_bytes = res->peak_gpu_bytes;
-        p->max_processes = res->max_processes;
-        p->peak_process_rss_bytes = MW_UNKNOWN;
-        for (uint32_t k = 0; k < res->nprocs; k++) {
-            uint64_t hwm = res->procs[k].peak_rss_bytes;
-            if (hwm != MW_UNKNOWN && (p->peak_process_rss_bytes == MW_UNKNOWN || hwm > p->peak_process_rss_bytes))
-                p->peak_process_rss_bytes = hwm;
-        }
-        p->peak_rss_anon_bytes = res->peak_rss_anon_bytes;
-        p->peak_rss_file_bytes = res->peak_rss_file_bytes;
-        p->oom = res->oom_killed ? MW_OOM_CGROUP : MW_OOM_NONE;
-        char *text = slurp(out);
-        if (p->status != MW_POINT_OK) {
-            char *etext = slurp(errf);
-            last_line(etext, p->message, sizeof p->message);
-            /* a command that failed saying it ran out of memory is an OOM */
-            mw_oom_kind k = p->status == MW_POINT_FAILED ? mw_oom_from_output(etext) : MW_OOM_NONE;
-            if (k == MW_OOM_NONE && p->status == MW_POINT_FAILED) k = mw_oom_from_output(text);
-            if (k != MW_OOM_NONE) {
-                p->status = MW_POINT_OOM;
-                p->oom = k;
-            }
-            mw_free(etext);
-        }
-        if (text && p->status == MW_POINT_OK) {
-            if (!o->cmd) parse_engine_json(text, p);
-            else if (o->metric_regex) p->throughput = metric_from_output(text, o->metric_regex);
-            if (report && p->throughput < 0) { /* report: a command's */
-                char *rep = slurp(report);
-                if (rep) p->throughput = metric_from_report(rep, p->wall_seconds);
-                mw_free(rep);
-            }
-            if (o->cmd && p->throughput < 0 && o->items_per_run > 0 && p->wall_seconds > 0)
-                p->throughput = o->items_per_run * batch / p->wall_seconds;
-        }
-        mw_free(text);
+        take_watch_result(res, p);
+        take_output(o, batch, out, errf, report, p);
     }
     if (st == MW_OK && res->signal_received) {
         /* the sweep is being stopped: whatever the tree did, it was cut
