@@ -81,6 +81,7 @@ typedef struct watch {
     int have_cg;
     int cg_current_fd;
     int check_escapes;              /* 0: no cgroup, or a fake tree */
+    double escape_check_at;         /* the next check, in run seconds */
     char cg_procs[PATH_MAX + 16];   /* its cgroup.procs */
     char cg_rel[PATH_MAX];          /* its path as /proc/PID/cgroup says it */
     mw_guard guard;                 /* removes it if memwall is SIGKILLed */
@@ -105,7 +106,8 @@ typedef struct watch {
     int tree_killed;
 } watch;
 
-static void check_escapes(watch *w);
+#define ESCAPE_CHECK_SECONDS 0.1
+static void check_escapes(watch *w, double t);
 
 static double elapsed(const watch *w)
 {
@@ -289,7 +291,7 @@ static void sample(watch *w, mw_sample *s)
         }
     }
     w->last_t = t;
-    check_escapes(w);
+    check_escapes(w, t);
 
     gpu_sample(w, t, s);
 
@@ -649,10 +651,13 @@ static int proc_memory_cgroup(pid_t pid, mw_cgroup_version v, char *out, size_t 
  * capped): its /proc/PID/cgroup decides, and it must still live after that
  * read. No allocation: the list goes into the scratch of children PIDs.
  * The file is opened afresh each time: v1 keeps the list an open file read
- * first for a second (CGROUP_PIDLIST_DESTROY_DELAY). */
-static void check_escapes(watch *w)
+ * first for a second (CGROUP_PIDLIST_DESTROY_DELAY). At most every
+ * ESCAPE_CHECK_SECONDS: at a 10 ms interval, a check each sample cost a
+ * third more CPU than the sampling itself (docs/BENCHMARKS.md). */
+static void check_escapes(watch *w, double t)
 {
-    if (!w->check_escapes) return;
+    if (!w->check_escapes || t < w->escape_check_at) return;
+    w->escape_check_at = t + ESCAPE_CHECK_SECONDS;
     int fd = open(w->cg_procs, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     size_t n = 0;
