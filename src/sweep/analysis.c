@@ -626,6 +626,15 @@ static void reason_capacity(reason_buf *r, const points *P, const outcomes *o)
 
 /* "paging from batch 128 (peak 1.9 GiB): 310 MiB swapped in (threshold
  * ...)", each cause that marked the cliff with its threshold. */
+
+/* "40.0 MiB swapped in (threshold 16.0 MiB, 5% of the peak)" */
+static void reason_traffic(reason_buf *r, const char *sep, const char *what, const mw_sweep_point *q,
+                           uint64_t bytes, double share, const mw_cliff_thresholds *t)
+{
+    char a[32], b[32];
+    reason_add(r, "%s%s %s (threshold %s, %.0f%% of the peak)", sep, mw_size_format(bytes, a, sizeof a), what,
+               mw_size_format((uint64_t)traffic_threshold(q, share, t), b, sizeof b), 100.0 * share);
+}
 static void reason_paging(reason_buf *r, const points *P, const mw_cliff_thresholds *t, const outcomes *o,
                           const cliff *c, const mw_sweep_analysis *out)
 {
@@ -637,17 +646,11 @@ static void reason_paging(reason_buf *r, const points *P, const mw_cliff_thresho
     if (mw_sweep_point_memory(q) != MW_UNKNOWN)
         reason_add(r, " (peak %s)", mw_size_format(mw_sweep_point_memory(q), s1, sizeof s1));
     if (c->why & CLIFF_SWAP) {
-        reason_add(r, "%s%s swapped in (threshold %s, %.0f%% of the peak)", sep,
-                   mw_size_format(q->swap_in_bytes, s2, sizeof s2),
-                   mw_size_format((uint64_t)traffic_threshold(q, t->swap_in_share, t), s3, sizeof s3),
-                   100.0 * t->swap_in_share);
+        reason_traffic(r, sep, "swapped in", q, q->swap_in_bytes, t->swap_in_share, t);
         sep = ", ";
     }
     if (c->why & CLIFF_REFAULT) {
-        reason_add(r, "%s%s refaulted, evicted and read back (threshold %s, %.0f%% of the peak)", sep,
-                   mw_size_format(pages_bytes(q->refaults), s2, sizeof s2),
-                   mw_size_format((uint64_t)traffic_threshold(q, t->refault_share, t), s3, sizeof s3),
-                   100.0 * t->refault_share);
+        reason_traffic(r, sep, "refaulted, evicted and read back", q, pages_bytes(q->refaults), t->refault_share, t);
         sep = ", ";
     }
     if (c->why & CLIFF_FAULTS) {
