@@ -1071,12 +1071,14 @@ MW_API mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err
  *  cap, the knee, the cliff and the verdict. @return MW_OK, MW_ERR_IO, or
  *  MW_ERR_INVALID without a result or a stream. */
 MW_API mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err);
-/* One point as a JSON object on one line (the JSON Lines file).
- * @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
-MW_API mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out);
+/* One point as a JSON object on one line (the JSON Lines file), flushed.
+ * @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails (err
+ * says which point, and why). */
+MW_API mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out, mw_err *err);
 /*! mw_sweep_point_json_line() : the same line, '\n'-terminated, in *line
  *  (*len bytes, NUL after them; free with mw_free), for a caller that
- *  writes it in one piece. @return MW_OK or MW_ERR_NOMEM. */
+ *  writes it in one piece. @return MW_OK or MW_ERR_NOMEM (also when an
+ *  allocation failed while it was built: a key would be missing). */
 MW_API mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len);
 
 /* ------------------------------------------------------------------------

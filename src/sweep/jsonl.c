@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <errno.h>
 #include <string.h>
 
 /* ---- the field table ---------------------------------------------------------- */
@@ -160,14 +161,28 @@ cJSON *mw_sweep_point_to_json(const mw_sweep_point *p)
     return o;
 }
 
+/* The allocator's failure count: cJSON drops a key it cannot allocate and
+ * carries on, so a line built while an allocation failed is refused. */
+static uint64_t alloc_failures(void)
+{
+    mw_mem_stats s;
+    mw_mem_get_stats(&s);
+    return s.failures;
+}
+
 mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
 {
     *line = NULL;
     *len = 0;
+    const uint64_t failures = alloc_failures();
     cJSON *o = mw_sweep_point_to_json(p);
     if (!o) return MW_ERR_NOMEM;
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    if (text && alloc_failures() != failures) { /* a key was lost */
+        cJSON_free(text);
+        text = NULL;
+    }
     if (!text) return MW_ERR_NOMEM;
     size_t n = strlen(text);
     char *buf = mw_malloc(n + 2, MW_MEM_REPORT);
@@ -182,14 +197,19 @@ mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t 
     return buf ? MW_OK : MW_ERR_NOMEM;
 }
 
-mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out)
+mw_status mw_sweep_point_jsonl(const mw_sweep_point *p, FILE *out, mw_err *err)
 {
     char *line;
     size_t len;
-    MW_FORWARD(mw_sweep_point_json_line(p, &line, &len));
-    int ok = fwrite(line, 1, len, out) == len;
+    MW_RETURN_IF(mw_sweep_point_json_line(p, &line, &len) != MW_OK, err, MW_ERR_NOMEM,
+                 "out of memory writing the point at batch %u as a JSON line", p->batch);
+    errno = 0;
+    int ok = fwrite(line, 1, len, out) == len && fflush(out) == 0;
+    int e = errno;
     mw_free(line);
-    return ok ? MW_OK : MW_ERR_IO;
+    if (!ok) return mw_err_errno(err, MW_ERR_IO, e ? e : EIO, "cannot write the point at batch %u as a JSON line",
+                                 p->batch);
+    return MW_OK;
 }
 
 /* ---- reading -------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 
 #include "memwall.h"
 #include "sweep/jsonl.h"
+#include "common/test_hooks.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -282,6 +283,47 @@ static void cancel_between_points(void **state)
     rmdir(dir);
 }
 
+/* Writing a point: a full device is an error with a message; an allocation
+ * that fails while the line is built (cJSON would drop a key and carry on)
+ * is refused, never written short. */
+static void write_errors(void **state)
+{
+    (void)state;
+    mw_sweep_point p = point(8, MW_POINT_OK);
+    mw_err err;
+    FILE *full = fopen("/dev/full", "w");
+    if (full) {
+        assert_int_equal(mw_sweep_point_jsonl(&p, full, &err), MW_ERR_IO);
+        assert_non_null(strstr(err.msg, "batch 8"));
+        assert_non_null(strstr(err.msg, "No space left"));
+        fclose(full);
+    }
+    int refused = 0, written = 0;
+    for (uint64_t n = 1; n < 400 && written < 3; n++) {
+        char *line = NULL;
+        size_t len = 0;
+        mw_mem_fail_after(n);
+        mw_status st = mw_sweep_point_json_line(&p, &line, &len);
+        mw_mem_fail_after(0);
+        if (st == MW_OK) {
+            /* a whole line: as long as the one built without failures */
+            char *ref = NULL;
+            size_t ref_len = 0;
+            assert_int_equal(mw_sweep_point_json_line(&p, &ref, &ref_len), MW_OK);
+            assert_int_equal(len, ref_len);
+            assert_memory_equal(line, ref, len);
+            mw_free(ref);
+            written++;
+        } else {
+            assert_int_equal(st, MW_ERR_NOMEM);
+            assert_null(line);
+            refused++;
+        }
+        mw_free(line);
+    }
+    assert_true(refused > 10); /* a line takes tens of allocations */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +332,7 @@ int main(void)
         cmocka_unit_test(bad_lines),
         cmocka_unit_test(interrupted_in_the_analysis),
         cmocka_unit_test(cancel_between_points),
+        cmocka_unit_test(write_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
