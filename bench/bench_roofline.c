@@ -669,6 +669,11 @@ int main(int argc, char **argv)
             cJSON_Delete(doc);
         }
     }
-    printf("Benchmark wall time: %.0f s.\n", now_s() - t_start);
+    char load_end[128] = "?";
+    read_line("/proc/loadavg", load_end, sizeof load_end);
+    printf("Benchmark wall time: %.0f s. Load average after: %s (this benchmark's own threads "
+           "count in it; well above %d, other processes shared the CPUs and the all-thread "
+           "figures are low).\n",
+           now_s() - t_start, load_end, all);
     return 0;
 }
