@@ -58,11 +58,14 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* rates: best = max, median, min */
-typedef struct { double best, med, min; int n; } rate3;
+/* oncpu: repetitions in which every thread was on a CPU for at least 90% of
+ * its wall time (thread or process CPU time against the clock): the others
+ * shared a CPU with some other process, and their figures are low. */
+typedef struct { double best, med, min; int n, oncpu; } rate3;
 
 static rate3 rates(double *v, int n)
 {
-    rate3 s = {0, 0, 0, n};
+    rate3 s = {0, 0, 0, n, -1};
     if (n <= 0) return s;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     s.min = v[0];
@@ -71,12 +74,14 @@ static rate3 rates(double *v, int n)
     return s;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* ---- the machine ----------------------------------------------------------- */
 
@@ -164,6 +169,7 @@ typedef struct {
     int reps;
     pthread_barrier_t bar;
     double sec[K_COUNT][MAX_REPS];
+    unsigned char off_cpu[K_COUNT][MAX_REPS][MAX_THREADS];
     double sink[MAX_THREADS];
 } stream_job;
 
@@ -207,7 +213,7 @@ static void *stream_thread(void *p)
     for (int r = 0; r < j->reps; r++) {
         for (int k = 0; k < K_COUNT; k++) {
             pthread_barrier_wait(&j->bar);
-            double t0 = now_s();
+            double t0 = now_s(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
             switch (k) {
             case K_COPY: for (size_t i = lo; i < hi; i++) c[i] = a[i]; break;
             case K_SCALE: for (size_t i = lo; i < hi; i++) b[i] = q * c[i]; break;
@@ -215,6 +221,8 @@ static void *stream_thread(void *p)
             case K_TRIAD: for (size_t i = lo; i < hi; i++) a[i] = b[i] + q * c[i]; break;
             default: acc += sum_slice(a, lo, hi); break;
             }
+            double t1 = now_s(), c1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+            j->off_cpu[k][r][arg->id] = t1 > t0 && c1 - c0 < 0.9 * (t1 - t0);
             pthread_barrier_wait(&j->bar);
             if (arg->id == 0) j->sec[k][r] = now_s() - t0;
         }
@@ -260,10 +268,15 @@ static int run_stream(v2d *a, v2d *b, v2d *c, size_t nv, int nthreads, int reps,
     for (int k = 0; k < K_COUNT; k++) {
         double v[MAX_REPS];
         /* the first repetition also faults the pages in: dropped, as STREAM does */
-        int n = 0;
-        for (int r = reps > 1 ? 1 : 0; r < reps; r++)
+        int n = 0, on = 0;
+        for (int r = reps > 1 ? 1 : 0; r < reps; r++) {
             v[n++] = j->sec[k][r] > 0 ? (double)K_BYTES[k] * elems / j->sec[k][r] * 1e-9 : 0;
+            int off = 0;
+            for (int t = 0; t < nthreads; t++) off |= j->off_cpu[k][r][t];
+            on += !off;
+        }
         out[k] = rates(v, n);
+        out[k].oncpu = on;
     }
     free(j);
     return rc;
@@ -304,15 +317,18 @@ static int sgemm_child(int n, int reps, int all)
         openblas_set_num_threads(counts[ci]);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
         double v[MAX_REPS];
+        int on = 0;
         for (int r = 0; r < reps; r++) {
+            double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
             double t0 = now_s();
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C,
                         n);
             double dt = now_s() - t0;
+            on += clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0 >= 0.9 * dt * counts[ci];
             v[r] = dt > 0 ? 2.0 * (double)n * (double)n * (double)n / dt * 1e-9 : 0;
         }
         rate3 s = rates(v, reps);
-        printf("%d %.3f %.3f %.3f %d\n", counts[ci], s.best, s.med, s.min, s.n);
+        printf("%d %.3f %.3f %.3f %d %d\n", counts[ci], s.best, s.med, s.min, s.n, on);
     }
     volatile float keep = C[nn / 2];
     (void)keep;
@@ -357,8 +373,8 @@ static int run_sgemm(const char *self, const char *coretype, int n, int reps, in
         snprintf(out->core, sizeof out->core, "%.63s", line);
         while (out->n < 2 && fgets(line, sizeof line, f)) {
             rate3 *r = &out->r[out->n];
-            if (sscanf(line, "%d %lf %lf %lf %d", &out->threads[out->n], &r->best, &r->med, &r->min,
-                       &r->n) == 5)
+            if (sscanf(line, "%d %lf %lf %lf %d %d", &out->threads[out->n], &r->best, &r->med, &r->min,
+                       &r->n, &r->oncpu) == 6)
                 out->n++;
         }
     }
@@ -449,8 +465,8 @@ static void usage(FILE *f)
 
 static void print_rate(const char *label, rate3 s, int prec)
 {
-    printf("| %s | %.*f | %.*f (%.*f–%.*f) |", label, prec, s.best, prec, s.med, prec, s.min, prec,
-           s.best);
+    printf("| %s | %.*f | %.*f (%.*f–%.*f) | %d of %d |", label, prec, s.best, prec, s.med, prec, s.min,
+           prec, s.best, s.oncpu, s.n);
 }
 
 int main(int argc, char **argv)
@@ -561,8 +577,11 @@ int main(int argc, char **argv)
 
     printf("### STREAM-style loops (GB/s, 10^9 bytes/s)\n\n");
     printf("Bytes per element as STREAM counts them: copy, scale 16; add, triad 24; sum 8 (write-"
-           "allocate reads not counted: with them copy and scale move 24, add and triad 32).\n\n");
-    printf("| kernel | threads | best | median (min–max) |\n|---|---|---|---|\n");
+           "allocate reads not counted: with them copy and scale move 24, add and triad 32). "
+           "Last column: repetitions in which every thread had a CPU for at least 90%% of its "
+           "time (thread CPU time against the clock; for sgemm, process CPU time against wall × "
+           "threads); in the others another process shared a CPU.\n\n");
+    printf("| kernel | threads | best | median (min–max) | reps ≥ 90%% on CPU |\n|---|---|---|---|---|\n");
     for (int ti = 0; ti < ntc; ti++)
         for (int k = 0; k < K_COUNT; k++) {
             char l[64];
@@ -582,11 +601,11 @@ int main(int argc, char **argv)
         sg_ok[ci] = run_sgemm(self, coretypes[ci], n, greps, all, &sg[ci]) == 0;
     }
     printf("### OpenBLAS sgemm, n = %d (GFLOP/s = 2n³/t)\n\n", n);
-    printf("| OPENBLAS_CORETYPE | kernel OpenBLAS chose | threads | best | median (min–max) |\n"
-           "|---|---|---|---|---|\n");
+    printf("| OPENBLAS_CORETYPE | kernel OpenBLAS chose | threads | best | median (min–max) | reps ≥ 90%% on CPU |\n"
+           "|---|---|---|---|---|---|\n");
     for (int ci = 0; ci < 2; ci++) {
         if (!sg_ok[ci]) {
-            printf("| %s | – | – | failed | – |\n", coretypes[ci] ? coretypes[ci] : "unset");
+            printf("| %s | – | – | failed | – | – |\n", coretypes[ci] ? coretypes[ci] : "unset");
             continue;
         }
         for (int t = 0; t < sg[ci].n; t++) {
