@@ -34,6 +34,7 @@ size_t mw_rl_find_levels(const double *bw, size_t n, size_t max_levels, size_t *
          * slide (L3 into DRAM) ends a plateau too */
         if (i == n || bw[i] < MW_RL_DROP * median_of(bw, start, i - 1)) {
             if (ng < MAX_GROUPS) { gf[ng] = start; gl[ng] = i - 1; ng++; }
+            else gl[ng - 1] = i - 1;   /* no room: the last group grows, so the largest sets stay in it */
             start = i;
         }
     }

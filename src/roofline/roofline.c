@@ -55,6 +55,9 @@ typedef struct job {
     int      reps;
     uint32_t threads;
     pthread_barrier_t bar;
+    pthread_mutex_t gate_mu;  /* the gate: workers wait here until every */
+    pthread_cond_t gate_cv;   /* thread exists (or one could not be made) */
+    int      gate;            /* 0 closed, 1 run, -1 give up */
     double   dt[MAX_THREADS][MAX_REPS];
     double   work;            /* flops per thread per repetition (compute) */
 } job;
@@ -71,6 +74,13 @@ static void *work(void *arg)
     float *b = j->arr[1] ? j->arr[1] + w->t * j->per : NULL;
     float *c = j->arr[2] ? j->arr[2] + w->t * j->per : NULL;
     float pub = 0;
+    if (w->t) {
+        pthread_mutex_lock(&j->gate_mu);
+        while (!j->gate) pthread_cond_wait(&j->gate_cv, &j->gate_mu);
+        int go = j->gate > 0;
+        pthread_mutex_unlock(&j->gate_mu);
+        if (!go) return NULL;
+    }
     for (int r = 0; r < j->reps; r++) {
         pthread_barrier_wait(&j->bar);
         double t0 = now_seconds(), f = 0;
@@ -106,21 +116,36 @@ static int run_job(job *j, double amount, mw_roofline_figure *out)
     worker w[MAX_THREADS];
     figure_unknown(out);
     if (pthread_barrier_init(&j->bar, NULL, j->threads)) return 0;
+    pthread_mutex_init(&j->gate_mu, NULL);
+    pthread_cond_init(&j->gate_cv, NULL);
+    j->gate = 0;
     uint32_t started = 0;
     for (uint32_t t = 1; t < j->threads; t++) {
         w[t] = (worker){j, t};
         if (pthread_create(&tid[t], NULL, work, &w[t])) break;
         started++;
     }
-    if (started + 1 != j->threads) {
-        /* cannot happen in practice; the barrier would never open */
+    /* open the gate; when a thread could not be made the barrier would
+     * never open, so the others leave at the gate and the figure stays
+     * unknown */
+    const int all = started + 1 == j->threads;
+    pthread_mutex_lock(&j->gate_mu);
+    j->gate = all ? 1 : -1;
+    pthread_cond_broadcast(&j->gate_cv);
+    pthread_mutex_unlock(&j->gate_mu);
+    if (!all) {
+        for (uint32_t t = 1; t <= started; t++) pthread_join(tid[t], NULL);
         pthread_barrier_destroy(&j->bar);
+        pthread_cond_destroy(&j->gate_cv);
+        pthread_mutex_destroy(&j->gate_mu);
         return 0;
     }
     w[0] = (worker){j, 0};
     work(&w[0]);
     for (uint32_t t = 1; t < j->threads; t++) pthread_join(tid[t], NULL);
     pthread_barrier_destroy(&j->bar);
+    pthread_cond_destroy(&j->gate_cv);
+    pthread_mutex_destroy(&j->gate_mu);
     double rate[MAX_REPS];
     for (int r = 0; r < j->reps; r++) {
         double slow = 0;
@@ -274,7 +299,10 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
             while (f < last[l] && r->points[f].bytes < 4 * llc) f++;
             mid = (f + last[l]) / 2;
         } else {
-            snprintf(lv->name, sizeof lv->name, "L%zu", l + 1);
+            /* l < 8: one digit */
+            lv->name[0] = 'L';
+            lv->name[1] = (char)('1' + l);
+            lv->name[2] = '\0';
         }
         lv->bytes = r->points[last[l]].bytes;
         lv->sysfs_bytes = !dram && l < 4 ? r->sysfs_cache_bytes[l] : MW_UNKNOWN;

@@ -13,6 +13,7 @@
 #include "roofline/roofline.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,44 @@ static void allocation_failures_are_clean(void **state)
     assert_true(failed >= 4);
 }
 
+/* pthread_create failing (a 1 TiB default stack, as test_threadpool does):
+ * the run still ends, with the 1-thread figures and the all-threads ones
+ * unknown (null), never a hang at a barrier that cannot open */
+static void thread_creation_failure_leaves_all_threads_unknown(void **state)
+{
+    (void)state;
+    pthread_attr_t saved, huge;
+    assert_int_equal(pthread_getattr_default_np(&saved), 0);
+    assert_int_equal(pthread_attr_init(&huge), 0);
+    assert_int_equal(pthread_attr_setstacksize(&huge, (size_t)1 << 40), 0);
+    assert_int_equal(pthread_setattr_default_np(&huge), 0);
+    mw_roofline_opts o;
+    mw_roofline_opts_init(&o);
+    o.quick = 1;
+    o.threads = 3;
+    o.max_bytes = 128u << 10;
+    mw_roofline_result *r = NULL;
+    mw_err err;
+    mw_status st = mw_roofline_measure(&o, &r, &err);
+    assert_int_equal(pthread_setattr_default_np(&saved), 0);
+    pthread_attr_destroy(&huge);
+    pthread_attr_destroy(&saved);
+    assert_int_equal(st, MW_OK);
+    if (r->flops_f32[1].max > 0) {
+        mw_roofline_result_free(r);
+        skip(); /* this libc or sanitizer runtime ignores the default stack size */
+    }
+    assert_true(r->flops_f32[0].max > 0);
+    assert_true(r->points[0].bw[MW_RL_READ][0].max > 0);
+    assert_true(r->points[0].bw[MW_RL_READ][1].max < 0);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(mw_roofline_report_json(r, f, &err), MW_OK);
+    assert_int_equal(mw_roofline_report_text(r, f, 0, &err), MW_OK);
+    fclose(f);
+    mw_roofline_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +303,7 @@ int main(void)
         cmocka_unit_test(a_quick_run_is_consistent),
         cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(allocation_failures_are_clean),
+        cmocka_unit_test(thread_creation_failure_leaves_all_threads_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
