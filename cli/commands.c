@@ -15,12 +15,14 @@
 
 int mw_cmd_convert(int argc, char **argv);
 int mw_cmd_inspect(int argc, char **argv);
+int mw_cmd_roofline(int argc, char **argv);
 int mw_cmd_run(int argc, char **argv);
 int mw_cmd_sweep(int argc, char **argv);
 int mw_cmd_plan(int argc, char **argv);
 int mw_cmd_watch(int argc, char **argv);
 extern const struct option mw_cmd_convert_options[];
 extern const struct option mw_cmd_inspect_options[];
+extern const struct option mw_cmd_roofline_options[];
 extern const struct option mw_cmd_run_options[];
 extern const struct option mw_cmd_sweep_options[];
 extern const struct option mw_cmd_plan_options[];
@@ -30,6 +32,7 @@ const mw_cli_command mw_cli_commands[] = {
     {"convert", mw_cmd_convert, mw_cmd_convert_options},
     {"inspect", mw_cmd_inspect, mw_cmd_inspect_options},
     {"plan", mw_cmd_plan, mw_cmd_plan_options},
+    {"roofline", mw_cmd_roofline, mw_cmd_roofline_options},
     {"run", mw_cmd_run, mw_cmd_run_options},
     {"sweep", mw_cmd_sweep, mw_cmd_sweep_options},
     {"watch", mw_cmd_watch, mw_cmd_watch_options},

@@ -1106,6 +1106,70 @@ MW_API mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, con
 MW_API mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
                                      size_t n_targets, FILE *out, mw_err *err);
 
+/* ------------------------------------------------------------------------
+ * This machine's ceilings (memwall roofline; docs/ARCHITECTURE.md)
+ * ------------------------------------------------------------------------ */
+
+/* One measured rate over several repetitions: bytes/s or FLOP/s. The best is
+ * max. Unknown (not measured): all three negative. noisy: (max - min) / max
+ * exceeds MW_ROOFLINE_NOISY. */
+#define MW_ROOFLINE_NOISY 0.10
+typedef struct mw_roofline_figure {
+    double min, median, max;
+    int    noisy;
+} mw_roofline_figure;
+
+/* The bandwidth kernels: read (sum), write (fill), copy (b = a), triad
+ * (a = b + s c). Bytes counted as STREAM does (no write-allocate). */
+enum { MW_RL_READ, MW_RL_WRITE, MW_RL_COPY, MW_RL_TRIAD, MW_RL_KERNELS };
+
+typedef struct mw_roofline_point {
+    uint64_t bytes;                         /* the working set, all arrays, all threads */
+    mw_roofline_figure bw[MW_RL_KERNELS][2]; /* [kernel][0: 1 thread, 1: all threads] */
+} mw_roofline_point;
+
+typedef struct mw_roofline_level {
+    char     name[8];                       /* "L1", "L2", "L3", "DRAM" */
+    uint64_t bytes;                         /* the largest working set on its plateau */
+    uint64_t sysfs_bytes;                   /* the cache size sysfs gives, MW_UNKNOWN for DRAM */
+    mw_roofline_figure bw[MW_RL_KERNELS][2]; /* the plateau's middle point */
+} mw_roofline_level;
+
+typedef struct mw_roofline_opts {
+    int      quick;                         /* <= 5 s instead of <= 30 s on 2 cores */
+    uint32_t threads;                       /* 0: every online CPU */
+    uint64_t max_bytes;                     /* 0: 8 x the last-level cache, shrunk
+                                               to a quarter of the memory available */
+} mw_roofline_opts;
+
+typedef struct mw_roofline_result {
+    uint32_t threads;                       /* "all threads" */
+    char     isa[16];                       /* "avx512", "avx2", "scalar" */
+    uint64_t sysfs_cache_bytes[4];          /* L1d, L2, L3, L4 (MW_UNKNOWN: none) */
+    uint64_t max_bytes;                     /* the largest working set measured */
+    int      shrunk;                        /* 1: smaller than 8 x LLC, see shrunk_reason */
+    char     shrunk_reason[192];
+    size_t   n_points;
+    mw_roofline_point *points;              /* growing working sets */
+    size_t   n_levels;
+    mw_roofline_level levels[8];            /* found from the 1-thread read curve; DRAM last */
+    mw_roofline_figure flops_f32[2];        /* FP32 FMA, [1 thread, all] */
+    mw_roofline_figure flops_bf16[2];       /* vdpbf16ps; unknown: bf16_reason */
+    mw_roofline_figure ops_int8[2];         /* vpdpbusd; unknown: int8_reason */
+    char     bf16_reason[96], int8_reason[96];
+    double   seconds;                       /* the whole measurement */
+} mw_roofline_result;
+
+MW_API void mw_roofline_opts_init(mw_roofline_opts *o);
+/*! mw_roofline_measure() : measures bandwidth against working set and the
+ *  compute peaks. *out is the caller's, freed with mw_roofline_result_free.
+ *  @return MW_OK, MW_ERR_NOMEM, MW_ERR_INVALID (opts). */
+MW_API mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **out, mw_err *err);
+MW_API void mw_roofline_result_free(mw_roofline_result *r);
+MW_API mw_status mw_roofline_report_text(const mw_roofline_result *r, FILE *out, unsigned flags, mw_err *err);
+/*! mw_roofline_report_json() : schema "memwall.roofline/1". */
+MW_API mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
 # Enforces the layering of docs/ARCHITECTURE.md and CONTRIBUTING.md ("Layers"):
 #   common <- probe          (observes processes)
 #   common <- format <- plan <- engine (reads, predicts, runs models)
+#   common <- probe <- roofline (measures this machine's ceilings)
 #   sweep over those; report over all of them; cli over report
 # by what the object files link against, not only by what they include:
 # everything goes through memwall.h, so an include check cannot see a call
@@ -25,18 +26,19 @@ check() { # layer, forbidden include prefixes...
     fi
   done
 }
-check common probe format plan engine sweep report
-check probe format plan engine sweep report
-check format probe plan engine sweep report
-check plan probe engine sweep report
-check engine probe sweep report
+check common probe format plan engine roofline sweep report
+check probe format plan engine roofline sweep report
+check format probe plan engine roofline sweep report
+check plan probe engine roofline sweep report
+check engine probe roofline sweep report
+check roofline format plan engine sweep report
 check sweep report
 # format/model_build.h is how readers build a model: internal to format/
 if grep -rn '#include "format/model_build.h"' "$root/src" | grep -v "^$root/src/format/"; then
   echo "layers: format/model_build.h is internal to src/format (others use format/model.h)"; fail=1
 fi
 # the CLI uses only include/memwall.h and its own cli.h
-if grep -nE '#include "(common|probe|format|plan|engine|sweep|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
+if grep -nE '#include "(common|probe|format|plan|engine|roofline|sweep|report)/' "$root"/cli/*.c "$root"/cli/*.h; then
   echo "layers: cli/ must use only the public header memwall.h"; fail=1
 fi
 
@@ -72,8 +74,9 @@ probe common probe
 format common format
 plan common format plan
 engine common format plan engine
-sweep common probe format plan engine sweep
-report common probe format plan engine sweep report
+roofline common probe roofline
+sweep common probe format plan engine roofline sweep
+report common probe format plan engine roofline sweep report
 ALLOWED
 
 awk -v pubfile="$tmp/public" -v allowfile="$tmp/allowed" '

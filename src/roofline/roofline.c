@@ -1,0 +1,339 @@
+/*
+ * roofline.c - mw_roofline_measure: bandwidth against working set on one
+ * thread and on all, the cache levels found from the curve, and the
+ * compute peaks.
+ *
+ * Threads: each measurement starts its threads once; every repetition
+ * starts at a barrier and lasts, for the figure, as long as the slowest
+ * thread took (so "all threads" is the rate they reach together). On all
+ * threads the working set is split: each thread sweeps its own slice.
+ * A repetition repeats the kernel until it moved enough bytes to time it
+ * well; each figure is the best (max) of several repetitions, with the
+ * min and median beside it.
+ */
+#include "roofline/roofline.h"
+#include "common/error.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 256
+#define MAX_REPS 16
+
+/* Published results of every kernel: the compiler cannot drop the work. */
+static volatile float mw_rl_sink;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void mw_roofline_opts_init(mw_roofline_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+void mw_roofline_result_free(mw_roofline_result *r)
+{
+    if (!r) return;
+    mw_free(r->points);
+    mw_free(r);
+}
+
+typedef struct job {
+    int      kind;            /* MW_RL_* bandwidth kernel, or 10 + compute kind */
+    mw_rl_isa isa;
+    float   *arr[3];          /* each thread's slices: arr[k] + t * per */
+    size_t   per;             /* floats per thread per array */
+    uint64_t inner;           /* kernel calls (or compute iterations) per repetition */
+    int      reps;
+    uint32_t threads;
+    pthread_barrier_t bar;
+    pthread_mutex_t gate_mu;  /* the gate: workers wait here until every */
+    pthread_cond_t gate_cv;   /* thread exists (or one could not be made) */
+    int      gate;            /* 0 closed, 1 run, -1 give up */
+    double   dt[MAX_THREADS][MAX_REPS];
+    double   work;            /* flops per thread per repetition (compute) */
+} job;
+
+typedef struct worker { job *j; uint32_t t; } worker;
+
+enum { C_FMA = 10, C_BF16, C_INT8 };
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    job *j = w->j;
+    float *a = j->arr[0] ? j->arr[0] + w->t * j->per : NULL;
+    float *b = j->arr[1] ? j->arr[1] + w->t * j->per : NULL;
+    float *c = j->arr[2] ? j->arr[2] + w->t * j->per : NULL;
+    float pub = 0;
+    if (w->t) {
+        pthread_mutex_lock(&j->gate_mu);
+        while (!j->gate) pthread_cond_wait(&j->gate_cv, &j->gate_mu);
+        int go = j->gate > 0;
+        pthread_mutex_unlock(&j->gate_mu);
+        if (!go) return NULL;
+    }
+    for (int r = 0; r < j->reps; r++) {
+        pthread_barrier_wait(&j->bar);
+        double t0 = now_seconds(), f = 0;
+        switch (j->kind) {
+        case MW_RL_READ:  for (uint64_t i = 0; i < j->inner; i++) pub += mw_rl_read(j->isa, a, j->per); break;
+        case MW_RL_WRITE: for (uint64_t i = 0; i < j->inner; i++) mw_rl_write(j->isa, a, j->per, (float)i); break;
+        case MW_RL_COPY:  for (uint64_t i = 0; i < j->inner; i++) mw_rl_copy(j->isa, b, a, j->per); break;
+        case MW_RL_TRIAD: for (uint64_t i = 0; i < j->inner; i++) mw_rl_triad(j->isa, a, b, c, 0.5f, j->per); break;
+        case C_FMA:  pub += mw_rl_fma_f32(j->isa, j->inner, &f); break;
+        case C_BF16: pub += mw_rl_dot_bf16(j->inner, &f); break;
+        case C_INT8: pub += mw_rl_dot_int8(j->inner, &f); break;
+        }
+        j->dt[w->t][r] = now_seconds() - t0;
+        if (w->t == 0) j->work = f;
+        if (a) pub += a[0];  /* what was written is read back: stores stay */
+    }
+    mw_rl_sink = pub;
+    return NULL;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static void figure_unknown(mw_roofline_figure *f) { f->min = f->median = f->max = -1; f->noisy = 0; }
+
+/* Runs j on j->threads threads; rate = amount / (slowest thread's time). */
+static int run_job(job *j, double amount, mw_roofline_figure *out)
+{
+    pthread_t tid[MAX_THREADS];
+    worker w[MAX_THREADS];
+    figure_unknown(out);
+    if (pthread_barrier_init(&j->bar, NULL, j->threads)) return 0;
+    pthread_mutex_init(&j->gate_mu, NULL);
+    pthread_cond_init(&j->gate_cv, NULL);
+    j->gate = 0;
+    uint32_t started = 0;
+    for (uint32_t t = 1; t < j->threads; t++) {
+        w[t] = (worker){j, t};
+        if (pthread_create(&tid[t], NULL, work, &w[t])) break;
+        started++;
+    }
+    /* open the gate; when a thread could not be made the barrier would
+     * never open, so the others leave at the gate and the figure stays
+     * unknown */
+    const int all = started + 1 == j->threads;
+    pthread_mutex_lock(&j->gate_mu);
+    j->gate = all ? 1 : -1;
+    pthread_cond_broadcast(&j->gate_cv);
+    pthread_mutex_unlock(&j->gate_mu);
+    if (!all) {
+        for (uint32_t t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+        pthread_barrier_destroy(&j->bar);
+        pthread_cond_destroy(&j->gate_cv);
+        pthread_mutex_destroy(&j->gate_mu);
+        return 0;
+    }
+    w[0] = (worker){j, 0};
+    work(&w[0]);
+    for (uint32_t t = 1; t < j->threads; t++) pthread_join(tid[t], NULL);
+    pthread_barrier_destroy(&j->bar);
+    pthread_cond_destroy(&j->gate_cv);
+    pthread_mutex_destroy(&j->gate_mu);
+    double rate[MAX_REPS];
+    for (int r = 0; r < j->reps; r++) {
+        double slow = 0;
+        for (uint32_t t = 0; t < j->threads; t++) if (j->dt[t][r] > slow) slow = j->dt[t][r];
+        double amt = amount > 0 ? amount : j->work * j->threads;
+        rate[r] = slow > 0 ? amt / slow : 0;
+    }
+    qsort(rate, (size_t)j->reps, sizeof rate[0], cmp_double);
+    out->min = rate[0];
+    out->max = rate[j->reps - 1];
+    out->median = j->reps % 2 ? rate[j->reps / 2] : (rate[j->reps / 2 - 1] + rate[j->reps / 2]) / 2;
+    out->noisy = out->max > 0 && (out->max - out->min) / out->max > MW_ROOFLINE_NOISY;
+    return 1;
+}
+
+/* 64-byte aligned floats through the counting allocator; *raw is what to free. */
+static float *alloc_aligned(size_t bytes, void **raw)
+{
+    *raw = mw_malloc(bytes + 64, MW_MEM_SCRATCH);
+    if (!*raw) return NULL;
+    uintptr_t p = ((uintptr_t)*raw + 63) & ~(uintptr_t)63;
+    return (float *)p;
+}
+
+static uint64_t pow2_floor(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p * 2 <= v) p *= 2;
+    return p;
+}
+
+mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **out, mw_err *err)
+{
+    *out = NULL;
+    mw_roofline_opts def;
+    if (!o) { mw_roofline_opts_init(&def); o = &def; }
+    MW_RETURN_IF(o->threads > MAX_THREADS, err, MW_ERR_INVALID, "roofline: %u threads: at most %d",
+                 o->threads, MAX_THREADS);
+    MW_RETURN_IF(o->max_bytes && o->max_bytes < (64u << 10), err, MW_ERR_INVALID,
+                 "roofline: largest working set %llu bytes: give 64 KiB or more",
+                 (unsigned long long)o->max_bytes);
+    double t_start = now_seconds();
+    mw_roofline_result *r = mw_calloc(1, sizeof *r, MW_MEM_REPORT);
+    MW_RETURN_IF(!r, err, MW_ERR_NOMEM, "roofline: out of memory for the result");
+    mw_rl_isa isa = mw_rl_isa_best();
+    snprintf(r->isa, sizeof r->isa, "%s", mw_rl_isa_name(isa));
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    r->threads = o->threads ? o->threads : (uint32_t)(ncpu > 0 ? (ncpu > MAX_THREADS ? MAX_THREADS : ncpu) : 1);
+    mw_rl_cache_sizes(NULL, r->sysfs_cache_bytes);
+    uint64_t llc = 0;
+    for (int i = 0; i < 4; i++) if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) llc = r->sysfs_cache_bytes[i];
+    if (!llc) llc = 32u << 20;   /* no sysfs: assume a large one */
+
+    /* the largest working set: 8 x LLC, or what the caller asked; at most a
+     * quarter of the memory available (and of our cgroup's cap) */
+    uint64_t want = o->max_bytes ? o->max_bytes : pow2_floor(llc * 8) * (llc * 8 > pow2_floor(llc * 8) ? 2 : 1);
+    uint64_t maxb = want;
+    mw_machine_memory mm;
+    mw_err merr;
+    if (mw_machine_memory_read(&mm, &merr) == MW_OK) {
+        uint64_t avail = mm.host_available_bytes;
+        if (mm.cgroup_limit_bytes != MW_UNLIMITED && mm.cgroup_limit_bytes < avail) avail = mm.cgroup_limit_bytes;
+        if (avail != MW_UNKNOWN && avail / 4 < maxb) {
+            maxb = pow2_floor(avail / 4);
+            if (maxb < (64u << 10)) maxb = 64u << 10;
+            char a[32], b[32], c[32];
+            snprintf(r->shrunk_reason, sizeof r->shrunk_reason,
+                     "largest working set shrunk from %s to %s: only %s of memory available",
+                     mw_size_format(want, a, sizeof a), mw_size_format(maxb, b, sizeof b),
+                     mw_size_format(avail, c, sizeof c));
+            r->shrunk = 1;
+        }
+    }
+    r->max_bytes = maxb;
+
+    /* sizes: 16 KiB up to maxb, doubling (quick) or in steps of sqrt 2 */
+    const int steps = o->quick ? 1 : 2;
+    size_t cap = 0;
+    for (uint64_t s = 16u << 10; s <= maxb; s *= 2) cap += (size_t)steps;
+    r->points = mw_calloc(cap + 1, sizeof *r->points, MW_MEM_REPORT);
+    if (!r->points) { mw_free(r); return mw_err_set(err, MW_ERR_NOMEM, "roofline: out of memory for the curve"); }
+    for (uint64_t s = 16u << 10; s <= maxb; s *= 2) {
+        r->points[r->n_points++].bytes = s;
+        if (steps == 2 && s * 2 <= maxb) r->points[r->n_points++].bytes = (uint64_t)((double)s * 1.41421356) & ~(uint64_t)4095;
+    }
+
+    /* read and write sweep one array of up to maxb, copy two of maxb / 2 */
+    void *raw[3] = {NULL, NULL, NULL};
+    float *arr[3];
+    for (int k = 0; k < 3; k++) {
+        const size_t len = (size_t)(k ? maxb / 2 : maxb) + 4096;
+        arr[k] = alloc_aligned(len, &raw[k]);
+        if (!arr[k]) {
+            for (int i = 0; i < k; i++) mw_free(raw[i]);
+            mw_roofline_result_free(r);
+            return mw_err_set(err, MW_ERR_NOMEM, "roofline: cannot allocate %llu bytes of working set",
+                              (unsigned long long)len);
+        }
+        for (size_t i = 0; i < len / sizeof(float); i++) arr[k][i] = 1.0f;   /* touched: no page faults timed */
+    }
+
+    job *j = mw_calloc(1, sizeof *j, MW_MEM_SCRATCH);
+    if (!j) {
+        for (int k = 0; k < 3; k++) mw_free(raw[k]);
+        mw_roofline_result_free(r);
+        return mw_err_set(err, MW_ERR_NOMEM, "roofline: out of memory");
+    }
+    const int reps = o->quick ? 5 : 11;
+    const double min_bytes = o->quick ? 16e6 : 64e6;   /* per repetition */
+    static const int arrays_of[MW_RL_KERNELS] = {1, 1, 2, 3};
+    static const int moved_of[MW_RL_KERNELS] = {1, 1, 2, 3};
+    for (size_t p = 0; p < r->n_points; p++) {
+        for (int k = 0; k < MW_RL_KERNELS; k++) {
+            for (int th = 0; th < 2; th++) {
+                uint32_t nt = th ? r->threads : 1;
+                mw_roofline_figure *f = &r->points[p].bw[k][th];
+                figure_unknown(f);
+                if (th && nt == 1) { *f = r->points[p].bw[k][0]; continue; }
+                size_t per = (size_t)(r->points[p].bytes / (uint64_t)arrays_of[k] / nt / sizeof(float)) & ~(size_t)63;
+                if (per < 64) continue;
+                memset(j, 0, sizeof *j);
+                j->kind = k;
+                j->isa = isa;
+                j->per = per;
+                j->threads = nt;
+                j->reps = reps;
+                for (int a = 0; a < 3; a++) j->arr[a] = a < arrays_of[k] ? arr[a] : NULL;
+                double bytes = (double)per * sizeof(float) * moved_of[k] * nt;
+                j->inner = (uint64_t)ceil(min_bytes / bytes);
+                run_job(j, bytes * (double)j->inner, f);
+            }
+        }
+    }
+
+    /* levels from the 1-thread read curve */
+    double bw[256];
+    size_t first[8], last[8], n = r->n_points < 256 ? r->n_points : 256;
+    for (size_t p = 0; p < n; p++) bw[p] = r->points[p].bw[MW_RL_READ][0].max;
+    size_t ncache = 0;
+    for (int i = 0; i < 4; i++) if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) ncache = (size_t)i + 1;
+    r->n_levels = mw_rl_find_levels(bw, n, ncache + 1 > 8 ? 8 : ncache + 1, first, last);
+    for (size_t l = 0; l < r->n_levels; l++) {
+        mw_roofline_level *lv = &r->levels[l];
+        size_t mid = (first[l] + last[l]) / 2;
+        int dram = l + 1 == r->n_levels && r->n_levels > 1;
+        if (dram) {
+            snprintf(lv->name, sizeof lv->name, "DRAM");
+            /* the middle of the plateau's sets of 4 x LLC and more: the
+             * smaller ones still hit the LLC now and then */
+            size_t f = first[l];
+            while (f < last[l] && r->points[f].bytes < 4 * llc) f++;
+            mid = (f + last[l]) / 2;
+        } else {
+            /* l < 8: one digit */
+            lv->name[0] = 'L';
+            lv->name[1] = (char)('1' + l);
+            lv->name[2] = '\0';
+        }
+        lv->bytes = r->points[last[l]].bytes;
+        lv->sysfs_bytes = !dram && l < 4 ? r->sysfs_cache_bytes[l] : MW_UNKNOWN;
+        memcpy(lv->bw, r->points[mid].bw, sizeof lv->bw);
+    }
+
+    /* compute peaks */
+    const double min_flops = o->quick ? 4e8 : 2e9;   /* per repetition, per thread */
+    for (int c = C_FMA; c <= C_INT8; c++) {
+        mw_roofline_figure *f = c == C_FMA ? r->flops_f32 : c == C_BF16 ? r->flops_bf16 : r->ops_int8;
+        figure_unknown(&f[0]);
+        figure_unknown(&f[1]);
+        if (c == C_BF16 && !mw_rl_bf16_available(r->bf16_reason, sizeof r->bf16_reason)) continue;
+        if (c == C_INT8 && !mw_rl_int8_available(r->int8_reason, sizeof r->int8_reason)) continue;
+        double per_iter = c == C_FMA ? (isa == MW_RL_AVX512 ? 384 : isa == MW_RL_AVX2 ? 192 : 24)
+                        : c == C_BF16 ? 768 : 1536;
+        for (int th = 0; th < 2; th++) {
+            uint32_t nt = th ? r->threads : 1;
+            if (th && nt == 1) { f[1] = f[0]; continue; }
+            memset(j, 0, sizeof *j);
+            j->kind = c;
+            j->isa = isa;
+            j->threads = nt;
+            j->reps = o->quick ? 5 : 9;
+            j->inner = (uint64_t)ceil(min_flops / per_iter);
+            run_job(j, 0, &f[th]);
+        }
+    }
+    mw_free(j);
+    for (int k = 0; k < 3; k++) mw_free(raw[k]);
+    r->seconds = now_seconds() - t_start;
+    *out = r;
+    return MW_OK;
+}
