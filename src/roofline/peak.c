@@ -118,7 +118,12 @@ T_VNNI static float int8_avx512(uint64_t iters, double *flops)
     CHAINS(SUM)
 #undef SUM
     *flops = 128.0 * NACC * (double)iters;
-    return (float)_mm512_reduce_add_epi32(s);
+    /* summed as unsigned: the lanes wrap, and GCC's _mm512_reduce_add_epi32
+     * adds them as int, which overflows (undefined; UBSan says so) */
+    uint32_t lanes[16], sum = 0;
+    _mm512_storeu_si512(lanes, s);
+    for (int k = 0; k < 16; k++) sum += lanes[k];
+    return (float)(int32_t)sum; /* two's complement back (GCC: modulo, defined) */
 }
 #endif
 

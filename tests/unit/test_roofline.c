@@ -194,8 +194,12 @@ static void a_quick_run_is_consistent(void **state)
         for (int k = 0; k < MW_RL_KERNELS; k++) { known(&r->points[p].bw[k][0]); known(&r->points[p].bw[k][1]); }
     }
     for (size_t l = 0; l + 1 < r->n_levels; l++) assert_true(r->levels[l].bytes < r->levels[l + 1].bytes);
-    /* the first level is faster than DRAM by far on any machine */
-    assert_true(r->levels[0].bw[MW_RL_READ][0].max > 1.5 * r->levels[r->n_levels - 1].bw[MW_RL_READ][0].max);
+    /* the first level is faster than DRAM by far on any machine, in an
+     * optimised build (unoptimised and instrumented, as under ASan, every
+     * load pays the shadow check and the caches hardly show) */
+    const char *san = getenv("MW_SANITIZED");
+    if (!san || strcmp(san, "1") != 0)
+        assert_true(r->levels[0].bw[MW_RL_READ][0].max > 1.5 * r->levels[r->n_levels - 1].bw[MW_RL_READ][0].max);
     known(&r->flops_f32[0]);
     known(&r->flops_f32[1]);
     if (r->flops_bf16[0].max < 0) assert_true(strlen(r->bf16_reason) > 0);
