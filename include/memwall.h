@@ -697,7 +697,8 @@ MW_API mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *o, mw_pl
 
 typedef struct mw_machine_memory {
     uint64_t host_total_bytes;       /* MemTotal                            */
-    uint64_t host_available_bytes;   /* MemAvailable                        */
+    uint64_t host_available_bytes;   /* MemAvailable, or our cgroup's cap
+                                        when that is lower                  */
     uint64_t cgroup_limit_bytes;     /* our own cgroup's cap, or MW_UNLIMITED */
     uint32_t n_gpus;                 /* through NVML; 0 without it          */
     struct {

@@ -2,10 +2,21 @@
  * caches.c - the cache sizes sysfs gives for cpu0 (each indexN: level, type, size).
  */
 #include "roofline/roofline.h"
+#include "common/fileio.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The first word of root/indexN/file into buf; 0 when unreadable. */
+static int read_word(const char *root, int idx, const char *file, char *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/index%d/%s", root, idx, file);
+    if (mw_read_text(path, buf, cap, NULL, NULL) != MW_OK) return 0;
+    buf[strcspn(buf, " \t\n")] = '\0';
+    return buf[0] != '\0';
+}
 
 size_t mw_rl_cache_sizes(const char *root, uint64_t out[4])
 {
@@ -13,22 +24,12 @@ size_t mw_rl_cache_sizes(const char *root, uint64_t out[4])
     for (int i = 0; i < 4; i++) out[i] = MW_UNKNOWN;
     size_t found = 0;
     for (int idx = 0; idx < 16; idx++) {
-        char path[512], type[32] = "", size[32] = "";
-        int level = 0;
-        FILE *f;
-        snprintf(path, sizeof path, "%s/index%d/level", root, idx);
-        if (!(f = fopen(path, "r"))) continue;
-        if (fscanf(f, "%d", &level) != 1) level = 0;
-        fclose(f);
-        snprintf(path, sizeof path, "%s/index%d/type", root, idx);
-        if (!(f = fopen(path, "r"))) continue;
-        if (fscanf(f, "%31s", type) != 1) type[0] = 0;
-        fclose(f);
-        if (!strcmp(type, "Instruction")) continue;
-        snprintf(path, sizeof path, "%s/index%d/size", root, idx);
-        if (!(f = fopen(path, "r"))) continue;
-        if (fscanf(f, "%31s", size) != 1) size[0] = 0;
-        fclose(f);
+        char level_s[32], type[32], size[32];
+        if (!read_word(root, idx, "level", level_s, sizeof level_s) ||
+            !read_word(root, idx, "type", type, sizeof type) || !strcmp(type, "Instruction") ||
+            !read_word(root, idx, "size", size, sizeof size))
+            continue;
+        int level = atoi(level_s);
         char *end;
         unsigned long long v = strtoull(size, &end, 10);
         if (*end == 'K') v <<= 10;

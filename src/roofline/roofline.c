@@ -206,8 +206,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     mw_machine_memory mm;
     mw_err merr;
     if (mw_machine_memory_read(&mm, &merr) == MW_OK) {
-        uint64_t avail = mm.host_available_bytes;
-        if (mm.cgroup_limit_bytes != MW_UNLIMITED && mm.cgroup_limit_bytes < avail) avail = mm.cgroup_limit_bytes;
+        uint64_t avail = mm.host_available_bytes; /* already capped by our cgroup's limit */
         if (avail != MW_UNKNOWN && avail / 4 < maxb) {
             maxb = pow2_floor(avail / 4);
             if (maxb < (64u << 10)) maxb = 64u << 10;
