@@ -18,3 +18,10 @@ void mw_json_init(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install);
 }
+
+uint64_t mw_json_mark(void)
+{
+    mw_mem_stats s;
+    mw_mem_get_stats(&s);
+    return s.failures;
+}

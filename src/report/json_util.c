@@ -55,13 +55,6 @@ mw_status mw_report_end(FILE *out, const char *what, mw_err *err)
     return mw_err_set(err, MW_ERR_IO, "cannot write the %s", what);
 }
 
-uint64_t mw_json_mark(void)
-{
-    mw_mem_stats s;
-    mw_mem_get_stats(&s);
-    return s.failures;
-}
-
 mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, uint64_t mark, mw_err *err)
 {
     char *text = NULL;

@@ -4,6 +4,7 @@
 #define MW_REPORT_JSON_UTIL_H
 
 #include "memwall.h"
+#include "common/json.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -20,13 +21,11 @@ void mw_json_add_hparams(cJSON *o, const mw_hparams *hp);
 /*! mw_json_write() :
  *  Prints doc (indented when formatted, else on one line), frees it (doc may
  *  be NULL: an allocation failed while it was built), writes the text and a
- *  newline to out, and flushes. `what` names the report in the message.
+ *  newline to out, and flushes. `what` names the report in the message;
+ *  mark is mw_json_mark() (common/json.h) taken before doc was built: a
+ *  document built while an allocation failed is refused (MW_ERR_NOMEM).
  *  @return MW_OK, MW_ERR_NOMEM, or MW_ERR_IO when the stream fails. */
 mw_status mw_json_write(cJSON *doc, FILE *out, int formatted, const char *what, uint64_t mark, mw_err *err);
-/* The allocator's failure count now: given to mw_json_write, which refuses a
- * document built after it when an allocation failed meanwhile (cJSON drops a
- * key it could not allocate and carries on: the report would lack it). */
-uint64_t mw_json_mark(void);
 
 /*! mw_report_end() :
  *  The end of a text report: flushes out, so that a full disk or a closed

@@ -161,25 +161,16 @@ cJSON *mw_sweep_point_to_json(const mw_sweep_point *p)
     return o;
 }
 
-/* The allocator's failure count: cJSON drops a key it cannot allocate and
- * carries on, so a line built while an allocation failed is refused. */
-static uint64_t alloc_failures(void)
-{
-    mw_mem_stats s;
-    mw_mem_get_stats(&s);
-    return s.failures;
-}
-
 mw_status mw_sweep_point_json_line(const mw_sweep_point *p, char **line, size_t *len)
 {
     *line = NULL;
     *len = 0;
-    const uint64_t failures = alloc_failures();
+    const uint64_t failures = mw_json_mark();
     cJSON *o = mw_sweep_point_to_json(p);
     if (!o) return MW_ERR_NOMEM;
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (text && alloc_failures() != failures) { /* a key was lost */
+    if (text && mw_json_mark() != failures) { /* a key was lost */
         cJSON_free(text);
         text = NULL;
     }
