@@ -289,7 +289,10 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     for (size_t l = 0; l < r->n_levels; l++) {
         mw_roofline_level *lv = &r->levels[l];
         size_t mid = (first[l] + last[l]) / 2;
-        int dram = l + 1 == r->n_levels && r->n_levels > 1;
+        /* the last plateau is DRAM when it reaches 4 x LLC: even when it is
+         * the only one (a flat curve, as unoptimised code gives, shows no
+         * cache, and calling 256 MiB "L1" would be false) */
+        int dram = l + 1 == r->n_levels && (r->n_levels > 1 || r->points[last[l]].bytes >= 4 * llc);
         if (dram) {
             snprintf(lv->name, sizeof lv->name, "DRAM");
             /* the middle of the plateau's sets of 4 x LLC and more: the

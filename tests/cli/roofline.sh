@@ -21,10 +21,15 @@ if have_jq; then
     b0=$(json_get "$T/rl.json" '.levels[0].bytes') || exit
     last=$(json_get "$T/rl.json" '.levels[-1].name') || exit
     expect_num "levels[0].bytes" "$b0" ">" 0
-    expect_num "L1 read bytes/s" "$l1" ">" "$dram"
     expect_eq "last level" "$last" DRAM
     n=$(json_get "$T/rl.json" '.levels | map(select(.bytes > 0 and .read_bytes_per_second > 0)) | length') || exit
-    expect_num "levels with bytes and read_bytes_per_second" "$n" ">=" 2
+    # unoptimised and instrumented (ASan) the curve can be flat: one level
+    if [ "${MW_SANITIZED:-0}" != 1 ]; then
+        expect_num "L1 read bytes/s" "$l1" ">" "$dram"
+        expect_num "levels with bytes and read_bytes_per_second" "$n" ">=" 2
+    else
+        expect_num "levels with bytes and read_bytes_per_second" "$n" ">=" 1
+    fi
     noisy=$(json_get "$T/rl.json" '.peaks.f32_fma.all_threads.noisy | type') || exit
     expect_eq "noisy flag" "$noisy" boolean
 fi

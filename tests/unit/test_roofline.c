@@ -186,9 +186,13 @@ static void a_quick_run_is_consistent(void **state)
     assert_int_equal(mw_roofline_measure(&o, &r, &err), MW_OK);
     assert_non_null(r);
     assert_true(r->n_points >= 4);
-    assert_true(r->n_levels >= 2);
+    /* DRAM last always; a cache below it in an optimised build (unoptimised
+     * and instrumented, as under ASan, the curve can be flat) */
+    const char *sanitized = getenv("MW_SANITIZED");
+    const int optimised = !sanitized || strcmp(sanitized, "1") != 0;
+    assert_true(r->n_levels >= (optimised ? 2u : 1u));
     assert_string_equal(r->levels[r->n_levels - 1].name, "DRAM");
-    assert_string_equal(r->levels[0].name, "L1");
+    if (optimised) assert_string_equal(r->levels[0].name, "L1");
     for (size_t p = 0; p < r->n_points; p++) {
         if (p) assert_true(r->points[p].bytes > r->points[p - 1].bytes);
         for (int k = 0; k < MW_RL_KERNELS; k++) { known(&r->points[p].bw[k][0]); known(&r->points[p].bw[k][1]); }
