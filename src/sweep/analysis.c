@@ -307,6 +307,20 @@ static double thr_high(const mw_sweep_point *q)
     return q->runs >= 2 && throughput_known(q->throughput_max) ? q->throughput_max : q->throughput;
 }
 
+/* The run-to-run range of the knee's points at one x: the slowest run
+ * (lo) and the fastest (hi) of its points. */
+static void x_range(const points *P, uint32_t x, uint32_t below, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < P->n; i++)
+        if (x_of(P, i) == x && knee_point(&P->p[i], x, below)) {
+            double l = thr_low(&P->p[i]), h = thr_high(&P->p[i]);
+            if (l < *lo) *lo = l;
+            if (h > *hi) *hi = h;
+        }
+}
+
 /* best: the ok point of smaller x with the best throughput, or NULL when a
  * fall of throughput is not to be taken as paging (a context sweep's). */
 static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds *t, const mw_sweep_point *best)
@@ -526,10 +540,24 @@ typedef struct rates {
                                         throughput rose from first to last */
 } rates;
 
-/* The knee (batch sweeps): the last batch before the gain per doubling
- * of the batch, (t_i / t_i-1)^(1 / log2(b_i / b_i-1)) - 1, falls below
- * 10%. Along the context the first and last throughputs are kept. Sets
- * out->knee. */
+/* The gain per doubling of the batch from (x0, t0) to (x1, t1), a step
+ * shorter than a doubling counting as one: over a short step (the
+ * bisection's 20 -> 21) the runs' noise would otherwise be multiplied
+ * (x14 there) into a gain or a fall. */
+static double gain_per_doubling(uint32_t x0, double t0, uint32_t x1, double t1)
+{
+    double doublings = log2((double)x1 / (double)x0);
+    return pow(t1 / t0, 1.0 / (doublings > 1.0 ? doublings : 1.0)) - 1.0;
+}
+
+/* The knee (batch sweeps): the first batch from which no larger batch
+ * clearly gains: by 10% or more per doubling (gain_per_doubling) between
+ * the mean throughputs, with every run of the larger batch faster than
+ * every run of this one (one run a point measures no spread: the means
+ * alone). The last batch before bigger batches are shown to pay. Judged
+ * against every larger batch, not the next one only, so a dip of one
+ * noisy point is not a knee. Along the context the first and last
+ * throughputs are kept. Sets out->knee. */
 static void find_knee(const points *P, const cliff *c, mw_sweep_analysis *out, rates *k)
 {
     const int ctx_axis = P->axis == MW_SWEEP_CTX;
@@ -540,14 +568,25 @@ static void find_knee(const points *P, const cliff *c, mw_sweep_analysis *out, r
         if (k->n == 0) {
             k->first_t = tx;
             k->first_x = (uint32_t)x;
-        } else if (out->knee == 0 && !ctx_axis) {
-            double doublings = log2((double)x / (double)k->last_x);
-            double gain = pow(tx / k->last_t, 1.0 / doublings) - 1.0;
-            if (gain < KNEE_GAIN_PER_DOUBLING) {
-                out->knee = k->last_x;
-                k->knee_t = k->last_t;
-                k->knee_next_t = tx;
-                k->knee_next_x = (uint32_t)x;
+        }
+        if (out->knee == 0 && !ctx_axis) {
+            int pays = 0;
+            double next_t = -1, x_lo, x_hi, y_lo, y_hi;
+            int64_t y = x, next = -1;
+            x_range(P, (uint32_t)x, c->below, &x_lo, &x_hi);
+            while (next_x(P, knee_point, c->below, &y)) {
+                double ty = x_throughput(P, (uint32_t)y, c->below);
+                x_range(P, (uint32_t)y, c->below, &y_lo, &y_hi);
+                if (next < 0) { next = y; next_t = ty; }
+                if (gain_per_doubling((uint32_t)x, tx, (uint32_t)y, ty) >= KNEE_GAIN_PER_DOUBLING &&
+                    y_lo > x_hi) /* (points run once: implied by the gain) */
+                    pays = 1;
+            }
+            if (next >= 0 && !pays) {
+                out->knee = (uint32_t)x;
+                k->knee_t = tx;
+                k->knee_next_t = next_t;
+                k->knee_next_x = (uint32_t)next;
             }
         }
         k->last_t = tx;
@@ -717,8 +756,11 @@ static void reason_details(reason_buf *r, const points *P, const rates *k, const
     const char *xn = mw_sweep_axis_name(P->axis);
     char s1[32], s2[32];
     if (out->knee != 0) {
-        reason_add(r, "%sthroughput stops growing after batch %u (%+.0f%% for %u)", r->len ? "; " : "",
-                   out->knee, 100.0 * (k->knee_next_t / k->knee_t - 1.0), k->knee_next_x);
+        /* a gain of the medians that only the runs' spread discounts */
+        int in_spread = gain_per_doubling(out->knee, k->knee_t, k->knee_next_x, k->knee_next_t) >= KNEE_GAIN_PER_DOUBLING;
+        reason_add(r, "%sthroughput stops growing after batch %u (%+.0f%% for %u%s)", r->len ? "; " : "",
+                   out->knee, 100.0 * (k->knee_next_t / k->knee_t - 1.0), k->knee_next_x,
+                   in_spread ? ", within the runs' spread" : "");
     }
     /* Before a wall, say whether the batch still paid. */
     if (k->grew && (out->overall == MW_VERDICT_CAPACITY || out->overall == MW_VERDICT_PAGING))

@@ -26,15 +26,34 @@ mf=$(json_get "$T/demo.json" max_fit_batch)
 first_oom=$(jq '[.points[] | select(.status == "oom") | .batch] | min' "$T/demo.json")
 expect_eq "the wall is found exactly" "$first_oom" "$((mf + 1))"
 expect_num "largest fitting batch" "$mf" ">=" 16
-knee=$(json_get "$T/demo.json" knee_batch)
-expect_num "knee" "$knee" ">=" 2
-expect_num "knee below the wall" "$knee" "<" "$mf"
-for v in "memory bandwidth" compute "memory capacity"; do
-  n=$(jq --arg v "$v" '[.points[] | select(.verdict == $v)] | length' "$T/demo.json")
-  expect_num "points judged $v" "$n" ">=" 1
-done
-# throughput grows up to the knee
+# throughput grows with the batch: memory bandwidth
 t1=$(jq '[.points[] | select(.batch == 1)][0].throughput' "$T/demo.json")
-tk=$(jq --argjson k "$knee" '[.points[] | select(.batch == $k)][0].throughput' "$T/demo.json")
-expect_num "throughput at the knee vs batch 1" "$tk" ">" "$(awk -v t="$t1" 'BEGIN{print 2*t}')"
-ok "bandwidth, knee at $knee, wall at $((mf + 1)) under the cap, in ${secs}s"
+t4=$(jq '[.points[] | select(.batch == 4)][0].throughput' "$T/demo.json")
+expect_num "throughput at batch 4 vs batch 1" "$t4" ">" "$(awk -v t="$t1" 'BEGIN{print 2*t}')"
+n=$(jq '[.points[] | select(.verdict == "memory bandwidth")] | length' "$T/demo.json")
+expect_num "points judged memory bandwidth" "$n" ">=" 2
+n=$(jq '[.points[] | select(.verdict == "memory capacity")] | length' "$T/demo.json")
+expect_num "points judged memory capacity" "$n" ">=" 1
+# The knee: on this 2-vCPU VM the demo gains about 10% per doubling near
+# batch 16-48, so whether a knee is shown below the wall depends on the
+# runs (docs/SWEEP.md, "The knee"). When there is one it lies below the
+# wall, above it every point is compute; when there is none the reason
+# says throughput grew up to the wall, and the last step did clearly gain.
+knee=$(jq '.knee_batch' "$T/demo.json")
+if [ "$knee" != null ] && [ "$knee" != 0 ]; then
+  expect_num "knee" "$knee" ">=" 2
+  expect_num "knee below the wall" "$knee" "<" "$mf"
+  n=$(jq --argjson k "$knee" '[.points[] | select(.status == "ok" and .batch > $k and .verdict != "compute")] | length' "$T/demo.json")
+  expect_eq "ok points past the knee that are not compute" "$n" 0
+  tk=$(jq --argjson k "$knee" '[.points[] | select(.batch == $k)][0].throughput' "$T/demo.json")
+  expect_num "throughput at the knee vs batch 1" "$tk" ">" "$(awk -v t="$t1" 'BEGIN{print 2*t}')"
+  what="knee at $knee"
+else
+  jq -r .reason "$T/demo.json" > "$T/reason"
+  expect_contains "$T/reason" "until then throughput grew with the batch"
+  # the last two ok batches: every run of the larger faster than the smaller's
+  gap=$(jq '[.points[] | select(.status == "ok")] | sort_by(.batch) | .[-2:] | (.[1].throughput_min - .[0].throughput_max)' "$T/demo.json")
+  expect_num "the last step's slowest run minus the one before's fastest" "$gap" ">" 0
+  what="no knee below the wall (still gaining)"
+fi
+ok "bandwidth, $what, wall at $((mf + 1)) under the cap, in ${secs}s"

@@ -240,20 +240,57 @@ static void knee_at_four(void **state)
 static void knee_per_doubling(void **state)
 {
     (void)state;
-    /* Steps that are not doublings are judged per doubling: +5% from 4 to 6
-     * (x1.5) is +8.7% per doubling, a knee; +5% from 4 to 5 (x1.25) is
-     * +16.5% per doubling, not one. */
+    /* Steps longer than a doubling are judged per doubling: +10% from 4 to
+     * 16 is +4.9% per doubling, a knee; a step shorter than a doubling
+     * counts as one (the bisection's 20 -> 21 would multiply its noise
+     * x14): +5% from 4 to 5 is a knee, +12% is not. */
     mw_sweep_point p[] = {
         pt(1, MW_POINT_OK, linear_mem(1), 100), pt(4, MW_POINT_OK, linear_mem(4), 300),
-        pt(6, MW_POINT_OK, linear_mem(6), 315),
+        pt(16, MW_POINT_OK, linear_mem(16), 330),
     };
     mw_sweep_analysis a;
     analyze(p, MW_ARRAY_LEN(p), NULL, &a);
     assert_int_equal(a.knee, 4);
     p[2].batch = 5;
+    p[2].throughput = 315;
+    analyze(p, MW_ARRAY_LEN(p), NULL, &a);
+    assert_int_equal(a.knee, 4);
+    p[2].throughput = 336;
     analyze(p, MW_ARRAY_LEN(p), NULL, &a);
     assert_int_equal(a.knee, 0);
     assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+
+    /* Every larger batch is judged, not the next only: a noisy dip at 4
+     * followed by growth is not a knee (4 -> 8 gains 122%, 2 -> 8 45%
+     * per doubling); the demo's 32 -> 48 after 16 -> 32 at +12.5% is. */
+    mw_sweep_point d[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+                          pt(4, MW_POINT_OK, linear_mem(4), 180), pt(8, MW_POINT_OK, linear_mem(8), 400)};
+    analyze(d, 4, NULL, &a);
+    assert_int_equal(a.knee, 0);
+    mw_sweep_point e[] = {pt(8, MW_POINT_OK, linear_mem(8), 467), pt(16, MW_POINT_OK, linear_mem(16), 529),
+                          pt(32, MW_POINT_OK, linear_mem(32), 595), pt(48, MW_POINT_OK, linear_mem(48), 612)};
+    analyze(e, 4, NULL, &a);
+    assert_int_equal(a.knee, 32);
+
+    /* A gain counts when the runs are apart: the demo's figures of a
+     * fresh-clone CI run (means 431, 499, 599 at 16, 32, 48, three runs
+     * each): every run at 48 (593-601) beat every run at 32 (484-567):
+     * +20%, no knee. Had one run at 48 been as slow as 560, the gain is
+     * within the spread, and 32 is the knee. */
+    mw_sweep_point sp[] = {pt(16, MW_POINT_OK, linear_mem(16), 431), pt(32, MW_POINT_OK, linear_mem(32), 499),
+                           pt(48, MW_POINT_OK, linear_mem(48), 599)};
+    const double lo[] = {369, 484, 593}, hi[] = {489, 567, 601};
+    for (int i = 0; i < 3; i++) {
+        sp[i].runs = 3;
+        sp[i].throughput_min = lo[i];
+        sp[i].throughput_max = hi[i];
+    }
+    analyze(sp, 3, NULL, &a);
+    assert_int_equal(a.knee, 0);
+    sp[2].throughput_min = 560;
+    analyze(sp, 3, NULL, &a);
+    assert_int_equal(a.knee, 32);
+    assert_non_null(strstr(a.reason, "after batch 32 (+20% for 48, within the runs' spread)"));
 
     /* Flat from the start: the knee is the first batch. */
     mw_sweep_point f[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 101),
