@@ -906,9 +906,12 @@ typedef enum mw_verdict {
     MW_VERDICT_PAGING,               /* swap-in, major faults or stall above
                                         the thresholds, or falling speed    */
     MW_VERDICT_CAPACITY,             /* out of memory                       */
-    MW_VERDICT_FITS                  /* a context sweep's point (or whole
+    MW_VERDICT_FITS,                 /* a context sweep's point (or whole
                                         sweep) that met no memory wall: with
                                         the batch fixed, nothing more is said */
+    MW_VERDICT_BELOW_CEILINGS        /* judged against this machine's
+                                        ceilings: far below both (overhead or
+                                        parallelism, not the hardware)       */
 } mw_verdict;
 
 MW_API const char *mw_verdict_name(mw_verdict v);   /* "memory bandwidth" ... */
@@ -938,6 +941,31 @@ MW_API void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
  *  thresholds; t NULL: the defaults), whatever its throughput. Pure. */
 MW_API int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t);
 
+/* This machine's ceilings, for judging a workload against them: the
+ * summary of a roofline that plan, sweep and run use (docs/ROOFLINE.md,
+ * "The machine profile"). Unknown: <= 0. */
+typedef struct mw_ceilings {
+    double   dram_read_bytes_per_second;    /* all threads */
+    double   peak_flops_f32;                /* FP32 FMA, all threads */
+    double   peak_flops_bf16;               /* vdpbf16ps, all threads */
+    double   peak_ops_int8;                 /* vpdpbusd, all threads */
+    uint32_t threads;                       /* the threads of "all threads" */
+    int      noisy;                         /* a figure above was flagged noisy */
+    char     measured[32];                  /* when: "2026-12-03 10:04 UTC" */
+    char     path[512];                     /* the profile file; "" when none */
+} mw_ceilings;
+
+/* A point against this machine's ceilings (docs/SWEEP.md, "Verdicts
+ * against the ceilings"): the fraction of DRAM read bandwidth its plan's
+ * decode step moved, and of the FP32 peak it computed. A point at or above
+ * MW_CEILING_NEAR of either is bound by the larger one; below it for both,
+ * it is "below both ceilings". */
+#define MW_CEILING_NEAR 0.5
+/*! mw_sweep_point_fractions() : @return 1 when both fractions are known
+ *  (an engine point with a throughput, ceilings with both figures). */
+MW_API int mw_sweep_point_fractions(const mw_sweep_point *p, const mw_ceilings *c, double *bandwidth_fraction,
+                                    double *compute_fraction);
+
 /* Values on the sweep's axis (a batch or a context); 0: none. */
 typedef struct mw_sweep_analysis {
     mw_sweep_axis axis;
@@ -949,7 +977,13 @@ typedef struct mw_sweep_analysis {
                                         throughput (batch sweeps only)      */
     uint32_t cliff;                  /* first paging point                  */
     mw_verdict overall;
-    char     reason[512];            /* the numbers behind the verdict      */
+    int      by_ceilings;            /* 1: bandwidth, compute and below-both
+                                        verdicts judged against the ceilings;
+                                        0: by the throughput curve (the knee) */
+    char     judged[192];            /* how the verdicts were judged: the
+                                        profile and its date, or why the
+                                        curve rule was used                 */
+    char     reason[768];            /* the numbers behind the verdict      */
 } mw_sweep_analysis;
 
 /*! mw_sweep_fit_points() : least squares of the ok points' memory (the
@@ -966,6 +1000,12 @@ MW_API uint32_t mw_sweep_fit_max(const mw_sweep_fit *fit, uint64_t mem_bytes);
  *  and stall mark its cliff. Pure. */
 MW_API void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                              mw_verdict *verdicts, mw_sweep_analysis *out);
+/*! mw_sweep_analyze_ceilings() : the same, with this machine's ceilings
+ *  (NULL: none, the curve rule): ok points of a batch sweep whose rates are
+ *  known are judged against them. Pure. */
+MW_API void mw_sweep_analyze_ceilings(const mw_sweep_point *p, size_t n, mw_sweep_axis axis,
+                                      const mw_cliff_thresholds *t, const mw_ceilings *c, mw_verdict *verdicts,
+                                      mw_sweep_analysis *out);
 
 typedef void (*mw_sweep_point_fn)(const mw_sweep_point *point, void *user);
 
@@ -1024,6 +1064,8 @@ typedef struct mw_sweep_opts {
      * itself, which ends the point's tree.) The library installs no signal
      * handlers. */
     volatile sig_atomic_t *cancel;
+    const mw_ceilings *ceilings;     /* this machine's (the CLI loads the
+                                        profile), or NULL: the curve rule   */
 } mw_sweep_opts;
 
 MW_API void mw_sweep_opts_init(mw_sweep_opts *o);
@@ -1050,6 +1092,8 @@ typedef struct mw_sweep_result {
                                         stopped the sweep early (the JSON Lines
                                         file could not be written); the points
                                         measured before it are all here      */
+    mw_ceilings ceilings;            /* those judged against (opts'), or
+                                        all unknown                         */
     char     resume_note[256];       /* --resume: what was repaired in the
                                         JSON Lines file, for the caller to
                                         show; "" when nothing                */
@@ -1136,11 +1180,54 @@ typedef struct mw_roofline_level {
     mw_roofline_figure bw[MW_RL_KERNELS][2]; /* the plateau's middle point */
 } mw_roofline_level;
 
+/* A slower tier a model falls back to (docs/ROOFLINE.md, "Tiers"), as a
+ * rate and as its slowdown against DRAM read on all threads. */
+enum {
+    MW_TIER_DISK_COLD,          /* a file read with nothing cached            */
+    MW_TIER_FAULT_4K,           /* first touch of fresh memory, 4 KiB pages   */
+    MW_TIER_FAULT_THP,          /* ... transparent hugepages (2 MiB)          */
+    MW_TIER_SWAP_IN,            /* pages read back from swap                  */
+    MW_TIER_GPU_D2D,            /* device memory: device-to-device copy       */
+    MW_TIER_GPU_H2D_PAGEABLE,   /* host -> device from malloc'd memory        */
+    MW_TIER_GPU_H2D_PINNED,     /* host -> device from page-locked memory     */
+    MW_TIER_GPU_D2H_PAGEABLE,
+    MW_TIER_GPU_D2H_PINNED,
+    MW_TIER_COUNT
+};
+
+typedef struct mw_roofline_tier {
+    char     name[24];                      /* "disk_cold", "fault_4k", "fault_thp",
+                                               "swap_in", "gpu_d2d", "gpu_h2d_pageable",
+                                               "gpu_h2d_pinned", "gpu_d2h_pageable",
+                                               "gpu_d2h_pinned" */
+    mw_roofline_figure bw;                  /* bytes/s; unknown: see reason */
+    double   slowdown;                      /* DRAM read (all threads) / bw.max; > 1
+                                               is slower; < 0 unknown (the GPU's
+                                               device copy is < 1: faster) */
+    uint64_t bytes;                         /* bytes moved per repetition */
+    char     method[96];                    /* how: "page cache dropped (posix_fadvise
+                                               DONTNEED, checked with mincore)", "O_DIRECT" */
+    char     reason[160];                   /* unknown: why ("no swap: give --swap (root)") */
+} mw_roofline_tier;
+
 typedef struct mw_roofline_opts {
     int      quick;                         /* <= 5 s instead of <= 30 s on 2 cores */
     uint32_t threads;                       /* 0: every online CPU */
     uint64_t max_bytes;                     /* 0: 8 x the last-level cache, shrunk
                                                to a quarter of the memory available */
+    int      no_tiers;                      /* 1: bandwidth and peaks only */
+    int      swap;                          /* 1: with no swap active, make a temporary
+                                               swapfile (root) for the swap-in tier;
+                                               it is removed before return */
+    const char *tmp_dir;                    /* the cold-read file and the swapfile;
+                                               NULL: $TMPDIR, else /var/tmp */
+    const char *libcuda_path;               /* NULL: $MEMWALL_CUDA_LIBRARY, else
+                                               libcuda.so.1 (dlopen at run time) */
+    volatile sig_atomic_t *cancel;          /* the caller's stop request (a signal
+                                               number), or NULL: checked between
+                                               measurements; the swapfile and the
+                                               temporary files are removed, the figures
+                                               so far kept (result->interrupted_signal) */
 } mw_roofline_opts;
 
 typedef struct mw_roofline_result {
@@ -1158,6 +1245,11 @@ typedef struct mw_roofline_result {
     mw_roofline_figure flops_bf16[2];       /* vdpbf16ps; unknown: bf16_reason */
     mw_roofline_figure ops_int8[2];         /* vpdpbusd; unknown: int8_reason */
     char     bf16_reason[96], int8_reason[96];
+    size_t   n_tiers;                       /* MW_TIER_COUNT, or 0 with no_tiers */
+    mw_roofline_tier tiers[MW_TIER_COUNT];  /* indexed by MW_TIER_* */
+    char     gpu_name[96];                  /* the device measured, "" when none */
+    int      interrupted_signal;            /* opts.cancel stopped it: the figures
+                                               measured so far are kept */
     double   seconds;                       /* the whole measurement */
 } mw_roofline_result;
 
@@ -1170,6 +1262,33 @@ MW_API void mw_roofline_result_free(mw_roofline_result *r);
 MW_API mw_status mw_roofline_report_text(const mw_roofline_result *r, FILE *out, unsigned flags, mw_err *err);
 /*! mw_roofline_report_json() : schema "memwall.roofline/1". */
 MW_API mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err *err);
+
+
+/*! mw_ceilings_from_roofline() : the ceilings a measurement gives. */
+MW_API void mw_ceilings_from_roofline(const mw_roofline_result *r, mw_ceilings *out);
+
+/* The key of this machine's profile: what makes figures measured on it
+ * stand for it (a different CPU, core count, memory or GPU is another
+ * machine). */
+typedef struct mw_machine_key {
+    char     cpu_model[96];                 /* /proc/cpuinfo "model name" */
+    uint32_t cpus;                          /* online CPUs */
+    uint64_t memory_bytes;                  /* MemTotal */
+    char     gpu[96];                       /* NVML's first device name, "none" */
+} mw_machine_key;
+
+MW_API mw_status mw_machine_key_read(mw_machine_key *out, mw_err *err);
+/*! mw_profile_path() : $XDG_CACHE_HOME/memwall/machine-<hash of key>.json
+ *  (XDG_CACHE_HOME unset or relative: $HOME/.cache). */
+MW_API mw_status mw_profile_path(const mw_machine_key *k, char *buf, size_t cap, mw_err *err);
+/*! mw_profile_save() : writes the roofline as this machine's profile (the
+ *  roofline's JSON with the key and the date; a temporary renamed over the
+ *  file). */
+MW_API mw_status mw_profile_save(const mw_roofline_result *r, const mw_machine_key *k, mw_err *err);
+/*! mw_profile_load() : this machine's ceilings from its profile.
+ *  @return MW_OK; MW_ERR_NOT_FOUND when there is none for this key;
+ *  MW_ERR_INVALID when the file is damaged (err says where). */
+MW_API mw_status mw_profile_load(const mw_machine_key *k, mw_ceilings *out, mw_err *err);
 
 #ifdef __cplusplus
 }

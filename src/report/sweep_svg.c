@@ -634,7 +634,7 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
     fputs("</text>\n", out);
 
     /* "verdict: NAME - reason", wrapped: the reason carries the numbers */
-    char sub[700];
+    char sub[sizeof r->analysis.reason + 64];
     const mw_sweep_analysis *an = &r->analysis;
     snprintf(sub, sizeof sub, "verdict: %s%s%s", r->n_points ? mw_verdict_name(an->overall) : "no points",
              an->reason[0] ? " \xE2\x80\x94 " : "", an->reason);

@@ -61,7 +61,7 @@ int mw_sweep_point_rates(const mw_sweep_point *p, double *bytes_per_second, doub
 const char *mw_verdict_name(mw_verdict v)
 {
     static const char *const names[] = {"unknown", "memory bandwidth", "compute", "paging",
-                                        "memory capacity", "fits"};
+                                        "memory capacity", "fits", "below both ceilings"};
     return (unsigned)v < sizeof names / sizeof names[0] ? names[v] : "unknown";
 }
 
