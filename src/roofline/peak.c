@@ -17,6 +17,7 @@
 #define T_AVX512 __attribute__((target("avx2,fma,avx512f")))
 #define T_BF16 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512bf16")))
 #define T_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define T_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
 #endif
 
 #define NACC 12
@@ -125,6 +126,31 @@ T_VNNI static float int8_avx512(uint64_t iters, double *flops)
     for (int k = 0; k < 16; k++) sum += lanes[k];
     return (float)(int32_t)sum; /* two's complement back (GCC: modulo, defined) */
 }
+
+/* The VEX-encoded vpdpbusd of AVX-VNNI (CPUs without AVX-512: Alder Lake
+ * and later cores, Zen 5): 32 u8 x s8 products and their sums per
+ * instruction. */
+T_AVXVNNI static float int8_avxvnni(uint64_t iters, double *flops)
+{
+    const __m256i u = _mm256_set1_epi8(3), v = _mm256_set1_epi8(-2);
+#define DECL(j) __m256i c##j = _mm256_setzero_si256();
+    CHAINS(DECL)
+#undef DECL
+    for (uint64_t i = 0; i < iters; i++) {
+#define STEP(j) c##j = _mm256_dpbusd_avx_epi32(c##j, u, v);
+        CHAINS(STEP)
+#undef STEP
+    }
+    __m256i s = _mm256_setzero_si256();
+#define SUM(j) s = _mm256_add_epi32(s, c##j);
+    CHAINS(SUM)
+#undef SUM
+    *flops = 64.0 * NACC * (double)iters;
+    uint32_t lanes[8], sum = 0;
+    _mm256_storeu_si256((__m256i *)lanes, s);
+    for (int k = 0; k < 8; k++) sum += lanes[k];
+    return (float)(int32_t)sum;
+}
 #endif
 
 float mw_rl_fma_f32(mw_rl_isa isa, uint64_t iters, double *flops)
@@ -155,10 +181,11 @@ int mw_rl_int8_available(char *why, size_t cap)
 {
 #ifdef RL_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
+    if ((__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl")) ||
+        __builtin_cpu_supports("avxvnni"))
         return 1;
-    snprintf(why, cap, "this CPU has no AVX512_VNNI (the AVX-VNNI path is not written yet)");
+    snprintf(why, cap, "this CPU has neither AVX512_VNNI nor AVX-VNNI (vpdpbusd)");
 #else
     snprintf(why, cap, "no INT8 dot path for this architecture");
 #endif
@@ -176,11 +203,27 @@ float mw_rl_dot_bf16(uint64_t iters, double *flops)
 #endif
 }
 
-float mw_rl_dot_int8(uint64_t iters, double *flops)
+mw_rl_int8_path mw_rl_int8_best(void)
 {
 #ifdef RL_X86
-    return int8_avx512(iters, flops);
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return MW_RL_INT8_AVX512VNNI;
+    if (__builtin_cpu_supports("avxvnni")) return MW_RL_INT8_AVXVNNI;
+#endif
+    return MW_RL_INT8_NONE;
+}
+
+float mw_rl_dot_int8(mw_rl_int8_path path, uint64_t iters, double *flops)
+{
+#ifdef RL_X86
+    if (path == MW_RL_INT8_AVX512VNNI) return int8_avx512(iters, flops);
+    if (path == MW_RL_INT8_AVXVNNI) return int8_avxvnni(iters, flops);
+    *flops = 0;
+    return 0;
 #else
+    (void)path;
     (void)iters;
     *flops = 0;
     return 0;

@@ -30,7 +30,11 @@ float mw_rl_fma_f32(mw_rl_isa isa, uint64_t iters, double *flops);
 int   mw_rl_bf16_available(char *why, size_t cap);
 int   mw_rl_int8_available(char *why, size_t cap);
 float mw_rl_dot_bf16(uint64_t iters, double *flops);
-float mw_rl_dot_int8(uint64_t iters, double *flops);
+/* The INT8 dot paths: vpdpbusd EVEX (AVX512_VNNI, 512-bit) or VEX (AVX-VNNI,
+ * 256-bit); the best this CPU has. */
+typedef enum mw_rl_int8_path { MW_RL_INT8_NONE, MW_RL_INT8_AVXVNNI, MW_RL_INT8_AVX512VNNI } mw_rl_int8_path;
+mw_rl_int8_path mw_rl_int8_best(void);
+float mw_rl_dot_int8(mw_rl_int8_path path, uint64_t iters, double *flops);
 
 /*! mw_rl_find_levels() : the plateaus of a bandwidth curve bw[0..n) over
  *  growing working sets. A point more than 12% below the median of the
