@@ -992,9 +992,9 @@ static void reason_ceilings_below_wall(reason_buf *r, const points *P, const jud
 {
     double bw, fl;
     if (!J->c || !J->have_best || !mw_sweep_point_fractions(&P->p[J->best], J->c, &bw, &fl)) return;
-    reason_add(r, "; below the wall, batch %u (the best throughput) was %s against the ceilings: %.2f of the DRAM "
-               "read bandwidth, %.2f of the FP32 peak%s", x_of(P, J->best), mw_verdict_name(ceiling_verdict(bw, fl)),
-               bw, fl, J->c->noisy ? " (the profile's figures are noisy)" : "");
+    reason_add(r, "; below the wall, the ceilings judge batch %u (the best throughput) %s: %.2f of the DRAM read "
+               "bandwidth, %.2f of the FP32 peak%s", x_of(P, J->best), mw_verdict_name(ceiling_verdict(bw, fl)), bw,
+               fl, J->c->noisy ? " (the profile's figures are noisy)" : "");
 }
 
 /* out->reason: the overall verdict's numbers, then the details. */

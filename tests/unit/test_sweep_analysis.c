@@ -1137,8 +1137,8 @@ static void ceilings_keep_the_walls(void **state)
     assert_int_equal(a.overall, MW_VERDICT_PAGING);
     assert_int_equal(a.by_ceilings, 1);
     assert_true(strncmp(a.reason, "paging from batch 8", 19) == 0);
-    has(a.reason, "; out of memory at batch 16; below the wall, batch 4 (the best throughput) was memory bandwidth "
-                  "against the ceilings: 0.85 of the DRAM read bandwidth, 0.15 of the FP32 peak");
+    has(a.reason, "; out of memory at batch 16; below the wall, the ceilings judge batch 4 (the best throughput) "
+                  "memory bandwidth: 0.85 of the DRAM read bandwidth, 0.15 of the FP32 peak");
 
     /* the OOM first: memory capacity */
     mw_sweep_point q[] = {at(1, 10, 0.2, 0.1, &c), at(2, 19, 0.3, 0.2, &c), pt(4, MW_POINT_OOM, MW_UNKNOWN, -1)};
@@ -1147,7 +1147,8 @@ static void ceilings_keep_the_walls(void **state)
     assert_int_equal(v[2], MW_VERDICT_CAPACITY);
     assert_int_equal(v[0], MW_VERDICT_BELOW_CEILINGS);
     assert_true(strncmp(a.reason, "out of memory at batch 4 (peak ", 31) == 0);
-    has(a.reason, "below the wall, batch 2 (the best throughput) was below both ceilings against the ceilings");
+    has(a.reason, "; below the wall, the ceilings judge batch 2 (the best throughput) below both ceilings: 0.30 of "
+                  "the DRAM read bandwidth, 0.20 of the FP32 peak");
     /* a timeout below the wall keeps its verdict (unknown) */
     q[2] = pt(4, MW_POINT_TIMEOUT, MW_UNKNOWN, -1);
     analyze_c(q, 3, &c, v, &a);
