@@ -58,10 +58,15 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     int gpu = 0;
     for (size_t i = 0; i < r->n_points; i++)
         gpu |= mw_sweep_point_gpu_memory(&r->points[i]) != MW_UNKNOWN;
+    /* a column of the fractions of this machine's ceilings, when known */
+    int fractions = 0;
+    for (size_t i = 0; i < r->n_points; i++)
+        fractions |= mw_sweep_point_fractions(&r->points[i], &r->ceilings, NULL, NULL);
     fprintf(out, "%s  %6s %-8s %12s %-6s", bold, xn, "status", "peak memory", "of");
     if (gpu) fprintf(out, " %12s", "GPU memory");
-    fprintf(out, " %12s %7s %12s %10s %8s  %s%s\n", "predicted", "error", "throughput", "swap in", "majflt",
-            "verdict", reset);
+    fprintf(out, " %12s %7s %12s %10s %8s", "predicted", "error", "throughput", "swap in", "majflt");
+    if (fractions) fprintf(out, "  %-17s", "of the ceilings");
+    fprintf(out, "  %s%s\n", "verdict", reset);
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         char thr[32];
@@ -77,8 +82,15 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         fprintf(out, "  %6u %-8s %12s %-6s", mw_sweep_point_x(p, axis), mw_point_status_name(p->status),
                 mw_size_format(mem, a, sizeof a), mw_memory_source_name(src) ? mw_memory_source_name(src) : "-");
         if (gpu) fprintf(out, " %12s", mw_size_format(p->peak_gpu_bytes, a, sizeof a));
-        fprintf(out, " %12s %7s %12s %10s %8llu  %s\n", mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
-                mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults, v);
+        fprintf(out, " %12s %7s %12s %10s %8llu", mw_size_format(p->predicted_bytes, b, sizeof b), errs, thr,
+                mw_size_format(p->swap_in_bytes, c, sizeof c), (unsigned long long)p->major_faults);
+        if (fractions) {
+            double bw, fl;
+            char fr[40] = "-";
+            if (mw_sweep_point_fractions(p, &r->ceilings, &bw, &fl)) snprintf(fr, sizeof fr, "bw %.2f / fl %.2f", bw, fl);
+            fprintf(out, "  %-17s", fr);
+        }
+        fprintf(out, "  %s\n", v);
     }
     /* which memory figure the column is, and what the cap did not bound */
     int any_rss = 0;
@@ -134,16 +146,54 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         fprintf(out, "  what if %s: the %sfit gives %s %u\n", mw_size_format(r->what_if_bytes[i], a, sizeof a),
                 an->fit_gpu.valid ? "GPU " : "", xn, r->what_if_max[i]);
     fprintf(out, "%sverdict: %s%s — %s\n", bold, mw_verdict_name(an->overall), reset, an->reason);
+    /* how: against this machine's ceilings, or by the curve and why */
+    if (an->judged[0]) fprintf(out, "  judged %s\n", an->judged);
     return mw_report_end(out, "sweep report", err);
 }
 
 /* A point of "memwall.sweep/1": its JSON Lines object (sweep/jsonl.c, the
- * point format's one definition) and its verdict. */
-static cJSON *point_json(const mw_sweep_point *p, mw_verdict v)
+ * point format's one definition: measurements only), its verdict and its
+ * fractions of this machine's ceilings (null when unknown). */
+static cJSON *point_json(const mw_sweep_point *p, mw_verdict v, const mw_ceilings *c)
 {
     cJSON *o = mw_sweep_point_to_json(p);
-    if (o) cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "verdict", mw_verdict_name(v));
+    double bw, fl;
+    if (mw_sweep_point_fractions(p, c, &bw, &fl)) {
+        cJSON_AddNumberToObject(o, "bandwidth_fraction", bw);
+        cJSON_AddNumberToObject(o, "compute_fraction", fl);
+    } else {
+        cJSON_AddNullToObject(o, "bandwidth_fraction");
+        cJSON_AddNullToObject(o, "compute_fraction");
+    }
     return o;
+}
+
+/* "ceilings": those judged against, or null when none is known. */
+static void add_ceilings(cJSON *j, const mw_ceilings *c)
+{
+    if (!(c->dram_read_bytes_per_second > 0) && !(c->peak_flops_f32 > 0)) {
+        cJSON_AddNullToObject(j, "ceilings");
+        return;
+    }
+    cJSON *o = cJSON_AddObjectToObject(j, "ceilings");
+    if (!o) return;
+    char buf[sizeof c->path + 8];
+    if (c->dram_read_bytes_per_second > 0)
+        cJSON_AddNumberToObject(o, "dram_read_bytes_per_second", c->dram_read_bytes_per_second);
+    else cJSON_AddNullToObject(o, "dram_read_bytes_per_second");
+    if (c->peak_flops_f32 > 0) cJSON_AddNumberToObject(o, "peak_flops_f32", c->peak_flops_f32);
+    else cJSON_AddNullToObject(o, "peak_flops_f32");
+    if (c->threads) cJSON_AddNumberToObject(o, "threads", c->threads);
+    else cJSON_AddNullToObject(o, "threads");
+    cJSON_AddBoolToObject(o, "noisy", c->noisy != 0);
+    if (memchr(c->measured, 0, sizeof c->measured) && c->measured[0])
+        cJSON_AddStringToObject(o, "measured", mw_shown_str(c->measured, buf, sizeof buf));
+    else cJSON_AddNullToObject(o, "measured");
+    if (memchr(c->path, 0, sizeof c->path) && c->path[0])
+        cJSON_AddStringToObject(o, "profile", mw_shown_str(c->path, buf, sizeof buf));
+    else cJSON_AddNullToObject(o, "profile");
 }
 
 mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
@@ -164,7 +214,7 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, key);
     cJSON *pts = cJSON_AddArrayToObject(j, "points");
     for (size_t i = 0; pts && i < r->n_points; i++) {
-        cJSON *p = point_json(&r->points[i], r->verdicts[i]);
+        cJSON *p = point_json(&r->points[i], r->verdicts[i], &r->ceilings);
         if (p) cJSON_AddItemToArray(pts, p);
     }
     const mw_sweep_analysis *an = &r->analysis;
@@ -201,6 +251,9 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     else cJSON_AddNullToObject(j, "error");
     cJSON_AddStringToObject(j, "verdict", mw_verdict_name(an->overall));
     cJSON_AddStringToObject(j, "reason", an->reason);
+    cJSON_AddStringToObject(j, "judged_by", an->by_ceilings ? "ceilings" : "curve");
+    cJSON_AddStringToObject(j, "judged", an->judged);
+    add_ceilings(j, &r->ceilings);
     return mw_json_write(j, out, 1, "JSON report", mark, err);
 }
 
@@ -208,7 +261,7 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)
 {
     fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
                  "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,peak_gpu_bytes,oom,"
-                 "verdict,memory_bytes,memory_source,file_cached_bytes\n");
+                 "verdict,memory_bytes,memory_source,file_cached_bytes,bandwidth_fraction,compute_fraction\n");
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         fprintf(out, "%u,", p->batch);
@@ -235,7 +288,9 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)
         if (mem != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)mem);
         fprintf(out, ",%s,", mw_memory_source_name(src) ? mw_memory_source_name(src) : "");
         if (p->file_cached_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->file_cached_bytes);
-        fputc('\n', out);
+        double bw, fl;
+        if (mw_sweep_point_fractions(p, &r->ceilings, &bw, &fl)) fprintf(out, ",%.6f,%.6f\n", bw, fl);
+        else fputs(",,\n", out);
     }
     return mw_report_end(out, "CSV report", err);
 }

@@ -39,6 +39,9 @@
 #define C_CLIFF_TEXT "#9B3F75"
 #define C_GPU "#56B4E9"       /* sky blue: GPU memory (diamonds)           */
 #define C_CAP "#333333"
+/* Points judged "below both ceilings" (docs/SWEEP.md, "Verdicts against the
+ * ceilings"): their throughput markers hollow, white inside an orange rim. */
+#define C_BELOW_FILL "#ffffff"
 #define FONT "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 /* Text widths are estimated, since the viewer's font is unknown: average
@@ -517,7 +520,8 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         double x = xpos(c, px(r, p));
-        fprintf(out, "<g>");
+        int below = r->verdicts && r->verdicts[i] == MW_VERDICT_BELOW_CEILINGS;
+        fputs(below ? "<g class=\"below-ceilings\">" : "<g>", out);
         put_point_title(out, r, i);
         if (p->status != MW_POINT_OK) {
             /* at the cap it ran into; without one, at its last peak */
@@ -530,8 +534,12 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
         if (has_gpu(p)) put_diamond(out, x, ymem(c, (double)p->peak_gpu_bytes));
         if (has_throughput(p)) {
             double y = ythr(c, p->throughput);
-            fprintf(out, "<rect class=\"thr-pt\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"" C_THR
-                         "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x - 4, y - 4);
+            if (below)
+                fprintf(out, "<rect class=\"thr-pt\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\""
+                             C_BELOW_FILL "\" stroke=\"" C_THR "\" stroke-width=\"2\"/>", x - 4, y - 4);
+            else
+                fprintf(out, "<rect class=\"thr-pt\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"" C_THR
+                             "\" stroke=\"#ffffff\" stroke-width=\"1\"/>", x - 4, y - 4);
         }
         fputs("</g>\n", out);
     }
@@ -552,20 +560,23 @@ static void put_points(FILE *out, const mw_sweep_result *r, const chart *c, int 
 }
 
 /* The legend: one row, centred under the axis title. */
-static void put_legend(FILE *out, int any_pred, int any_fail, int any_gpu)
+static void put_legend(FILE *out, int any_pred, int any_fail, int any_gpu, int any_below)
 {
-    struct { const char *label; int kind; } items[5];
+    struct { const char *label; int kind; } items[6];
     size_t n = 0;
-    items[n].label = any_gpu ? "host memory (left)" : "peak memory (left)"; items[n++].kind = 0;
-    if (any_gpu) { items[n].label = "GPU memory (left)"; items[n++].kind = 4; }
-    items[n].label = "throughput (right)"; items[n++].kind = 1;
+    /* six items fit in a row without the axes' sides */
+    const int all = any_gpu && any_pred && any_fail && any_below;
+    items[n].label = any_gpu ? (all ? "host memory" : "host memory (left)") : "peak memory (left)"; items[n++].kind = 0;
+    if (any_gpu) { items[n].label = all ? "GPU memory" : "GPU memory (left)"; items[n++].kind = 4; }
+    items[n].label = all ? "throughput" : "throughput (right)"; items[n++].kind = 1;
     if (any_pred) { items[n].label = "plan's prediction"; items[n++].kind = 2; }
     if (any_fail) { items[n].label = "did not finish"; items[n++].kind = 3; }
+    if (any_below) { items[n].label = "below both ceilings"; items[n++].kind = 5; }
     /* 0.55: legend words are mostly lower case, narrower than CHAR_W */
     const double fs = 12 * 0.55 / CHAR_W;
     double sym = 26, gap = 24, total = 0;
     for (size_t i = 0; i < n; i++) total += sym + 6 + strlen(items[i].label) * fs * CHAR_W + (i + 1 < n ? gap : 0);
-    if (total > W - 24) { /* five items: tighter */
+    if (total > W - 24) { /* five or six items: tighter */
         total -= (double)n * 6 + (double)(n - 1) * 12;
         sym = 20;
         gap = 12;
@@ -588,6 +599,10 @@ static void put_legend(FILE *out, int any_pred, int any_fail, int any_gpu)
             fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_MEM "\" stroke-width=\"1.2\" "
                          "stroke-dasharray=\"4 3\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#ffffff\" stroke=\"" C_MEM
                          "\" stroke-width=\"1.2\"/>\n", x, y - 4, x + sym, y - 4, cx, y - 4);
+            break;
+        case 5: /* a hollow throughput marker */
+            fprintf(out, "<rect class=\"below-key\" x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\""
+                         C_BELOW_FILL "\" stroke=\"" C_THR "\" stroke-width=\"2\"/>\n", cx - 4, y - 8);
             break;
         case 4:
             fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_GPU "\" stroke-width=\"2.2\"/>",
@@ -612,8 +627,9 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
                  "sweep chart: no result or no output stream");
     chart c;
     layout(r, &c);
-    int any_pred = 0, any_fail = 0, any_gpu = 0;
+    int any_pred = 0, any_fail = 0, any_gpu = 0, any_below = 0;
     for (size_t i = 0; i < r->n_points; i++) {
+        any_below |= r->verdicts && r->verdicts[i] == MW_VERDICT_BELOW_CEILINGS;
         any_pred |= r->points[i].predicted_bytes != MW_UNKNOWN;
         any_gpu |= has_gpu(&r->points[i]);
         any_fail |= r->points[i].status != MW_POINT_OK;
@@ -652,7 +668,7 @@ mw_status mw_sweep_report_svg(const mw_sweep_result *r, FILE *out, mw_err *err)
         put_cap(out, r, &c);
         put_marks(out, r, &c);
         put_points(out, r, &c, any_pred);
-        put_legend(out, any_pred, any_fail, any_gpu);
+        put_legend(out, any_pred, any_fail, any_gpu, any_below);
     }
     fputs("</svg>\n", out);
     return mw_report_end(out, "sweep chart (SVG)", err);

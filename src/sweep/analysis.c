@@ -2,7 +2,9 @@
  * analysis.c - what a sweep's points say: the fit of memory against the
  * axis (the batch, or the context), the largest value that fits, the knee,
  * the cliff, and the verdict per point and overall with the numbers behind
- * it (docs/SWEEP.md, "Analysis and verdict").
+ * it (docs/SWEEP.md, "Analysis and verdict"), judged by the throughput
+ * curve or against this machine's ceilings ("Verdicts against the
+ * ceilings").
  *
  * Pure: no I/O and no allocation, so it cannot fail. The points may come in
  * any order; they are visited in axis order by rescanning for the next
@@ -10,6 +12,7 @@
  * Below, "x" is a point's value on the axis.
  */
 #include "memwall.h"
+#include "common/error.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -596,6 +599,161 @@ static void find_knee(const points *P, const cliff *c, mw_sweep_analysis *out, r
     k->grew = !ctx_axis && out->knee == 0 && k->n >= 2 && k->last_t > k->first_t;
 }
 
+/* ---- verdicts against the ceilings --------------------------------------- */
+
+static int ceiling_known(double v)
+{
+    return v > 0 && isfinite(v);
+}
+
+int mw_sweep_point_fractions(const mw_sweep_point *p, const mw_ceilings *c, double *bandwidth_fraction,
+                             double *compute_fraction)
+{
+    double bps, fps;
+    if (bandwidth_fraction) *bandwidth_fraction = -1;
+    if (compute_fraction) *compute_fraction = -1;
+    if (!p || !c || !ceiling_known(c->dram_read_bytes_per_second) || !ceiling_known(c->peak_flops_f32) ||
+        !mw_sweep_point_rates(p, &bps, &fps))
+        return 0;
+    if (bandwidth_fraction) *bandwidth_fraction = bps / c->dram_read_bytes_per_second;
+    if (compute_fraction) *compute_fraction = fps / c->peak_flops_f32;
+    return 1;
+}
+
+/* A point's verdict from its fractions: bound by the larger one when it
+ * reaches MW_CEILING_NEAR (a tie is bandwidth's: the weights must arrive
+ * before they are used), else below both. */
+static mw_verdict ceiling_verdict(double bw, double fl)
+{
+    if (bw >= MW_CEILING_NEAR && bw >= fl) return MW_VERDICT_BANDWIDTH;
+    if (fl >= MW_CEILING_NEAR && fl > bw) return MW_VERDICT_COMPUTE;
+    return MW_VERDICT_BELOW_CEILINGS;
+}
+
+/* How the verdicts are judged. */
+typedef struct judging {
+    const mw_ceilings *c;            /* the ceilings when judged by them    */
+    int have_best;
+    size_t best;                     /* the judged point of best throughput */
+} judging;
+
+/* The points the ceilings judge: ok, below the cliff, a throughput. */
+static int judged_point(const points *P, size_t i, const cliff *c)
+{
+    const mw_sweep_point *q = &P->p[i];
+    return q->status == MW_POINT_OK && throughput_known(q->throughput) && (c->below == 0 || x_of(P, i) < c->below);
+}
+
+/* The length of a string in a fixed field that may lack its NUL. */
+static size_t field_len(const char *s, size_t cap)
+{
+    const char *z = memchr(s, 0, cap);
+    return z ? (size_t)(z - s) : cap;
+}
+
+/* "25.9" (GB/s, GFLOP/s): 3 significant digits, no exponent. */
+static const char *fmt_giga(double v, char *buf, size_t cap)
+{
+    return fmt_rate(v / 1e9, buf, cap);
+}
+
+/* out->judged when the ceilings judge: the profile, its date and figures.
+ * A path too long to fit keeps its end (the file's name). */
+static void judged_by_ceilings(const mw_ceilings *c, mw_sweep_analysis *out)
+{
+    char bw[32], fl[32], when[sizeof c->measured + 8], path[sizeof out->judged];
+    char tail[sizeof out->judged];
+    reason_buf t = {tail, sizeof tail, 0};
+    reason_add(&t, "DRAM read %s GB/s, FP32 peak %s GFLOP/s", fmt_giga(c->dram_read_bytes_per_second, bw, sizeof bw),
+               fmt_giga(c->peak_flops_f32, fl, sizeof fl));
+    if (c->threads) reason_add(&t, " on %u thread%s", c->threads, c->threads == 1 ? "" : "s");
+    when[0] = 0;
+    if (c->measured[0]) mw_shown(c->measured, field_len(c->measured, sizeof c->measured), when, sizeof when);
+    path[0] = 0;
+    size_t plen = field_len(c->path, sizeof c->path);
+    if (plen) {
+        size_t fixed = strlen("against this machine's ceilings (profile , measured : )") + strlen(when) + t.len;
+        size_t room = sizeof out->judged > fixed + 16 ? sizeof out->judged - fixed - 1 : 16;
+        if (plen <= room) mw_shown(c->path, plen, path, sizeof path);
+        else { /* "..." and the end of the path */
+            memcpy(path, "...", 3);
+            mw_shown(c->path + plen - (room - 3), room - 3, path + 3, sizeof path - 3);
+        }
+    }
+    reason_buf r = {out->judged, sizeof out->judged, 0};
+    out->judged[0] = 0;
+    reason_add(&r, "against this machine's ceilings (");
+    if (path[0]) reason_add(&r, "profile %s%s", path, when[0] ? ", " : ": ");
+    if (when[0]) reason_add(&r, "measured %s: ", when);
+    reason_add(&r, "%s)", tail);
+}
+
+/* Whether the ceilings judge the verdicts, and out->judged either way:
+ * along the batch, with both figures known, when every point they would
+ * judge has its fractions (a point without them, as a command's, leaves
+ * the whole sweep to the curve: the overall verdict compares the points). */
+static void choose_judging(const points *P, const cliff *cl, const mw_ceilings *c, mw_sweep_analysis *out,
+                           judging *J)
+{
+    memset(J, 0, sizeof *J);
+    out->by_ceilings = 0;
+    if (P->axis == MW_SWEEP_CTX) {
+        snprintf(out->judged, sizeof out->judged,
+                 "by memory alone: a context sweep fixes the batch (no bandwidth or compute verdict)");
+        return;
+    }
+    if (!c || (!ceiling_known(c->dram_read_bytes_per_second) && !ceiling_known(c->peak_flops_f32))) {
+        snprintf(out->judged, sizeof out->judged, "by the throughput curve: no machine profile (run memwall roofline)");
+        return;
+    }
+    if (!ceiling_known(c->dram_read_bytes_per_second) || !ceiling_known(c->peak_flops_f32)) {
+        snprintf(out->judged, sizeof out->judged,
+                 "by the throughput curve: the machine profile has no %s (run memwall roofline)",
+                 ceiling_known(c->peak_flops_f32) ? "DRAM read bandwidth" : "FP32 peak");
+        return;
+    }
+    size_t n_judged = 0, n_known = 0;
+    for (size_t i = 0; i < P->n; i++) {
+        if (!judged_point(P, i, cl)) continue;
+        n_judged++;
+        double bw, fl;
+        if (!mw_sweep_point_fractions(&P->p[i], c, &bw, &fl)) continue;
+        n_known++;
+        const mw_sweep_point *q = &P->p[i], *b = J->have_best ? &P->p[J->best] : NULL;
+        if (!b || q->throughput > b->throughput || (q->throughput == b->throughput && q->batch < b->batch)) {
+            J->best = i;
+            J->have_best = 1;
+        }
+    }
+    if (n_judged == 0)
+        snprintf(out->judged, sizeof out->judged,
+                 "by the throughput curve: no point below the cliff measured a throughput");
+    else if (n_known == 0)
+        snprintf(out->judged, sizeof out->judged,
+                 "by the throughput curve: a command's points have no bytes or FLOPs per step");
+    else if (n_known < n_judged)
+        snprintf(out->judged, sizeof out->judged,
+                 "by the throughput curve: %zu of %zu points have no bytes or FLOPs per step", n_judged - n_known,
+                 n_judged);
+    else {
+        J->c = c;
+        out->by_ceilings = 1;
+        judged_by_ceilings(c, out);
+        return;
+    }
+    J->have_best = 0;
+}
+
+/* The ceilings' verdicts of the points they judge. */
+static void ceiling_verdicts(const points *P, const cliff *cl, const judging *J, mw_verdict *verdicts)
+{
+    for (size_t i = 0; J->c && i < P->n; i++) {
+        double bw, fl;
+        if (judged_point(P, i, cl) && mw_sweep_point_fractions(&P->p[i], J->c, &bw, &fl))
+            verdicts[i] = ceiling_verdict(bw, fl);
+    }
+}
+
 /* The verdict of each point: along the context, an ok point before the
  * cliff says nothing of bandwidth or compute (the batch is fixed). */
 static void point_verdicts(const points *P, const cliff *c, const mw_sweep_analysis *out, mw_verdict *verdicts)
@@ -621,13 +779,19 @@ static void point_verdicts(const points *P, const cliff *c, const mw_sweep_analy
     }
 }
 
-/* Overall: a wall first (out of memory unless paging started before it),
- * then the knee, then growth; along the context, "fits" when nothing hit. */
+/* Overall: a wall first (out of memory unless paging started before it);
+ * then, judged against the ceilings, the verdict of the point of best
+ * throughput; else the knee, then growth; along the context, "fits" when
+ * nothing hit. */
 static mw_verdict overall_verdict(const points *P, const outcomes *o, const cliff *c, const rates *k,
-                                  const mw_sweep_analysis *out)
+                                  const judging *J, const mw_sweep_analysis *out)
 {
     if (o->any_oom && (!c->found || out->cliff >= o->min_oom)) return MW_VERDICT_CAPACITY;
     if (c->found) return MW_VERDICT_PAGING;
+    if (J->c && J->have_best) {
+        double bw, fl;
+        if (mw_sweep_point_fractions(&P->p[J->best], J->c, &bw, &fl)) return ceiling_verdict(bw, fl);
+    }
     if (out->knee != 0) return MW_VERDICT_COMPUTE;
     if (k->grew) return MW_VERDICT_BANDWIDTH;
     if (P->axis == MW_SWEEP_CTX && o->n_ok) return MW_VERDICT_FITS;
@@ -784,22 +948,79 @@ static void reason_details(reason_buf *r, const points *P, const rates *k, const
         }
     }
     /* Where memory was no limit, say how far it was measured. */
-    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH) && out->max_fit != 0) {
+    if ((out->overall == MW_VERDICT_COMPUTE || out->overall == MW_VERDICT_BANDWIDTH ||
+         out->overall == MW_VERDICT_BELOW_CEILINGS) && out->max_fit != 0) {
         uint64_t m = x_memory(P, out->max_fit);
         reason_add(r, "; no paging or out-of-memory up to batch %u", out->max_fit);
         if (m != MW_UNKNOWN) reason_add(r, " (peak %s)", mw_size_format(m, s1, sizeof s1));
     }
 }
 
+/* ---- the reason against the ceilings -------------------------------------- */
+
+/* "memory bandwidth: 0.93 of this machine's DRAM read bandwidth at batch 4
+ * (24.1 of 25.9 GB/s)", "compute: 0.71 of the FP32 FMA peak at batch 48
+ * (165 of 233 GFLOP/s)", or "below both ceilings at batch 48: 0.27 of
+ * compute, 0.18 of bandwidth: overhead or parallelism, not the hardware";
+ * then whether the profile's figures are noisy. */
+static void reason_ceiling_point(reason_buf *r, const points *P, const judging *J, size_t i)
+{
+    const mw_sweep_point *q = &P->p[i];
+    double bw, fl, bps, fps;
+    char a[32], b[32];
+    if (!mw_sweep_point_fractions(q, J->c, &bw, &fl) || !mw_sweep_point_rates(q, &bps, &fps)) return;
+    uint32_t x = x_of(P, i);
+    switch (ceiling_verdict(bw, fl)) {
+    case MW_VERDICT_BANDWIDTH:
+        reason_add(r, "memory bandwidth: %.2f of this machine's DRAM read bandwidth at batch %u (%s of %s GB/s)", bw, x,
+                   fmt_giga(bps, a, sizeof a), fmt_giga(J->c->dram_read_bytes_per_second, b, sizeof b));
+        break;
+    case MW_VERDICT_COMPUTE:
+        reason_add(r, "compute: %.2f of the FP32 FMA peak at batch %u (%s of %s GFLOP/s)", fl, x,
+                   fmt_giga(fps, a, sizeof a), fmt_giga(J->c->peak_flops_f32, b, sizeof b));
+        break;
+    default:
+        reason_add(r, "below both ceilings at batch %u: %.2f of compute, %.2f of bandwidth: overhead or "
+                   "parallelism, not the hardware", x, fl, bw);
+        break;
+    }
+    if (J->c->noisy) reason_add(r, " (the profile's figures are noisy)");
+}
+
+/* After a wall: what the ceilings said of the best point below it. */
+static void reason_ceilings_below_wall(reason_buf *r, const points *P, const judging *J)
+{
+    double bw, fl;
+    if (!J->c || !J->have_best || !mw_sweep_point_fractions(&P->p[J->best], J->c, &bw, &fl)) return;
+    reason_add(r, "; below the wall, the ceilings judge batch %u (the best throughput) %s: %.2f of the DRAM read "
+               "bandwidth, %.2f of the FP32 peak%s", x_of(P, J->best), mw_verdict_name(ceiling_verdict(bw, fl)), bw,
+               fl, J->c->noisy ? " (the profile's figures are noisy)" : "");
+}
+
 /* out->reason: the overall verdict's numbers, then the details. */
 static void write_reason(const points *P, const mw_cliff_thresholds *t, const outcomes *o, const cliff *c,
-                         const rates *k, mw_sweep_analysis *out)
+                         const rates *k, const judging *J, mw_sweep_analysis *out)
 {
     reason_buf r = {out->reason, sizeof out->reason, 0};
     char s1[32], s2[32];
+    if (J->c && J->have_best && out->overall != MW_VERDICT_CAPACITY && out->overall != MW_VERDICT_PAGING) {
+        /* the best point's fractions, then the details (the knee is still
+         * a fact of the curve) */
+        reason_ceiling_point(&r, P, J, J->best);
+        reason_add(&r, "; batch %u had the best throughput (%s items/s)", x_of(P, J->best),
+                   fmt_rate(P->p[J->best].throughput, s1, sizeof s1));
+        reason_details(&r, P, k, out);
+        return;
+    }
     switch (out->overall) {
-    case MW_VERDICT_CAPACITY: reason_capacity(&r, P, o); break;
-    case MW_VERDICT_PAGING: reason_paging(&r, P, t, o, c, out); break;
+    case MW_VERDICT_CAPACITY:
+        reason_capacity(&r, P, o);
+        reason_ceilings_below_wall(&r, P, J);
+        break;
+    case MW_VERDICT_PAGING:
+        reason_paging(&r, P, t, o, c, out);
+        reason_ceilings_below_wall(&r, P, J);
+        break;
     case MW_VERDICT_COMPUTE: break; /* the knee, in the details, says it */
     case MW_VERDICT_BANDWIDTH:
         reason_add(&r, "throughput grows with the batch, at least +%.0f%% per doubling: %s items/s at batch %u, %s at batch %u",
@@ -814,6 +1035,12 @@ static void write_reason(const points *P, const mw_cliff_thresholds *t, const ou
 
 void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out)
+{
+    mw_sweep_analyze_ceilings(p, n, axis, t, NULL, verdicts, out);
+}
+
+void mw_sweep_analyze_ceilings(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
+                               const mw_ceilings *ceilings, mw_verdict *verdicts, mw_sweep_analysis *out)
 {
     mw_sweep_analysis scratch;
     mw_cliff_thresholds defaults;
@@ -830,11 +1057,16 @@ void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, con
     outcomes o;
     cliff c;
     rates k;
+    judging J;
     count_outcomes(&P, out, &o);
     find_cliff(&P, t, out, &c);
     fit_before_cliff(&P, &c, out);
     find_knee(&P, &c, out, &k);
-    if (verdicts) point_verdicts(&P, &c, out, verdicts);
-    out->overall = overall_verdict(&P, &o, &c, &k, out);
-    write_reason(&P, t, &o, &c, &k, out);
+    choose_judging(&P, &c, ceilings, out, &J);
+    if (verdicts) {
+        point_verdicts(&P, &c, out, verdicts);
+        ceiling_verdicts(&P, &c, &J, verdicts);
+    }
+    out->overall = overall_verdict(&P, &o, &c, &k, &J, out);
+    write_reason(&P, t, &o, &c, &k, &J, out);
 }

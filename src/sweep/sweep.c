@@ -1029,6 +1029,9 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
     r->mem_limit_bytes = o->mem_limit_bytes;
     r->analysis.axis = o->axis;
+    /* the ceilings judged against, kept with the result for its reports
+     * (calloc left them all unknown) */
+    if (o->ceilings) r->ceilings = *o->ceilings;
     describe_workload(o, r->workload, sizeof r->workload);
     const char *files[64];
     r->n_evicted_files = (uint32_t)evict_list(o, files, 64);
@@ -1048,7 +1051,8 @@ mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *er
     if (st == MW_OK) {
         r->verdicts = mw_calloc(r->n_points ? r->n_points : 1, sizeof *r->verdicts, MW_MEM_OTHER);
         if (!r->verdicts) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
-        else mw_sweep_analyze(r->points, r->n_points, o->axis, &o->thresholds, r->verdicts, &r->analysis);
+        else mw_sweep_analyze_ceilings(r->points, r->n_points, o->axis, &o->thresholds,
+                                       o->ceilings ? &r->ceilings : NULL, r->verdicts, &r->analysis);
         for (size_t i = 0; st == MW_OK && i < o->n_what_if; i++) { /* check_opts: at most MAX_WHAT_IF */
             r->what_if_bytes[i] = o->what_if[i];
             /* a GPU workload's wall is its GPU's memory */

@@ -11,6 +11,8 @@
 
 #include "memwall.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +188,111 @@ static void reports_to_a_file(void **state)
     fclose(f);
 }
 
+/* A report written to memory. */
+static char *report_to_memory(const mw_sweep_result *r, int which)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    mw_err err;
+    mw_status st = which == 0 ? mw_sweep_report_text(r, f, 0, &err)
+                 : which == 1 ? mw_sweep_report_csv(r, f, &err)
+                              : mw_sweep_report_json(r, f, &err);
+    assert_int_equal(st, MW_OK);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+static void contains(const char *s, const char *needle)
+{
+    if (!strstr(s, needle)) fail_msg("'%s' should contain '%s'", s, needle);
+}
+
+/* The verdicts against this machine's ceilings in each report: text's
+ * judged line and fractions column, CSV's two last columns, JSON's keys. */
+static void sweep_reports_with_ceilings(void **state)
+{
+    (void)state;
+    mw_sweep_result r;
+    mw_sweep_point pt[2];
+    mw_verdict v[2];
+    setup_sweep(&r, &pt[0], &v[0]);
+    pt[1] = pt[0];
+    pt[1].batch = 2;
+    pt[1].throughput = 20;
+    r.n_points = 2;
+    /* 10 steps/s at both: 2.331e9 bytes and 2.33e9 FLOPs a step are 0.9 of
+     * 25.9 GB/s and 0.1 of 233 GFLOP/s */
+    for (int i = 0; i < 2; i++) {
+        pt[i].step_bytes = 2.331e9;
+        pt[i].step_flops = 2.33e9;
+    }
+    r.ceilings.dram_read_bytes_per_second = 25.9e9;
+    r.ceilings.peak_flops_f32 = 233e9;
+    r.ceilings.threads = 2;
+    snprintf(r.ceilings.measured, sizeof r.ceilings.measured, "2026-12-03 10:04 UTC");
+    snprintf(r.ceilings.path, sizeof r.ceilings.path, "/tmp/machine.json");
+    mw_sweep_analyze_ceilings(pt, 2, MW_SWEEP_BATCH, NULL, &r.ceilings, v, &r.analysis);
+    assert_int_equal(r.analysis.overall, MW_VERDICT_BANDWIDTH);
+
+    char *text = report_to_memory(&r, 0);
+    contains(text, "of the ceilings");
+    contains(text, "  bw 0.90 / fl 0.10  memory bandwidth\n");
+    contains(text, "verdict: memory bandwidth — memory bandwidth: 0.90 of this machine's DRAM read bandwidth at batch 2 "
+                   "(23.3 of 25.9 GB/s)");
+    contains(text, "\n  judged against this machine's ceilings (profile /tmp/machine.json, measured 2026-12-03 10:04 "
+                   "UTC: DRAM read 25.9 GB/s, FP32 peak 233 GFLOP/s on 2 threads)\n");
+    free(text);
+
+    char *csv = report_to_memory(&r, 1);
+    contains(csv, ",memory_source,file_cached_bytes,bandwidth_fraction,compute_fraction\n");
+    contains(csv, ",memory bandwidth,104857600,cgroup,,0.900000,0.100000\n");
+    free(csv);
+
+    char *json = report_to_memory(&r, 2);
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "judged_by")), "ceilings");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "judged")), r.analysis.judged);
+    const cJSON *c = cJSON_GetObjectItem(j, "ceilings");
+    assert_true(cJSON_IsObject(c));
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "dram_read_bytes_per_second")), 25.9e9, 1);
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "peak_flops_f32")), 233e9, 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "measured")), "2026-12-03 10:04 UTC");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "profile")), "/tmp/machine.json");
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(c, "threads")), 2, 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(c, "noisy")));
+    const cJSON *p1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "points"), 1);
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(p1, "bandwidth_fraction")), 0.9, 1e-9);
+    assert_float_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(p1, "compute_fraction")), 0.1, 1e-9);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p1, "verdict")), "memory bandwidth");
+    cJSON_Delete(j);
+    free(json);
+
+    /* no ceilings: the curve, nulls, empty columns, no fractions column */
+    memset(&r.ceilings, 0, sizeof r.ceilings);
+    mw_sweep_analyze_ceilings(pt, 2, MW_SWEEP_BATCH, NULL, NULL, v, &r.analysis);
+    text = report_to_memory(&r, 0);
+    assert_null(strstr(text, "of the ceilings"));
+    assert_null(strstr(text, "bw 0."));
+    contains(text, "\n  judged by the throughput curve: no machine profile (run memwall roofline)\n");
+    free(text);
+    csv = report_to_memory(&r, 1);
+    contains(csv, ",cgroup,,,\n");
+    free(csv);
+    json = report_to_memory(&r, 2);
+    j = cJSON_Parse(json);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "judged_by")), "curve");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "ceilings")));
+    p1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "points"), 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(p1, "bandwidth_fraction")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(p1, "compute_fraction")));
+    cJSON_Delete(j);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +302,7 @@ int main(void)
         cmocka_unit_test(run_reports),
         cmocka_unit_test(sweep_reports),
         cmocka_unit_test(reports_to_a_file),
+        cmocka_unit_test(sweep_reports_with_ceilings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

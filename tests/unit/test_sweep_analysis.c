@@ -1,6 +1,7 @@
 /* test_sweep_analysis.c - the sweep's analysis on synthetic points: the
  * memory fit and the largest batch for a cap, the knee, the cliff (each of
- * its four triggers), and the verdicts per point and overall. */
+ * its four triggers), and the verdicts per point and overall, by the
+ * throughput curve and against this machine's ceilings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -938,6 +939,340 @@ static void paging_points_leave_the_fit(void **state)
     assert_non_null(strstr(a.reason, "1.00 GiB refaulted, evicted and read back (threshold 17.0 MiB, 10% of the peak)"));
 }
 
+/* ---- verdicts against this machine's ceilings (issue #11) ---------------- */
+
+/* The lead's example machine: 25.9 GB/s of DRAM read, 233 GFLOP/s FP32 on
+ * 2 threads, from a profile file. */
+static mw_ceilings machine(void)
+{
+    mw_ceilings c;
+    memset(&c, 0, sizeof c);
+    c.dram_read_bytes_per_second = 25.9e9;
+    c.peak_flops_f32 = 233e9;
+    c.threads = 2;
+    snprintf(c.measured, sizeof c.measured, "2026-12-03 10:04 UTC");
+    snprintf(c.path, sizeof c.path, "/home/u/.cache/memwall/machine.json");
+    return c;
+}
+
+/* An engine point whose plan's step makes its throughput reach these
+ * fractions of c's ceilings. */
+static mw_sweep_point at(uint32_t batch, double tput, double bw, double fl, const mw_ceilings *c)
+{
+    mw_sweep_point q = pt(batch, MW_POINT_OK, linear_mem(batch), tput);
+    double steps = tput / batch;
+    q.step_bytes = bw * c->dram_read_bytes_per_second / steps;
+    q.step_flops = fl * c->peak_flops_f32 / steps;
+    return q;
+}
+
+static void analyze_c(const mw_sweep_point *p, size_t n, const mw_ceilings *c, mw_verdict *v, mw_sweep_analysis *a)
+{
+    mw_cliff_thresholds t;
+    mw_cliff_thresholds_init(&t);
+    mw_sweep_analyze_ceilings(p, n, MW_SWEEP_BATCH, &t, c, v, a);
+    assert_true(strlen(a->reason) > 0);
+    assert_true(strlen(a->reason) < sizeof a->reason);
+    assert_true(strlen(a->judged) > 0);
+    assert_true(strlen(a->judged) < sizeof a->judged);
+}
+
+static void has(const char *s, const char *needle)
+{
+    if (!strstr(s, needle)) fail_msg("'%s' should contain '%s'", s, needle);
+}
+
+static void fractions_of_a_point(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    mw_sweep_point q = at(4, 40, 0.9, 0.1, &c);
+    double bw = 0, fl = 0;
+    assert_true(mw_sweep_point_fractions(&q, &c, &bw, &fl));
+    assert_float_equal(bw, 0.9, 1e-12);
+    assert_float_equal(fl, 0.1, 1e-12);
+    /* the rates they come from: step figures x steps/s */
+    double bps, fps;
+    assert_true(mw_sweep_point_rates(&q, &bps, &fps));
+    assert_float_equal(bps / c.dram_read_bytes_per_second, bw, 1e-12);
+    assert_true(mw_sweep_point_fractions(&q, &c, NULL, NULL));
+    /* unknown: no ceilings, one figure missing, no step figures, no
+     * throughput, a point that did not finish; the outputs say -1 */
+    assert_false(mw_sweep_point_fractions(&q, NULL, &bw, &fl));
+    assert_float_equal(bw, -1, 0);
+    assert_float_equal(fl, -1, 0);
+    mw_ceilings half = c;
+    half.peak_flops_f32 = 0;
+    assert_false(mw_sweep_point_fractions(&q, &half, &bw, &fl));
+    half = c;
+    half.dram_read_bytes_per_second = NAN;
+    assert_false(mw_sweep_point_fractions(&q, &half, &bw, &fl));
+    mw_sweep_point cmd = pt(4, MW_POINT_OK, linear_mem(4), 40);
+    assert_false(mw_sweep_point_fractions(&cmd, &c, &bw, &fl));
+    mw_sweep_point none = q;
+    none.throughput = -1;
+    assert_false(mw_sweep_point_fractions(&none, &c, &bw, &fl));
+    mw_sweep_point oom = q;
+    oom.status = MW_POINT_OOM;
+    assert_false(mw_sweep_point_fractions(&oom, &c, &bw, &fl));
+    assert_false(mw_sweep_point_fractions(NULL, &c, &bw, &fl));
+}
+
+static void ceilings_say_bandwidth(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    /* The curve has a knee at 4 (batch 8 gains nothing) and would call
+     * batch 8 compute; every point moves 0.5-0.93 of DRAM's bandwidth and
+     * does 0.1 of the FP32 peak: all memory bandwidth. */
+    mw_sweep_point p[] = {at(1, 12, 0.5, 0.02, &c), at(2, 22, 0.8, 0.05, &c), at(4, 40, 0.93, 0.1, &c),
+                          at(8, 39, 0.9, 0.1, &c)};
+    mw_verdict v[4];
+    mw_sweep_analysis a;
+    analyze_c(p, 4, &c, v, &a);
+    assert_int_equal(a.by_ceilings, 1);
+    assert_int_equal(a.knee, 4); /* still found: a fact of the curve */
+    for (int i = 0; i < 4; i++) assert_int_equal(v[i], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+    assert_string_equal(a.judged, "against this machine's ceilings (profile /home/u/.cache/memwall/machine.json, "
+                                  "measured 2026-12-03 10:04 UTC: DRAM read 25.9 GB/s, FP32 peak 233 GFLOP/s on 2 "
+                                  "threads)");
+    /* the verdict of the best throughput's point, said so */
+    has(a.reason, "memory bandwidth: 0.93 of this machine's DRAM read bandwidth at batch 4 (24.1 of 25.9 GB/s); "
+                  "batch 4 had the best throughput (40.0 items/s)");
+    has(a.reason, "; throughput stops growing after batch 4 (-3% for 8)");
+    has(a.reason, "; no paging or out-of-memory up to batch 8");
+    assert_null(strstr(a.reason, "noisy"));
+
+    /* the same points by the curve: batch 8 is past the knee */
+    mw_verdict w[4];
+    mw_sweep_analysis b;
+    analyze(p, 4, w, &b);
+    assert_int_equal(b.by_ceilings, 0);
+    assert_int_equal(w[3], MW_VERDICT_COMPUTE);
+    assert_int_equal(b.overall, MW_VERDICT_COMPUTE);
+    assert_string_equal(b.judged, "by the throughput curve: no machine profile (run memwall roofline)");
+
+    /* a tie at or above the threshold is bandwidth's */
+    mw_sweep_point tie[] = {at(1, 10, 0.6, 0.6, &c), at(2, 20, 0.6, 0.6, &c)};
+    analyze_c(tie, 2, &c, v, &a);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(a.overall, MW_VERDICT_BANDWIDTH);
+}
+
+static void ceilings_say_compute(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    /* throughput still grows (the curve: bandwidth, no knee), but the
+     * arithmetic reaches half the FP32 peak and more */
+    mw_sweep_point p[] = {at(16, 100, 0.3, 0.5, &c), at(32, 150, 0.2, 0.65, &c), at(48, 200, 0.1, 0.8, &c)};
+    mw_verdict v[3];
+    mw_sweep_analysis a;
+    analyze_c(p, 3, &c, v, &a);
+    assert_int_equal(a.by_ceilings, 1);
+    assert_int_equal(a.knee, 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(v[i], MW_VERDICT_COMPUTE);
+    assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
+    has(a.reason, "compute: 0.80 of the FP32 FMA peak at batch 48 (186 of 233 GFLOP/s); batch 48 had the best "
+                  "throughput (200 items/s)");
+    /* the reason's example: 0.71 of 233 is 165 */
+    p[2] = at(48, 200, 0.1, 0.71, &c);
+    analyze_c(p, 3, &c, v, &a);
+    has(a.reason, "compute: 0.71 of the FP32 FMA peak at batch 48 (165 of 233 GFLOP/s)");
+
+    mw_sweep_analysis b;
+    analyze(p, 3, v, &b);
+    assert_int_equal(b.overall, MW_VERDICT_BANDWIDTH);
+    /* 0.1 / 0.8 at one point too */
+    mw_sweep_point one[] = {at(8, 80, 0.1, 0.8, &c)};
+    analyze_c(one, 1, &c, v, &a);
+    assert_int_equal(v[0], MW_VERDICT_COMPUTE);
+    assert_int_equal(a.overall, MW_VERDICT_COMPUTE);
+}
+
+static void ceilings_say_below_both(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    mw_sweep_point p[] = {at(16, 100, 0.2, 0.3, &c), at(32, 150, 0.25, 0.49, &c), at(48, 160, 0.18, 0.27, &c)};
+    mw_verdict v[3];
+    mw_sweep_analysis a;
+    analyze_c(p, 3, &c, v, &a);
+    assert_int_equal(a.by_ceilings, 1);
+    for (int i = 0; i < 3; i++) assert_int_equal(v[i], MW_VERDICT_BELOW_CEILINGS);
+    assert_int_equal(a.overall, MW_VERDICT_BELOW_CEILINGS);
+    assert_string_equal(mw_verdict_name(a.overall), "below both ceilings");
+    has(a.reason, "below both ceilings at batch 48: 0.27 of compute, 0.18 of bandwidth: overhead or parallelism, "
+                  "not the hardware; batch 48 had the best throughput (160 items/s)");
+    has(a.reason, "; no paging or out-of-memory up to batch 48");
+    /* noisy figures: said after the verdict's sentence */
+    c.noisy = 1;
+    analyze_c(p, 3, &c, v, &a);
+    has(a.reason, "not the hardware (the profile's figures are noisy); batch 48");
+    /* one point reaches half of the bandwidth: it alone is bound */
+    c.noisy = 0;
+    p[0] = at(16, 100, 0.5, 0.3, &c);
+    analyze_c(p, 3, &c, v, &a);
+    assert_int_equal(v[0], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(v[1], MW_VERDICT_BELOW_CEILINGS);
+    assert_int_equal(a.overall, MW_VERDICT_BELOW_CEILINGS); /* batch 48's, the best throughput */
+}
+
+static void ceilings_keep_the_walls(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    /* batch 8 pages (swap-in), batch 16 runs out of memory */
+    mw_sweep_point p[] = {at(1, 10, 0.9, 0.05, &c), at(2, 19, 0.9, 0.1, &c), at(4, 35, 0.85, 0.15, &c),
+                          at(8, 5, 0.1, 0.02, &c), pt(16, MW_POINT_OOM, MW_UNKNOWN, -1)};
+    p[3].swap_in_bytes = 300ull << 20;
+    mw_verdict v[5];
+    mw_sweep_analysis a;
+    analyze_c(p, 5, &c, v, &a);
+    assert_int_equal(a.cliff, 8);
+    assert_int_equal(v[3], MW_VERDICT_PAGING);
+    assert_int_equal(v[4], MW_VERDICT_CAPACITY);
+    for (int i = 0; i < 3; i++) assert_int_equal(v[i], MW_VERDICT_BANDWIDTH);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    assert_int_equal(a.by_ceilings, 1);
+    assert_true(strncmp(a.reason, "paging from batch 8", 19) == 0);
+    has(a.reason, "; out of memory at batch 16; below the wall, the ceilings judge batch 4 (the best throughput) "
+                  "memory bandwidth: 0.85 of the DRAM read bandwidth, 0.15 of the FP32 peak");
+
+    /* the OOM first: memory capacity */
+    mw_sweep_point q[] = {at(1, 10, 0.2, 0.1, &c), at(2, 19, 0.3, 0.2, &c), pt(4, MW_POINT_OOM, MW_UNKNOWN, -1)};
+    analyze_c(q, 3, &c, v, &a);
+    assert_int_equal(a.overall, MW_VERDICT_CAPACITY);
+    assert_int_equal(v[2], MW_VERDICT_CAPACITY);
+    assert_int_equal(v[0], MW_VERDICT_BELOW_CEILINGS);
+    assert_true(strncmp(a.reason, "out of memory at batch 4 (peak ", 31) == 0);
+    has(a.reason, "; below the wall, the ceilings judge batch 2 (the best throughput) below both ceilings: 0.30 of "
+                  "the DRAM read bandwidth, 0.20 of the FP32 peak");
+    /* a timeout below the wall keeps its verdict (unknown) */
+    q[2] = pt(4, MW_POINT_TIMEOUT, MW_UNKNOWN, -1);
+    analyze_c(q, 3, &c, v, &a);
+    assert_int_equal(v[2], MW_VERDICT_UNKNOWN);
+}
+
+/* Without ceilings, or without step figures, the curve decides: the very
+ * same analysis as mw_sweep_analyze's, judged saying why. */
+static void curve_without_ceilings(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    mw_sweep_point p[] = {pt(1, MW_POINT_OK, linear_mem(1), 100), pt(2, MW_POINT_OK, linear_mem(2), 190),
+                          pt(4, MW_POINT_OK, linear_mem(4), 350), pt(8, MW_POINT_OK, linear_mem(8), 370),
+                          pt(16, MW_POINT_OK, linear_mem(16), 375)};
+    mw_verdict v0[5], v1[5];
+    mw_sweep_analysis a0, a1;
+    analyze(p, 5, v0, &a0);
+    assert_int_equal(a0.knee, 4);
+    assert_int_equal(a0.by_ceilings, 0);
+
+    /* a command's points: no bytes or FLOPs per step */
+    analyze_c(p, 5, &c, v1, &a1);
+    assert_int_equal(a1.by_ceilings, 0);
+    assert_string_equal(a1.judged, "by the throughput curve: a command's points have no bytes or FLOPs per step");
+    assert_memory_equal(v0, v1, sizeof v0);
+    assert_string_equal(a0.reason, a1.reason);
+    assert_int_equal(a0.overall, a1.overall);
+    assert_int_equal(a0.knee, a1.knee);
+
+    /* some points with step figures, some without: the curve for all */
+    p[0] = at(1, 100, 0.9, 0.1, &c);
+    analyze(p, 5, v0, &a0); /* its reason now gives batch 1's rates */
+    analyze_c(p, 5, &c, v1, &a1);
+    assert_int_equal(a1.by_ceilings, 0);
+    assert_string_equal(a1.judged, "by the throughput curve: 4 of 5 points have no bytes or FLOPs per step");
+    assert_memory_equal(v0, v1, sizeof v0);
+
+    /* ceilings with no figure are no profile; with one, the other missing */
+    mw_ceilings none;
+    memset(&none, 0, sizeof none);
+    analyze_c(p, 5, &none, v1, &a1);
+    assert_string_equal(a1.judged, "by the throughput curve: no machine profile (run memwall roofline)");
+    assert_string_equal(a0.reason, a1.reason);
+    mw_ceilings half = c;
+    half.peak_flops_f32 = 0;
+    analyze_c(p, 5, &half, v1, &a1);
+    assert_string_equal(a1.judged, "by the throughput curve: the machine profile has no FP32 peak (run memwall "
+                                   "roofline)");
+    half = c;
+    half.dram_read_bytes_per_second = -1;
+    analyze_c(p, 5, &half, v1, &a1);
+    assert_string_equal(a1.judged, "by the throughput curve: the machine profile has no DRAM read bandwidth (run "
+                                   "memwall roofline)");
+    assert_memory_equal(v0, v1, sizeof v0);
+
+    /* mw_sweep_analyze is mw_sweep_analyze_ceilings with NULL */
+    mw_cliff_thresholds t;
+    mw_cliff_thresholds_init(&t);
+    mw_sweep_analyze_ceilings(p, 5, MW_SWEEP_BATCH, &t, NULL, v1, &a1);
+    assert_memory_equal(&a0, &a1, sizeof a0);
+
+    /* along the context the batch is fixed: fits, whatever the ceilings */
+    mw_sweep_point x[] = {at(1, 10, 0.9, 0.1, &c), at(1, 9, 0.9, 0.1, &c)};
+    x[0].ctx = 512;
+    x[1].ctx = 1024;
+    mw_sweep_analyze_ceilings(x, 2, MW_SWEEP_CTX, &t, &c, v1, &a1);
+    assert_int_equal(a1.by_ceilings, 0);
+    assert_int_equal(v1[0], MW_VERDICT_FITS);
+    assert_int_equal(a1.overall, MW_VERDICT_FITS);
+    has(a1.judged, "a context sweep");
+
+    /* nothing measured a throughput: nothing to judge */
+    mw_sweep_point y[] = {pt(1, MW_POINT_OK, linear_mem(1), -1), pt(2, MW_POINT_OK, linear_mem(2), -1)};
+    analyze_c(y, 2, &c, v1, &a1);
+    assert_int_equal(a1.by_ceilings, 0);
+    assert_int_equal(a1.overall, MW_VERDICT_UNKNOWN);
+    has(a1.judged, "no point below the cliff measured a throughput");
+}
+
+static void judged_is_bounded(void **state)
+{
+    (void)state;
+    mw_ceilings c = machine();
+    /* a long path keeps its end, the file's name */
+    memset(c.path, 'd', sizeof c.path - 1);
+    c.path[0] = '/';
+    c.path[sizeof c.path - 1] = 0;
+    memcpy(c.path + sizeof c.path - 1 - strlen("/machine.json"), "/machine.json", strlen("/machine.json"));
+    /* a control character from the file is not shown */
+    c.measured[0] = '\033';
+    mw_sweep_point p[] = {at(1, 10, 0.9, 0.1, &c), at(2, 19, 0.9, 0.1, &c)};
+    mw_verdict v[2];
+    mw_sweep_analysis a;
+    analyze_c(p, 2, &c, v, &a);
+    assert_int_equal(a.by_ceilings, 1);
+    has(a.judged, "against this machine's ceilings (profile ...ddd");
+    has(a.judged, "/machine.json, measured ?026-12-03 10:04 UTC: DRAM read 25.9 GB/s, FP32 peak 233 GFLOP/s on 2 "
+                  "threads)");
+    assert_null(strchr(a.judged, '\033'));
+    /* no path or date (ceilings set by a program); one thread */
+    c.path[0] = 0;
+    c.measured[0] = 0;
+    c.threads = 1;
+    analyze_c(p, 2, &c, v, &a);
+    assert_string_equal(a.judged, "against this machine's ceilings (DRAM read 25.9 GB/s, FP32 peak 233 GFLOP/s on 1 "
+                                  "thread)");
+    /* the longest reason: paging with every cause, a knee, noisy figures */
+    c.noisy = 1;
+    mw_sweep_point q[] = {at(1, 100, 0.9, 0.1, &c), at(2, 190, 0.9, 0.1, &c), at(4, 350, 0.9, 0.1, &c),
+                          at(8, 355, 0.9, 0.1, &c), at(16, 60, 0.1, 0.1, &c), pt(32, MW_POINT_OOM, MW_UNKNOWN, -1)};
+    q[4].swap_in_bytes = 1ull << 30;
+    q[4].refaults = 1ull << 20;
+    q[4].major_faults = 1ull << 20;
+    q[4].psi_some_seconds = 0.9;
+    q[4].runs = q[3].runs = 3;
+    q[4].throughput_min = q[4].throughput_max = 60;
+    q[3].throughput_min = q[3].throughput_max = 355;
+    mw_verdict w[6];
+    analyze_c(q, 6, &c, w, &a);
+    assert_int_equal(a.overall, MW_VERDICT_PAGING);
+    has(a.reason, "(the profile's figures are noisy)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +1301,13 @@ int main(void)
         cmocka_unit_test(memory_counts_file_pages),
         cmocka_unit_test(noise_is_not_paging),
         cmocka_unit_test(paging_points_leave_the_fit),
+        cmocka_unit_test(fractions_of_a_point),
+        cmocka_unit_test(ceilings_say_bandwidth),
+        cmocka_unit_test(ceilings_say_compute),
+        cmocka_unit_test(ceilings_say_below_both),
+        cmocka_unit_test(ceilings_keep_the_walls),
+        cmocka_unit_test(curve_without_ceilings),
+        cmocka_unit_test(judged_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -449,6 +449,59 @@ static void chart_with_gpu_and_contexts(void **state)
     free(svg);
 }
 
+/* Points judged "below both ceilings" (docs/SWEEP.md, "Verdicts against
+ * the ceilings"): hollow throughput markers and a legend entry. */
+static void chart_below_ceilings(void **state)
+{
+    (void)state;
+    mw_sweep_point pts[] = {point(1, MW_POINT_OK, 96 * MiB, 120), point(2, MW_POINT_OK, 130 * MiB, 231),
+                            point(4, MW_POINT_OK, 190 * MiB, 240), point(8, MW_POINT_OOM, MW_UNKNOWN, -1)};
+    mw_verdict v[] = {MW_VERDICT_BANDWIDTH, MW_VERDICT_BELOW_CEILINGS, MW_VERDICT_BELOW_CEILINGS,
+                      MW_VERDICT_CAPACITY};
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.n_points = 4;
+    r.points = pts;
+    r.verdicts = v;
+    r.mem_limit_bytes = 512 * MiB;
+    set_workload(&r, "memwall run demo --batch {batch}", MW_VERDICT_CAPACITY, "out of memory at batch 8");
+    char *svg = render(&r, "sweep_below.svg");
+    assert_int_equal(count(svg, "class=\"thr-pt\""), 3);
+    assert_int_equal(count(svg, "<g class=\"below-ceilings\">"), 2);
+    assert_has(svg, "<g class=\"below-ceilings\"><title>batch 2:");
+    assert_has(svg, "below both ceilings</title>");
+    assert_int_equal(count(svg, "class=\"below-key\""), 1);
+    assert_has(svg, ">below both ceilings</text>");
+    free(svg);
+
+    /* all six legend entries: still one row inside the chart */
+    for (int i = 0; i < 4; i++) {
+        pts[i].peak_gpu_bytes = (64 + 16 * (uint64_t)pts[i].batch) * MiB;
+        pts[i].predicted_bytes = (90 + 25 * (uint64_t)pts[i].batch) * MiB;
+    }
+    svg = render(&r, "sweep_below_all.svg");
+    assert_has(svg, ">GPU memory</text>");
+    assert_has(svg, ">plan's prediction</text>");
+    assert_has(svg, ">did not finish</text>");
+    const char *end = strstr(svg, ">below both ceilings</text>");
+    assert_non_null(end);
+    const char *x = end;
+    while (x > svg && strncmp(x, "<text x=\"", 9) != 0) x--;
+    double left = atof(x + 9);
+    assert_true(left > 0);
+    /* 6.6 px a character: the legend's own estimate of 12 px text */
+    assert_true(left + strlen("below both ceilings") * 6.6 < 800);
+    free(svg);
+
+    /* none below both: no entry */
+    v[1] = v[2] = MW_VERDICT_BANDWIDTH;
+    svg = render(&r, NULL);
+    assert_null(strstr(svg, "below both ceilings"));
+    assert_null(strstr(svg, "below-ceilings"));
+    assert_has(svg, ">GPU memory (left)</text>");
+    free(svg);
+}
+
 static void chart_escapes_text(void **state)
 {
     (void)state;
@@ -520,6 +573,7 @@ int main(void)
         cmocka_unit_test(chart_with_dense_points),
         cmocka_unit_test(chart_with_far_cap),
         cmocka_unit_test(chart_with_gpu_and_contexts),
+        cmocka_unit_test(chart_below_ceilings),
         cmocka_unit_test(chart_escapes_text),
         cmocka_unit_test(chart_without_points),
         cmocka_unit_test(chart_write_errors),
