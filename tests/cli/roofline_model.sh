@@ -22,10 +22,11 @@ expect_num ridge "$ridge" ">" 0
 # intensity grows with the batch (the weights are shared by more tokens)
 expect_json "$T/pl.json" '.points[:4] | map(.intensity) | . == sort and (unique | length) == 4' true
 # each bound as the ridge says, and the attainable rate the min of the roofs
-bad=$(jq -r '.ridge_flop_per_byte as $r | .ceilings as $c | .points[] |
-    select((.intensity < $r and .bound != "bandwidth") or (.intensity >= $r and .bound != "compute") or
-           ((.attainable_flops_per_second - ([$c.peak_flops_f32, .intensity * $c.dram_read_bytes_per_second] | min))
-            | fabs > 1e-6 * .attainable_flops_per_second)) | .label' "$T/pl.json")
+bad=$(jq -r '.ridge_flop_per_byte as $r | .ceilings as $c | .points[] | . as $p |
+    ([$c.peak_flops_f32, $p.intensity * $c.dram_read_bytes_per_second] | min) as $want |
+    select(($p.intensity < $r and $p.bound != "bandwidth") or ($p.intensity >= $r and $p.bound != "compute") or
+           ((($p.attainable_flops_per_second - $want) | fabs) > 1e-6 * $want)) | $p.label' "$T/pl.json") ||
+    fail "jq could not check the bounds"
 [ -z "$bad" ] || { show json "$T/pl.json"; fail "points with a wrong bound or attainable rate: $bad"; }
 expect_json "$T/pl.json" '.points | map(.measured) | unique' '[null]'
 # the decode step of the demo at batch 1 is its F16 weights read once: ~1 FLOP/byte
@@ -56,7 +57,9 @@ expect_not_contains "$T/pl.svg" 'class="measured"'
 # --measure: every point gets a measured rate and a fraction of its ceiling.
 # The demo (191 MiB, more than any cache here) in an optimised build; under
 # ASan the engine is many times slower: a small generated model, and only a
-# positive fraction (its weights may sit in a cache).
+# positive fraction (its weights may sit in a cache). The bound is loose:
+# --quick's ceilings on a shared 2-vCPU machine move by 2.6x between runs
+# (DRAM read 12.8 to 34 GB/s seen here), and the engine runs after them.
 model=demo
 if [ "${MW_SANITIZED:-0}" = 1 ]; then
     gen=${MW_GEN_GGUF:-$MW_BUILD_DIR/tests/mw-gen-gguf}
@@ -70,7 +73,7 @@ expect_json "$T/m.json" '.points | map(select(.measured == null)) | length' 0
 for i in 0 1 2; do
     f=$(json_get "$T/m.json" ".points[$i].measured.fraction") || exit
     expect_num "point $i fraction" "$f" ">" 0
-    [ "${MW_SANITIZED:-0}" = 1 ] || expect_num "point $i fraction" "$f" "<" 2
+    [ "${MW_SANITIZED:-0}" = 1 ] || expect_num "point $i fraction" "$f" "<" 4
     r=$(json_get "$T/m.json" ".points[$i].measured.bytes_per_second") || exit
     expect_num "point $i bytes/s" "$r" ">" 0
 done
