@@ -56,9 +56,15 @@ static void sentence(const mw_placement *p, const mw_place_point *pt, FILE *out)
         fprintf(out, "; measured %s", si(pt->measured_flops_per_second, "FLOP/s", a, sizeof a));
         if (pt->prefill) fprintf(out, ", %s of it", num(pt->fraction, b, sizeof b));
         else
-            fprintf(out, " and %s at prompt %u, gen %u (%s FLOP/byte), %s of the attainable there",
+        {
+            /* the run's context is short: its intensity, and so its bound, may differ */
+            int cross = p->ridge > 0 && (pt->measured_intensity < p->ridge) != (pt->intensity < p->ridge);
+            fprintf(out, " and %s at prompt %u, gen %u (%s FLOP/byte%s), %s of the attainable there",
                     si(pt->measured_bytes_per_second, "B/s", d, sizeof d), pt->measured_prompt, pt->measured_gen,
-                    num(pt->measured_intensity, c, sizeof c), num(pt->fraction, b, sizeof b));
+                    num(pt->measured_intensity, c, sizeof c),
+                    !cross ? "" : pt->measured_intensity < p->ridge ? ", where bandwidth binds" : ", where compute binds",
+                    num(pt->fraction, b, sizeof b));
+        }
     }
 }
 
