@@ -50,19 +50,14 @@ static int measure_points(const char *model, mw_placement *pl)
     return 1;
 }
 
-/* MODEL's points against r's ceilings, written as asked. */
-static int place_model(const char *model, const mw_model *m, const mw_place_opts *po, const mw_roofline_result *r,
-                       int measure, int json, const char *svg)
+/* MODEL's points against the ceilings (r, when not NULL, gives the cache
+ * levels), written as asked. */
+static int place_model(const char *model, const mw_model *m, const mw_place_opts *po, const mw_ceilings *ceil,
+                       const mw_roofline_result *r, int measure, int json, const char *svg)
 {
-    mw_ceilings ceil;
     mw_err err;
-    /* THE CEILINGS: measured by this command (mw_roofline_measure above).
-     * To use the machine profile instead, fill ceil with mw_profile_load
-     * here (and pass r = NULL, or the profile's roofline, for the cache
-     * levels: the chart then draws no cache slopes). */
-    mw_ceilings_from_roofline(r, &ceil);
     mw_placement *pl = NULL;
-    if (mw_place_model(m, po, &ceil, r, &pl, &err) != MW_OK) {
+    if (mw_place_model(m, po, ceil, r, &pl, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
@@ -150,6 +145,15 @@ int mw_cmd_roofline(int argc, char **argv)
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
+    /* THE CEILINGS, the one place they are obtained: measured by this
+     * command, now. For a MODEL, the machine profile (mw_profile_load) can
+     * fill `ceil` here instead of the measurement; r is then NULL (the chart
+     * draws no cache slopes) or the profile's roofline. */
+    if (m && measure && m->source != MW_SOURCE_GGUF && strcmp(ops.v[0], MW_DEMO_MODEL) != 0) {
+        mw_cli_error("roofline", "--measure runs the engine, which takes a GGUF file or demo, not '%s'", ops.v[0]);
+        mw_model_free(m);
+        return MW_EXIT_USAGE;
+    }
     mw_roofline_result *r = NULL;
     if (mw_roofline_measure(&o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
@@ -157,8 +161,10 @@ int mw_cmd_roofline(int argc, char **argv)
         return MW_EXIT_FAILURE;
     }
     if (r->shrunk) fprintf(stderr, "memwall: %s\n", r->shrunk_reason);
+    mw_ceilings ceil;
+    mw_ceilings_from_roofline(r, &ceil);
     if (m) {
-        int code = place_model(ops.v[0], m, &po, r, measure, json, svg);
+        int code = place_model(ops.v[0], m, &po, &ceil, r, measure, json, svg);
         mw_model_free(m);
         mw_roofline_result_free(r);
         return code;

@@ -96,4 +96,6 @@ expect_exit 2 "$MW" roofline demo --svg
 expect_exit 2 "$MW" roofline --batch 1,2 --quick
 expect_exit 2 "$MW" roofline demo other --quick
 expect_exit 1 "$MW" roofline demo --quick --svg /nonexistent-dir/x.svg
+expect_exit 2 "$MW" roofline llama-3-8b --quick --measure
+"$MW" roofline llama-3-8b --quick --measure 2> "$T/err"; expect_contains "$T/err" "takes a GGUF file or demo"
 ok "wrong input refused"

@@ -169,6 +169,20 @@ static void unknown_ceilings(void **state)
     assert_int_equal(mw_place_model(m, NULL, NULL, NULL, &p, NULL), MW_OK);   /* no ceilings at all */
     assert_int_equal(p->points[0].bound, MW_PLACE_BOUND_UNKNOWN);
     assert_string_equal(mw_place_bound_name(p->points[0].bound), "unknown");
+    /* the writers say so, and still draw every point */
+    char buf[65536] = "";
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    assert_non_null(f);
+    assert_int_equal(mw_placement_svg(p, f, NULL), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "a ceiling is unknown"));
+    assert_non_null(strstr(buf, ">prefill</text>"));
+    assert_null(strstr(buf, "nan"));
+    assert_null(strstr(buf, "inf"));
+    f = fmemopen(buf, sizeof buf - 1, "w");
+    assert_int_equal(mw_placement_report_text(p, f, 0, NULL), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "no bound"));
     mw_placement_free(p);
     mw_model_free(m);
 }
