@@ -100,6 +100,11 @@ int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **ou
 int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
                      uint32_t *out);
 
+/* A comma-separated list of 1 to cap whole numbers, each in [min, max]
+ * (`--batch 1,4,16`), into buf; *n set. */
+int mw_cli_parse_u32_list(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
+                          uint32_t *buf, size_t cap, size_t *n);
+
 /* A size (mw_size_parse) in [min, max] bytes. A bare number from 1 to 4095
  * is refused with a hint: "--mem 24" is far more likely 24G than 24 bytes
  * ("24B" still says bytes where min allows). */

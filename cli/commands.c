@@ -123,6 +123,27 @@ int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_
     return 1;
 }
 
+int mw_cli_parse_u32_list(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
+                          uint32_t *buf, size_t cap, size_t *n)
+{
+    *n = 0;
+    for (const char *s = text;;) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        /* digits only: strtoull takes "-1" and leading spaces */
+        if (*s < '0' || *s > '9' || errno || v < min || v > max || *n == cap || (*end && *end != ',') ||
+            (*end == ',' && !end[1])) {
+            mw_cli_error(cmd, "%s takes a list of 1 to %zu numbers from %u to %u such as 1,4,16, not '%s'", opt, cap,
+                         min, max, text);
+            return 0;
+        }
+        buf[(*n)++] = (uint32_t)v;
+        if (!*end) return 1;
+        s = end + 1;
+    }
+}
+
 /* "24" or "1.5": a number without a unit. */
 static int is_bare_number(const char *text)
 {

@@ -1292,6 +1292,95 @@ MW_API mw_status mw_profile_save(const mw_roofline_result *r, const mw_machine_k
  *  MW_ERR_INVALID when the file is damaged (err says where). */
 MW_API mw_status mw_profile_load(const mw_machine_key *k, mw_ceilings *out, mw_err *err);
 
+/* Placing a model on this machine's roofline (`memwall roofline MODEL`;
+ * docs/ROOFLINE.md, "Placing a model"): each decode step of a batch, and
+ * the prefill, as FLOPs over bytes from the plan (mw_plan_compute), against
+ * the ceilings. Attainable = min(FP32 peak, intensity x DRAM read), both on
+ * all threads; the bandwidth binds below the ridge (peak / DRAM read). */
+#define MW_PLACE_MAX_BATCHES 256            /* a --batch list's longest */
+
+typedef enum mw_place_bound {
+    MW_PLACE_BOUND_UNKNOWN = 0,             /* a ceiling is unknown */
+    MW_PLACE_BOUND_BANDWIDTH,               /* intensity < ridge */
+    MW_PLACE_BOUND_COMPUTE                  /* intensity >= ridge */
+} mw_place_bound;
+
+MW_API const char *mw_place_bound_name(mw_place_bound b);  /* "bandwidth", "compute", "unknown" */
+
+typedef struct mw_place_point {
+    char     label[16];                     /* "b1", "b2", ..., "prefill" */
+    int      prefill;                       /* 1: the prefill of --prompt tokens */
+    uint32_t batch;                         /* sequences */
+    uint32_t tokens;                        /* per sequence: 1 (decode) or the prompt */
+    uint32_t ctx;                           /* decode: positions each sequence attends */
+    double   flops, bytes;                  /* one step (the whole prefill) */
+    double   intensity;                     /* FLOP/byte */
+    double   attainable_flops_per_second;   /* < 0: unknown (a ceiling is) */
+    mw_place_bound bound;
+    char     fits_in[8];                    /* the smallest cache level holding
+                                               bytes ("L2"), "" when none or
+                                               unknown; DRAM is used anyway */
+    /* measured (mw_place_measured): */
+    int      measured;
+    uint32_t measured_prompt, measured_gen; /* the engine's workload */
+    double   measured_seconds;              /* one decode step (median), or the prefill */
+    double   measured_flops, measured_bytes;/* the plan's, for that workload */
+    double   measured_intensity;
+    double   measured_attainable_flops_per_second; /* at measured_intensity */
+    double   measured_flops_per_second, measured_bytes_per_second;
+    double   fraction;                      /* of measured_attainable; < 0 unknown */
+} mw_place_point;
+
+/* A cache level's read bandwidth (all threads), for the chart's slopes. */
+typedef struct mw_place_level {
+    char     name[8];
+    uint64_t bytes;                         /* the plateau's largest working set */
+    double   read_bytes_per_second;
+} mw_place_level;
+
+typedef struct mw_place_opts {
+    const uint32_t *batches;                /* NULL: 1, 2, 4, ..., 64 */
+    size_t   n_batches;                     /* 1 .. MW_PLACE_MAX_BATCHES */
+    uint32_t ctx;                           /* decode: positions each sequence
+                                               attends (0: the model's trained
+                                               context, at most 4096) */
+    uint32_t prompt;                        /* prefill tokens (0: 512) */
+} mw_place_opts;
+
+MW_API void mw_place_opts_init(mw_place_opts *o);
+
+typedef struct mw_placement {
+    char     model[256];                    /* as given, shown safely */
+    uint64_t params, weights_bytes;
+    mw_ceilings ceilings;                   /* those placed against */
+    double   ridge;                         /* FLOP/byte; < 0: unknown */
+    size_t   n_levels;                      /* cache levels, DRAM last; 0: unknown */
+    mw_place_level levels[8];
+    size_t   n_points;                      /* the batches, then the prefill */
+    mw_place_point *points;
+} mw_placement;
+
+/*! mw_place_model() : places m's decode steps and prefill against c; r (may
+ *  be NULL) gives the cache levels. Pure: no I/O.
+ *  @return MW_OK and *out (free with mw_placement_free); MW_ERR_INVALID for
+ *  options out of range or a model without hyperparameters (err says). */
+MW_API mw_status mw_place_model(const mw_model *m, const mw_place_opts *o, const mw_ceilings *c,
+                                const mw_roofline_result *r, mw_placement **out, mw_err *err);
+MW_API void mw_placement_free(mw_placement *p);
+/*! mw_place_measured() : fills pt's measured fields from an engine run of
+ *  its batch (decode: run->decode_step_seconds; prefill: prompt_seconds),
+ *  with the run's own plan (run->predicted) for the FLOPs and bytes. Pure.
+ *  @return 1 when measured, 0 when the run timed nothing. */
+MW_API int mw_place_measured(mw_place_point *pt, const mw_run_result *run, const mw_ceilings *c);
+/*! mw_model_or_demo_open() : what mw_model_open opens, or MW_DEMO_MODEL
+ *  (the engine's built-in model's hyperparameters and sizes). */
+MW_API mw_status mw_model_or_demo_open(const char *what, mw_model **out, mw_err *err);
+MW_API mw_status mw_placement_report_text(const mw_placement *p, FILE *out, unsigned flags, mw_err *err);
+/*! mw_placement_report_json() : schema "memwall.roofline-model/1". */
+MW_API mw_status mw_placement_report_json(const mw_placement *p, FILE *out, mw_err *err);
+/*! mw_placement_svg() : a log-log roofline chart (FLOP/byte, FLOP/s). */
+MW_API mw_status mw_placement_svg(const mw_placement *p, FILE *out, mw_err *err);
+
 #ifdef __cplusplus
 }
 #endif

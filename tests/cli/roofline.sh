@@ -35,7 +35,7 @@ if have_jq; then
 fi
 
 expect_exit 2 "$MW" roofline --bogus
-expect_exit 2 "$MW" roofline extra-operand
+expect_exit 2 "$MW" roofline one-model another
 "$MW" roofline --quick > "$T/rl.txt" 2>&1 || fail "roofline --quick (text) failed"
 expect_contains "$T/rl.txt" "DRAM"
 expect_contains "$T/rl.txt" "FP32 FMA"
