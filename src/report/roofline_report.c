@@ -207,7 +207,7 @@ mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err
     }
     if (r->gpu_name[0]) cJSON_AddStringToObject(o, "gpu_name", r->gpu_name);
     else cJSON_AddNullToObject(o, "gpu_name");
-    if (r->interrupted_signal) cJSON_AddStringToObject(o, "interrupted_signal", mw_signal_name(r->interrupted_signal));
-    else cJSON_AddNullToObject(o, "interrupted_signal");
+    if (r->interrupted_signal) cJSON_AddStringToObject(o, "interrupted_by", mw_signal_name(r->interrupted_signal));
+    else cJSON_AddNullToObject(o, "interrupted_by");
     return mw_json_write(o, out, 1, "JSON report", mark, err);
 }

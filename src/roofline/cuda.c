@@ -80,8 +80,9 @@ static void *load(const mw_roofline_opts *o, cu_api *cu, mw_roofline_tier *t)
         if (named) {
             const char *why = dlerror();
             char w[96];
-            all_null(t, "MEMWALL_CUDA_LIBRARY=%s cannot be loaded: %s", mw_shown_str(path, shown, sizeof shown),
-                     mw_shown_str(why ? why : "unknown error", w, sizeof w));
+            all_null(t, "%s%s cannot be loaded: %s",
+                     o->libcuda_path && *o->libcuda_path ? "" : "MEMWALL_CUDA_LIBRARY=",
+                     mw_shown_str(path, shown, sizeof shown), mw_shown_str(why ? why : "unknown error", w, sizeof w));
         } else {
             all_null(t, "no libcuda.so.1: no NVIDIA driver");
         }

@@ -28,7 +28,7 @@ expect_json "$T/fake.json" "$gpu | map(.bytes_per_second | type) | unique" '["nu
 expect_json "$T/fake.json" "$gpu | map(.reason) | unique" '[null]'
 expect_json "$T/fake.json" '.tiers[4].bytes == 2 * .tiers[5].bytes' true
 expect_json "$T/fake.json" '.tiers | map(select(.bytes_per_second == null and .reason == null)) | length' 0
-expect_json "$T/fake.json" interrupted_signal null
+expect_json "$T/fake.json" interrupted_by null
 
 # no driver (lib.sh points MEMWALL_CUDA_LIBRARY at nothing), and the table
 "$MW" roofline --quick > "$T/none.txt" 2> "$T/none.err" || { show stderr "$T/none.err"; fail "roofline --quick failed"; }
@@ -87,7 +87,7 @@ rc=$?
 [ "$rc" = 130 ] || { show stderr "$T/int.err"; fail "SIGINT: expected exit 130, got $rc"; }
 [ -z "$(swaps)" ] || fail "SIGINT: a swap area is left: $(swaps)"
 [ -z "$(ls -A "$T/swapdir")" ] || fail "SIGINT: files left: $(ls -A "$T/swapdir")"
-expect_json "$T/int.json" interrupted_signal SIGINT
+expect_json "$T/int.json" interrupted_by SIGINT
 expect_json "$T/int.json" '.tiers | map(.name)' "$names"
 expect_contains "$T/int.err" "interrupted by SIGINT"
 ok "tiers: quick run ${secs} s; swap_in $(json_get "$T/swap.json" '.tiers[3].bytes_per_second') B/s; SIGINT cleaned up"
