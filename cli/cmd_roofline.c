@@ -6,13 +6,32 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+/* SIGINT and SIGTERM during the measurement ask the library to stop (it
+ * removes its swapfile and temporary file first); what was measured is
+ * printed, and memwall exits 128 + the signal. */
+static volatile sig_atomic_t stop_signal;
+static void on_stop_signal(int sig) { if (!stop_signal) stop_signal = sig; }
+static void stop_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 const struct option mw_cmd_roofline_options[] = {
     {"quick", no_argument, NULL, 'q'},
     {"json", no_argument, NULL, 'j'},
+    {"swap", no_argument, NULL, 'S'},
+    {"no-tiers", no_argument, NULL, 'T'},
     {"batch", required_argument, NULL, 'B'},
     {"ctx", required_argument, NULL, 'c'},
     {"prompt", required_argument, NULL, 'P'},
@@ -124,6 +143,8 @@ int mw_cmd_roofline(int argc, char **argv)
             break;
         case 'M': measure = model_opts = 1; break;
         case 's': svg = optarg; model_opts = 1; break;
+        case 'S': o.swap = 1; break;
+        case 'T': o.no_tiers = 1; break;
         case 'h': fputs(mw_cli_doc_find("roofline")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("roofline", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default:
@@ -145,26 +166,32 @@ int mw_cmd_roofline(int argc, char **argv)
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }
-    /* THE CEILINGS, the one place they are obtained: measured by this
-     * command, now. For a MODEL, the machine profile (mw_profile_load) can
-     * fill `ceil` here instead of the measurement; r is then NULL (the chart
-     * draws no cache slopes) or the profile's roofline. */
     if (m && measure && m->source != MW_SOURCE_GGUF && strcmp(ops.v[0], MW_DEMO_MODEL) != 0) {
         mw_cli_error("roofline", "--measure runs the engine, which takes a GGUF file or demo, not '%s'", ops.v[0]);
         mw_model_free(m);
         return MW_EXIT_USAGE;
     }
+    /* THE CEILINGS, the one place they are obtained: measured by this
+     * command, now (a model is placed on bandwidth and peaks: no tiers). */
+    if (m) o.no_tiers = 1;
     mw_roofline_result *r = NULL;
-    if (mw_roofline_measure(&o, &r, &err) != MW_OK) {
+    stop_signal = 0;
+    o.cancel = &stop_signal;
+    stop_signals(on_stop_signal);
+    const mw_status ms = mw_roofline_measure(&o, &r, &err);
+    stop_signals(SIG_DFL);
+    if (ms != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         mw_model_free(m);
-        return MW_EXIT_FAILURE;
+        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
     }
     if (r->shrunk) fprintf(stderr, "memwall: %s\n", r->shrunk_reason);
     mw_ceilings ceil;
     mw_ceilings_from_roofline(r, &ceil);
     if (m) {
-        int code = place_model(ops.v[0], m, &po, &ceil, r, measure, json, svg);
+        const int sig = r->interrupted_signal ? r->interrupted_signal : stop_signal;
+        int code = sig ? 128 + sig : place_model(ops.v[0], m, &po, &ceil, r, measure, json, svg);
+        if (sig) mw_cli_error(NULL, "roofline interrupted by %s: the model was not placed", mw_signal_name(sig));
         mw_model_free(m);
         mw_roofline_result_free(r);
         return code;
@@ -172,10 +199,15 @@ int mw_cmd_roofline(int argc, char **argv)
     mw_status st = json ? mw_roofline_report_json(r, stdout, &err)
                         : mw_roofline_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                   &err);
+    const int sig = r->interrupted_signal ? r->interrupted_signal : stop_signal;
     mw_roofline_result_free(r);
     if (st != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
+    }
+    if (sig) {
+        mw_cli_error(NULL, "roofline interrupted by %s: what was measured is shown", mw_signal_name(sig));
+        return 128 + sig;
     }
     return MW_EXIT_OK;
 }

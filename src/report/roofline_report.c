@@ -67,6 +67,23 @@ mw_status mw_roofline_report_text(const mw_roofline_result *r, FILE *out, unsign
                 rate_text(&r->ops_int8[1], "OP/s", b, sizeof b));
     else
         fprintf(out, "%-10s -  (%s)\n", "INT8 dot", r->int8_reason);
+    if (r->n_tiers) {
+        fprintf(out, "\n%-17s %-13s %-26s %s\n", "tier", "rate", "against DRAM read", "how, or why not");
+        for (size_t i = 0; i < r->n_tiers; i++) {
+            const mw_roofline_tier *t = &r->tiers[i];
+            char sl[40] = "-";
+            if (known(&t->bw) && t->slowdown > 0) {
+                if (t->slowdown >= 1) snprintf(sl, sizeof sl, "x %.3g slower than DRAM", t->slowdown);
+                else snprintf(sl, sizeof sl, "x %.3g faster than DRAM", 1 / t->slowdown);
+            }
+            fprintf(out, "%-17s %-13s %-26s %s\n", t->name, rate_text(&t->bw, "B/s", a, sizeof a), sl,
+                    known(&t->bw) ? t->method : t->reason);
+        }
+        if (r->gpu_name[0]) fprintf(out, "GPU: %s\n", r->gpu_name);
+    }
+    if (r->interrupted_signal)
+        fprintf(out, "\nInterrupted by %s: what was not measured is shown as -\n",
+                mw_signal_name(r->interrupted_signal));
     fprintf(out, "\n~ noisy: the repetitions spread by more than %.0f%% (best shown; --json has the spread)\n",
             MW_ROOFLINE_NOISY * 100);
     return mw_report_end(out, "roofline report", err);
@@ -165,5 +182,32 @@ mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err
         add_kernels(x, &r->points[p].bw[0][0]);
         cJSON_AddItemToArray(curve, x);
     }
+    cJSON *tiers = cJSON_AddArrayToObject(o, "tiers");
+    for (size_t i = 0; tiers && i < r->n_tiers; i++) {
+        const mw_roofline_tier *t = &r->tiers[i];
+        cJSON *x = cJSON_CreateObject();
+        if (!x) break;
+        cJSON_AddStringToObject(x, "name", t->name);
+        add_best(x, "bytes_per_second", &t->bw);
+        const double mmm[3] = {t->bw.min, t->bw.median, t->bw.max};
+        static const char *const keys[3] = {"min", "median", "max"};
+        for (int k = 0; k < 3; k++) {
+            if (known(&t->bw)) cJSON_AddNumberToObject(x, keys[k], mmm[k]);
+            else cJSON_AddNullToObject(x, keys[k]);
+        }
+        cJSON_AddBoolToObject(x, "noisy", t->bw.noisy);
+        if (known(&t->bw) && t->slowdown > 0) cJSON_AddNumberToObject(x, "slowdown", t->slowdown);
+        else cJSON_AddNullToObject(x, "slowdown");
+        cJSON_AddNumberToObject(x, "bytes", (double)t->bytes);
+        if (t->method[0]) cJSON_AddStringToObject(x, "method", t->method);
+        else cJSON_AddNullToObject(x, "method");
+        if (t->reason[0]) cJSON_AddStringToObject(x, "reason", t->reason);
+        else cJSON_AddNullToObject(x, "reason");
+        cJSON_AddItemToArray(tiers, x);
+    }
+    if (r->gpu_name[0]) cJSON_AddStringToObject(o, "gpu_name", r->gpu_name);
+    else cJSON_AddNullToObject(o, "gpu_name");
+    if (r->interrupted_signal) cJSON_AddStringToObject(o, "interrupted_by", mw_signal_name(r->interrupted_signal));
+    else cJSON_AddNullToObject(o, "interrupted_by");
     return mw_json_write(o, out, 1, "JSON report", mark, err);
 }

@@ -388,6 +388,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     }
     mw_free(j);
     for (int k = 0; k < 3; k++) mw_free(raw[k]);
+    if (!o->no_tiers) mw_rl_tiers_measure(o, r);   /* tiers.c */
     r->seconds = now_seconds() - t_start;
     *out = r;
     return MW_OK;

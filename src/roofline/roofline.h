@@ -50,4 +50,39 @@ size_t mw_rl_find_levels(const double *bw, size_t n, size_t max_levels, size_t *
  * MW_UNKNOWN where absent. @return the number of levels found. */
 size_t mw_rl_cache_sizes(const char *root, uint64_t out[4]);
 
+/* ---- the slower tiers (tiers.c, cuda.c; docs/ROOFLINE.md "Tiers") ----
+ * A tier that cannot be measured gets its figure unknown and the reason;
+ * none of these fails. Each checks opts->cancel between repetitions. */
+
+/* Fills r's tiers (n_tiers, tiers, gpu_name, slowdowns against the DRAM
+ * level's read on all threads) and interrupted_signal when opts->cancel
+ * stopped it. Called at the end of mw_roofline_measure. */
+void mw_rl_tiers_measure(const mw_roofline_opts *o, mw_roofline_result *r);
+void mw_rl_tier_fault(const mw_roofline_opts *o, int huge, mw_roofline_tier *t);
+void mw_rl_tier_disk_cold(const mw_roofline_opts *o, mw_roofline_tier *t);
+/* Swap-in; with no swap active and opts->swap, a temporary swapfile
+ * (swapon, then swapoff and unlink before return, cancelled or not). */
+void mw_rl_tier_swap_in(const mw_roofline_opts *o, mw_roofline_tier *t);
+/* The five GPU tiers t[0..5) (MW_TIER_GPU_D2D onwards) through libcuda. */
+void mw_rl_tiers_gpu(const mw_roofline_opts *o, mw_roofline_tier *t, char *gpu_name, size_t cap);
+
+/*! mw_rl_swap_header() : Linux's swap header (version 1, "SWAPSPACE2")
+ *  for a swapfile of file_bytes, into page[0..page_size). 0 when the file
+ *  is too small (under 10 pages) or too large. */
+int mw_rl_swap_header(unsigned char *page, size_t page_size, uint64_t file_bytes, const unsigned char uuid[16]);
+/* The bracketed mode of a transparent_hugepage/enabled text. */
+int mw_rl_thp_mode(const char *text, char *mode, size_t cap);
+
+/* Helpers shared by tiers.c and cuda.c. */
+double mw_rl_now(void);
+int  mw_rl_cancelled(const mw_roofline_opts *o);
+void mw_rl_tier_init(mw_roofline_tier *t, int which);
+void mw_rl_tier_null(mw_roofline_tier *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mw_rl_tier_method(mw_roofline_tier *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* min, median, max of rate[0..n) (sorted in place); unknown when n is 0. */
+void mw_rl_figure_of(double *rate, int n, mw_roofline_figure *f);
+/* want, or less (a power of two, 16 MiB or more) when a quarter of the
+ * memory available is less; note says so ("" when not shrunk). */
+uint64_t mw_rl_tier_size(uint64_t want, char *note, size_t cap);
+
 #endif

@@ -1,7 +1,7 @@
 # tests/cli/lib.sh - shared helpers of the CLI tests; each tests/cli/*.sh
 # sources it first:   . "$(dirname "$0")/lib.sh"
 #
-# ctest sets MW_MEMWALL, MW_TOUCH, MW_FAKE_NVML, MW_SOURCE_DIR and
+# ctest sets MW_MEMWALL, MW_TOUCH, MW_FAKE_NVML, MW_FAKE_CUDA, MW_SOURCE_DIR and
 # MW_BUILD_DIR (tests/CMakeLists.txt). Run by hand, a script finds them
 # from MW_BUILD_DIR (default: build/ of the source tree):
 #   MW_BUILD_DIR=build bash tests/cli/help.sh
@@ -23,12 +23,14 @@ MW_BUILD_DIR=${MW_BUILD_DIR:-$MW_SOURCE_DIR/build}
 MW_MEMWALL=${MW_MEMWALL:-$MW_BUILD_DIR/memwall}
 MW_TOUCH=${MW_TOUCH:-$MW_BUILD_DIR/tests/mw-touch}
 MW_FAKE_NVML=${MW_FAKE_NVML:-$MW_BUILD_DIR/tests/libfake-nvml.so}
+MW_FAKE_CUDA=${MW_FAKE_CUDA:-$MW_BUILD_DIR/tests/libfake-cuda.so}
 MW_GOLDEN_DIR=$MW_SOURCE_DIR/tests/cli/golden
 MW=$MW_MEMWALL
 
 # A fixed environment: no real GPU, no colours, no test hooks from outside.
 # Tests that want the fake NVML or a fake cgroup tree set them per command.
 export MEMWALL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1
+export MEMWALL_CUDA_LIBRARY=/nonexistent/libcuda.so.1
 export NO_COLOR=1
 unset MEMWALL_FAKE_NVML_SCRIPT MEMWALL_CGROUP_FS MEMWALL_FAIL_ALLOC
 export LC_ALL=C
