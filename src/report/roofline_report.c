@@ -84,7 +84,8 @@ mw_status mw_roofline_report_text(const mw_roofline_result *r, FILE *out, unsign
     if (r->interrupted_signal)
         fprintf(out, "\nInterrupted by %s: what was not measured is shown as -\n",
                 mw_signal_name(r->interrupted_signal));
-    fprintf(out, "\n~ noisy: the repetitions spread by more than %.0f%% (best shown; --json has the spread)\n",
+    fprintf(out, "\n~ noisy: the repetitions spread by more than %.0f%%, or one shared a CPU with another process"
+                 " (best shown; --json has the spread)\n",
             MW_ROOFLINE_NOISY * 100);
     return mw_report_end(out, "roofline report", err);
 }

@@ -308,7 +308,19 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     const double min_bytes = o->quick ? 16e6 : 64e6;   /* per repetition */
     static const int arrays_of[MW_RL_KERNELS] = {1, 1, 2, 3};
     static const int moved_of[MW_RL_KERNELS] = {1, 1, 2, 3};
+    size_t n_measured = r->n_points;
     for (size_t p = 0; p < r->n_points; p++) {
+        if (mw_rl_cancelled(o)) {
+            /* stopped: the sets not measured stay unknown (so do the peaks),
+             * and the levels are found on those that were */
+            n_measured = p;
+            for (size_t q = p; q < r->n_points; q++)
+                for (int k = 0; k < MW_RL_KERNELS; k++) {
+                    figure_unknown(&r->points[q].bw[k][0]);
+                    figure_unknown(&r->points[q].bw[k][1]);
+                }
+            break;
+        }
         for (int k = 0; k < MW_RL_KERNELS; k++) {
             for (int th = 0; th < 2; th++) {
                 uint32_t nt = th ? r->threads : 1;
@@ -333,7 +345,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
 
     /* levels from the 1-thread read curve */
     double bw[256];
-    size_t first[8], last[8], n = r->n_points < 256 ? r->n_points : 256;
+    size_t first[8], last[8], n = n_measured < 256 ? n_measured : 256;
     for (size_t p = 0; p < n; p++) bw[p] = r->points[p].bw[MW_RL_READ][0].max;
     size_t ncache = 0;
     for (int i = 0; i < 4; i++) if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) ncache = (size_t)i + 1;
@@ -361,7 +373,8 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         lv->bytes = r->points[last[l]].bytes;
         lv->sysfs_bytes = !dram && l < 4 ? r->sysfs_cache_bytes[l] : MW_UNKNOWN;
         memcpy(lv->bw, r->points[mid].bw, sizeof lv->bw);
-        if (dram) measure_dram_read(j, isa, arr[0], r->points[last[l]].bytes, r->threads, o->quick, lv);
+        if (dram && !mw_rl_cancelled(o))
+            measure_dram_read(j, isa, arr[0], r->points[last[l]].bytes, r->threads, o->quick, lv);
     }
 
     /* compute peaks */
@@ -370,6 +383,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         mw_roofline_figure *f = c == C_FMA ? r->flops_f32 : c == C_BF16 ? r->flops_bf16 : r->ops_int8;
         figure_unknown(&f[0]);
         figure_unknown(&f[1]);
+        if (mw_rl_cancelled(o)) continue;
         if (c == C_BF16 && !mw_rl_bf16_available(r->bf16_reason, sizeof r->bf16_reason)) continue;
         if (c == C_INT8 && !mw_rl_int8_available(r->int8_reason, sizeof r->int8_reason)) continue;
         double per_iter = c == C_FMA ? (isa == MW_RL_AVX512 ? 384 : isa == MW_RL_AVX2 ? 192 : 24)
@@ -389,6 +403,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     mw_free(j);
     for (int k = 0; k < 3; k++) mw_free(raw[k]);
     if (!o->no_tiers) mw_rl_tiers_measure(o, r);   /* tiers.c */
+    if (mw_rl_cancelled(o) && !r->interrupted_signal) r->interrupted_signal = (int)*o->cancel;
     r->seconds = now_seconds() - t_start;
     *out = r;
     return MW_OK;
