@@ -356,7 +356,8 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         /* the last plateau is DRAM when it reaches 4 x LLC: even when it is
          * the only one (a flat curve, as unoptimised code gives, shows no
          * cache, and calling 256 MiB "L1" would be false) */
-        int dram = l + 1 == r->n_levels && (r->n_levels > 1 || r->points[last[l]].bytes >= 4 * llc);
+        int dram = l + 1 == r->n_levels && (r->points[last[l]].bytes >= 4 * llc ||
+                                            (r->n_levels > 1 && n_measured == r->n_points));
         if (dram) {
             snprintf(lv->name, sizeof lv->name, "DRAM");
             /* the middle of the plateau's sets of 4 x LLC and more: the
@@ -383,7 +384,12 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         mw_roofline_figure *f = c == C_FMA ? r->flops_f32 : c == C_BF16 ? r->flops_bf16 : r->ops_int8;
         figure_unknown(&f[0]);
         figure_unknown(&f[1]);
-        if (mw_rl_cancelled(o)) continue;
+        if (mw_rl_cancelled(o)) {
+            if (c != C_FMA)
+                snprintf(c == C_BF16 ? r->bf16_reason : r->int8_reason, sizeof r->bf16_reason,
+                         "interrupted by %s before it was measured", mw_signal_name((int)*o->cancel));
+            continue;
+        }
         if (c == C_BF16 && !mw_rl_bf16_available(r->bf16_reason, sizeof r->bf16_reason)) continue;
         if (c == C_INT8 && !mw_rl_int8_available(r->int8_reason, sizeof r->int8_reason)) continue;
         double per_iter = c == C_FMA ? (isa == MW_RL_AVX512 ? 384 : isa == MW_RL_AVX2 ? 192 : 24)
