@@ -117,7 +117,8 @@ int mw_cli_profile_off(void);
 
 /*! mw_cli_ceilings() : this machine's ceilings from its profile (cli/
  *  profile.c). With measure, or refresh, a missing (or damaged) profile is
- *  measured once (a quick roofline, said on stderr unless quiet) and saved;
+ *  measured once (a roofline without its tiers: 6 to 30 s; said on stderr
+ *  unless quiet) and saved;
  *  refresh measures whatever there is. A damaged profile is a warning.
  *  cancel: the command's stop flag, or NULL.
  *  @return 1 with *out filled, 0 when there are none (out zeroed). */

@@ -431,7 +431,7 @@ int mw_cmd_sweep(int argc, char **argv)
      * engine sweep measures them once when there is no profile; a command
      * sweep uses the profile when there is one (docs/ROOFLINE.md) */
     mw_ceilings ceilings;
-    if (mw_cli_ceilings(!o->cmd, cl.refresh, &stop_signal, cl.quiet, &ceilings)) o->ceilings = &ceilings;
+    if (mw_cli_ceilings(!o->cmd, cl.refresh, &stop_signal, 0, &ceilings)) o->ceilings = &ceilings;
     if (stop_signal) return 128 + stop_signal;
     mw_sweep_result *r = NULL;
     mw_err err;

@@ -26,11 +26,10 @@ static int measure_and_save(const mw_machine_key *k, volatile sig_atomic_t *canc
     int have_path = mw_profile_path(k, path, sizeof path, &err) == MW_OK;
     if (!have_path) mw_cli_error(NULL, "warning: %s; the ceilings are measured but not kept", err.msg);
     else if (!quiet)
-        fprintf(stderr, "memwall: measuring this machine's ceilings once (about 10 s); cached in %s\n", path);
+        fprintf(stderr, "memwall: measuring this machine's ceilings once (6 to 30 s); cached in %s\n", path);
     mw_roofline_opts o;
     mw_roofline_opts_init(&o);
-    o.quick = 1;    /* the DRAM plateau and the peaks are what is judged */
-    o.no_tiers = 1; /* the slower tiers bind nothing a sweep judges */
+    o.no_tiers = 1; /* the slower tiers bind nothing run or sweep judges */
     o.cancel = cancel;
     mw_roofline_result *r = NULL;
     if (mw_roofline_measure(&o, &r, &err) != MW_OK) {
