@@ -60,13 +60,9 @@ static int on_this_machine(const mw_plan *p, const mw_ceilings *c, double *step_
 
 static void on_this_machine_text(const mw_plan *p, const mw_ceilings *c, FILE *out)
 {
-    if (p->opts.training || !(p->decode_step_bytes > 0)) return;
     double step, tps, bs, fs;
-    if (!on_this_machine(p, c, &step, &tps, &bs, &fs)) {
-        fprintf(out, "  on this machine: no machine profile (run memwall roofline to predict the decode speed "
-                "here)\n");
-        return;
-    }
+    /* no profile: nothing said (a plan is about memory; JSON has null) */
+    if (!on_this_machine(p, c, &step, &tps, &bs, &fs)) return;
     char a[32], b[32], c1[32], d[32], e[32], f[32];
     fprintf(out, "  on this machine: at most %.4g tokens/s at batch %u, a decode step taking at least %s: %s binds "
             "(%s at %s: %s; %.3g GFLOP at %s: %s)\n", tps, p->opts.batch, mw_seconds_format(step, a, sizeof a),
