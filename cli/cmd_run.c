@@ -201,15 +201,17 @@ int mw_cmd_run(int argc, char **argv)
             o.mem_available_bytes = mm.host_available_bytes;
     }
     /* the ceilings the decode step is judged against: this machine's
-     * profile when there is one (measured only with --refresh, before the
-     * run, so that the two do not share the CPUs) */
+     * profile when there is one, read after the run (under a sweep, its
+     * point's memory and time are the run's); measured only with
+     * --refresh, before the run, so that the two do not share the CPUs */
     mw_ceilings ceilings;
-    int have_ceilings = mw_cli_ceilings(refresh, refresh, NULL, 0, &ceilings);
+    int have_ceilings = refresh ? mw_cli_ceilings(1, 1, NULL, 0, &ceilings) : 0;
     mw_run_result *r = NULL;
     if (mw_run(model, &o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     } else {
+        if (!refresh) have_ceilings = mw_cli_ceilings(0, 0, NULL, 0, &ceilings);
         if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
         const mw_ceilings *cp = have_ceilings ? &ceilings : NULL;
         mw_status st = json ? mw_run_report_json(r, cp, stdout, &err)

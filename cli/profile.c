@@ -55,6 +55,16 @@ int mw_cli_ceilings(int measure, int refresh, volatile sig_atomic_t *cancel, int
     if (mw_cli_profile_off()) return 0;
     mw_machine_key k;
     mw_err err;
+    const char *env = getenv("MEMWALL_PROFILE");
+    if (env && *env && !refresh) {
+        /* a file named: used whatever its key, so the key (and NVML) is
+         * needed only to measure */
+        mw_status st = mw_profile_load(NULL, out, &err);
+        if (st == MW_OK) return 1;
+        if (st != MW_ERR_NOT_FOUND) mw_cli_error(NULL, "warning: %s", err.msg);
+        if (!measure) return 0;
+        refresh = 1;
+    }
     if (mw_machine_key_read(&k, &err) != MW_OK) {
         mw_cli_error(NULL, "warning: no machine profile: %s", err.msg);
         return 0;

@@ -1298,7 +1298,7 @@ MW_API mw_status mw_profile_path(const mw_machine_key *k, char *buf, size_t cap,
  *  In the report layer (the file is the roofline's JSON report). */
 MW_API mw_status mw_profile_save(const mw_roofline_result *r, const mw_machine_key *k, mw_err *err);
 /*! mw_profile_load() : this machine's ceilings from its profile (the file
- *  MEMWALL_PROFILE names is used whatever key it holds).
+ *  MEMWALL_PROFILE names is used whatever key it holds; k may then be NULL).
  *  @return MW_OK; MW_ERR_NOT_FOUND when there is none for this key (or
  *  MEMWALL_PROFILE=none); MW_ERR_INVALID when the file is damaged (err says
  *  where and what); MW_ERR_NOMEM. */
