@@ -431,7 +431,16 @@ int mw_cmd_sweep(int argc, char **argv)
      * engine sweep measures them once when there is no profile; a command
      * sweep uses the profile when there is one (docs/ROOFLINE.md) */
     mw_ceilings ceilings;
-    if (mw_cli_ceilings(!o->cmd, cl.refresh, &stop_signal, 0, &ceilings)) o->ceilings = &ceilings;
+    int model_ok = 1;
+    if (!o->cmd && o->model && strcmp(o->model, MW_DEMO_MODEL) != 0) {
+        /* a model that cannot be read is said at once, not after a
+         * measurement: mw_sweep_run reports it */
+        mw_model *m = NULL;
+        model_ok = mw_model_open(o->model, &m, NULL) == MW_OK;
+        mw_model_free(m);
+    }
+    if (mw_cli_ceilings(!o->cmd && model_ok, cl.refresh && model_ok, &stop_signal, 0, &ceilings))
+        o->ceilings = &ceilings;
     if (stop_signal) return 128 + stop_signal;
     mw_sweep_result *r = NULL;
     mw_err err;

@@ -96,6 +96,13 @@ static mw_status write_replace(const char *path, const char *text, mw_err *err)
 mw_status mw_profile_save(const mw_roofline_result *r, const mw_machine_key *k, mw_err *err)
 {
     MW_RETURN_IF(!r || !k, err, MW_ERR_INVALID, "mw_profile_save: no result or no key");
+    /* a profile stands for its ceilings: without them it would be read
+     * back as damaged */
+    MW_RETURN_IF(r->n_levels == 0 || !(r->levels[r->n_levels - 1].bw[MW_RL_READ][1].max > 0) ||
+                     !(r->flops_f32[1].max > 0),
+                 err, MW_ERR_INVALID,
+                 "the measurement has no DRAM read bandwidth or no FP32 peak: it is not saved as this machine's "
+                 "profile");
     char path[512];
     mw_status st = mw_profile_locate(k, path, sizeof path, NULL, err);
     if (st == MW_ERR_NOT_FOUND) { /* MEMWALL_PROFILE=none */
