@@ -88,6 +88,14 @@ static void make_result(mw_roofline_result *r, mw_roofline_point *pt)
     r->seconds = 1.5;
 }
 
+static void use_dir(const char *sub)
+{
+    char d[256];
+    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    setenv("XDG_CACHE_HOME", d, 1);
+    unsetenv("MEMWALL_PROFILE");
+}
+
 static mw_machine_key key_a(void)
 {
     mw_machine_key k;
@@ -174,6 +182,39 @@ static void this_machines_key(void **state)
     assert_memory_equal(&k, &k2, sizeof k); /* stable */
 }
 
+/* With NVML (the scripted fake), the first device's name is the key's GPU:
+ * a machine with another GPU is another machine. */
+static void the_key_names_the_gpu(void **state)
+{
+    (void)state;
+    const char *lib = getenv("MW_FAKE_NVML");
+    if (!lib || !*lib) skip();
+    char script[256];
+    snprintf(script, sizeof script, "%s/nvml.script", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("device 0 name=\"Fake H100\" total=80G\ndevice 1 name=\"Other\"\n", f);
+    assert_int_equal(fclose(f), 0);
+    setenv("MEMWALL_FAKE_NVML_SCRIPT", script, 1);
+    setenv("MEMWALL_NVML_LIBRARY", lib, 1);
+    mw_machine_key k, none;
+    mw_err err;
+    mw_status st = mw_machine_key_read(&k, &err);
+    setenv("MEMWALL_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
+    unsetenv("MEMWALL_FAKE_NVML_SCRIPT");
+    assert_int_equal(st, MW_OK);
+    assert_string_equal(k.gpu, "Fake H100");
+    assert_int_equal(mw_machine_key_read(&none, &err), MW_OK);
+    assert_string_equal(none.gpu, "none");
+    setenv("HOME", "/home/someone", 1);
+    unsetenv("XDG_CACHE_HOME");
+    unsetenv("MEMWALL_PROFILE");
+    char a[512], b[512];
+    assert_int_equal(mw_profile_path(&k, a, sizeof a, &err), MW_OK);
+    assert_int_equal(mw_profile_path(&none, b, sizeof b, &err), MW_OK);
+    assert_string_not_equal(a, b);
+}
+
 static void ceilings_from_a_result(void **state)
 {
     (void)state;
@@ -190,14 +231,17 @@ static void ceilings_from_a_result(void **state)
     assert_int_equal(c.noisy, 1);
     assert_string_equal(c.path, "");
     assert_non_null(strstr(c.measured, " UTC"));
-}
-
-static void use_dir(const char *sub)
-{
+    /* a measurement without DRAM (none of its levels) is not a profile */
+    use_dir("nodram");
+    r.n_levels = 0;
+    mw_machine_key k = key_a();
+    mw_err err;
+    assert_int_equal(mw_profile_save(&r, &k, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "no DRAM read bandwidth"));
     char d[256];
-    snprintf(d, sizeof d, "%s/%s", dir, sub);
-    setenv("XDG_CACHE_HOME", d, 1);
-    unsetenv("MEMWALL_PROFILE");
+    struct stat st;
+    snprintf(d, sizeof d, "%s/nodram/memwall", dir);
+    assert_int_not_equal(stat(d, &st), 0);
 }
 
 static void round_trip(void **state)
@@ -462,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(path_from_the_environment),
         cmocka_unit_test(this_machines_key),
+        cmocka_unit_test(the_key_names_the_gpu),
         cmocka_unit_test(ceilings_from_a_result),
         cmocka_unit_test(round_trip),
         cmocka_unit_test(damaged_files),
