@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static const mw_component shown[] = {MW_COMP_WEIGHTS, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS,
                                      MW_COMP_SCRATCH};
@@ -44,8 +45,8 @@ static void ceilings_text(const mw_run_result *r, const mw_ceilings *c, FILE *ou
             mw_rate_pair_format(bps, c->dram_read_bytes_per_second, "B/s", a, sizeof a), comp,
             mw_rate_pair_format(fps, c->peak_flops_f32, "FLOP/s", b, sizeof b));
     const char *binds = mw_ceilings_binds(bw, comp);
-    if (binds[0] == 'b' && binds[1] == 'a') fprintf(out, "memory bandwidth binds\n");
-    else if (binds[0] == 'c') fprintf(out, "compute binds\n");
+    if (!strcmp(binds, "bandwidth")) fprintf(out, "memory bandwidth binds\n");
+    else if (!strcmp(binds, "compute")) fprintf(out, "compute binds\n");
     else
         fprintf(out, "below both ceilings (%.2f of compute, %.2f of bandwidth): overhead or parallelism, not the "
                 "hardware\n", comp, bw);

@@ -501,6 +501,154 @@ static void allocation_failures(void **state)
     closedir(dh);
 }
 
+/* A report written to a memory buffer (caller frees). */
+static char *report_text(int json, const mw_run_result *r, const mw_ceilings *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    mw_err err;
+    assert_int_equal(json ? mw_run_report_json(r, c, f, &err) : mw_run_report_text(r, c, f, 0, &err), MW_OK);
+    fclose(f);
+    return buf;
+}
+
+/* A decode step of 10 ms that moves 200 MB and does `flops`, against
+ * 25 GB/s and 100 GFLOP/s: 0.8 of the bandwidth. */
+static void run_step(mw_run_result *r, double bytes, double flops)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->model, sizeof r->model, "demo");
+    r->batch = 4;
+    r->threads = 2;
+    r->gen_tokens = 32;
+    r->decode_step_seconds = 0.010;
+    r->predicted.decode_step_bytes = bytes;
+    r->predicted.decode_step_flops = flops;
+}
+
+static void run_report_against_the_ceilings(void **state)
+{
+    (void)state;
+    mw_ceilings c;
+    memset(&c, 0, sizeof c);
+    c.dram_read_bytes_per_second = 25e9;
+    c.peak_flops_f32 = 100e9;
+    c.peak_flops_bf16 = c.peak_ops_int8 = -1;
+    c.threads = 2;
+    snprintf(c.measured, sizeof c.measured, "2026-12-03 10:04 UTC");
+    snprintf(c.path, sizeof c.path, "/cache/memwall/machine-0123456789abcdef.json");
+    snprintf(c.machine, sizeof c.machine, "Test CPU, 2 CPUs, 8.0 GiB, GPU none");
+    mw_run_result r;
+
+    run_step(&r, 200e6, 0.1e9); /* 20 GB/s: 0.80; 10 GFLOP/s: 0.10 */
+    char *t = report_text(0, &r, &c);
+    assert_non_null(strstr(t, "decode: 0.80 of this machine's DRAM read bandwidth (20.0 of 25.0 GB/s), 0.10 of its "
+                              "FP32 peak (10.0 of 100.0 GFLOP/s): memory bandwidth binds"));
+    assert_non_null(strstr(t, "(machine profile /cache/memwall/machine-0123456789abcdef.json, measured 2026-12-03"));
+    free(t);
+    t = report_text(1, &r, &c);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    assert_non_null(j);
+    cJSON *x = cJSON_GetObjectItem(j, "ceilings");
+    assert_true(cJSON_IsObject(x));
+    assert_true(fabs(cJSON_GetObjectItem(x, "bandwidth_fraction")->valuedouble - 0.8) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(x, "compute_fraction")->valuedouble - 0.1) < 1e-9);
+    assert_string_equal(cJSON_GetObjectItem(x, "binds")->valuestring, "bandwidth");
+    assert_string_equal(cJSON_GetObjectItem(x, "profile")->valuestring, c.path);
+    assert_string_equal(cJSON_GetObjectItem(x, "measured")->valuestring, c.measured);
+    cJSON_Delete(j);
+
+    run_step(&r, 50e6, 0.6e9); /* 0.20 of bandwidth, 0.60 of compute */
+    t = report_text(0, &r, &c);
+    assert_non_null(strstr(t, "0.20 of this machine's DRAM read bandwidth"));
+    assert_non_null(strstr(t, "0.60 of its FP32 peak (60.0 of 100.0 GFLOP/s): compute binds"));
+    free(t);
+
+    run_step(&r, 45e6, 0.27e9); /* 0.18 and 0.27: neither */
+    t = report_text(0, &r, &c);
+    assert_non_null(strstr(t, ": below both ceilings (0.27 of compute, 0.18 of bandwidth): overhead or parallelism, "
+                              "not the hardware"));
+    free(t);
+    t = report_text(1, &r, &c);
+    assert_non_null(strstr(t, "\"binds\":\t\"below_both\""));
+    free(t);
+
+    /* exactly MW_CEILING_NEAR binds */
+    run_step(&r, 125e6, 0.01e9);
+    t = report_text(1, &r, &c);
+    assert_non_null(strstr(t, "\"binds\":\t\"bandwidth\""));
+    free(t);
+
+    /* no profile */
+    t = report_text(0, &r, NULL);
+    assert_non_null(strstr(t, "(no machine profile: run memwall roofline to judge against this machine's ceilings)"));
+    free(t);
+    t = report_text(1, &r, NULL);
+    assert_non_null(strstr(t, "\"ceilings\":\tnull"));
+    free(t);
+    /* --gen 0: the profile, no fractions */
+    r.gen_tokens = 0;
+    t = report_text(1, &r, &c);
+    assert_non_null(strstr(t, "\"bandwidth_fraction\":\tnull"));
+    free(t);
+}
+
+static void plan_report_on_this_machine(void **state)
+{
+    (void)state;
+    mw_model *m = NULL;
+    mw_err err;
+    assert_int_equal(mw_model_open("llama-3-8b", &m, &err), MW_OK);
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.batch = 2;
+    mw_plan p;
+    assert_int_equal(mw_plan_compute(m, &o, &p, &err), MW_OK);
+    assert_true(p.decode_step_bytes > 0 && p.decode_step_flops > 0);
+    mw_ceilings c;
+    memset(&c, 0, sizeof c);
+    c.dram_read_bytes_per_second = p.decode_step_bytes / 0.5; /* 0.5 s a step */
+    c.peak_flops_f32 = p.decode_step_flops / 0.1;             /* 0.1 s */
+    snprintf(c.path, sizeof c.path, "/p.json");
+    snprintf(c.measured, sizeof c.measured, "2026-12-03 10:04 UTC");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(mw_plan_report_json(m, &p, NULL, 0, &c, f, &err), MW_OK);
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    cJSON *x = cJSON_GetObjectItem(j, "on_this_machine");
+    assert_true(cJSON_IsObject(x));
+    assert_true(fabs(cJSON_GetObjectItem(x, "step_seconds_min")->valuedouble - 0.5) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(x, "tokens_per_second_max")->valuedouble - 4.0) < 1e-9);
+    assert_string_equal(cJSON_GetObjectItem(x, "binds")->valuestring, "bandwidth");
+    cJSON_Delete(j);
+    /* compute the longer: compute binds */
+    c.peak_flops_f32 = p.decode_step_flops / 2.0;
+    f = open_memstream(&buf, &len);
+    assert_int_equal(mw_plan_report_text(m, &p, NULL, 0, &c, f, 0, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "on this machine: at most 1 tokens/s at batch 2, a decode step taking at least "
+                                "2.00 s: compute binds"));
+    free(buf);
+    /* no profile: nothing in the text, null in JSON */
+    f = open_memstream(&buf, &len);
+    assert_int_equal(mw_plan_report_text(m, &p, NULL, 0, NULL, f, 0, &err), MW_OK);
+    fclose(f);
+    assert_null(strstr(buf, "on this machine"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(mw_plan_report_json(m, &p, NULL, 0, NULL, f, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"on_this_machine\":\tnull"));
+    free(buf);
+    mw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +659,8 @@ int main(void)
         cmocka_unit_test(round_trip),
         cmocka_unit_test(damaged_files),
         cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(run_report_against_the_ceilings),
+        cmocka_unit_test(plan_report_on_this_machine),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
