@@ -19,14 +19,16 @@ int mw_cli_profile_off(void)
 /* Measures the ceilings (bandwidth and peaks, no tiers) and saves them as
  * this machine's profile. @return 1 with *out, 0 when the measurement
  * failed or was interrupted (said on stderr). */
-static int measure_and_save(const mw_machine_key *k, volatile sig_atomic_t *cancel, int quiet, mw_ceilings *out)
+static int measure_and_save(const mw_machine_key *k, int again, volatile sig_atomic_t *cancel, int quiet,
+                            mw_ceilings *out)
 {
     char path[512];
     mw_err err;
     int have_path = mw_profile_path(k, path, sizeof path, &err) == MW_OK;
     if (!have_path) mw_cli_error(NULL, "warning: %s; the ceilings are measured but not kept", err.msg);
     else if (!quiet)
-        fprintf(stderr, "memwall: measuring this machine's ceilings once (6 to 30 s); cached in %s\n", path);
+        fprintf(stderr, "memwall: measuring this machine's ceilings %s (6 to 30 s); cached in %s\n",
+                again ? "again" : "once", path);
     mw_roofline_opts o;
     mw_roofline_opts_init(&o);
     o.no_tiers = 1; /* the slower tiers bind nothing run or sweep judges */
@@ -77,5 +79,5 @@ int mw_cli_ceilings(int measure, int refresh, volatile sig_atomic_t *cancel, int
         if (st != MW_ERR_NOT_FOUND) mw_cli_error(NULL, "warning: %s", err.msg);
         if (!measure) return 0;
     }
-    return measure_and_save(&k, cancel, quiet, out);
+    return measure_and_save(&k, refresh, cancel, quiet, out);
 }
