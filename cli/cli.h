@@ -7,6 +7,7 @@
 
 #include "memwall.h"
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 
 /* Exit codes (cli/doc/memwall.txt, EXIT STATUS). */
@@ -114,6 +115,19 @@ int mw_cli_parse_size(const char *cmd, const char *opt, const char *text, uint64
 /* A duration (mw_duration_parse) in [min, max] seconds. */
 int mw_cli_parse_duration(const char *cmd, const char *opt, const char *text, double min, double max,
                           double *out);
+
+/* 1 when MEMWALL_PROFILE=none: no machine profile read, measured or
+ * written. */
+int mw_cli_profile_off(void);
+
+/*! mw_cli_ceilings() : this machine's ceilings from its profile (cli/
+ *  profile.c). With measure, or refresh, a missing (or damaged) profile is
+ *  measured once (a roofline without its tiers: 6 to 30 s; said on stderr
+ *  unless quiet) and saved;
+ *  refresh measures whatever there is. A damaged profile is a warning.
+ *  cancel: the command's stop flag, or NULL.
+ *  @return 1 with *out filled, 0 when there are none (out zeroed). */
+int mw_cli_ceilings(int measure, int refresh, volatile sig_atomic_t *cancel, int quiet, mw_ceilings *out);
 
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);

@@ -163,8 +163,12 @@ int mw_cmd_plan(int argc, char **argv)
             goto out;
         }
     }
-    mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, stdout, &err)
-                        : mw_plan_report_text(m, &base, targets, nt, stdout,
+    /* this machine's ceilings bound the decode speed: its profile when
+     * there is one (plan never measures: memwall roofline does) */
+    mw_ceilings ceilings;
+    const mw_ceilings *cp = !o.training && mw_cli_ceilings(0, 0, NULL, 0, &ceilings) ? &ceilings : NULL;
+    mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, cp, stdout, &err)
+                        : mw_plan_report_text(m, &base, targets, nt, cp, stdout,
                                               mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
     if (st != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);

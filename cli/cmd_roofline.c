@@ -29,6 +29,7 @@ static void stop_signals(void (*handler)(int))
 
 const struct option mw_cmd_roofline_options[] = {
     {"quick", no_argument, NULL, 'q'},
+    {"refresh", no_argument, NULL, 'r'},
     {"json", no_argument, NULL, 'j'},
     {"swap", no_argument, NULL, 'S'},
     {"no-tiers", no_argument, NULL, 'T'},
@@ -111,9 +112,41 @@ static int place_model(const char *model, const mw_model *m, const mw_place_opts
     return code;
 }
 
+/* Saves r as this machine's profile: after a full measurement, and after a
+ * --quick one only when there is no valid profile yet or with --refresh
+ * (a quick curve is coarser). Writes what happened into note[cap], for the
+ * report's last line. @return 0 when saving failed (a warning: the
+ * measurement stands). */
+static int save_profile(const mw_roofline_result *r, int quick, int refresh, char *note, size_t cap)
+{
+    note[0] = '\0';
+    if (mw_cli_profile_off() || r->interrupted_signal) return 1;
+    mw_machine_key k;
+    mw_err err;
+    char path[512];
+    if (mw_machine_key_read(&k, &err) != MW_OK || mw_profile_path(&k, path, sizeof path, &err) != MW_OK) {
+        mw_cli_error(NULL, "warning: this machine's profile was not saved: %s", err.msg);
+        return 0;
+    }
+    if (quick && !refresh) {
+        mw_ceilings old;
+        if (mw_profile_load(&k, &old, NULL) == MW_OK) {
+            snprintf(note, cap, "This machine's profile: %s (measured %s) kept: a --quick measurement does not "
+                     "replace it (--refresh does)", path, old.measured);
+            return 1;
+        }
+    }
+    if (mw_profile_save(r, &k, &err) != MW_OK) {
+        mw_cli_error(NULL, "warning: this machine's profile was not saved: %s", err.msg);
+        return 0;
+    }
+    snprintf(note, cap, "This machine's profile: saved to %s (plan, run and sweep judge against it)", path);
+    return 1;
+}
+
 int mw_cmd_roofline(int argc, char **argv)
 {
-    int json = 0, measure = 0, model_opts = 0, c;
+    int json = 0, refresh = 0, measure = 0, model_opts = 0, c;
     const char *svg = NULL;
     static uint32_t batches[MW_PLACE_MAX_BATCHES];
     mw_place_opts po;
@@ -123,9 +156,10 @@ int mw_cmd_roofline(int argc, char **argv)
     mw_cli_operands ops = {.max = 1};
     optind = 1;
     opterr = 0;
-    while ((c = mw_cli_getopt(argc, argv, "+:qjh", mw_cmd_roofline_options, &ops)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:qrjh", mw_cmd_roofline_options, &ops)) != -1) {
         switch (c) {
         case 'q': o.quick = 1; break;
+        case 'r': refresh = 1; break;
         case 'j': json = 1; break;
         case 'B':
             if (!mw_cli_parse_u32_list("roofline", "--batch", optarg, 1, MW_CLI_BATCH_MAX, batches,
@@ -171,12 +205,25 @@ int mw_cmd_roofline(int argc, char **argv)
         mw_model_free(m);
         return MW_EXIT_USAGE;
     }
-    /* THE CEILINGS, the one place they are obtained: measured by this
-     * command, now (a model is placed on bandwidth and peaks: no tiers). */
-    if (m) o.no_tiers = 1;
-    mw_roofline_result *r = NULL;
     stop_signal = 0;
     o.cancel = &stop_signal;
+    /* A model is placed on this machine's profile (measured and saved once
+     * when there is none, or with --refresh); with MEMWALL_PROFILE=none, on
+     * ceilings measured now, and kept nowhere. */
+    if (m && !mw_cli_profile_off()) {
+        mw_ceilings ceil;
+        stop_signals(on_stop_signal);
+        int have = mw_cli_ceilings(1, refresh, &stop_signal, 0, &ceil);
+        stop_signals(SIG_DFL);
+        int code = stop_signal ? 128 + stop_signal
+                 : have ? place_model(ops.v[0], m, &po, &ceil, NULL, measure, json, svg) : MW_EXIT_FAILURE;
+        if (stop_signal) mw_cli_error(NULL, "roofline interrupted by %s: the model was not placed", mw_signal_name(stop_signal));
+        else if (!have) mw_cli_error(NULL, "no ceilings to place %s on (see the warning above)", ops.v[0]);
+        mw_model_free(m);
+        return code;
+    }
+    if (m) o.no_tiers = 1; /* a model is placed on bandwidth and peaks */
+    mw_roofline_result *r = NULL;
     stop_signals(on_stop_signal);
     const mw_status ms = mw_roofline_measure(&o, &r, &err);
     stop_signals(SIG_DFL);
@@ -196,6 +243,8 @@ int mw_cmd_roofline(int argc, char **argv)
         mw_roofline_result_free(r);
         return code;
     }
+    char note[768];
+    save_profile(r, o.quick, refresh, note, sizeof note);
     mw_status st = json ? mw_roofline_report_json(r, stdout, &err)
                         : mw_roofline_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                   &err);
@@ -204,6 +253,14 @@ int mw_cmd_roofline(int argc, char **argv)
     if (st != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
+    }
+    if (note[0]) {
+        /* JSON on stdout stays one document: the note goes to stderr */
+        if (json) fprintf(stderr, "memwall: %s\n", note);
+        else if (printf("%s\n", note) < 0 || fflush(stdout) != 0) {
+            mw_cli_error(NULL, "cannot write the roofline report");
+            return MW_EXIT_FAILURE;
+        }
     }
     if (sig) {
         mw_cli_error(NULL, "roofline interrupted by %s: what was measured is shown", mw_signal_name(sig));

@@ -24,6 +24,7 @@ const struct option mw_cmd_run_options[] = {
     {"no-mmap", no_argument, NULL, 'M'},
     {"mlock", no_argument, NULL, 'l'},
     {"force", no_argument, NULL, 'f'},
+    {"refresh", no_argument, NULL, 'F'},
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -125,7 +126,7 @@ int mw_cmd_run(int argc, char **argv)
 {
     mw_run_opts o;
     mw_run_opts_init(&o);
-    int json = 0, force = 0, c;
+    int json = 0, force = 0, refresh = 0, c;
     const char *logits = NULL, *tokens = NULL;
     mw_err err;
     mw_cli_operands ops = {.max = 1};
@@ -164,6 +165,7 @@ int mw_cmd_run(int argc, char **argv)
         case 'M': o.no_mmap = 1; break;
         case 'l': o.mlock = 1; break;
         case 'f': force = 1; break;
+        case 'F': refresh = 1; break;
         case 'j': json = 1; break;
         case 'h': fputs(mw_cli_doc_find("run")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("run", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -198,14 +200,22 @@ int mw_cmd_run(int argc, char **argv)
         if (mw_machine_memory_read(&mm, NULL) == MW_OK && mm.host_available_bytes > 0)
             o.mem_available_bytes = mm.host_available_bytes;
     }
+    /* the ceilings the decode step is judged against: this machine's
+     * profile when there is one, read after the run (under a sweep, its
+     * point's memory and time are the run's); measured only with
+     * --refresh, before the run, so that the two do not share the CPUs */
+    mw_ceilings ceilings;
+    int have_ceilings = refresh ? mw_cli_ceilings(1, 1, NULL, 0, &ceilings) : 0;
     mw_run_result *r = NULL;
     if (mw_run(model, &o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     } else {
+        if (!refresh) have_ceilings = mw_cli_ceilings(0, 0, NULL, 0, &ceilings);
         if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
-        mw_status st = json ? mw_run_report_json(r, stdout, &err)
-                            : mw_run_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
+        const mw_ceilings *cp = have_ceilings ? &ceilings : NULL;
+        mw_status st = json ? mw_run_report_json(r, cp, stdout, &err)
+                            : mw_run_report_text(r, cp, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                  &err);
         if (st != MW_OK) {
             mw_cli_error(NULL, "%s", err.msg);

@@ -39,6 +39,7 @@ const struct option mw_cmd_sweep_options[] = {
     {"json", no_argument, NULL, 'j'},
     {"csv", no_argument, NULL, 'C'},
     {"svg", required_argument, NULL, 'G'},
+    {"refresh", no_argument, NULL, 'F'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -179,6 +180,8 @@ typedef struct sweep_cli {
     mw_sweep_opts o;
     const char *svg;                 /* --svg FILE, or NULL */
     int json, csv, quiet;
+    int refresh;                     /* --refresh: measure this machine's
+                                        ceilings again first */
     /* options given (the demo's defaults and the axes' checks need them) */
     int mem_given, ctx_given, runs_given;
     int batches_given, max_batch_given, batch_given, max_ctx_given;
@@ -278,6 +281,7 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
         case 'C': cl->csv = 1; break;
         case 'G': cl->svg = optarg; break;
         case 'q': cl->quiet = 1; break;
+        case 'F': cl->refresh = 1; break;
         case 'h': fputs(mw_cli_doc_find("sweep")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -423,6 +427,21 @@ int mw_cmd_sweep(int argc, char **argv)
     stop_signal = 0;
     o->cancel = &stop_signal;
     catch_stop_signals();
+    /* this machine's ceilings, which the verdicts are judged against: an
+     * engine sweep measures them once when there is no profile; a command
+     * sweep uses the profile when there is one (docs/ROOFLINE.md) */
+    mw_ceilings ceilings;
+    int model_ok = 1;
+    if (!o->cmd && o->model && strcmp(o->model, MW_DEMO_MODEL) != 0) {
+        /* a model that cannot be read is said at once, not after a
+         * measurement: mw_sweep_run reports it */
+        mw_model *m = NULL;
+        model_ok = mw_model_open(o->model, &m, NULL) == MW_OK;
+        mw_model_free(m);
+    }
+    if (mw_cli_ceilings(!o->cmd && model_ok, cl.refresh && model_ok, &stop_signal, 0, &ceilings))
+        o->ceilings = &ceilings;
+    if (stop_signal) return 128 + stop_signal;
     mw_sweep_result *r = NULL;
     mw_err err;
     if (mw_sweep_run(o, &r, &err) != MW_OK) {

@@ -770,8 +770,13 @@ MW_API void mw_run_result_free(mw_run_result *r);
  *  with a minimal tokenizer (byte tokens and fillers). */
 MW_API mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err);
 
-MW_API mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err);
-MW_API mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err);
+/* c: this machine's ceilings (its profile; NULL: none), against which the
+ * decode step's achieved bandwidth and FLOP/s are judged (docs/ROOFLINE.md,
+ * "The machine profile"). */
+struct mw_ceilings;
+MW_API mw_status mw_run_report_text(const mw_run_result *r, const struct mw_ceilings *c, FILE *out, unsigned flags,
+                                    mw_err *err);
+MW_API mw_status mw_run_report_json(const mw_run_result *r, const struct mw_ceilings *c, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * The sweep: the batch-size experiment (`memwall sweep`)
@@ -953,6 +958,8 @@ typedef struct mw_ceilings {
     int      noisy;                         /* a figure above was flagged noisy */
     char     measured[32];                  /* when: "2026-12-03 10:04 UTC" */
     char     path[512];                     /* the profile file; "" when none */
+    char     machine[256];                  /* the key written in the profile:
+                                               "CPU, 2 CPUs, 7.8 GiB, GPU none" */
 } mw_ceilings;
 
 /* A point against this machine's ceilings (docs/SWEEP.md, "Verdicts
@@ -1144,12 +1151,14 @@ typedef struct mw_plan_target {
 } mw_plan_target;
 
 /*! mw_plan_report_text() : the component table and the answer for each
- *  target. base is the plan without a memory size. */
+ *  target. base is the plan without a memory size. c: this machine's
+ *  ceilings (NULL: none), which bound an inference plan's decode speed on
+ *  this machine (docs/ROOFLINE.md, "The machine profile"). */
 MW_API mw_status mw_plan_report_text(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, unsigned flags, mw_err *err);
+                              size_t n_targets, const struct mw_ceilings *c, FILE *out, unsigned flags, mw_err *err);
 /*! mw_plan_report_json() : schema "memwall.plan/1" (docs/JSON.md). */
 MW_API mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
-                                     size_t n_targets, FILE *out, mw_err *err);
+                                     size_t n_targets, const struct mw_ceilings *c, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
  * This machine's ceilings (memwall roofline; docs/ARCHITECTURE.md)
@@ -1281,15 +1290,20 @@ typedef struct mw_machine_key {
 
 MW_API mw_status mw_machine_key_read(mw_machine_key *out, mw_err *err);
 /*! mw_profile_path() : $XDG_CACHE_HOME/memwall/machine-<hash of key>.json
- *  (XDG_CACHE_HOME unset or relative: $HOME/.cache). */
+ *  (XDG_CACHE_HOME unset or relative: $HOME/.cache), or $MEMWALL_PROFILE.
+ *  @return MW_OK; MW_ERR_NOT_FOUND for MEMWALL_PROFILE=none (no profile);
+ *  MW_ERR_UNAVAILABLE when neither XDG_CACHE_HOME nor HOME is absolute. */
 MW_API mw_status mw_profile_path(const mw_machine_key *k, char *buf, size_t cap, mw_err *err);
 /*! mw_profile_save() : writes the roofline as this machine's profile (the
  *  roofline's JSON with the key and the date; a temporary renamed over the
- *  file). */
+ *  file, folders made 0700). MEMWALL_PROFILE=none: writes nothing, MW_OK.
+ *  In the report layer (the file is the roofline's JSON report). */
 MW_API mw_status mw_profile_save(const mw_roofline_result *r, const mw_machine_key *k, mw_err *err);
-/*! mw_profile_load() : this machine's ceilings from its profile.
- *  @return MW_OK; MW_ERR_NOT_FOUND when there is none for this key;
- *  MW_ERR_INVALID when the file is damaged (err says where). */
+/*! mw_profile_load() : this machine's ceilings from its profile (the file
+ *  MEMWALL_PROFILE names is used whatever key it holds; k may then be NULL).
+ *  @return MW_OK; MW_ERR_NOT_FOUND when there is none for this key (or
+ *  MEMWALL_PROFILE=none); MW_ERR_INVALID when the file is damaged (err says
+ *  where and what); MW_ERR_NOMEM. */
 MW_API mw_status mw_profile_load(const mw_machine_key *k, mw_ceilings *out, mw_err *err);
 
 /* Placing a model on this machine's roofline (`memwall roofline MODEL`;

@@ -67,4 +67,11 @@ void mw_file_map_close(mw_file_map *map);
 mw_status mw_file_read_all(const char *path, uint64_t max, const char *what, char **out,
                            size_t *out_len, mw_err *err);
 
+/*! mw_file_create_temp() : a new file beside path for the writer to rename
+ *  over it: "PATH.tmp.<hex>", made with O_CREAT|O_EXCL|O_NOFOLLOW (mode 0666
+ *  less the umask), so a name planted there (a link) is never opened
+ *  through; another name is tried.
+ *  @return MW_OK with *fd_out (write-only, close-on-exec) and *tmp_out (mw_free it) */
+mw_status mw_file_create_temp(const char *path, int *fd_out, char **tmp_out, mw_err *err);
+
 #endif /* MW_COMMON_FILEIO_H */

@@ -13,6 +13,7 @@
  */
 #include "format/gguf.h"
 #include "common/error.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -327,43 +328,6 @@ static void out_zeros(FILE *f, uint64_t n, int *ok)
     }
 }
 
-/* Creates a new file beside path for the writer to rename over it:
- * "PATH.tmp.<hex>", made with O_CREAT|O_EXCL|O_NOFOLLOW. A name someone
- * planted there (a link to a file of root's, say) is never opened through:
- * O_EXCL fails on any existing name, links included, and another name is
- * tried. @return MW_OK with *fd_out and *tmp_out (mw_free it) */
-static mw_status create_temp(const char *path, int *fd_out, char **tmp_out, mw_err *err)
-{
-    static _Atomic unsigned counter;
-    size_t plen = strlen(path), cap = plen + 32;
-    char *tmp = mw_malloc(cap, MW_MEM_OTHER);
-    MW_RETURN_IF(!tmp, err, MW_ERR_NOMEM, "%s: out of memory", path);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t seed = (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20;
-    int e = EEXIST;
-    for (unsigned tries = 0; tries < 100 && e == EEXIST; tries++) {
-        /* splitmix64 over the seed and a counter: names an attacker cannot
-         * list in advance, and distinct for threads of one process */
-        uint64_t x = seed + 0x9e3779b97f4a7c15ull * (uint64_t)(atomic_fetch_add(&counter, 1) + 1);
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-        x ^= x >> 31;
-        snprintf(tmp, cap, "%s.tmp.%012llx", path, (unsigned long long)(x & 0xffffffffffffull));
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *fd_out = fd;
-            *tmp_out = tmp;
-            return MW_OK;
-        }
-        e = errno;
-    }
-    mw_status st = mw_err_errno(err, mw_status_from_errno(e), e,
-                                "%s: cannot create a temporary file beside it (%s)", path, tmp);
-    mw_free(tmp);
-    return st;
-}
-
 mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
 {
     MW_RETURN_IF(!path || !*path, err, MW_ERR_INVALID, "GGUF writer: empty path");
@@ -379,7 +343,7 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
 
     char *tmp = NULL;
     int fd = -1;
-    MW_FORWARD(create_temp(path, &fd, &tmp, err));
+    MW_FORWARD(mw_file_create_temp(path, &fd, &tmp, err));
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         int e = errno;

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
+#include "report/ceilings.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,8 +41,41 @@ static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
     fprintf(out, "\n");
 }
 
+/* The decode speed this machine's ceilings allow: a step moves at least
+ * decode_step_bytes at the DRAM read bandwidth and computes
+ * decode_step_flops at the FP32 peak, so it takes at least the longer of the
+ * two, and the batch makes at most batch tokens a step. @return 0 without
+ * a decode step or usable ceilings. */
+static int on_this_machine(const mw_plan *p, const mw_ceilings *c, double *step_s, double *tokens_s,
+                           double *bytes_s, double *flops_s)
+{
+    if (p->opts.training || !(p->decode_step_bytes > 0) || !(p->decode_step_flops > 0) || !mw_ceilings_usable(c))
+        return 0;
+    *bytes_s = p->decode_step_bytes / c->dram_read_bytes_per_second;
+    *flops_s = p->decode_step_flops / c->peak_flops_f32;
+    *step_s = *bytes_s > *flops_s ? *bytes_s : *flops_s;
+    *tokens_s = (double)p->opts.batch / *step_s;
+    return 1;
+}
+
+static void on_this_machine_text(const mw_plan *p, const mw_ceilings *c, FILE *out)
+{
+    double step, tps, bs, fs;
+    /* no profile: nothing said (a plan is about memory; JSON has null) */
+    if (!on_this_machine(p, c, &step, &tps, &bs, &fs)) return;
+    char a[32], b[32], c1[32], d[32], e[32], f[32];
+    fprintf(out, "  on this machine: at most %.4g tokens/s at batch %u, a decode step taking at least %s: %s binds "
+            "(%s at %s: %s; %.3g GFLOP at %s: %s)\n", tps, p->opts.batch, mw_seconds_format(step, a, sizeof a),
+            bs >= fs ? "memory bandwidth" : "compute", mw_size_format((uint64_t)p->decode_step_bytes, b, sizeof b),
+            mw_rate_format(c->dram_read_bytes_per_second, "B/s", c1, sizeof c1), mw_seconds_format(bs, d, sizeof d),
+            p->decode_step_flops / 1e9, mw_rate_format(c->peak_flops_f32, "FLOP/s", e, sizeof e),
+            mw_seconds_format(fs, f, sizeof f));
+    fprintf(out, "  (machine profile %s, measured %s%s)\n", c->path, c->measured,
+            c->noisy ? "; its figures were noisy" : "");
+}
+
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, unsigned flags, mw_err *err)
+                              size_t n_targets, const mw_ceilings *ceilings, FILE *out, unsigned flags, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     const char *red = flags & MW_REPORT_COLOR ? "\033[31m" : "", *green = flags & MW_REPORT_COLOR ? "\033[32m" : "";
@@ -73,6 +107,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
         fprintf(out, "  a decode step of the batch reads %s and does %.3g GFLOP: %.3g FLOP per byte\n",
                 mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
                 p->decode_step_flops / p->decode_step_bytes);
+    on_this_machine_text(p, ceilings, out);
     for (size_t i = 0; i < n_targets; i++) {
         const mw_plan *q = &t[i].plan;
         fprintf(out, "%s%s%s: %s: ", bold, t[i].name, reset, mw_size_format(q->opts.mem_bytes, a, sizeof a));
@@ -113,7 +148,7 @@ static void add_components(cJSON *o, const mw_plan *p)
 }
 
 mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
-                              size_t n_targets, FILE *out, mw_err *err)
+                              size_t n_targets, const mw_ceilings *c, FILE *out, mw_err *err)
 {
     mw_json_init();
     /* cJSON_Add* drop a key quietly when an allocation fails: count the
@@ -157,6 +192,20 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     if (!p->opts.training) {
         cJSON_AddNumberToObject(j, "decode_step_bytes", p->decode_step_bytes);
         cJSON_AddNumberToObject(j, "decode_step_flops", p->decode_step_flops);
+        double step, tps, bs, fs;
+        if (on_this_machine(p, c, &step, &tps, &bs, &fs)) {
+            cJSON *x = cJSON_AddObjectToObject(j, "on_this_machine");
+            if (x) {
+                mw_json_add_ceilings_source(x, c);
+                cJSON_AddNumberToObject(x, "step_seconds_min", step);
+                cJSON_AddNumberToObject(x, "bandwidth_step_seconds", bs);
+                cJSON_AddNumberToObject(x, "compute_step_seconds", fs);
+                cJSON_AddNumberToObject(x, "tokens_per_second_max", tps);
+                cJSON_AddStringToObject(x, "binds", bs >= fs ? "bandwidth" : "compute");
+            }
+        } else {
+            cJSON_AddNullToObject(j, "on_this_machine");
+        }
     }
     if (n_targets) {
         /* the first memory size answers the top-level keys */

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
+#include "report/roofline_doc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -121,12 +122,11 @@ static void add_kernels(cJSON *o, const mw_roofline_figure *bw)
     }
 }
 
-mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err *err)
+cJSON *mw_roofline_json_doc(const mw_roofline_result *r)
 {
     mw_json_init();
-    const uint64_t mark = mw_json_mark();
     cJSON *o = cJSON_CreateObject();
-    MW_RETURN_IF(!o, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "schema", "memwall.roofline/1");
     cJSON_AddStringToObject(o, "isa", r->isa);
     cJSON_AddNumberToObject(o, "threads", r->threads);
@@ -210,5 +210,14 @@ mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err
     else cJSON_AddNullToObject(o, "gpu_name");
     if (r->interrupted_signal) cJSON_AddStringToObject(o, "interrupted_by", mw_signal_name(r->interrupted_signal));
     else cJSON_AddNullToObject(o, "interrupted_by");
+    return o;
+}
+
+mw_status mw_roofline_report_json(const mw_roofline_result *r, FILE *out, mw_err *err)
+{
+    mw_json_init();
+    const uint64_t mark = mw_json_mark();
+    cJSON *o = mw_roofline_json_doc(r);
+    MW_RETURN_IF(!o, err, MW_ERR_NOMEM, "out of memory writing the JSON report");
     return mw_json_write(o, out, 1, "JSON report", mark, err);
 }

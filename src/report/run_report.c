@@ -4,14 +4,58 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
+#include "report/ceilings.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static const mw_component shown[] = {MW_COMP_WEIGHTS, MW_COMP_KV_CACHE, MW_COMP_ACTIVATIONS,
                                      MW_COMP_SCRATCH};
 
-mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, mw_err *err)
+/* The decode step's achieved rates (the plan's bytes and FLOPs of a step
+ * over its measured median time) as fractions of this machine's DRAM read
+ * bandwidth and FP32 peak. @return 0 when either is unknown. */
+static int decode_fractions(const mw_run_result *r, const mw_ceilings *c, double *bytes_per_s, double *flops_per_s,
+                            double *bw, double *comp)
+{
+    if (!mw_ceilings_usable(c) || !r->gen_tokens || !(r->decode_step_seconds > 0) ||
+        !(r->predicted.decode_step_bytes > 0) || !(r->predicted.decode_step_flops > 0))
+        return 0;
+    *bytes_per_s = r->predicted.decode_step_bytes / r->decode_step_seconds;
+    *flops_per_s = r->predicted.decode_step_flops / r->decode_step_seconds;
+    *bw = *bytes_per_s / c->dram_read_bytes_per_second;
+    *comp = *flops_per_s / c->peak_flops_f32;
+    return 1;
+}
+
+/* "decode: 0.93 of this machine's DRAM read bandwidth (...), 0.11 of its
+ * FP32 peak (...): memory bandwidth binds", and where the figures are from. */
+static void ceilings_text(const mw_run_result *r, const mw_ceilings *c, FILE *out)
+{
+    if (!r->gen_tokens) return;
+    if (!mw_ceilings_usable(c)) {
+        fprintf(out, "  (no machine profile: run memwall roofline to judge against this machine's ceilings)\n");
+        return;
+    }
+    double bps, fps, bw, comp;
+    if (!decode_fractions(r, c, &bps, &fps, &bw, &comp)) return;
+    char a[48], b[48];
+    fprintf(out, "  decode: %.2f of this machine's DRAM read bandwidth (%s), %.2f of its FP32 peak (%s): ", bw,
+            mw_rate_pair_format(bps, c->dram_read_bytes_per_second, "B/s", a, sizeof a), comp,
+            mw_rate_pair_format(fps, c->peak_flops_f32, "FLOP/s", b, sizeof b));
+    const char *binds = mw_ceilings_binds(bw, comp);
+    if (!strcmp(binds, "bandwidth")) fprintf(out, "memory bandwidth binds\n");
+    else if (!strcmp(binds, "compute")) fprintf(out, "compute binds\n");
+    else
+        fprintf(out, "below both ceilings (%.2f of compute, %.2f of bandwidth): overhead or parallelism, not the "
+                "hardware\n", comp, bw);
+    fprintf(out, "  (machine profile %s, measured %s%s)\n", c->path[0] ? c->path : "(this run's roofline)",
+            c->measured, c->noisy ? "; its figures were noisy" : "");
+}
+
+mw_status mw_run_report_text(const mw_run_result *r, const mw_ceilings *ceilings, FILE *out, unsigned flags,
+                             mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     char a[32], b[32], c[32];
@@ -23,6 +67,7 @@ mw_status mw_run_report_text(const mw_run_result *r, FILE *out, unsigned flags, 
         fprintf(out, "  %-18s %llu tokens in %.3f s: %.1f tokens/s (%.2f ms per step of %u)\n", "decode",
                 (unsigned long long)r->gen_tokens, r->decode_seconds, r->decode_tokens_per_second,
                 r->decode_step_seconds * 1e3, r->batch);
+    ceilings_text(r, ceilings, out);
     fprintf(out, "%s  %-18s %12s %12s %10s%s\n", bold, "memory", "measured", "predicted", "difference", reset);
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
         mw_component k = shown[i];
@@ -46,7 +91,7 @@ static void breakdown(cJSON *o, const uint64_t *bytes)
     cJSON_AddNumberToObject(o, "scratch_bytes", (double)bytes[MW_COMP_SCRATCH]);
 }
 
-mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
+mw_status mw_run_report_json(const mw_run_result *r, const mw_ceilings *c, FILE *out, mw_err *err)
 {
     mw_json_init();
     /* cJSON_Add* drop a key quietly when an allocation fails: count the
@@ -70,6 +115,29 @@ mw_status mw_run_report_json(const mw_run_result *r, FILE *out, mw_err *err)
     } else {
         cJSON_AddNullToObject(j, "decode_tokens_per_second");
         cJSON_AddNullToObject(j, "decode_step_seconds");
+    }
+    double bps, fps, bw, comp;
+    if (mw_ceilings_usable(c)) {
+        cJSON *x = cJSON_AddObjectToObject(j, "ceilings");
+        if (x) {
+            mw_json_add_ceilings_source(x, c);
+            if (decode_fractions(r, c, &bps, &fps, &bw, &comp)) {
+                cJSON_AddNumberToObject(x, "decode_bytes_per_second", bps);
+                cJSON_AddNumberToObject(x, "decode_flops_per_second", fps);
+                cJSON_AddNumberToObject(x, "bandwidth_fraction", bw);
+                cJSON_AddNumberToObject(x, "compute_fraction", comp);
+                cJSON_AddStringToObject(x, "binds", mw_ceilings_binds(bw, comp));
+            } else {
+                /* no decode step to judge (--gen 0) */
+                cJSON_AddNullToObject(x, "decode_bytes_per_second");
+                cJSON_AddNullToObject(x, "decode_flops_per_second");
+                cJSON_AddNullToObject(x, "bandwidth_fraction");
+                cJSON_AddNullToObject(x, "compute_fraction");
+                cJSON_AddNullToObject(x, "binds");
+            }
+        }
+    } else {
+        cJSON_AddNullToObject(j, "ceilings");
     }
     cJSON *m = cJSON_AddObjectToObject(j, "measured");
     if (m) {

@@ -32,6 +32,11 @@ MW=$MW_MEMWALL
 export MEMWALL_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1
 export MEMWALL_CUDA_LIBRARY=/nonexistent/libcuda.so.1
 export NO_COLOR=1
+# No machine profile: an engine sweep would otherwise measure this
+# machine's ceilings first (seconds each), and the reports would depend on
+# the user's cache. Tests that want one unset this or point it at a file
+# (tests/cli/profile.sh).
+export MEMWALL_PROFILE=none
 unset MEMWALL_FAKE_NVML_SCRIPT MEMWALL_CGROUP_FS MEMWALL_FAIL_ALLOC
 export LC_ALL=C
 

@@ -123,10 +123,10 @@ static void model_and_plan_reports(void **state)
     snprintf(t.name, sizeof t.name, "--mem");
     assert_int_equal(mw_plan_compute(m, &o, &t.plan, &err), MW_OK);
     f = open_full();
-    expect_io_error(mw_plan_report_text(m, &base, &t, 1, f, 0, &err), &err, "plan report");
+    expect_io_error(mw_plan_report_text(m, &base, &t, 1, NULL, f, 0, &err), &err, "plan report");
     fclose(f);
     f = open_full();
-    expect_io_error(mw_plan_report_json(m, &base, &t, 1, f, &err), &err, "JSON report");
+    expect_io_error(mw_plan_report_json(m, &base, &t, 1, NULL, f, &err), &err, "JSON report");
     fclose(f);
     mw_model_free(m);
 }
@@ -141,10 +141,10 @@ static void run_reports(void **state)
     r.threads = 1;
     mw_err err;
     FILE *f = open_full();
-    expect_io_error(mw_run_report_text(&r, f, 0, &err), &err, "run report");
+    expect_io_error(mw_run_report_text(&r, NULL, f, 0, &err), &err, "run report");
     fclose(f);
     f = open_full();
-    expect_io_error(mw_run_report_json(&r, f, &err), &err, "JSON report");
+    expect_io_error(mw_run_report_json(&r, NULL, f, &err), &err, "JSON report");
     fclose(f);
 }
 
