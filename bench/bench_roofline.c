@@ -474,11 +474,12 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "--sgemm-child"))
         return sgemm_child(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 
-    int reps = -1, n = -1, quick = 0, use_mw = 1, n_mw_args = 0;
+    int reps = -1, n = -1, quick = 0, use_mw = 1, n_mw_args = 0, array_mib = 0;
     const char *memwall = NULL, *mw_args[MAX_MW_ARGS];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--reps") && v) { reps = atoi(v); i++; }
+        else if (!strcmp(a, "--array-mib") && v) { array_mib = atoi(v); i++; }
         else if (!strcmp(a, "--n") && v) { n = atoi(v); i++; }
         else if (!strcmp(a, "--memwall") && v) { memwall = v; i++; }
         else if (!strcmp(a, "--memwall-arg") && v && n_mw_args < MAX_MW_ARGS) { mw_args[n_mw_args++] = v; i++; }
@@ -526,6 +527,7 @@ int main(int argc, char **argv)
     const uint64_t llc_used = llc ? llc : 64ull << 20;
     /* each array 4x the LLC, at least 64 MiB, a multiple of 16 doubles per thread */
     uint64_t arr = llc_used * 4 < (64ull << 20) ? 64ull << 20 : llc_used * 4;
+    if (array_mib > 0) arr = (uint64_t)array_mib << 20;
     size_t nv = (size_t)(arr / sizeof(v2d));
     nv -= nv % ((size_t)all * 8);
     arr = nv * sizeof(v2d);
@@ -655,6 +657,17 @@ int main(int argc, char **argv)
         free(out);
         double dram = doc ? num(doc, "dram_read_bytes_per_second") : -1;
         double peak = doc ? num(doc, "peak_flops_f32") : -1;
+        /* memwall's own median of its DRAM read repetitions (the last
+         * level's read on all threads): against the peer's median, the
+         * comparison a shared host's bursts do not swing */
+        double dram_med = -1;
+        const cJSON *lv = doc ? cJSON_GetObjectItemCaseSensitive(doc, "levels") : NULL;
+        int nlv = cJSON_IsArray(lv) ? cJSON_GetArraySize(lv) : 0;
+        if (nlv > 0) {
+            const cJSON *rd = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(lv, nlv - 1), "read");
+            const cJSON *at = rd ? cJSON_GetObjectItemCaseSensitive(rd, "all_threads") : NULL;
+            if (at) dram_med = num(at, "median");
+        }
         if (rc == 2 && (strstr(errtxt, "unknown command") || strstr(errtxt, "no command"))) {
             printf("Pending: this memwall (%s) has no `roofline` command yet (exit 2: \"%s\"). "
                    "The peers' figures above stand alone.\n\n", memwall, errtxt);
@@ -673,6 +686,9 @@ int main(int argc, char **argv)
                 printf("| dram_read_bytes_per_second | %.1f GB/s | triad, %d threads | %.1f | %.2f | %.1f | %.2f |\n",
                        dram * 1e-9, all, tr_all->best, dram * 1e-9 / tr_all->best, tr_all->med,
                        dram * 1e-9 / tr_all->med);
+                if (dram_med > 0)
+                    printf("| DRAM read, memwall's median | %.1f GB/s | read (sum), %d threads | – | – | %.1f | %.2f |\n",
+                           dram_med * 1e-9, all, rd_all->med, dram_med * 1e-9 / rd_all->med);
             } else {
                 printf("| dram_read_bytes_per_second | missing or null | – | – | – | – | – |\n");
             }

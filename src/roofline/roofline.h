@@ -19,6 +19,9 @@ const char *mw_rl_isa_name(mw_rl_isa isa);
 /* Bandwidth kernels on n floats (n a multiple of 64, arrays 64-byte aligned).
  * read returns the sum, so the loads cannot be elided (callers publish it). */
 float mw_rl_read(mw_rl_isa isa, const float *a, size_t n);
+/* read with 16-byte loads (x86; plain C elsewhere): for DRAM, where narrow
+ * loads can stream faster than wide ones (stream.c). */
+float mw_rl_read_narrow(const float *a, size_t n);
 void  mw_rl_write(mw_rl_isa isa, float *a, size_t n, float v);
 void  mw_rl_copy(mw_rl_isa isa, float *b, const float *a, size_t n);
 void  mw_rl_triad(mw_rl_isa isa, float *a, const float *b, const float *c, float s, size_t n);

@@ -50,6 +50,33 @@ static void triad_c(float *a, const float *b, const float *c, float s, size_t n)
 }
 
 #ifdef RL_X86
+/* ---- SSE: the read with 16-byte loads --------------------------------------- */
+
+/* Eight accumulators of 16-byte loads, 128 bytes an iteration. On the Zen 4
+ * VM this project runs on, two threads of this loop stream DRAM 20-35%
+ * faster than the 64-byte loads of read_avx512 (33.5-46.7 against
+ * 27.3-33.9 GB/s, interleaved, five runs), where in the caches the wide
+ * loads win: the DRAM read figure is the better of the two (roofline.c). */
+static float read_sse(const float *a, size_t n)
+{
+    __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (size_t i = 0; i < n; i += 32) {
+        s0 = _mm_add_ps(s0, _mm_load_ps(a + i));
+        s1 = _mm_add_ps(s1, _mm_load_ps(a + i + 4));
+        s2 = _mm_add_ps(s2, _mm_load_ps(a + i + 8));
+        s3 = _mm_add_ps(s3, _mm_load_ps(a + i + 12));
+        s4 = _mm_add_ps(s4, _mm_load_ps(a + i + 16));
+        s5 = _mm_add_ps(s5, _mm_load_ps(a + i + 20));
+        s6 = _mm_add_ps(s6, _mm_load_ps(a + i + 24));
+        s7 = _mm_add_ps(s7, _mm_load_ps(a + i + 28));
+    }
+    __m128 s = _mm_add_ps(_mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)),
+                          _mm_add_ps(_mm_add_ps(s4, s5), _mm_add_ps(s6, s7)));
+    float t[4];
+    _mm_storeu_ps(t, s);
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
 /* ---- AVX2 ---------------------------------------------------------------------- */
 
 T_AVX2 static float read_avx2(const float *a, size_t n)
@@ -150,4 +177,13 @@ void mw_rl_triad(mw_rl_isa isa, float *a, const float *b, const float *c, float 
 #endif
     (void)isa;
     triad_c(a, b, c, s, n);
+}
+
+float mw_rl_read_narrow(const float *a, size_t n)
+{
+#ifdef RL_X86
+    return read_sse(a, n);
+#else
+    return read_c(a, n);
+#endif
 }

@@ -87,6 +87,7 @@ static void kernels_match_plain_c(void **state)
         double want = 0;
         for (size_t i = 0; i < n; i++) { a[i] = (float)(i % 7); want += (float)(i % 7); }
         assert_true(mw_rl_read(isa, a, n) == (float)want);
+        assert_true(mw_rl_read_narrow(a, n) == (float)want); /* small integers: exact in any order */
         mw_rl_write(isa, a, n, 3.0f);
         for (size_t i = 0; i < n; i++) assert_true(a[i] == 3.0f);
         for (size_t i = 0; i < n; i++) { a[i] = (float)i; b[i] = -1; }
