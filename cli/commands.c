@@ -101,7 +101,7 @@ int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **ou
         return MW_EXIT_USAGE;
     }
     mw_err err;
-    if (mw_model_open(ops->v[0], out, &err) != MW_OK) {
+    if (mw_model_or_demo_open(ops->v[0], out, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         return MW_EXIT_FAILURE;
     }

@@ -99,3 +99,12 @@ expect_exit 2 "$MW" inspect a b
 expect_exit 2 "$MW" plan llama-3-8b --tp 64
 expect_contains "$T/stderr" "--tp 64 exceeds"
 ok "errors"
+
+# "demo", the engine's built-in model, is a model for plan and inspect as it
+# is for run, sweep and roofline: its weights are the run's (191 MiB)
+expect_exit 0 "$MW" plan demo --json
+expect_json "$T/stdout" params 100092672
+expect_json "$T/stdout" weights_bytes 200223744
+expect_exit 0 "$MW" inspect demo
+expect_contains "$T/stdout" "100092672"
+ok "demo"
