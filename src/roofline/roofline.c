@@ -208,36 +208,77 @@ static uint64_t pow2_floor(uint64_t v)
     return p;
 }
 
-/* DRAM read, the figure plan, sweep and run judge against: measured again
- * on the largest working set with as many repetitions as the STREAM-style
- * peer takes (bench/bench_roofline.c: 21), each one whole pass, so that its
- * best is the machine's and not one moment's (the curve's point took 11);
- * with the widest loads and with 16-byte ones, in turn, keeping the faster
- * (narrow loads stream DRAM faster on some cores: stream.c). */
-static void measure_dram_read(job *j, mw_rl_isa isa, float *a, uint64_t bytes, uint32_t threads, int quick,
-                              mw_roofline_level *lv)
+/* DRAM read on all threads, the figure plan, sweep and run judge against,
+ * is sampled throughout the measurement: a pass over the largest working
+ * set after each working set of the curve, and a block of passes at the
+ * end, alternating the widest loads and 16-byte ones (narrow loads stream
+ * DRAM faster on some cores: stream.c). On a host whose memory other
+ * guests share, a figure taken in one half second sees one moment; the
+ * STREAM-style peer (bench/bench_roofline.c) spreads its repetitions over
+ * seconds. The figure is over the undisturbed samples. */
+#define DRAM_SAMPLES 160
+typedef struct dram_samples {
+    double rate[DRAM_SAMPLES];
+    int    n, disturbed;
+} dram_samples;
+
+/* One pass over bytes of a on nt threads: its rate into ds. */
+static void dram_sample(job *j, mw_rl_isa isa, float *a, uint64_t bytes, uint32_t nt, int narrow, dram_samples *ds)
 {
-    for (int th = 0; th < 2; th++) {
-        uint32_t nt = th ? threads : 1;
-        if (th && nt == 1) { lv->bw[MW_RL_READ][1] = lv->bw[MW_RL_READ][0]; continue; }
-        size_t per = (size_t)(bytes / nt / sizeof(float)) & ~(size_t)63;
-        if (per < 64) continue;
-        mw_roofline_figure best = lv->bw[MW_RL_READ][th];
-        for (int narrow = 0; narrow < 2; narrow++) {
-            memset(j, 0, sizeof *j);
-            j->kind = MW_RL_READ;
-            j->isa = isa;
-            j->narrow = narrow;
-            j->per = per;
-            j->threads = nt;
-            j->reps = quick ? 11 : MAX_REPS;
-            j->arr[0] = a;
-            j->inner = 1;
-            mw_roofline_figure f;
-            if (run_job(j, (double)per * sizeof(float) * nt, &f) && (narrow == 0 || f.max > best.max)) best = f;
-        }
-        lv->bw[MW_RL_READ][th] = best;
+    size_t per = (size_t)(bytes / nt / sizeof(float)) & ~(size_t)63;
+    if (per < 64 || ds->n >= DRAM_SAMPLES) return;
+    memset(j, 0, sizeof *j);
+    j->kind = MW_RL_READ;
+    j->isa = isa;
+    j->narrow = narrow;
+    j->per = per;
+    j->threads = nt;
+    j->reps = 1;
+    j->arr[0] = a;
+    j->inner = 1;
+    mw_roofline_figure f;
+    if (!run_job(j, (double)per * sizeof(float) * nt, &f)) return;
+    if (f.noisy) ds->disturbed = 1;   /* one repetition: noisy only when disturbed */
+    else ds->rate[ds->n++] = f.max;
+}
+
+/* The figure of the samples (unknown when none). */
+static void dram_figure(dram_samples *ds, mw_roofline_figure *out)
+{
+    if (ds->n == 0) return;
+    qsort(ds->rate, (size_t)ds->n, sizeof ds->rate[0], cmp_double);
+    out->min = ds->rate[0];
+    out->max = ds->rate[ds->n - 1];
+    out->median = ds->n % 2 ? ds->rate[ds->n / 2] : (ds->rate[ds->n / 2 - 1] + ds->rate[ds->n / 2]) / 2;
+    out->noisy = ds->disturbed || (out->max - out->min) / out->max > MW_ROOFLINE_NOISY;
+}
+
+/* DRAM read at the end: on 1 thread a block of whole passes with each load
+ * width (the better kept); on all threads a block of passes alternating
+ * the widths, added to the samples taken along the curve. */
+static void measure_dram_read(job *j, mw_rl_isa isa, float *a, uint64_t bytes, uint32_t threads, int quick,
+                              dram_samples *ds, mw_roofline_level *lv)
+{
+    const int reps = quick ? 11 : MAX_REPS;
+    size_t per = (size_t)(bytes / sizeof(float)) & ~(size_t)63;
+    mw_roofline_figure best = lv->bw[MW_RL_READ][0];
+    for (int narrow = 0; narrow < 2 && per >= 64; narrow++) {
+        memset(j, 0, sizeof *j);
+        j->kind = MW_RL_READ;
+        j->isa = isa;
+        j->narrow = narrow;
+        j->per = per;
+        j->threads = 1;
+        j->reps = reps;
+        j->arr[0] = a;
+        j->inner = 1;
+        mw_roofline_figure f;
+        if (run_job(j, (double)per * sizeof(float), &f) && (narrow == 0 || f.max > best.max)) best = f;
     }
+    lv->bw[MW_RL_READ][0] = best;
+    if (threads == 1) { lv->bw[MW_RL_READ][1] = best; return; }
+    for (int r = 0; r < 2 * reps; r++) dram_sample(j, isa, a, bytes, threads, r & 1, ds);
+    dram_figure(ds, &lv->bw[MW_RL_READ][1]);
 }
 
 mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **out, mw_err *err)
@@ -320,6 +361,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     static const int arrays_of[MW_RL_KERNELS] = {1, 1, 2, 3};
     static const int moved_of[MW_RL_KERNELS] = {1, 1, 2, 3};
     size_t n_measured = r->n_points;
+    dram_samples dram_all = {.n = 0};   /* DRAM read samples on all threads */
     for (size_t p = 0; p < r->n_points; p++) {
         if (mw_rl_cancelled(o)) {
             /* stopped: the sets not measured stay unknown (so do the peaks),
@@ -352,6 +394,9 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
                 run_job(j, bytes * (double)j->inner, f);
             }
         }
+        /* a DRAM pass on all threads after each set, the widths in turn
+         * (only when the largest set is DRAM's: 4 x LLC or more) */
+        if (r->threads > 1 && maxb >= 4 * llc) dram_sample(j, isa, arr[0], maxb, r->threads, (int)(p & 1), &dram_all);
     }
 
     /* levels from the 1-thread read curve */
@@ -386,7 +431,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         lv->sysfs_bytes = !dram && l < 4 ? r->sysfs_cache_bytes[l] : MW_UNKNOWN;
         memcpy(lv->bw, r->points[mid].bw, sizeof lv->bw);
         if (dram && !mw_rl_cancelled(o))
-            measure_dram_read(j, isa, arr[0], r->points[last[l]].bytes, r->threads, o->quick, lv);
+            measure_dram_read(j, isa, arr[0], r->points[last[l]].bytes, r->threads, o->quick, &dram_all, lv);
     }
 
     /* compute peaks */
