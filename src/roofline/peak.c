@@ -12,6 +12,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define RL_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #define T_AVX2 __attribute__((target("avx2,fma")))
 #define T_AVX512 __attribute__((target("avx2,fma,avx512f")))
@@ -163,6 +164,19 @@ float mw_rl_fma_f32(mw_rl_isa isa, uint64_t iters, double *flops)
     return fma_c(iters, flops);
 }
 
+int mw_rl_has_avxvnni(void)
+{
+#ifdef RL_X86
+    /* CPUID leaf 7 subleaf 1, EAX bit 4 (clang 14's __builtin_cpu_supports
+     * has no "avxvnni"); the YMM state is the OS's when it has AVX2 */
+    unsigned a, b, c, d;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1);
+#else
+    return 0;
+#endif
+}
+
 int mw_rl_bf16_available(char *why, size_t cap)
 {
 #ifdef RL_X86
@@ -183,7 +197,7 @@ int mw_rl_int8_available(char *why, size_t cap)
     __builtin_cpu_init();
     if ((__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl")) ||
-        __builtin_cpu_supports("avxvnni"))
+        mw_rl_has_avxvnni())
         return 1;
     snprintf(why, cap, "this CPU has neither AVX512_VNNI nor AVX-VNNI (vpdpbusd)");
 #else
@@ -210,7 +224,7 @@ mw_rl_int8_path mw_rl_int8_best(void)
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         return MW_RL_INT8_AVX512VNNI;
-    if (__builtin_cpu_supports("avxvnni")) return MW_RL_INT8_AVXVNNI;
+    if (mw_rl_has_avxvnni()) return MW_RL_INT8_AVXVNNI;
 #endif
     return MW_RL_INT8_NONE;
 }

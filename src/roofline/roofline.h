@@ -37,6 +37,8 @@ float mw_rl_dot_bf16(uint64_t iters, double *flops);
  * 256-bit); the best this CPU has. */
 typedef enum mw_rl_int8_path { MW_RL_INT8_NONE, MW_RL_INT8_AVXVNNI, MW_RL_INT8_AVX512VNNI } mw_rl_int8_path;
 mw_rl_int8_path mw_rl_int8_best(void);
+/* 1 when the CPU (and the OS) has AVX-VNNI, the VEX vpdpbusd. */
+int mw_rl_has_avxvnni(void);
 float mw_rl_dot_int8(mw_rl_int8_path path, uint64_t iters, double *flops);
 
 /*! mw_rl_find_levels() : the plateaus of a bandwidth curve bw[0..n) over

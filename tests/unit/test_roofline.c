@@ -128,7 +128,7 @@ static void compute_loops_count_their_work(void **state)
             int has = path == MW_RL_INT8_AVX512VNNI
                           ? __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl")
-                          : __builtin_cpu_supports("avxvnni");
+                          : mw_rl_has_avxvnni();
             if (!has) continue;
             int lanes = path == MW_RL_INT8_AVX512VNNI ? 16 : 8;
             float v = mw_rl_dot_int8((mw_rl_int8_path)path, 10, &flops);
