@@ -129,6 +129,14 @@ int mw_cli_profile_off(void);
  *  @return 1 with *out filled, 0 when there are none (out zeroed). */
 int mw_cli_ceilings(int measure, int refresh, volatile sig_atomic_t *cancel, int quiet, mw_ceilings *out);
 
+/* The stop request of a long command (sweep, roofline): SIGINT, SIGTERM
+ * and SIGHUP store their number here (the first wins), for the library's
+ * opts.cancel; the command then prints what was measured and exits 128 +
+ * the signal. mw_cli_catch_stop_signals(1) installs the handler, (0) puts
+ * the defaults back. */
+extern volatile sig_atomic_t mw_cli_stop_signal;
+void mw_cli_catch_stop_signals(int catch);
+
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);
 

@@ -11,21 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* SIGINT and SIGTERM during the measurement ask the library to stop (it
- * removes its swapfile and temporary file first); what was measured is
- * printed, and memwall exits 128 + the signal. */
-static volatile sig_atomic_t stop_signal;
-static void on_stop_signal(int sig) { if (!stop_signal) stop_signal = sig; }
-static void stop_signals(void (*handler)(int))
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
+/* SIGINT, SIGTERM and SIGHUP during the measurement ask the library to
+ * stop (mw_cli_stop_signal; it removes its swapfile and temporary file
+ * first); what was measured is printed, and memwall exits 128 + the
+ * signal. */
 
 const struct option mw_cmd_roofline_options[] = {
     {"quick", no_argument, NULL, 'q'},
@@ -205,38 +194,40 @@ int mw_cmd_roofline(int argc, char **argv)
         mw_model_free(m);
         return MW_EXIT_USAGE;
     }
-    stop_signal = 0;
-    o.cancel = &stop_signal;
+    mw_cli_stop_signal = 0;
+    o.cancel = &mw_cli_stop_signal;
     /* A model is placed on this machine's profile (measured and saved once
      * when there is none, or with --refresh); with MEMWALL_PROFILE=none, on
      * ceilings measured now, and kept nowhere. */
     if (m && !mw_cli_profile_off()) {
         mw_ceilings ceil;
-        stop_signals(on_stop_signal);
-        int have = mw_cli_ceilings(1, refresh, &stop_signal, 0, &ceil);
-        stop_signals(SIG_DFL);
-        int code = stop_signal ? 128 + stop_signal
+        mw_cli_catch_stop_signals(1);
+        int have = mw_cli_ceilings(1, refresh, &mw_cli_stop_signal, 0, &ceil);
+        mw_cli_catch_stop_signals(0);
+        int code = mw_cli_stop_signal ? 128 + mw_cli_stop_signal
                  : have ? place_model(ops.v[0], m, &po, &ceil, NULL, measure, json, svg) : MW_EXIT_FAILURE;
-        if (stop_signal) mw_cli_error(NULL, "roofline interrupted by %s: the model was not placed", mw_signal_name(stop_signal));
+        if (mw_cli_stop_signal)
+            mw_cli_error(NULL, "roofline interrupted by %s: the model was not placed",
+                         mw_signal_name(mw_cli_stop_signal));
         else if (!have) mw_cli_error(NULL, "no ceilings to place %s on (see the warning above)", ops.v[0]);
         mw_model_free(m);
         return code;
     }
     if (m) o.no_tiers = 1; /* a model is placed on bandwidth and peaks */
     mw_roofline_result *r = NULL;
-    stop_signals(on_stop_signal);
+    mw_cli_catch_stop_signals(1);
     const mw_status ms = mw_roofline_measure(&o, &r, &err);
-    stop_signals(SIG_DFL);
+    mw_cli_catch_stop_signals(0);
     if (ms != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         mw_model_free(m);
-        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
+        return mw_cli_stop_signal ? 128 + mw_cli_stop_signal : MW_EXIT_FAILURE;
     }
     if (r->shrunk) fprintf(stderr, "memwall: %s\n", r->shrunk_reason);
     mw_ceilings ceil;
     mw_ceilings_from_roofline(r, &ceil);
     if (m) {
-        const int sig = r->interrupted_signal ? r->interrupted_signal : stop_signal;
+        const int sig = r->interrupted_signal ? r->interrupted_signal : mw_cli_stop_signal;
         int code = sig ? 128 + sig : place_model(ops.v[0], m, &po, &ceil, r, measure, json, svg);
         if (sig) mw_cli_error(NULL, "roofline interrupted by %s: the model was not placed", mw_signal_name(sig));
         mw_model_free(m);
@@ -248,7 +239,7 @@ int mw_cmd_roofline(int argc, char **argv)
     mw_status st = json ? mw_roofline_report_json(r, stdout, &err)
                         : mw_roofline_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
                                                   &err);
-    const int sig = r->interrupted_signal ? r->interrupted_signal : stop_signal;
+    const int sig = r->interrupted_signal ? r->interrupted_signal : mw_cli_stop_signal;
     mw_roofline_result_free(r);
     if (st != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);

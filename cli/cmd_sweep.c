@@ -46,28 +46,11 @@ const struct option mw_cmd_sweep_options[] = {
 };
 
 
-/* SIGINT, SIGTERM and SIGHUP stop the sweep: between points through this
- * flag (mw_sweep_opts.cancel), while one runs through mw_watch_run's own
- * signalfd, which ends the point's tree. Either way the report of what was
- * measured is printed, and memwall exits with 128 + the signal. */
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-    if (!stop_signal) stop_signal = sig;
-}
-
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
+/* SIGINT, SIGTERM and SIGHUP stop the sweep (mw_cli_stop_signal): between
+ * points through mw_sweep_opts.cancel, while one runs through
+ * mw_watch_run's own signalfd, which ends the point's tree. Either way the
+ * report of what was measured is printed, and memwall exits with 128 + the
+ * signal. */
 
 /* What the progress lines need: whether to draw them, and the axis. */
 typedef struct progress {
@@ -424,9 +407,9 @@ int mw_cmd_sweep(int argc, char **argv)
     o->on_point = on_point;
     o->on_progress = on_progress;
     o->on_point_user = &pr;
-    stop_signal = 0;
-    o->cancel = &stop_signal;
-    catch_stop_signals();
+    mw_cli_stop_signal = 0;
+    o->cancel = &mw_cli_stop_signal;
+    mw_cli_catch_stop_signals(1);
     /* this machine's ceilings, which the verdicts are judged against: an
      * engine sweep measures them once when there is no profile; a command
      * sweep uses the profile when there is one (docs/ROOFLINE.md) */
@@ -439,14 +422,14 @@ int mw_cmd_sweep(int argc, char **argv)
         model_ok = mw_model_open(o->model, &m, NULL) == MW_OK;
         mw_model_free(m);
     }
-    if (mw_cli_ceilings(!o->cmd && model_ok, cl.refresh && model_ok, &stop_signal, 0, &ceilings))
+    if (mw_cli_ceilings(!o->cmd && model_ok, cl.refresh && model_ok, &mw_cli_stop_signal, 0, &ceilings))
         o->ceilings = &ceilings;
-    if (stop_signal) return 128 + stop_signal;
+    if (mw_cli_stop_signal) return 128 + mw_cli_stop_signal;
     mw_sweep_result *r = NULL;
     mw_err err;
     if (mw_sweep_run(o, &r, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
-        return stop_signal ? 128 + stop_signal : MW_EXIT_FAILURE;
+        return mw_cli_stop_signal ? 128 + mw_cli_stop_signal : MW_EXIT_FAILURE;
     }
     if (r->resume_note[0]) mw_cli_error(NULL, "sweep --resume: %s", r->resume_note);
     code = write_reports(r, &cl);

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include <signal.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -221,4 +223,23 @@ int mw_cli_use_color(int fd)
     if (no && *no) return 0;
     if (term && !strcmp(term, "dumb")) return 0;
     return isatty(fd);
+}
+
+volatile sig_atomic_t mw_cli_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (!mw_cli_stop_signal) mw_cli_stop_signal = sig;
+}
+
+void mw_cli_catch_stop_signals(int catch)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = catch ? on_stop_signal : SIG_DFL;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }

@@ -222,22 +222,30 @@ typedef struct dram_samples {
     int    n, disturbed;
 } dram_samples;
 
-/* One pass over bytes of a on nt threads: its rate into ds. */
-static void dram_sample(job *j, mw_rl_isa isa, float *a, uint64_t bytes, uint32_t nt, int narrow, dram_samples *ds)
+/* reps whole read passes over bytes of a on nt threads (each thread its
+ * slice), with wide or 16-byte loads, into *f. @return 0 when not run. */
+static int read_passes(job *j, mw_rl_isa isa, int narrow, float *a, uint64_t bytes, uint32_t nt, int reps,
+                       mw_roofline_figure *f)
 {
     size_t per = (size_t)(bytes / nt / sizeof(float)) & ~(size_t)63;
-    if (per < 64 || ds->n >= DRAM_SAMPLES) return;
+    if (per < 64) return 0;
     memset(j, 0, sizeof *j);
     j->kind = MW_RL_READ;
     j->isa = isa;
     j->narrow = narrow;
     j->per = per;
     j->threads = nt;
-    j->reps = 1;
+    j->reps = reps;
     j->arr[0] = a;
     j->inner = 1;
+    return run_job(j, (double)per * sizeof(float) * nt, f);
+}
+
+/* One pass over bytes of a on nt threads: its rate into ds. */
+static void dram_sample(job *j, mw_rl_isa isa, float *a, uint64_t bytes, uint32_t nt, int narrow, dram_samples *ds)
+{
     mw_roofline_figure f;
-    if (!run_job(j, (double)per * sizeof(float) * nt, &f)) return;
+    if (ds->n >= DRAM_SAMPLES || !read_passes(j, isa, narrow, a, bytes, nt, 1, &f)) return;
     if (f.noisy) ds->disturbed = 1;   /* one repetition: noisy only when disturbed */
     else ds->rate[ds->n++] = f.max;
 }
@@ -260,20 +268,10 @@ static void measure_dram_read(job *j, mw_rl_isa isa, float *a, uint64_t bytes, u
                               dram_samples *ds, mw_roofline_level *lv)
 {
     const int reps = quick ? 11 : MAX_REPS;
-    size_t per = (size_t)(bytes / sizeof(float)) & ~(size_t)63;
     mw_roofline_figure best = lv->bw[MW_RL_READ][0];
-    for (int narrow = 0; narrow < 2 && per >= 64; narrow++) {
-        memset(j, 0, sizeof *j);
-        j->kind = MW_RL_READ;
-        j->isa = isa;
-        j->narrow = narrow;
-        j->per = per;
-        j->threads = 1;
-        j->reps = reps;
-        j->arr[0] = a;
-        j->inner = 1;
+    for (int narrow = 0; narrow < 2; narrow++) {
         mw_roofline_figure f;
-        if (run_job(j, (double)per * sizeof(float), &f) && (narrow == 0 || f.max > best.max)) best = f;
+        if (read_passes(j, isa, narrow, a, bytes, 1, reps, &f) && (narrow == 0 || f.max > best.max)) best = f;
     }
     lv->bw[MW_RL_READ][0] = best;
     if (threads == 1) { lv->bw[MW_RL_READ][1] = best; return; }
