@@ -222,6 +222,19 @@ typedef struct dram_samples {
     int    n, disturbed;
 } dram_samples;
 
+/* A job cleared and set: kind, path, nt threads, reps repetitions of
+ * inner kernel calls on per floats a thread (0 for compute). */
+static void job_set(job *j, int kind, mw_rl_isa isa, uint32_t nt, int reps, uint64_t inner, size_t per)
+{
+    memset(j, 0, sizeof *j);
+    j->kind = kind;
+    j->isa = isa;
+    j->threads = nt;
+    j->reps = reps;
+    j->inner = inner;
+    j->per = per;
+}
+
 /* reps whole read passes over bytes of a on nt threads (each thread its
  * slice), with wide or 16-byte loads, into *f. @return 0 when not run. */
 static int read_passes(job *j, mw_rl_isa isa, int narrow, float *a, uint64_t bytes, uint32_t nt, int reps,
@@ -229,15 +242,9 @@ static int read_passes(job *j, mw_rl_isa isa, int narrow, float *a, uint64_t byt
 {
     size_t per = (size_t)(bytes / nt / sizeof(float)) & ~(size_t)63;
     if (per < 64) return 0;
-    memset(j, 0, sizeof *j);
-    j->kind = MW_RL_READ;
-    j->isa = isa;
+    job_set(j, MW_RL_READ, isa, nt, reps, 1, per);
     j->narrow = narrow;
-    j->per = per;
-    j->threads = nt;
-    j->reps = reps;
     j->arr[0] = a;
-    j->inner = 1;
     return run_job(j, (double)per * sizeof(float) * nt, f);
 }
 
@@ -380,15 +387,9 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
                 if (th && nt == 1) { *f = r->points[p].bw[k][0]; continue; }
                 size_t per = (size_t)(r->points[p].bytes / (uint64_t)arrays_of[k] / nt / sizeof(float)) & ~(size_t)63;
                 if (per < 64) continue;
-                memset(j, 0, sizeof *j);
-                j->kind = k;
-                j->isa = isa;
-                j->per = per;
-                j->threads = nt;
-                j->reps = reps;
-                for (int a = 0; a < 3; a++) j->arr[a] = a < arrays_of[k] ? arr[a] : NULL;
                 double bytes = (double)per * sizeof(float) * moved_of[k] * nt;
-                j->inner = (uint64_t)ceil(min_bytes / bytes);
+                job_set(j, k, isa, nt, reps, (uint64_t)ceil(min_bytes / bytes), per);
+                for (int a = 0; a < 3; a++) j->arr[a] = a < arrays_of[k] ? arr[a] : NULL;
                 run_job(j, bytes * (double)j->inner, f);
             }
         }
@@ -451,12 +452,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
         for (int th = 0; th < 2; th++) {
             uint32_t nt = th ? r->threads : 1;
             if (th && nt == 1) { f[1] = f[0]; continue; }
-            memset(j, 0, sizeof *j);
-            j->kind = c;
-            j->isa = isa;
-            j->threads = nt;
-            j->reps = o->quick ? 5 : 9;
-            j->inner = (uint64_t)ceil(min_flops / per_iter);
+            job_set(j, c, isa, nt, o->quick ? 5 : 9, (uint64_t)ceil(min_flops / per_iter), 0);
             run_job(j, 0, &f[th]);
         }
     }
