@@ -17,7 +17,9 @@ MEMWALL_CUDA_LIBRARY=$MW_FAKE_CUDA "$MW" roofline --quick --json > "$T/fake.json
     { show stderr "$T/fake.err"; fail "roofline --quick --json (fake libcuda) failed"; }
 end=$(date +%s.%N)
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-expect_num "roofline --quick seconds, tiers and the fake GPU included" "$secs" "<" 20
+budget=20                                   # an optimised build's; under ASan
+[ "${MW_SANITIZED:-0}" = 1 ] && budget=90   # only a runaway is caught
+expect_num "roofline --quick seconds, tiers and the fake GPU included" "$secs" "<" "$budget"
 expect_valid_json "$T/fake.json"
 expect_json "$T/fake.json" '.tiers | map(.name)' "$names"
 expect_num "fault_4k bytes/s" "$(json_get "$T/fake.json" '.tiers[1].bytes_per_second')" ">" 0
