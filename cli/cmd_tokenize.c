@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,7 +116,7 @@ int mw_cmd_tokenize(int argc, char **argv)
             mw_cli_error(NULL, "%s: %s", ops.v[0], err.msg);
             code = MW_EXIT_FAILURE;
         } else if (!print_text(text, len)) {
-            mw_cli_error(NULL, "writing the text failed");
+            mw_cli_error(NULL, "cannot write the text: %s", strerror(errno));
             code = MW_EXIT_FAILURE;
         }
         mw_free(text);
@@ -129,7 +130,7 @@ int mw_cmd_tokenize(int argc, char **argv)
             for (size_t i = 0; i < n; i++) printf("%s%u", i ? (json ? ", " : " ") : "", ids[i]);
             fputs(json ? "]\n" : "\n", stdout);
             if (fflush(stdout) != 0 || ferror(stdout)) {
-                mw_cli_error(NULL, "writing the ids failed");
+                mw_cli_error(NULL, "cannot write the ids: %s", strerror(errno));
                 code = MW_EXIT_FAILURE;
             }
         }

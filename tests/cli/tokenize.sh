@@ -67,3 +67,34 @@ expect_contains "$T/stderr" "--decode takes no TEXT"
 expect_exit 2 "$MW" tokenize --decode 1 --json "$V"
 expect_exit 2 "$MW" tokenize --bogus "$V" x
 ok "errors: no vocabulary, bad files, bad UTF-8, ids out of range, usage"
+
+# output that cannot be written: exit 1 and why
+if [ -w /dev/full ]; then
+    for args in "$V hello" "--json $V hello" "--decode 272,277 $V"; do
+        # shellcheck disable=SC2086
+        "$MW" tokenize $args > /dev/full 2> "$T/stderr" < /dev/null
+        rc=$?
+        [ "$rc" = 1 ] || { show stderr "$T/stderr"; fail "tokenize $args > /dev/full exited $rc, not 1"; }
+        expect_contains "$T/stderr" "No space left on device"
+    done
+    ok "a full device: exit 1 with the reason"
+fi
+
+# every allocation failing in turn (MEMWALL_FAIL_ALLOC=n): exit 1 with one
+# message, or 0 with the same ids; never a crash
+export ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}exitcode=99
+"$MW" tokenize "$V" "héllo wörld 中 😀" > "$T/want" 2> /dev/null || fail "tokenize fails without injection"
+n=0 streak=0 failures=0
+while [ "$streak" -lt 5 ]; do
+    n=$((n + 1))
+    [ "$n" -le 2000 ] || fail "still failing after 2000 allocations"
+    MEMWALL_FAIL_ALLOC=$n "$MW" tokenize "$V" "héllo wörld 中 😀" > "$T/got" 2> "$T/stderr" < /dev/null
+    rc=$?
+    case $rc in
+        0) cmp -s "$T/got" "$T/want" || fail "MEMWALL_FAIL_ALLOC=$n: exit 0 with other ids"; streak=$((streak + 1)) ;;
+        1) expect_contains "$T/stderr" "memwall: "; failures=$((failures + 1)); streak=0 ;;
+        *) show stderr "$T/stderr"; fail "MEMWALL_FAIL_ALLOC=$n: exit $rc" ;;
+    esac
+done
+[ "$failures" -gt 0 ] || fail "no allocation failed (is MEMWALL_FAIL_ALLOC read?)"
+ok "allocation failures: $failures clean errors"
