@@ -20,6 +20,7 @@ int mw_cmd_inspect(int argc, char **argv);
 int mw_cmd_roofline(int argc, char **argv);
 int mw_cmd_run(int argc, char **argv);
 int mw_cmd_sweep(int argc, char **argv);
+int mw_cmd_tokenize(int argc, char **argv);
 int mw_cmd_plan(int argc, char **argv);
 int mw_cmd_watch(int argc, char **argv);
 extern const struct option mw_cmd_convert_options[];
@@ -27,6 +28,7 @@ extern const struct option mw_cmd_inspect_options[];
 extern const struct option mw_cmd_roofline_options[];
 extern const struct option mw_cmd_run_options[];
 extern const struct option mw_cmd_sweep_options[];
+extern const struct option mw_cmd_tokenize_options[];
 extern const struct option mw_cmd_plan_options[];
 extern const struct option mw_cmd_watch_options[];
 
@@ -37,6 +39,7 @@ const mw_cli_command mw_cli_commands[] = {
     {"roofline", mw_cmd_roofline, mw_cmd_roofline_options},
     {"run", mw_cmd_run, mw_cmd_run_options},
     {"sweep", mw_cmd_sweep, mw_cmd_sweep_options},
+    {"tokenize", mw_cmd_tokenize, mw_cmd_tokenize_options},
     {"watch", mw_cmd_watch, mw_cmd_watch_options},
 };
 const size_t mw_cli_commands_count = sizeof mw_cli_commands / sizeof mw_cli_commands[0];

@@ -613,6 +613,43 @@ MW_API void mw_model_free(mw_model *m);
 MW_API const char *const *mw_preset_names(void);
 
 /* ------------------------------------------------------------------------
+ * Tokenizer: a model's SentencePiece-style vocabulary (GGUF tokenizer.ggml.*,
+ * model "llama"), docs/TOKENIZER.md. "gpt2" (byte-level BPE with its
+ * pre-tokenizers) is not supported yet and is refused with that said.
+ * ------------------------------------------------------------------------ */
+
+typedef struct mw_tokenizer mw_tokenizer;
+
+/*! mw_tokenizer_open() : the vocabulary of the GGUF file at path. Every
+ *  count, id and length in the file is checked; a malformed vocabulary is
+ *  refused with what is wrong. Free with mw_tokenizer_free. */
+MW_API mw_status mw_tokenizer_open(const char *path, mw_tokenizer **out, mw_err *err);
+/*! mw_tokenizer_from_model() : the same from a model opened from a GGUF file
+ *  (mw_model_open); the tokenizer copies what it needs: m may be freed. */
+MW_API mw_status mw_tokenizer_from_model(const mw_model *m, mw_tokenizer **out, mw_err *err);
+MW_API void mw_tokenizer_free(mw_tokenizer *t);
+
+/*! mw_tokenizer_encode() : text[0..len) (UTF-8; malformed UTF-8 is refused
+ *  with its byte offset) as token ids, BOS first when add_bos and the
+ *  vocabulary has one. *ids (free with mw_free) holds *n_ids ids; for an
+ *  empty text it may be NULL with *n_ids 0. */
+MW_API mw_status mw_tokenizer_encode(const mw_tokenizer *t, const char *text, size_t len, int add_bos,
+                                     uint32_t **ids, size_t *n_ids, mw_err *err);
+/*! mw_tokenizer_decode() : the text of ids (control tokens such as BOS and
+ *  EOS left out, byte tokens as their bytes, the space the encoder put in
+ *  front removed). *text (free with mw_free) is NUL-terminated, *len bytes
+ *  long (it may hold NUL bytes a byte token gave). An id out of range is
+ *  refused with its position. */
+MW_API mw_status mw_tokenizer_decode(const mw_tokenizer *t, const uint32_t *ids, size_t n_ids,
+                                     char **text, size_t *len, mw_err *err);
+MW_API uint32_t mw_tokenizer_vocab_size(const mw_tokenizer *t);
+/* The BOS and EOS ids; -1 when the vocabulary has none. */
+MW_API int64_t mw_tokenizer_bos(const mw_tokenizer *t);
+MW_API int64_t mw_tokenizer_eos(const mw_tokenizer *t);
+/* Whether the vocabulary asks for a BOS (tokenizer.ggml.add_bos_token). */
+MW_API int mw_tokenizer_adds_bos(const mw_tokenizer *t);
+
+/* ------------------------------------------------------------------------
  * Planning: predicted memory, component by component (docs/PLAN.md)
  * ------------------------------------------------------------------------ */
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default
 # 60) on its seed corpus; new inputs go to build-fuzz/corpus/<reader>/.
-# usage: scripts/fuzz.sh [SECONDS] [READER...]     (readers: gguf safetensors hf_config)
+# usage: scripts/fuzz.sh [SECONDS] [READER...]     (readers: gguf safetensors hf_config tokenizer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}

@@ -986,3 +986,10 @@ mw_status mw_gguf_open_model(const char *path, mw_model **out, mw_err *err)
     MW_FORWARD(mw_gguf_open(path, &g, err));
     return mw_gguf_to_model(g, path, out, err);
 }
+
+const mw_gguf *mw_gguf_of_model(const mw_model *m)
+{
+    /* impl is the first member of the mw_gguf (mw_gguf_to_model) */
+    if (m->source != MW_SOURCE_GGUF || !m->impl || m->impl->free != gguf_impl_free) return NULL;
+    return (const mw_gguf *)m->impl;
+}

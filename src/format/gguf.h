@@ -76,6 +76,9 @@ const mw_gguf_tensor *mw_gguf_tensor_at(const mw_gguf *g, uint64_t i);
 /* Fills an mw_model (tensors in PyTorch order, hparams from the
  * "<arch>.*" keys). The model keeps the mapping alive. */
 mw_status mw_gguf_open_model(const char *path, mw_model **out, mw_err *err);
+/* The GGUF a model was opened from (mw_gguf_open_model); NULL for a model
+ * from another source. */
+const mw_gguf *mw_gguf_of_model(const mw_model *m);
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -217,6 +217,28 @@ for k, v in [("vocab_size", n_vocab), ("context_length", n_ctx), ("embedding_len
     w.add("llama." + k, v, g.T_U32)
 w.add("llama.attention.layer_norm_rms_epsilon", 1e-5, g.T_F32)
 
+# a SentencePiece-style vocabulary (memwall tokenize): <unk> <s> </s>, the
+# 256 byte tokens, the pieces that build "▁Hello" and "▁world" at llama's
+# ids for them (15043, 3186), and fillers
+SP = "\u2581"
+toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+types = [2, 3, 3] + [6] * 256
+toks += [SP + "t%d" % i for i in range(len(toks), n_vocab)]
+types += [1] * (n_vocab - len(types))
+scores = [0.0] * 259 + [-float(i) for i in range(259, n_vocab)]
+nxt = 259
+for word, at in ((SP + "Hello", 15043), (SP + "world", 3186), (",", 1919)):
+    for k in range(2, len(word)):
+        toks[nxt], scores[nxt] = word[:k], float(k)
+        nxt += 1
+    toks[at], scores[at] = word, float(len(word))
+w.add("tokenizer.ggml.model", "llama")
+w.add("tokenizer.ggml.tokens", toks, g.T_ARRAY, g.T_STRING)
+w.add("tokenizer.ggml.scores", scores, g.T_ARRAY, g.T_F32)
+w.add("tokenizer.ggml.token_type", types, g.T_ARRAY, g.T_I32)
+for k, v in (("unknown_token_id", 0), ("bos_token_id", 1), ("eos_token_id", 2)):
+    w.add("tokenizer.ggml." + k, v, g.T_U32)
+
 
 def tensor(name, *shape, std=0.1):
     a = rng.normal(0.0, std, shape) if len(shape) > 1 else np.ones(shape)

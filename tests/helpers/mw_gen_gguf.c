@@ -5,7 +5,7 @@
  *
  *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
  *                 [--ff N] [--vocab N] [--ctx N] [--dtype f16|f32]
- *                 [--vocab-meta] OUT.gguf
+ *                 [--vocab-meta | --test-vocab] OUT.gguf
  *
  * The default shape is SmolLM-135M's (30 layers, width 576, 9 heads / 3 KV
  * heads of 64, FFN 1536, vocabulary 49152, output tied to the embedding):
@@ -17,6 +17,11 @@
  * (tokenizer.ggml.*, mw_llama_write_vocab): llama.cpp refuses a GGUF without
  * tokenizer.ggml.model, so tests/llamacpp/sweep.sh needs it. It adds about
  * 1 MB of metadata for 49152 ids; the tensors are the same.
+ *
+ * --test-vocab adds instead a vocabulary that merges: <unk> <s> </s>, the
+ * 256 byte tokens <0x00>..<0xFF> (ids 3-258), then from id 259 the pieces
+ * of TEST_PIECES below with their scores (so "hello world" is 1 272 277),
+ * then fillers; tests/cli/tokenize.sh and tests/llamacpp/tokenize.sh use it.
  */
 #include "memwall.h"
 #include "format/gguf.h"
@@ -38,6 +43,51 @@ static int add(mw_gguf_writer *w, const char *name, mw_dtype t, uint64_t cols, u
 {
     uint64_t dims[2] = {cols, rows};
     return mw_gguf_writer_add_tensor(w, name, t, rows == 1 ? 1 : 2, dims, data, err) == MW_OK;
+}
+
+#define SP "\xe2\x96\x81"
+static const struct { const char *piece; float score; } TEST_PIECES[] = {
+    {SP, -10}, {"h", -10}, {"e", -10}, {"l", -10}, {"o", -10}, {"w", -10}, {"r", -10}, {"d", -10},
+    {"t", -10}, {"he", -3}, {"ll", -2}, {"llo", -1}, {"hello", -0.5f}, {SP "hello", -0.1f}, {SP "w", -4},
+    {"or", -3}, {"ld", -3}, {"orld", -2.5f}, {SP "world", -0.2f}, {SP "t", -5}, {SP "the", -1},
+};
+
+static int write_test_vocab(mw_gguf_writer *w, uint32_t n, mw_err *err)
+{
+    const uint32_t n_pieces = sizeof TEST_PIECES / sizeof TEST_PIECES[0];
+    if (n < 259 + n_pieces) {
+        fprintf(stderr, "mw-gen-gguf: --test-vocab needs --vocab %u at least\n", 259 + n_pieces);
+        return 0;
+    }
+    char **tokens = calloc(n, sizeof *tokens);
+    float *scores = calloc(n, sizeof *scores);
+    int32_t *types = calloc(n, sizeof *types);
+    int ok = tokens && scores && types;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        char buf[32];
+        types[i] = 1;
+        if (i < 3) snprintf(buf, sizeof buf, "%s", i == 0 ? "<unk>" : i == 1 ? "<s>" : "</s>"), types[i] = i ? 3 : 2;
+        else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3), types[i] = 6;
+        else if (i < 259 + n_pieces) snprintf(buf, sizeof buf, "%s", TEST_PIECES[i - 259].piece),
+                                     scores[i] = TEST_PIECES[i - 259].score;
+        else snprintf(buf, sizeof buf, "<filler%u>", i), scores[i] = -100.0f - (float)i;
+        ok = (tokens[i] = strdup(buf)) != NULL;
+    }
+    if (!ok) fprintf(stderr, "mw-gen-gguf: out of memory\n");
+    ok = ok && mw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama", err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_str_array(w, "tokenizer.ggml.tokens", (const char *const *)tokens, n, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_array(w, "tokenizer.ggml.scores", MW_GGUF_F32, scores, n, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_array(w, "tokenizer.ggml.token_type", MW_GGUF_I32, types, n, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 0, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 1, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 2, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", 1, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", 1, err) == MW_OK;
+    for (uint32_t i = 0; tokens && i < n; i++) free(tokens[i]);
+    free(tokens);
+    free(scores);
+    free(types);
+    return ok;
 }
 
 static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *path, mw_err *err)
@@ -81,7 +131,8 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *p
     SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", 10000.0f);
     SET(mw_gguf_writer_set_u32, "llama.vocab_size", s->vocab);
 #undef SET
-    ok = ok && (!vocab_meta || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
+    ok = ok && (vocab_meta != 1 || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
+    ok = ok && (vocab_meta != 2 || write_test_vocab(w, s->vocab, err));
     ok = ok && add(w, "token_embd.weight", t, s->embd, s->vocab, buf, err);
     char name[64];
     for (uint32_t l = 0; ok && l < s->layers; l++) {
@@ -115,7 +166,7 @@ int main(int argc, char **argv)
         {"heads", required_argument, NULL, 'h'},  {"kv-heads", required_argument, NULL, 'k'},
         {"ff", required_argument, NULL, 'f'},     {"vocab", required_argument, NULL, 'v'},
         {"ctx", required_argument, NULL, 'c'},    {"dtype", required_argument, NULL, 'd'},
-        {"vocab-meta", no_argument, NULL, 'm'},
+        {"vocab-meta", no_argument, NULL, 'm'}, {"test-vocab", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -127,6 +178,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (c == 'm') { vocab_meta = 1; continue; }
+        if (c == 'V') { vocab_meta = 2; continue; }
         if (c == '?') return 2;
         char *end;
         unsigned long v = strtoul(optarg, &end, 10);
@@ -137,7 +189,7 @@ int main(int argc, char **argv)
     }
     if (optind + 1 != argc || s.embd % s.heads || s.heads % s.kv_heads) {
         fprintf(stderr, "usage: mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N] [--ff N] "
-                        "[--vocab N] [--ctx N] [--dtype f16|f32] [--vocab-meta] OUT.gguf (embd a multiple of heads, heads of "
+                        "[--vocab N] [--ctx N] [--dtype f16|f32] [--vocab-meta | --test-vocab] OUT.gguf (embd a multiple of heads, heads of "
                         "kv-heads)\n");
         return 2;
     }

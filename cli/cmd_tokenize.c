@@ -1,0 +1,141 @@
+/*
+ * cmd_tokenize.c - `memwall tokenize MODEL TEXT`: the token ids of a text
+ * by the model's own vocabulary (SentencePiece-style, GGUF), and
+ * `--decode IDS`: the text of ids. Options are documented in
+ * cli/doc/tokenize.txt.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* the most ids --decode takes */
+#define DECODE_MAX 65536u
+
+const struct option mw_cmd_tokenize_options[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"decode", required_argument, NULL, 'd'},
+    {"no-bos", no_argument, NULL, 'B'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The length of the character at s[i..len) worth printing: printable ASCII
+ * or well-formed UTF-8 from U+00A0 up; 0 for anything else. */
+static size_t printable(const unsigned char *s, size_t i, size_t len)
+{
+    unsigned c = s[i];
+    if (c >= 0x20 && c < 0x7F) return 1;
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || len - i < k) return 0;
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : c == 0xC2 ? 0xA0 : 0x80;
+    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t j = 2; j < k; j++)
+        if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
+    return k;
+}
+
+/* The decoded text: its bytes come from the model file, so what a terminal
+ * would act on (ESC, other controls, malformed UTF-8) is shown as '?';
+ * newlines and tabs stay. */
+static int print_text(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = printable(u, i, len);
+        if (k) fwrite(s + i, 1, k, stdout), i += k;
+        else fputc(s[i] == '\n' || s[i] == '\t' ? s[i] : '?', stdout), i++;
+    }
+    fputc('\n', stdout);
+    return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+int mw_cmd_tokenize(int argc, char **argv)
+{
+    int json = 0, bos = 1, c;
+    const char *decode = NULL;
+    mw_cli_operands ops = {.max = 2};
+    optind = 1;
+    opterr = 0;
+    while ((c = mw_cli_getopt(argc, argv, "+:jd:h", mw_cmd_tokenize_options, &ops)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'd': decode = optarg; break;
+        case 'B': bos = 0; break;
+        case 'h': fputs(mw_cli_doc_find("tokenize")->help, stdout); return MW_EXIT_OK;
+        case ':':
+            mw_cli_error("tokenize", "option '%s' needs a value", argv[optind - 1]);
+            return MW_EXIT_USAGE;
+        default:
+            mw_cli_error("tokenize", "unknown option '%s'", argv[optind - 1]);
+            return MW_EXIT_USAGE;
+        }
+    }
+    int want = decode ? 1 : 2;
+    if (ops.n > want) {
+        mw_cli_error("tokenize", decode ? "--decode takes no TEXT (unexpected '%s')" : "unexpected operand '%s'",
+                     ops.v[want]);
+        return MW_EXIT_USAGE;
+    }
+    if (ops.n < want) {
+        mw_cli_error("tokenize", ops.n == 0 ? "no MODEL given" : "no TEXT given (or --decode IDS)");
+        return MW_EXIT_USAGE;
+    }
+    if (decode && (json || !bos)) {
+        mw_cli_error("tokenize", "--decode prints text: %s does not apply", json ? "--json" : "--no-bos");
+        return MW_EXIT_USAGE;
+    }
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    if (decode) {
+        ids = mw_malloc(DECODE_MAX * sizeof *ids, MW_MEM_OTHER);
+        if (!ids) {
+            mw_cli_error(NULL, "out of memory");
+            return MW_EXIT_FAILURE;
+        }
+        if (!mw_cli_parse_u32_list("tokenize", "--decode", decode, 0, UINT32_MAX - 1, ids, DECODE_MAX, &n)) {
+            mw_free(ids);
+            return MW_EXIT_USAGE;
+        }
+    }
+    mw_tokenizer *t = NULL;
+    mw_err err;
+    if (mw_tokenizer_open(ops.v[0], &t, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        mw_free(ids);
+        return MW_EXIT_FAILURE;
+    }
+    int code = MW_EXIT_OK;
+    if (decode) {
+        char *text = NULL;
+        size_t len = 0;
+        if (mw_tokenizer_decode(t, ids, n, &text, &len, &err) != MW_OK) {
+            mw_cli_error(NULL, "%s: %s", ops.v[0], err.msg);
+            code = MW_EXIT_FAILURE;
+        } else if (!print_text(text, len)) {
+            mw_cli_error(NULL, "cannot write the text: %s", strerror(errno));
+            code = MW_EXIT_FAILURE;
+        }
+        mw_free(text);
+    } else {
+        const char *text = ops.v[1];
+        if (mw_tokenizer_encode(t, text, strlen(text), bos && mw_tokenizer_adds_bos(t), &ids, &n, &err) != MW_OK) {
+            mw_cli_error(NULL, "%s", err.msg);
+            code = MW_EXIT_FAILURE;
+        } else {
+            fputs(json ? "[" : "", stdout);
+            for (size_t i = 0; i < n; i++) printf("%s%u", i ? (json ? ", " : " ") : "", ids[i]);
+            fputs(json ? "]\n" : "\n", stdout);
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                mw_cli_error(NULL, "cannot write the ids: %s", strerror(errno));
+                code = MW_EXIT_FAILURE;
+            }
+        }
+    }
+    mw_free(ids);
+    mw_tokenizer_free(t);
+    return code;
+}
