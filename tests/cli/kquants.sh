@@ -54,3 +54,12 @@ head -c $((size - 100)) "$T/q4_k.gguf" > "$T/cut.gguf"
 expect_exit 1 "$MW" run "$T/cut.gguf" --tokens 1,2,3 --gen 4
 expect_contains "$T/stderr" "runs past the end of the file"
 ok "bad shapes and truncated K-quant data refused"
+
+# the demo model converted to a K-quant (memwall convert) runs too
+expect_exit 0 "$MW" convert --demo --dtype q4_k "$T/demo-q4k.gguf"
+expect_exit 0 "$MW" run "$T/demo-q4k.gguf" --tokens 1,2,3 --gen 2 --json
+cp "$T/stdout" "$T/demo.run.json"
+got=$(json_get "$T/demo.run.json" .measured.weights_bytes) || exit
+want=$(json_get "$T/demo.run.json" .predicted.weights_bytes) || exit
+expect_eq "demo q4_k: measured weights against the plan's" "$got" "$want"
+ok "memwall convert --demo --dtype q4_k, then run"
