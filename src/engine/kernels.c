@@ -524,6 +524,9 @@ static const mw_k_ops ops_scalar = {
     .matmul_bf16 = matmul_bf16_scalar,
     .matmul_q8_0 = matmul_q8_0_scalar,
     .matmul_q4_0 = matmul_q4_0_scalar,
+    .matmul_q4_k = matmul_q4_k_scalar,
+    .matmul_q5_k = matmul_q5_k_scalar,
+    .matmul_q6_k = matmul_q6_k_scalar,
     .quant_row_q8_0 = quant_row_q8_0_scalar,
     .quant_row_q8_0_act = quant_row_q8_0_act_scalar,
     .row_to_f16 = row_to_f16_scalar,
@@ -727,10 +730,9 @@ static mw_k_matmul_fn matmul_for(const mw_k_ops *o, mw_dtype wt)
     case MW_DTYPE_BF16: return o->matmul_bf16;
     case MW_DTYPE_Q8_0: return o->matmul_q8_0;
     case MW_DTYPE_Q4_0: return o->matmul_q4_0;
-    /* the K-quants have only the scalar path so far, whatever the set */
-    case MW_DTYPE_Q4_K: return matmul_q4_k_scalar;
-    case MW_DTYPE_Q5_K: return matmul_q5_k_scalar;
-    case MW_DTYPE_Q6_K: return matmul_q6_k_scalar;
+    case MW_DTYPE_Q4_K: return o->matmul_q4_k;
+    case MW_DTYPE_Q5_K: return o->matmul_q5_k;
+    case MW_DTYPE_Q6_K: return o->matmul_q6_k;
     default: return NULL;
     }
 }

@@ -39,6 +39,7 @@ typedef void (*mw_k_matmul_fn)(const void *W, const void *xp, float *y, int64_t 
                                int64_t k, int64_t j0, int64_t j1);
 typedef struct mw_k_ops {
     mw_k_matmul_fn matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
+    mw_k_matmul_fn matmul_q4_k, matmul_q5_k, matmul_q6_k;
     void  (*quant_row_q8_0)(const float *src, void *dst, int64_t k);
     void  (*quant_row_q8_0_act)(const float *src, void *dst, int64_t k);
     void  (*row_to_f16)(const float *src, uint16_t *dst, int64_t k);
