@@ -161,11 +161,18 @@ static size_t xq_bytes_for(const mw_llama *m, int64_t n)
     int64_t k = hp->n_embd;
     if ((int64_t)hp->n_heads * hp->head_dim > k) k = (int64_t)hp->n_heads * hp->head_dim;
     if (hp->n_ff > k) k = hp->n_ff;
-    size_t most = 0;
-    const mw_weight *ws[] = {&m->token_embd, &m->output, &m->layers[0].wq, &m->layers[0].w_down};
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-        size_t b = mw_k_prepare_x_bytes(ws[i]->type, n, k);
-        if (b > most) most = b;
+    /* every matrix: a file may mix types (a Q4_K_M file has Q4_K, Q6_K and
+     * sometimes Q8_0 or F16 ones, not the same in every layer) */
+    size_t most = mw_k_prepare_x_bytes(m->output.type, n, k);
+    size_t e = mw_k_prepare_x_bytes(m->token_embd.type, n, k);
+    if (e > most) most = e;
+    for (int64_t l = 0; l < (int64_t)hp->n_layers; l++) {
+        const mw_llama_layer *L = &m->layers[l];
+        const mw_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            size_t b = mw_k_prepare_x_bytes(ws[i]->type, n, k);
+            if (b > most) most = b;
+        }
     }
     return most;
 }

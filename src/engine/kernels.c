@@ -187,6 +187,271 @@ static void matmul_q4_0_scalar(const void *W, const void *xp, float *y, int64_t 
     }
 }
 
+/* ---- K-quants (super-blocks of 256 weights) --------------------------------
+ * Byte layouts (ggml's block_q4_K / block_q5_K / block_q6_K):
+ *   Q4_K 144 B: f16 d | f16 dmin | 12 B of 6-bit scales and mins for the 8
+ *               sub-blocks of 32 | 128 B of 4-bit quants.
+ *   Q5_K 176 B: as Q4_K, with 32 B of fifth bits between the scales and the
+ *               4-bit quants.
+ *   Q6_K 210 B: 128 B of low 4 bits | 64 B of high 2 bits | 16 int8 scales
+ *               (sub-blocks of 16) | f16 d.
+ * Weight = d*sc*q - dmin*m (Q4_K, Q5_K; q in 0..15 / 0..31) or d*sc*(q-32)
+ * (Q6_K). The quants of 64 consecutive weights share 32 bytes: byte l holds
+ * weight l in its low nibble and weight 32+l in its high one. */
+
+/* The 6-bit scale and min of sub-block j from the 12-byte field: sub-blocks
+ * 0-3 use the low 6 bits of bytes j (scale) and j+4 (min); sub-blocks 4-7 use
+ * the nibbles of byte j+4 (scale low, min high) for their low 4 bits and the
+ * top 2 bits of bytes j-4 (scale) and j (min) for their high 2 bits. */
+static inline void kq_scale_min(const uint8_t *s, int j, int *sc, int *m)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+static inline void kq_set_scale_min(uint8_t *s, int j, int sc, int m)
+{
+    if (j < 4) {
+        s[j] = (uint8_t)((s[j] & 0xc0) | sc);
+        s[j + 4] = (uint8_t)((s[j + 4] & 0xc0) | m);
+    } else {
+        s[j + 4] = (uint8_t)((sc & 0x0f) | ((m & 0x0f) << 4));
+        s[j - 4] = (uint8_t)((s[j - 4] & 0x3f) | ((sc >> 4) << 6));
+        s[j] = (uint8_t)((s[j] & 0x3f) | ((m >> 4) << 6));
+    }
+}
+
+/* The integer quants of one super-block, in weight order: 0..15 (Q4_K),
+ * 0..31 (Q5_K), -32..31 (Q6_K); and the per-sub-block scales (and mins). */
+static void kq_unpack(mw_dtype t, const uint8_t *b, int8_t q[MW_K_QKK], int sc[16], int mn[8],
+                      float *d, float *dmin)
+{
+    if (t == MW_DTYPE_Q6_K) {
+        const uint8_t *ql = b, *qh = b + 128;
+        const int8_t *s = (const int8_t *)(b + 192);
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+            int8_t *o = q + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                o[l] = (int8_t)(((ql[l] & 0x0f) | ((qh[l] & 3) << 4)) - 32);
+                o[l + 32] = (int8_t)(((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        for (int j = 0; j < 16; j++) sc[j] = s[j];
+        *d = blk_d(b + 208);
+        *dmin = 0.0f;
+        return;
+    }
+    *d = blk_d(b);
+    *dmin = blk_d(b + 2);
+    for (int j = 0; j < 8; j++) kq_scale_min(b + 4, j, &sc[j], &mn[j]);
+    const uint8_t *qs = b + (t == MW_DTYPE_Q5_K ? 48 : 16), *qh = b + 16;
+    for (int c = 0; c < 4; c++, qs += 32) {
+        for (int l = 0; l < 32; l++) {
+            int lo = qs[l] & 0x0f, hi = qs[l] >> 4;
+            if (t == MW_DTYPE_Q5_K) {
+                lo |= ((qh[l] >> (2 * c)) & 1) << 4;
+                hi |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
+            }
+            q[64 * c + l] = (int8_t)lo;
+            q[64 * c + 32 + l] = (int8_t)hi;
+        }
+    }
+}
+
+static size_t kq_bytes(mw_dtype t)
+{
+    return t == MW_DTYPE_Q4_K ? MW_K_Q4_K_BYTES : t == MW_DTYPE_Q5_K ? MW_K_Q5_K_BYTES : MW_K_Q6_K_BYTES;
+}
+
+static void kq_dequant_row(mw_dtype t, const uint8_t *b, float *dst, int64_t k)
+{
+    int8_t q[MW_K_QKK];
+    int sc[16], mn[8];
+    float d, dmin;
+    for (int64_t i = 0; i < k / MW_K_QKK; i++, b += kq_bytes(t), dst += MW_K_QKK) {
+        kq_unpack(t, b, q, sc, mn, &d, &dmin);
+        if (t == MW_DTYPE_Q6_K) {
+            for (int l = 0; l < MW_K_QKK; l++) dst[l] = d * (float)sc[l / 16] * (float)q[l];
+        } else {
+            for (int l = 0; l < MW_K_QKK; l++)
+                dst[l] = d * (float)sc[l / 32] * (float)q[l] - dmin * (float)mn[l / 32];
+        }
+    }
+}
+
+static inline int kq_clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Q4_K / Q5_K by rounding to nearest: each sub-block of 32 gets the scale
+ * (max - min) / nmax and the min min(0, min x); the super-block's d and dmin
+ * are the largest of them over 63, and the 6-bit scales and mins are rounded
+ * against the f16-stored d and dmin; then each weight is rounded with the
+ * sub-block's stored scale and min. */
+static void quant_row_q45_k(const float *src, uint8_t *out, int64_t k, int nmax)
+{
+    const int five = nmax == 31;
+    const size_t bytes = five ? MW_K_Q5_K_BYTES : MW_K_Q4_K_BYTES;
+    for (int64_t i = 0; i < k / MW_K_QKK; i++, src += MW_K_QKK, out += bytes) {
+        float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+        for (int j = 0; j < 8; j++) {
+            float lo = 0.0f, hi = 0.0f;
+            for (int l = 0; l < 32; l++) {
+                lo = fminf(lo, src[32 * j + l]);
+                hi = fmaxf(hi, src[32 * j + l]);
+            }
+            scale[j] = (hi - lo) / (float)nmax;
+            mins[j] = -lo;
+            max_scale = fmaxf(max_scale, scale[j]);
+            max_min = fmaxf(max_min, mins[j]);
+        }
+        memset(out, 0, bytes);
+        blk_set_d(out, max_scale / 63.0f);
+        blk_set_d(out + 2, max_min / 63.0f);
+        const float d = blk_d(out), dmin = blk_d(out + 2);
+        int8_t q[MW_K_QKK];
+        for (int j = 0; j < 8; j++) {
+            const int sc = d > 0.0f ? kq_clamp((int)nearbyintf(scale[j] / d), 0, 63) : 0;
+            /* the min rounded up, so that x + dmin*m stays >= 0 */
+            const int m = dmin > 0.0f ? kq_clamp((int)ceilf(mins[j] / dmin), 0, 63) : 0;
+            kq_set_scale_min(out + 4, j, sc, m);
+            const float step = d * (float)sc, off = dmin * (float)m;
+            for (int l = 0; l < 32; l++)
+                q[32 * j + l] = (int8_t)(step > 0.0f
+                                             ? kq_clamp((int)nearbyintf((src[32 * j + l] + off) / step), 0, nmax)
+                                             : 0);
+        }
+        uint8_t *qs = out + (five ? 48 : 16), *qh = out + 16;
+        for (int c = 0; c < 4; c++, qs += 32) {
+            for (int l = 0; l < 32; l++) {
+                const int lo = q[64 * c + l], hi = q[64 * c + 32 + l];
+                qs[l] = (uint8_t)((lo & 0x0f) | ((hi & 0x0f) << 4));
+                if (five) qh[l] = (uint8_t)(qh[l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+            }
+        }
+    }
+}
+
+void mw_k_quant_row_q4_k(const float *src, void *dst, int64_t k)
+{
+    quant_row_q45_k(src, dst, k, 15);
+}
+
+void mw_k_quant_row_q5_k(const float *src, void *dst, int64_t k)
+{
+    quant_row_q45_k(src, dst, k, 31);
+}
+
+/* Q6_K by rounding to nearest: each sub-block of 16 gets the scale amax/31,
+ * the super-block's d is the largest over 127, the int8 scales are rounded
+ * against the f16-stored d, and each weight is rounded into -32..31. */
+void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t i = 0; i < k / MW_K_QKK; i++, src += MW_K_QKK, out += MW_K_Q6_K_BYTES) {
+        float scale[16], max_scale = 0.0f;
+        for (int j = 0; j < 16; j++) {
+            float amax = 0.0f;
+            for (int l = 0; l < 16; l++) amax = fmaxf(amax, fabsf(src[16 * j + l]));
+            scale[j] = amax / 31.0f;
+            max_scale = fmaxf(max_scale, scale[j]);
+        }
+        memset(out, 0, MW_K_Q6_K_BYTES);
+        blk_set_d(out + 208, max_scale / 127.0f);
+        const float d = blk_d(out + 208);
+        int8_t q[MW_K_QKK];
+        for (int j = 0; j < 16; j++) {
+            const int sc = d > 0.0f ? kq_clamp((int)nearbyintf(scale[j] / d), 0, 127) : 0;
+            out[192 + j] = (uint8_t)(int8_t)sc;
+            const float step = d * (float)sc;
+            for (int l = 0; l < 16; l++)
+                q[16 * j + l] = (int8_t)(step > 0.0f ? kq_clamp((int)nearbyintf(src[16 * j + l] / step), -32, 31)
+                                                     : 0);
+        }
+        uint8_t *ql = out, *qh = out + 128;
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+            const int8_t *o = q + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                const int a = o[l] + 32, b = o[l + 32] + 32, c = o[l + 64] + 32, e = o[l + 96] + 32;
+                ql[l] = (uint8_t)((a & 0x0f) | ((c & 0x0f) << 4));
+                ql[l + 32] = (uint8_t)((b & 0x0f) | ((e & 0x0f) << 4));
+                qh[l] = (uint8_t)((a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6));
+            }
+        }
+    }
+}
+
+/* K-quant weights times x quantized to Q8_0 (blocks of 32, one f16 scale
+ * each): per block of 32 an exact integer dot, then
+ *   Q4_K/Q5_K: xd * (d*sc*Σq·xq - dmin*m*Σxq)   (one sub-block per x block)
+ *   Q6_K:      xd * d * (sc_a*Σq·xq + sc_b*Σq·xq) (two sub-blocks of 16)
+ * (llama.cpp quantizes x to Q8_K, blocks of 256 with one f32 scale, instead,
+ * so the two agree to the activations' rounding, not bit for bit.) */
+static void matmul_kq_scalar(mw_dtype t, const void *W, const void *xp, float *y, int64_t m,
+                             int64_t n, int64_t k, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / MW_K_QKK;
+    const size_t wb = kq_bytes(t);
+    int8_t q[MW_K_QKK];
+    int sc[16], mn[8];
+    float d, dmin;
+    for (int64_t j = j0; j < j1; j++) {
+        const uint8_t *w0 = (const uint8_t *)W + (size_t)j * (size_t)nb * wb;
+        for (int64_t i = 0; i < m; i++) {
+            const uint8_t *xi = (const uint8_t *)xp + (size_t)i * (size_t)(k / MW_K_QK) * MW_K_Q8_0_BYTES;
+            const uint8_t *w = w0;
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; b++, w += wb) {
+                kq_unpack(t, w, q, sc, mn, &d, &dmin);
+                for (int s = 0; s < 8; s++, xi += MW_K_Q8_0_BYTES) {
+                    const int8_t *xq = (const int8_t *)(xi + 2), *qq = q + 32 * s;
+                    const float xd = blk_d(xi);
+                    if (t == MW_DTYPE_Q6_K) {
+                        int32_t ia = 0, ib = 0;
+                        for (int l = 0; l < 16; l++) ia += qq[l] * xq[l];
+                        for (int l = 16; l < 32; l++) ib += qq[l] * xq[l];
+                        acc += xd * d * (float)(sc[2 * s] * ia + sc[2 * s + 1] * ib);
+                    } else {
+                        int32_t isum = 0, xsum = 0;
+                        for (int l = 0; l < 32; l++) {
+                            isum += qq[l] * xq[l];
+                            xsum += xq[l];
+                        }
+                        acc += xd * (d * (float)(sc[s] * isum) - dmin * (float)(mn[s] * xsum));
+                    }
+                }
+            }
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_q4_k_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_kq_scalar(MW_DTYPE_Q4_K, W, xp, y, m, n, k, j0, j1);
+}
+
+static void matmul_q5_k_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_kq_scalar(MW_DTYPE_Q5_K, W, xp, y, m, n, k, j0, j1);
+}
+
+static void matmul_q6_k_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_kq_scalar(MW_DTYPE_Q6_K, W, xp, y, m, n, k, j0, j1);
+}
+
 /* ---- scalar row operations ----------------------------------------------- */
 
 static float dot_f32_scalar(const float *a, const float *b, int64_t n)
@@ -259,6 +524,9 @@ static const mw_k_ops ops_scalar = {
     .matmul_bf16 = matmul_bf16_scalar,
     .matmul_q8_0 = matmul_q8_0_scalar,
     .matmul_q4_0 = matmul_q4_0_scalar,
+    .matmul_q4_k = matmul_q4_k_scalar,
+    .matmul_q5_k = matmul_q5_k_scalar,
+    .matmul_q6_k = matmul_q6_k_scalar,
     .quant_row_q8_0 = quant_row_q8_0_scalar,
     .quant_row_q8_0_act = quant_row_q8_0_act_scalar,
     .row_to_f16 = row_to_f16_scalar,
@@ -351,7 +619,7 @@ static inline const mw_k_ops *ops(void)
 int mw_k_supported(mw_dtype t)
 {
     return t == MW_DTYPE_F32 || t == MW_DTYPE_F16 || t == MW_DTYPE_BF16 || t == MW_DTYPE_Q8_0 ||
-           t == MW_DTYPE_Q4_0;
+           t == MW_DTYPE_Q4_0 || t == MW_DTYPE_Q4_K || t == MW_DTYPE_Q5_K || t == MW_DTYPE_Q6_K;
 }
 
 void mw_k_quant_row_q8_0_act(const float *src, void *dst, int64_t k)
@@ -404,6 +672,11 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k)
             }
         }
         break;
+    case MW_DTYPE_Q4_K:
+    case MW_DTYPE_Q5_K:
+    case MW_DTYPE_Q6_K:
+        kq_dequant_row(t, b, dst, k);
+        break;
     default:
         for (int64_t i = 0; i < k; i++) dst[i] = NAN;
         break;
@@ -414,7 +687,10 @@ static mw_dtype x_type(mw_dtype wt)
 {
     switch (wt) {
     case MW_DTYPE_Q8_0:
-    case MW_DTYPE_Q4_0: return MW_DTYPE_Q8_0;
+    case MW_DTYPE_Q4_0:
+    case MW_DTYPE_Q4_K:
+    case MW_DTYPE_Q5_K:
+    case MW_DTYPE_Q6_K: return MW_DTYPE_Q8_0;
     case MW_DTYPE_F16: return MW_DTYPE_F16;
     case MW_DTYPE_BF16: return MW_DTYPE_BF16;
     default: return MW_DTYPE_F32; /* F32 (and unsupported types): x as is */
@@ -454,6 +730,9 @@ static mw_k_matmul_fn matmul_for(const mw_k_ops *o, mw_dtype wt)
     case MW_DTYPE_BF16: return o->matmul_bf16;
     case MW_DTYPE_Q8_0: return o->matmul_q8_0;
     case MW_DTYPE_Q4_0: return o->matmul_q4_0;
+    case MW_DTYPE_Q4_K: return o->matmul_q4_k;
+    case MW_DTYPE_Q5_K: return o->matmul_q5_k;
+    case MW_DTYPE_Q6_K: return o->matmul_q6_k;
     default: return NULL;
     }
 }

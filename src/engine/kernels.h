@@ -3,7 +3,7 @@
  * (mw_kref_*) that the optimized path (mw_k_*) is tested against.
  *
  * Weights are rows of a matrix W [n, k] (GGUF/ggml order: k contiguous), in
- * any of F32, F16, BF16, Q8_0, Q4_0. Activations are f32. As llama.cpp does
+ * any of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K. Activations are f32. As llama.cpp does
  * on the CPU, a product with quantized weights first quantizes the
  * activation row to Q8_0 (per block of 32) and takes integer dot products;
  * F16 and BF16 weights take the activation rounded to the same type. The
@@ -27,6 +27,12 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k);
  * in src/format/dtype.c: f16 scale, then 32 int8 or 16 bytes of nibbles). */
 void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k);
+/* Quantizes a row (k a multiple of 256) to the K-quants Q4_K / Q5_K / Q6_K
+ * by rounding to nearest with the format's scales (not ggml's searched
+ * scales: valid blocks, a little larger error; docs/ENGINE.md). */
+void mw_k_quant_row_q4_k(const float *src, void *dst, int64_t k);
+void mw_k_quant_row_q5_k(const float *src, void *dst, int64_t k);
+void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k);
 /* Q8_0 as llama.cpp's CPU backend quantizes activations and KV rows
  * (id = 127/amax, half to even), which mw_k_prepare_x uses; the function
  * above is ggml's reference quantizer for weights. */
@@ -41,7 +47,7 @@ void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k);
  *   W  [n, k] of type wt, row stride mw_dtype_bytes(wt, k)
  *   y  [m, n] f32, row stride n
  * xq is caller scratch holding x converted for wt (Q8_0 blocks for Q8_0 and
- * Q4_0 weights, F16 for F16, BF16 for BF16; unused for F32), made by
+ * Q4_0 weights and for the K-quants, F16 for F16, BF16 for BF16; unused for F32), made by
  * mw_k_prepare_x once and shared by all threads; [j0, j1) lets threads split
  * the output columns. */
 size_t mw_k_prepare_x_bytes(mw_dtype wt, int64_t m, int64_t k);

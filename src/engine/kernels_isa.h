@@ -39,6 +39,7 @@ typedef void (*mw_k_matmul_fn)(const void *W, const void *xp, float *y, int64_t 
                                int64_t k, int64_t j0, int64_t j1);
 typedef struct mw_k_ops {
     mw_k_matmul_fn matmul_f32, matmul_f16, matmul_bf16, matmul_q8_0, matmul_q4_0;
+    mw_k_matmul_fn matmul_q4_k, matmul_q5_k, matmul_q6_k;
     void  (*quant_row_q8_0)(const float *src, void *dst, int64_t k);
     void  (*quant_row_q8_0_act)(const float *src, void *dst, int64_t k);
     void  (*row_to_f16)(const float *src, uint16_t *dst, int64_t k);
@@ -55,6 +56,10 @@ typedef struct mw_k_ops {
 #define MW_K_QK 32            /* elements per Q8_0 / Q4_0 block */
 #define MW_K_Q8_0_BYTES 34    /* f16 d; int8 qs[32]             */
 #define MW_K_Q4_0_BYTES 18    /* f16 d; uint8 qs[16]            */
+#define MW_K_QKK 256          /* weights per K-quant super-block */
+#define MW_K_Q4_K_BYTES 144   /* f16 d, dmin; u8 scales[12]; u8 qs[128]            */
+#define MW_K_Q5_K_BYTES 176   /* f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] */
+#define MW_K_Q6_K_BYTES 210   /* u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d        */
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MW_K_X86 1

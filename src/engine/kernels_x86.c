@@ -489,12 +489,130 @@ static T_AVX2 void silu_mul_avx2(float *g, const float *u, int64_t n)
     for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_0 ---------------------------
+ * One W row by one x row at a time (no tiles yet). Each group of 32 weights
+ * meets one Q8_0 block of x: vpmaddubsw of the unsigned quants (0..15,
+ * 0..31, 0..63) by x gives 8 int32 lane sums, vpmaddubsw of ones by x the
+ * block's Σx for the min (Q4_K/Q5_K) or the -32 offset (Q6_K, whose lanes
+ * 0-3 and 4-7 are the two sub-blocks of 16 with their own scales). Lanes are
+ * scaled in float and summed per lane: the reference's order differs. */
+
+INLINE T_AVX2 void kq_scale_min_avx2(const uint8_t *s, int j, int *sc, int *m)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+/* lane sums of q·x and of x over one block of 32 */
+INLINE T_AVX2 void kq_block_sums(__m256i q, const uint8_t *xb, __m256i *qx, __m256i *sx)
+{
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    const __m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 2));
+    *qx = _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones16);
+    *sx = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), ones16);
+}
+
+INLINE T_AVX2 float dot_q45_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb, int five)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const size_t wb = five ? MW_K_Q5_K_BYTES : MW_K_Q4_K_BYTES;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, w += wb) {
+        const float d = blk_d(w), dmin = blk_d(w + 2);
+        const uint8_t *qs = w + (five ? 48 : 16);
+        const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++, x += 2 * MW_K_Q8_0_BYTES) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(
+                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c)), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(
+                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c + 1)), one), 4));
+            }
+            int sc0, m0, sc1, m1;
+            kq_scale_min_avx2(w + 4, 2 * c, &sc0, &m0);
+            kq_scale_min_avx2(w + 4, 2 * c + 1, &sc1, &m1);
+            __m256i qx, sx;
+            const float xd0 = blk_d(x), xd1 = blk_d(x + MW_K_Q8_0_BYTES);
+            kq_block_sums(lo, x, &qx, &sx);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd0 * d * (float)sc0), acc);
+            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd0 * dmin * (float)m0), acc);
+            kq_block_sums(hi, x + MW_K_Q8_0_BYTES, &qx, &sx);
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd1 * d * (float)sc1), acc);
+            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd1 * dmin * (float)m1), acc);
+        }
+    }
+    return hsum256(acc);
+}
+
+INLINE T_AVX2 float dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, w += MW_K_Q6_K_BYTES) {
+        const float d = blk_d(w + 208);
+        const int8_t *sc = (const int8_t *)(w + 192);
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+            __m256i g[4];
+            g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+            g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+            g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+            for (int gi = 0; gi < 4; gi++, x += MW_K_Q8_0_BYTES) {
+                __m256i qx, sx;
+                kq_block_sums(g[gi], x, &qx, &sx);
+                /* Σ (q - 32) x per lane, exact in int32 */
+                const __m256i v = _mm256_sub_epi32(qx, _mm256_slli_epi32(sx, 5));
+                const float s = blk_d(x) * d;
+                const float sa = s * (float)sc[8 * h + 2 * gi], sb = s * (float)sc[8 * h + 2 * gi + 1];
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_setr_ps(sa, sa, sa, sa, sb, sb, sb, sb), acc);
+            }
+        }
+    }
+    return hsum256(acc);
+}
+
+#define KQ_MATMUL(name, wbytes, dot)                                                                  \
+    static T_AVX2 void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
+                            int64_t j0, int64_t j1)                                                   \
+    {                                                                                                 \
+        const int64_t nb = k / MW_K_QKK;                                                              \
+        const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)(k / MW_K_QK) * MW_K_Q8_0_BYTES;    \
+        for (int64_t j = j0; j < j1; j++) {                                                           \
+            const uint8_t *w = (const uint8_t *)W + (size_t)j * wrow;                                 \
+            if (j + 1 < j1) PF(w + wrow);                                                             \
+            for (int64_t i = 0; i < m; i++)                                                           \
+                y[i * n + j] = dot;                                                                   \
+        }                                                                                             \
+    }
+#define XI ((const uint8_t *)xp + (size_t)i * xrow)
+KQ_MATMUL(matmul_q4_k_avx2, MW_K_Q4_K_BYTES, dot_q45_k_avx2(w, XI, nb, 0))
+KQ_MATMUL(matmul_q5_k_avx2, MW_K_Q5_K_BYTES, dot_q45_k_avx2(w, XI, nb, 1))
+KQ_MATMUL(matmul_q6_k_avx2, MW_K_Q6_K_BYTES, dot_q6_k_avx2(w, XI, nb))
+#undef XI
+
 const mw_k_ops mw_k_ops_avx2 = {
     .matmul_f32 = matmul_f32_avx2,
     .matmul_f16 = matmul_f16_avx2,
     .matmul_bf16 = matmul_bf16_avx2,
     .matmul_q8_0 = matmul_q8_0_avx2,
     .matmul_q4_0 = matmul_q4_0_avx2,
+    .matmul_q4_k = matmul_q4_k_avx2,
+    .matmul_q5_k = matmul_q5_k_avx2,
+    .matmul_q6_k = matmul_q6_k_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
     .row_to_f16 = row_to_f16_avx2,
@@ -851,6 +969,9 @@ const mw_k_ops mw_k_ops_avx512 = {
     .matmul_bf16 = matmul_bf16_avx512,
     .matmul_q8_0 = matmul_q8_0_avx512,
     .matmul_q4_0 = matmul_q4_0_avx512,
+    .matmul_q4_k = matmul_q4_k_avx2, /* the K-quants: AVX2's path */
+    .matmul_q5_k = matmul_q5_k_avx2,
+    .matmul_q6_k = matmul_q6_k_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
     .row_to_f16 = row_to_f16_avx2,

@@ -179,7 +179,7 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     if (hp->n_ff > k) k = hp->n_ff;
     switch (wt) {
     case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q4_1: case MW_DTYPE_Q5_0:
-    case MW_DTYPE_Q5_1: {
+    case MW_DTYPE_Q5_1: case MW_DTYPE_Q4_K: case MW_DTYPE_Q5_K: case MW_DTYPE_Q6_K: {
         uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);
         return b == MW_UNKNOWN ? 0 : n * b;
     }

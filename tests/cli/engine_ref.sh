@@ -32,3 +32,19 @@ rc=$?
 cat "$T/compare.txt"
 [ "$rc" = 0 ] || fail "memwall run differs from the reference (exit $rc; table above, tolerances in tests/ref/README.md)"
 ok "memwall run matches the reference"
+
+# K-quants: tiny models in Q4_K, Q5_K, Q6_K and a Q4_K_M-like mix written by
+# mw-gen-gguf (the reference dequantizes them with its own numpy code)
+MW_GEN_GGUF=${MW_GEN_GGUF:-$MW_BUILD_DIR/tests/mw-gen-gguf}
+[ -x "$MW_GEN_GGUF" ] || fail "no mw-gen-gguf at $MW_GEN_GGUF (build the tests)"
+mkdir -p "$T/kmodels"
+for t in q4_k q5_k q6_k q4_k_m; do
+  "$MW_GEN_GGUF" --layers 2 --embd 256 --heads 4 --kv-heads 2 --ff 512 --vocab 384 --ctx 128 --dtype "$t" \
+    "$T/kmodels/$t.gguf" || fail "mw-gen-gguf --dtype $t failed"
+done
+"$PY" "$REF/compare.py" "$T/kmodels" --memwall "$MW" --gen 16 --threads 2 > "$T/kcompare.txt" 2>&1
+rc=$?
+cat "$T/kcompare.txt"
+[ "$rc" = 0 ] || fail "memwall run on K-quant models differs from the reference (exit $rc)"
+grep -q "no tolerance" "$T/kcompare.txt" && fail "a K-quant model was not judged (no tolerance)"
+ok "memwall run on K-quant models matches the reference"

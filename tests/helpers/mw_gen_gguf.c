@@ -4,8 +4,14 @@
  * sweep tests (tests/cli/sweep_gguf.sh), at a real model's size.
  *
  *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
- *                 [--ff N] [--vocab N] [--ctx N] [--dtype f16|f32]
+ *                 [--ff N] [--vocab N] [--ctx N] [--dtype TYPE]
  *                 [--vocab-meta | --test-vocab] OUT.gguf
+ *
+ * TYPE: f16 (default), f32, q8_0, q4_0, q4_k, q5_k, q6_k for every matrix,
+ * or q4_k_m, a mix like llama.cpp's Q4_K_M: token_embd and ffn_down in
+ * Q6_K, attn_v in Q8_0, the other matrices in Q4_K (norms are always F32).
+ * The block types need embd and ff to be multiples of their block (32, or
+ * 256 for the K-quants).
  *
  * The default shape is SmolLM-135M's (30 layers, width 576, 9 heads / 3 KV
  * heads of 64, FFN 1536, vocabulary 49152, output tied to the embedding):
@@ -90,27 +96,71 @@ static int write_test_vocab(mw_gguf_writer *w, uint32_t n, mw_err *err)
     return ok;
 }
 
+/* MIX: the Q4_K_M-like mix of --dtype q4_k_m */
+#define MIX MW_DTYPE_COUNT
+
+/* the type of a matrix ("token_embd", "attn_q", ...) in a model of type t */
+static mw_dtype type_of(mw_dtype t, const char *role)
+{
+    if (t != MIX) return t;
+    if (!strcmp(role, "token_embd") || !strcmp(role, "ffn_down")) return MW_DTYPE_Q6_K;
+    if (!strcmp(role, "attn_v")) return MW_DTYPE_Q8_0;
+    return MW_DTYPE_Q4_K;
+}
+
+/* [n] values encoded as type t (n a multiple of its block; every row of a
+ * tensor starts on a block, so any tensor's prefix is valid rows) */
+static unsigned char *encode(mw_dtype t, const float *v, uint64_t n)
+{
+    unsigned char *buf = malloc((size_t)mw_dtype_bytes(t, n));
+    if (!buf) return NULL;
+    switch (t) {
+    case MW_DTYPE_F32: memcpy(buf, v, (size_t)n * 4); break;
+    case MW_DTYPE_F16: mw_k_row_to_f16(v, (uint16_t *)buf, (int64_t)n); break;
+    case MW_DTYPE_Q8_0: mw_k_quant_row_q8_0(v, buf, (int64_t)n); break;
+    case MW_DTYPE_Q4_0: mw_k_quant_row_q4_0(v, buf, (int64_t)n); break;
+    case MW_DTYPE_Q4_K: mw_k_quant_row_q4_k(v, buf, (int64_t)n); break;
+    case MW_DTYPE_Q5_K: mw_k_quant_row_q5_k(v, buf, (int64_t)n); break;
+    case MW_DTYPE_Q6_K: mw_k_quant_row_q6_k(v, buf, (int64_t)n); break;
+    default: free(buf); return NULL;
+    }
+    return buf;
+}
+
 static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *path, mw_err *err)
 {
     const uint64_t hd = s->embd / s->heads, kvd = hd * s->kv_heads;
     uint64_t most = (uint64_t)s->vocab * s->embd;
     if ((uint64_t)s->embd * s->ff > most) most = (uint64_t)s->embd * s->ff;
-    /* [most] elements of type t; the norms' [embd] f32 ones */
-    size_t bytes = (size_t)mw_dtype_bytes(t, most);
-    unsigned char *buf = malloc(bytes);
+    /* [most] values, encoded once per type used; the norms' [embd] f32 ones */
+    float *vals = malloc((size_t)most * sizeof *vals);
     float *ones = malloc(s->embd * sizeof *ones);
-    if (!buf || !ones) {
+    static const mw_dtype used[] = {MW_DTYPE_F32, MW_DTYPE_F16, MW_DTYPE_Q8_0, MW_DTYPE_Q4_0,
+                                    MW_DTYPE_Q4_K, MW_DTYPE_Q5_K, MW_DTYPE_Q6_K};
+    unsigned char *bufs[MW_DTYPE_COUNT] = {0};
+    if (!vals || !ones) {
         fprintf(stderr, "mw-gen-gguf: out of memory\n");
-        free(buf);
+        free(vals);
         free(ones);
         return 0;
     }
     uint64_t x = 0x9e3779b97f4a7c15ull;
     for (uint64_t i = 0; i < most; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        float v = ((float)(x >> 40) / (float)(1u << 24) - 0.5f) * 0.04f; /* U(-0.02, 0.02) */
-        if (t == MW_DTYPE_F16) ((uint16_t *)buf)[i] = mw_fp32_to_fp16(v);
-        else ((float *)buf)[i] = v;
+        vals[i] = ((float)(x >> 40) / (float)(1u << 24) - 0.5f) * 0.04f; /* U(-0.02, 0.02) */
+    }
+    static const char *const roles[] = {"token_embd", "attn_q", "attn_k", "attn_v", "attn_output",
+                                        "ffn_gate", "ffn_up", "ffn_down"};
+    for (size_t u = 0; u < sizeof used / sizeof used[0]; u++) {
+        int needed = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) needed |= type_of(t, roles[r]) == used[u];
+        if (needed && !(bufs[used[u]] = encode(used[u], vals, most))) {
+            fprintf(stderr, "mw-gen-gguf: out of memory\n");
+            for (int i = 0; i < MW_DTYPE_COUNT; i++) free(bufs[i]);
+            free(vals);
+            free(ones);
+            return 0;
+        }
     }
     for (uint32_t i = 0; i < s->embd; i++) ones[i] = 1.0f;
 
@@ -119,7 +169,11 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *p
 #define SET(fn, key, v) ok = ok && fn(w, key, v, err) == MW_OK
     SET(mw_gguf_writer_set_str, "general.architecture", "llama");
     SET(mw_gguf_writer_set_str, "general.name", "memwall test model");
-    SET(mw_gguf_writer_set_u32, "general.file_type", t == MW_DTYPE_F16 ? 1 : 0);
+    /* llama.cpp's file types: ALL_F32 0, MOSTLY_F16 1, Q4_0 2, Q8_0 7,
+     * Q4_K_S 14, Q4_K_M 15, Q5_K_S 16, Q6_K 18 */
+    SET(mw_gguf_writer_set_u32, "general.file_type",
+        t == MW_DTYPE_F16 ? 1 : t == MW_DTYPE_Q4_0 ? 2 : t == MW_DTYPE_Q8_0 ? 7 : t == MW_DTYPE_Q4_K ? 14
+        : t == MIX ? 15 : t == MW_DTYPE_Q5_K ? 16 : t == MW_DTYPE_Q6_K ? 18 : 0);
     SET(mw_gguf_writer_set_u32, "llama.context_length", s->ctx);
     SET(mw_gguf_writer_set_u32, "llama.embedding_length", s->embd);
     SET(mw_gguf_writer_set_u32, "llama.block_count", s->layers);
@@ -133,7 +187,8 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *p
 #undef SET
     ok = ok && (vocab_meta != 1 || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
     ok = ok && (vocab_meta != 2 || write_test_vocab(w, s->vocab, err));
-    ok = ok && add(w, "token_embd.weight", t, s->embd, s->vocab, buf, err);
+    const mw_dtype te = type_of(t, "token_embd");
+    ok = ok && add(w, "token_embd.weight", te, s->embd, s->vocab, bufs[te], err);
     char name[64];
     for (uint32_t l = 0; ok && l < s->layers; l++) {
         struct { const char *n; uint64_t cols, rows; int norm; } ts[] = {
@@ -144,14 +199,16 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *p
         };
         for (size_t k = 0; ok && k < sizeof ts / sizeof ts[0]; k++) {
             snprintf(name, sizeof name, "blk.%u.%s.weight", l, ts[k].n);
+            const mw_dtype tt = type_of(t, ts[k].n);
             ok = ts[k].norm ? add(w, name, MW_DTYPE_F32, ts[k].cols, 1, ones, err)
-                            : add(w, name, t, ts[k].cols, ts[k].rows, buf, err);
+                            : add(w, name, tt, ts[k].cols, ts[k].rows, bufs[tt], err);
         }
     }
     ok = ok && add(w, "output_norm.weight", MW_DTYPE_F32, s->embd, 1, ones, err);
     ok = ok && mw_gguf_writer_write(w, path, err) == MW_OK;
     mw_gguf_writer_free(w);
-    free(buf);
+    for (int i = 0; i < MW_DTYPE_COUNT; i++) free(bufs[i]);
+    free(vals);
     free(ones);
     return ok;
 }
@@ -161,6 +218,7 @@ int main(int argc, char **argv)
     shape s = {30, 576, 9, 3, 1536, 49152, 2048};
     mw_dtype t = MW_DTYPE_F16;
     int vocab_meta = 0;
+    const char *tname = "f16";
     static const struct option opts[] = {
         {"layers", required_argument, NULL, 'l'}, {"embd", required_argument, NULL, 'e'},
         {"heads", required_argument, NULL, 'h'},  {"kv-heads", required_argument, NULL, 'k'},
@@ -172,9 +230,19 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') {
-            if (!strcmp(optarg, "f16")) t = MW_DTYPE_F16;
-            else if (!strcmp(optarg, "f32")) t = MW_DTYPE_F32;
-            else { fprintf(stderr, "mw-gen-gguf: --dtype f16 or f32\n"); return 2; }
+            static const struct { const char *name; mw_dtype t; } names[] = {
+                {"f16", MW_DTYPE_F16},   {"f32", MW_DTYPE_F32},   {"q8_0", MW_DTYPE_Q8_0},
+                {"q4_0", MW_DTYPE_Q4_0}, {"q4_k", MW_DTYPE_Q4_K}, {"q5_k", MW_DTYPE_Q5_K},
+                {"q6_k", MW_DTYPE_Q6_K}, {"q4_k_m", MIX},
+            };
+            size_t i = 0;
+            while (i < sizeof names / sizeof names[0] && strcmp(optarg, names[i].name)) i++;
+            if (i == sizeof names / sizeof names[0]) {
+                fprintf(stderr, "mw-gen-gguf: --dtype f16, f32, q8_0, q4_0, q4_k, q5_k, q6_k or q4_k_m\n");
+                return 2;
+            }
+            t = names[i].t;
+            tname = names[i].name;
             continue;
         }
         if (c == 'm') { vocab_meta = 1; continue; }
@@ -189,8 +257,17 @@ int main(int argc, char **argv)
     }
     if (optind + 1 != argc || s.embd % s.heads || s.heads % s.kv_heads) {
         fprintf(stderr, "usage: mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N] [--ff N] "
-                        "[--vocab N] [--ctx N] [--dtype f16|f32] [--vocab-meta | --test-vocab] OUT.gguf (embd a multiple of heads, heads of "
+                        "[--vocab N] [--ctx N] [--dtype TYPE] [--vocab-meta | --test-vocab] OUT.gguf (embd a "
+                        "multiple of heads, heads of "
                         "kv-heads)\n");
+        return 2;
+    }
+    /* the widest block among the types used: 256 for the K-quants */
+    const uint32_t blk = t == MIX || t == MW_DTYPE_Q4_K || t == MW_DTYPE_Q5_K || t == MW_DTYPE_Q6_K ? 256
+                       : t == MW_DTYPE_Q8_0 || t == MW_DTYPE_Q4_0 ? 32 : 1;
+    if (s.embd % blk || s.ff % blk) {
+        fprintf(stderr, "mw-gen-gguf: --embd %u and --ff %u must be multiples of %u for --dtype %s\n", s.embd,
+                s.ff, blk, tname);
         return 2;
     }
     mw_err err;

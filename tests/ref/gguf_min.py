@@ -52,10 +52,13 @@ _SCALAR_NP = {
 
 # ggml tensor types handled here
 F32, F16, Q4_0, Q8_0, BF16 = 0, 1, 2, 8, 30
-TYPE_NAMES = {F32: "F32", F16: "F16", Q4_0: "Q4_0", Q8_0: "Q8_0", BF16: "BF16"}
+Q4_K, Q5_K, Q6_K = 12, 13, 14  # read (dequantized) only; not written by quantize()
+TYPE_NAMES = {F32: "F32", F16: "F16", Q4_0: "Q4_0", Q8_0: "Q8_0", BF16: "BF16",
+              Q4_K: "Q4_K", Q5_K: "Q5_K", Q6_K: "Q6_K"}
 TYPE_BY_NAME = {v.lower(): k for k, v in TYPE_NAMES.items()}
 # (elements per block, bytes per block)
-BLOCK = {F32: (1, 4), F16: (1, 2), BF16: (1, 2), Q8_0: (32, 34), Q4_0: (32, 18)}
+BLOCK = {F32: (1, 4), F16: (1, 2), BF16: (1, 2), Q8_0: (32, 34), Q4_0: (32, 18),
+         Q4_K: (256, 144), Q5_K: (256, 176), Q6_K: (256, 210)}
 QK = 32
 
 
@@ -181,7 +184,56 @@ def dequantize(buf, t, n):
         hi = (qs >> 4).astype(np.int32) - 8
         q = np.concatenate([lo, hi], axis=1).astype(np.float32)
         return (q * d[:, None]).reshape(-1).astype(np.float32)
+    if t in (Q4_K, Q5_K, Q6_K):
+        return _dequantize_k(a, t)
     raise GGUFError("unsupported ggml type %d" % t)
+
+
+def _k_nibbles(qs):
+    """[nb, 128] bytes of 4-bit quants -> [nb, 256]: each 32 bytes hold 64
+    weights, the low nibbles first, then the high ones."""
+    g4 = qs.reshape(-1, 4, 32)
+    return np.concatenate([g4 & 0x0F, g4 >> 4], axis=2).reshape(-1, 256).astype(np.int32)
+
+
+def _dequantize_k(a, t):
+    """K-quant super-blocks of 256 (ggml's block_q4_K / q5_K / q6_K) -> float32.
+
+    Q4_K/Q5_K: d, dmin (f16), 12 bytes of 6-bit scale/min pairs for 8
+    sub-blocks of 32 (sub-blocks 0-3: low 6 bits of bytes j / j+4; 4-7: the
+    nibbles of byte j+4 plus the top 2 bits of bytes j-4 / j), Q5_K's 32 bytes
+    of fifth bits (bit 2c / 2c+1 of byte l: weights 64c+l / 64c+32+l), 128
+    bytes of nibbles; w = d*sc*q - dmin*m. Q6_K: 128 bytes of low 4 bits, 64
+    of high 2 bits, 16 int8 scales (sub-blocks of 16), d; w = d*sc*(q-32)."""
+    if t == Q6_K:
+        blk = a.reshape(-1, 210)
+        ql, qh = blk[:, :128].astype(np.int32), blk[:, 128:192].astype(np.int32)
+        sc = np.ascontiguousarray(blk[:, 192:208]).view(np.int8).astype(np.float32)
+        d = f16_bits_to_f32(np.ascontiguousarray(blk[:, 208:210]).view("<u2").reshape(-1))
+        halves = []
+        for h in range(2):
+            l4 = ql[:, 64 * h:64 * h + 64]
+            h2 = qh[:, 32 * h:32 * h + 32]
+            low = [l4[:, :32] & 15, l4[:, 32:] & 15, l4[:, :32] >> 4, l4[:, 32:] >> 4]
+            halves += [low[i] | (((h2 >> (2 * i)) & 3) << 4) for i in range(4)]
+        q = np.concatenate(halves, axis=1) - 32                   # [nb, 256]
+        w = d[:, None] * np.repeat(sc, 16, axis=1) * q.astype(np.float32)
+        return w.reshape(-1).astype(np.float32)
+    bb = 144 if t == Q4_K else 176
+    blk = a.reshape(-1, bb)
+    d = f16_bits_to_f32(np.ascontiguousarray(blk[:, 0:2]).view("<u2").reshape(-1))
+    dmin = f16_bits_to_f32(np.ascontiguousarray(blk[:, 2:4]).view("<u2").reshape(-1))
+    s = blk[:, 4:16].astype(np.int32)
+    sc = np.concatenate([s[:, 0:4] & 63, (s[:, 8:12] & 15) | ((s[:, 0:4] >> 6) << 4)], axis=1)
+    mn = np.concatenate([s[:, 4:8] & 63, (s[:, 8:12] >> 4) | ((s[:, 4:8] >> 6) << 4)], axis=1)
+    q = _k_nibbles(blk[:, bb - 128:])
+    if t == Q5_K:
+        qh = blk[:, 16:48].astype(np.int32)                       # [nb, 32]
+        bits = [(qh >> i) & 1 for i in range(8)]                  # bit i: sub-block i
+        q = q | (np.concatenate(bits, axis=1) << 4)
+    w = (d[:, None] * np.repeat(sc, 32, axis=1).astype(np.float32) * q.astype(np.float32)
+         - dmin[:, None] * np.repeat(mn, 32, axis=1).astype(np.float32))
+    return w.reshape(-1).astype(np.float32)
 
 
 def quantize(x, t):

@@ -83,7 +83,7 @@ def round_activation(x, wtype):
     if wtype == g.F32:
         return x
     a = x.detach().cpu().numpy().astype(np.float32)
-    t = g.Q8_0 if wtype in (g.Q8_0, g.Q4_0) else wtype
+    t = g.Q8_0 if wtype in (g.Q8_0, g.Q4_0, g.Q4_K, g.Q5_K, g.Q6_K) else wtype
     return torch.from_numpy(g.round_trip(a, t)).to(x.dtype)
 
 

@@ -947,6 +947,16 @@ static void hostile_tensors(void **state)
     one_tensor(&b, 2, (uint64_t[]){16, 4}, 8, 0, 64);
     EXPECT_BAD(&b, "tensor 0 (w): rows of 16 elements are not a whole number of Q8_0 blocks (32 "
                    "elements each)");
+    /* K-quants: rows of 256 (Q4_K is ggml type 12, Q6_K 14) */
+    one_tensor(&b, 2, (uint64_t[]){128, 4}, 12, 0, 288);
+    EXPECT_BAD(&b, "tensor 0 (w): rows of 128 elements are not a whole number of Q4_K blocks (256 "
+                   "elements each)");
+    one_tensor(&b, 2, (uint64_t[]){256, 2}, 12, 0, 288);
+    EXPECT_OK(&b);
+    one_tensor(&b, 2, (uint64_t[]){256, 2}, 14, 0, 419); /* 2 x 210 bytes needed */
+    EXPECT_BAD(&b, "tensor 0 (w) data [offset 96, 420 bytes] runs past the end of the file");
+    one_tensor(&b, 2, (uint64_t[]){256, 2}, 14, 0, 420);
+    EXPECT_OK(&b);
     one_tensor(&b, 1, (uint64_t[]){8}, 0, 16, 64);
     EXPECT_BAD(&b, "tensor 0 (w): data offset 16 (at offset 49) is not a multiple of the alignment "
                    "(32)");
@@ -1138,6 +1148,11 @@ static void writer_rejects(void **state)
     assert_int_equal(mw_gguf_writer_add_tensor(w, "q", MW_DTYPE_Q8_0, 2, dims, zeros, &err),
                      MW_ERR_INVALID);
     assert_non_null(strstr(err.msg, "not whole Q8_0 blocks"));
+    dims[0] = 128;
+    assert_int_equal(mw_gguf_writer_add_tensor(w, "k", MW_DTYPE_Q5_K, 2, dims, zeros, &err),
+                     MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "not whole Q5_K blocks"));
+    dims[0] = 16;
     assert_int_equal(mw_gguf_writer_add_tensor(w, "u", MW_DTYPE_U16, 2, dims, zeros, &err),
                      MW_ERR_INVALID);
     assert_non_null(strstr(err.msg, "no ggml id"));

@@ -541,7 +541,8 @@ static void prepare_x_layouts(void **state)
         }
     }
     assert_true(mw_k_supported(MW_DTYPE_Q8_0) && mw_k_supported(MW_DTYPE_F32));
-    assert_false(mw_k_supported(MW_DTYPE_Q4_K) || mw_k_supported(MW_DTYPE_F64));
+    assert_true(mw_k_supported(MW_DTYPE_Q4_K) && mw_k_supported(MW_DTYPE_Q6_K));
+    assert_false(mw_k_supported(MW_DTYPE_Q2_K) || mw_k_supported(MW_DTYPE_F64));
 }
 
 /* ---- row operations ----------------------------------------------------------------- */

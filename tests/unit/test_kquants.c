@@ -1,0 +1,369 @@
+/* test_kquants.c - the K-quant weight types Q4_K, Q5_K, Q6_K in the engine
+ * (src/engine/kernels.c): the bit layouts on hand-built super-blocks with
+ * known scales, the quantizers' round-trip error on random rows (the bounds
+ * measured and written in docs/ENGINE.md), and the matrix product against a
+ * double-precision dot of the dequantized operands, on every instruction set
+ * this machine has (AVX2's K-quant path serves AVX-512 too). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "memwall.h"
+#include "common/error.h"
+#include "engine/kernels.h"
+#include "engine/kernels_isa.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s)
+{
+    rng_state = s * 0x9e3779b97f4a7c15ull + 1;
+}
+
+static uint64_t rng_u64(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* uniform in [-1, 1) */
+static float rng_f(void)
+{
+    return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    return p;
+}
+
+static const mw_dtype ktypes[] = {MW_DTYPE_Q4_K, MW_DTYPE_Q5_K, MW_DTYPE_Q6_K};
+
+static void quant(mw_dtype t, const float *src, void *dst, int64_t k)
+{
+    switch (t) {
+    case MW_DTYPE_Q4_K: mw_k_quant_row_q4_k(src, dst, k); break;
+    case MW_DTYPE_Q5_K: mw_k_quant_row_q5_k(src, dst, k); break;
+    case MW_DTYPE_Q6_K: mw_k_quant_row_q6_k(src, dst, k); break;
+    default: fail();
+    }
+}
+
+/* ---- the block sizes the format reader and the planner use ------------------ */
+
+static void block_sizes(void **state)
+{
+    (void)state;
+    static const struct { mw_dtype t; uint32_t bytes; double bits; } want[] = {
+        {MW_DTYPE_Q4_K, MW_K_Q4_K_BYTES, 4.5},
+        {MW_DTYPE_Q5_K, MW_K_Q5_K_BYTES, 5.5},
+        {MW_DTYPE_Q6_K, MW_K_Q6_K_BYTES, 6.5625},
+    };
+    for (size_t i = 0; i < MW_ARRAY_LEN(want); i++) {
+        const mw_dtype_info *di = mw_dtype_get(want[i].t);
+        assert_int_equal(di->block_elems, 256);
+        assert_int_equal(di->block_bytes, want[i].bytes);
+        assert_true(8.0 * (double)mw_dtype_bytes(want[i].t, 256 * 1000) / (256 * 1000) == want[i].bits);
+        assert_true(mw_k_supported(want[i].t));
+        /* x goes to Q8_0 for them: k/32 blocks of 34 bytes per row */
+        assert_int_equal(mw_k_prepare_x_bytes(want[i].t, 3, 512), 3 * 16 * 34);
+    }
+}
+
+/* ---- hand-built super-blocks ------------------------------------------------ */
+
+/* 6-bit scales and mins chosen so that sub-blocks 4-7 need their high 2 bits
+ * (values >= 16), packed as the format says: bytes 0-3 hold the scales of
+ * sub-blocks 0-3 in their low 6 bits and the top 2 bits of the scales of 4-7;
+ * bytes 4-7 the same for the mins; bytes 8-11 the low 4 bits of the scale
+ * (low nibble) and min (high nibble) of sub-blocks 4-7. */
+static const int hb_sc[8] = {1, 2, 3, 63, 21, 38, 55, 16};
+static const int hb_mn[8] = {5, 0, 7, 8, 18, 35, 50, 63};
+
+static void pack_scales(uint8_t s[12])
+{
+    for (int j = 0; j < 4; j++) {
+        s[j] = (uint8_t)(hb_sc[j] | ((hb_sc[j + 4] >> 4) << 6));
+        s[j + 4] = (uint8_t)(hb_mn[j] | ((hb_mn[j + 4] >> 4) << 6));
+        s[j + 8] = (uint8_t)((hb_sc[j + 4] & 15) | ((hb_mn[j + 4] & 15) << 4));
+    }
+}
+
+static void q4_k_layout(void **state)
+{
+    (void)state;
+    uint8_t b[MW_K_Q4_K_BYTES] = {0x00, 0x3c, 0x00, 0x38}; /* d = 1.0, dmin = 0.5 */
+    pack_scales(b + 4);
+    /* the packing itself, byte by byte: 21 = 0b010101, 18 = 0b010010 */
+    assert_int_equal(b[4 + 0], 1 | (1 << 6));         /* sc0 = 1, sc4 >> 4 = 1 */
+    assert_int_equal(b[4 + 4], 5 | (1 << 6));         /* m0 = 5, m4 >> 4 = 1 */
+    assert_int_equal(b[4 + 8], 5 | (2 << 4));         /* sc4 & 15 = 5, m4 & 15 = 2 */
+    assert_int_equal(b[4 + 11], 0 | (15 << 4));       /* sc7 & 15 = 0, m7 & 15 = 15 */
+    int q[256];
+    for (int i = 0; i < 256; i++) q[i] = (i * 7 + i / 32) % 16;
+    /* 32-byte groups; byte l of group c: weight 64c+l low, 64c+32+l high */
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) b[16 + 32 * c + l] = (uint8_t)(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+    float y[256];
+    mw_k_dequant_row(MW_DTYPE_Q4_K, b, y, 256);
+    for (int i = 0; i < 256; i++) {
+        const float want = 1.0f * (float)(hb_sc[i / 32] * q[i]) - 0.5f * (float)hb_mn[i / 32];
+        if (y[i] != want) fail_msg("Q4_K weight %d: %g, want %g", i, y[i], want);
+    }
+}
+
+static void q5_k_layout(void **state)
+{
+    (void)state;
+    uint8_t b[MW_K_Q5_K_BYTES] = {0x00, 0x40, 0x00, 0x3c}; /* d = 2.0, dmin = 1.0 */
+    pack_scales(b + 4);
+    int q[256];
+    for (int i = 0; i < 256; i++) q[i] = (i * 11 + 3) % 32;
+    /* fifth bits: byte l of the 32, bit 2c for weight 64c+l, bit 2c+1 for 64c+32+l */
+    for (int c = 0; c < 4; c++) {
+        for (int l = 0; l < 32; l++) {
+            const int lo = q[64 * c + l], hi = q[64 * c + 32 + l];
+            b[48 + 32 * c + l] = (uint8_t)((lo & 15) | ((hi & 15) << 4));
+            b[16 + l] = (uint8_t)(b[16 + l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        }
+    }
+    float y[256];
+    mw_k_dequant_row(MW_DTYPE_Q5_K, b, y, 256);
+    for (int i = 0; i < 256; i++) {
+        const float want = 2.0f * (float)(hb_sc[i / 32] * q[i]) - 1.0f * (float)hb_mn[i / 32];
+        if (y[i] != want) fail_msg("Q5_K weight %d: %g, want %g", i, y[i], want);
+    }
+}
+
+static void q6_k_layout(void **state)
+{
+    (void)state;
+    uint8_t b[MW_K_Q6_K_BYTES] = {0};
+    b[208] = 0x00, b[209] = 0x34; /* d = 0.25 */
+    int sc[16], q[256];
+    for (int j = 0; j < 16; j++) sc[j] = j * 17 - 128; /* -128 .. 127 */
+    for (int j = 0; j < 16; j++) b[192 + j] = (uint8_t)(int8_t)sc[j];
+    for (int i = 0; i < 256; i++) q[i] = (i * 13 + i / 16) % 64; /* stored, 0..63; weight q-32 */
+    /* two halves of 128: low 4 bits in 64 bytes, high 2 bits in 32 bytes.
+     * byte l (l < 32) of the low part: weight l low nibble, 64+l high;
+     * byte 32+l: weights 32+l and 96+l; high byte l: bits 0-1 weight l,
+     * 2-3 weight 32+l, 4-5 weight 64+l, 6-7 weight 96+l. */
+    for (int h = 0; h < 2; h++) {
+        const int *o = q + 128 * h;
+        uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+        for (int l = 0; l < 32; l++) {
+            ql[l] = (uint8_t)((o[l] & 15) | ((o[l + 64] & 15) << 4));
+            ql[l + 32] = (uint8_t)((o[l + 32] & 15) | ((o[l + 96] & 15) << 4));
+            qh[l] = (uint8_t)((o[l] >> 4) | ((o[l + 32] >> 4) << 2) | ((o[l + 64] >> 4) << 4) | ((o[l + 96] >> 4) << 6));
+        }
+    }
+    float y[256];
+    mw_k_dequant_row(MW_DTYPE_Q6_K, b, y, 256);
+    for (int i = 0; i < 256; i++) {
+        const float want = 0.25f * (float)(sc[i / 16] * (q[i] - 32));
+        if (y[i] != want) fail_msg("Q6_K weight %d: %g, want %g", i, y[i], want);
+    }
+}
+
+/* A hand-built Q4_K block times x: the product is Σ w_i x_i exactly (x made
+ * of values Q8_0 represents exactly: amax 127 per block with d = 1). */
+static void q4_k_hand_built_dot(void **state)
+{
+    (void)state;
+    uint8_t b[MW_K_Q4_K_BYTES] = {0x00, 0x3c, 0x00, 0x38};
+    pack_scales(b + 4);
+    for (int i = 0; i < 128; i++) b[16 + i] = (uint8_t)(i * 37 + 11);
+    float w[256], x[256];
+    mw_k_dequant_row(MW_DTYPE_Q4_K, b, w, 256);
+    for (int i = 0; i < 256; i++) x[i] = i % 32 == 5 ? 127.0f : (float)((i * 5) % 9 - 4);
+    double want = 0;
+    for (int i = 0; i < 256; i++) want += (double)w[i] * x[i];
+    uint8_t xq[8 * MW_K_Q8_0_BYTES];
+    mw_k_prepare_x(MW_DTYPE_Q4_K, x, 1, 256, xq);
+    float y = 0;
+    mw_k_matmul(MW_DTYPE_Q4_K, b, x, xq, &y, 1, 1, 256, 0, 1);
+    assert_true((double)y == want);
+}
+
+/* ---- quantizers: round-trip error ------------------------------------------ */
+
+/* relative RMS error of quantize-then-dequantize over rows of k, for normal
+ * (sum of 3 uniforms) and uniform data; the bounds are about 1.2x what was
+ * measured (docs/ENGINE.md) */
+static double rt_error(mw_dtype t, int normal, int64_t k, int rows)
+{
+    float *x = xmalloc((size_t)k * 4), *y = xmalloc((size_t)k * 4);
+    uint8_t *q = xmalloc((size_t)mw_dtype_bytes(t, (uint64_t)k));
+    double se = 0, ss = 0;
+    for (int r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < k; i++)
+            x[i] = normal ? (rng_f() + rng_f() + rng_f()) * 0.02f : rng_f() * 0.05f;
+        quant(t, x, q, k);
+        mw_k_dequant_row(t, q, y, k);
+        for (int64_t i = 0; i < k; i++) {
+            se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+            ss += (double)x[i] * x[i];
+        }
+    }
+    free(x); free(y); free(q);
+    return sqrt(se / ss);
+}
+
+static void quant_round_trip(void **state)
+{
+    (void)state;
+    static const double bound[2][3] = {
+        /* normal */  {0.090, 0.045, 0.023},
+        /* uniform */ {0.075, 0.037, 0.019},
+    };
+    rng_seed(11);
+    for (int normal = 1; normal >= 0; normal--) {
+        for (size_t ti = 0; ti < MW_ARRAY_LEN(ktypes); ti++) {
+            const double e = rt_error(ktypes[ti], normal, 4096, 16);
+            print_message("%s %s data: relative RMS error %.4f (bound %.3f)\n",
+                          mw_dtype_get(ktypes[ti])->name, normal ? "normal" : "uniform", e,
+                          bound[!normal][ti]);
+            assert_true(e < bound[!normal][ti]);
+            assert_true(e > 0.0); /* a real quantizer loses something */
+        }
+    }
+}
+
+/* Edge rows: zeros, a constant, all positive, all negative, one outlier:
+ * valid blocks whose values stay within a step of the input. */
+static void quant_edge_rows(void **state)
+{
+    (void)state;
+    float x[512], y[512];
+    uint8_t q[2 * MW_K_Q6_K_BYTES];
+    for (size_t ti = 0; ti < MW_ARRAY_LEN(ktypes); ti++) {
+        const mw_dtype t = ktypes[ti];
+        for (int kind = 0; kind < 5; kind++) {
+            float amax = 0;
+            for (int i = 0; i < 512; i++) {
+                x[i] = kind == 0 ? 0.0f : kind == 1 ? 0.75f : kind == 2 ? 0.01f * (float)(i % 37 + 1)
+                     : kind == 3 ? -0.01f * (float)(i % 29 + 1) : (i == 300 ? 40.0f : 0.001f * (float)(i % 7 - 3));
+                amax = fmaxf(amax, fabsf(x[i]));
+            }
+            quant(t, x, q, 512);
+            mw_k_dequant_row(t, q, y, 512);
+            for (int i = 0; i < 512; i++) {
+                assert_true(isfinite(y[i]));
+                /* Q4_K: a step is at most range/15, range <= 2 amax */
+                if (fabsf(y[i] - x[i]) > 2.0f * amax / 15.0f + 1e-6f)
+                    fail_msg("%s row kind %d [%d]: %g vs %g", mw_dtype_get(t)->name, kind, i, y[i], x[i]);
+            }
+            if (kind == 0)
+                for (int i = 0; i < 512; i++) assert_true(y[i] == 0.0f);
+        }
+    }
+}
+
+/* ---- the matrix product ---------------------------------------------------- */
+
+static int isa_ids[MW_K_ISA_COUNT] = {MW_K_ISA_SCALAR, MW_K_ISA_AVX2, MW_K_ISA_AVX512};
+
+static int force_path(void **state)
+{
+    const int isa = *(int *)*state;
+    if (!mw_k_isa_available(isa)) return 0;
+    return mw_k_force_isa(isa) == 0 ? 0 : -1;
+}
+
+static int restore_path(void **state)
+{
+    (void)state;
+    return mw_k_force_isa(MW_K_ISA_AUTO) == 0 ? 0 : -1;
+}
+
+/* y = x W^T for W [n, k] of type t, against Σ over the dequantized W and the
+ * dequantized Q8_0 x in double, within 1e-5 of Σ|x w|, and against the
+ * scalar reference (equal on the scalar path, within 1e-5 of Σ|x w| else) */
+static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1)
+{
+    const size_t row = (size_t)mw_dtype_bytes(t, (uint64_t)k);
+    float *wf = xmalloc((size_t)(n * k) * 4), *x = xmalloc((size_t)(m * k) * 4);
+    float *wd = xmalloc((size_t)(n * k) * 4), *xd = xmalloc((size_t)(m * k) * 4);
+    float *y = xmalloc((size_t)(m * n) * 4), *yr = xmalloc((size_t)(m * n) * 4);
+    uint8_t *W = xmalloc(row * (size_t)n);
+    const size_t xb = mw_k_prepare_x_bytes(t, m, k);
+    uint8_t *xq = xmalloc(xb);
+    for (int64_t i = 0; i < n * k; i++) wf[i] = (rng_f() + rng_f()) * 0.03f + (i % 256 < 32 ? 0.01f : 0.0f);
+    for (int64_t i = 0; i < m * k; i++) x[i] = rng_f() * 2.0f;
+    for (int64_t j = 0; j < n; j++) {
+        quant(t, wf + j * k, W + (size_t)j * row, k);
+        mw_k_dequant_row(t, W + (size_t)j * row, wd + j * k, k);
+    }
+    mw_k_prepare_x(t, x, m, k, xq);
+    for (int64_t i = 0; i < m; i++)
+        mw_k_dequant_row(MW_DTYPE_Q8_0, xq + (size_t)i * (xb / (size_t)m), xd + i * k, k);
+    for (int64_t i = 0; i < m * n; i++) y[i] = yr[i] = -7.0f;
+    mw_k_matmul(t, W, x, xq, y, m, n, k, j0, j1);
+    mw_kref_matmul(t, W, x, xq, yr, m, n, k, j0, j1);
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            const float got = y[i * n + j];
+            if (j < j0 || j >= j1) {
+                assert_true(got == -7.0f && yr[i * n + j] == -7.0f); /* untouched */
+                continue;
+            }
+            double want = 0, mag = 0;
+            for (int64_t l = 0; l < k; l++) {
+                want += (double)xd[i * k + l] * wd[j * k + l];
+                mag += fabs((double)xd[i * k + l] * wd[j * k + l]);
+            }
+            /* the scalar path is the reference itself; a SIMD path sums in
+             * another order, so it agrees to rounding */
+            const int same = mw_k_isa() == MW_K_ISA_SCALAR ? got == yr[i * n + j]
+                                                          : fabs(got - yr[i * n + j]) <= 1e-5 * mag;
+            if (!(fabs(got - want) <= 1e-5 * mag) || !same)
+                fail_msg("%s m %lld n %lld k %lld y[%lld,%lld]: %.9g (ref %.9g), want %.9g (Σ|xw| %.3g)",
+                         mw_dtype_get(t)->name, (long long)m, (long long)n, (long long)k, (long long)i,
+                         (long long)j, got, yr[i * n + j], want, mag);
+        }
+    }
+    free(wf); free(x); free(wd); free(xd); free(y); free(yr); free(W); free(xq);
+}
+
+static void matmul_matches_dequant(void **state)
+{
+    if (!mw_k_isa_available(*(int *)*state)) skip();
+    rng_seed(5);
+    for (size_t ti = 0; ti < MW_ARRAY_LEN(ktypes); ti++) {
+        check_matmul(ktypes[ti], 1, 9, 256, 0, 9);
+        check_matmul(ktypes[ti], 3, 11, 1024, 2, 9);
+        check_matmul(ktypes[ti], 5, 7, 2048, 6, 7);
+        check_matmul(ktypes[ti], 1, 4, 4096, 0, 4);
+    }
+}
+
+#define PATH_TESTS(fn)                                                 \
+    {#fn "/scalar", fn, force_path, restore_path, &isa_ids[0]},        \
+    {#fn "/avx2", fn, force_path, restore_path, &isa_ids[1]},          \
+    {#fn "/avx512", fn, force_path, restore_path, &isa_ids[2]}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(block_sizes),
+        cmocka_unit_test(q4_k_layout),
+        cmocka_unit_test(q5_k_layout),
+        cmocka_unit_test(q6_k_layout),
+        cmocka_unit_test(q4_k_hand_built_dot),
+        cmocka_unit_test(quant_round_trip),
+        cmocka_unit_test(quant_edge_rows),
+        PATH_TESTS(matmul_matches_dequant),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
