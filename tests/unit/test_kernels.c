@@ -26,26 +26,7 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static void rng_seed(uint64_t s)
-{
-    rng_state = s * 0x9e3779b97f4a7c15ull + 1;
-}
-
-static uint64_t rng_u64(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-/* uniform in [-1, 1) */
-static float rng_f(void)
-{
-    return (float)((double)(rng_u64() >> 11) * 0x1p-52 - 1.0);
-}
+#include "test_rng.h"
 
 /* roughly normal, N(0, sigma) */
 static float rng_normal(float sigma)
