@@ -43,8 +43,8 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* A repetition in which a thread ran less than this share of the wall
- * time was disturbed: its rate is not the machine's. */
+/* A repetition whose threads had less than this share of its span on a
+ * CPU was disturbed: its rate is not the machine's. */
 #define OFF_CPU_SHARE 0.90
 
 void mw_roofline_opts_init(mw_roofline_opts *o)
@@ -72,9 +72,9 @@ typedef struct job {
     pthread_mutex_t gate_mu;  /* the gate: workers wait here until every */
     pthread_cond_t gate_cv;   /* thread exists (or one could not be made) */
     int      gate;            /* 0 closed, 1 run, -1 give up */
-    double   dt[MAX_THREADS][MAX_REPS];
-    unsigned char off_cpu[MAX_THREADS][MAX_REPS]; /* the thread ran < 90% of the
-                                                     repetition: it shared a CPU */
+    double   t0[MAX_THREADS][MAX_REPS]; /* each thread's start and end of  */
+    double   t1[MAX_THREADS][MAX_REPS]; /* each repetition (the clock's)   */
+    double   cpu[MAX_THREADS][MAX_REPS];/* and the CPU time it had         */
     double   work;            /* flops per thread per repetition (compute) */
 } job;
 
@@ -112,9 +112,9 @@ static void *work(void *arg)
         case C_BF16: pub += mw_rl_dot_bf16(j->inner, &f); break;
         case C_INT8: pub += mw_rl_dot_int8(mw_rl_int8_best(), j->inner, &f); break;
         }
-        double dt = now_seconds() - t0;
-        j->dt[w->t][r] = dt;
-        j->off_cpu[w->t][r] = dt > 0 && cpu_seconds() - c0 < OFF_CPU_SHARE * dt;
+        j->t1[w->t][r] = now_seconds();
+        j->t0[w->t][r] = t0;
+        j->cpu[w->t][r] = cpu_seconds() - c0;
         if (w->t == 0) j->work = f;
         if (a) pub += a[0];  /* what was written is read back: stores stay */
     }
@@ -167,21 +167,28 @@ static int run_job(job *j, double amount, mw_roofline_figure *out)
     pthread_barrier_destroy(&j->bar);
     pthread_cond_destroy(&j->gate_cv);
     pthread_mutex_destroy(&j->gate_mu);
-    /* the figure: over the undisturbed repetitions when there are any
-     * (every thread on its CPU); any disturbed one makes it noisy */
+    /* A repetition lasts from the first thread's start to the last one's
+     * end (threads that waited for a CPU start late: timing each thread
+     * alone would count their work as parallel when it was not). It was
+     * disturbed when its threads had less than 90% of that span each on
+     * a CPU (another process, or more threads than CPUs). The figure is
+     * over the undisturbed repetitions when there are any; any disturbed
+     * one makes it noisy. */
     double rate[MAX_REPS];
     int n = 0, disturbed = 0;
     for (int pass = 0; pass < 2 && n == 0; pass++) {
         for (int r = 0; r < j->reps; r++) {
-            double slow = 0;
-            int off = 0;
+            double first = j->t0[0][r], last = j->t1[0][r], cpu = 0;
             for (uint32_t t = 0; t < j->threads; t++) {
-                if (j->dt[t][r] > slow) slow = j->dt[t][r];
-                off |= j->off_cpu[t][r];
+                if (j->t0[t][r] < first) first = j->t0[t][r];
+                if (j->t1[t][r] > last) last = j->t1[t][r];
+                cpu += j->cpu[t][r];
             }
+            const double span = last - first;
+            const int off = span > 0 && cpu < OFF_CPU_SHARE * span * j->threads;
             if (pass == 0 && off) { disturbed = 1; continue; }
             double amt = amount > 0 ? amount : j->work * j->threads;
-            rate[n++] = slow > 0 ? amt / slow : 0;
+            rate[n++] = span > 0 ? amt / span : 0;
         }
     }
     qsort(rate, (size_t)n, sizeof rate[0], cmp_double);

@@ -207,6 +207,10 @@ static void threads_sharing_cpus_are_noisy(void **state)
     assert_true(r->flops_f32[0].max > 0);
     assert_true(r->flops_f32[1].max > 0);
     assert_int_equal(r->flops_f32[1].noisy, 1);
+    /* and not inflated: a repetition spans all its threads' work, so 2n
+     * threads on n CPUs cannot count as 2n CPUs' worth (timing each
+     * thread alone did) */
+    assert_true(r->flops_f32[1].max < 1.3 * (double)(ncpu > 0 ? ncpu : 1) * r->flops_f32[0].max);
     mw_roofline_result_free(r);
 }
 
