@@ -1203,9 +1203,10 @@ MW_API mw_status mw_plan_report_json(const mw_model *m, const mw_plan *base, con
 
 /* One measured rate over several repetitions: bytes/s or FLOP/s. The best is
  * max. Unknown (not measured): all three negative. noisy: (max - min) / max
- * exceeds MW_ROOFLINE_NOISY, or a repetition was disturbed (a thread ran
- * less than 90% of its wall time: another process had its CPU); the three
- * figures are then the undisturbed repetitions' when there are any. */
+ * exceeds MW_ROOFLINE_NOISY, or a repetition was disturbed (its threads had
+ * less than 90% of its span, first start to last end, on a CPU: another
+ * process had one); the three figures are then the undisturbed
+ * repetitions' when there are any. */
 #define MW_ROOFLINE_NOISY 0.10
 typedef struct mw_roofline_figure {
     double min, median, max;
