@@ -47,6 +47,20 @@ static double cpu_seconds(void)
  * CPU was disturbed: its rate is not the machine's. */
 #define OFF_CPU_SHARE 0.90
 
+double mw_rl_rep_rate(const double *t0, const double *t1, const double *cpu, uint32_t n, double amount,
+                      int *disturbed)
+{
+    double first = t0[0], last = t1[0], on_cpu = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        if (t0[t] < first) first = t0[t];
+        if (t1[t] > last) last = t1[t];
+        on_cpu += cpu[t];
+    }
+    const double span = last - first;
+    *disturbed = span > 0 && on_cpu < OFF_CPU_SHARE * span * n;
+    return span > 0 ? amount / span : 0;
+}
+
 void mw_roofline_opts_init(mw_roofline_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -178,17 +192,16 @@ static int run_job(job *j, double amount, mw_roofline_figure *out)
     int n = 0, disturbed = 0;
     for (int pass = 0; pass < 2 && n == 0; pass++) {
         for (int r = 0; r < j->reps; r++) {
-            double first = j->t0[0][r], last = j->t1[0][r], cpu = 0;
+            double t0[MAX_THREADS], t1[MAX_THREADS], cpu[MAX_THREADS];
             for (uint32_t t = 0; t < j->threads; t++) {
-                if (j->t0[t][r] < first) first = j->t0[t][r];
-                if (j->t1[t][r] > last) last = j->t1[t][r];
-                cpu += j->cpu[t][r];
+                t0[t] = j->t0[t][r];
+                t1[t] = j->t1[t][r];
+                cpu[t] = j->cpu[t][r];
             }
-            const double span = last - first;
-            const int off = span > 0 && cpu < OFF_CPU_SHARE * span * j->threads;
+            int off;
+            double rt = mw_rl_rep_rate(t0, t1, cpu, j->threads, amount > 0 ? amount : j->work * j->threads, &off);
             if (pass == 0 && off) { disturbed = 1; continue; }
-            double amt = amount > 0 ? amount : j->work * j->threads;
-            rate[n++] = span > 0 ? amt / span : 0;
+            rate[n++] = rt;
         }
     }
     qsort(rate, (size_t)n, sizeof rate[0], cmp_double);

@@ -41,6 +41,13 @@ mw_rl_int8_path mw_rl_int8_best(void);
 int mw_rl_has_avxvnni(void);
 float mw_rl_dot_int8(mw_rl_int8_path path, uint64_t iters, double *flops);
 
+/*! mw_rl_rep_rate() : one repetition of n threads (each one's start t0,
+ *  end t1 and CPU time cpu, seconds): amount over its span, first start to
+ *  last end; *disturbed when the threads had less than 90% of the span each
+ *  on a CPU. Pure. */
+double mw_rl_rep_rate(const double *t0, const double *t1, const double *cpu, uint32_t n, double amount,
+                      int *disturbed);
+
 /*! mw_rl_find_levels() : the plateaus of a bandwidth curve bw[0..n) over
  *  growing working sets. A point more than 12% below the median of the
  *  plateau so far ends that plateau; a lone point between two drops is a transition and

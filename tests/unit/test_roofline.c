@@ -207,11 +207,32 @@ static void threads_sharing_cpus_are_noisy(void **state)
     assert_true(r->flops_f32[0].max > 0);
     assert_true(r->flops_f32[1].max > 0);
     assert_int_equal(r->flops_f32[1].noisy, 1);
-    /* and not inflated: a repetition spans all its threads' work, so 2n
-     * threads on n CPUs cannot count as 2n CPUs' worth (timing each
-     * thread alone did) */
-    assert_true(r->flops_f32[1].max < 1.3 * (double)(ncpu > 0 ? ncpu : 1) * r->flops_f32[0].max);
     mw_roofline_result_free(r);
+}
+
+/* A repetition's rate is over its span, first start to last end: two
+ * threads that ran one after another on one CPU did the work of one, and
+ * were disturbed (timing each thread alone counted them as two CPUs). */
+static void a_repetition_spans_its_threads(void **state)
+{
+    (void)state;
+    int off = -1;
+    /* side by side, 1 s each, on their CPUs: 2 units a second */
+    const double t0a[] = {10.0, 10.0}, t1a[] = {11.0, 11.0}, cpua[] = {1.0, 1.0};
+    assert_true(mw_rl_rep_rate(t0a, t1a, cpua, 2, 2.0, &off) == 2.0);
+    assert_int_equal(off, 0);
+    /* one after the other: 2 units in 2 s, 1 s of CPU each in a 2 s span */
+    const double t0b[] = {10.0, 11.0}, t1b[] = {11.0, 12.0};
+    assert_true(mw_rl_rep_rate(t0b, t1b, cpua, 2, 2.0, &off) == 1.0);
+    assert_int_equal(off, 1);
+    /* started 5 ms apart after the barrier: still on their CPUs (> 90%) */
+    const double t0c[] = {10.0, 10.005}, t1c[] = {11.0, 11.005}, cpuc[] = {0.999, 0.999};
+    assert_true(fabs(mw_rl_rep_rate(t0c, t1c, cpuc, 2, 2.0, &off) - 2.0 / 1.005) < 1e-12);
+    assert_int_equal(off, 0);
+    /* one thread preempted for a third of the span */
+    const double cpud[] = {1.0, 0.66};
+    mw_rl_rep_rate(t0a, t1a, cpud, 2, 2.0, &off);
+    assert_int_equal(off, 1);
 }
 
 static void a_quick_run_is_consistent(void **state)
@@ -349,6 +370,7 @@ int main(void)
         cmocka_unit_test(cache_sizes_from_a_fake_sysfs),
         cmocka_unit_test(a_quick_run_is_consistent),
         cmocka_unit_test(threads_sharing_cpus_are_noisy),
+        cmocka_unit_test(a_repetition_spans_its_threads),
         cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(allocation_failures_are_clean),
         cmocka_unit_test(thread_creation_failure_leaves_all_threads_unknown),
