@@ -103,20 +103,7 @@ static void make_weights(mw_dtype t, const float *src, void *dst, int64_t n, int
 
 /* ---- per-path setup: state points at the isa id ----------------------------- */
 
-static int isa_ids[MW_K_ISA_COUNT] = {MW_K_ISA_SCALAR, MW_K_ISA_AVX2, MW_K_ISA_AVX512};
-
-static int force_path(void **state)
-{
-    const int isa = *(int *)*state;
-    if (!mw_k_isa_available(isa)) return 0; /* the test skips itself */
-    return mw_k_force_isa(isa) == 0 ? 0 : -1;
-}
-
-static int restore_path(void **state)
-{
-    (void)state;
-    return mw_k_force_isa(MW_K_ISA_AUTO);
-}
+#include "test_kernel_paths.h"
 
 static int path_of(void **state)
 {
@@ -681,12 +668,6 @@ static void isa_selection(void **state)
     assert_string_equal(mw_k_isa_name(MW_K_ISA_AVX2), "avx2");
     print_message("kernels use %s on this machine\n", mw_k_isa_name(best));
 }
-
-/* each test once per path, named test/path */
-#define PATH_TESTS(fn)                                                 \
-    {#fn "/scalar", fn, force_path, restore_path, &isa_ids[0]},        \
-    {#fn "/avx2", fn, force_path, restore_path, &isa_ids[1]},          \
-    {#fn "/avx512", fn, force_path, restore_path, &isa_ids[2]}
 
 int main(void)
 {

@@ -253,20 +253,7 @@ static void quant_edge_rows(void **state)
 
 /* ---- the matrix product ---------------------------------------------------- */
 
-static int isa_ids[MW_K_ISA_COUNT] = {MW_K_ISA_SCALAR, MW_K_ISA_AVX2, MW_K_ISA_AVX512};
-
-static int force_path(void **state)
-{
-    const int isa = *(int *)*state;
-    if (!mw_k_isa_available(isa)) return 0;
-    return mw_k_force_isa(isa) == 0 ? 0 : -1;
-}
-
-static int restore_path(void **state)
-{
-    (void)state;
-    return mw_k_force_isa(MW_K_ISA_AUTO) == 0 ? 0 : -1;
-}
+#include "test_kernel_paths.h"
 
 /* y = x W^T for W [n, k] of type t, against Σ over the dequantized W and the
  * dequantized Q8_0 x in double, within 1e-5 of Σ|x w|, and against the
@@ -328,11 +315,6 @@ static void matmul_matches_dequant(void **state)
         check_matmul(ktypes[ti], 1, 4, 4096, 0, 4);
     }
 }
-
-#define PATH_TESTS(fn)                                                 \
-    {#fn "/scalar", fn, force_path, restore_path, &isa_ids[0]},        \
-    {#fn "/avx2", fn, force_path, restore_path, &isa_ids[1]},          \
-    {#fn "/avx512", fn, force_path, restore_path, &isa_ids[2]}
 
 int main(void)
 {

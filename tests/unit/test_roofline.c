@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_threads_fail.h"
+
 #include "memwall.h"
 #include "common/test_hooks.h"
 #include "roofline/roofline.h"
@@ -327,11 +329,8 @@ static void allocation_failures_are_clean(void **state)
 static void thread_creation_failure_leaves_all_threads_unknown(void **state)
 {
     (void)state;
-    pthread_attr_t saved, huge;
-    assert_int_equal(pthread_getattr_default_np(&saved), 0);
-    assert_int_equal(pthread_attr_init(&huge), 0);
-    assert_int_equal(pthread_attr_setstacksize(&huge, (size_t)1 << 40), 0);
-    assert_int_equal(pthread_setattr_default_np(&huge), 0);
+    threads_fail tf;
+    threads_fail_begin(&tf);
     mw_roofline_opts o;
     mw_roofline_opts_init(&o);
     o.quick = 1;
@@ -340,9 +339,7 @@ static void thread_creation_failure_leaves_all_threads_unknown(void **state)
     mw_roofline_result *r = NULL;
     mw_err err;
     mw_status st = mw_roofline_measure(&o, &r, &err);
-    assert_int_equal(pthread_setattr_default_np(&saved), 0);
-    pthread_attr_destroy(&huge);
-    pthread_attr_destroy(&saved);
+    threads_fail_end(&tf);
     assert_int_equal(st, MW_OK);
     if (r->flops_f32[1].max > 0) {
         mw_roofline_result_free(r);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_threads_fail.h"
+
 #include "memwall.h"
 #include "common/test_hooks.h"
 #include "common/error.h"
@@ -377,20 +379,15 @@ static void allocation_failures_are_clean(void **state)
 static void thread_creation_failure_is_clean(void **state)
 {
     (void)state;
-    pthread_attr_t saved, huge;
-    assert_int_equal(pthread_getattr_default_np(&saved), 0);
-    assert_int_equal(pthread_attr_init(&huge), 0);
-    assert_int_equal(pthread_attr_setstacksize(&huge, (size_t)1 << 40), 0);
-    assert_int_equal(pthread_setattr_default_np(&huge), 0);
+    threads_fail tf;
+    threads_fail_begin(&tf);
 
     uint64_t before = mem_current();
     mw_pool *p = (mw_pool *)&p;
     mw_err err = {0};
     mw_status st = mw_pool_init(&p, 3, &err);
 
-    assert_int_equal(pthread_setattr_default_np(&saved), 0);
-    pthread_attr_destroy(&huge);
-    pthread_attr_destroy(&saved);
+    threads_fail_end(&tf);
     if (st == MW_OK) {
         mw_pool_free(p);
         skip(); /* this libc or sanitizer runtime ignores the default stack size */
