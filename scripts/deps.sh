@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcjson-dev)
 case "${1:-}" in
-  --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev
+  --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev strace
           python3-numpy python3-torch) ;;  # the engine's PyTorch reference (tests/ref)
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac

@@ -376,6 +376,12 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
      * the caller's environment is not ours to change. */
     char report_env[48];
     const char *env_add[] = {report_env, NULL};
+    /* an engine point's `memwall run` judges nothing against the machine
+     * profile (the sweep does, with the profile it was given): it reads
+     * neither the profile nor the machine's key (NVML) in the measured
+     * process */
+    static const char *const engine_env[] = {"MEMWALL_PROFILE=none", NULL};
+    if (!o->cmd) w.env_add = engine_env;
     if (report) {
         snprintf(report_env, sizeof report_env, "MEMWALL_REPORT_FD=%d", fileno(report));
         w.env_add = env_add;

@@ -143,6 +143,14 @@ expect_contains "$T/stderr" "memwall: measuring this machine's ceilings once"
 ls "$T"/sweepcache/memwall/machine-*.json > /dev/null 2>&1 || fail "the sweep saved no profile"
 XDG_CACHE_HOME=$T/sweepcache expect_exit 0 "$MW" "${sweep_args[@]}"
 expect_not_contains "$T/stderr" "measuring this machine's ceilings"
+# the sweep reads the profile; its points' `memwall run` processes do not
+# (no profile or NVML work in the measured process)
+if command -v strace > /dev/null 2>&1; then
+    XDG_CACHE_HOME=$T/sweepcache strace -f -qq -e trace=openat -o "$T/strace" "$MW" "${sweep_args[@]}" \
+        > /dev/null 2>&1 < /dev/null || fail "the sweep under strace failed"
+    readers=$(grep 'sweepcache/memwall/machine-' "$T/strace" | awk '{print $1}' | sort -u | wc -l)
+    expect_eq "processes that opened the profile" "$readers" 1
+fi
 # a command sweep never measures
 XDG_CACHE_HOME=$T/cmdcache expect_exit 0 "$MW" sweep --json -q --batches 1 --mem-limit 1G -- true
 expect_not_contains "$T/stderr" "measuring"
