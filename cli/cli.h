@@ -137,6 +137,17 @@ int mw_cli_ceilings(int measure, int refresh, volatile sig_atomic_t *cancel, int
 extern volatile sig_atomic_t mw_cli_stop_signal;
 void mw_cli_catch_stop_signals(int catch);
 
+/*! mw_cli_read_file() : the whole of path ("-": standard input), at most
+ *  max bytes, NUL-terminated, into *buf (free()) and *len. Prints the error
+ *  ("OPT: cannot read PATH: reason", or too large) and returns 0 on failure. */
+int mw_cli_read_file(const char *cmd, const char *opt, const char *path, size_t max, char **buf, size_t *len);
+
+/*! mw_cli_write_model_text() : text a model made (decoded tokens: bytes
+ *  from its file) written so that a terminal acts on none of it: control
+ *  bytes (ESC...) and malformed UTF-8 become '?'; newlines and tabs stay.
+ *  @return 0 on a write error. */
+int mw_cli_write_model_text(FILE *out, const char *s, size_t len);
+
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);
 

@@ -19,6 +19,9 @@ const struct option mw_cmd_run_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"seed", required_argument, NULL, 'S'},
     {"tokens", required_argument, NULL, 'T'},
+    {"text", required_argument, NULL, 'x'},
+    {"text-file", required_argument, NULL, 'X'},
+    {"ignore-eos", no_argument, NULL, 'E'},
     {"logits", required_argument, NULL, 'L'},
     {"kv-dtype", required_argument, NULL, 'k'},
     {"no-mmap", no_argument, NULL, 'M'},
@@ -106,6 +109,7 @@ static int check_shape(const mw_run_opts *o)
                      o->n_seqs);
         return 0;
     }
+    if (o->text) return 1;   /* its length is known once tokenized (mw_run checks) */
     uint32_t longest = o->prompt;
     if (o->n_seqs) {
         longest = 0;
@@ -120,14 +124,67 @@ static int check_shape(const mw_run_opts *o)
     return 1;
 }
 
+/* Streaming the generated text of sequence 0 to a terminal as it comes. */
+static int stream_text(void *user, uint32_t seq, const char *piece, size_t len)
+{
+    (void)user;
+    if (seq == 0) {
+        mw_cli_write_model_text(stdout, piece, len);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* The prompt and sequence 0's generated text, as a terminal would have
+ * shown them streamed; the other sequences had the same prompt. */
+static void print_text(const mw_run_result *r, const char *prompt, size_t prompt_len, int streamed)
+{
+    if (!streamed) {
+        fwrite(prompt, 1, prompt_len, stdout);
+        if (r->texts && r->texts[0]) mw_cli_write_model_text(stdout, r->texts[0], strlen(r->texts[0]));
+    }
+    fputs("\n", stdout);
+    if (r->batch > 1) printf("(the same text for each of the %u sequences: one shown)\n", r->batch);
+    printf("\n");
+}
+
+/* The text prompt of --text / --text-file. Returns the exit code of a
+ * failure (message printed), or MW_EXIT_OK. */
+static int take_text(const char *text, const char *text_file, mw_run_opts *o, char **owned)
+{
+    *owned = NULL;
+    if (text && text_file) {
+        mw_cli_error("run", "--text and --text-file both given: give one");
+        return MW_EXIT_USAGE;
+    }
+    if (text) {
+        o->text = text;
+        o->text_len = strlen(text);
+    } else if (text_file) {
+        size_t len;
+        if (!mw_cli_read_file("run", "--text-file", text_file, (size_t)64 << 20, owned, &len))
+            return MW_EXIT_FAILURE;
+        o->text = *owned;
+        o->text_len = len;
+    } else {
+        return MW_EXIT_OK;
+    }
+    if (o->n_seqs) {
+        mw_cli_error("run", "--tokens and a text prompt both given: give one");
+        return MW_EXIT_USAGE;
+    }
+    return MW_EXIT_OK;
+}
+
 #define U32(opt, min, max, out) mw_cli_parse_u32("run", opt, optarg, min, max, out)
 
 int mw_cmd_run(int argc, char **argv)
 {
     mw_run_opts o;
     mw_run_opts_init(&o);
-    int json = 0, force = 0, refresh = 0, c;
-    const char *logits = NULL, *tokens = NULL;
+    int json = 0, force = 0, refresh = 0, ignore_eos = 0, c;
+    const char *logits = NULL, *tokens = NULL, *text = NULL, *text_file = NULL;
+    char *text_owned = NULL;
     mw_err err;
     mw_cli_operands ops = {.max = 1};
     optind = 1;
@@ -150,6 +207,9 @@ int mw_cmd_run(int argc, char **argv)
             break;
         }
         case 'T': tokens = optarg; break;
+        case 'x': text = optarg; break;
+        case 'X': text_file = optarg; break;
+        case 'E': ignore_eos = 1; break;
         case 'L': logits = optarg; break;
         case 'k':
             if (mw_dtype_from_name(optarg, &o.kv_dtype, &err) != MW_OK) {
@@ -188,9 +248,26 @@ int mw_cmd_run(int argc, char **argv)
         o.tokens = (const int32_t *const *)tl.seqs;
         o.n_tokens = tl.lens;
     }
+    if ((code = take_text(text, text_file, &o, &text_owned)) != MW_EXIT_OK) goto out;
+    if (ignore_eos && !o.text) {
+        mw_cli_error("run", "--ignore-eos goes with --text or --text-file");
+        code = MW_EXIT_USAGE;
+        goto out;
+    }
     if (!check_shape(&o)) {
         code = MW_EXIT_USAGE;
         goto out;
+    }
+    /* text: stop at EOS (unless --ignore-eos), stream to a terminal */
+    int streamed = 0;
+    if (o.text) {
+        o.stop_token = ignore_eos ? -1 : MW_RUN_STOP_EOS;
+        if (!json && isatty(STDOUT_FILENO) && o.batch <= 1) {
+            streamed = 1;
+            o.on_text = stream_text;
+            fwrite(o.text, 1, o.text_len, stdout);
+            fflush(stdout);
+        }
     }
     if (!force) {
         /* refuse what cannot fit (mw_run checks the plan before allocating):
@@ -208,9 +285,11 @@ int mw_cmd_run(int argc, char **argv)
     int have_ceilings = refresh ? mw_cli_ceilings(1, 1, NULL, 0, &ceilings) : 0;
     mw_run_result *r = NULL;
     if (mw_run(model, &o, &r, &err) != MW_OK) {
+        if (streamed) fputs("\n", stdout);
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     } else {
+        if (o.text && !json) print_text(r, o.text, o.text_len, streamed);
         if (!refresh) have_ceilings = mw_cli_ceilings(0, 0, NULL, 0, &ceilings);
         if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
         const mw_ceilings *cp = have_ceilings ? &ceilings : NULL;
@@ -224,6 +303,7 @@ int mw_cmd_run(int argc, char **argv)
     }
     mw_run_result_free(r);
 out:
+    free(text_owned);
     for (uint32_t i = 0; i < tl.n; i++) free(tl.seqs[i]);
     tl.n = 0;
     return code;

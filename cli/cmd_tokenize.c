@@ -22,37 +22,6 @@ const struct option mw_cmd_tokenize_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The length of the character at s[i..len) worth printing: printable ASCII
- * or well-formed UTF-8 from U+00A0 up; 0 for anything else. */
-static size_t printable(const unsigned char *s, size_t i, size_t len)
-{
-    unsigned c = s[i];
-    if (c >= 0x20 && c < 0x7F) return 1;
-    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!k || len - i < k) return 0;
-    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : c == 0xC2 ? 0xA0 : 0x80;
-    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    for (size_t j = 2; j < k; j++)
-        if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
-    return k;
-}
-
-/* The decoded text: its bytes come from the model file, so what a terminal
- * would act on (ESC, other controls, malformed UTF-8) is shown as '?';
- * newlines and tabs stay. */
-static int print_text(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t k = printable(u, i, len);
-        if (k) fwrite(s + i, 1, k, stdout), i += k;
-        else fputc(s[i] == '\n' || s[i] == '\t' ? s[i] : '?', stdout), i++;
-    }
-    fputc('\n', stdout);
-    return fflush(stdout) == 0 && !ferror(stdout);
-}
-
 int mw_cmd_tokenize(int argc, char **argv)
 {
     int json = 0, bos = 1, c;
@@ -115,7 +84,8 @@ int mw_cmd_tokenize(int argc, char **argv)
         if (mw_tokenizer_decode(t, ids, n, &text, &len, &err) != MW_OK) {
             mw_cli_error(NULL, "%s: %s", ops.v[0], err.msg);
             code = MW_EXIT_FAILURE;
-        } else if (!print_text(text, len)) {
+        } else if (!mw_cli_write_model_text(stdout, text, len) || fputc('\n', stdout) == EOF ||
+                   fflush(stdout) != 0) {
             mw_cli_error(NULL, "cannot write the text: %s", strerror(errno));
             code = MW_EXIT_FAILURE;
         }

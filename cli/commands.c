@@ -113,6 +113,72 @@ int mw_cli_open_model(const char *cmd, const mw_cli_operands *ops, mw_model **ou
     return MW_EXIT_OK;
 }
 
+/* The length of the character at s[i..len) worth printing: printable ASCII
+ * or well-formed UTF-8 from U+00A0 up; 0 for anything else. */
+static size_t printable(const unsigned char *s, size_t i, size_t len)
+{
+    unsigned c = s[i];
+    if (c >= 0x20 && c < 0x7F) return 1;
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || len - i < k) return 0;
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : c == 0xC2 ? 0xA0 : 0x80;
+    unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t j = 2; j < k; j++)
+        if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
+    return k;
+}
+
+int mw_cli_write_model_text(FILE *out, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t k = printable(u, i, len);
+        if (k) fwrite(s + i, 1, k, out), i += k;
+        else fputc(s[i] == '\n' || s[i] == '\t' ? s[i] : '?', out), i++;
+    }
+    return !ferror(out);
+}
+
+int mw_cli_read_file(const char *cmd, const char *opt, const char *path, size_t max, char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rbe");
+    if (!f) {
+        mw_cli_error(cmd, "%s: cannot read %s: %s", opt, path, strerror(errno));
+        return 0;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    int ok = b != NULL;
+    while (ok) {
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+        if (n == cap) {
+            if (cap > max) break;
+            char *nb = realloc(b, cap * 2 + 1);
+            if (!nb) ok = 0;
+            else b = nb, cap *= 2;
+        }
+    }
+    int rerr = ferror(f), saved = errno;
+    if (!is_stdin) fclose(f);
+    if (!ok) mw_cli_error(cmd, "%s: out of memory reading %s", opt, path);
+    else if (rerr) mw_cli_error(cmd, "%s: cannot read %s: %s", opt, path, strerror(saved));
+    else if (n > max) mw_cli_error(cmd, "%s: %s is larger than %zu MiB", opt, path, max >> 20);
+    if (!ok || rerr || n > max) {
+        free(b);
+        return 0;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 1;
+}
+
 int mw_cli_parse_u32(const char *cmd, const char *opt, const char *text, uint32_t min, uint32_t max,
                      uint32_t *out)
 {

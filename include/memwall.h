@@ -771,7 +771,23 @@ typedef struct mw_run_opts {
     uint64_t mem_available_bytes;    /* refuse a workload whose plan (low
                                         end) needs more, before allocating
                                         it; MW_UNKNOWN (default): no check  */
+    /* Text (a GGUF file's own vocabulary, mw_tokenizer_*): the prompt of
+     * every sequence, tokenized with BOS as the vocabulary asks; the result
+     * then holds each sequence's generated text. NULL: --tokens or random. */
+    const char *text;
+    size_t   text_len;
+    int32_t  stop_token;             /* a sequence that generates it is done
+                                        and generation ends when all are;
+                                        MW_RUN_STOP_EOS: the vocabulary's
+                                        EOS; -1 (default): never            */
+    /* With text: called after each step with each generating sequence's new
+     * text (whole UTF-8 characters; a byte token's partial character waits
+     * for the rest); a non-zero return ends generation after that step. */
+    int    (*on_text)(void *user, uint32_t seq, const char *piece, size_t len);
+    void    *on_text_user;
 } mw_run_opts;
+
+#define MW_RUN_STOP_EOS (-2)
 
 MW_API void mw_run_opts_init(mw_run_opts *o);
 
@@ -790,8 +806,14 @@ typedef struct mw_run_result {
     uint64_t measured[MW_COMP_COUNT];
     int      weights_mapped;         /* 1: measured weights are mapped bytes */
     mw_plan  predicted;
-    int32_t *generated;              /* batch x gen greedy tokens           */
-    uint32_t gen_per_seq;
+    int32_t *generated;              /* batch x gen_per_seq greedy tokens   */
+    uint32_t gen_per_seq;            /* decode steps run (< gen when every
+                                        sequence stopped early)            */
+    uint32_t *gen_lens;              /* batch: tokens each sequence generated
+                                        up to and including its stop token */
+    char    **texts;                 /* with opts.text: batch NUL-terminated
+                                        generated texts; else NULL          */
+    uint32_t prompt_text_tokens;     /* with opts.text: its token count     */
     float   *logits;                 /* batch x n_vocab: each sequence's last
                                         position                            */
 } mw_run_result;

@@ -11,6 +11,7 @@
 #include "engine/llama.h"
 #include "engine/threadpool.h"
 #include "format/model.h"
+#include "format/tokenizer.h"
 #include "common/error.h"
 #include "common/sort.h"
 
@@ -28,12 +29,17 @@ void mw_run_opts_init(mw_run_opts *o)
     o->seed = 1;
     o->kv_dtype = MW_DTYPE_F16;
     o->mem_available_bytes = MW_UNKNOWN;
+    o->stop_token = -1;
 }
 
 void mw_run_result_free(mw_run_result *r)
 {
     if (!r) return;
     mw_free(r->generated);
+    mw_free(r->gen_lens);
+    if (r->texts)
+        for (uint32_t s = 0; s < r->batch; s++) mw_free(r->texts[s]);
+    mw_free(r->texts);
     mw_free(r->logits);
     mw_free(r);
 }
@@ -71,6 +77,17 @@ typedef struct run_state {
     uint32_t *lens;
     int32_t *tok, *seq, *pos, *last;
     double *step_times;
+    /* text (opts.text): the vocabulary, the prompt's ids, and per sequence
+     * the bytes of its decoded prompt and of its continuation given out */
+    mw_tokenizer *tok_vocab;
+    uint32_t *prompt_ids;
+    size_t n_prompt_ids;
+    size_t prompt_text_bytes;
+    size_t *text_given;
+    uint32_t *id_buf;                /* prompt + generated ids of a sequence */
+    uint8_t *done;                   /* sequences that generated the stop    */
+    int32_t stop;                    /* the stop token, -1: none             */
+    double text_seconds;             /* spent decoding and giving out text   */
     uint32_t batch;                  /* sequences                            */
     uint32_t max_len;                /* the longest prompt                   */
     uint32_t ctx;                    /* KV tokens per sequence               */
@@ -91,6 +108,11 @@ static void state_free(run_state *S)
     mw_free(S->pos);
     mw_free(S->last);
     mw_free(S->step_times);
+    mw_tokenizer_free(S->tok_vocab);
+    mw_free(S->prompt_ids);
+    mw_free(S->text_given);
+    mw_free(S->id_buf);
+    mw_free(S->done);
 }
 
 static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch, uint32_t prompt,
@@ -120,6 +142,10 @@ static mw_status check_opts(mw_run_opts *o, uint32_t *batch, mw_err *err)
     MW_RETURN_IF(o->n_seqs && o->batch && o->batch != o->n_seqs, err, MW_ERR_INVALID,
                  "--batch %u but %u prompts given: give one or the other", o->batch, o->n_seqs);
     MW_RETURN_IF(*batch > 4096, err, MW_ERR_INVALID, "--batch %u is more than 4096", *batch);
+    MW_RETURN_IF(o->text && o->n_seqs, err, MW_ERR_INVALID,
+                 "a text prompt and %u token-id prompts given: give one or the other", o->n_seqs);
+    MW_RETURN_IF(o->stop_token < MW_RUN_STOP_EOS, err, MW_ERR_INVALID, "stop token %d is not an id",
+                 o->stop_token);
     if (o->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o->threads = n > 0 ? (uint32_t)n : 1;
@@ -127,11 +153,42 @@ static mw_status check_opts(mw_run_opts *o, uint32_t *batch, mw_err *err)
     return MW_OK;
 }
 
+/* With a text prompt: the model's vocabulary and the prompt's ids (BOS as
+ * the vocabulary asks); the stop token resolved (MW_RUN_STOP_EOS: EOS). */
+static mw_status tokenize_prompt(run_state *S, const mw_run_opts *o, mw_err *err)
+{
+    S->stop = o->stop_token;
+    if (!o->text) {
+        MW_RETURN_IF(S->stop == MW_RUN_STOP_EOS, err, MW_ERR_INVALID,
+                     "stopping at EOS needs a text prompt (the vocabulary says which id EOS is)");
+        return MW_OK;
+    }
+    MW_RETURN_IF(!S->m->model, err, MW_ERR_UNSUPPORTED,
+                 "the demo model has no vocabulary of real text: give a GGUF file that has one "
+                 "(tokenizer.ggml.*), or token ids with --tokens");
+    MW_RETURN_IF(o->text_len == 0, err, MW_ERR_INVALID, "the text prompt is empty: give some text");
+    MW_FORWARD(mw_tokenizer_from_model(S->m->model, &S->tok_vocab, err));
+    MW_RETURN_IF(mw_tokenizer_vocab_size(S->tok_vocab) > S->m->hp.n_vocab, err, MW_ERR_INVALID,
+                 "%s: the vocabulary has %u tokens but the model's output only %u: the file's "
+                 "tokenizer.ggml.tokens does not belong to its weights",
+                 S->m->model->path, mw_tokenizer_vocab_size(S->tok_vocab), S->m->hp.n_vocab);
+    MW_FORWARD(mw_tokenizer_encode(S->tok_vocab, o->text, o->text_len, mw_tokenizer_adds_bos(S->tok_vocab),
+                                   &S->prompt_ids, &S->n_prompt_ids, err));
+    MW_RETURN_IF(S->n_prompt_ids > UINT32_MAX / 2, err, MW_ERR_INVALID, "the text prompt is %zu tokens: too long",
+                 S->n_prompt_ids);
+    if (S->stop == MW_RUN_STOP_EOS) S->stop = (int32_t)mw_tokenizer_eos(S->tok_vocab);
+    /* the decoded prompt's length: each continuation is what follows it */
+    char *pt;
+    MW_FORWARD(mw_tokenizer_decode(S->tok_vocab, S->prompt_ids, S->n_prompt_ids, &pt, &S->prompt_text_bytes, err));
+    mw_free(pt);
+    return MW_OK;
+}
+
 /* The workload's shape (S->max_len, S->ctx) from the options alone, before
  * anything of its size is allocated. */
 static mw_status workload_shape(run_state *S, const mw_run_opts *o, mw_err *err)
 {
-    S->max_len = o->prompt;
+    S->max_len = o->text ? (uint32_t)S->n_prompt_ids : o->prompt;
     if (o->n_seqs) {
         S->max_len = 0;
         for (uint32_t s = 0; s < S->batch; s++)
@@ -170,12 +227,13 @@ static mw_status make_prompts(run_state *S, const mw_run_opts *o, mw_err *err)
     MW_RETURN_IF(!S->prompts || !S->lens, err, MW_ERR_NOMEM, "out of memory");
     uint64_t rng = o->seed;
     for (uint32_t s = 0; s < S->batch; s++) {
-        uint32_t len = o->n_seqs ? o->n_tokens[s] : o->prompt;
+        uint32_t len = o->n_seqs ? o->n_tokens[s] : o->text ? (uint32_t)S->n_prompt_ids : o->prompt;
         MW_RETURN_IF(len == 0, err, MW_ERR_INVALID, "prompt %u is empty", s + 1);
         S->prompts[s] = mw_malloc(len * sizeof(int32_t), MW_MEM_OTHER);
         MW_RETURN_IF(!S->prompts[s], err, MW_ERR_NOMEM, "out of memory");
         for (uint32_t i = 0; i < len; i++) {
-            int32_t t = o->n_seqs ? o->tokens[s][i] : (int32_t)(splitmix(&rng) % hp->n_vocab);
+            int32_t t = o->n_seqs ? o->tokens[s][i]
+                        : o->text ? (int32_t)S->prompt_ids[i] : (int32_t)(splitmix(&rng) % hp->n_vocab);
             MW_RETURN_IF(t < 0 || (uint32_t)t >= hp->n_vocab, err, MW_ERR_INVALID,
                          "prompt %u, token %u: id %d is outside the vocabulary (0..%u)", s + 1, i + 1, t,
                          hp->n_vocab - 1);
@@ -195,6 +253,7 @@ static mw_status alloc_buffers(run_state *S, mw_run_result *r, const mw_run_opts
     int64_t n_pre = 0;
     for (uint32_t s = 0; s < batch; s++) n_pre += S->lens[s] < o->ubatch ? S->lens[s] : o->ubatch;
     mw_step_shape shapes[2] = {{n_pre, S->max_len}, {batch, S->ctx}};
+    r->batch = batch;             /* what mw_run_result_free frees by */
     MW_FORWARD(mw_kv_cache_init(&S->kv, S->m, o->kv_dtype, batch, S->ctx, err));
     MW_FORWARD(mw_forward_init(&S->fw, S->m, &S->kv, S->pool, shapes, o->gen ? 2 : 1, batch, err));
     int64_t cap = n_pre > batch ? n_pre : batch;
@@ -206,8 +265,17 @@ static mw_status alloc_buffers(run_state *S, mw_run_result *r, const mw_run_opts
     /* the output buffer of the logits, as the plan counts it: activations */
     r->logits = mw_malloc((size_t)batch * S->m->hp.n_vocab * sizeof(float), MW_MEM_ACTIVATIONS);
     r->generated = mw_malloc((size_t)batch * (o->gen ? o->gen : 1) * sizeof(int32_t), MW_MEM_OTHER);
-    MW_RETURN_IF(!S->tok || !S->seq || !S->pos || !S->last || !S->step_times || !r->logits || !r->generated,
+    r->gen_lens = mw_calloc(batch, sizeof *r->gen_lens, MW_MEM_OTHER);
+    S->done = mw_calloc(batch, 1, MW_MEM_OTHER);
+    MW_RETURN_IF(!S->tok || !S->seq || !S->pos || !S->last || !S->step_times || !r->logits || !r->generated ||
+                     !r->gen_lens || !S->done,
                  err, MW_ERR_NOMEM, "out of memory");
+    if (o->text) {
+        r->texts = mw_calloc(batch, sizeof *r->texts, MW_MEM_OTHER);
+        S->text_given = mw_calloc(batch, sizeof *S->text_given, MW_MEM_OTHER);
+        S->id_buf = mw_malloc((S->n_prompt_ids + o->gen + 1) * sizeof *S->id_buf, MW_MEM_OTHER);
+        MW_RETURN_IF(!r->texts || !S->text_given || !S->id_buf, err, MW_ERR_NOMEM, "out of memory");
+    }
     return MW_OK;
 }
 
@@ -234,16 +302,70 @@ static mw_status prefill(run_state *S, mw_run_result *r, const mw_run_opts *o, m
     return MW_OK;
 }
 
+/* The length of text[0..n) without a partial UTF-8 character at its end
+ * (a byte token's character whose other bytes are still to come). */
+static size_t whole_chars(const char *text, size_t n)
+{
+    size_t i = n, back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)text[i - 1] & 0xC0) == 0x80) i--, back++;
+    if (i == 0) return n;
+    unsigned char lead = (unsigned char)text[i - 1];
+    size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    return need > back ? i - 1 : n;
+}
+
+/* Sequence s's continuation after `steps` tokens: decodes prompt and
+ * generation together (so that the first piece keeps its leading space) and
+ * gives out the bytes past what was given, whole characters only unless
+ * final. Returns non-zero when the callback asks to stop. */
+static int give_text(run_state *S, mw_run_result *r, const mw_run_opts *o, uint32_t s, uint32_t steps, int final,
+                     mw_status *st, mw_err *err)
+{
+    size_t n = S->n_prompt_ids;
+    memcpy(S->id_buf, S->prompt_ids, n * sizeof *S->id_buf);
+    for (uint32_t g = 0; g < r->gen_lens[s] && g < steps; g++)
+        S->id_buf[n++] = (uint32_t)r->generated[(size_t)s * o->gen + g];
+    char *text;
+    size_t len;
+    if ((*st = mw_tokenizer_decode(S->tok_vocab, S->id_buf, n, &text, &len, err)) != MW_OK) return 1;
+    size_t from = S->prompt_text_bytes + S->text_given[s];
+    size_t to = final ? len : whole_chars(text, len);
+    int stop = 0;
+    if (to > from) {
+        if (o->on_text) stop = o->on_text(o->on_text_user, s, text + from, to - from);
+        S->text_given[s] = to - S->prompt_text_bytes;
+    }
+    if (final) {
+        /* the result's text: the continuation alone */
+        size_t cont = len - S->prompt_text_bytes;
+        memmove(text, text + S->prompt_text_bytes, cont);
+        text[cont] = '\0';
+        r->texts[s] = text;
+    } else {
+        mw_free(text);
+    }
+    return stop;
+}
+
 /* Greedy decoding: each step feeds the token chosen from the last logits,
- * and its time is kept in S->step_times. */
+ * and its time is kept in S->step_times. A sequence that generates the stop
+ * token is done (it still steps with the others); generation ends when all
+ * are, or when the text callback asks. */
 static mw_status decode(run_state *S, mw_run_result *r, const mw_run_opts *o, mw_err *err)
 {
     const uint32_t n_vocab = S->m->hp.n_vocab;
+    uint32_t steps = 0;
     for (uint32_t g = 0; g < o->gen; g++) {
         double ts = now();
+        uint32_t live = 0;
         for (uint32_t s = 0; s < S->batch; s++) {
             int32_t t = argmax(r->logits + (size_t)s * n_vocab, n_vocab);
             r->generated[(size_t)s * o->gen + g] = t;
+            if (!S->done[s]) {
+                r->gen_lens[s] = g + 1;
+                if (t == S->stop) S->done[s] = 1;
+                else live++;
+            }
             S->tok[s] = t;
             S->seq[s] = (int32_t)s;
             S->pos[s] = (int32_t)(S->lens[s] + g);
@@ -251,7 +373,32 @@ static mw_status decode(run_state *S, mw_run_result *r, const mw_run_opts *o, mw
         }
         MW_FORWARD(mw_forward_step(&S->fw, S->batch, S->tok, S->seq, S->pos, S->last, r->logits, err));
         S->step_times[g] = now() - ts;
+        steps = g + 1;
+        int stop = live == 0;
+        if (o->text) {
+            double tt = now();
+            mw_status st = MW_OK;
+            for (uint32_t s = 0; s < S->batch; s++)
+                if (r->gen_lens[s] == g + 1 && give_text(S, r, o, s, steps, 0, &st, err)) stop = 1;
+            MW_FORWARD(st);
+            S->text_seconds += now() - tt;
+        }
+        if (stop) break;
     }
+    if (o->text) {
+        double tt = now();
+        mw_status st = MW_OK;
+        for (uint32_t s = 0; s < S->batch; s++) {
+            give_text(S, r, o, s, steps, 1, &st, err);
+            MW_FORWARD(st);
+        }
+        S->text_seconds += now() - tt;
+    }
+    /* the generated ids as batch x steps */
+    if (steps < o->gen)
+        for (uint32_t s = 1; s < S->batch; s++)
+            memmove(r->generated + (size_t)s * steps, r->generated + (size_t)s * o->gen, steps * sizeof(int32_t));
+    r->gen_per_seq = steps;
     return MW_OK;
 }
 
@@ -287,6 +434,7 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     if (st == MW_OK) st = mw_llama_load(model, o.no_mmap, o.mlock, S.pool, &S.m, err);
     double t_load = now() - t0;
     /* the plan of the workload, checked before anything of its size */
+    if (st == MW_OK) st = tokenize_prompt(&S, &o, err);
     if (st == MW_OK) st = workload_shape(&S, &o, err);
     if (st == MW_OK) st = predict(S.m, &o, S.batch, S.max_len, S.ctx, &r->predicted, err);
     if (st == MW_OK) st = check_fit(&r->predicted, &o, err);
@@ -300,7 +448,7 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     if (st != MW_OK) goto done;
     double td = now();
     st = decode(&S, r, &o, err);
-    double t_decode = now() - td;
+    double t_decode = now() - td - S.text_seconds;
     if (st != MW_OK) goto done;
 
     measure_held(&S, &base, r);
@@ -308,16 +456,16 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     r->batch = S.batch;
     r->n_vocab = S.m->hp.n_vocab;
     r->threads = o.threads;
-    r->gen_tokens = (uint64_t)S.batch * o.gen;
-    r->gen_per_seq = o.gen;
+    r->gen_tokens = (uint64_t)S.batch * r->gen_per_seq;
+    r->prompt_text_tokens = (uint32_t)S.n_prompt_ids;
     r->load_seconds = t_load;
     r->prompt_seconds = t_prompt;
     r->decode_seconds = t_decode;
     r->prompt_tokens_per_second = t_prompt > 0 ? (double)r->prompt_tokens / t_prompt : 0;
     r->decode_tokens_per_second = t_decode > 0 ? (double)r->gen_tokens / t_decode : 0;
-    if (o.gen) {
-        qsort(S.step_times, o.gen, sizeof(double), mw_cmp_double);
-        r->decode_step_seconds = S.step_times[o.gen / 2];
+    if (r->gen_per_seq) {
+        qsort(S.step_times, r->gen_per_seq, sizeof(double), mw_cmp_double);
+        r->decode_step_seconds = S.step_times[r->gen_per_seq / 2];
     }
 done:
     state_free(&S);

@@ -3,6 +3,7 @@
 #include "memwall.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/utf8.h"
 #include "report/json_util.h"
 #include "report/ceilings.h"
 
@@ -154,9 +155,25 @@ mw_status mw_run_report_json(const mw_run_result *r, const mw_ceilings *c, FILE 
     for (uint32_t s = 0; g && s < r->batch; s++) {
         cJSON *row = cJSON_CreateArray();
         if (!row) break;
-        for (uint32_t t = 0; t < r->gen_per_seq; t++)
+        uint32_t n = r->gen_lens ? r->gen_lens[s] : r->gen_per_seq;   /* up to its stop token */
+        for (uint32_t t = 0; t < n && t < r->gen_per_seq; t++)
             cJSON_AddItemToArray(row, cJSON_CreateNumber(r->generated[(size_t)s * r->gen_per_seq + t]));
         cJSON_AddItemToArray(g, row);
+    }
+    if (r->texts) {
+        /* the generated text of each sequence, after the prompt's tokens */
+        cJSON *t = cJSON_AddObjectToObject(j, "text");
+        if (t) {
+            cJSON_AddNumberToObject(t, "prompt_tokens", r->prompt_text_tokens);
+            cJSON *arr = cJSON_AddArrayToObject(t, "generated");
+            for (uint32_t s = 0; arr && s < r->batch; s++) {
+                /* a model may end on a partial character: JSON needs UTF-8 */
+                const char *txt = r->texts[s] ? r->texts[s] : "";
+                char *fixed = mw_utf8_repair(txt, strlen(txt), NULL);
+                cJSON_AddItemToArray(arr, cJSON_CreateString(fixed ? fixed : ""));
+                mw_free(fixed);
+            }
+        }
     }
     return mw_json_write(j, out, 1, "JSON report", mark, err);
 }

@@ -258,6 +258,71 @@ static void measured_memory_matches_the_plan(void **state)
  * with the plan's numbers before its KV cache or activations exist (issue
  * 10: `run --prompt 2000000000` was OOM-killed though its plan said 15.8
  * TiB); one that fits exactly runs. */
+/* A sequence stops at its stop token; the batch stops when all have: the
+ * result holds the steps run and each sequence's length up to its stop. */
+static void generation_stops_at_the_stop_token(void **state)
+{
+    (void)state;
+    char path[128];
+    spec sp = {MW_DTYPE_F32, NULL, NULL, NULL, 0};
+    write_model(&sp, path, sizeof path);
+    const int32_t *toks[] = {p0, p1};
+    uint32_t lens[] = {10, 3};
+    mw_run_result *full = run(path, 2, toks, lens, 8, 1, 512, MW_DTYPE_F32, 0);
+    assert_int_equal(full->gen_per_seq, 8);
+    assert_int_equal(full->gen_lens[0], 8);
+    assert_int_equal(full->gen_lens[1], 8);
+    assert_null(full->texts);
+
+    /* stop at sequence 0's third token: sequence 0 stops there; the run
+     * stops when sequence 1 has generated it too, or after 8 steps */
+    int32_t stop = full->generated[2];
+    uint32_t first0 = 0, first1 = 8;
+    while (full->generated[first0] != stop) first0++;
+    for (uint32_t g = 0; g < 8; g++)
+        if (full->generated[8 + g] == stop) { first1 = g; break; }
+    mw_run_opts o;
+    mw_run_opts_init(&o);
+    assert_int_equal(o.stop_token, -1);
+    o.n_seqs = 2;
+    o.tokens = toks;
+    o.n_tokens = lens;
+    o.gen = 8;
+    o.threads = 1;
+    o.kv_dtype = MW_DTYPE_F32;
+    o.stop_token = stop;
+    mw_run_result *r = NULL;
+    mw_err err;
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_OK);
+    uint32_t steps = first1 < 8 ? (first0 > first1 ? first0 : first1) + 1 : 8;
+    assert_int_equal(r->gen_per_seq, steps);
+    assert_int_equal(r->gen_lens[0], first0 + 1);
+    assert_int_equal(r->gen_lens[1], first1 < 8 ? first1 + 1 : 8);
+    assert_int_equal(r->gen_tokens, 2 * steps);
+    /* the ids, as batch x steps, are those of the full run */
+    for (uint32_t s = 0; s < 2; s++)
+        for (uint32_t g = 0; g < steps; g++)
+            assert_int_equal(r->generated[s * steps + g], full->generated[s * 8 + g]);
+    mw_run_result_free(r);
+    mw_run_result_free(full);
+
+    /* EOS needs a vocabulary; text needs one from a file */
+    o.stop_token = MW_RUN_STOP_EOS;
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "EOS"));
+    mw_run_opts_init(&o);
+    o.text = "hello";
+    o.text_len = 5;
+    o.gen = 1;
+    assert_int_equal(mw_run(MW_DEMO_MODEL, &o, &r, &err), MW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "demo model has no vocabulary"));
+    o.n_seqs = 1;
+    o.tokens = toks;
+    o.n_tokens = lens;
+    assert_int_equal(mw_run(path, &o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "one or the other"));
+}
+
 static void plan_checked_before_allocating(void **state)
 {
     (void)state;
@@ -411,6 +476,7 @@ int main(void)
         cmocka_unit_test(every_weight_type_runs),
         cmocka_unit_test(measured_memory_matches_the_plan),
         cmocka_unit_test(plan_checked_before_allocating),
+        cmocka_unit_test(generation_stops_at_the_stop_token),
         cmocka_unit_test(bad_models_named),
         cmocka_unit_test(demo_sizes_match_the_demo),
         cmocka_unit_test(allocation_failures_are_clean),
