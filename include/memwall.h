@@ -612,6 +612,16 @@ MW_API void mw_model_free(mw_model *m);
 /* NULL-terminated list of the built-in preset names. */
 MW_API const char *const *mw_preset_names(void);
 
+/* The built-in models shipped as files (models/; "tiny", a small llama
+ * trained on text, models/README.md): NULL-terminated names. mw_model_open
+ * and mw_run take these names. */
+MW_API const char *const *mw_builtin_model_names(void);
+/*! mw_builtin_model_path() : where the built-in model's file is:
+ *  $MEMWALL_MODELS_DIR, the installed data folder, or the source tree memwall
+ *  was built from, the first that has it. @return MW_OK and buf, or
+ *  MW_ERR_NOT_FOUND saying where it looked. */
+MW_API mw_status mw_builtin_model_path(const char *name, char *buf, size_t cap, mw_err *err);
+
 /* ------------------------------------------------------------------------
  * Tokenizer: a model's SentencePiece-style vocabulary (GGUF tokenizer.ggml.*,
  * model "llama"), docs/TOKENIZER.md. "gpt2" (byte-level BPE with its

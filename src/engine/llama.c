@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the demo model ------------------------------------------------------ */
@@ -280,10 +281,18 @@ static mw_status check_hparams(const loader *L, const mw_hparams *hp)
     return MW_OK;
 }
 
+static int is_builtin_name(const char *name)
+{
+    for (const char *const *b = mw_builtin_model_names(); *b; b++)
+        if (strcmp(*b, name) == 0) return 1;
+    return 0;
+}
+
 static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlock, mw_pool *pool,
                       mw_llama **out, mw_err *err)
 {
     *out = NULL;
+    char builtin[4096];
     mw_llama *m = mw_calloc(1, sizeof *m, MW_MEM_OTHER);
     MW_RETURN_IF(!m, err, MW_ERR_NOMEM, "out of memory loading %s", path);
     loader L = {m, path, NULL, no_mmap, mlock, pool, 0, err};
@@ -299,6 +308,18 @@ static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlo
                                                     "made in %s", mw_dtype_get(demo_type)->name);
         if (st != MW_OK) goto fail;
     } else {
+        /* a built-in model's name (not a file here): its file */
+        struct stat sb;
+        if (is_builtin_name(path) && stat(path, &sb) != 0) {
+            st = mw_builtin_model_path(path, builtin, sizeof builtin, err);
+            if (st != MW_OK) goto fail;
+            path = L.path = builtin;
+        }
+        m->path = mw_strdup(path, MW_MEM_OTHER);
+        if (!m->path) {
+            st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
+            goto fail;
+        }
         mw_gguf *g = NULL;
         st = mw_gguf_open(path, &g, err);
         if (st != MW_OK) goto fail;
@@ -351,5 +372,6 @@ void mw_llama_free(mw_llama *m)
     mw_free(m->owned);
     mw_free(m->layers);
     mw_model_free(m->model);
+    mw_free(m->path);
     mw_free(m);
 }

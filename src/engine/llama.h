@@ -43,6 +43,8 @@ typedef struct mw_llama {
     uint64_t n_params;               /* Σ of the tensors' elements     */
     int mapped;                      /* weights are mapped from a file */
     mw_model *model;                 /* keeps a file's mapping alive   */
+    char *path;                      /* the file (a built-in name's
+                                        resolved); NULL for the demo   */
     void **owned;                    /* allocated tensors (no_mmap, demo) */
     uint32_t n_owned;
 } mw_llama;

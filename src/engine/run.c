@@ -163,15 +163,17 @@ static mw_status tokenize_prompt(run_state *S, const mw_run_opts *o, mw_err *err
                      "stopping at EOS needs a text prompt (the vocabulary says which id EOS is)");
         return MW_OK;
     }
-    MW_RETURN_IF(!S->m->model, err, MW_ERR_UNSUPPORTED,
+    MW_RETURN_IF(!S->m->path, err, MW_ERR_UNSUPPORTED,
                  "the demo model has no vocabulary of real text: give a GGUF file that has one "
-                 "(tokenizer.ggml.*), or token ids with --tokens");
+                 "(tokenizer.ggml.*; the built-in \"tiny\" does), or token ids with --tokens");
     MW_RETURN_IF(o->text_len == 0, err, MW_ERR_INVALID, "the text prompt is empty: give some text");
-    MW_FORWARD(mw_tokenizer_from_model(S->m->model, &S->tok_vocab, err));
+    /* the file's mapping, or (no_mmap: let go after loading) the file */
+    MW_FORWARD(S->m->model ? mw_tokenizer_from_model(S->m->model, &S->tok_vocab, err)
+                           : mw_tokenizer_open(S->m->path, &S->tok_vocab, err));
     MW_RETURN_IF(mw_tokenizer_vocab_size(S->tok_vocab) > S->m->hp.n_vocab, err, MW_ERR_INVALID,
                  "%s: the vocabulary has %u tokens but the model's output only %u: the file's "
                  "tokenizer.ggml.tokens does not belong to its weights",
-                 S->m->model->path, mw_tokenizer_vocab_size(S->tok_vocab), S->m->hp.n_vocab);
+                 S->m->path, mw_tokenizer_vocab_size(S->tok_vocab), S->m->hp.n_vocab);
     MW_FORWARD(mw_tokenizer_encode(S->tok_vocab, o->text, o->text_len, mw_tokenizer_adds_bos(S->tok_vocab),
                                    &S->prompt_ids, &S->n_prompt_ids, err));
     MW_RETURN_IF(S->n_prompt_ids > UINT32_MAX / 2, err, MW_ERR_INVALID, "the text prompt is %zu tokens: too long",

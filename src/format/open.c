@@ -104,6 +104,12 @@ mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
         return open_file(what, out, err);
     }
     if (mw_preset_config(what)) return mw_preset_open_model(what, out, err);
+    for (const char *const *b = mw_builtin_model_names(); *b; b++) {
+        if (strcmp(*b, what) != 0) continue;
+        char path[4096];
+        MW_FORWARD(mw_builtin_model_path(what, path, sizeof path, err));
+        return open_file(path, out, err);
+    }
     char names[512] = "";
     size_t len = 0;
     for (const char *const *p = mw_preset_names(); *p && len + 2 < sizeof names; p++) {
@@ -111,5 +117,6 @@ mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
         if (k > 0) len += (size_t)k;
     }
     return mw_err_set(err, MW_ERR_NOT_FOUND,
-                      "no file, folder or preset named \"%s\" (presets: %s)", what, names);
+                      "no file, folder, built-in model or preset named \"%s\" (built-in: tiny, demo; presets: %s)",
+                      what, names);
 }

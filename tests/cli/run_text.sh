@@ -46,6 +46,21 @@ expect_eq "batch" "$(jq -r '.text.generated | unique | length' "$T/stdout")" 1
 expect_eq "batch texts" "$(jq -r '.text.generated | length' "$T/stdout")" 3
 ok "text output, --text-file, --batch"
 
+# --no-mmap lets the file's mapping go after loading: the vocabulary is read
+# from the file again
+expect_exit 0 "$MW" run "$V" --text-file "$T/prompt.txt" --gen 12 --json --no-mmap
+expect_eq "--no-mmap" "$(json_get "$T/stdout" .text.generated[0])" "$gen"
+# a built-in model's name finds its file (MEMWALL_MODELS_DIR first)
+mkdir -p "$T/models" && cp "$V" "$T/models/tiny.gguf"
+MEMWALL_MODELS_DIR=$T/models expect_exit 0 "$MW" run tiny --text-file "$T/prompt.txt" --gen 12 --json
+expect_eq "built-in tiny" "$(json_get "$T/stdout" .text.generated[0])" "$gen"
+MEMWALL_MODELS_DIR=$T/models expect_exit 0 "$MW" inspect tiny
+expect_contains "$T/stdout" "$T/models/tiny.gguf"
+MEMWALL_MODELS_DIR=$T/nowhere expect_exit 1 "$MW" run tiny --text "x" --gen 1
+expect_contains "$T/stderr" "$T/nowhere/tiny.gguf"
+expect_contains "$T/stderr" "MEMWALL_MODELS_DIR"
+ok "--no-mmap, the built-in name"
+
 # streamed on a terminal: the same text, once
 if command -v script > /dev/null; then
     script -qec "'$MW' run '$V' --text '$prompt' --gen 12" /dev/null > "$T/tty" 2>&1 || fail "run under script failed"
