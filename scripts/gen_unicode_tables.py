@@ -79,6 +79,10 @@ def main():
         out.write("    " + ", ".join("0x%05X << 3 | %d" % (s, cls[s]) for s in row) + ",\n")
     out.write("};\n")
     out.write("const uint32_t mw_uc_n_ranges = %d;\n" % len(starts))
+    out.write("const uint8_t mw_uc_ascii[128] = {\n")
+    for i in range(0, 128, 16):
+        out.write("    " + ", ".join(str(cls[c]) for c in range(i, i + 16)) + ",\n")
+    out.write("};\n")
 
 
 main()

@@ -30,6 +30,7 @@ int mw_pretok_from_name(const char *name, size_t len, mw_pretok *out)
 
 int mw_uc_class(uint32_t cp)
 {
+    if (cp < 128) return mw_uc_ascii[cp];
     if (cp > 0x10FFFF) return MW_UC_UNASSIGNED;
     uint32_t lo = 0, hi = mw_uc_n_ranges;   /* the last range starting at or before cp */
     while (hi - lo > 1) {
@@ -53,11 +54,23 @@ typedef struct chunk {
     size_t end;
 } chunk;
 
-static int is_l(const chunk *c, size_t i) { return i < c->end && mw_uc_class(c->cps[i]) == MW_UC_LETTER; }
-static int is_n(const chunk *c, size_t i) { return i < c->end && mw_uc_class(c->cps[i]) == MW_UC_NUMBER; }
-static int is_s(const chunk *c, size_t i) { return i < c->end && mw_uc_is_space(c->cps[i]); }
+enum { P_L = 1, P_N = 2, P_S = 4, P_IN = 8 };
+
+/* the code point's properties: letter, number, space, and in the chunk */
+static int props(const chunk *c, size_t i)
+{
+    if (i >= c->end) return 0;
+    uint32_t cp = c->cps[i];
+    if (mw_uc_is_space(cp)) return P_S | P_IN;
+    int k = mw_uc_class(cp);
+    return (k == MW_UC_LETTER ? P_L : k == MW_UC_NUMBER ? P_N : 0) | P_IN;
+}
+
+static int is_l(const chunk *c, size_t i) { return props(c, i) & P_L; }
+static int is_n(const chunk *c, size_t i) { return props(c, i) & P_N; }
+static int is_s(const chunk *c, size_t i) { return props(c, i) & P_S; }
 /* [^\s\p{L}\p{N}] */
-static int is_other(const chunk *c, size_t i) { return i < c->end && !is_s(c, i) && !is_l(c, i) && !is_n(c, i); }
+static int is_other(const chunk *c, size_t i) { return props(c, i) == P_IN; }
 static int is_rn(const chunk *c, size_t i) { return i < c->end && (c->cps[i] == '\r' || c->cps[i] == '\n'); }
 static uint32_t lower(uint32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp; }
 

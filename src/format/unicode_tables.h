@@ -17,5 +17,7 @@ enum {
  * entry's first code point (the last to U+10FFFF). */
 extern const uint32_t mw_uc_ranges[];
 extern const uint32_t mw_uc_n_ranges;
+/* the class of each ASCII code point, the same as the ranges say */
+extern const uint8_t mw_uc_ascii[128];
 
 #endif /* MW_FORMAT_UNICODE_TABLES_H */
