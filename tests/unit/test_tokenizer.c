@@ -323,7 +323,8 @@ static void malformed_vocab(void **state)
 
 static char tmpdir[256];
 
-typedef enum { G_OK, G_NO_TOKENS, G_GPT2, G_SCORES_I32, G_SHORT_TYPES, G_BOS_FAR, G_BOS_NEG, G_NO_MODEL } gcase;
+typedef enum { G_OK, G_NO_TOKENS, G_GPT2, G_SCORES_I32, G_SHORT_TYPES, G_BOS_FAR, G_BOS_NEG, G_NO_MODEL,
+               G_BPE, G_BPE_BAD_PRE, G_BPE_PRE_U32, G_BPE_MERGES_I32, G_BPE_BAD_MERGE } gcase;
 
 static const char *write_gguf(gcase c)
 {
@@ -341,7 +342,18 @@ static const char *write_gguf(gcase c)
     mw_err err;
     OK(mw_gguf_writer_init(&w, &err_));
     mw_status st = mw_gguf_writer_set_str(w, "general.architecture", "llama", &err);
-    if (c != G_NO_MODEL) st = st ? st : mw_gguf_writer_set_str(w, "tokenizer.ggml.model", c == G_GPT2 ? "gpt2" : "llama", &err);
+    int bpe = c == G_GPT2 || c >= G_BPE;
+    if (c != G_NO_MODEL) st = st ? st : mw_gguf_writer_set_str(w, "tokenizer.ggml.model", bpe ? "gpt2" : "llama", &err);
+    if (c >= G_BPE) {
+        static const char *const merges[] = {"h e", "l l", "he ll"};
+        static const char *const bad[] = {"h e", "l l", "he zz"};
+        if (c == G_BPE_PRE_U32) st = st ? st : mw_gguf_writer_set_u32(w, "tokenizer.ggml.pre", 7, &err);
+        else st = st ? st : mw_gguf_writer_set_str(w, "tokenizer.ggml.pre", c == G_BPE_BAD_PRE ? "starcoder" : "qwen2", &err);
+        if (c == G_BPE_MERGES_I32)
+            st = st ? st : mw_gguf_writer_set_array(w, "tokenizer.ggml.merges", MW_GGUF_I32, types, 3, &err);
+        else
+            st = st ? st : mw_gguf_writer_set_str_array(w, "tokenizer.ggml.merges", c == G_BPE_BAD_MERGE ? bad : merges, 3, &err);
+    }
     if (c != G_NO_TOKENS) st = st ? st : mw_gguf_writer_set_str_array(w, "tokenizer.ggml.tokens", names, N_VOCAB, &err);
     if (c == G_SCORES_I32) st = st ? st : mw_gguf_writer_set_array(w, "tokenizer.ggml.scores", MW_GGUF_I32, types, N_VOCAB, &err);
     else st = st ? st : mw_gguf_writer_set_array(w, "tokenizer.ggml.scores", MW_GGUF_F32, scores, N_VOCAB, &err);
@@ -373,6 +385,14 @@ static void gguf_files(void **state)
     mw_model_free(m);
     EXPECT(t, "the", 0, P_SPTHE);
     mw_tokenizer_free(t);
+    /* "gpt2" from a file: "he" and "ll" merge into "hell", no token: as in
+     * llama.cpp, its bytes that are one-byte tokens stand for it */
+    OK(mw_tokenizer_open(write_gguf(G_BPE), &t, &err_));
+    EXPECT(t, "hell", 0, P_H, P_E, P_L, P_L);
+    /* the space's character "Ġ" is no token and neither of its two bytes
+     * is: it gives no id at all, as in llama.cpp */
+    EXPECT(t, "he ll", 0, P_HE, P_LL);
+    mw_tokenizer_free(t);
     OK(mw_model_open("llama-2-7b", &m, &err_));
     mw_err err;
     assert_int_equal(mw_tokenizer_from_model(m, &t, &err), MW_ERR_UNSUPPORTED);
@@ -387,6 +407,10 @@ static void gguf_files(void **state)
         {G_BOS_FAR, MW_ERR_INVALID, "bos_token_id is 100000"},
         {G_BOS_NEG, MW_ERR_INVALID, "bos_token_id is not a non-negative integer"},
         {G_NO_MODEL, MW_ERR_INVALID, "no tokenizer.ggml.model"},
+        {G_BPE_BAD_PRE, MW_ERR_UNSUPPORTED, "tokenizer.ggml.pre \"starcoder\" is not a pre-tokenizer"},
+        {G_BPE_PRE_U32, MW_ERR_INVALID, "tokenizer.ggml.pre is not a string"},
+        {G_BPE_MERGES_I32, MW_ERR_INVALID, "tokenizer.ggml.merges is not an array of string"},
+        {G_BPE_BAD_MERGE, MW_ERR_INVALID, "tokenizer.ggml.merges[2] \"he zz\": its second part is no token"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         t = (mw_tokenizer *)1;
