@@ -1,8 +1,8 @@
 /*
  * tokenizer.h - the tokenizer (GGUF tokenizer.ggml.model "llama",
- * SentencePiece-style, or "gpt2", byte-level BPE) built from a vocabulary: the public functions are in memwall.h;
- * this is how the GGUF reader, the tests and the fuzz target build one from
- * arrays. Nothing in a spec is trusted: mw_tokenizer_build checks it all.
+ * SentencePiece-style, or "gpt2", byte-level BPE) built from a vocabulary:
+ * the public functions are in memwall.h; this is how the GGUF reader, the
+ * tests and the fuzz target build one from arrays. Nothing in a spec is trusted: mw_tokenizer_build checks it all.
  */
 #ifndef MW_FORMAT_TOKENIZER_H
 #define MW_FORMAT_TOKENIZER_H

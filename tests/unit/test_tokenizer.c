@@ -348,11 +348,13 @@ static const char *write_gguf(gcase c)
         static const char *const merges[] = {"h e", "l l", "he ll"};
         static const char *const bad[] = {"h e", "l l", "he zz"};
         if (c == G_BPE_PRE_U32) st = st ? st : mw_gguf_writer_set_u32(w, "tokenizer.ggml.pre", 7, &err);
-        else st = st ? st : mw_gguf_writer_set_str(w, "tokenizer.ggml.pre", c == G_BPE_BAD_PRE ? "starcoder" : "qwen2", &err);
+        else st = st ? st : mw_gguf_writer_set_str(w, "tokenizer.ggml.pre",
+                                                   c == G_BPE_BAD_PRE ? "starcoder" : "qwen2", &err);
         if (c == G_BPE_MERGES_I32)
             st = st ? st : mw_gguf_writer_set_array(w, "tokenizer.ggml.merges", MW_GGUF_I32, types, 3, &err);
         else
-            st = st ? st : mw_gguf_writer_set_str_array(w, "tokenizer.ggml.merges", c == G_BPE_BAD_MERGE ? bad : merges, 3, &err);
+            st = st ? st : mw_gguf_writer_set_str_array(w, "tokenizer.ggml.merges",
+                                                         c == G_BPE_BAD_MERGE ? bad : merges, 3, &err);
     }
     if (c != G_NO_TOKENS) st = st ? st : mw_gguf_writer_set_str_array(w, "tokenizer.ggml.tokens", names, N_VOCAB, &err);
     if (c == G_SCORES_I32) st = st ? st : mw_gguf_writer_set_array(w, "tokenizer.ggml.scores", MW_GGUF_I32, types, N_VOCAB, &err);
@@ -539,7 +541,8 @@ static void pretokenizers(void **state)
     expect_words(MW_PRETOK_DEFAULT, "Hello, world!", "Hello|,| world|!");
     expect_words(MW_PRETOK_DEFAULT, "x 1234567", "x| |123|456|7");         /* " 1234567", then digits */
     expect_words(MW_PRETOK_DEFAULT, "a<=b `c`", "a|<=|b| `|c|`");          /* ` is not in the first class */
-    expect_words(MW_PRETOK_DEFAULT, "\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6", "\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6"); /* no ASCII digits */
+    /* Arabic-Indic digits: \p{N}+ keeps them whole, [0-9]{3} does not cut them */
+    expect_words(MW_PRETOK_DEFAULT, "\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6", "\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6");
 }
 
 /* a "gpt2" vocabulary: ids 0-255 the byte characters in byte order, then
@@ -570,7 +573,8 @@ static void fill_bpe(mw_tok_spec *s, const char *pre)
         btoks[b] = (mw_tok_str){bchars[b], strlen(bchars[b])};
         btypes[b] = 1;
     }
-    for (int i = B_HE; i <= B_XY; i++) btoks[i] = (mw_tok_str){MERGED[i - B_HE], strlen(MERGED[i - B_HE])}, btypes[i] = 1;
+    for (int i = B_HE; i <= B_XY; i++)
+        btoks[i] = (mw_tok_str){MERGED[i - B_HE], strlen(MERGED[i - B_HE])}, btypes[i] = 1;
     btoks[B_EOT] = (mw_tok_str){"<|endoftext|>", 13}, btypes[B_EOT] = 3;
     btoks[B_IM] = (mw_tok_str){"<|im", 4}, btypes[B_IM] = 4;
     btoks[B_IM_START] = (mw_tok_str){"<|im_start|>", 12}, btypes[B_IM_START] = 3;
