@@ -21,7 +21,10 @@
 #
 # Exit status: 0 all identical; 1 a difference or a failure; 77 node/npm,
 # node-llama-cpp or the build unavailable. MW_MEMWALL, MW_GEN_GGUF,
-# MW_LLAMACPP_DIR as for check.sh.
+# MW_LLAMACPP_DIR as for check.sh; MW_TOKENIZE_CORPUS another JSON array of
+# texts instead of corpus.json; MW_TOKENIZE_RANDOM=N instead N random texts
+# (fixed seed: letters, digits, marks, emoji, ZWJ, spaces of all kinds,
+# apostrophes and contraction letters, punctuation, special tokens).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -48,13 +51,26 @@ for pre in default gpt-2 llama3 qwen2; do
     models="$models $W/bpe-$pre.gguf"
 done
 
+corpus=${MW_TOKENIZE_CORPUS:-$here/corpus.json}
+if [ -n "${MW_TOKENIZE_RANDOM:-}" ]; then
+    corpus=$W/random.json
+    python3 - "$MW_TOKENIZE_RANDOM" "$corpus" <<'PY' || exit 1
+import json, random, sys
+random.seed(7)
+pool = list("abcXYZ \u00e9\u00c5\u4e2d\u6587\u65e5\u672c\U0001f600\U0001f44d\U0001f3fd\u200d0123456789\u0663\u00bd"
+            " \t\n\r  '\"'sStTrReEvVmMlLdD.,;:!?()[]{}<>$+=^~|`@#%&*-_/\\\u00a0\u3000\u0085\u0301\u00df\u0130"
+            "\u01c5\u216b\u2028\x01") + ["<|im", "<|im_start|>", "<mw_user>", "<|endoftext|>", "<|mw_ctl|>", "<s>"]
+texts = ["".join(random.choice(pool) for _ in range(random.randint(1, 25))) for _ in range(int(sys.argv[1]))]
+json.dump(texts, open(sys.argv[2], "w"))
+PY
+fi
 fail=0
 for model in $models ${MW_TOKENIZE_MODELS:-}; do
-    node "$here/tokenize.mjs" "$model" "$here/corpus.json" > "$W/llama.json"
+    node "$here/tokenize.mjs" "$model" "$corpus" > "$W/llama.json"
     rc=$?
     [ "$rc" = 77 ] && skip "node-llama-cpp unavailable"
     [ "$rc" = 0 ] || { echo "tokenize.sh: tokenize.mjs failed on $model (exit $rc)" >&2; exit 1; }
-    python3 - "$MW" "$model" "$here/corpus.json" "$W/llama.json" <<'PY' || fail=1
+    python3 - "$MW" "$model" "$corpus" "$W/llama.json" <<'PY' || fail=1
 import json, subprocess, sys
 mw, model, texts, ref = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
 name = model.rsplit("/", 1)[-1]
@@ -94,7 +110,7 @@ def clean_spaces(t):
     return o
 
 def encode(text, special):
-    args = [mw, "tokenize", "--no-bos", "--json"] + (["--special"] if special else []) + [model, text]
+    args = [mw, "tokenize", "--no-bos", "--json"] + (["--special"] if special else []) + ["--", model, text]
     p = subprocess.run(args, capture_output=True, text=True)
     return json.loads(p.stdout) if p.returncode == 0 else "exit %d: %s" % (p.returncode, p.stderr.strip())
 
