@@ -742,9 +742,9 @@ mw_status mw_tokenizer_encode(const mw_tokenizer *t, const char *text, size_t le
     mw_status st = MW_OK;
     /* "llama": a piece normalised is at most 3 + len + 2 * spaces bytes;
      * "gpt2": a word's characters at most 2 * len */
-    size_t cap = len + 2 * spaces + 4 > 2 * len + 1 ? len + 2 * spaces + 4 : 2 * len + 1;
+    size_t cap = t->bpe ? 2 * len + 1 : len + 2 * spaces + 4, n_syms = t->bpe ? len + 1 : cap;
     w.norm = mw_malloc(cap, MW_MEM_SCRATCH);
-    w.syms = mw_malloc(cap * sizeof *w.syms, MW_MEM_SCRATCH);
+    w.syms = mw_malloc(n_syms * sizeof *w.syms, MW_MEM_SCRATCH);
     int ok = w.norm && w.syms;
     if (t->bpe) {
         w.sid = mw_malloc((len + 1) * sizeof *w.sid, MW_MEM_SCRATCH);
