@@ -1,6 +1,7 @@
 /*
  * cmd_tokenize.c - `memwall tokenize MODEL TEXT`: the token ids of a text
- * by the model's own vocabulary (SentencePiece-style, GGUF), and
+ * by the model's own vocabulary (GGUF: SentencePiece-style or byte-level
+ * BPE), and
  * `--decode IDS`: the text of ids. Options are documented in
  * cli/doc/tokenize.txt.
  */
@@ -18,13 +19,14 @@ const struct option mw_cmd_tokenize_options[] = {
     {"json", no_argument, NULL, 'j'},
     {"decode", required_argument, NULL, 'd'},
     {"no-bos", no_argument, NULL, 'B'},
+    {"special", no_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 int mw_cmd_tokenize(int argc, char **argv)
 {
-    int json = 0, bos = 1, c;
+    int json = 0, bos = 1, special = 0, c;
     const char *decode = NULL;
     mw_cli_operands ops = {.max = 2};
     optind = 1;
@@ -34,6 +36,7 @@ int mw_cmd_tokenize(int argc, char **argv)
         case 'j': json = 1; break;
         case 'd': decode = optarg; break;
         case 'B': bos = 0; break;
+        case 'S': special = 1; break;
         case 'h': fputs(mw_cli_doc_find("tokenize")->help, stdout); return MW_EXIT_OK;
         case ':':
             mw_cli_error("tokenize", "option '%s' needs a value", argv[optind - 1]);
@@ -53,8 +56,9 @@ int mw_cmd_tokenize(int argc, char **argv)
         mw_cli_error("tokenize", ops.n == 0 ? "no MODEL given" : "no TEXT given (or --decode IDS)");
         return MW_EXIT_USAGE;
     }
-    if (decode && (json || !bos)) {
-        mw_cli_error("tokenize", "--decode prints text: %s does not apply", json ? "--json" : "--no-bos");
+    if (decode && (json || !bos || special)) {
+        mw_cli_error("tokenize", "--decode prints text: %s does not apply",
+                     json ? "--json" : !bos ? "--no-bos" : "--special");
         return MW_EXIT_USAGE;
     }
     uint32_t *ids = NULL;
@@ -92,7 +96,9 @@ int mw_cmd_tokenize(int argc, char **argv)
         mw_free(text);
     } else {
         const char *text = ops.v[1];
-        if (mw_tokenizer_encode(t, text, strlen(text), bos && mw_tokenizer_adds_bos(t), &ids, &n, &err) != MW_OK) {
+        unsigned flags = (bos && mw_tokenizer_adds_bos(t) ? MW_TOK_ADD_BOS : 0u) |
+                         (bos && mw_tokenizer_adds_eos(t) ? MW_TOK_ADD_EOS : 0u) | (special ? MW_TOK_SPECIAL : 0u);
+        if (mw_tokenizer_encode(t, text, strlen(text), flags, &ids, &n, &err) != MW_OK) {
             mw_cli_error(NULL, "%s", err.msg);
             code = MW_EXIT_FAILURE;
         } else {

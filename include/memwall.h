@@ -623,9 +623,9 @@ MW_API const char *const *mw_builtin_model_names(void);
 MW_API mw_status mw_builtin_model_path(const char *name, char *buf, size_t cap, mw_err *err);
 
 /* ------------------------------------------------------------------------
- * Tokenizer: a model's SentencePiece-style vocabulary (GGUF tokenizer.ggml.*,
- * model "llama"), docs/TOKENIZER.md. "gpt2" (byte-level BPE with its
- * pre-tokenizers) is not supported yet and is refused with that said.
+ * Tokenizer: a model's vocabulary (GGUF tokenizer.ggml.*): model "llama"
+ * (SentencePiece-style) or "gpt2" (byte-level BPE with the pre-tokenizers
+ * default, gpt-2, llama3 and qwen2), docs/TOKENIZER.md.
  * ------------------------------------------------------------------------ */
 
 typedef struct mw_tokenizer mw_tokenizer;
@@ -639,11 +639,18 @@ MW_API mw_status mw_tokenizer_open(const char *path, mw_tokenizer **out, mw_err 
 MW_API mw_status mw_tokenizer_from_model(const mw_model *m, mw_tokenizer **out, mw_err *err);
 MW_API void mw_tokenizer_free(mw_tokenizer *t);
 
+/* mw_tokenizer_encode's flags (0 and 1 keep their old meaning: add_bos). */
+#define MW_TOK_ADD_BOS 1u   /* BOS first, when the vocabulary has one */
+#define MW_TOK_SPECIAL 2u   /* control tokens written in the text are parsed */
+#define MW_TOK_ADD_EOS 4u   /* EOS last, when the vocabulary has one */
+
 /*! mw_tokenizer_encode() : text[0..len) (UTF-8; malformed UTF-8 is refused
- *  with its byte offset) as token ids, BOS first when add_bos and the
- *  vocabulary has one. *ids (free with mw_free) holds *n_ids ids; for an
- *  empty text it may be NULL with *n_ids 0. */
-MW_API mw_status mw_tokenizer_encode(const mw_tokenizer *t, const char *text, size_t len, int add_bos,
+ *  with its byte offset) as token ids. The text is first split on the
+ *  user-defined tokens written in it (always) and, with MW_TOK_SPECIAL, on
+ *  its control tokens, as llama.cpp does; the pieces between go through
+ *  the vocabulary's algorithm. *ids (free with mw_free) holds *n_ids ids;
+ *  for an empty text it may be NULL with *n_ids 0. */
+MW_API mw_status mw_tokenizer_encode(const mw_tokenizer *t, const char *text, size_t len, unsigned flags,
                                      uint32_t **ids, size_t *n_ids, mw_err *err);
 /*! mw_tokenizer_decode() : the text of ids (control tokens such as BOS and
  *  EOS left out, byte tokens as their bytes, the space the encoder put in
@@ -656,8 +663,11 @@ MW_API uint32_t mw_tokenizer_vocab_size(const mw_tokenizer *t);
 /* The BOS and EOS ids; -1 when the vocabulary has none. */
 MW_API int64_t mw_tokenizer_bos(const mw_tokenizer *t);
 MW_API int64_t mw_tokenizer_eos(const mw_tokenizer *t);
-/* Whether the vocabulary asks for a BOS (tokenizer.ggml.add_bos_token). */
+/* Whether the vocabulary asks for a BOS (tokenizer.ggml.add_bos_token;
+ * absent: yes for "llama" and the llama3 pre-tokenizer, else no), and for
+ * an EOS (tokenizer.ggml.add_eos_token; absent: no). */
 MW_API int mw_tokenizer_adds_bos(const mw_tokenizer *t);
+MW_API int mw_tokenizer_adds_eos(const mw_tokenizer *t);
 
 /* ------------------------------------------------------------------------
  * Planning: predicted memory, component by component (docs/PLAN.md)

@@ -1,8 +1,8 @@
 /*
- * tokenizer.h - SentencePiece-style tokenizer (GGUF tokenizer.ggml.model
- * "llama") built from a vocabulary: the public functions are in memwall.h;
- * this is how the GGUF reader, the tests and the fuzz target build one from
- * arrays. Nothing in a spec is trusted: mw_tokenizer_build checks it all.
+ * tokenizer.h - the tokenizer (GGUF tokenizer.ggml.model "llama",
+ * SentencePiece-style, or "gpt2", byte-level BPE) built from a vocabulary:
+ * the public functions are in memwall.h; this is how the GGUF reader, the
+ * tests and the fuzz target build one from arrays. Nothing in a spec is trusted: mw_tokenizer_build checks it all.
  */
 #ifndef MW_FORMAT_TOKENIZER_H
 #define MW_FORMAT_TOKENIZER_H
@@ -30,7 +30,8 @@ typedef struct mw_tok_str {
 /* A vocabulary as a file states it. An absent array is NULL; its count
  * must then be 0. Ids: -1 when absent (the defaults are llama.cpp's: unk 0,
  * bos 1, eos 2 when the vocabulary is that large); flags: -1 when absent
- * (default 1). */
+ * (default: 1 for add_bos with "llama" or the llama3 pre-tokenizer, else 0;
+ * 0 for add_eos; 1 for add_space_prefix with "llama"). */
 typedef struct mw_tok_spec {
     const char *model;           /* tokenizer.ggml.model; NULL: absent */
     uint64_t model_len;
@@ -41,7 +42,13 @@ typedef struct mw_tok_spec {
     const int32_t *types;
     uint64_t n_types;
     int64_t bos, eos, unk;
-    int add_bos, add_space_prefix;
+    int add_bos, add_eos, add_space_prefix;
+    /* "gpt2" only: tokenizer.ggml.pre (NULL: absent, "default") and
+     * tokenizer.ggml.merges ("A B", rank = index; NULL: absent) */
+    const char *pre;
+    uint64_t pre_len;
+    const mw_tok_str *merges;
+    uint64_t n_merges;
 } mw_tok_spec;
 
 /* A spec with every field absent. */

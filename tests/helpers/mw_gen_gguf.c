@@ -5,7 +5,8 @@
  *
  *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
  *                 [--ff N] [--vocab N] [--ctx N] [--dtype TYPE]
- *                 [--vocab-meta | --test-vocab] OUT.gguf
+ *                 [--vocab-meta | --test-vocab | --test-vocab-bpe PRE]
+ *                 OUT.gguf
  *
  * TYPE: f16 (default), f32, q8_0, q4_0, q4_k, q5_k, q6_k for every matrix,
  * or q4_k_m, a mix like llama.cpp's Q4_K_M: token_embd and ffn_down in
@@ -27,12 +28,24 @@
  * --test-vocab adds instead a vocabulary that merges: <unk> <s> </s>, the
  * 256 byte tokens <0x00>..<0xFF> (ids 3-258), then from id 259 the pieces
  * of TEST_PIECES below with their scores (so "hello world" is 1 272 277),
+ * then a user-defined token "<mw_user>" and a control token "<|mw_ctl|>",
  * then fillers; tests/cli/tokenize.sh and tests/llamacpp/tokenize.sh use it.
+ *
+ * --test-vocab-bpe PRE adds instead a byte-level BPE vocabulary
+ * (tokenizer.ggml.model "gpt2", tokenizer.ggml.pre PRE: default, gpt-2,
+ * llama3 or qwen2) whose merges are learned here, at generation time, from
+ * BPE_TEXT below (English and code) cut into words by PRE's pre-tokenizer:
+ * ids 0-255 are the 256 byte characters (GPT-2's mapping) in byte order,
+ * then one token per merge (up to 400, the most frequent pair first, ties
+ * to the lower ids), then the control tokens <|endoftext|> (BOS and EOS),
+ * <|im_start|>, <|im_end|> and the user-defined tokens <|im and
+ * <mw_user>, then fillers up to --vocab.
  */
 #include "memwall.h"
 #include "format/gguf.h"
 #include "engine/kernels.h"
 #include "engine/llama.h"
+#include "format/pretok.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -57,12 +70,14 @@ static const struct { const char *piece; float score; } TEST_PIECES[] = {
     {"t", -10}, {"he", -3}, {"ll", -2}, {"llo", -1}, {"hello", -0.5f}, {SP "hello", -0.1f}, {SP "w", -4},
     {"or", -3}, {"ld", -3}, {"orld", -2.5f}, {SP "world", -0.2f}, {SP "t", -5}, {SP "the", -1},
 };
+/* after TEST_PIECES: a user-defined (4) and a control (3) token */
+static const char *const TEST_SPECIAL[] = {"<mw_user>", "<|mw_ctl|>"};
 
 static int write_test_vocab(mw_gguf_writer *w, uint32_t n, mw_err *err)
 {
     const uint32_t n_pieces = sizeof TEST_PIECES / sizeof TEST_PIECES[0];
-    if (n < 259 + n_pieces) {
-        fprintf(stderr, "mw-gen-gguf: --test-vocab needs --vocab %u at least\n", 259 + n_pieces);
+    if (n < 261 + n_pieces) {
+        fprintf(stderr, "mw-gen-gguf: --test-vocab needs --vocab %u at least\n", 261 + n_pieces);
         return 0;
     }
     char **tokens = calloc(n, sizeof *tokens);
@@ -76,6 +91,8 @@ static int write_test_vocab(mw_gguf_writer *w, uint32_t n, mw_err *err)
         else if (i < 259) snprintf(buf, sizeof buf, "<0x%02X>", i - 3), types[i] = 6;
         else if (i < 259 + n_pieces) snprintf(buf, sizeof buf, "%s", TEST_PIECES[i - 259].piece),
                                      scores[i] = TEST_PIECES[i - 259].score;
+        else if (i < 261 + n_pieces) snprintf(buf, sizeof buf, "%s", TEST_SPECIAL[i - 259 - n_pieces]),
+                                     types[i] = i == 259 + n_pieces ? 4 : 3;
         else snprintf(buf, sizeof buf, "<filler%u>", i), scores[i] = -100.0f - (float)i;
         ok = (tokens[i] = strdup(buf)) != NULL;
     }
@@ -93,6 +110,158 @@ static int write_test_vocab(mw_gguf_writer *w, uint32_t n, mw_err *err)
     free(tokens);
     free(scores);
     free(types);
+    return ok;
+}
+
+/* the text the BPE test vocabulary's merges are learned from */
+static const char BPE_TEXT[] =
+    "The quick brown fox jumps over the lazy dog. The dog was not amused, and the fox ran away.\n"
+    "Hello world! Hello, world. hello there; the world is large and the weather is nice today.\n"
+    "It's a test: we'll see what they're doing, and I'd say you've done it. DON'T STOP, I'M HERE.\n"
+    "In 2024 there were 1234567 tokens, 3.14159 pies, 42 answers and 100000 words in 365 days.\n"
+    "int main(void) { return 0; }\nfor (int i = 0; i < n; i++) { sum += x[i] * y[i]; }\n"
+    "def tokenize(text):\n    return [t for t in text.split() if t]\n\n"
+    "    if (err != NULL) {\n        fprintf(stderr, \"error: %s\\n\", msg);\n    }\n"
+    "Caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e, na\xc3\xafve r\xc3\xa9sum\xc3\xa9, \xc3\x85ngstr\xc3\xb6m and "
+    "\xc3\xbc" "ber.\n"
+    "\xe4\xb8\xad\xe6\x96\x87\xe6\x96\x87\xe6\x9c\xac and \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text, "
+    "\xf0\x9f\x98\x80 emoji.\n"
+    "the the the and and and of of to to in in is is that that it it for for on on with with as as\n"
+    "memory bandwidth, memory wall, the model's weights and the KV cache fill the memory.\n";
+
+#define BPE_MAX_MERGES 400u
+static const char *const BPE_SPECIAL[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|im", "<mw_user>"};
+static const int32_t BPE_SPECIAL_TYPE[] = {3, 3, 3, 4, 4};
+
+/* byte b as GPT-2's character, UTF-8, into out: its length */
+static size_t bpe_char(unsigned b, char *out)
+{
+    unsigned c = b, n = 0;
+    int printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    if (!printable) {
+        for (unsigned x = 0; x < b; x++)
+            n += !((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF));
+        c = 256 + n;
+    }
+    if (c < 0x80) { out[0] = (char)c; return 1; }
+    out[0] = (char)(0xC0 | (c >> 6));
+    out[1] = (char)(0x80 | (c & 0x3F));
+    return 2;
+}
+
+/* the piece of raw bytes p[0..n) as GPT-2's characters, NUL-terminated */
+static char *bpe_piece(const unsigned char *p, size_t n)
+{
+    char *s = malloc(2 * n + 1), *q = s;
+    if (!s) return NULL;
+    for (size_t i = 0; i < n; i++) q += bpe_char(p[i], q);
+    *q = '\0';
+    return s;
+}
+
+static int write_test_vocab_bpe(mw_gguf_writer *w, uint32_t n, const char *pre_name, mw_err *err)
+{
+    const uint32_t n_special = sizeof BPE_SPECIAL / sizeof BPE_SPECIAL[0];
+    mw_pretok pre;
+    if (!mw_pretok_from_name(pre_name, strlen(pre_name), &pre)) {
+        fprintf(stderr, "mw-gen-gguf: --test-vocab-bpe %s: not one of %s\n", pre_name, mw_pretok_names);
+        return 0;
+    }
+    if (n < 256 + BPE_MAX_MERGES + n_special) {
+        fprintf(stderr, "mw-gen-gguf: --test-vocab-bpe needs --vocab %u at least\n", 256 + BPE_MAX_MERGES + n_special);
+        return 0;
+    }
+    /* the text's words as sequences of token ids, each ending in -1 */
+    const size_t len = sizeof BPE_TEXT - 1;
+    uint32_t *cps = malloc(len * sizeof *cps);
+    size_t *coff = malloc((len + 1) * sizeof *coff), *ends = malloc(len * sizeof *ends),
+           *scratch = malloc(len * sizeof *scratch);
+    int32_t *seq = malloc(2 * len * sizeof *seq);
+    unsigned char (*raw)[64] = calloc(256 + BPE_MAX_MERGES, sizeof *raw);   /* each token's bytes */
+    uint8_t *raw_len = calloc(256 + BPE_MAX_MERGES, 1);
+    uint32_t *count = malloc((size_t)(256 + BPE_MAX_MERGES) * (256 + BPE_MAX_MERGES) * sizeof *count);
+    char **merges = calloc(BPE_MAX_MERGES, sizeof *merges);
+    char **tokens = calloc(n, sizeof *tokens);
+    int32_t *types = calloc(n, sizeof *types);
+    int ok = cps && coff && ends && scratch && seq && raw && raw_len && count && merges && tokens && types;
+    size_t nc = 0, m = 0;
+    for (size_t i = 0; ok && i < len;) {
+        const unsigned char *u = (const unsigned char *)BPE_TEXT;
+        size_t k = u[i] < 0x80 ? 1 : u[i] < 0xE0 ? 2 : u[i] < 0xF0 ? 3 : 4;
+        uint32_t c = k == 1 ? u[i] : k == 2 ? (u[i] & 0x1Fu) << 6 | (u[i + 1] & 0x3Fu)
+                   : k == 3 ? (u[i] & 0x0Fu) << 12 | (u[i + 1] & 0x3Fu) << 6 | (u[i + 2] & 0x3Fu)
+                   : (u[i] & 0x07u) << 18 | (u[i + 1] & 0x3Fu) << 12 | (u[i + 2] & 0x3Fu) << 6 | (u[i + 3] & 0x3Fu);
+        coff[nc] = i;
+        cps[nc++] = c;
+        i += k;
+    }
+    if (ok) {
+        coff[nc] = len;
+        size_t words = mw_pretok_split(pre, cps, nc, ends, scratch);
+        for (size_t k = 0, a = 0; k < words; a = ends[k++]) {
+            for (size_t b = coff[a]; b < coff[ends[k]]; b++) seq[m++] = (unsigned char)BPE_TEXT[b];
+            seq[m++] = -1;
+        }
+        for (uint32_t b = 0; b < 256; b++) raw[b][0] = (unsigned char)b, raw_len[b] = 1;
+    }
+    const uint32_t V = 256 + BPE_MAX_MERGES;
+    uint32_t n_merges = 0;
+    while (ok && n_merges < BPE_MAX_MERGES) {
+        memset(count, 0, (size_t)V * V * sizeof *count);
+        uint32_t best = 0, bl = 0, br = 0;
+        for (size_t i = 0; i + 1 < m; i++) {
+            if (seq[i] < 0 || seq[i + 1] < 0) continue;
+            uint32_t c = ++count[(size_t)seq[i] * V + (uint32_t)seq[i + 1]];
+            uint32_t l = (uint32_t)seq[i], r = (uint32_t)seq[i + 1];
+            if (c > best || (c == best && (l < bl || (l == bl && r < br)))) best = c, bl = l, br = r;
+        }
+        if (best < 2 || raw_len[bl] + raw_len[br] > 63) break;
+        uint32_t id = 256 + n_merges;
+        memcpy(raw[id], raw[bl], raw_len[bl]);
+        memcpy(raw[id] + raw_len[bl], raw[br], raw_len[br]);
+        raw_len[id] = (uint8_t)(raw_len[bl] + raw_len[br]);
+        char *a = bpe_piece(raw[bl], raw_len[bl]), *b = bpe_piece(raw[br], raw_len[br]);
+        merges[n_merges] = a && b ? malloc(strlen(a) + strlen(b) + 2) : NULL;
+        if ((ok = merges[n_merges] != NULL)) sprintf(merges[n_merges], "%s %s", a, b);
+        free(a);
+        free(b);
+        size_t o = 0;   /* merge (bl, br) everywhere, left to right */
+        for (size_t i = 0; i < m; i++) {
+            if (i + 1 < m && seq[i] == (int32_t)bl && seq[i + 1] == (int32_t)br) seq[o++] = (int32_t)id, i++;
+            else seq[o++] = seq[i];
+        }
+        m = o;
+        n_merges++;
+    }
+    for (uint32_t i = 0; ok && i < n; i++) {
+        char buf[32];
+        types[i] = 1;
+        if (i < 256 + n_merges) {
+            tokens[i] = bpe_piece(raw[i], raw_len[i]);
+        } else if (i < 256 + n_merges + n_special) {
+            tokens[i] = strdup(BPE_SPECIAL[i - 256 - n_merges]);
+            types[i] = BPE_SPECIAL_TYPE[i - 256 - n_merges];
+        } else {
+            snprintf(buf, sizeof buf, "<filler%u>", i);
+            tokens[i] = strdup(buf);
+        }
+        ok = tokens[i] != NULL;
+    }
+    if (!ok) fprintf(stderr, "mw-gen-gguf: out of memory\n");
+    const uint32_t eot = 256 + n_merges;
+    ok = ok && mw_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_str(w, "tokenizer.ggml.pre", pre_name, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_str_array(w, "tokenizer.ggml.tokens", (const char *const *)tokens, n, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_array(w, "tokenizer.ggml.token_type", MW_GGUF_I32, types, n, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_str_array(w, "tokenizer.ggml.merges", (const char *const *)merges, n_merges,
+                                            err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", eot, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", eot, err) == MW_OK;
+    ok = ok && mw_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", 0, err) == MW_OK;
+    for (uint32_t i = 0; tokens && i < n; i++) free(tokens[i]);
+    for (uint32_t i = 0; merges && i < BPE_MAX_MERGES; i++) free(merges[i]);
+    free(tokens), free(types), free(merges), free(count), free(raw), free(raw_len);
+    free(cps), free(coff), free(ends), free(scratch), free(seq);
     return ok;
 }
 
@@ -127,7 +296,8 @@ static unsigned char *encode(mw_dtype t, const float *v, uint64_t n)
     return buf;
 }
 
-static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *path, mw_err *err)
+static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *bpe_pre, const char *path,
+                       mw_err *err)
 {
     const uint64_t hd = s->embd / s->heads, kvd = hd * s->kv_heads;
     uint64_t most = (uint64_t)s->vocab * s->embd;
@@ -187,6 +357,7 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *p
 #undef SET
     ok = ok && (vocab_meta != 1 || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
     ok = ok && (vocab_meta != 2 || write_test_vocab(w, s->vocab, err));
+    ok = ok && (vocab_meta != 3 || write_test_vocab_bpe(w, s->vocab, bpe_pre, err));
     const mw_dtype te = type_of(t, "token_embd");
     ok = ok && add(w, "token_embd.weight", te, s->embd, s->vocab, bufs[te], err);
     char name[64];
@@ -218,6 +389,7 @@ int main(int argc, char **argv)
     shape s = {30, 576, 9, 3, 1536, 49152, 2048};
     mw_dtype t = MW_DTYPE_F16;
     int vocab_meta = 0;
+    const char *bpe_pre = NULL;
     const char *tname = "f16";
     static const struct option opts[] = {
         {"layers", required_argument, NULL, 'l'}, {"embd", required_argument, NULL, 'e'},
@@ -225,6 +397,7 @@ int main(int argc, char **argv)
         {"ff", required_argument, NULL, 'f'},     {"vocab", required_argument, NULL, 'v'},
         {"ctx", required_argument, NULL, 'c'},    {"dtype", required_argument, NULL, 'd'},
         {"vocab-meta", no_argument, NULL, 'm'}, {"test-vocab", no_argument, NULL, 'V'},
+        {"test-vocab-bpe", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -247,6 +420,7 @@ int main(int argc, char **argv)
         }
         if (c == 'm') { vocab_meta = 1; continue; }
         if (c == 'V') { vocab_meta = 2; continue; }
+        if (c == 'P') { vocab_meta = 3; bpe_pre = optarg; continue; }
         if (c == '?') return 2;
         char *end;
         unsigned long v = strtoul(optarg, &end, 10);
@@ -257,7 +431,8 @@ int main(int argc, char **argv)
     }
     if (optind + 1 != argc || s.embd % s.heads || s.heads % s.kv_heads) {
         fprintf(stderr, "usage: mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N] [--ff N] "
-                        "[--vocab N] [--ctx N] [--dtype TYPE] [--vocab-meta | --test-vocab] OUT.gguf (embd a "
+                        "[--vocab N] [--ctx N] [--dtype TYPE] [--vocab-meta | --test-vocab | --test-vocab-bpe PRE] "
+                        "OUT.gguf (embd a "
                         "multiple of heads, heads of "
                         "kv-heads)\n");
         return 2;
@@ -271,7 +446,7 @@ int main(int argc, char **argv)
         return 2;
     }
     mw_err err;
-    if (!write_model(&s, t, vocab_meta, argv[optind], &err)) {
+    if (!write_model(&s, t, vocab_meta, bpe_pre, argv[optind], &err)) {
         fprintf(stderr, "mw-gen-gguf: %s\n", err.msg);
         return 1;
     }

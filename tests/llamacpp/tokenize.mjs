@@ -4,11 +4,14 @@
 //
 //   node tokenize.mjs MODEL.gguf TEXTS.json
 //
-// TEXTS.json is a JSON array of strings; one JSON array of arrays of ids is
-// printed: llama.cpp's tokenization of each text with no BOS and special
-// tokens not parsed (model.tokenize(text)). Only the vocabulary is loaded.
-// Exit status: 0 done, 2 wrong command line, 77 node-llama-cpp unavailable,
-// 1 anything else.
+// TEXTS.json is a JSON array of strings; printed is one JSON object:
+//   plain:   llama.cpp's ids for each text, no BOS, special tokens not
+//            parsed (model.tokenize(text, false): user-defined tokens
+//            written in the text are still split off, as llama.cpp does)
+//   special: the same with special tokens parsed (model.tokenize(text, true))
+//   decoded: llama.cpp's text of each plain list (model.detokenize(ids, false))
+// Only the vocabulary is loaded. Exit status: 0 done, 2 wrong command line,
+// 77 node-llama-cpp unavailable, 1 anything else.
 
 import { readFileSync } from "node:fs";
 import { importNodeLlamaCpp, loadLlamaCpu } from "./nlc.mjs";
@@ -21,6 +24,9 @@ const texts = JSON.parse(readFileSync(process.argv[3], "utf8"));
 const nlc = await importNodeLlamaCpp("tokenize.mjs", "tokenize.sh");
 const { llama } = await loadLlamaCpu(nlc, "tokenize.mjs", false);
 const model = await llama.loadModel({ modelPath: process.argv[2], gpuLayers: 0, vocabOnly: true });
-process.stdout.write(JSON.stringify(texts.map((t) => Array.from(model.tokenize(t)))) + "\n");
+const plain = texts.map((t) => Array.from(model.tokenize(t, false)));
+const special = texts.map((t) => Array.from(model.tokenize(t, true)));
+const decoded = plain.map((ids) => model.detokenize(ids, false));
+process.stdout.write(JSON.stringify({ plain, special, decoded }) + "\n");
 await model.dispose();
 await llama.dispose();
