@@ -174,7 +174,8 @@ static mw_status tokenize_prompt(run_state *S, const mw_run_opts *o, mw_err *err
                  "%s: the vocabulary has %u tokens but the model's output only %u: the file's "
                  "tokenizer.ggml.tokens does not belong to its weights",
                  S->m->path, mw_tokenizer_vocab_size(S->tok_vocab), S->m->hp.n_vocab);
-    MW_FORWARD(mw_tokenizer_encode(S->tok_vocab, o->text, o->text_len, mw_tokenizer_adds_bos(S->tok_vocab),
+    MW_FORWARD(mw_tokenizer_encode(S->tok_vocab, o->text, o->text_len,
+                                   mw_tokenizer_adds_bos(S->tok_vocab) ? MW_TOK_ADD_BOS : 0u,
                                    &S->prompt_ids, &S->n_prompt_ids, err));
     MW_RETURN_IF(S->n_prompt_ids > UINT32_MAX / 2, err, MW_ERR_INVALID, "the text prompt is %zu tokens: too long",
                  S->n_prompt_ids);
