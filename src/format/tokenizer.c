@@ -18,6 +18,7 @@
 #include "format/gguf.h"
 #include "format/pretok.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -377,25 +378,7 @@ int mw_tokenizer_adds_eos(const mw_tokenizer *t) { return t->add_eos; }
  * malformed (overlong forms, surrogates and code points past U+10FFFF too). */
 static size_t utf8_char(const unsigned char *s, size_t i, size_t len)
 {
-    unsigned c = s[i];
-    if (c < 0x80) return 1;
-    size_t k;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else return 0;
-    if (len - i < k) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    for (size_t j = 2; j < k; j++)
-        if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
-    return k;
+    return mw_utf8_char_len(s + i, len - i);
 }
 
 typedef struct sym {
