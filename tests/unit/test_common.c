@@ -10,6 +10,7 @@
 #include "common/test_hooks.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,41 @@ static void fileio_fields(void **state)
     assert_non_null(strstr(err.msg, path));
 }
 
+/* Well-formed UTF-8 by RFC 3629's table: the boundaries of each range, and
+ * what is refused (overlong, surrogates, past U+10FFFF, cut short). */
+static void utf8_lengths_and_repair(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t n, want; } cases[] = {
+        {"A", 1, 1}, {"\x7F", 1, 1}, {"\xC2\x80", 2, 2}, {"\xDF\xBF", 2, 2},
+        {"\xE0\xA0\x80", 3, 3}, {"\xED\x9F\xBF", 3, 3}, {"\xEF\xBF\xBD", 3, 3},
+        {"\xF0\x90\x80\x80", 4, 4}, {"\xF4\x8F\xBF\xBF", 4, 4},
+        {"\xC0\x80", 2, 0},          /* overlong NUL                 */
+        {"\xC1\xBF", 2, 0},          /* overlong                     */
+        {"\xE0\x9F\xBF", 3, 0},      /* overlong 3-byte              */
+        {"\xED\xA0\x80", 3, 0},      /* a surrogate (U+D800)         */
+        {"\xF0\x8F\xBF\xBF", 4, 0},  /* overlong 4-byte              */
+        {"\xF4\x90\x80\x80", 4, 0},  /* past U+10FFFF                */
+        {"\xF5\x80\x80\x80", 4, 0}, {"\x80", 1, 0}, {"\xFF", 1, 0},
+        {"\xE2\x82", 2, 0},          /* cut short                    */
+        {"\xE2\x28\xA1", 3, 0},      /* a bad continuation           */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(mw_utf8_char_len((const unsigned char *)cases[i].s, cases[i].n), cases[i].want);
+    assert_int_equal(mw_utf8_char_len((const unsigned char *)"", 0), 0);
+
+    size_t len;
+    char *r = mw_utf8_repair("caf\xE9 \xE2\x82\xAC\xE2\x82", 10, &len);
+    assert_non_null(r);
+    assert_string_equal(r, "caf\xEF\xBF\xBD \xE2\x82\xAC\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_int_equal(len, strlen(r));
+    mw_free(r);
+    r = mw_utf8_repair("", 0, &len);
+    assert_non_null(r);
+    assert_int_equal(len, 0);
+    mw_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +271,7 @@ int main(void)
         cmocka_unit_test(alloc_overflow_and_injection),
         cmocka_unit_test(errors_format),
         cmocka_unit_test(fileio_fields),
+        cmocka_unit_test(utf8_lengths_and_repair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
