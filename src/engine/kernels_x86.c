@@ -489,120 +489,164 @@ static T_AVX2 void silu_mul_avx2(float *g, const float *u, int64_t n)
     for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-/* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_0 ---------------------------
- * One W row by one x row at a time (no tiles yet). Each group of 32 weights
- * meets one Q8_0 block of x: vpmaddubsw of the unsigned quants (0..15,
- * 0..31, 0..63) by x gives 8 int32 lane sums, vpmaddubsw of ones by x the
- * block's Σx for the min (Q4_K/Q5_K) or the -32 offset (Q6_K, whose lanes
- * 0-3 and 4-7 are the two sub-blocks of 16 with their own scales). Lanes are
- * scaled in float and summed per lane: the reference's order differs. */
+/* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K ---------------------------
+ * Per W row, x rows in groups of up to 4: a super-block's quants are
+ * unpacked once into registers (unsigned: 0..15, 0..31, 0..63) and met by
+ * each x row's Q8_K block. vpmaddubsw (pairs, no saturation: 2·63·127 <
+ * 32767) then vpmaddwd by the sub-block's scale give int32 lanes, summed
+ * into the super-block's exact isum; the mins (Q4_K/Q5_K) and Q6_K's -32
+ * come from x's bsums with one vpmaddwd. mw_kq_acc (kernels_isa.h) adds
+ * them in the reference's order, so the result has the reference's bits. */
 
-INLINE T_AVX2 void kq_scale_min_avx2(const uint8_t *s, int j, int *sc, int *m)
+/* the 6-bit scales and mins of the 8 sub-blocks, from the 12-byte field */
+INLINE void kq_scales8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
 {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const uint32_t sl = a & 0x3f3f3f3fu, ml = b & 0x3f3f3f3fu;
+    const uint32_t sh = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t mh = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    memcpy(sc, &sl, 4);
+    memcpy(sc + 4, &sh, 4);
+    memcpy(mn, &ml, 4);
+    memcpy(mn + 4, &mh, 4);
 }
 
-/* lane sums of q·x and of x over one block of 32 */
-INLINE T_AVX2 void kq_block_sums(__m256i q, const uint8_t *xb, __m256i *qx, __m256i *sx)
+INLINE T_AVX2 int32_t hsum_i32_avx2(__m256i v)
 {
-    const __m256i ones16 = _mm256_set1_epi16(1);
-    const __m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 2));
-    *qx = _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones16);
-    *sx = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), ones16);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
 }
 
-INLINE T_AVX2 float dot_q45_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb, int five)
+/* the 16 int16 bsums of a Q8_K block */
+INLINE T_AVX2 __m256i q8k_bsums(const uint8_t *xb)
+{
+    return _mm256_loadu_si256((const __m256i *)(xb + 4 + MW_K_QKK));
+}
+
+/* Q4_K/Q5_K: the quants of a super-block in weight order, 32 per register */
+INLINE T_AVX2 void q45k_unpack_avx2(const uint8_t *w, int five, __m256i q[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-    const size_t wb = five ? MW_K_Q5_K_BYTES : MW_K_Q4_K_BYTES;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, w += wb) {
-        const float d = blk_d(w), dmin = blk_d(w + 2);
-        const uint8_t *qs = w + (five ? 48 : 16);
-        const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++, x += 2 * MW_K_Q8_0_BYTES) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if (five) {
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c)), one), 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c + 1)), one), 4));
-            }
-            int sc0, m0, sc1, m1;
-            kq_scale_min_avx2(w + 4, 2 * c, &sc0, &m0);
-            kq_scale_min_avx2(w + 4, 2 * c + 1, &sc1, &m1);
-            __m256i qx, sx;
-            const float xd0 = blk_d(x), xd1 = blk_d(x + MW_K_Q8_0_BYTES);
-            kq_block_sums(lo, x, &qx, &sx);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd0 * d * (float)sc0), acc);
-            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd0 * dmin * (float)m0), acc);
-            kq_block_sums(hi, x + MW_K_Q8_0_BYTES, &qx, &sx);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd1 * d * (float)sc1), acc);
-            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd1 * dmin * (float)m1), acc);
+    const uint8_t *qs = w + (five ? 48 : 16);
+    const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        q[2 * c] = _mm256_and_si256(v, m4);
+        q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (five) {
+            q[2 * c] = _mm256_or_si256(q[2 * c], _mm256_slli_epi16(_mm256_and_si256(
+                _mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c)), one), 4));
+            q[2 * c + 1] = _mm256_or_si256(q[2 * c + 1], _mm256_slli_epi16(_mm256_and_si256(
+                _mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c + 1)), one), 4));
         }
     }
-    return hsum256(acc);
 }
 
-INLINE T_AVX2 float dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb)
+/* [m0, m0, m1, m1, ..., m7, m7] as int16, against the 16 bsums */
+INLINE T_AVX2 __m256i mins_pairs16(const uint8_t mn[8])
+{
+    uint64_t m8;
+    memcpy(&m8, mn, 8);
+    const __m128i v = _mm_cvtsi64_si128((long long)m8);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
+}
+
+INLINE T_AVX2 void q45k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int R, int five,
+                                  float *acc)
+{
+    uint8_t sc[8], mn[8];
+    kq_scales8(w + 4, sc, mn);
+    const float d = blk_d(w), dmin = blk_d(w + 2);
+    __m256i q[8], scv[8];
+    q45k_unpack_avx2(w, five, q);
+    for (int s = 0; s < 8; s++) scv[s] = _mm256_set1_epi16(sc[s]);
+    const __m256i mins = mins_pairs16(mn);
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m256i sum = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            const __m256i p = _mm256_maddubs_epi16(q[s], _mm256_loadu_si256((const __m256i *)(x + 32 * s)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
+        }
+        const int32_t msum = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), mins));
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, hsum_i32_avx2(sum), msum);
+    }
+}
+
+/* Q6_K: the quants (0..63, the -32 not taken yet) in weight order */
+INLINE T_AVX2 void q6k_unpack_avx2(const uint8_t *w, __m256i g[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, w += MW_K_Q6_K_BYTES) {
-        const float d = blk_d(w + 208);
-        const int8_t *sc = (const int8_t *)(w + 192);
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
-            __m256i g[4];
-            g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-            g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-            g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-            for (int gi = 0; gi < 4; gi++, x += MW_K_Q8_0_BYTES) {
-                __m256i qx, sx;
-                kq_block_sums(g[gi], x, &qx, &sx);
-                /* Σ (q - 32) x per lane, exact in int32 */
-                const __m256i v = _mm256_sub_epi32(qx, _mm256_slli_epi32(sx, 5));
-                const float s = blk_d(x) * d;
-                const float sa = s * (float)sc[8 * h + 2 * gi], sb = s * (float)sc[8 * h + 2 * gi + 1];
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_setr_ps(sa, sa, sa, sa, sb, sb, sb, sb), acc);
-            }
-        }
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+        __m256i *o = g + 4 * h;
+        o[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        o[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+        o[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+        o[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
     }
-    return hsum256(acc);
 }
 
-#define KQ_MATMUL(name, wbytes, dot)                                                                  \
-    static T_AVX2 void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
-                            int64_t j0, int64_t j1)                                                   \
-    {                                                                                                 \
-        const int64_t nb = k / MW_K_QKK;                                                              \
-        const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)(k / MW_K_QK) * MW_K_Q8_0_BYTES;    \
-        for (int64_t j = j0; j < j1; j++) {                                                           \
-            const uint8_t *w = (const uint8_t *)W + (size_t)j * wrow;                                 \
-            if (j + 1 < j1) PF(w + wrow);                                                             \
-            for (int64_t i = 0; i < m; i++)                                                           \
-                y[i * n + j] = dot;                                                                   \
-        }                                                                                             \
+INLINE T_AVX2 void q6k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int R, float *acc)
+{
+    const int8_t *sc = (const int8_t *)(w + 192);
+    const float d = blk_d(w + 208);
+    __m256i g[8], scv[8];
+    q6k_unpack_avx2(w, g);
+    for (int s = 0; s < 8; s++) /* 32 weights: sub-blocks 2s (16 lanes low) and 2s+1 */
+        scv[s] = _mm256_setr_m128i(_mm_set1_epi16(sc[2 * s]), _mm_set1_epi16(sc[2 * s + 1]));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m256i sum = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            const __m256i p = _mm256_maddubs_epi16(g[s], _mm256_loadu_si256((const __m256i *)(x + 32 * s)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
+        }
+        /* Σ sc (q - 32) x = Σ sc q x - 32 Σ sc bsum */
+        const int32_t off = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), sc16));
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, hsum_i32_avx2(sum) - 32 * off, 0);
     }
-#define XI ((const uint8_t *)xp + (size_t)i * xrow)
-KQ_MATMUL(matmul_q4_k_avx2, MW_K_Q4_K_BYTES, dot_q45_k_avx2(w, XI, nb, 0))
-KQ_MATMUL(matmul_q5_k_avx2, MW_K_Q5_K_BYTES, dot_q45_k_avx2(w, XI, nb, 1))
-KQ_MATMUL(matmul_q6_k_avx2, MW_K_Q6_K_BYTES, dot_q6_k_avx2(w, XI, nb))
-#undef XI
+}
+
+/* y[i, j] for j in [j0, j1), all i, with rows(w, xb, R, acc) adding one
+ * super-block of W row j times R x rows to acc */
+#define KQ_MATMUL(name, ATTR, wbytes, rows)                                                          \
+    static ATTR void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
+                          int64_t j0, int64_t j1)                                                    \
+    {                                                                                                \
+        const int64_t nb = k / MW_K_QKK;                                                             \
+        const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)nb * MW_K_Q8_K_BYTES;              \
+        for (int64_t j = j0; j < j1; j++) {                                                          \
+            const uint8_t *w0 = (const uint8_t *)W + (size_t)j * wrow;                               \
+            for (int64_t i = 0; i < m; i += 4) {                                                     \
+                const int R = m - i >= 4 ? 4 : (int)(m - i);                                         \
+                const uint8_t *xb[4];                                                                \
+                float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};                                             \
+                for (int r = 0; r < R; r++) xb[r] = (const uint8_t *)xp + (size_t)(i + r) * xrow;    \
+                const uint8_t *w = w0;                                                               \
+                for (int64_t b = 0; b < nb; b++, w += (wbytes)) {                                    \
+                    rows;                                                                            \
+                    for (int r = 0; r < R; r++) xb[r] += MW_K_Q8_K_BYTES;                            \
+                }                                                                                    \
+                for (int r = 0; r < R; r++) y[(i + r) * n + j] = acc[r];                             \
+            }                                                                                        \
+        }                                                                                            \
+    }
+KQ_MATMUL(matmul_q4_k_avx2, T_AVX2, MW_K_Q4_K_BYTES, q45k_rows_avx2(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx2, T_AVX2, MW_K_Q5_K_BYTES, q45k_rows_avx2(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx2, T_AVX2, MW_K_Q6_K_BYTES, q6k_rows_avx2(w, xb, R, acc))
 
 const mw_k_ops mw_k_ops_avx2 = {
     .matmul_f32 = matmul_f32_avx2,
@@ -615,6 +659,7 @@ const mw_k_ops mw_k_ops_avx2 = {
     .matmul_q6_k = matmul_q6_k_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
+    .quant_row_q8_k = mw_k_quant_row_q8_k,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,
@@ -963,17 +1008,97 @@ static T_AVX512 void silu_mul_avx512(float *g, const float *u, int64_t n)
     }
 }
 
+/* ---- K-quants times x in Q8_K (AVX-512 VNNI) ------------------------------
+ * As the AVX2 path, 64 weights per register: vpdpbusd (unsigned quants by
+ * signed x, 4 products per int32 lane, exact) per 64 weights, then vpmulld by
+ * the lanes' sub-block scales (Q4_K/Q5_K: 8 lanes per sub-block of 32;
+ * Q6_K: 4 lanes per sub-block of 16). A lane's 4 products are at most
+ * 4·63·127 in size, so nothing saturates or overflows. */
+
+INLINE T_AVX512 __m512i cat256(__m256i lo, __m256i hi)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+INLINE T_AVX512 void q45k_rows_avx512(const uint8_t *w, const uint8_t *const *xb, int R, int five,
+                                      float *acc)
+{
+    uint8_t sc[8], mn[8];
+    kq_scales8(w + 4, sc, mn);
+    const float d = blk_d(w), dmin = blk_d(w + 2);
+    __m256i q8[8];
+    q45k_unpack_avx2(w, five, q8);
+    __m512i q[4], scv[4];
+    for (int c = 0; c < 4; c++) {
+        q[c] = cat256(q8[2 * c], q8[2 * c + 1]); /* weights 64c .. 64c+63 */
+        scv[c] = cat256(_mm256_set1_epi32(sc[2 * c]), _mm256_set1_epi32(sc[2 * c + 1]));
+    }
+    const __m256i mins = mins_pairs16(mn);
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m512i sum = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[c], _mm512_loadu_si512(x + 64 * c));
+            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(p, scv[c]));
+        }
+        const int32_t msum = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), mins));
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, _mm512_reduce_add_epi32(sum), msum);
+    }
+}
+
+INLINE T_AVX512 void q6k_rows_avx512(const uint8_t *w, const uint8_t *const *xb, int R, float *acc)
+{
+    const int8_t *sc = (const int8_t *)(w + 192);
+    const float d = blk_d(w + 208);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(3);
+    const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc));
+    /* shift counts of qh's bit pairs: low 32 bytes / high 32 bytes */
+    const __m512i sh_lo = cat256(_mm256_setzero_si256(), _mm256_set1_epi16(2));
+    const __m512i sh_hi = cat256(_mm256_set1_epi16(4), _mm256_set1_epi16(6));
+    __m512i q[4], scv[4];
+    for (int h = 0; h < 2; h++) {
+        const __m512i l = _mm512_loadu_si512(w + 64 * h); /* ql: weights 128h + (0..63 | 64..127) */
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h)));
+        q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                   _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_lo), m2), 4));
+        q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                       _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_hi), m2), 4));
+    }
+    for (int t = 0; t < 4; t++) { /* weights 64t..: sub-blocks 4t..4t+3, 4 lanes each */
+        const __m512i idx = _mm512_setr_epi32(4 * t, 4 * t, 4 * t, 4 * t, 4 * t + 1, 4 * t + 1, 4 * t + 1,
+                                              4 * t + 1, 4 * t + 2, 4 * t + 2, 4 * t + 2, 4 * t + 2,
+                                              4 * t + 3, 4 * t + 3, 4 * t + 3, 4 * t + 3);
+        scv[t] = _mm512_permutexvar_epi32(idx, sc32);
+    }
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m512i sum = _mm512_setzero_si512();
+        for (int t = 0; t < 4; t++) {
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[t], _mm512_loadu_si512(x + 64 * t));
+            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(p, scv[t]));
+        }
+        const int32_t off = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), sc16));
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, _mm512_reduce_add_epi32(sum) - 32 * off, 0);
+    }
+}
+
+KQ_MATMUL(matmul_q4_k_avx512, T_AVX512, MW_K_Q4_K_BYTES, q45k_rows_avx512(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx512, T_AVX512, MW_K_Q5_K_BYTES, q45k_rows_avx512(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx512, T_AVX512, MW_K_Q6_K_BYTES, q6k_rows_avx512(w, xb, R, acc))
+
 const mw_k_ops mw_k_ops_avx512 = {
     .matmul_f32 = matmul_f32_avx512,
     .matmul_f16 = matmul_f16_avx512,
     .matmul_bf16 = matmul_bf16_avx512,
     .matmul_q8_0 = matmul_q8_0_avx512,
     .matmul_q4_0 = matmul_q4_0_avx512,
-    .matmul_q4_k = matmul_q4_k_avx2, /* the K-quants: AVX2's path */
-    .matmul_q5_k = matmul_q5_k_avx2,
-    .matmul_q6_k = matmul_q6_k_avx2,
+    .matmul_q4_k = matmul_q4_k_avx512,
+    .matmul_q5_k = matmul_q5_k_avx512,
+    .matmul_q6_k = matmul_q6_k_avx512,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
+    .quant_row_q8_k = mw_k_quant_row_q8_k,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,
