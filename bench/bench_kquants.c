@@ -14,7 +14,7 @@
  * call, each run repeating calls for at least ~50 ms (the scalar path: one
  * call per run at m = 64).
  *
- * usage: bench_kquants [--runs N] [--threads T] [--quick]
+ * usage: bench_kquants [--runs N] [--threads T] [--quick] [--ktypes-only]
  */
 #include "memwall.h"
 #include "engine/kernels.h"
@@ -166,7 +166,7 @@ static const char *cell(char *buf, size_t cap, stat3 s, double work_units, int p
 
 int main(int argc, char **argv)
 {
-    int runs = 5, max_threads = 2;
+    int runs = 5, max_threads = 2, ktypes_only = 0;
     double min_run_s = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
@@ -176,8 +176,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--quick")) {
             runs = 3;
             min_run_s = 0.01;
+        } else if (!strcmp(argv[i], "--ktypes-only")) {
+            ktypes_only = 1;
         } else {
-            fprintf(stderr, "usage: bench_kquants [--runs N] [--threads T] [--quick]\n");
+            fprintf(stderr, "usage: bench_kquants [--runs N] [--threads T] [--quick] [--ktypes-only]\n");
             return 2;
         }
     }
@@ -196,7 +198,7 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|\n");
     fflush(stdout);
 
-    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+    for (size_t ti = 0; ti < (ktypes_only ? 3 : sizeof types / sizeof types[0]); ti++) {
         const mw_dtype t = types[ti];
         const char *tn = mw_dtype_get(t)->name;
         fprintf(stderr, "bench_kquants: %s: making the weights\n", tn);

@@ -514,12 +514,24 @@ INLINE void kq_scales8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
     memcpy(mn + 4, &mh, 4);
 }
 
-INLINE T_AVX2 int32_t hsum_i32_avx2(__m256i v)
+/* the sums of the 8 int32 lanes of s and of m at once */
+INLINE T_AVX2 void hsum2_i32_avx2(__m256i s, __m256i m, int32_t *ss, int32_t *ms)
 {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
+    const __m256i h = _mm256_hadd_epi32(s, m); /* s01 s23 m01 m23 | s45 s67 m45 m67 */
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    *ss = _mm_cvtsi128_si32(t);
+    *ms = _mm_extract_epi32(t, 2);
+}
+
+/* the 8 scales as int16, each in all 16 lanes of scv[s] */
+INLINE T_AVX2 void scales16_avx2(const uint8_t sc[8], __m256i scv[8])
+{
+    uint64_t s8;
+    memcpy(&s8, sc, 8);
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
+    for (int s = 0; s < 8; s++)
+        scv[s] = _mm256_shuffle_epi8(b, _mm256_set1_epi16((short)(((2 * s + 1) << 8) | (2 * s))));
 }
 
 /* the 16 int16 bsums of a Q8_K block */
@@ -564,7 +576,7 @@ INLINE T_AVX2 void q45k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, in
     const float d = blk_d(w), dmin = blk_d(w + 2);
     __m256i q[8], scv[8];
     q45k_unpack_avx2(w, five, q);
-    for (int s = 0; s < 8; s++) scv[s] = _mm256_set1_epi16(sc[s]);
+    scales16_avx2(sc, scv);
     const __m256i mins = mins_pairs16(mn);
     for (int r = 0; r < R; r++) {
         const uint8_t *x = xb[r] + 4;
@@ -573,8 +585,9 @@ INLINE T_AVX2 void q45k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, in
             const __m256i p = _mm256_maddubs_epi16(q[s], _mm256_loadu_si256((const __m256i *)(x + 32 * s)));
             sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
         }
-        const int32_t msum = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), mins));
-        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, hsum_i32_avx2(sum), msum);
+        int32_t isum, msum;
+        hsum2_i32_avx2(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), mins), &isum, &msum);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, isum, msum);
     }
 }
 
@@ -615,14 +628,15 @@ INLINE T_AVX2 void q6k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int
             sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
         }
         /* Σ sc (q - 32) x = Σ sc q x - 32 Σ sc bsum */
-        const int32_t off = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), sc16));
-        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, hsum_i32_avx2(sum) - 32 * off, 0);
+        int32_t isum, off;
+        hsum2_i32_avx2(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), sc16), &isum, &off);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, isum - 32 * off, 0);
     }
 }
 
 /* y[i, j] for j in [j0, j1), all i, with rows(w, xb, R, acc) adding one
- * super-block of W row j times R x rows to acc */
-#define KQ_MATMUL(name, ATTR, wbytes, rows)                                                          \
+ * super-block of W row j times R <= G x rows to acc */
+#define KQ_MATMUL(name, ATTR, G, wbytes, rows)                                                       \
     static ATTR void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
                           int64_t j0, int64_t j1)                                                    \
     {                                                                                                \
@@ -630,11 +644,14 @@ INLINE T_AVX2 void q6k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int
         const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)nb * MW_K_Q8_K_BYTES;              \
         for (int64_t j = j0; j < j1; j++) {                                                          \
             const uint8_t *w0 = (const uint8_t *)W + (size_t)j * wrow;                               \
-            for (int64_t i = 0; i < m; i += 4) {                                                     \
-                const int R = m - i >= 4 ? 4 : (int)(m - i);                                         \
-                const uint8_t *xb[4];                                                                \
-                float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};                                             \
-                for (int r = 0; r < R; r++) xb[r] = (const uint8_t *)xp + (size_t)(i + r) * xrow;    \
+            for (int64_t i = 0; i < m; i += (G)) {                                                   \
+                const int R = m - i >= (G) ? (G) : (int)(m - i);                                     \
+                const uint8_t *xb[G];                                                                \
+                float acc[G];                                                                        \
+                for (int r = 0; r < R; r++) {                                                        \
+                    xb[r] = (const uint8_t *)xp + (size_t)(i + r) * xrow;                            \
+                    acc[r] = 0.0f;                                                                   \
+                }                                                                                    \
                 const uint8_t *w = w0;                                                               \
                 for (int64_t b = 0; b < nb; b++, w += (wbytes)) {                                    \
                     rows;                                                                            \
@@ -644,9 +661,9 @@ INLINE T_AVX2 void q6k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int
             }                                                                                        \
         }                                                                                            \
     }
-KQ_MATMUL(matmul_q4_k_avx2, T_AVX2, MW_K_Q4_K_BYTES, q45k_rows_avx2(w, xb, R, 0, acc))
-KQ_MATMUL(matmul_q5_k_avx2, T_AVX2, MW_K_Q5_K_BYTES, q45k_rows_avx2(w, xb, R, 1, acc))
-KQ_MATMUL(matmul_q6_k_avx2, T_AVX2, MW_K_Q6_K_BYTES, q6k_rows_avx2(w, xb, R, acc))
+KQ_MATMUL(matmul_q4_k_avx2, T_AVX2, 4, MW_K_Q4_K_BYTES, q45k_rows_avx2(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx2, T_AVX2, 4, MW_K_Q5_K_BYTES, q45k_rows_avx2(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx2, T_AVX2, 4, MW_K_Q6_K_BYTES, q6k_rows_avx2(w, xb, R, acc))
 
 const mw_k_ops mw_k_ops_avx2 = {
     .matmul_f32 = matmul_f32_avx2,
@@ -1010,14 +1027,46 @@ static T_AVX512 void silu_mul_avx512(float *g, const float *u, int64_t n)
 
 /* ---- K-quants times x in Q8_K (AVX-512 VNNI) ------------------------------
  * As the AVX2 path, 64 weights per register: vpdpbusd (unsigned quants by
- * signed x, 4 products per int32 lane, exact) per 64 weights, then vpmulld by
- * the lanes' sub-block scales (Q4_K/Q5_K: 8 lanes per sub-block of 32;
- * Q6_K: 4 lanes per sub-block of 16). A lane's 4 products are at most
- * 4·63·127 in size, so nothing saturates or overflows. */
+ * signed x, 4 products per int32 lane, exact), then the lanes times their
+ * sub-block's scale (Q4_K/Q5_K: 8 lanes per sub-block of 32; Q6_K: 4 lanes
+ * per sub-block of 16) added to the sum by one vpdpwssd: a lane's 4 products
+ * are at most 4·63·127 = 32004 in size (x is never -128), so the lane's low
+ * int16 holds it exactly and its high int16 is only the sign; the scale
+ * vector has the scale in each lane's low int16 and 0 in the high one, so
+ * vpdpwssd adds lane·scale exactly (2 instructions per 64 weights and x row,
+ * against 3 with vpmulld + vpaddd). */
 
 INLINE T_AVX512 __m512i cat256(__m256i lo, __m256i hi)
 {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* the sums of the 16 lanes of s and the 8 of m at once */
+INLINE T_AVX512 void hsum2_i32_avx512(__m512i s, __m256i m, int32_t *ss, int32_t *ms)
+{
+    hsum2_i32_avx2(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), m, ss, ms);
+}
+
+/* Q4_K/Q5_K: the quants in weight order, 64 per register (q[c]: weights
+ * 64c..64c+63, the low nibbles of 32 bytes then their high nibbles) */
+INLINE T_AVX512 void q45k_unpack_avx512(const uint8_t *w, int five, __m512i q[4])
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const uint8_t *qs = w + (five ? 48 : 16);
+    const __m512i qh = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 16)))
+                            : _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        const __m512i v = _mm512_loadu_si512(qs + 64 * h); /* the bytes of c = 2h, 2h+1 */
+        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if (five) { /* bit 2c of qh[l]: weight 64c+l; bit 2c+1: weight 64c+32+l */
+            const __m512i cl = cat256(_mm256_set1_epi16((short)(4 * h)), _mm256_set1_epi16((short)(4 * h + 2)));
+            const __m512i ch = cat256(_mm256_set1_epi16((short)(4 * h + 1)), _mm256_set1_epi16((short)(4 * h + 3)));
+            lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, cl), one), 4));
+            hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, ch), one), 4));
+        }
+        q[2 * h] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lo's and hi's low halves: c = 2h */
+        q[2 * h + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* their high halves: c = 2h+1 */
+    }
 }
 
 INLINE T_AVX512 void q45k_rows_avx512(const uint8_t *w, const uint8_t *const *xb, int R, int five,
@@ -1026,23 +1075,26 @@ INLINE T_AVX512 void q45k_rows_avx512(const uint8_t *w, const uint8_t *const *xb
     uint8_t sc[8], mn[8];
     kq_scales8(w + 4, sc, mn);
     const float d = blk_d(w), dmin = blk_d(w + 2);
-    __m256i q8[8];
-    q45k_unpack_avx2(w, five, q8);
     __m512i q[4], scv[4];
-    for (int c = 0; c < 4; c++) {
-        q[c] = cat256(q8[2 * c], q8[2 * c + 1]); /* weights 64c .. 64c+63 */
-        scv[c] = cat256(_mm256_set1_epi32(sc[2 * c]), _mm256_set1_epi32(sc[2 * c + 1]));
-    }
+    q45k_unpack_avx512(w, five, q);
+    uint64_t s8;
+    memcpy(&s8, sc, 8);
+    const __m512i sc32 = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)); /* lanes 0-7 */
+    for (int c = 0; c < 4; c++) /* lanes 0-7: sub-block 2c, 8-15: 2c+1 (high int16 zero) */
+        scv[c] = _mm512_permutexvar_epi32(
+            cat256(_mm256_set1_epi32(2 * c), _mm256_set1_epi32(2 * c + 1)), sc32);
     const __m256i mins = mins_pairs16(mn);
     for (int r = 0; r < R; r++) {
         const uint8_t *x = xb[r] + 4;
-        __m512i sum = _mm512_setzero_si512();
+        __m512i s2[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}; /* two chains */
         for (int c = 0; c < 4; c++) {
             const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[c], _mm512_loadu_si512(x + 64 * c));
-            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(p, scv[c]));
+            s2[c & 1] = _mm512_dpwssd_epi32(s2[c & 1], p, scv[c]);
         }
-        const int32_t msum = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), mins));
-        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, _mm512_reduce_add_epi32(sum), msum);
+        const __m512i sum = _mm512_add_epi32(s2[0], s2[1]);
+        int32_t isum, msum;
+        hsum2_i32_avx512(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), mins), &isum, &msum);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, isum, msum);
     }
 }
 
@@ -1068,24 +1120,26 @@ INLINE T_AVX512 void q6k_rows_avx512(const uint8_t *w, const uint8_t *const *xb,
         const __m512i idx = _mm512_setr_epi32(4 * t, 4 * t, 4 * t, 4 * t, 4 * t + 1, 4 * t + 1, 4 * t + 1,
                                               4 * t + 1, 4 * t + 2, 4 * t + 2, 4 * t + 2, 4 * t + 2,
                                               4 * t + 3, 4 * t + 3, 4 * t + 3, 4 * t + 3);
-        scv[t] = _mm512_permutexvar_epi32(idx, sc32);
+        scv[t] = _mm512_and_si512(_mm512_permutexvar_epi32(idx, sc32), _mm512_set1_epi32(0xffff));
     }
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
     for (int r = 0; r < R; r++) {
         const uint8_t *x = xb[r] + 4;
-        __m512i sum = _mm512_setzero_si512();
+        __m512i s2[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}; /* two chains */
         for (int t = 0; t < 4; t++) {
             const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[t], _mm512_loadu_si512(x + 64 * t));
-            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(p, scv[t]));
+            s2[t & 1] = _mm512_dpwssd_epi32(s2[t & 1], p, scv[t]);
         }
-        const int32_t off = hsum_i32_avx2(_mm256_madd_epi16(q8k_bsums(xb[r]), sc16));
-        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, _mm512_reduce_add_epi32(sum) - 32 * off, 0);
+        const __m512i sum = _mm512_add_epi32(s2[0], s2[1]);
+        int32_t isum, off;
+        hsum2_i32_avx512(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), sc16), &isum, &off);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, isum - 32 * off, 0);
     }
 }
 
-KQ_MATMUL(matmul_q4_k_avx512, T_AVX512, MW_K_Q4_K_BYTES, q45k_rows_avx512(w, xb, R, 0, acc))
-KQ_MATMUL(matmul_q5_k_avx512, T_AVX512, MW_K_Q5_K_BYTES, q45k_rows_avx512(w, xb, R, 1, acc))
-KQ_MATMUL(matmul_q6_k_avx512, T_AVX512, MW_K_Q6_K_BYTES, q6k_rows_avx512(w, xb, R, acc))
+KQ_MATMUL(matmul_q4_k_avx512, T_AVX512, 8, MW_K_Q4_K_BYTES, q45k_rows_avx512(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx512, T_AVX512, 8, MW_K_Q5_K_BYTES, q45k_rows_avx512(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx512, T_AVX512, 8, MW_K_Q6_K_BYTES, q6k_rows_avx512(w, xb, R, acc))
 
 const mw_k_ops mw_k_ops_avx512 = {
     .matmul_f32 = matmul_f32_avx512,
