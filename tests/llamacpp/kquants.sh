@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # kquants.sh - the greedy comparison of check.sh on K-quant files written by
 # memwall (mw-gen-gguf --dtype q4_k | q5_k | q6_k | q4_k_m, with the demo
-# vocabulary llama.cpp needs): does memwall's engine continue prompts as
-# llama.cpp does on the weight types people download?
+# vocabulary llama.cpp needs) and on the demo model converted to them
+# (memwall convert --demo --dtype q4_k | q5_k | q6_k: 12 layers of width
+# 768 with hashed weights, whose continuations are not degenerate): does
+# memwall's engine continue prompts as llama.cpp does on the weight types
+# people download?
 #
 #   tests/llamacpp/kquants.sh
 #
@@ -16,7 +19,8 @@
 # Shape (environment): MW_KQ_SHAPE, default
 #   "--layers 4 --embd 512 --heads 8 --kv-heads 4 --ff 1024 --vocab 2048 --ctx 256"
 # Also MW_GEN_GGUF (default build/tests/mw-gen-gguf), MW_KQ_TYPES (default
-# "q4_k q5_k q6_k q4_k_m") and check.sh's variables (MW_MEMWALL, ...).
+# "q4_k q5_k q6_k q4_k_m"), MW_KQ_DEMO (default "q4_k q5_k q6_k"; empty: no
+# demo files) and check.sh's variables (MW_MEMWALL, ...).
 # Exit status: check.sh's (0 all same or near-tie, 1 a difference, 77 skipped).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +28,8 @@ root=$(cd "$here/../.." && pwd)
 GEN_GGUF=${MW_GEN_GGUF:-$root/build/tests/mw-gen-gguf}
 SHAPE=${MW_KQ_SHAPE:-"--layers 4 --embd 512 --heads 8 --kv-heads 4 --ff 1024 --vocab 2048 --ctx 256"}
 TYPES=${MW_KQ_TYPES:-"q4_k q5_k q6_k q4_k_m"}
+DEMO=${MW_KQ_DEMO-"q4_k q5_k q6_k"}
+MEMWALL=${MW_MEMWALL:-$root/build/memwall}
 if [ ! -x "$GEN_GGUF" ]; then
   echo "kquants.sh: no mw-gen-gguf at $GEN_GGUF (build the tests, or set MW_GEN_GGUF)" >&2
   exit 77
@@ -39,5 +45,17 @@ for t in $TYPES; do
     exit 1
   fi
   models+=("$work/mw-$t.gguf")
+done
+for t in $DEMO; do
+  if [ ! -x "$MEMWALL" ]; then
+    echo "kquants.sh: no memwall at $MEMWALL (build it, or set MW_MEMWALL)" >&2
+    exit 77
+  fi
+  if ! "$MEMWALL" convert --demo --dtype "$t" "$work/demo-$t.gguf" >"$work/conv-$t.log" 2>&1; then
+    echo "kquants.sh: memwall convert --demo --dtype $t failed:" >&2
+    cat "$work/conv-$t.log" >&2
+    exit 1
+  fi
+  models+=("$work/demo-$t.gguf")
 done
 MW_ALLOW_TIES=${MW_ALLOW_TIES:-1} "$here/check.sh" "${models[@]}"

@@ -61,6 +61,9 @@ static void block_sizes(void **state)
         /* x goes to Q8_K for them: k/256 blocks of 292 bytes per row */
         assert_int_equal(mw_k_prepare_x_bytes(want[i].t, 3, 512), 3 * 2 * 292);
     }
+    /* Q8_K (activations only): f32 d, 256 int8, 16 int16 = 9.125 bits */
+    assert_true(8.0 * (double)mw_dtype_bytes(MW_DTYPE_Q8_K, 256 * 1000) / (256 * 1000) == 9.125);
+    assert_false(mw_k_supported(MW_DTYPE_Q8_K));
 }
 
 /* ---- hand-built super-blocks ------------------------------------------------ */
