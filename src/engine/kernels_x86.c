@@ -489,6 +489,61 @@ static T_AVX2 void silu_mul_avx2(float *g, const float *u, int64_t n)
     for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* Q8_K (kernels.c's mw_k_quant_row_q8_k, the reference, says what): the
+ * same float operations 8 at a time, so the same bytes. The max's sign is
+ * that of the first value of largest magnitude. */
+static T_AVX2 void quant_row_q8_k_avx2(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < k / MW_K_QKK; b++, src += MW_K_QKK, out += MW_K_Q8_K_BYTES) {
+        __m256 am = _mm256_setzero_ps();
+        for (int j = 0; j < MW_K_QKK; j += 8) /* a NaN x (first operand) is skipped, as in the reference */
+            am = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(src + j)), am);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(am), _mm256_extractf128_ps(am, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        int8_t *qs = (int8_t *)(out + 4);
+        int16_t bsums[16];
+        float d = 0.0f;
+        if (amax == 0.0f) {
+            memset(qs, 0, MW_K_QKK);
+            memset(bsums, 0, sizeof bsums);
+        } else {
+            float max = amax;
+            for (int j = 0; j < MW_K_QKK; j++)
+                if (fabsf(src[j]) == amax) {
+                    max = src[j];
+                    break;
+                }
+            const float iscale = -127.0f / max;
+            const __m256 is = _mm256_set1_ps(iscale), lim = _mm256_set1_ps(127.0f);
+            for (int j = 0; j < MW_K_QKK; j += 32) {
+                __m256i v[4];
+                for (int u = 0; u < 4; u++) {
+                    __m256 f = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(src + j + 8 * u), is),
+                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                    v[u] = _mm256_cvtps_epi32(_mm256_min_ps(f, lim));
+                }
+                const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+                const __m256i q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+                _mm256_storeu_si256((__m256i *)(qs + j), q);
+                /* the sums of each 16: vpmaddubsw of ones by q, then pairs */
+                const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+                const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* 8 sums of 4 */
+                const __m256i h = _mm256_hadd_epi32(s32, s32); /* sums of 8: 0 1 . . | 2 3 . . */
+                const __m256i h2 = _mm256_hadd_epi32(h, h);    /* sums of 16: 0 . | 1 . */
+                bsums[j / 16] = (int16_t)_mm256_cvtsi256_si32(h2);
+                bsums[j / 16 + 1] = (int16_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(h2, 1));
+            }
+            d = 1.0f / iscale;
+        }
+        memcpy(out, &d, sizeof d);
+        memcpy(out + 4 + MW_K_QKK, bsums, sizeof bsums);
+    }
+}
+
 /* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K ---------------------------
  * Per W row, x rows in groups of up to 4: a super-block's quants are
  * unpacked once into registers (unsigned: 0..15, 0..31, 0..63) and met by
@@ -676,7 +731,7 @@ const mw_k_ops mw_k_ops_avx2 = {
     .matmul_q6_k = matmul_q6_k_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
-    .quant_row_q8_k = mw_k_quant_row_q8_k,
+    .quant_row_q8_k = quant_row_q8_k_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,
@@ -1152,7 +1207,7 @@ const mw_k_ops mw_k_ops_avx512 = {
     .matmul_q6_k = matmul_q6_k_avx512,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
-    .quant_row_q8_k = mw_k_quant_row_q8_k,
+    .quant_row_q8_k = quant_row_q8_k_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,

@@ -368,6 +368,36 @@ static void matmul_extreme_blocks(void **state)
 
 /* ---- Q8_K, the activations of K-quant products ------------------------------ */
 
+/* mw_k_prepare_x on each path makes the bytes of the reference quantizer
+ * mw_k_quant_row_q8_k: random rows, rows with halves (x·iscale at .5),
+ * an all-zero block, equal magnitudes of both signs, one huge value */
+static void q8_k_paths(void **state)
+{
+    if (!mw_k_isa_available(*(int *)*state)) skip();
+    rng_seed(31);
+    const int64_t m = 7, k = 1024;
+    float *x = xmalloc((size_t)(m * k) * 4);
+    const size_t xb = mw_k_prepare_x_bytes(MW_DTYPE_Q5_K, m, k);
+    assert_int_equal(xb, (size_t)(m * (k / 256)) * MW_K_Q8_K_BYTES);
+    uint8_t *got = xmalloc(xb), *want = xmalloc(xb);
+    for (int64_t i = 0; i < m * k; i++) {
+        const int64_t r = i / k, l = i % k;
+        x[i] = r == 0 ? (rng_f() - 0.5f) * 3.0f
+             : r == 1 ? (l % 256 == 0 ? -127.0f : (float)(l % 255) - 126.5f) /* halves, iscale 1 */
+             : r == 2 ? (l < 256 ? 0.0f : rng_f())
+             : r == 3 ? (l % 2 ? 5.0f : -5.0f)
+             : r == 4 ? (l == 700 ? 1e30f : rng_f() - 0.5f)
+             : (rng_f() - 0.5f) * 1e-30f;
+    }
+    memset(got, 0xa5, xb);
+    mw_k_prepare_x(MW_DTYPE_Q5_K, x, m, k, got);
+    for (int64_t i = 0; i < m; i++) mw_k_quant_row_q8_k(x + i * k, want + (size_t)i * (xb / (size_t)m), k);
+    for (size_t i = 0; i < xb; i++)
+        if (got[i] != want[i])
+            fail_msg("%s: byte %zu of the Q8_K rows: %u, reference %u", mw_k_isa_name(mw_k_isa()), i, got[i], want[i]);
+    free(x); free(got); free(want);
+}
+
 static float q8k_d(const uint8_t *b)
 {
     float d;
@@ -463,6 +493,7 @@ int main(void)
         cmocka_unit_test(quant_round_trip),
         cmocka_unit_test(quant_edge_rows),
         cmocka_unit_test(q8_k_blocks),
+        PATH_TESTS(q8_k_paths),
         PATH_TESTS(matmul_matches_dequant),
         PATH_TESTS(matmul_extreme_blocks),
     };
