@@ -25,8 +25,14 @@
  * BF16 on AVX-512 uses vdpbf16ps: products of two bf16 are exact in f32 and
  * are summed in f32, but the instruction treats subnormal inputs and
  * results as zero (no model weight or activation is that small in practice).
- * F16 is converted with F16C (exact). The quantizer and the f16 / bf16 row
- * converters write the same bytes as the scalar ones (tests check it).
+ * F16 is converted with F16C (exact). The quantizers (Q8_0, Q8_K) and the
+ * f16 / bf16 row converters write the same bytes as the scalar ones (tests
+ * check it).
+ *
+ * K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K are the exception to the
+ * per-lane float sums: each super-block's integer sums are reduced exactly
+ * and added in the reference's float order (mw_kq_acc), so their results
+ * are the reference's bits (see the K-quant section below).
  */
 #include "engine/kernels_isa.h"
 
