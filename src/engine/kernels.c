@@ -389,12 +389,59 @@ void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
     }
 }
 
-/* K-quant weights times x quantized to Q8_0 (blocks of 32, one f16 scale
- * each): per block of 32 an exact integer dot, then
- *   Q4_K/Q5_K: xd * (d*sc*Σq·xq - dmin*m*Σxq)   (one sub-block per x block)
- *   Q6_K:      xd * d * (sc_a*Σq·xq + sc_b*Σq·xq) (two sub-blocks of 16)
- * (llama.cpp quantizes x to Q8_K, blocks of 256 with one f32 scale, instead,
- * so the two agree to the activations' rounding, not bit for bit.) */
+/* Q8_K, the activations of K-quant products, as llama.cpp's CPU backend
+ * makes them (ggml's quantize_row_q8_K_ref, which x86 uses too): per block
+ * of 256, the value of largest magnitude max (the first one, with its sign)
+ * gives iscale = -127/max; q = nearest(iscale*x) rounded half to even, at
+ * most 127; d = 1/iscale (so d < 0 when max > 0); bsums the sums of each 16
+ * q. An all-zero block has d = 0 and zero quants and sums. */
+void mw_k_quant_row_q8_k(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t b = 0; b < k / MW_K_QKK; b++, src += MW_K_QKK, out += MW_K_Q8_K_BYTES) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < MW_K_QKK; j++) {
+            const float a = fabsf(src[j]);
+            if (a > amax) {
+                amax = a;
+                max = src[j];
+            }
+        }
+        int8_t *qs = (int8_t *)(out + 4);
+        int16_t bsums[16];
+        float d = 0.0f;
+        if (amax == 0.0f) {
+            memset(qs, 0, MW_K_QKK);
+            memset(bsums, 0, sizeof bsums);
+        } else {
+            const float iscale = -127.0f / max;
+            for (int j = 0; j < MW_K_QKK; j++) {
+                const float v = nearbyintf(iscale * src[j]);
+                qs[j] = (int8_t)(v > 127.0f ? 127 : (int)v);
+            }
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int l = 0; l < 16; l++) sum += qs[16 * j + l];
+                bsums[j] = (int16_t)sum;
+            }
+            d = 1.0f / iscale;
+        }
+        memcpy(out, &d, sizeof d);
+        memcpy(out + 4 + MW_K_QKK, bsums, sizeof bsums);
+    }
+}
+
+static inline int16_t q8k_bsum(const uint8_t *xb, int j)
+{
+    int16_t v;
+    memcpy(&v, xb + 4 + MW_K_QKK + 2 * j, sizeof v);
+    return v;
+}
+
+/* K-quant weights times x in Q8_K (one block of x per super-block): the
+ * super-block's integer sums, then mw_kq_acc (kernels_isa.h):
+ *   Q4_K/Q5_K: isum = Σ_s sc_s Σ q·xq, msum = Σ_s m_s (bsum_2s + bsum_2s+1)
+ *   Q6_K:      isum = Σ_s sc_s Σ (q-32)·xq  (sub-blocks of 16), msum = 0 */
 static void matmul_kq_scalar(mw_dtype t, const void *W, const void *xp, float *y, int64_t m,
                              int64_t n, int64_t k, int64_t j0, int64_t j1)
 {
@@ -406,28 +453,28 @@ static void matmul_kq_scalar(mw_dtype t, const void *W, const void *xp, float *y
     for (int64_t j = j0; j < j1; j++) {
         const uint8_t *w0 = (const uint8_t *)W + (size_t)j * (size_t)nb * wb;
         for (int64_t i = 0; i < m; i++) {
-            const uint8_t *xi = (const uint8_t *)xp + (size_t)i * (size_t)(k / MW_K_QK) * MW_K_Q8_0_BYTES;
+            const uint8_t *xi = (const uint8_t *)xp + (size_t)i * (size_t)nb * MW_K_Q8_K_BYTES;
             const uint8_t *w = w0;
             float acc = 0.0f;
-            for (int64_t b = 0; b < nb; b++, w += wb) {
+            for (int64_t b = 0; b < nb; b++, w += wb, xi += MW_K_Q8_K_BYTES) {
                 kq_unpack(t, w, q, sc, mn, &d, &dmin);
-                for (int s = 0; s < 8; s++, xi += MW_K_Q8_0_BYTES) {
-                    const int8_t *xq = (const int8_t *)(xi + 2), *qq = q + 32 * s;
-                    const float xd = blk_d(xi);
-                    if (t == MW_DTYPE_Q6_K) {
-                        int32_t ia = 0, ib = 0;
-                        for (int l = 0; l < 16; l++) ia += qq[l] * xq[l];
-                        for (int l = 16; l < 32; l++) ib += qq[l] * xq[l];
-                        acc += xd * d * (float)(sc[2 * s] * ia + sc[2 * s + 1] * ib);
-                    } else {
-                        int32_t isum = 0, xsum = 0;
-                        for (int l = 0; l < 32; l++) {
-                            isum += qq[l] * xq[l];
-                            xsum += xq[l];
-                        }
-                        acc += xd * (d * (float)(sc[s] * isum) - dmin * (float)(mn[s] * xsum));
+                const int8_t *xq = (const int8_t *)(xi + 4);
+                int32_t isum = 0, msum = 0;
+                if (t == MW_DTYPE_Q6_K) {
+                    for (int s = 0; s < 16; s++) {
+                        int32_t dot = 0;
+                        for (int l = 0; l < 16; l++) dot += q[16 * s + l] * xq[16 * s + l];
+                        isum += sc[s] * dot;
+                    }
+                } else {
+                    for (int s = 0; s < 8; s++) {
+                        int32_t dot = 0;
+                        for (int l = 0; l < 32; l++) dot += q[32 * s + l] * xq[32 * s + l];
+                        isum += sc[s] * dot;
+                        msum += mn[s] * (q8k_bsum(xi, 2 * s) + q8k_bsum(xi, 2 * s + 1));
                     }
                 }
+                acc = mw_kq_acc(acc, mw_kq8k_d(xi), d, dmin, isum, msum);
             }
             y[i * n + j] = acc;
         }
@@ -529,6 +576,7 @@ static const mw_k_ops ops_scalar = {
     .matmul_q6_k = matmul_q6_k_scalar,
     .quant_row_q8_0 = quant_row_q8_0_scalar,
     .quant_row_q8_0_act = quant_row_q8_0_act_scalar,
+    .quant_row_q8_k = mw_k_quant_row_q8_k,
     .row_to_f16 = row_to_f16_scalar,
     .row_to_bf16 = row_to_bf16_scalar,
     .f16_to_row = f16_to_row_scalar,
@@ -677,6 +725,12 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k)
     case MW_DTYPE_Q6_K:
         kq_dequant_row(t, b, dst, k);
         break;
+    case MW_DTYPE_Q8_K: /* activations only (mw_k_prepare_x) */
+        for (int64_t i = 0; i < k / MW_K_QKK; i++, b += MW_K_Q8_K_BYTES) {
+            const float d = mw_kq8k_d(b);
+            for (int j = 0; j < MW_K_QKK; j++) dst[i * MW_K_QKK + j] = (float)(int8_t)b[4 + j] * d;
+        }
+        break;
     default:
         for (int64_t i = 0; i < k; i++) dst[i] = NAN;
         break;
@@ -687,10 +741,10 @@ static mw_dtype x_type(mw_dtype wt)
 {
     switch (wt) {
     case MW_DTYPE_Q8_0:
-    case MW_DTYPE_Q4_0:
+    case MW_DTYPE_Q4_0: return MW_DTYPE_Q8_0;
     case MW_DTYPE_Q4_K:
     case MW_DTYPE_Q5_K:
-    case MW_DTYPE_Q6_K: return MW_DTYPE_Q8_0;
+    case MW_DTYPE_Q6_K: return MW_DTYPE_Q8_K;
     case MW_DTYPE_F16: return MW_DTYPE_F16;
     case MW_DTYPE_BF16: return MW_DTYPE_BF16;
     default: return MW_DTYPE_F32; /* F32 (and unsupported types): x as is */
@@ -715,6 +769,8 @@ void mw_k_prepare_x(mw_dtype wt, const float *x, int64_t m, int64_t k, void *xq)
         void *dst = (uint8_t *)xq + (size_t)i * row;
         if (xt == MW_DTYPE_Q8_0)
             o->quant_row_q8_0_act(x + i * k, dst, k);
+        else if (xt == MW_DTYPE_Q8_K)
+            o->quant_row_q8_k(x + i * k, dst, k);
         else if (xt == MW_DTYPE_F16)
             o->row_to_f16(x + i * k, dst, k);
         else

@@ -5,7 +5,9 @@
  * Weights are rows of a matrix W [n, k] (GGUF/ggml order: k contiguous), in
  * any of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K. Activations are f32. As llama.cpp does
  * on the CPU, a product with quantized weights first quantizes the
- * activation row to Q8_0 (per block of 32) and takes integer dot products;
+ * activation row, to Q8_0 (blocks of 32, f16 scale) for Q8_0 and Q4_0
+ * weights and to Q8_K (blocks of 256, f32 scale, sums of each 16) for the
+ * K-quants, and takes integer dot products;
  * F16 and BF16 weights take the activation rounded to the same type. The
  * references follow the same arithmetic in plain C, so the optimized paths
  * must agree with them to rounding (tests/unit/test_kernels.c).
@@ -37,6 +39,10 @@ void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k);
  * (id = 127/amax, half to even), which mw_k_prepare_x uses; the function
  * above is ggml's reference quantizer for weights. */
 void mw_k_quant_row_q8_0_act(const float *src, void *dst, int64_t k);
+/* Q8_K as llama.cpp's CPU backend quantizes activations for K-quant
+ * weights (k a multiple of 256; 292-byte blocks: f32 d, int8 qs[256], int16
+ * bsums[16]; kernels.c says how it rounds). mw_k_dequant_row reads it. */
+void mw_k_quant_row_q8_k(const float *src, void *dst, int64_t k);
 /* Converts a row of f32 to F16 / BF16. */
 void mw_k_row_to_f16(const float *src, uint16_t *dst, int64_t k);
 void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k);
@@ -47,7 +53,8 @@ void mw_k_row_to_bf16(const float *src, uint16_t *dst, int64_t k);
  *   W  [n, k] of type wt, row stride mw_dtype_bytes(wt, k)
  *   y  [m, n] f32, row stride n
  * xq is caller scratch holding x converted for wt (Q8_0 blocks for Q8_0 and
- * Q4_0 weights and for the K-quants, F16 for F16, BF16 for BF16; unused for F32), made by
+ * Q4_0 weights, Q8_K blocks for Q4_K/Q5_K/Q6_K, F16 for F16, BF16 for BF16;
+ * unused for F32; mw_k_prepare_x_bytes says how much), made by
  * mw_k_prepare_x once and shared by all threads; [j0, j1) lets threads split
  * the output columns. */
 size_t mw_k_prepare_x_bytes(mw_dtype wt, int64_t m, int64_t k);

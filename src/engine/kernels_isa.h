@@ -13,6 +13,8 @@
 
 #include "engine/kernels.h"
 
+#include <string.h>
+
 typedef enum mw_k_isa_id {
     MW_K_ISA_AUTO = -1,    /* mw_k_force_isa: back to the best one available */
     MW_K_ISA_SCALAR = 0,   /* portable C: the references                     */
@@ -42,6 +44,7 @@ typedef struct mw_k_ops {
     mw_k_matmul_fn matmul_q4_k, matmul_q5_k, matmul_q6_k;
     void  (*quant_row_q8_0)(const float *src, void *dst, int64_t k);
     void  (*quant_row_q8_0_act)(const float *src, void *dst, int64_t k);
+    void  (*quant_row_q8_k)(const float *src, void *dst, int64_t k);
     void  (*row_to_f16)(const float *src, uint16_t *dst, int64_t k);
     void  (*row_to_bf16)(const float *src, uint16_t *dst, int64_t k);
     void  (*f16_to_row)(const uint16_t *src, float *dst, int64_t k);
@@ -60,6 +63,27 @@ typedef struct mw_k_ops {
 #define MW_K_Q4_K_BYTES 144   /* f16 d, dmin; u8 scales[12]; u8 qs[128]            */
 #define MW_K_Q5_K_BYTES 176   /* f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] */
 #define MW_K_Q6_K_BYTES 210   /* u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d        */
+#define MW_K_Q8_K_BYTES 292   /* f32 d; i8 qs[256]; i16 bsums[16] (sums of 16 qs)  */
+
+/* K-quant weights times Q8_K x, one super-block of 256: every path sums the
+ * integer products of the super-block exactly (isum: Σ_sub sc·Σ q·xq, with
+ * Q6_K's -32 already in it; msum: Σ_sub m·Σ xq for Q4_K/Q5_K's mins, from
+ * the bsums), then adds them to the row's float sum in this one order, so
+ * all paths give the same bits (tests/unit/test_kquants.c). llama.cpp also
+ * sums integers per super-block and scales by d·xd and dmin·xd; its lanes
+ * are scaled before they are added, so it rounds a little differently. */
+static inline float mw_kq8k_d(const unsigned char *xb)
+{
+    float d;
+    memcpy(&d, xb, sizeof d);
+    return d;
+}
+static inline float mw_kq_acc(float acc, float xd, float d, float dmin, int32_t isum, int32_t msum)
+{
+    const float a = (xd * d) * (float)isum;
+    const float b = (xd * dmin) * (float)msum;
+    return acc + (a - b);
+}
 
 #if defined(__x86_64__) || defined(__i386__)
 #define MW_K_X86 1

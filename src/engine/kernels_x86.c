@@ -25,8 +25,14 @@
  * BF16 on AVX-512 uses vdpbf16ps: products of two bf16 are exact in f32 and
  * are summed in f32, but the instruction treats subnormal inputs and
  * results as zero (no model weight or activation is that small in practice).
- * F16 is converted with F16C (exact). The quantizer and the f16 / bf16 row
- * converters write the same bytes as the scalar ones (tests check it).
+ * F16 is converted with F16C (exact). The quantizers (Q8_0, Q8_K) and the
+ * f16 / bf16 row converters write the same bytes as the scalar ones (tests
+ * check it).
+ *
+ * K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K are the exception to the
+ * per-lane float sums: each super-block's integer sums are reduced exactly
+ * and added in the reference's float order (mw_kq_acc), so their results
+ * are the reference's bits (see the K-quant section below).
  */
 #include "engine/kernels_isa.h"
 
@@ -489,120 +495,236 @@ static T_AVX2 void silu_mul_avx2(float *g, const float *u, int64_t n)
     for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-/* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_0 ---------------------------
- * One W row by one x row at a time (no tiles yet). Each group of 32 weights
- * meets one Q8_0 block of x: vpmaddubsw of the unsigned quants (0..15,
- * 0..31, 0..63) by x gives 8 int32 lane sums, vpmaddubsw of ones by x the
- * block's Σx for the min (Q4_K/Q5_K) or the -32 offset (Q6_K, whose lanes
- * 0-3 and 4-7 are the two sub-blocks of 16 with their own scales). Lanes are
- * scaled in float and summed per lane: the reference's order differs. */
-
-INLINE T_AVX2 void kq_scale_min_avx2(const uint8_t *s, int j, int *sc, int *m)
+/* Q8_K (kernels.c's mw_k_quant_row_q8_k, the reference, says what): the
+ * same float operations 8 at a time, so the same bytes. The max's sign is
+ * that of the first value of largest magnitude. */
+static T_AVX2 void quant_row_q8_k_avx2(const float *src, void *dst, int64_t k)
 {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    uint8_t *out = dst;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < k / MW_K_QKK; b++, src += MW_K_QKK, out += MW_K_Q8_K_BYTES) {
+        __m256 am = _mm256_setzero_ps();
+        for (int j = 0; j < MW_K_QKK; j += 8) /* a NaN x (first operand) is skipped, as in the reference */
+            am = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(src + j)), am);
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(am), _mm256_extractf128_ps(am, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        int8_t *qs = (int8_t *)(out + 4);
+        int16_t bsums[16];
+        float d = 0.0f;
+        if (amax == 0.0f) {
+            memset(qs, 0, MW_K_QKK);
+            memset(bsums, 0, sizeof bsums);
+        } else {
+            float max = amax;
+            for (int j = 0; j < MW_K_QKK; j++)
+                if (fabsf(src[j]) == amax) {
+                    max = src[j];
+                    break;
+                }
+            const float iscale = -127.0f / max;
+            const __m256 is = _mm256_set1_ps(iscale), lim = _mm256_set1_ps(127.0f);
+            for (int j = 0; j < MW_K_QKK; j += 32) {
+                __m256i v[4];
+                for (int u = 0; u < 4; u++) {
+                    __m256 f = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(src + j + 8 * u), is),
+                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                    v[u] = _mm256_cvtps_epi32(_mm256_min_ps(f, lim));
+                }
+                const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+                const __m256i q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+                _mm256_storeu_si256((__m256i *)(qs + j), q);
+                /* the sums of each 16: vpmaddubsw of ones by q, then pairs */
+                const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+                const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* 8 sums of 4 */
+                const __m256i h = _mm256_hadd_epi32(s32, s32); /* sums of 8: 0 1 . . | 2 3 . . */
+                const __m256i h2 = _mm256_hadd_epi32(h, h);    /* sums of 16: 0 . | 1 . */
+                bsums[j / 16] = (int16_t)_mm256_cvtsi256_si32(h2);
+                bsums[j / 16 + 1] = (int16_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(h2, 1));
+            }
+            d = 1.0f / iscale;
+        }
+        memcpy(out, &d, sizeof d);
+        memcpy(out + 4 + MW_K_QKK, bsums, sizeof bsums);
     }
 }
 
-/* lane sums of q·x and of x over one block of 32 */
-INLINE T_AVX2 void kq_block_sums(__m256i q, const uint8_t *xb, __m256i *qx, __m256i *sx)
+/* ---- K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K ---------------------------
+ * Per W row, x rows in groups of up to 4: a super-block's quants are
+ * unpacked once into registers (unsigned: 0..15, 0..31, 0..63) and met by
+ * each x row's Q8_K block. vpmaddubsw (pairs, no saturation: 2·63·127 <
+ * 32767) then vpmaddwd by the sub-block's scale give int32 lanes, summed
+ * into the super-block's exact isum; the mins (Q4_K/Q5_K) and Q6_K's -32
+ * come from x's bsums with one vpmaddwd. mw_kq_acc (kernels_isa.h) adds
+ * them in the reference's order, so the result has the reference's bits. */
+
+/* the 6-bit scales and mins of the 8 sub-blocks, from the 12-byte field */
+INLINE void kq_scales8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
 {
-    const __m256i ones16 = _mm256_set1_epi16(1);
-    const __m256i xv = _mm256_loadu_si256((const __m256i *)(xb + 2));
-    *qx = _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), ones16);
-    *sx = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv), ones16);
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const uint32_t sl = a & 0x3f3f3f3fu, ml = b & 0x3f3f3f3fu;
+    const uint32_t sh = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t mh = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    memcpy(sc, &sl, 4);
+    memcpy(sc + 4, &sh, 4);
+    memcpy(mn, &ml, 4);
+    memcpy(mn + 4, &mh, 4);
 }
 
-INLINE T_AVX2 float dot_q45_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb, int five)
+/* the sums of the 8 int32 lanes of s and of m at once */
+INLINE T_AVX2 void hsum2_i32_avx2(__m256i s, __m256i m, int32_t *ss, int32_t *ms)
+{
+    const __m256i h = _mm256_hadd_epi32(s, m); /* s01 s23 m01 m23 | s45 s67 m45 m67 */
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    *ss = _mm_cvtsi128_si32(t);
+    *ms = _mm_extract_epi32(t, 2);
+}
+
+/* the 8 scales as int16, each in all 16 lanes of scv[s] */
+INLINE T_AVX2 void scales16_avx2(const uint8_t sc[8], __m256i scv[8])
+{
+    uint64_t s8;
+    memcpy(&s8, sc, 8);
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
+    for (int s = 0; s < 8; s++)
+        scv[s] = _mm256_shuffle_epi8(b, _mm256_set1_epi16((short)(((2 * s + 1) << 8) | (2 * s))));
+}
+
+/* the 16 int16 bsums of a Q8_K block */
+INLINE T_AVX2 __m256i q8k_bsums(const uint8_t *xb)
+{
+    return _mm256_loadu_si256((const __m256i *)(xb + 4 + MW_K_QKK));
+}
+
+/* Q4_K/Q5_K: the quants of a super-block in weight order, 32 per register */
+INLINE T_AVX2 void q45k_unpack_avx2(const uint8_t *w, int five, __m256i q[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-    const size_t wb = five ? MW_K_Q5_K_BYTES : MW_K_Q4_K_BYTES;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, w += wb) {
-        const float d = blk_d(w), dmin = blk_d(w + 2);
-        const uint8_t *qs = w + (five ? 48 : 16);
-        const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++, x += 2 * MW_K_Q8_0_BYTES) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if (five) {
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c)), one), 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(
-                    _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c + 1)), one), 4));
-            }
-            int sc0, m0, sc1, m1;
-            kq_scale_min_avx2(w + 4, 2 * c, &sc0, &m0);
-            kq_scale_min_avx2(w + 4, 2 * c + 1, &sc1, &m1);
-            __m256i qx, sx;
-            const float xd0 = blk_d(x), xd1 = blk_d(x + MW_K_Q8_0_BYTES);
-            kq_block_sums(lo, x, &qx, &sx);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd0 * d * (float)sc0), acc);
-            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd0 * dmin * (float)m0), acc);
-            kq_block_sums(hi, x + MW_K_Q8_0_BYTES, &qx, &sx);
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qx), _mm256_set1_ps(xd1 * d * (float)sc1), acc);
-            acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sx), _mm256_set1_ps(xd1 * dmin * (float)m1), acc);
+    const uint8_t *qs = w + (five ? 48 : 16);
+    const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        q[2 * c] = _mm256_and_si256(v, m4);
+        q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (five) {
+            q[2 * c] = _mm256_or_si256(q[2 * c], _mm256_slli_epi16(_mm256_and_si256(
+                _mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c)), one), 4));
+            q[2 * c + 1] = _mm256_or_si256(q[2 * c + 1], _mm256_slli_epi16(_mm256_and_si256(
+                _mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * c + 1)), one), 4));
         }
     }
-    return hsum256(acc);
 }
 
-INLINE T_AVX2 float dot_q6_k_avx2(const uint8_t *w, const uint8_t *x, int64_t nb)
+/* [m0, m0, m1, m1, ..., m7, m7] as int16, against the 16 bsums */
+INLINE T_AVX2 __m256i mins_pairs16(const uint8_t mn[8])
+{
+    uint64_t m8;
+    memcpy(&m8, mn, 8);
+    const __m128i v = _mm_cvtsi64_si128((long long)m8);
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(v, v));
+}
+
+INLINE T_AVX2 void q45k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int R, int five,
+                                  float *acc)
+{
+    uint8_t sc[8], mn[8];
+    kq_scales8(w + 4, sc, mn);
+    const float d = blk_d(w), dmin = blk_d(w + 2);
+    __m256i q[8], scv[8];
+    q45k_unpack_avx2(w, five, q);
+    scales16_avx2(sc, scv);
+    const __m256i mins = mins_pairs16(mn);
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m256i sum = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            const __m256i p = _mm256_maddubs_epi16(q[s], _mm256_loadu_si256((const __m256i *)(x + 32 * s)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
+        }
+        int32_t isum, msum;
+        hsum2_i32_avx2(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), mins), &isum, &msum);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, isum, msum);
+    }
+}
+
+/* Q6_K: the quants (0..63, the -32 not taken yet) in weight order */
+INLINE T_AVX2 void q6k_unpack_avx2(const uint8_t *w, __m256i g[8])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, w += MW_K_Q6_K_BYTES) {
-        const float d = blk_d(w + 208);
-        const int8_t *sc = (const int8_t *)(w + 192);
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
-            __m256i g[4];
-            g[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            g[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-            g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-            g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-            for (int gi = 0; gi < 4; gi++, x += MW_K_Q8_0_BYTES) {
-                __m256i qx, sx;
-                kq_block_sums(g[gi], x, &qx, &sx);
-                /* Σ (q - 32) x per lane, exact in int32 */
-                const __m256i v = _mm256_sub_epi32(qx, _mm256_slli_epi32(sx, 5));
-                const float s = blk_d(x) * d;
-                const float sa = s * (float)sc[8 * h + 2 * gi], sb = s * (float)sc[8 * h + 2 * gi + 1];
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_setr_ps(sa, sa, sa, sa, sb, sb, sb, sb), acc);
-            }
-        }
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = w + 64 * h, *qhp = w + 128 + 32 * h;
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+        __m256i *o = g + 4 * h;
+        o[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        o[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+        o[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+        o[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
     }
-    return hsum256(acc);
 }
 
-#define KQ_MATMUL(name, wbytes, dot)                                                                  \
-    static T_AVX2 void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
-                            int64_t j0, int64_t j1)                                                   \
-    {                                                                                                 \
-        const int64_t nb = k / MW_K_QKK;                                                              \
-        const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)(k / MW_K_QK) * MW_K_Q8_0_BYTES;    \
-        for (int64_t j = j0; j < j1; j++) {                                                           \
-            const uint8_t *w = (const uint8_t *)W + (size_t)j * wrow;                                 \
-            if (j + 1 < j1) PF(w + wrow);                                                             \
-            for (int64_t i = 0; i < m; i++)                                                           \
-                y[i * n + j] = dot;                                                                   \
-        }                                                                                             \
+INLINE T_AVX2 void q6k_rows_avx2(const uint8_t *w, const uint8_t *const *xb, int R, float *acc)
+{
+    const int8_t *sc = (const int8_t *)(w + 192);
+    const float d = blk_d(w + 208);
+    __m256i g[8], scv[8];
+    q6k_unpack_avx2(w, g);
+    for (int s = 0; s < 8; s++) /* 32 weights: sub-blocks 2s (16 lanes low) and 2s+1 */
+        scv[s] = _mm256_setr_m128i(_mm_set1_epi16(sc[2 * s]), _mm_set1_epi16(sc[2 * s + 1]));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m256i sum = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            const __m256i p = _mm256_maddubs_epi16(g[s], _mm256_loadu_si256((const __m256i *)(x + 32 * s)));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, scv[s]));
+        }
+        /* Σ sc (q - 32) x = Σ sc q x - 32 Σ sc bsum */
+        int32_t isum, off;
+        hsum2_i32_avx2(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), sc16), &isum, &off);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, isum - 32 * off, 0);
     }
-#define XI ((const uint8_t *)xp + (size_t)i * xrow)
-KQ_MATMUL(matmul_q4_k_avx2, MW_K_Q4_K_BYTES, dot_q45_k_avx2(w, XI, nb, 0))
-KQ_MATMUL(matmul_q5_k_avx2, MW_K_Q5_K_BYTES, dot_q45_k_avx2(w, XI, nb, 1))
-KQ_MATMUL(matmul_q6_k_avx2, MW_K_Q6_K_BYTES, dot_q6_k_avx2(w, XI, nb))
-#undef XI
+}
+
+/* y[i, j] for j in [j0, j1), all i, with rows(w, xb, R, acc) adding one
+ * super-block of W row j times R <= G x rows to acc */
+#define KQ_MATMUL(name, ATTR, G, wbytes, rows)                                                       \
+    static ATTR void name(const void *W, const void *xp, float *y, int64_t m, int64_t n, int64_t k, \
+                          int64_t j0, int64_t j1)                                                    \
+    {                                                                                                \
+        const int64_t nb = k / MW_K_QKK;                                                             \
+        const size_t wrow = (size_t)nb * (wbytes), xrow = (size_t)nb * MW_K_Q8_K_BYTES;              \
+        for (int64_t j = j0; j < j1; j++) {                                                          \
+            const uint8_t *w0 = (const uint8_t *)W + (size_t)j * wrow;                               \
+            for (int64_t i = 0; i < m; i += (G)) {                                                   \
+                const int R = m - i >= (G) ? (G) : (int)(m - i);                                     \
+                const uint8_t *xb[G];                                                                \
+                float acc[G];                                                                        \
+                for (int r = 0; r < R; r++) {                                                        \
+                    xb[r] = (const uint8_t *)xp + (size_t)(i + r) * xrow;                            \
+                    acc[r] = 0.0f;                                                                   \
+                }                                                                                    \
+                const uint8_t *w = w0;                                                               \
+                for (int64_t b = 0; b < nb; b++, w += (wbytes)) {                                    \
+                    rows;                                                                            \
+                    for (int r = 0; r < R; r++) xb[r] += MW_K_Q8_K_BYTES;                            \
+                }                                                                                    \
+                for (int r = 0; r < R; r++) y[(i + r) * n + j] = acc[r];                             \
+            }                                                                                        \
+        }                                                                                            \
+    }
+KQ_MATMUL(matmul_q4_k_avx2, T_AVX2, 4, MW_K_Q4_K_BYTES, q45k_rows_avx2(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx2, T_AVX2, 4, MW_K_Q5_K_BYTES, q45k_rows_avx2(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx2, T_AVX2, 4, MW_K_Q6_K_BYTES, q6k_rows_avx2(w, xb, R, acc))
 
 const mw_k_ops mw_k_ops_avx2 = {
     .matmul_f32 = matmul_f32_avx2,
@@ -615,6 +737,7 @@ const mw_k_ops mw_k_ops_avx2 = {
     .matmul_q6_k = matmul_q6_k_avx2,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
+    .quant_row_q8_k = quant_row_q8_k_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,
@@ -963,17 +1086,134 @@ static T_AVX512 void silu_mul_avx512(float *g, const float *u, int64_t n)
     }
 }
 
+/* ---- K-quants times x in Q8_K (AVX-512 VNNI) ------------------------------
+ * As the AVX2 path, 64 weights per register: vpdpbusd (unsigned quants by
+ * signed x, 4 products per int32 lane, exact), then the lanes times their
+ * sub-block's scale (Q4_K/Q5_K: 8 lanes per sub-block of 32; Q6_K: 4 lanes
+ * per sub-block of 16) added to the sum by one vpdpwssd: a lane's 4 products
+ * are at most 4·63·127 = 32004 in size (x is never -128), so the lane's low
+ * int16 holds it exactly and its high int16 is only the sign; the scale
+ * vector has the scale in each lane's low int16 and 0 in the high one, so
+ * vpdpwssd adds lane·scale exactly (2 instructions per 64 weights and x row,
+ * against 3 with vpmulld + vpaddd). */
+
+INLINE T_AVX512 __m512i cat256(__m256i lo, __m256i hi)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* the sums of the 16 lanes of s and the 8 of m at once */
+INLINE T_AVX512 void hsum2_i32_avx512(__m512i s, __m256i m, int32_t *ss, int32_t *ms)
+{
+    hsum2_i32_avx2(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), m, ss, ms);
+}
+
+/* Q4_K/Q5_K: the quants in weight order, 64 per register (q[c]: weights
+ * 64c..64c+63, the low nibbles of 32 bytes then their high nibbles) */
+INLINE T_AVX512 void q45k_unpack_avx512(const uint8_t *w, int five, __m512i q[4])
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const uint8_t *qs = w + (five ? 48 : 16);
+    const __m512i qh = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 16)))
+                            : _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        const __m512i v = _mm512_loadu_si512(qs + 64 * h); /* the bytes of c = 2h, 2h+1 */
+        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if (five) { /* bit 2c of qh[l]: weight 64c+l; bit 2c+1: weight 64c+32+l */
+            const __m512i cl = cat256(_mm256_set1_epi16((short)(4 * h)), _mm256_set1_epi16((short)(4 * h + 2)));
+            const __m512i ch = cat256(_mm256_set1_epi16((short)(4 * h + 1)), _mm256_set1_epi16((short)(4 * h + 3)));
+            lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, cl), one), 4));
+            hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, ch), one), 4));
+        }
+        q[2 * h] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lo's and hi's low halves: c = 2h */
+        q[2 * h + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* their high halves: c = 2h+1 */
+    }
+}
+
+INLINE T_AVX512 void q45k_rows_avx512(const uint8_t *w, const uint8_t *const *xb, int R, int five,
+                                      float *acc)
+{
+    uint8_t sc[8], mn[8];
+    kq_scales8(w + 4, sc, mn);
+    const float d = blk_d(w), dmin = blk_d(w + 2);
+    __m512i q[4], scv[4];
+    q45k_unpack_avx512(w, five, q);
+    uint64_t s8;
+    memcpy(&s8, sc, 8);
+    const __m512i sc32 = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)); /* lanes 0-7 */
+    for (int c = 0; c < 4; c++) /* lanes 0-7: sub-block 2c, 8-15: 2c+1 (high int16 zero) */
+        scv[c] = _mm512_permutexvar_epi32(
+            cat256(_mm256_set1_epi32(2 * c), _mm256_set1_epi32(2 * c + 1)), sc32);
+    const __m256i mins = mins_pairs16(mn);
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m512i s2[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}; /* two chains */
+        for (int c = 0; c < 4; c++) {
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[c], _mm512_loadu_si512(x + 64 * c));
+            s2[c & 1] = _mm512_dpwssd_epi32(s2[c & 1], p, scv[c]);
+        }
+        const __m512i sum = _mm512_add_epi32(s2[0], s2[1]);
+        int32_t isum, msum;
+        hsum2_i32_avx512(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), mins), &isum, &msum);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, dmin, isum, msum);
+    }
+}
+
+INLINE T_AVX512 void q6k_rows_avx512(const uint8_t *w, const uint8_t *const *xb, int R, float *acc)
+{
+    const int8_t *sc = (const int8_t *)(w + 192);
+    const float d = blk_d(w + 208);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(3);
+    const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc));
+    /* shift counts of qh's bit pairs: low 32 bytes / high 32 bytes */
+    const __m512i sh_lo = cat256(_mm256_setzero_si256(), _mm256_set1_epi16(2));
+    const __m512i sh_hi = cat256(_mm256_set1_epi16(4), _mm256_set1_epi16(6));
+    __m512i q[4], scv[4];
+    for (int h = 0; h < 2; h++) {
+        const __m512i l = _mm512_loadu_si512(w + 64 * h); /* ql: weights 128h + (0..63 | 64..127) */
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h)));
+        q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                   _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_lo), m2), 4));
+        q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                       _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_hi), m2), 4));
+    }
+    for (int t = 0; t < 4; t++) { /* weights 64t..: sub-blocks 4t..4t+3, 4 lanes each */
+        const __m512i idx = _mm512_setr_epi32(4 * t, 4 * t, 4 * t, 4 * t, 4 * t + 1, 4 * t + 1, 4 * t + 1,
+                                              4 * t + 1, 4 * t + 2, 4 * t + 2, 4 * t + 2, 4 * t + 2,
+                                              4 * t + 3, 4 * t + 3, 4 * t + 3, 4 * t + 3);
+        scv[t] = _mm512_and_si512(_mm512_permutexvar_epi32(idx, sc32), _mm512_set1_epi32(0xffff));
+    }
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    for (int r = 0; r < R; r++) {
+        const uint8_t *x = xb[r] + 4;
+        __m512i s2[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}; /* two chains */
+        for (int t = 0; t < 4; t++) {
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[t], _mm512_loadu_si512(x + 64 * t));
+            s2[t & 1] = _mm512_dpwssd_epi32(s2[t & 1], p, scv[t]);
+        }
+        const __m512i sum = _mm512_add_epi32(s2[0], s2[1]);
+        int32_t isum, off;
+        hsum2_i32_avx512(sum, _mm256_madd_epi16(q8k_bsums(xb[r]), sc16), &isum, &off);
+        acc[r] = mw_kq_acc(acc[r], mw_kq8k_d(xb[r]), d, 0.0f, isum - 32 * off, 0);
+    }
+}
+
+KQ_MATMUL(matmul_q4_k_avx512, T_AVX512, 8, MW_K_Q4_K_BYTES, q45k_rows_avx512(w, xb, R, 0, acc))
+KQ_MATMUL(matmul_q5_k_avx512, T_AVX512, 8, MW_K_Q5_K_BYTES, q45k_rows_avx512(w, xb, R, 1, acc))
+KQ_MATMUL(matmul_q6_k_avx512, T_AVX512, 8, MW_K_Q6_K_BYTES, q6k_rows_avx512(w, xb, R, acc))
+
 const mw_k_ops mw_k_ops_avx512 = {
     .matmul_f32 = matmul_f32_avx512,
     .matmul_f16 = matmul_f16_avx512,
     .matmul_bf16 = matmul_bf16_avx512,
     .matmul_q8_0 = matmul_q8_0_avx512,
     .matmul_q4_0 = matmul_q4_0_avx512,
-    .matmul_q4_k = matmul_q4_k_avx2, /* the K-quants: AVX2's path */
-    .matmul_q5_k = matmul_q5_k_avx2,
-    .matmul_q6_k = matmul_q6_k_avx2,
+    .matmul_q4_k = matmul_q4_k_avx512,
+    .matmul_q5_k = matmul_q5_k_avx512,
+    .matmul_q6_k = matmul_q6_k_avx512,
     .quant_row_q8_0 = quant_row_q8_0_avx2,
     .quant_row_q8_0_act = quant_row_q8_0_act_avx2,
+    .quant_row_q8_k = quant_row_q8_k_avx2,
     .row_to_f16 = row_to_f16_avx2,
     .row_to_bf16 = row_to_bf16_avx2,
     .f16_to_row = f16_to_row_avx2,

@@ -179,8 +179,13 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     if (hp->n_ff > k) k = hp->n_ff;
     switch (wt) {
     case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q4_1: case MW_DTYPE_Q5_0:
-    case MW_DTYPE_Q5_1: case MW_DTYPE_Q4_K: case MW_DTYPE_Q5_K: case MW_DTYPE_Q6_K: {
+    case MW_DTYPE_Q5_1: {
         uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);
+        return b == MW_UNKNOWN ? 0 : n * b;
+    }
+    /* the K-quants take x in Q8_K (as llama.cpp): 292 bytes per 256 */
+    case MW_DTYPE_Q4_K: case MW_DTYPE_Q5_K: case MW_DTYPE_Q6_K: {
+        uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_K, k);
         return b == MW_UNKNOWN ? 0 : n * b;
     }
     case MW_DTYPE_F16: case MW_DTYPE_BF16: return n * k * 2;

@@ -76,11 +76,12 @@ TOL = {
     ("q8_0", "f32"): 1e-1,     # 6.1e-2
     ("q4_0", "f32"): 1e-1,     # 6.1e-2
     # K-quants, on mw-gen-gguf's models (tests/cli/engine_ref.sh), not swept:
-    # the activations go to Q8_0 as for Q8_0/Q4_0, so their tolerance
-    ("q4_k", "f32"): 1e-1,     # 8.4e-3 (one model)
-    ("q5_k", "f32"): 1e-1,     # 9.0e-3
-    ("q6_k", "f32"): 1e-1,     # 8.2e-3
-    ("mixed", "f32"): 1e-1,    # 9.2e-3 (Q4_K_M-like: Q4_K, Q6_K, Q8_0)
+    # the activations go to Q8_K (blocks of 256, as llama.cpp), a coarser
+    # rounding than Q8_0's blocks of 32 (with Q8_0 x: 8.2e-3 to 9.2e-3)
+    ("q4_k", "f32"): 1e-1,     # 1.7e-2 (one model)
+    ("q5_k", "f32"): 1e-1,     # 1.8e-2
+    ("q6_k", "f32"): 1e-1,     # 1.6e-2
+    ("mixed", "f32"): 1e-1,    # 2.2e-2 (Q4_K_M-like: Q4_K, Q6_K, Q8_0)
     ("f32", "f16"): 2.5e-3,    # 1.3e-3
     ("f32", "q8_0"): 5e-2,     # 3.3e-2
 }
@@ -89,10 +90,13 @@ TOL = {
 # rounding as the engine): that is what catches a misread bit layout, which
 # moves the exact error only to about the tolerance above (a wrong top-2-bit
 # source for sub-blocks 4-7 gave 0.11 exact / 0.11 emulated on q4_k, 0.034 on
-# the mix). Measured: 1e-7 for the single-type models; 2.8e-3 to 4.8e-3 for
-# mixes, where an activation rounding flip (a value at a Q8_0 half step; the
-# reference quantizes as ggml's reference, 1/d and half away from zero, the
-# engine as llama.cpp's CPU path, 127/amax and half to even) moved the result.
+# the mix). Measured with Q8_K activations: 1e-7 to 2e-7 for q5_k, q6_k and
+# the mix, 4.3e-3 for q4_k, where an activation rounding flip moved the
+# result (the mix's Q8_0 matrices: a value at a Q8_0 half step; the
+# reference quantizes Q8_0 as ggml's reference, 1/d and half away from zero,
+# the engine as llama.cpp's CPU path, 127/amax and half to even; Q8_K is
+# emulated exactly, so a flip there is float32 vs float64 in the products
+# that make the activation).
 EMUL_TOL = {
     ("q4_k", "f32"): 2e-2,
     ("q5_k", "f32"): 2e-2,

@@ -30,7 +30,8 @@ Conventions (llama.cpp's, for GGUF llama files):
 Emulation (--emulate, for measuring what error to expect from memwall's
 arithmetic, not for the reference itself): before each weight product the
 activation is rounded as memwall's kernels (and llama.cpp's CPU backend) do:
-to Q8_0 blocks for Q8_0/Q4_0 weights, to F16 / BF16 for F16 / BF16 weights;
+to Q8_0 blocks for Q8_0/Q4_0 weights, to Q8_K blocks of 256 for the K-quants
+(Q4_K/Q5_K/Q6_K), to F16 / BF16 for F16 / BF16 weights;
 --emulate-kv f16 also rounds the cached K (after RoPE) and V to f16, and
 --emulate-kv q8_0 rounds each token's K row and V row ([n_head_kv * head_dim],
 K after RoPE) to Q8_0 blocks of 32 (attention itself stays in float).
@@ -77,13 +78,36 @@ class Config:
                    self.n_ff, self.n_vocab, self.eps, self.rope_base))
 
 
+def round_q8_k(a):
+    """float32 rows [m, k] (k a multiple of 256) through Q8_K and back, as
+    llama.cpp's quantize_row_q8_K_ref (and memwall's mw_k_quant_row_q8_k) does,
+    in float32: per block of 256, max = the first value of largest magnitude
+    with its sign, iscale = -127/max, q = min(127, round-half-even(iscale*x)),
+    d = 1/iscale; an all-zero block stays zero. Returns d*q (float32)."""
+    m, k = a.shape
+    b = a.reshape(m, k // 256, 256).astype(np.float32)
+    idx = np.argmax(np.abs(b), axis=2)                       # the first of largest |x|
+    mx = np.take_along_axis(b, idx[..., None], axis=2)       # [m, nb, 1], signed
+    zero = mx == 0
+    safe = np.where(zero, np.float32(1), mx).astype(np.float32)
+    iscale = (np.float32(-127.0) / safe).astype(np.float32)
+    q = np.minimum(np.rint((iscale * b).astype(np.float32)), np.float32(127))
+    d = (np.float32(1.0) / iscale).astype(np.float32)
+    out = (d * q).astype(np.float32)
+    out = np.where(zero, np.float32(0), out)
+    return out.reshape(m, k)
+
+
 def round_activation(x, wtype):
     """x (float tensor [m, k]) as memwall's kernels hand it to a product with
-    weights of type wtype: Q8_0 blocks for Q8_0/Q4_0, F16/BF16 for F16/BF16."""
+    weights of type wtype: Q8_0 blocks for Q8_0/Q4_0, Q8_K blocks for
+    Q4_K/Q5_K/Q6_K, F16/BF16 for F16/BF16."""
     if wtype == g.F32:
         return x
     a = x.detach().cpu().numpy().astype(np.float32)
-    t = g.Q8_0 if wtype in (g.Q8_0, g.Q4_0, g.Q4_K, g.Q5_K, g.Q6_K) else wtype
+    if wtype in (g.Q4_K, g.Q5_K, g.Q6_K):
+        return torch.from_numpy(round_q8_k(a.reshape(-1, a.shape[-1])).reshape(a.shape)).to(x.dtype)
+    t = g.Q8_0 if wtype in (g.Q8_0, g.Q4_0) else wtype
     return torch.from_numpy(g.round_trip(a, t)).to(x.dtype)
 
 
@@ -300,6 +324,19 @@ def self_test():
 
     ok = g.self_test(verbose=False)
     check(ok, "gguf_min self-test")
+    # Q8_K activations (the C unit test test_kquants q8_k_blocks has the same blocks)
+    a = np.zeros((1, 512), np.float32)
+    a[0, :256] = np.tile(np.array([2.5, 3.5, -0.5, 126.5, -1.5, 0.49, 127.0, -126.5], np.float32), 32)
+    a[0, 5] = -127.0                                  # first of largest size: iscale 1, d 1
+    r = round_q8_k(a)
+    want = np.tile(np.array([2, 4, 0, 126, -2, 0, 127, -126], np.float32), 32)
+    want[5] = -127
+    check(np.array_equal(r[0, :256], want) and not r[0, 256:].any(),
+          "Q8_K: negative max, halves to even, a zero block")
+    b = np.zeros((1, 256), np.float32)
+    b[0, 3], b[0, 9], b[0, 10] = 127.0, -127.0, 2.5  # +127 first: iscale -1, d -1
+    r = round_q8_k(b)
+    check(r[0, 3] == 127 and r[0, 9] == -127 and r[0, 10] == 2, "Q8_K: positive max first, d < 0")
     rng = np.random.default_rng(3)
     with tempfile.TemporaryDirectory() as d:
         for shape in ("mha-untied", "gqa-tied"):

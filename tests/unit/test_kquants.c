@@ -1,9 +1,10 @@
 /* test_kquants.c - the K-quant weight types Q4_K, Q5_K, Q6_K in the engine
  * (src/engine/kernels.c): the bit layouts on hand-built super-blocks with
  * known scales, the quantizers' round-trip error on random rows (the bounds
- * measured and written in docs/ENGINE.md), and the matrix product against a
- * double-precision dot of the dequantized operands, on every instruction set
- * this machine has (AVX2's K-quant path serves AVX-512 too). */
+ * measured and written in docs/ENGINE.md), the Q8_K activation quantizer on
+ * hand-checked blocks, and the matrix product against a double-precision dot
+ * of the dequantized operands and, bit for bit, against the scalar reference
+ * on every instruction set this machine has (scalar, AVX2, AVX-512 VNNI). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,9 +58,12 @@ static void block_sizes(void **state)
         assert_int_equal(di->block_bytes, want[i].bytes);
         assert_true(8.0 * (double)mw_dtype_bytes(want[i].t, 256 * 1000) / (256 * 1000) == want[i].bits);
         assert_true(mw_k_supported(want[i].t));
-        /* x goes to Q8_0 for them: k/32 blocks of 34 bytes per row */
-        assert_int_equal(mw_k_prepare_x_bytes(want[i].t, 3, 512), 3 * 16 * 34);
+        /* x goes to Q8_K for them: k/256 blocks of 292 bytes per row */
+        assert_int_equal(mw_k_prepare_x_bytes(want[i].t, 3, 512), 3 * 2 * 292);
     }
+    /* Q8_K (activations only): f32 d, 256 int8, 16 int16 = 9.125 bits */
+    assert_true(8.0 * (double)mw_dtype_bytes(MW_DTYPE_Q8_K, 256 * 1000) / (256 * 1000) == 9.125);
+    assert_false(mw_k_supported(MW_DTYPE_Q8_K));
 }
 
 /* ---- hand-built super-blocks ------------------------------------------------ */
@@ -158,7 +162,7 @@ static void q6_k_layout(void **state)
 }
 
 /* A hand-built Q4_K block times x: the product is Σ w_i x_i exactly (x made
- * of values Q8_0 represents exactly: amax 127 per block with d = 1). */
+ * of values Q8_K represents exactly: max 127, so iscale = -1 and d = -1). */
 static void q4_k_hand_built_dot(void **state)
 {
     (void)state;
@@ -170,7 +174,8 @@ static void q4_k_hand_built_dot(void **state)
     for (int i = 0; i < 256; i++) x[i] = i % 32 == 5 ? 127.0f : (float)((i * 5) % 9 - 4);
     double want = 0;
     for (int i = 0; i < 256; i++) want += (double)w[i] * x[i];
-    uint8_t xq[8 * MW_K_Q8_0_BYTES];
+    uint8_t xq[MW_K_Q8_K_BYTES];
+    assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q4_K, 1, 256), sizeof xq);
     mw_k_prepare_x(MW_DTYPE_Q4_K, x, 1, 256, xq);
     float y = 0;
     mw_k_matmul(MW_DTYPE_Q4_K, b, x, xq, &y, 1, 1, 256, 0, 1);
@@ -256,8 +261,9 @@ static void quant_edge_rows(void **state)
 #include "test_kernel_paths.h"
 
 /* y = x W^T for W [n, k] of type t, against Σ over the dequantized W and the
- * dequantized Q8_0 x in double, within 1e-5 of Σ|x w|, and against the
- * scalar reference (equal on the scalar path, within 1e-5 of Σ|x w| else) */
+ * dequantized Q8_K x in double, within 1e-5 of Σ|x w|, and against the
+ * scalar reference bit for bit: every path sums each super-block's integer
+ * products exactly and adds them in one float order (mw_kq_acc) */
 static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1)
 {
     const size_t row = (size_t)mw_dtype_bytes(t, (uint64_t)k);
@@ -275,7 +281,7 @@ static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0
     }
     mw_k_prepare_x(t, x, m, k, xq);
     for (int64_t i = 0; i < m; i++)
-        mw_k_dequant_row(MW_DTYPE_Q8_0, xq + (size_t)i * (xb / (size_t)m), xd + i * k, k);
+        mw_k_dequant_row(MW_DTYPE_Q8_K, xq + (size_t)i * (xb / (size_t)m), xd + i * k, k);
     for (int64_t i = 0; i < m * n; i++) y[i] = yr[i] = -7.0f;
     mw_k_matmul(t, W, x, xq, y, m, n, k, j0, j1);
     mw_kref_matmul(t, W, x, xq, yr, m, n, k, j0, j1);
@@ -291,10 +297,7 @@ static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0
                 want += (double)xd[i * k + l] * wd[j * k + l];
                 mag += fabs((double)xd[i * k + l] * wd[j * k + l]);
             }
-            /* the scalar path is the reference itself; a SIMD path sums in
-             * another order, so it agrees to rounding */
-            const int same = mw_k_isa() == MW_K_ISA_SCALAR ? got == yr[i * n + j]
-                                                          : fabs(got - yr[i * n + j]) <= 1e-5 * mag;
+            const int same = got == yr[i * n + j];
             if (!(fabs(got - want) <= 1e-5 * mag) || !same)
                 fail_msg("%s m %lld n %lld k %lld y[%lld,%lld]: %.9g (ref %.9g), want %.9g (Σ|xw| %.3g)",
                          mw_dtype_get(t)->name, (long long)m, (long long)n, (long long)k, (long long)i,
@@ -313,7 +316,170 @@ static void matmul_matches_dequant(void **state)
         check_matmul(ktypes[ti], 3, 11, 1024, 2, 9);
         check_matmul(ktypes[ti], 5, 7, 2048, 6, 7);
         check_matmul(ktypes[ti], 1, 4, 4096, 0, 4);
+        check_matmul(ktypes[ti], 1, 5, 512, 1, 4);
+        check_matmul(ktypes[ti], 9, 13, 512, 3, 12);
+        check_matmul(ktypes[ti], 7, 3, 4352, 0, 3);
+        check_matmul(ktypes[ti], 4, 2, 256, 0, 2);
     }
+}
+
+/* Worst cases for the integer sums: W of random bytes (every scale, min and
+ * quant pattern, Q6_K scales down to -128) with sane f16 d and dmin, and x
+ * rows of ±127 (all quants at full size) or with an all-zero block: each
+ * path equals the scalar reference bit for bit. */
+static void matmul_extreme_blocks(void **state)
+{
+    if (!mw_k_isa_available(*(int *)*state)) skip();
+    rng_seed(23);
+    const int64_t m = 6, n = 5, k = 1024;
+    for (size_t ti = 0; ti < MW_ARRAY_LEN(ktypes); ti++) {
+        const mw_dtype t = ktypes[ti];
+        const size_t row = (size_t)mw_dtype_bytes(t, (uint64_t)k), bb = mw_dtype_get(t)->block_bytes;
+        uint8_t *W = xmalloc(row * (size_t)n);
+        for (size_t i = 0; i < row * (size_t)n; i++) W[i] = (uint8_t)(rng_f() * 256.0f);
+        for (size_t b = 0; b < row * (size_t)n / bb; b++) {
+            uint8_t *blk = W + b * bb;
+            uint8_t *dp = t == MW_DTYPE_Q6_K ? blk + 208 : blk;
+            dp[0] = (uint8_t)(rng_f() * 256.0f); /* f16 in [2^-4, 2^-2): finite */
+            dp[1] = (uint8_t)(0x2c + (b % 4));
+            if (t != MW_DTYPE_Q6_K) {
+                blk[2] = 0x55;
+                blk[3] = 0x2a;
+            }
+        }
+        float *x = xmalloc((size_t)(m * k) * 4), *y = xmalloc((size_t)(m * n) * 4), *yr = xmalloc((size_t)(m * n) * 4);
+        for (int64_t i = 0; i < m * k; i++) {
+            const int64_t r = i / k, l = i % k;
+            x[i] = r == 0 ? 127.0f : r == 1 ? -127.0f : r == 2 ? (l % 2 ? 127.0f : -127.0f)
+                 : r == 3 ? (l < 256 ? 0.0f : rng_f() - 0.5f) : (rng_f() - 0.5f) * 3.0f;
+        }
+        uint8_t *xq = xmalloc(mw_k_prepare_x_bytes(t, m, k));
+        mw_k_prepare_x(t, x, m, k, xq);
+        mw_k_matmul(t, W, x, xq, y, m, n, k, 0, n);
+        mw_kref_matmul(t, W, x, xq, yr, m, n, k, 0, n);
+        for (int64_t i = 0; i < m * n; i++) {
+            if (!(y[i] == yr[i]) || !isfinite(y[i]))
+                fail_msg("%s on %s: y[%lld] %.9g, reference %.9g", mw_dtype_get(t)->name,
+                         mw_k_isa_name(mw_k_isa()), (long long)i, y[i], yr[i]);
+        }
+        free(W); free(x); free(y); free(yr); free(xq);
+    }
+}
+
+/* ---- Q8_K, the activations of K-quant products ------------------------------ */
+
+/* mw_k_prepare_x on each path makes the bytes of the reference quantizer
+ * mw_k_quant_row_q8_k: random rows, rows with halves (x·iscale at .5),
+ * an all-zero block, equal magnitudes of both signs, one huge value */
+static void q8_k_paths(void **state)
+{
+    if (!mw_k_isa_available(*(int *)*state)) skip();
+    rng_seed(31);
+    const int64_t m = 7, k = 1024;
+    float *x = xmalloc((size_t)(m * k) * 4);
+    const size_t xb = mw_k_prepare_x_bytes(MW_DTYPE_Q5_K, m, k);
+    assert_int_equal(xb, (size_t)(m * (k / 256)) * MW_K_Q8_K_BYTES);
+    uint8_t *got = xmalloc(xb), *want = xmalloc(xb);
+    for (int64_t i = 0; i < m * k; i++) {
+        const int64_t r = i / k, l = i % k;
+        x[i] = r == 0 ? (rng_f() - 0.5f) * 3.0f
+             : r == 1 ? (l % 256 == 0 ? -127.0f : (float)(l % 255) - 126.5f) /* halves, iscale 1 */
+             : r == 2 ? (l < 256 ? 0.0f : rng_f())
+             : r == 3 ? (l % 2 ? 5.0f : -5.0f)
+             : r == 4 ? (l == 700 ? 1e30f : rng_f() - 0.5f)
+             : (rng_f() - 0.5f) * 1e-30f;
+    }
+    memset(got, 0xa5, xb);
+    mw_k_prepare_x(MW_DTYPE_Q5_K, x, m, k, got);
+    for (int64_t i = 0; i < m; i++) mw_k_quant_row_q8_k(x + i * k, want + (size_t)i * (xb / (size_t)m), k);
+    for (size_t i = 0; i < xb; i++)
+        if (got[i] != want[i])
+            fail_msg("%s: byte %zu of the Q8_K rows: %u, reference %u", mw_k_isa_name(mw_k_isa()), i, got[i], want[i]);
+    free(x); free(got); free(want);
+}
+
+static float q8k_d(const uint8_t *b)
+{
+    float d;
+    memcpy(&d, b, 4);
+    return d;
+}
+
+static int16_t q8k_bsum(const uint8_t *b, int j)
+{
+    int16_t v;
+    memcpy(&v, b + 260 + 2 * j, 2);
+    return v;
+}
+
+/* the bsums are the sums of each 16 quants */
+static void check_bsums(const uint8_t *b)
+{
+    for (int j = 0; j < 16; j++) {
+        int sum = 0;
+        for (int l = 0; l < 16; l++) sum += (int8_t)b[4 + 16 * j + l];
+        assert_int_equal(q8k_bsum(b, j), sum);
+    }
+}
+
+static void q8_k_blocks(void **state)
+{
+    (void)state;
+    float x[512];
+    uint8_t b[2 * MW_K_Q8_K_BYTES];
+    assert_int_equal(mw_dtype_get(MW_DTYPE_Q8_K)->block_bytes, MW_K_Q8_K_BYTES);
+
+    /* all zero (and a zero second block after a non-zero first) */
+    for (int i = 0; i < 512; i++) x[i] = i < 256 ? 1.0f : 0.0f;
+    memset(b, 0x5a, sizeof b);
+    mw_k_quant_row_q8_k(x, b, 512);
+    assert_true(q8k_d(b + MW_K_Q8_K_BYTES) == 0.0f);
+    for (int i = 0; i < 256; i++) assert_int_equal(b[MW_K_Q8_K_BYTES + 4 + i], 0);
+    for (int j = 0; j < 16; j++) assert_int_equal(q8k_bsum(b + MW_K_Q8_K_BYTES, j), 0);
+    /* the first block: max 1 gives iscale -127, d = 1/-127, every q -127 */
+    assert_true(q8k_d(b) == 1.0f / (-127.0f / 1.0f));
+    for (int i = 0; i < 256; i++) assert_int_equal((int8_t)b[4 + i], -127);
+    for (int j = 0; j < 16; j++) assert_int_equal(q8k_bsum(b, j), -16 * 127);
+
+    /* negative max -127: iscale 1, d 1, q = x rounded half to even (2.5 -> 2,
+     * 3.5 -> 4, -0.5 -> 0, 126.5 -> 126), +127 of the same size stays 127 */
+    static const float v[] = {2.5f, 3.5f, -0.5f, 126.5f, -1.5f, 0.49f, 127.0f, -126.5f};
+    static const int qv[] = {2, 4, 0, 126, -2, 0, 127, -126};
+    for (int i = 0; i < 256; i++) x[i] = v[i % 8];
+    x[5] = -127.0f; /* before the first +127 (x[6]): the first of largest size wins */
+    mw_k_quant_row_q8_k(x, b, 256);
+    assert_true(q8k_d(b) == 1.0f);
+    for (int i = 0; i < 256; i++)
+        if ((int8_t)b[4 + i] != (i == 5 ? -127 : qv[i % 8]))
+            fail_msg("q[%d] = %d for x %g", i, (int8_t)b[4 + i], x[i]);
+    check_bsums(b);
+
+    /* the first of equal magnitudes with opposite signs: +127 first gives
+     * iscale -1, d -1, and the later -127 maps to +127 */
+    for (int i = 0; i < 256; i++) x[i] = 0.0f;
+    x[3] = 127.0f;
+    x[9] = -127.0f;
+    x[10] = 2.5f;
+    mw_k_quant_row_q8_k(x, b, 256);
+    assert_true(q8k_d(b) == -1.0f);
+    assert_int_equal((int8_t)b[4 + 3], -127);
+    assert_int_equal((int8_t)b[4 + 9], 127);
+    assert_int_equal((int8_t)b[4 + 10], -2); /* -2.5 to even */
+    check_bsums(b);
+
+    /* one big value: the rest round to 0 or ±1 */
+    for (int i = 0; i < 256; i++) x[i] = (float)(i % 3) - 1.0f; /* -1, 0, 1 */
+    x[100] = 1000.0f;
+    mw_k_quant_row_q8_k(x, b, 256);
+    const float iscale = -127.0f / 1000.0f;
+    assert_true(q8k_d(b) == 1.0f / iscale);
+    for (int i = 0; i < 256; i++)
+        assert_int_equal((int8_t)b[4 + i], i == 100 ? -127 : (int)nearbyintf(iscale * x[i]));
+    check_bsums(b);
+    /* dequantized: d q within half a step of x */
+    float y[256];
+    mw_k_dequant_row(MW_DTYPE_Q8_K, b, y, 256);
+    for (int i = 0; i < 256; i++) assert_true(fabsf(y[i] - x[i]) <= 0.5f * fabsf(q8k_d(b)) * 1.0001f);
 }
 
 int main(void)
@@ -326,7 +492,10 @@ int main(void)
         cmocka_unit_test(q4_k_hand_built_dot),
         cmocka_unit_test(quant_round_trip),
         cmocka_unit_test(quant_edge_rows),
+        cmocka_unit_test(q8_k_blocks),
+        PATH_TESTS(q8_k_paths),
         PATH_TESTS(matmul_matches_dequant),
+        PATH_TESTS(matmul_extreme_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
