@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# memwall eval's perplexity against an independent computation of the same
+# chunks (tests/ref/eval_ref.py: llama_ref.py's float64 forward pass, the
+# same token ids from `memwall tokenize --json`): within 0.1% on small
+# llama GGUF models of tests/ref/make_models.py in F32, F16, BF16, Q8_0 and
+# Q4_0. The quantized types are compared with the reference rounding the
+# activations as the engine's kernels do (--emulate), and the default F16
+# KV cache with --emulate-kv f16; F32 with no emulation at all.
+# Needs Debian's python3-numpy and python3-torch for /usr/bin/python3;
+# skips without them.
+. "$(dirname "$0")/lib.sh"
+REF=$MW_SOURCE_DIR/tests/ref
+PY=${MW_REF_PYTHON:-/usr/bin/python3}
+
+[ -x "$PY" ] || skip "no $PY (the reference needs Debian's python3 with python3-numpy and python3-torch)"
+"$PY" -c 'import numpy' > /dev/null 2>&1 ||
+  skip "$PY lacks numpy (apt-get install -y python3-numpy python3-torch)"
+"$PY" -c 'import torch' > /dev/null 2>&1 ||
+  skip "$PY lacks torch (apt-get install -y python3-torch)"
+
+"$PY" "$REF/make_models.py" "$T/models" > "$T/make.txt" 2>&1 ||
+  { cat "$T/make.txt" >&2; fail "make_models.py failed"; }
+
+# a text of ~1000 tokens (byte tokens mostly), no trailing newline: the
+# shell's "$(cat ...)" below keeps it byte for byte
+words="memory wall model the of tree hello world eval perplexity chunk token"
+awk -v w="$words" 'BEGIN { n = split(w, a, " "); s = 1; for (i = 0; i < 150; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; printf "%s%s", (i ? " " : ""), a[1 + int(s / 65536) % n] } }' \
+  > "$T/text.txt"
+
+CTX=128
+check() { # MODEL KV EMULATE...
+  local name=$1 kv=$2 model=$T/models/$1.gguf
+  shift 2
+  "$MW" tokenize --json "$model" "$(cat "$T/text.txt")" > "$T/ids.json" || fail "memwall tokenize $name failed"
+  "$PY" "$REF/eval_ref.py" "$model" --ids "$T/ids.json" --ctx $CTX "$@" > "$T/ref.json" 2> "$T/ref.err" ||
+    { cat "$T/ref.err" >&2; fail "eval_ref.py $name failed"; }
+  expect_exit 0 "$MW" eval "$model" --text-file "$T/text.txt" --ctx $CTX --kv-dtype "$kv" --json --threads 2
+  cp "$T/stdout" "$T/mw.json"
+  local want got n_want n_got
+  want=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["perplexity"], d["tokens"])' "$T/ref.json")
+  got=$(json_get "$T/mw.json" perplexity) || exit
+  n_got=$(json_get "$T/mw.json" tokens) || exit
+  n_want=${want#* }
+  want=${want% *}
+  expect_eq "$name: scored tokens" "$n_got" "$n_want"
+  local rel
+  rel=$(awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; printf "%.3g", d }')
+  printf '%-28s kv %-5s memwall %-12.6f reference %-12.6f rel. diff %s (%s tokens)\n' "$name" "$kv" "$got" \
+    "$want" "$rel" "$n_got"
+  expect_num "$name: relative difference of the perplexity" "$rel" "<" 0.001
+}
+
+check llama-f32-gqa-tied f32
+check llama-f32-mha-untied f32
+check llama-f16-mha-untied f32 --emulate
+check llama-bf16-gqa-tied f32 --emulate
+check llama-q8_0-mha-untied f32 --emulate
+check llama-q4_0-gqa-tied f32 --emulate
+check llama-f32-gqa-tied f16 --emulate-kv f16
+ok "memwall eval's perplexity is the reference's within 0.1%"
