@@ -237,6 +237,14 @@ static mw_status load_text(eval_state *S, const mw_eval_opts *o, mw_err *err)
     mw_err e2;
     if (mw_tokenizer_encode(S->tok, S->text, len, mw_tokenizer_adds_bos(S->tok), &S->ids, &S->n_ids, &e2) != MW_OK)
         return mw_err_set(err, e2.status, "%s: %s", mw_shown_str(o->text_file, sp, sizeof sp), e2.msg);
+    return MW_OK;
+}
+
+/* After the models' checks (a --ctx past their context length is the
+ * error to give first): one chunk must fit. */
+static mw_status check_length(const eval_state *S, const mw_eval_opts *o, mw_err *err)
+{
+    char sp[128];
     MW_RETURN_IF(S->n_ids < o->ctx, err, MW_ERR_INVALID,
                  "%s holds %zu tokens, fewer than the %u of one chunk (--ctx %u): give a longer text or a smaller "
                  "--ctx",
@@ -276,6 +284,8 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     if (st == MW_OK) st = mw_tokenizer_open(model, &S.tok, err);
     if (st == MW_OK && o.ref) st = mw_tokenizer_open(o.ref, &S.ref_tok, err);
     if (st == MW_OK && o.ref) st = same_vocab(S.tok, S.ref_tok, model, o.ref, err);
+    /* the text before the models: its errors are the likelier ones */
+    if (st == MW_OK) st = load_text(&S, &o, err);
     if (st == MW_OK) st = mw_pool_init(&S.pool, (int)o.threads, err);
     const uint32_t vocab = S.tok ? mw_tokenizer_vocab_size(S.tok) : 0;
     if (st == MW_OK) st = model_load(&S.model, model, "the model", &o, vocab, S.pool, err);
@@ -284,7 +294,7 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
         st = mw_err_set(err, MW_ERR_INVALID,
                         "the model's output has %u rows, the reference's %u: KL needs the same vocabulary",
                         S.model.m->hp.n_vocab, S.ref.m->hp.n_vocab);
-    if (st == MW_OK) st = load_text(&S, &o, err);
+    if (st == MW_OK) st = check_length(&S, &o, err);
     if (st != MW_OK) goto done;
 
     const uint32_t V = S.model.m->hp.n_vocab;
