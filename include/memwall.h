@@ -855,7 +855,7 @@ typedef struct mw_eval_result {
     double   perplexity;             /* exp(nll_mean)                       */
     double   perplexity_err;         /* ± as llama.cpp's (docs/EVAL.md)     */
     double   seconds;                /* the model's forward passes          */
-    double   tokens_per_second;      /* chunks x ctx / seconds              */
+    double   tokens_per_second;      /* chunks x (ctx - 1) fed / seconds    */
     double   ref_seconds;            /* the reference's; < 0 without one    */
     int      interrupted;            /* opts.cancel stopped it early         */
     int      has_ref;

@@ -263,6 +263,7 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
 {
     *out = NULL;
     mw_eval_opts o = *opts;
+    MW_RETURN_IF(!model, err, MW_ERR_INVALID, "no model given");
     MW_RETURN_IF(!o.text_file, err, MW_ERR_INVALID, "no evaluation text given (--text-file)");
     MW_RETURN_IF(o.ctx < 3, err, MW_ERR_INVALID,
                  "--ctx %u is too small: a chunk of ctx tokens scores the predictions of positions ctx/2+1 .. "
