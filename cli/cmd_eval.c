@@ -14,6 +14,7 @@ const struct option mw_cmd_eval_options[] = {
     {"text-file", required_argument, NULL, 'f'},
     {"ctx", required_argument, NULL, 'c'},
     {"chunks", required_argument, NULL, 'C'},
+    {"stride", required_argument, NULL, 's'},
     {"ref", required_argument, NULL, 'r'},
     {"threads", required_argument, NULL, 't'},
     {"kv-dtype", required_argument, NULL, 'k'},
@@ -38,6 +39,7 @@ int mw_cmd_eval(int argc, char **argv)
         case 'f': o.text_file = optarg; break;
         case 'c': if (!U32("--ctx", 3, 1u << 20, &o.ctx)) return MW_EXIT_USAGE; break;
         case 'C': if (!U32("--chunks", 1, MW_CLI_TOKENS_MAX, &o.max_chunks)) return MW_EXIT_USAGE; break;
+        case 's': if (!U32("--stride", 1, 1u << 20, &o.stride)) return MW_EXIT_USAGE; break;
         case 'r': o.ref = optarg; break;
         case 't': if (!U32("--threads", 1, MW_CLI_THREADS_MAX, &o.threads)) return MW_EXIT_USAGE; break;
         case 'k':
@@ -62,6 +64,11 @@ int mw_cmd_eval(int argc, char **argv)
     }
     if (ops.n == 0) {
         mw_cli_error("eval", "no MODEL given");
+        return MW_EXIT_USAGE;
+    }
+    if (o.stride && o.stride >= o.ctx) {
+        mw_cli_error("eval", "--stride %u must be below --ctx %u (a window scores its last stride tokens)", o.stride,
+                     o.ctx);
         return MW_EXIT_USAGE;
     }
     if (!o.text_file) {

@@ -823,6 +823,10 @@ typedef struct mw_eval_opts {
     const char *text_file;           /* the evaluation text (UTF-8)         */
     uint32_t ctx;                    /* tokens per chunk (default 512)      */
     uint32_t max_chunks;             /* evaluate at most this many (0: all) */
+    uint32_t stride;                 /* 0: llama.cpp's default chunks; else
+                                        sliding windows of ctx every stride
+                                        tokens, each scoring its last stride
+                                        (llama.cpp's --ppl-stride; 1 .. ctx-1) */
     uint32_t threads;                /* 0: the CPUs available               */
     mw_dtype kv_dtype;               /* F32, F16 (default) or Q8_0          */
     const char *ref;                 /* reference model for KL (NULL: none) */
@@ -845,11 +849,13 @@ typedef struct mw_eval_chunk {
 typedef struct mw_eval_result {
     char     model[256], ref[256], text_file[256];   /* as given, shown safely */
     uint32_t ctx, n_vocab, threads;
+    uint32_t stride;                 /* 0: consecutive chunks; else windows  */
     int      bos_first;              /* each chunk's first token was BOS    */
     uint64_t file_tokens;            /* the whole text's tokens             */
-    uint32_t chunks_available;       /* file_tokens / ctx                   */
+    uint32_t chunks_available;       /* file_tokens / ctx; with a stride,
+                                        ceil((file_tokens - ctx) / stride)  */
     uint32_t chunks;                 /* evaluated                           */
-    uint32_t scored_per_chunk;       /* ctx - 1 - ctx/2                     */
+    uint32_t scored_per_chunk;       /* ctx - 1 - ctx/2; or the stride      */
     uint64_t tokens;                 /* scored predictions, Σ over chunks   */
     double   nll_mean;               /* mean -log p over them               */
     double   perplexity;             /* exp(nll_mean)                       */

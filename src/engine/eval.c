@@ -14,6 +14,13 @@
  * The chunk's last token predicts nothing scored, so it is not fed: the
  * logits of the positions before it are the same without it (causal).
  *
+ * With a stride S (llama.cpp's --ppl-stride, its perplexity_v2; Hugging
+ * Face's sliding-window perplexity): windows of ctx tokens start every S
+ * tokens, ceil((tokens - ctx) / S) of them; each scores its last S
+ * predictions (logits at ctx-S-1 .. ctx-2), so every scored token had at
+ * least ctx - S - 1 tokens before it. No token is replaced by BOS (llama.cpp
+ * writes BOS into its token array only after the window was decoded).
+ *
  * log-softmax in double; perplexity = exp(mean NLL); its ± is llama.cpp's:
  * sqrt((mean(NLL²) - mean(NLL)²) / (N - 1)) · perplexity.
  * KL(P || Q) per position, P the reference's distribution, Q the model's.
@@ -276,7 +283,12 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (uint32_t)n : 1;
     }
-    const uint32_t first = o.ctx / 2, scored = o.ctx - 1 - first;
+    MW_RETURN_IF(o.stride >= o.ctx, err, MW_ERR_INVALID,
+                 "--stride %u is not below --ctx %u: a window scores its last stride tokens, after at least one "
+                 "of context",
+                 o.stride, o.ctx);
+    /* the first position whose logits are scored */
+    const uint32_t first = o.stride ? o.ctx - o.stride - 1 : o.ctx / 2, scored = o.ctx - 1 - first;
 
     eval_state S;
     memset(&S, 0, sizeof S);
@@ -299,7 +311,15 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     if (st != MW_OK) goto done;
 
     const uint32_t V = S.model.m->hp.n_vocab;
-    r->chunks_available = (uint32_t)(S.n_ids / o.ctx);
+    r->chunks_available = (uint32_t)(o.stride ? (S.n_ids - o.ctx + o.stride - 1) / o.stride : S.n_ids / o.ctx);
+    if (r->chunks_available == 0) {
+        char sp[128];
+        st = mw_err_set(err, MW_ERR_INVALID,
+                        "%s holds %zu tokens: sliding windows of %u need more than %u (--stride %u): give a longer "
+                        "text or a smaller --ctx",
+                        mw_shown_str(o.text_file, sp, sizeof sp), S.n_ids, o.ctx, o.ctx, o.stride);
+        goto done;
+    }
     uint32_t chunks = r->chunks_available;
     if (o.max_chunks && o.max_chunks < chunks) chunks = o.max_chunks;
     st = model_buffers(&S.model, &o, scored, S.pool, err);
@@ -316,13 +336,13 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     }
     for (uint32_t i = 0; i < o.ctx; i++) S.pos[i] = (int32_t)i;
 
-    const int64_t bos = mw_tokenizer_adds_bos(S.tok) ? mw_tokenizer_bos(S.tok) : -1;
+    const int64_t bos = !o.stride && mw_tokenizer_adds_bos(S.tok) ? mw_tokenizer_bos(S.tok) : -1;
     double nll = 0, nll2 = 0, rnll = 0, rnll2 = 0;
     uint64_t count = 0, same_top = 0;
     uint32_t c = 0;
     for (; c < chunks; c++) {
         if (o.cancel && *o.cancel) break;
-        const uint32_t *src = S.ids + (size_t)c * o.ctx;
+        const uint32_t *src = S.ids + (size_t)c * (o.stride ? o.stride : o.ctx);
         for (uint32_t i = 0; i < o.ctx; i++) S.chunk[i] = (int32_t)src[i];
         if (bos >= 0) S.chunk[0] = (int32_t)bos;
         st = model_chunk(&S.model, &S, o.ctx, first, err);
@@ -388,6 +408,7 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     if (o.ref) mw_shown_str(o.ref, r->ref, sizeof r->ref);
     mw_shown_str(o.text_file, r->text_file, sizeof r->text_file);
     r->ctx = o.ctx;
+    r->stride = o.stride;
     r->n_vocab = V;
     r->threads = o.threads;
     r->bos_first = bos >= 0;

@@ -8,13 +8,24 @@
 
 #include <stdio.h>
 
+static void num_or_null(cJSON *o, const char *key, double v, int known)
+{
+    if (known) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
 mw_status mw_eval_report_text(const mw_eval_result *r, FILE *out, unsigned flags, mw_err *err)
 {
     const char *bold = flags & MW_REPORT_COLOR ? "\033[1m" : "", *reset = flags & MW_REPORT_COLOR ? "\033[0m" : "";
     fprintf(out, "%smemwall eval:%s %s on %s, %u threads\n", bold, reset, r->model, r->text_file, r->threads);
-    fprintf(out, "  %-16s %llu in the text; %u chunks of %u%s (%u evaluated), %u scored each\n", "tokens",
-            (unsigned long long)r->file_tokens, r->chunks_available, r->ctx,
-            r->bos_first ? ", each starting with BOS" : "", r->chunks, r->scored_per_chunk);
+    if (r->stride)
+        fprintf(out, "  %-16s %llu in the text; %u windows of %u, one every %u tokens (%u evaluated), the last %u "
+                "scored in each\n", "tokens", (unsigned long long)r->file_tokens, r->chunks_available, r->ctx,
+                r->stride, r->chunks, r->scored_per_chunk);
+    else
+        fprintf(out, "  %-16s %llu in the text; %u chunks of %u%s (%u evaluated), %u scored each\n", "tokens",
+                (unsigned long long)r->file_tokens, r->chunks_available, r->ctx,
+                r->bos_first ? ", each starting with BOS" : "", r->chunks, r->scored_per_chunk);
     if (r->perplexity_err >= 0)
         fprintf(out, "  %-16s %s%.4f +/- %.5f%s over %llu tokens\n", "perplexity", bold, r->perplexity,
                 r->perplexity_err, reset, (unsigned long long)r->tokens);
@@ -41,12 +52,6 @@ mw_status mw_eval_report_text(const mw_eval_result *r, FILE *out, unsigned flags
     return mw_report_end(out, "eval report", err);
 }
 
-static void num_or_null(cJSON *o, const char *key, double v, int known)
-{
-    if (known) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 mw_status mw_eval_report_json(const mw_eval_result *r, FILE *out, mw_err *err)
 {
     mw_json_init();
@@ -56,8 +61,9 @@ mw_status mw_eval_report_json(const mw_eval_result *r, FILE *out, mw_err *err)
     cJSON_AddStringToObject(j, "schema", "memwall.eval/1");
     cJSON_AddStringToObject(j, "model", r->model);
     cJSON_AddStringToObject(j, "text_file", r->text_file);
-    cJSON_AddStringToObject(j, "method", "llama.cpp-perplexity");
+    cJSON_AddStringToObject(j, "method", r->stride ? "llama.cpp-perplexity-stride" : "llama.cpp-perplexity");
     cJSON_AddNumberToObject(j, "ctx", r->ctx);
+    num_or_null(j, "stride", r->stride, r->stride != 0);
     cJSON_AddNumberToObject(j, "n_vocab", r->n_vocab);
     cJSON_AddNumberToObject(j, "threads", r->threads);
     cJSON_AddBoolToObject(j, "bos_first", r->bos_first);

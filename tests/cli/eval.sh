@@ -40,6 +40,19 @@ expect_num "perplexity" "$ppl" ">" 1
 expect_num "perplexity" "$ppl" "<" 100000
 ok "JSON report"
 
+# ---- --stride: windows of 32 every 8 tokens, the last 8 scored:
+# (201 - 32 + 7) / 8 = 22 windows, 176 tokens
+expect_exit 0 "$MW" eval --json "$T/m.gguf" --text-file "$T/text.txt" --ctx 32 --stride 8
+cp "$T/stdout" "$T/stride.json"
+expect_json "$T/stride.json" method "llama.cpp-perplexity-stride"
+expect_json "$T/stride.json" stride 8
+expect_json "$T/stride.json" chunks 22
+expect_json "$T/stride.json" tokens 176
+expect_json "$T/stride.json" bos_first false
+expect_exit 0 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --ctx 32 --stride 8
+expect_contains "$T/stdout" "22 windows of 32, one every 8 tokens"
+ok "--stride: sliding windows"
+
 # ---- --ref: the model against itself, then its Q8_0 copy against it
 expect_exit 0 "$MW" eval --json "$T/m.gguf" --ref "$T/m.gguf" --text-file "$T/text.txt" --ctx 32
 cp "$T/stdout" "$T/self.json"
@@ -88,6 +101,8 @@ expect_exit 2 "$MW" eval --text-file "$T/text.txt"
 expect_exit 2 "$MW" eval "$T/m.gguf" "$T/mq.gguf" --text-file "$T/text.txt"
 expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --kv-dtype q4_0
 expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --chunks 0
+expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --ctx 32 --stride 32
+expect_contains "$T/stderr" "--stride 32 must be below --ctx 32"
 expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --bogus
 expect_exit 0 "$MW" eval --help
 expect_contains "$T/stdout" "--text-file"

@@ -29,13 +29,15 @@ awk -v w="$words" 'BEGIN { n = split(w, a, " "); s = 1; for (i = 0; i < 150; i++
   > "$T/text.txt"
 
 CTX=128
-check() { # MODEL KV EMULATE...
-  local name=$1 kv=$2 model=$T/models/$1.gguf
+check() { # MODEL KV [--stride S] EMULATE...
+  local name=$1 kv=$2 model=$T/models/$1.gguf stride=()
   shift 2
+  [ "${1:-}" = --stride ] && { stride=(--stride "$2"); shift 2; }
   "$MW" tokenize --json "$model" "$(cat "$T/text.txt")" > "$T/ids.json" || fail "memwall tokenize $name failed"
-  "$PY" "$REF/eval_ref.py" "$model" --ids "$T/ids.json" --ctx $CTX "$@" > "$T/ref.json" 2> "$T/ref.err" ||
+  "$PY" "$REF/eval_ref.py" "$model" --ids "$T/ids.json" --ctx $CTX "${stride[@]}" "$@" > "$T/ref.json" 2> "$T/ref.err" ||
     { cat "$T/ref.err" >&2; fail "eval_ref.py $name failed"; }
-  expect_exit 0 "$MW" eval "$model" --text-file "$T/text.txt" --ctx $CTX --kv-dtype "$kv" --json --threads 2
+  expect_exit 0 "$MW" eval "$model" --text-file "$T/text.txt" --ctx $CTX --kv-dtype "$kv" --json --threads 2 \
+    "${stride[@]}"
   cp "$T/stdout" "$T/mw.json"
   local want got n_want n_got
   want=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["perplexity"], d["tokens"])' "$T/ref.json")
@@ -46,7 +48,7 @@ check() { # MODEL KV EMULATE...
   expect_eq "$name: scored tokens" "$n_got" "$n_want"
   local rel
   rel=$(awk -v a="$got" -v b="$want" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; printf "%.3g", d }')
-  printf '%-28s kv %-5s memwall %-12.6f reference %-12.6f rel. diff %s (%s tokens)\n' "$name" "$kv" "$got" \
+  printf '%-28s kv %-4s %-11s memwall %-12.6f reference %-12.6f rel. diff %s (%s tokens)\n' "$name" "$kv" "${stride[*]:-}" "$got" \
     "$want" "$rel" "$n_got"
   expect_num "$name: relative difference of the perplexity" "$rel" "<" 0.001
 }
@@ -58,4 +60,6 @@ check llama-bf16-gqa-tied f32 --emulate
 check llama-q8_0-mha-untied f32 --emulate
 check llama-q4_0-gqa-tied f32 --emulate
 check llama-f32-gqa-tied f16 --emulate-kv f16
+check llama-f32-mha-untied f32 --stride 48
+check llama-q8_0-gqa-tied f32 --stride 100 --emulate
 ok "memwall eval's perplexity is the reference's within 0.1%"

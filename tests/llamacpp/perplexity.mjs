@@ -4,7 +4,7 @@
 // through the npm package node-llama-cpp (3.21.1), CPU only, for
 // tests/llamacpp/perplexity.sh.
 //
-//   node perplexity.mjs MODEL.gguf --ids IDS.json --ctx N [--chunks N]
+//   node perplexity.mjs MODEL.gguf --ids IDS.json --ctx N [--chunks N] [--stride S]
 //                       [--threads N] [--kv f16|f32|q8_0] [--flash-attn auto|on|off]
 //
 // IDS.json holds the text's token ids (memwall tokenize --json: BOS first
@@ -32,12 +32,13 @@ function usage(msg) {
     process.exit(2);
 }
 
-const o = { model: null, ids: null, ctx: 0, chunks: 0, threads: 1, kv: "f16", fa: "off" };
+const o = { model: null, ids: null, ctx: 0, chunks: 0, stride: 0, threads: 1, kv: "f16", fa: "off" };
 for (const args = new Args(process.argv.slice(2), usage); args.next() !== null;) {
     const a = args.a;
     if (a === "--ids") o.ids = args.val();
     else if (a === "--ctx") o.ctx = args.int(args.val(), 3);
     else if (a === "--chunks") o.chunks = args.int(args.val(), 0);
+    else if (a === "--stride") o.stride = args.int(args.val(), 0);
     else if (a === "--threads") o.threads = args.int(args.val(), 1);
     else if (a === "--kv") {
         o.kv = args.val();
@@ -55,7 +56,10 @@ if (o.ids === null) usage("no --ids");
 if (!o.ctx) usage("no --ctx");
 if (!existsSync(o.model)) usage(`no such file: ${o.model}`);
 const ids = JSON.parse(readFileSync(o.ids, "utf8"));
-let nChunks = Math.floor(ids.length / o.ctx);
+if (o.stride >= o.ctx) usage("--stride must be below --ctx");
+// --stride: llama.cpp's perplexity_v2 (--ppl-stride): windows every stride
+// ids, the last stride scored, no BOS replacement
+let nChunks = o.stride ? Math.floor((ids.length - o.ctx + o.stride - 1) / o.stride) : Math.floor(ids.length / o.ctx);
 if (o.chunks) nChunks = Math.min(nChunks, o.chunks);
 if (nChunks === 0) usage(`${ids.length} ids, fewer than one chunk of ${o.ctx}`);
 
@@ -85,14 +89,15 @@ const context = await model.createContext({
     sequences: 1,
 });
 const sequence = context.getSequence();
-const first = Math.floor(o.ctx / 2);
+const first = o.stride ? o.ctx - o.stride - 1 : Math.floor(o.ctx / 2);
 const want = { probabilities: true, options: { temperature: 0 } };
 let nll = 0, count = 0;
 const perChunk = [];
 const t0 = Date.now();
 for (let c = 0; c < nChunks; c++) {
-    const chunk = ids.slice(c * o.ctx, (c + 1) * o.ctx);
-    if (addBos) chunk[0] = bos;
+    const step = o.stride || o.ctx;
+    const chunk = ids.slice(c * step, c * step + o.ctx);
+    if (addBos && !o.stride) chunk[0] = bos;
     await sequence.clearHistory();
     // the last id predicts nothing scored: not fed (as memwall eval)
     const input = chunk.slice(0, o.ctx - 1).map((t, i) => (i >= first ? [t, { generateNext: want }] : t));

@@ -15,7 +15,9 @@
 #
 # Exit status: 0 within the tolerance; 1 a difference or a failure; 77
 # node/npm, node-llama-cpp or the build unavailable. MW_MEMWALL,
-# MW_LLAMACPP_DIR as for check.sh; MW_CHUNKS limits the chunks (0: all).
+# MW_LLAMACPP_DIR as for check.sh; MW_CHUNKS limits the chunks (0: all);
+# MW_STRIDE=S compares sliding windows (memwall eval --stride, llama.cpp's
+# --ppl-stride) instead of the default chunks.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -28,6 +30,7 @@ PY=/usr/bin/python3
 KVS=${MW_KV:-f32 f16}
 TOL=${MW_TOL:-0.001}
 CHUNKS=${MW_CHUNKS:-0}
+STRIDE=${MW_STRIDE:-0}
 . "$here/install.sh"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/mw-perplexity.XXXXXX") || exit 1
@@ -63,14 +66,15 @@ sys.stderr.write(r.stderr); sys.stdout.write(r.stdout); sys.exit(r.returncode)' 
     > "$W/ids.json" || { echo "perplexity.sh: memwall tokenize failed on $model" >&2; fails=$((fails + 1)); continue; }
   ref=-
   if [ "$have_torch" = 1 ]; then
-    "$PY" "$root/tests/ref/eval_ref.py" "$model" --ids "$W/ids.json" --ctx "$ctx" --chunks "$CHUNKS" \
+    "$PY" "$root/tests/ref/eval_ref.py" "$model" --ids "$W/ids.json" --ctx "$ctx" --chunks "$CHUNKS" --stride "$STRIDE" \
       > "$W/ref.json" 2> "$W/ref.err" && ref=$(get "$W/ref.json" perplexity)
   fi
   for kv in $KVS; do
     "$MW" eval "$model" --text-file "$text" --ctx "$ctx" --kv-dtype "$kv" --threads 1 --json \
-      $( [ "$CHUNKS" != 0 ] && echo --chunks "$CHUNKS" ) > "$W/mw.json" 2> "$W/mw.err" ||
+      $( [ "$CHUNKS" != 0 ] && echo --chunks "$CHUNKS" ) $( [ "$STRIDE" != 0 ] && echo --stride "$STRIDE" ) \
+      > "$W/mw.json" 2> "$W/mw.err" ||
       { cat "$W/mw.err" >&2; fails=$((fails + 1)); continue; }
-    node "$here/perplexity.mjs" "$model" --ids "$W/ids.json" --ctx "$ctx" --chunks "$CHUNKS" --kv "$kv" \
+    node "$here/perplexity.mjs" "$model" --ids "$W/ids.json" --ctx "$ctx" --chunks "$CHUNKS" --stride "$STRIDE" --kv "$kv" \
       --threads 1 > "$W/lc.json" 2> "$W/lc.err"
     rc=$?
     [ "$rc" = 77 ] && skip "$(cat "$W/lc.err")"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """eval_ref.py - the perplexity of `memwall eval`, computed apart from it.
 
-    /usr/bin/python3 tests/ref/eval_ref.py MODEL.gguf --ids IDS.json --ctx N [--chunks N]
+    /usr/bin/python3 tests/ref/eval_ref.py MODEL.gguf --ids IDS.json --ctx N [--chunks N] [--stride S]
                                            [--emulate] [--emulate-kv f16|q8_0]
 
 IDS.json is the text's token ids as `memwall tokenize --json MODEL TEXT`
@@ -34,6 +34,9 @@ def main(argv=None):
     ap.add_argument("--ids", required=True, help="JSON array of token ids (memwall tokenize --json)")
     ap.add_argument("--ctx", type=int, required=True)
     ap.add_argument("--chunks", type=int, default=0, help="at most this many chunks (0: all)")
+    ap.add_argument("--stride", type=int, default=0,
+                    help="sliding windows of --ctx every STRIDE ids, each scoring its last STRIDE "
+                         "(llama.cpp's --ppl-stride; no BOS replacement)")
     ap.add_argument("--emulate", action="store_true",
                     help="round activations as memwall's kernels do (llama_ref.py --emulate)")
     ap.add_argument("--emulate-kv", choices=["f16", "q8_0"], help="round the K/V cache as this type")
@@ -46,16 +49,19 @@ def main(argv=None):
     kv = m.r.kv
     add_bos = bool(kv.get("tokenizer.ggml.add_bos_token", True))
     bos = int(kv.get("tokenizer.ggml.bos_token_id", 1))
-    n_chunks = len(ids) // a.ctx
+    if a.stride and not 0 < a.stride < a.ctx:
+        sys.exit("eval_ref.py: --stride must be from 1 to ctx - 1")
+    step = a.stride or a.ctx
+    n_chunks = (len(ids) - a.ctx + a.stride - 1) // a.stride if a.stride else len(ids) // a.ctx
     if a.chunks:
         n_chunks = min(n_chunks, a.chunks)
     if n_chunks == 0:
         sys.exit("eval_ref.py: %d ids, fewer than one chunk of %d" % (len(ids), a.ctx))
-    first = a.ctx // 2
+    first = a.ctx - a.stride - 1 if a.stride else a.ctx // 2   # the first scored logits' position
     nll, count, per_chunk = 0.0, 0, []
     for c in range(n_chunks):
-        chunk = list(ids[c * a.ctx:(c + 1) * a.ctx])
-        if add_bos:
+        chunk = list(ids[c * step:c * step + a.ctx])
+        if add_bos and not a.stride:
             chunk[0] = bos
         logits = m.forward(chunk)                                  # [ctx, vocab] float64
         lp = torch.log_softmax(logits[first:a.ctx - 1], dim=-1)    # predicts first+1 .. ctx-1

@@ -194,6 +194,46 @@ static void chunking_arithmetic(void **state)
     }
     /* one token short of a chunk */
     eval_fails(f16_path, t, 102, NULL, MW_ERR_INVALID, "101 tokens", "102");
+
+    /* sliding windows: ceil((101 - ctx) / stride), the last stride scored */
+    static const struct { uint32_t ctx, stride, chunks, tokens; } win[] = {
+        {10, 4, 23, 92},           /* (101 - 10 + 3) / 4 = 23 */
+        {10, 9, 11, 99},           /* (91 + 8) / 9 = 11 */
+        {10, 1, 91, 91},           /* every position past the first window's */
+        {100, 50, 1, 50},          /* (1 + 49) / 50 = 1 */
+    };
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++) {
+        mw_eval_opts o;
+        mw_eval_opts_init(&o);
+        o.text_file = t;
+        o.ctx = win[i].ctx;
+        o.stride = win[i].stride;
+        o.threads = 2;
+        mw_eval_result *r = NULL;
+        mw_err err;
+        if (mw_eval(f16_path, &o, &r, &err) != MW_OK) fail_msg("mw_eval --stride: %s", err.msg);
+        assert_int_equal(r->chunks, win[i].chunks);
+        assert_int_equal(r->scored_per_chunk, win[i].stride);
+        assert_int_equal(r->tokens, win[i].tokens);
+        assert_int_equal(r->stride, win[i].stride);
+        assert_false(r->bos_first);
+        mw_eval_result_free(r);
+    }
+    /* a window of ctx needs more than ctx tokens; stride below ctx */
+    mw_eval_opts o;
+    mw_eval_opts_init(&o);
+    o.text_file = t;
+    o.ctx = 101;
+    o.stride = 5;
+    mw_eval_result *r = NULL;
+    mw_err err;
+    assert_int_equal(mw_eval(f16_path, &o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "sliding windows"));
+    o.ctx = 10;
+    o.stride = 10;
+    assert_int_equal(mw_eval(f16_path, &o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "--stride 10"));
+    assert_null(r);
 }
 
 static void bad_input_refused(void **state)
