@@ -94,6 +94,8 @@ typedef struct eval_state {
     size_t n_ids;
     int32_t *chunk, *seq, *pos;      /* [ctx]                              */
     double *kls;                     /* [chunks x scored]                  */
+    double *row_nll, *row_ref_nll, *row_kl;  /* [EVAL_UBATCH]: one step's rows */
+    uint8_t *row_same;
 } eval_state;
 
 static void state_free(eval_state *S)
@@ -109,6 +111,10 @@ static void state_free(eval_state *S)
     mw_free(S->seq);
     mw_free(S->pos);
     mw_free(S->kls);
+    mw_free(S->row_nll);
+    mw_free(S->row_ref_nll);
+    mw_free(S->row_kl);
+    mw_free(S->row_same);
 }
 
 static mw_status refuse_demo(const char *what, const char *role, mw_err *err)
@@ -183,31 +189,29 @@ static mw_status model_buffers(eval_model *e, const mw_eval_opts *o, uint32_t sc
     mw_step_shape shape = {fed < EVAL_UBATCH ? fed : EVAL_UBATCH, fed};
     MW_FORWARD(mw_kv_cache_init(&e->kv, e->m, o->kv_dtype, 1, o->ctx, err));
     MW_FORWARD(mw_forward_init(&e->fw, e->m, &e->kv, pool, &shape, 1, 1, err));
-    size_t bytes = (size_t)scored * e->m->hp.n_vocab * sizeof(float);
+    /* the scored rows of one step: at most EVAL_UBATCH */
+    uint32_t rows = scored < EVAL_UBATCH ? scored : EVAL_UBATCH;
+    size_t bytes = (size_t)rows * e->m->hp.n_vocab * sizeof(float);
     e->logits = mw_malloc(bytes, MW_MEM_ACTIVATIONS);
-    MW_RETURN_IF(!e->logits, err, MW_ERR_NOMEM, "out of memory for %u rows of logits (%zu bytes)", scored, bytes);
+    MW_RETURN_IF(!e->logits, err, MW_ERR_NOMEM, "out of memory for %u rows of logits (%zu bytes)", rows, bytes);
     return MW_OK;
 }
 
-/* Runs chunk[0 .. ctx-2] from position 0 in steps of EVAL_UBATCH tokens;
- * the logits of positions first .. ctx-2 land in e->logits. */
-static mw_status model_chunk(eval_model *e, eval_state *S, uint32_t ctx, uint32_t first, mw_err *err)
+/* One step of the chunk: tokens [b, b + n) at their positions; with
+ * from < n, the logits of token rows from .. n-1 land in e->logits (rows
+ * from 0), else none are computed. */
+static mw_status model_step(eval_model *e, eval_state *S, int64_t b, int64_t n, int64_t from, mw_err *err)
 {
-    const int64_t fed = (int64_t)ctx - 1, V = e->m->hp.n_vocab;
     double t0 = now();
-    for (int64_t b = 0; b < fed; b += EVAL_UBATCH) {
-        int64_t n = fed - b < EVAL_UBATCH ? fed - b : EVAL_UBATCH;
-        if (b + n <= (int64_t)first) {
-            int32_t last = -1;
-            MW_FORWARD(mw_forward_step(&e->fw, n, S->chunk + b, S->seq, S->pos + b, &last, NULL, err));
-        } else {
-            int64_t from = (int64_t)first > b ? (int64_t)first - b : 0;
-            MW_FORWARD(mw_forward_step_rows(&e->fw, n, S->chunk + b, S->seq, S->pos + b, from,
-                                            e->logits + (size_t)(b + from - first) * V, err));
-        }
+    mw_status st;
+    if (from >= n) {
+        int32_t last = -1;
+        st = mw_forward_step(&e->fw, n, S->chunk + b, S->seq, S->pos + b, &last, NULL, err);
+    } else {
+        st = mw_forward_step_rows(&e->fw, n, S->chunk + b, S->seq, S->pos + b, from, e->logits, err);
     }
     e->seconds += now() - t0;
-    return MW_OK;
+    return st;
 }
 
 /* log Σ exp(x) over n floats, in double */
@@ -231,6 +235,36 @@ static double kl_div(const float *p, double lse_p, const float *q, double lse_q,
         s += exp(lp) * (lp - lq);
     }
     return s;
+}
+
+/* The figures of one step's scored rows, row by row (summed afterwards in
+ * row order: the result does not depend on the threads). */
+typedef struct score_args {
+    const float *q, *p;              /* the model's and the reference's rows */
+    const int32_t *want;             /* [rows] the tokens they predict      */
+    uint32_t V;
+    int64_t rows;
+    double *nll, *ref_nll, *kl;      /* [rows]                             */
+    uint8_t *same_top;               /* [rows]                             */
+} score_args;
+
+static void score_work(void *args, int ith, int nth)
+{
+    score_args *A = args;
+    int64_t lo, hi;
+    mw_pool_split(A->rows, ith, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        const float *q = A->q + (size_t)i * A->V;
+        uint32_t qa, pa;
+        double lq = log_sum_exp(q, A->V, &qa);
+        A->nll[i] = lq - (double)q[A->want[i]];
+        if (!A->p) continue;
+        const float *p = A->p + (size_t)i * A->V;
+        double lp = log_sum_exp(p, A->V, &pa);
+        A->ref_nll[i] = lp - (double)p[A->want[i]];
+        A->kl[i] = kl_div(p, lp, q, lq, A->V);
+        A->same_top[i] = pa == qa;
+    }
 }
 
 /* Reads and tokenizes the text; checks that one chunk fits. */
@@ -330,7 +364,12 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     S.pos = mw_malloc(o.ctx * sizeof(int32_t), MW_MEM_OTHER);
     r->per_chunk = mw_calloc(chunks, sizeof *r->per_chunk, MW_MEM_OTHER);
     if (o.ref) S.kls = mw_malloc((size_t)chunks * scored * sizeof(double), MW_MEM_OTHER);
-    if (!S.chunk || !S.seq || !S.pos || !r->per_chunk || (o.ref && !S.kls)) {
+    S.row_nll = mw_malloc(EVAL_UBATCH * sizeof(double), MW_MEM_OTHER);
+    S.row_ref_nll = mw_malloc(EVAL_UBATCH * sizeof(double), MW_MEM_OTHER);
+    S.row_kl = mw_malloc(EVAL_UBATCH * sizeof(double), MW_MEM_OTHER);
+    S.row_same = mw_malloc(EVAL_UBATCH, MW_MEM_OTHER);
+    if (!S.chunk || !S.seq || !S.pos || !r->per_chunk || (o.ref && !S.kls) || !S.row_nll || !S.row_ref_nll ||
+        !S.row_kl || !S.row_same) {
         st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -345,28 +384,33 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
         const uint32_t *src = S.ids + (size_t)c * (o.stride ? o.stride : o.ctx);
         for (uint32_t i = 0; i < o.ctx; i++) S.chunk[i] = (int32_t)src[i];
         if (bos >= 0) S.chunk[0] = (int32_t)bos;
-        st = model_chunk(&S.model, &S, o.ctx, first, err);
-        if (st == MW_OK && o.ref) st = model_chunk(&S.ref, &S, o.ctx, first, err);
-        if (st != MW_OK) goto done;
         mw_eval_chunk *ch = &r->per_chunk[c];
         double cn = 0, crn = 0, ckl = 0;
         uint64_t ctop = 0;
-        for (uint32_t i = 0; i < scored; i++) {
-            const int32_t want = S.chunk[first + i + 1];
-            const float *q = S.model.logits + (size_t)i * V;
-            uint32_t qa, pa;
-            double lq = log_sum_exp(q, V, &qa), v = lq - (double)q[want];
-            nll += v, nll2 += v * v, cn += v;
-            if (o.ref) {
-                const float *p = S.ref.logits + (size_t)i * V;
-                double lp = log_sum_exp(p, V, &pa), rv = lp - (double)p[want];
-                rnll += rv, rnll2 += rv * rv, crn += rv;
-                double kl = kl_div(p, lp, q, lq, V);
-                S.kls[count] = kl;
-                ckl += kl;
-                ctop += pa == qa;
+        /* the chunk's last token predicts nothing scored: not fed */
+        const int64_t fed = (int64_t)o.ctx - 1;
+        for (int64_t b = 0; b < fed; b += EVAL_UBATCH) {
+            const int64_t n = fed - b < EVAL_UBATCH ? fed - b : EVAL_UBATCH;
+            const int64_t from = (int64_t)first > b ? (int64_t)first - b : 0;
+            st = model_step(&S.model, &S, b, n, from, err);
+            if (st == MW_OK && o.ref) st = model_step(&S.ref, &S, b, n, from, err);
+            if (st != MW_OK) goto done;
+            if (from >= n) continue;
+            score_args A = {S.model.logits, o.ref ? S.ref.logits : NULL, S.chunk + b + from + 1, V, n - from,
+                            S.row_nll, S.row_ref_nll, S.row_kl, S.row_same};
+            mw_pool_run(S.pool, score_work, &A);
+            for (int64_t i = 0; i < A.rows; i++) {
+                const double v = S.row_nll[i];
+                nll += v, nll2 += v * v, cn += v;
+                if (o.ref) {
+                    const double rv = S.row_ref_nll[i];
+                    rnll += rv, rnll2 += rv * rv, crn += rv;
+                    S.kls[count] = S.row_kl[i];
+                    ckl += S.row_kl[i];
+                    ctop += S.row_same[i];
+                }
+                count++;
             }
-            count++;
         }
         ch->nll_mean = cn / scored;
         ch->ref_nll_mean = o.ref ? crn / scored : -1;

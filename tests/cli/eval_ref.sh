@@ -6,6 +6,8 @@
 # Q4_0. The quantized types are compared with the reference rounding the
 # activations as the engine's kernels do (--emulate), and the default F16
 # KV cache with --emulate-kv f16; F32 with no emulation at all.
+# Chunks of 600 and windows of 560 on a long-context copy check the steps
+# of 512 tokens within a chunk.
 # Needs Debian's python3-numpy and python3-torch for /usr/bin/python3;
 # skips without them.
 . "$(dirname "$0")/lib.sh"
@@ -62,4 +64,17 @@ check llama-q4_0-gqa-tied f32 --emulate
 check llama-f32-gqa-tied f16 --emulate-kv f16
 check llama-f32-mha-untied f32 --stride 48
 check llama-q8_0-gqa-tied f32 --stride 100 --emulate
+
+# chunks longer than a forward step (512 tokens): the scored rows come from
+# two steps; the mha-untied F32 model with a context length of 2048
+"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import make_models as m
+m.SHAPES["mha-untied"]["n_ctx"] = 2048; m.write_model(sys.argv[2], "mha-untied", "f32", 1)' \
+  "$REF" "$T/models/long-f32-mha-untied.gguf" || fail "writing the long-context model failed"
+awk -v w="$words" 'BEGIN { n = split(w, a, " "); s = 7; for (i = 0; i < 300; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; printf "%s%s", (i ? " " : ""), a[1 + int(s / 65536) % n] } }' \
+  > "$T/text.txt"
+CTX=600
+check long-f32-mha-untied f32
+CTX=560
+check long-f32-mha-untied f32 --stride 500
 ok "memwall eval's perplexity is the reference's within 0.1%"
