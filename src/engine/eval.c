@@ -150,16 +150,19 @@ static mw_status same_vocab(const mw_tokenizer *a, const mw_tokenizer *b, const 
         mw_status st = mw_tokenizer_decode(a, &id, 1, &ta, &la, err);
         if (st == MW_OK) st = mw_tokenizer_decode(b, &id, 1, &tb, &lb, err);
         int differ = st == MW_OK && (la != lb || memcmp(ta, tb, la));
-        char va[64], vb[64];
+        char va[72], vb[72];
         if (differ) {
-            mw_shown(ta, la, va, sizeof va);
-            mw_shown(tb, lb, vb, sizeof vb);
+            /* as decoded text, quoted; a token that decodes to nothing (a
+             * control token, a lone U+2581 the decoder drops) said so */
+            char t[64];
+            snprintf(va, sizeof va, la ? "\"%s\"" : "(no text)", la ? mw_shown(ta, la, t, sizeof t) : "");
+            snprintf(vb, sizeof vb, lb ? "\"%s\"" : "(no text)", lb ? mw_shown(tb, lb, t, sizeof t) : "");
         }
         mw_free(ta);
         mw_free(tb);
         MW_FORWARD(st);
         MW_RETURN_IF(differ, err, MW_ERR_INVALID,
-                     "the vocabularies differ first at token id %u: \"%s\" in %s, \"%s\" in the reference %s; KL "
+                     "the vocabularies differ first at token id %u: %s in %s, %s in the reference %s; KL "
                      "needs the same vocabulary",
                      id, va, mw_shown_str(pa, sa, sizeof sa), vb, mw_shown_str(pb, sb, sizeof sb));
     }
