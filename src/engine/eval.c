@@ -270,7 +270,8 @@ static void score_work(void *args, int ith, int nth)
     }
 }
 
-/* Reads and tokenizes the text; checks that one chunk fits. */
+/* Reads and tokenizes the text (BOS first when the vocabulary adds one, as
+ * llama.cpp's common_tokenize(..., true)); an empty file is refused. */
 static mw_status load_text(eval_state *S, const mw_eval_opts *o, mw_err *err)
 {
     char sp[128];
