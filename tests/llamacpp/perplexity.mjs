@@ -5,6 +5,7 @@
 // tests/llamacpp/perplexity.sh.
 //
 //   node perplexity.mjs MODEL.gguf --ids IDS.json --ctx N [--chunks N] [--stride S]
+//   node perplexity.mjs MODEL.gguf --text FILE [--ids-out IDS.json] --ctx N ...
 //                       [--threads N] [--kv f16|f32|q8_0] [--flash-attn auto|on|off]
 //
 // IDS.json holds the text's token ids (memwall tokenize --json: BOS first
@@ -17,11 +18,15 @@
 // llama.cpp's softmax of the logits at that position, float32, under the
 // greedy sampler, which leaves the candidates as they are).
 //
+// --text FILE tokenizes FILE with llama.cpp's tokenizer instead (BOS first
+// when the vocabulary adds one: common_tokenize(..., true)), for a text too
+// long for `memwall tokenize`'s argument; --ids-out writes those ids.
+//
 // Prints one JSON object: perplexity, nll_mean, tokens, chunks, per_chunk.
 // Exit status: 0 done, 2 wrong command line, 77 node-llama-cpp unavailable,
 // 1 anything else.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Args, importNodeLlamaCpp, loadLlamaCpu } from "./nlc.mjs";
 
 function usage(msg) {
@@ -32,10 +37,12 @@ function usage(msg) {
     process.exit(2);
 }
 
-const o = { model: null, ids: null, ctx: 0, chunks: 0, stride: 0, threads: 1, kv: "f16", fa: "off" };
+const o = { model: null, ids: null, text: null, idsOut: null, ctx: 0, chunks: 0, stride: 0, threads: 1, kv: "f16", fa: "off" };
 for (const args = new Args(process.argv.slice(2), usage); args.next() !== null;) {
     const a = args.a;
     if (a === "--ids") o.ids = args.val();
+    else if (a === "--text") o.text = args.val();
+    else if (a === "--ids-out") o.idsOut = args.val();
     else if (a === "--ctx") o.ctx = args.int(args.val(), 3);
     else if (a === "--chunks") o.chunks = args.int(args.val(), 0);
     else if (a === "--stride") o.stride = args.int(args.val(), 0);
@@ -52,17 +59,9 @@ for (const args = new Args(process.argv.slice(2), usage); args.next() !== null;)
     else usage(`unexpected argument ${a}`);
 }
 if (o.model === null) usage("no model");
-if (o.ids === null) usage("no --ids");
+if ((o.ids === null) === (o.text === null)) usage("give --ids or --text");
 if (!o.ctx) usage("no --ctx");
 if (!existsSync(o.model)) usage(`no such file: ${o.model}`);
-const ids = JSON.parse(readFileSync(o.ids, "utf8"));
-if (o.stride >= o.ctx) usage("--stride must be below --ctx");
-// --stride: llama.cpp's perplexity_v2 (--ppl-stride): windows every stride
-// ids, the last stride scored, no BOS replacement
-let nChunks = o.stride ? Math.floor((ids.length - o.ctx + o.stride - 1) / o.stride) : Math.floor(ids.length / o.ctx);
-if (o.chunks) nChunks = Math.min(nChunks, o.chunks);
-if (nChunks === 0) usage(`${ids.length} ids, fewer than one chunk of ${o.ctx}`);
-
 const nlc = await importNodeLlamaCpp("perplexity.mjs", "perplexity.sh");
 const { llama, lastError } = await loadLlamaCpu(nlc, "perplexity.mjs", false);
 process.on("uncaughtException", (e) => {
@@ -78,6 +77,16 @@ const model = await llama.loadModel({ modelPath: o.model, gpuLayers: 0 });
 const tk = model.fileInfo.metadata?.tokenizer?.ggml ?? {};
 const addBos = tk.add_bos_token ?? true;          // llama.cpp's default for a "llama" vocabulary
 const bos = tk.bos_token_id ?? 1;
+const ids = o.ids !== null ? JSON.parse(readFileSync(o.ids, "utf8"))
+    : [...(addBos ? [bos] : []), ...Array.from(model.tokenize(readFileSync(o.text, "utf8")))];
+if (o.idsOut !== null) writeFileSync(o.idsOut, JSON.stringify(ids) + "\n");
+if (o.stride >= o.ctx) usage("--stride must be below --ctx");
+// --stride: llama.cpp's perplexity_v2 (--ppl-stride): windows every stride
+// ids, the last stride scored, no BOS replacement
+let nChunks = o.stride ? Math.floor((ids.length - o.ctx + o.stride - 1) / o.stride) : Math.floor(ids.length / o.ctx);
+if (o.chunks) nChunks = Math.min(nChunks, o.chunks);
+if (nChunks === 0) usage(`${ids.length} ids, fewer than one chunk of ${o.ctx}`);
+
 const kvType = { f16: "F16", f32: "F32", q8_0: "Q8_0" }[o.kv];
 const context = await model.createContext({
     contextSize: Math.max(256, o.ctx),
@@ -113,7 +122,7 @@ for (let c = 0; c < nChunks; c++) {
     perChunk.push(s / (o.ctx - 1 - first));
 }
 process.stdout.write(JSON.stringify({
-    perplexity: Math.exp(nll / count), nll_mean: nll / count, tokens: count, chunks: nChunks,
+    perplexity: Math.exp(nll / count), nll_mean: nll / count, tokens: count, chunks: nChunks, file_tokens: ids.length,
     add_bos: addBos, kv: o.kv, flash_attention: context.flashAttention, threads: o.threads,
     seconds: (Date.now() - t0) / 1000, per_chunk: perChunk,
 }) + "\n");

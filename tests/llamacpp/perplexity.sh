@@ -59,11 +59,20 @@ printf '%-34s %-4s %6s %6s  %-14s %-14s %-14s %s\n' model kv ctx tokens memwall 
 for ((i = 0; i < ${#jobs[@]}; i += 3)); do
   model=${jobs[i]} text=${jobs[i + 1]} ctx=${jobs[i + 2]}
   # the text as memwall tokenizes it, read byte for byte (no shell
-  # substitution, which drops trailing newlines)
-  "$PY" -c 'import subprocess,sys; t=open(sys.argv[3],"rb").read().decode("utf-8")
+  # substitution, which drops trailing newlines); a text too long for one
+  # argument (128 KiB) is tokenized by llama.cpp instead (perplexity.mjs
+  # --text), and memwall's count of the text's tokens must then be its
+  if [ "$(wc -c < "$text")" -gt 100000 ]; then
+    node "$here/perplexity.mjs" "$model" --text "$text" --ids-out "$W/ids.json" --ctx "$ctx" --chunks 1 \
+      > /dev/null 2> "$W/lc.err" || { cat "$W/lc.err" >&2; fails=$((fails + 1)); continue; }
+    echo "($(basename "$text"): $(wc -c < "$text") bytes, tokenized by llama.cpp)"
+  else
+    "$PY" -c 'import subprocess,sys; t=open(sys.argv[3],"rb").read().decode("utf-8")
 r=subprocess.run([sys.argv[1],"tokenize","--json",sys.argv[2],t],capture_output=True,text=True)
 sys.stderr.write(r.stderr); sys.stdout.write(r.stdout); sys.exit(r.returncode)' "$MW" "$model" "$text" \
-    > "$W/ids.json" || { echo "perplexity.sh: memwall tokenize failed on $model" >&2; fails=$((fails + 1)); continue; }
+      > "$W/ids.json" || { echo "perplexity.sh: memwall tokenize failed on $model" >&2; fails=$((fails + 1)); continue; }
+  fi
+  n_ids=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$W/ids.json")
   ref=-
   if [ "$have_torch" = 1 ]; then
     "$PY" "$root/tests/ref/eval_ref.py" "$model" --ids "$W/ids.json" --ctx "$ctx" --chunks "$CHUNKS" --stride "$STRIDE" \
@@ -79,6 +88,9 @@ sys.stderr.write(r.stderr); sys.stdout.write(r.stdout); sys.exit(r.returncode)' 
     rc=$?
     [ "$rc" = 77 ] && skip "$(cat "$W/lc.err")"
     [ "$rc" = 0 ] || { cat "$W/lc.err" >&2; fails=$((fails + 1)); continue; }
+    [ "$(get "$W/mw.json" file_tokens)" = "$n_ids" ] ||
+      { echo "perplexity.sh: $model: memwall makes $(get "$W/mw.json" file_tokens) tokens of the text, the ids hold $n_ids" >&2
+        fails=$((fails + 1)); }
     a=$(get "$W/mw.json" perplexity) b=$(get "$W/lc.json" perplexity)
     n=$(get "$W/mw.json" tokens) nb=$(get "$W/lc.json" tokens)
     [ "$n" = "$nb" ] || { echo "perplexity.sh: $model: $n scored tokens in memwall, $nb in llama.cpp" >&2; fails=$((fails + 1)); }
