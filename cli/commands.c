@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 int mw_cmd_convert(int argc, char **argv);
+int mw_cmd_eval(int argc, char **argv);
 int mw_cmd_inspect(int argc, char **argv);
 int mw_cmd_roofline(int argc, char **argv);
 int mw_cmd_run(int argc, char **argv);
@@ -24,6 +25,7 @@ int mw_cmd_tokenize(int argc, char **argv);
 int mw_cmd_plan(int argc, char **argv);
 int mw_cmd_watch(int argc, char **argv);
 extern const struct option mw_cmd_convert_options[];
+extern const struct option mw_cmd_eval_options[];
 extern const struct option mw_cmd_inspect_options[];
 extern const struct option mw_cmd_roofline_options[];
 extern const struct option mw_cmd_run_options[];
@@ -34,6 +36,7 @@ extern const struct option mw_cmd_watch_options[];
 
 const mw_cli_command mw_cli_commands[] = {
     {"convert", mw_cmd_convert, mw_cmd_convert_options},
+    {"eval", mw_cmd_eval, mw_cmd_eval_options},
     {"inspect", mw_cmd_inspect, mw_cmd_inspect_options},
     {"plan", mw_cmd_plan, mw_cmd_plan_options},
     {"roofline", mw_cmd_roofline, mw_cmd_roofline_options},

@@ -858,6 +858,77 @@ MW_API mw_status mw_run_report_text(const mw_run_result *r, const struct mw_ceil
 MW_API mw_status mw_run_report_json(const mw_run_result *r, const struct mw_ceilings *c, FILE *out, mw_err *err);
 
 /* ------------------------------------------------------------------------
+ * Evaluation: a model's quality as a number (`memwall eval`, docs/EVAL.md)
+ * ------------------------------------------------------------------------ */
+
+typedef struct mw_eval_opts {
+    const char *text_file;           /* the evaluation text (UTF-8)         */
+    uint32_t ctx;                    /* tokens per chunk (default 512)      */
+    uint32_t max_chunks;             /* evaluate at most this many (0: all) */
+    uint32_t stride;                 /* 0: llama.cpp's default chunks; else
+                                        sliding windows of ctx every stride
+                                        tokens, each scoring its last stride
+                                        (llama.cpp's --ppl-stride; 1 .. ctx-1) */
+    uint32_t threads;                /* 0: the CPUs available               */
+    mw_dtype kv_dtype;               /* F32, F16 (default) or Q8_0          */
+    const char *ref;                 /* reference model for KL (NULL: none) */
+    /* The caller's stop request, or NULL: when it turns nonzero, the
+     * evaluation stops after the chunk under way and returns what was
+     * measured (result->interrupted set). */
+    volatile sig_atomic_t *cancel;
+} mw_eval_opts;
+
+MW_API void mw_eval_opts_init(mw_eval_opts *o);
+
+/* One chunk's figures (with a reference: its KL mean and top-1 too). */
+typedef struct mw_eval_chunk {
+    double nll_mean;                 /* mean -log p(token) over its scored  */
+    double ref_nll_mean;             /* the reference's; < 0 without one    */
+    double kl_mean;                  /* < 0 without a reference             */
+    double top1_agreement;           /* < 0 without a reference             */
+} mw_eval_chunk;
+
+typedef struct mw_eval_result {
+    char     model[256], ref[256], text_file[256];   /* as given, shown safely */
+    uint32_t ctx, n_vocab, threads;
+    uint32_t stride;                 /* 0: consecutive chunks; else windows  */
+    int      bos_first;              /* each chunk's first token was BOS    */
+    uint64_t file_tokens;            /* the whole text's tokens             */
+    uint32_t chunks_available;       /* file_tokens / ctx; with a stride,
+                                        ceil((file_tokens - ctx) / stride)  */
+    uint32_t chunks;                 /* evaluated                           */
+    uint32_t scored_per_chunk;       /* ctx - 1 - ctx/2; or the stride      */
+    uint64_t tokens;                 /* scored predictions, Σ over chunks   */
+    double   nll_mean;               /* mean -log p over them               */
+    double   perplexity;             /* exp(nll_mean)                       */
+    double   perplexity_err;         /* ± as llama.cpp's (docs/EVAL.md)     */
+    double   seconds;                /* the model's forward passes          */
+    double   tokens_per_second;      /* chunks x (ctx - 1) fed / seconds    */
+    double   ref_seconds;            /* the reference's; < 0 without one    */
+    int      interrupted;            /* opts.cancel stopped it early         */
+    int      has_ref;
+    double   ref_perplexity, ref_perplexity_err;
+    double   kl_mean, kl_median, kl_p99, kl_max;  /* KL(ref || model), nats */
+    double   top1_agreement;         /* fraction of positions, argmax equal  */
+    double   perplexity_ratio;       /* perplexity / ref_perplexity          */
+    mw_eval_chunk *per_chunk;        /* chunks entries                       */
+} mw_eval_result;
+
+/*! mw_eval() : the perplexity of model (a GGUF file with its vocabulary)
+ *  over opts->text_file as llama.cpp's perplexity tool computes it, and with
+ *  opts->ref the KL divergence of the next-token distributions against the
+ *  reference's (docs/EVAL.md). Bad input (an empty or too short text,
+ *  malformed UTF-8, ctx < 2 or past the model's context length, different
+ *  vocabularies) is refused with what is wrong. A stop through opts->cancel
+ *  after at least one chunk returns MW_OK with what was measured.
+ *  @return MW_OK and *out (free with mw_eval_result_free). */
+MW_API mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **out, mw_err *err);
+MW_API void mw_eval_result_free(mw_eval_result *r);
+MW_API mw_status mw_eval_report_text(const mw_eval_result *r, FILE *out, unsigned flags, mw_err *err);
+/*! mw_eval_report_json() : schema "memwall.eval/1". */
+MW_API mw_status mw_eval_report_json(const mw_eval_result *r, FILE *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
  * The sweep: the batch-size experiment (`memwall sweep`)
  * ------------------------------------------------------------------------ */
 

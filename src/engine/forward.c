@@ -372,8 +372,10 @@ static void run_rows(mw_forward *f, rows_args *a)
     mw_pool_run(f->pool, rows_work, a);
 }
 
-mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
-                          const int32_t *pos, const int32_t *last, float *logits, mw_err *err)
+/* The step up to the final norm: the residual stream x [n, h] of every
+ * token, in the arena at L->off[B_X]. */
+static mw_status forward_layers(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
+                                const int32_t *pos, layout *Lout, mw_err *err)
 {
     const mw_llama *m = f->m;
     const mw_hparams *hp = &m->hp;
@@ -390,6 +392,7 @@ mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const
     }
     layout L;
     compute_layout(m, n, S, f->max_seqs, &L);
+    *Lout = L;
     MW_RETURN_IF(L.total > f->arena_bytes, err, MW_ERR_INTERNAL,
                  "a step of %lld tokens over %lld positions needs %zu bytes of activations, more than "
                  "the %zu planned", (long long)n, (long long)S, L.total, f->arena_bytes);
@@ -433,6 +436,19 @@ mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const
         a.op = OP_ADD; a.a = x; a.b = BUF(B_DN);
         run_rows(f, &a);
     }
+#undef BUF
+    return MW_OK;
+}
+
+mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
+                          const int32_t *pos, const int32_t *last, float *logits, mw_err *err)
+{
+    const mw_llama *m = f->m;
+    const mw_hparams *hp = &m->hp;
+    layout L;
+    MW_FORWARD(forward_layers(f, n, tokens, seq, pos, &L, err));
+#define BUF(id) ((float *)(f->arena + L.off[id]))
+    float *x = BUF(B_X);
     /* the last position of each sequence that asks for logits */
     float *xl = BUF(B_XL);
     int32_t rows[4096];
@@ -450,5 +466,28 @@ mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const
             memcpy(logits + (size_t)rows[r] * hp->n_vocab, lg + r * hp->n_vocab, hp->n_vocab * sizeof(float));
     }
 #undef BUF
+    return MW_OK;
+}
+
+mw_status mw_forward_step_rows(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
+                               const int32_t *pos, int64_t from, float *logits, mw_err *err)
+{
+    const mw_llama *m = f->m;
+    const mw_hparams *hp = &m->hp;
+    MW_RETURN_IF(from < 0 || from >= n, err, MW_ERR_INTERNAL, "logits from row %lld of a step of %lld tokens",
+                 (long long)from, (long long)n);
+    layout L;
+    MW_FORWARD(forward_layers(f, n, tokens, seq, pos, &L, err));
+    /* After the layers only x is live: xn's bytes (n rows of h, placed
+     * while x lived, so apart from it) hold the normed rows, and the
+     * product goes straight to the caller's buffer - the arena holds no
+     * [n, vocab] block, and the plan's activation peak stays what it
+     * predicts (docs/EVAL.md). */
+    float *x = (float *)(f->arena + L.off[B_X]);
+    float *xn = (float *)(f->arena + L.off[B_XN]);
+    int64_t rows = n - from;
+    for (int64_t r = 0; r < rows; r++)
+        mw_k_rmsnorm(xn + r * hp->n_embd, x + (from + r) * hp->n_embd, m->output_norm.data, hp->n_embd, m->eps);
+    matmul(f, &m->output, xn, logits, rows);
     return MW_OK;
 }

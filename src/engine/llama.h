@@ -129,4 +129,12 @@ size_t mw_forward_arena_bytes(const mw_llama *m, mw_step_shape shape, int64_t n_
 mw_status mw_forward_step(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
                           const int32_t *pos, const int32_t *last, float *logits, mw_err *err);
 
+/*! mw_forward_step_rows() : the step of mw_forward_step (one sequence or
+ *  several), with the logits of every token index from..n-1 instead of each
+ *  sequence's last: logits[(i - from) * vocab ...] for token i. The rows go
+ *  straight from the final norm to logits (the caller's [n - from, vocab]
+ *  buffer): the arena needs nothing more than mw_forward_step's. */
+mw_status mw_forward_step_rows(mw_forward *f, int64_t n, const int32_t *tokens, const int32_t *seq,
+                               const int32_t *pos, int64_t from, float *logits, mw_err *err);
+
 #endif /* MW_ENGINE_LLAMA_H */

@@ -199,7 +199,8 @@ EOF
 # the batch sweep at --ctx 4096 then takes minutes: skipped.
 model_is_demo=0
 REFPY=${MW_REF_PYTHON:-/usr/bin/python3}
-if ! "$REFPY" - "$W/model.gguf" "$SRC/tests/ref" > "$T/model.txt" 2>&1 <<'EOF'
+# model-q8.gguf (memwall eval --ref): the same weights in Q8_0
+cat > "$T/make_model.py" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[2])
 import numpy as np
@@ -240,9 +241,12 @@ for k, v in (("unknown_token_id", 0), ("bos_token_id", 1), ("eos_token_id", 2)):
     w.add("tokenizer.ggml." + k, v, g.T_U32)
 
 
+WT = g.TYPE_BY_NAME[sys.argv[3]] if len(sys.argv) > 3 else g.F32
+
+
 def tensor(name, *shape, std=0.1):
     a = rng.normal(0.0, std, shape) if len(shape) > 1 else np.ones(shape)
-    w.add_tensor(name, a.astype(np.float32), g.F32)
+    w.add_tensor(name, a.astype(np.float32), WT if len(shape) > 1 else g.F32)
 
 
 tensor("token_embd.weight", n_vocab, n_embd, std=0.02)   # tied: no output.weight
@@ -258,11 +262,27 @@ for i in range(n_layer):
 tensor("output_norm.weight", n_embd)
 w.write(sys.argv[1])
 EOF
+if ! { "$REFPY" "$T/make_model.py" "$W/model.gguf" "$SRC/tests/ref" &&
+       "$REFPY" "$T/make_model.py" "$W/model-q8.gguf" "$SRC/tests/ref" q8_0; } > "$T/model.txt" 2>&1
 then
     echo "note: no small model.gguf ($REFPY with numpy: $(tail -n 1 "$T/model.txt")); using the demo model"
     "$MW" convert --demo "$W/model.gguf" || fail "memwall convert --demo model.gguf failed"
+    "$MW" convert --demo --dtype q8_0 "$W/model-q8.gguf" || fail "memwall convert --demo model-q8.gguf failed"
     model_is_demo=1
 fi
+
+# heldout.txt (memwall eval --text-file): a short text, ~5 chunks of 128
+# tokens with model.gguf's vocabulary (bytes, mostly), so that the demo
+# model's fallback stays quick too
+cat > "$W/heldout.txt" <<'EOF'
+Hello world, the memory wall is where a model stops fitting: the weights,
+the KV cache and the activations together pass what the machine holds.
+memwall measures each of them, predicts them from the model's shape, and
+sweeps the batch until the wall. A smaller type for the weights moves the
+wall, and costs some quality; memwall eval puts a number on that cost.
+Hello world, again: the perplexity of a text, and the divergence of two
+models' next-token distributions, chunk after chunk.
+EOF
 
 # The process for `watch --pid N`: the next PID the kernel gives is
 # ns_last_pid + 1 (root, and N free). Prints nothing and returns 1 when N
