@@ -25,6 +25,34 @@ const struct option mw_cmd_eval_options[] = {
 
 #define U32(opt, min, max, out) mw_cli_parse_u32("eval", opt, optarg, min, max, out)
 
+/* The held-out text beside a built-in model's file (models/NAME.heldout.txt)
+ * into buf. Returns the exit code of a failure (message printed): 2 when
+ * model is not a built-in name (a --text-file is needed), 1 when its file
+ * or text is not found; MW_EXIT_OK with buf set. */
+static int builtin_heldout(const char *model, char *buf, size_t cap)
+{
+    const char *const *b = mw_builtin_model_names();
+    while (*b && strcmp(*b, model) != 0) b++;
+    if (!*b || access(model, F_OK) == 0) {
+        mw_cli_error("eval", "no --text-file given: the text to compute the perplexity over (the built-in "
+                     "models have their held-out text)");
+        return MW_EXIT_USAGE;
+    }
+    mw_err err;
+    if (mw_builtin_model_path(model, buf, cap, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        return MW_EXIT_FAILURE;
+    }
+    size_t n = strlen(buf);
+    const char *ext = ".heldout.txt";
+    if (n >= 5 && n - 5 + strlen(ext) < cap) strcpy(buf + n - 5, ext);   /* NAME.gguf -> NAME.heldout.txt */
+    if (access(buf, R_OK) != 0) {
+        mw_cli_error(NULL, "the held-out text of \"%s\" is not at %s: give --text-file", model, buf);
+        return MW_EXIT_FAILURE;
+    }
+    return MW_EXIT_OK;
+}
+
 int mw_cmd_eval(int argc, char **argv)
 {
     mw_eval_opts o;
@@ -62,25 +90,26 @@ int mw_cmd_eval(int argc, char **argv)
         mw_cli_error("eval", "unexpected '%s': give one model (a GGUF file); the reference goes in --ref", ops.v[1]);
         return MW_EXIT_USAGE;
     }
-    if (ops.n == 0) {
-        mw_cli_error("eval", "no MODEL given");
-        return MW_EXIT_USAGE;
-    }
-    if (o.stride && o.stride >= o.ctx) {
+    /* the default: the built-in trained model, on its held-out text */
+    const char *model = ops.n ? ops.v[0] : "tiny";
+    if (o.ctx && o.stride && o.stride >= o.ctx) {
         mw_cli_error("eval", "--stride %u must be below --ctx %u (a window scores its last stride tokens)", o.stride,
                      o.ctx);
         return MW_EXIT_USAGE;
     }
+    char heldout[4096];
     if (!o.text_file) {
-        mw_cli_error("eval", "no --text-file given: the text to compute the perplexity over");
-        return MW_EXIT_USAGE;
+        /* a built-in model's held-out text (models/NAME.heldout.txt) */
+        int code = builtin_heldout(model, heldout, sizeof heldout);
+        if (code != MW_EXIT_OK) return code;
+        o.text_file = heldout;
     }
     /* Ctrl-C stops between chunks; what was measured is printed */
     mw_cli_stop_signal = 0;
     o.cancel = &mw_cli_stop_signal;
     mw_cli_catch_stop_signals(1);
     mw_eval_result *r = NULL;
-    mw_status st = mw_eval(ops.v[0], &o, &r, &err);
+    mw_status st = mw_eval(model, &o, &r, &err);
     mw_cli_catch_stop_signals(0);
     const int sig = mw_cli_stop_signal;
     if (st != MW_OK) {

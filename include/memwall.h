@@ -863,7 +863,8 @@ MW_API mw_status mw_run_report_json(const mw_run_result *r, const struct mw_ceil
 
 typedef struct mw_eval_opts {
     const char *text_file;           /* the evaluation text (UTF-8)         */
-    uint32_t ctx;                    /* tokens per chunk (default 512)      */
+    uint32_t ctx;                    /* tokens per chunk; 0 (default): 512,
+                                        or the model's context when less    */
     uint32_t max_chunks;             /* evaluate at most this many (0: all) */
     uint32_t stride;                 /* 0: llama.cpp's default chunks; else
                                         sliding windows of ctx every stride

@@ -49,7 +49,7 @@
 void mw_eval_opts_init(mw_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->ctx = 512;
+    o->ctx = 0;                      /* 512, or the model's context when less */
     o->kv_dtype = MW_DTYPE_F16;
 }
 
@@ -179,7 +179,7 @@ static mw_status model_load(eval_model *e, const char *path, const char *role, c
     MW_RETURN_IF(hp->n_vocab < vocab, err, MW_ERR_INVALID,
                  "%s (%s): its output has %u rows but its vocabulary %u tokens", mw_shown_str(path, sp, sizeof sp),
                  role, hp->n_vocab, vocab);
-    MW_RETURN_IF(hp->n_ctx_train && o->ctx > hp->n_ctx_train, err, MW_ERR_INVALID,
+    MW_RETURN_IF(o->ctx && hp->n_ctx_train && o->ctx > hp->n_ctx_train, err, MW_ERR_INVALID,
                  "--ctx %u is more than the context length of %s (%s): %u (llama.context_length); give --ctx %u "
                  "or less",
                  o->ctx, mw_shown_str(path, sp, sizeof sp), role, hp->n_ctx_train, hp->n_ctx_train);
@@ -297,6 +297,22 @@ static mw_status check_length(const eval_state *S, const mw_eval_opts *o, mw_err
     return MW_OK;
 }
 
+/* --ctx and --stride against each other (ctx 0: settled after loading). */
+static mw_status check_ctx(const mw_eval_opts *o, mw_err *err)
+{
+    if (o->ctx == 0) return MW_OK;
+    MW_RETURN_IF(o->ctx < 3, err, MW_ERR_INVALID,
+                 "--ctx %u is too small: a chunk of ctx tokens scores the predictions of positions ctx/2+1 .. "
+                 "ctx-1 (llama.cpp's method), none below 3",
+                 o->ctx);
+    MW_RETURN_IF(o->ctx > EVAL_CTX_MAX, err, MW_ERR_INVALID, "--ctx %u is more than %u", o->ctx, EVAL_CTX_MAX);
+    MW_RETURN_IF(o->stride >= o->ctx, err, MW_ERR_INVALID,
+                 "--stride %u is not below --ctx %u: a window scores its last stride tokens, after at least one "
+                 "of context",
+                 o->stride, o->ctx);
+    return MW_OK;
+}
+
 static double std_err(double sum, double sum2, uint64_t n, double ppl)
 {
     if (n < 2) return -1;
@@ -310,24 +326,13 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
     mw_eval_opts o = *opts;
     MW_RETURN_IF(!model, err, MW_ERR_INVALID, "no model given");
     MW_RETURN_IF(!o.text_file, err, MW_ERR_INVALID, "no evaluation text given (--text-file)");
-    MW_RETURN_IF(o.ctx < 3, err, MW_ERR_INVALID,
-                 "--ctx %u is too small: a chunk of ctx tokens scores the predictions of positions ctx/2+1 .. "
-                 "ctx-1 (llama.cpp's method), none below 3",
-                 o.ctx);
-    MW_RETURN_IF(o.ctx > EVAL_CTX_MAX, err, MW_ERR_INVALID, "--ctx %u is more than %u", o.ctx, EVAL_CTX_MAX);
+    MW_FORWARD(check_ctx(&o, err));
     MW_FORWARD(refuse_demo(model, "the model", err));
     if (o.ref) MW_FORWARD(refuse_demo(o.ref, "the reference", err));
     if (o.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = n > 0 ? (uint32_t)n : 1;
     }
-    MW_RETURN_IF(o.stride >= o.ctx, err, MW_ERR_INVALID,
-                 "--stride %u is not below --ctx %u: a window scores its last stride tokens, after at least one "
-                 "of context",
-                 o.stride, o.ctx);
-    /* the first position whose logits are scored */
-    const uint32_t first = o.stride ? o.ctx - o.stride - 1 : o.ctx / 2, scored = o.ctx - 1 - first;
-
     eval_state S;
     memset(&S, 0, sizeof S);
     mw_eval_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
@@ -345,8 +350,17 @@ mw_status mw_eval(const char *model, const mw_eval_opts *opts, mw_eval_result **
         st = mw_err_set(err, MW_ERR_INVALID,
                         "the model's output has %u rows, the reference's %u: KL needs the same vocabulary",
                         S.model.m->hp.n_vocab, S.ref.m->hp.n_vocab);
+    /* the default context: 512 (llama.cpp's), or the models' when less */
+    if (st == MW_OK && o.ctx == 0) {
+        o.ctx = 512;
+        if (S.model.m->hp.n_ctx_train && S.model.m->hp.n_ctx_train < o.ctx) o.ctx = S.model.m->hp.n_ctx_train;
+        if (o.ref && S.ref.m->hp.n_ctx_train && S.ref.m->hp.n_ctx_train < o.ctx) o.ctx = S.ref.m->hp.n_ctx_train;
+        st = check_ctx(&o, err);
+    }
     if (st == MW_OK) st = check_length(&S, &o, err);
     if (st != MW_OK) goto done;
+    /* the first position whose logits are scored */
+    const uint32_t first = o.stride ? o.ctx - o.stride - 1 : o.ctx / 2, scored = o.ctx - 1 - first;
 
     const uint32_t V = S.model.m->hp.n_vocab;
     r->chunks_available = (uint32_t)(o.stride ? (S.n_ids - o.ctx + o.stride - 1) / o.stride : S.n_ids / o.ctx);

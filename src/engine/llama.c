@@ -6,6 +6,7 @@
 #include "engine/llama.h"
 #include "engine/kernels.h"
 #include "format/gguf.h"
+#include "format/model.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the demo model ------------------------------------------------------ */
@@ -281,13 +281,6 @@ static mw_status check_hparams(const loader *L, const mw_hparams *hp)
     return MW_OK;
 }
 
-static int is_builtin_name(const char *name)
-{
-    for (const char *const *b = mw_builtin_model_names(); *b; b++)
-        if (strcmp(*b, name) == 0) return 1;
-    return 0;
-}
-
 static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlock, mw_pool *pool,
                       mw_llama **out, mw_err *err)
 {
@@ -309,12 +302,9 @@ static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlo
         if (st != MW_OK) goto fail;
     } else {
         /* a built-in model's name (not a file here): its file */
-        struct stat sb;
-        if (is_builtin_name(path) && stat(path, &sb) != 0) {
-            st = mw_builtin_model_path(path, builtin, sizeof builtin, err);
-            if (st != MW_OK) goto fail;
-            path = L.path = builtin;
-        }
+        st = mw_model_path_resolve(path, builtin, sizeof builtin, &path, err);
+        if (st != MW_OK) goto fail;
+        L.path = path;
         m->path = mw_strdup(path, MW_MEM_OTHER);
         if (!m->path) {
             st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);

@@ -9,6 +9,7 @@
  * them too.
  */
 #include "memwall.h"
+#include "format/model.h"
 #include "common/error.h"
 
 #include <stdio.h>
@@ -60,4 +61,14 @@ mw_status mw_builtin_model_path(const char *name, char *buf, size_t cap, mw_err 
                       "the built-in model \"%s\" is not where memwall looked (%s): set MEMWALL_MODELS_DIR to "
                       "the folder holding %s.gguf (models/ of memwall's source)",
                       name, used ? tried : "no folder known", name);
+}
+
+mw_status mw_model_path_resolve(const char *what, char *buf, size_t cap, const char **path, mw_err *err)
+{
+    *path = what;
+    struct stat st;
+    if (!what || stat(what, &st) == 0 || !is_builtin(what)) return MW_OK;
+    MW_FORWARD(mw_builtin_model_path(what, buf, cap, err));
+    *path = buf;
+    return MW_OK;
 }

@@ -16,4 +16,9 @@
 mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const mw_hparams *hp,
                                 uint64_t n_params, uint64_t weights_bytes);
 
+/*! mw_model_path_resolve() : *path = what, or, when what is the name of a
+ *  built-in model (mw_builtin_model_names) and no file of that name is
+ *  here, its file (written to buf). @return MW_OK, or where it looked. */
+mw_status mw_model_path_resolve(const char *what, char *buf, size_t cap, const char **path, mw_err *err);
+
 #endif /* MW_FORMAT_MODEL_H */

@@ -10,6 +10,7 @@
  *   anything else  a preset name (presets.c)
  */
 #include "format/gguf.h"
+#include "format/model.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
 #include "common/error.h"
@@ -104,12 +105,10 @@ mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
         return open_file(what, out, err);
     }
     if (mw_preset_config(what)) return mw_preset_open_model(what, out, err);
-    for (const char *const *b = mw_builtin_model_names(); *b; b++) {
-        if (strcmp(*b, what) != 0) continue;
-        char path[4096];
-        MW_FORWARD(mw_builtin_model_path(what, path, sizeof path, err));
-        return open_file(path, out, err);
-    }
+    char builtin[4096];
+    const char *path;
+    MW_FORWARD(mw_model_path_resolve(what, builtin, sizeof builtin, &path, err));
+    if (path != what) return open_file(path, out, err);
     char names[512] = "";
     size_t len = 0;
     for (const char *const *p = mw_preset_names(); *p && len + 2 < sizeof names; p++) {

@@ -17,6 +17,7 @@
 #include "format/tokenizer.h"
 #include "format/gguf.h"
 #include "format/pretok.h"
+#include "format/model.h"
 #include "common/error.h"
 #include "common/utf8.h"
 
@@ -969,6 +970,8 @@ mw_status mw_tokenizer_open(const char *path, mw_tokenizer **out, mw_err *err)
 {
     mw_gguf *g;
     *out = NULL;
+    char builtin[4096];
+    MW_FORWARD(mw_model_path_resolve(path, builtin, sizeof builtin, &path, err));
     MW_FORWARD(mw_gguf_open(path, &g, err));
     mw_status st = mw_tokenizer_from_gguf(g, path, out, err);
     mw_gguf_close(g);

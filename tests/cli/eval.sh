@@ -97,7 +97,17 @@ expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --ctx 2
 expect_contains "$T/stderr" "--ctx"
 expect_exit 2 "$MW" eval "$T/m.gguf"
 expect_contains "$T/stderr" "--text-file"
-expect_exit 2 "$MW" eval --text-file "$T/text.txt"
+# no MODEL: the built-in "tiny", on its held-out text when none is given
+MEMWALL_MODELS_DIR=$T/nowhere expect_exit 1 "$MW" eval --text-file "$T/text.txt"
+expect_contains "$T/stderr" "built-in model \"tiny\""
+mkdir -p "$T/models" && cp "$T/m.gguf" "$T/models/tiny.gguf"
+MEMWALL_MODELS_DIR=$T/models expect_exit 1 "$MW" eval
+expect_contains "$T/stderr" "held-out text of \"tiny\""
+cp "$T/text.txt" "$T/models/tiny.heldout.txt"
+MEMWALL_MODELS_DIR=$T/models expect_exit 0 "$MW" eval --json --ctx 32
+expect_eq "default text" "$(json_get "$T/stdout" text_file)" "$T/models/tiny.heldout.txt"
+expect_exit 2 "$MW" eval "$T/m.gguf" --ctx 32
+expect_contains "$T/stderr" "held-out text"
 expect_exit 2 "$MW" eval "$T/m.gguf" "$T/mq.gguf" --text-file "$T/text.txt"
 expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --kv-dtype q4_0
 expect_exit 2 "$MW" eval "$T/m.gguf" --text-file "$T/text.txt" --chunks 0

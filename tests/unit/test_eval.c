@@ -249,7 +249,7 @@ static void bad_input_refused(void **state)
     eval_fails(f16_path, bad, 8, NULL, MW_ERR_INVALID, "UTF-8", "offset 12");
     eval_fails(f16_path, ok, 257, NULL, MW_ERR_INVALID, "context length", "256");
     eval_fails(f16_path, ok, 2, NULL, MW_ERR_INVALID, "--ctx 2", NULL);
-    eval_fails(f16_path, ok, 0, NULL, MW_ERR_INVALID, "--ctx 0", NULL);
+    eval_fails(f16_path, ok, 0, NULL, MW_ERR_INVALID, "the 256 of one chunk", NULL);
     eval_fails(f16_path, ok, 8, meta_path, MW_ERR_INVALID, "first at token id 259", NULL);
     eval_fails(f16_path, ok, 8, v600_path, MW_ERR_INVALID, "512 tokens", "600");
     eval_fails(MW_DEMO_MODEL, ok, 8, NULL, MW_ERR_INVALID, "convert --demo", NULL);
