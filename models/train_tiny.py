@@ -53,7 +53,7 @@ DOC_NAME = re.compile(r"^(README.*|NEWS.*|.*\.txt|.*\.md|copyright)(\.gz)?$", re
 HP = dict(
     n_vocab=3072, n_ctx=256, n_embd=192, n_layer=4, n_head=6, n_head_kv=2, n_ff=512,
     eps=1e-5, rope_base=10000.0,
-    seed=1234, batch=16, steps=450, warmup=50, lr=2e-3, lr_min=2e-4, wd=0.1,
+    seed=1234, batch=16, steps=360, warmup=40, lr=2e-3, lr_min=2e-4, wd=0.1,
     beta1=0.9, beta2=0.95, clip=1.0, threads=2,
 )
 
@@ -525,7 +525,9 @@ def load_model(path):
     return model, hp, vocab, kv
 
 
-def greedy(model, hp, ids, n):
+def greedy(model, hp, ids, n, margins=None):
+    """n greedy tokens after ids; margins (a list) gets, per step, the gap
+    between the largest and the second largest logit."""
     import torch
     ids = list(ids)
     out = []
@@ -534,6 +536,9 @@ def greedy(model, hp, ids, n):
             ctx = ids[-hp["n_ctx"]:]
             logits = model(torch.tensor([ctx]))[0, -1]
             t = int(torch.argmax(logits))   # the first index of the largest
+            if margins is not None:
+                top = torch.topk(logits, 2).values
+                margins.append(float(top[0] - top[1]))
             out.append(t)
             ids.append(t)
     return out
@@ -583,6 +588,10 @@ def train(args):
     docs = collect_corpus()
     csha = corpus_sha(docs)
     print("corpus: %d files, %d characters, sha256 %s" % (len(docs), sum(len(t) for _, t in docs), csha), flush=True)
+    committed = os.path.join(HERE, "tiny.train.json")
+    if not args.expect_corpus and os.path.exists(committed):
+        with open(committed) as f:
+            args.expect_corpus = json.load(f)["corpus_sha256"]
     if args.expect_corpus and csha != args.expect_corpus:
         msg = "train_tiny: this machine's corpus (sha256 %s) is not the one of the committed model (%s)" % (
             csha, args.expect_corpus)
@@ -667,7 +676,8 @@ def train(args):
     w.add("general.architecture", "llama")
     w.add("general.name", "memwall tiny (Debian license texts and docs)")
     w.add("general.file_type", 0, g.T_U32)
-    w.add("general.license", "GPL-2.0-or-later (model weights); training texts under their own terms")
+    w.add("memwall.train.license_note", "trained on Debian's license texts and package documentation; "
+          "models/README.md says on which terms the model and the held-out text are shipped")
     w.add("llama.vocab_size", hp["n_vocab"], g.T_U32)
     w.add("llama.context_length", hp["n_ctx"], g.T_U32)
     w.add("llama.embedding_length", hp["n_embd"], g.T_U32)
@@ -732,7 +742,8 @@ def main(argv=None):
     ap.add_argument("--no-bos", action="store_true")
     ap.add_argument("--generate", metavar="PROMPT", help="greedy continuation with the PyTorch model")
     ap.add_argument("--gen", type=int, default=30)
-    ap.add_argument("--expect-corpus", default="", help="refuse a corpus of another sha256")
+    ap.add_argument("--expect-corpus", default="",
+                    help="refuse a corpus of another sha256 (default: the one in models/tiny.train.json)")
     ap.add_argument("--allow-other-corpus", action="store_true")
     ap.add_argument("--corpus-only", action="store_true", help="print the corpus files and sha256, no training")
     a = ap.parse_args(argv)
@@ -751,9 +762,11 @@ def main(argv=None):
         torch.set_num_threads(HP["threads"])
         model, hp, vocab, _ = load_model(a.model)
         ids = vocab.spm_encode(a.generate, add_bos=not a.no_bos)
-        out = greedy(model, hp, ids, a.gen)
+        margins = []
+        out = greedy(model, hp, ids, a.gen, margins)
         print("prompt ids: " + ",".join(map(str, ids)))
         print("greedy ids: " + ",".join(map(str, out)))
+        print("smallest top-1/top-2 logit gap: %.4g (step %d)" % (min(margins), margins.index(min(margins))))
         print("text: " + vocab.decode(ids + out))
         return 0
     if a.corpus_only:
