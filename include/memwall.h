@@ -617,8 +617,8 @@ MW_API const char *const *mw_preset_names(void);
  * and mw_run take these names. */
 MW_API const char *const *mw_builtin_model_names(void);
 /*! mw_builtin_model_path() : where the built-in model's file is:
- *  $MEMWALL_MODELS_DIR, the installed data folder, or the source tree memwall
- *  was built from, the first that has it. @return MW_OK and buf, or
+ *  $MEMWALL_MODELS_DIR when set (there only); else the installed data folder
+ *  or the source tree memwall was built from, the first that has it. @return MW_OK and buf, or
  *  MW_ERR_NOT_FOUND saying where it looked. */
 MW_API mw_status mw_builtin_model_path(const char *name, char *buf, size_t cap, mw_err *err);
 

@@ -3,10 +3,10 @@
  * (models/ of the source tree, installed under DATADIR/memwall/models): a
  * name such as "tiny" opens models/tiny.gguf wherever memwall finds it.
  *
- * Where, in order: $MEMWALL_MODELS_DIR; the installed data folder
- * (MW_MODELS_INSTALL_DIR, set by CMake); the source tree memwall was built
- * from (MW_MODELS_SOURCE_DIR), so that a build that is not installed runs
- * them too.
+ * Where: $MEMWALL_MODELS_DIR when set (there only); else the installed
+ * data folder (MW_MODELS_INSTALL_DIR, set by CMake), then the source tree
+ * memwall was built from (MW_MODELS_SOURCE_DIR), so that a build that is
+ * not installed runs them too.
  */
 #include "memwall.h"
 #include "format/model.h"
@@ -41,13 +41,16 @@ mw_status mw_builtin_model_path(const char *name, char *buf, size_t cap, mw_err 
     const char *dirs[3];
     int n = 0;
     const char *env = getenv("MEMWALL_MODELS_DIR");
-    if (env && *env) dirs[n++] = env;
+    if (env && *env) {
+        dirs[n++] = env;             /* given: there and nowhere else */
+    } else {
 #ifdef MW_MODELS_INSTALL_DIR
-    dirs[n++] = MW_MODELS_INSTALL_DIR;
+        dirs[n++] = MW_MODELS_INSTALL_DIR;
 #endif
 #ifdef MW_MODELS_SOURCE_DIR
-    dirs[n++] = MW_MODELS_SOURCE_DIR;
+        dirs[n++] = MW_MODELS_SOURCE_DIR;
 #endif
+    }
     char tried[1024] = "";
     size_t used = 0;
     for (int i = 0; i < n; i++) {

@@ -79,7 +79,7 @@ ok "plan: answers for each GPU"
 
 # errors: what is wrong, where; exit 1 for models, 2 for the command line
 expect_exit 1 "$MW" inspect no-such-model
-expect_contains "$T/stderr" 'no file, folder or preset named "no-such-model"'
+expect_contains "$T/stderr" 'no file, folder, built-in model or preset named "no-such-model"'
 head -c 100 "$GGUF" > "$T/trunc.gguf"
 expect_exit 1 "$MW" inspect "$T/trunc.gguf"
 expect_contains "$T/stderr" "trunc.gguf"
