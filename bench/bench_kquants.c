@@ -26,54 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_RUNS 64
+#include "bench_util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct { double med, min, max; int n; } stat3;
-
-static stat3 stats(double *v, int n)
-{
-    stat3 s = {0, 0, 0, n};
-    if (n <= 0) return s;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    s.min = v[0];
-    s.max = v[n - 1];
-    s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    return s;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static float rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((double)(rng >> 11) * 0x1p-53 * 2.0 - 1.0) * 0.05f;
-}
-
-static void *alloc_or_die(size_t n)
-{
-    void *p = aligned_alloc(64, (n + 63) / 64 * 64);
-    if (!p) {
-        fprintf(stderr, "bench_kquants: out of memory (%zu bytes)\n", n);
-        exit(1);
-    }
-    memset(p, 0, n);
-    return p;
-}
+#define alloc_or_die(n) alloc_or_die_for("bench_kquants", (n))
 
 static void quant_row(mw_dtype t, const float *src, void *dst, int64_t k)
 {

@@ -405,15 +405,23 @@ static int before(const bigram *x, const bigram *y)
     return x->score > y->score || (x->score == y->score && x->left < y->left);
 }
 
+/* Room for one more element in a growing array *a of n elements of size
+ * bytes, *cap allocated: doubled when full, from first. 0: out of memory. */
+static int room_for_one(void **a, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap) return 1;
+    size_t c = *cap ? *cap * 2 : first;
+    if (c > SIZE_MAX / size) return 0;
+    void *b = mw_realloc(*a, c * size, MW_MEM_SCRATCH);
+    if (!b) return 0;
+    *a = b;
+    *cap = c;
+    return 1;
+}
+
 static int heap_push(heap *h, bigram b)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *a = mw_realloc(h->a, cap * sizeof *a, MW_MEM_SCRATCH);
-        if (!a) return 0;
-        h->a = a;
-        h->cap = cap;
-    }
+    if (!room_for_one((void **)&h->a, h->n, &h->cap, sizeof *h->a, 64)) return 0;
     size_t i = h->n++;
     while (i > 0 && before(&b, &h->a[(i - 1) / 2])) {
         h->a[i] = h->a[(i - 1) / 2];
@@ -447,13 +455,7 @@ typedef struct idvec {
 
 static int push(idvec *v, uint32_t id)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 64;
-        uint32_t *a = mw_realloc(v->a, cap * sizeof *a, MW_MEM_SCRATCH);
-        if (!a) return 0;
-        v->a = a;
-        v->cap = cap;
-    }
+    if (!room_for_one((void **)&v->a, v->n, &v->cap, sizeof *v->a, 64)) return 0;
     v->a[v->n++] = id;
     return 1;
 }
@@ -638,13 +640,7 @@ typedef struct fragvec {
 
 static int frag_push(fragvec *v, frag f)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        frag *a = mw_realloc(v->a, cap * sizeof *a, MW_MEM_SCRATCH);
-        if (!a) return 0;
-        v->a = a;
-        v->cap = cap;
-    }
+    if (!room_for_one((void **)&v->a, v->n, &v->cap, sizeof *v->a, 16)) return 0;
     v->a[v->n++] = f;
     return 1;
 }
