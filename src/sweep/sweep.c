@@ -1018,9 +1018,16 @@ static mw_status run_points(sweep_state *S, mw_err *err)
     return auto_points(S, (uint32_t)first, CTX_STEP, max, r->predicted_max / CTX_STEP * CTX_STEP, err);
 }
 
-mw_status mw_sweep_run(const mw_sweep_opts *o, mw_sweep_result **out, mw_err *err)
+mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err *err)
 {
     *out = NULL;
+    /* a built-in model's name ("tiny") as its file: the points run it, the
+     * page cache drops it and the plan reads it by that path */
+    mw_sweep_opts resolved = *opts;
+    char builtin[4096];
+    if (!opts->cmd && opts->model)
+        MW_FORWARD(mw_model_path_resolve(opts->model, builtin, sizeof builtin, &resolved.model, err));
+    const mw_sweep_opts *o = &resolved;
     MW_FORWARD(check_opts(o, err));
     /* The engine's own memory before it loads anything: this process's now
      * (the same program), so the plan predicts what the points measure, not

@@ -59,6 +59,12 @@ expect_contains "$T/stdout" "$T/models/tiny.gguf"
 MEMWALL_MODELS_DIR=$T/nowhere expect_exit 1 "$MW" run tiny --text "x" --gen 1
 expect_contains "$T/stderr" "$T/nowhere/tiny.gguf"
 expect_contains "$T/stderr" "MEMWALL_MODELS_DIR"
+# a sweep of a built-in name runs, drops and plans its file
+if ( need_memory_cgroup ) > /dev/null 2>&1; then
+    MEMWALL_MODELS_DIR=$T/models expect_exit 0 "$MW" sweep tiny --batches 1 --prompt 4 --gen 2
+    expect_contains "$T/stdout" "memwall run $T/models/tiny.gguf"
+    expect_contains "$T/stdout" "the model file dropped from the page cache"
+fi
 ok "--no-mmap, the built-in name"
 
 # streamed on a terminal: the same text, once
