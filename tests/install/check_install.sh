@@ -10,12 +10,17 @@ src=$1 build=$2 extra=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-for f in bin/memwall include/memwall.h share/man/man1/memwall.1; do
+for f in bin/memwall include/memwall.h share/man/man1/memwall.1 share/memwall/models/tiny.gguf \
+         share/memwall/models/tiny.heldout.txt; do
   [ -e "$tmp/prefix/$f" ] || { echo "install: $f missing"; exit 1; }
 done
 lib=$(find "$tmp/prefix" -name libmemwall.a -printf '%h\n' | head -1)
 [ -n "$lib" ] && [ -e "$lib/libmemwall.so" ] && [ -e "$lib/pkgconfig/memwall.pc" ] ||
   { echo "install: libmemwall.a, libmemwall.so or memwall.pc missing"; exit 1; }
+# The installed memwall runs the built-in tiny from the installed folder
+# (the build's own is the source tree: MEMWALL_MODELS_DIR points it there)
+MEMWALL_MODELS_DIR=$tmp/prefix/share/memwall/models "$tmp/prefix/bin/memwall" run tiny --text "The" --gen 4 \
+  > "$tmp/tiny.out" || { echo "install: memwall run tiny failed"; cat "$tmp/tiny.out"; exit 1; }
 # The installed .pc names the real prefix; point it at the temporary one.
 sed -i "s|^prefix=.*|prefix=$tmp/prefix|" "$lib/pkgconfig/memwall.pc"
 export PKG_CONFIG_PATH=$lib/pkgconfig
