@@ -25,12 +25,14 @@ cat > "$T/train.sh" <<'EOF'
 # a stand-in for a training script on a GPU: batch 8 does not fit the GPU
 b=$1 nvml=$2
 nvml_script $((2 * b)) > "$nvml"
+# (a real run holds its GPU memory a while before it fails or ends: the
+# watch samples it; failing at once raced the first sample under ASan load)
+sleep 0.15
 if [ "$b" -ge 8 ]; then
   echo "Traceback (most recent call last):" >&2
   echo "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.19 GiB" >&2
   exit 1
 fi
-sleep 0.15
 echo "throughput $((100 * b))" >&"$MEMWALL_REPORT_FD"
 EOF
 chmod +x "$T/train.sh"
