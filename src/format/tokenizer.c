@@ -227,15 +227,26 @@ static int longest_first(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* the special tokens (control, user-defined, unknown), longest first, the
- * lower id first among equals (llama.cpp's std::sort leaves that order
- * unspecified) */
+/* Whether token i splits the text as a special token: control,
+ * user-defined or unknown, and well-formed UTF-8 - a piece that is not
+ * could match inside a character of the (well-formed) text and cut it. */
+static int splits_text(const mw_tokenizer *t, uint32_t i)
+{
+    if (t->len[i] == 0 || (t->type[i] != MW_TOK_CONTROL && t->type[i] != MW_TOK_USER_DEFINED &&
+                           t->type[i] != MW_TOK_UNKNOWN))
+        return 0;
+    const unsigned char *p = (const unsigned char *)t->blob + t->off[i];
+    for (size_t j = 0, k; j < t->len[i]; j += k)
+        if (!(k = mw_utf8_char_len(p + j, t->len[i] - j))) return 0;
+    return 1;
+}
+
+/* the special tokens (splits_text), longest first, the lower id first
+ * among equals (llama.cpp's std::sort leaves that order unspecified) */
 static mw_status build_special(mw_tokenizer *t, const char *where, mw_err *err)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < t->n; i++)
-        k += t->len[i] > 0 && (t->type[i] == MW_TOK_CONTROL || t->type[i] == MW_TOK_USER_DEFINED ||
-                               t->type[i] == MW_TOK_UNKNOWN);
+    for (uint32_t i = 0; i < t->n; i++) k += splits_text(t, i);
     if (!k) return MW_OK;
     uint64_t *keys = mw_malloc(k * sizeof *keys, MW_MEM_SCRATCH);
     t->special = mw_malloc(k * sizeof *t->special, MW_MEM_OTHER);
@@ -245,9 +256,7 @@ static mw_status build_special(mw_tokenizer *t, const char *where, mw_err *err)
     }
     k = 0;
     for (uint32_t i = 0; i < t->n; i++)
-        if (t->len[i] > 0 && (t->type[i] == MW_TOK_CONTROL || t->type[i] == MW_TOK_USER_DEFINED ||
-                              t->type[i] == MW_TOK_UNKNOWN))
-            keys[k++] = (uint64_t)(MW_TOK_MAX_PIECE - t->len[i]) << 32 | i;
+        if (splits_text(t, i)) keys[k++] = (uint64_t)(MW_TOK_MAX_PIECE - t->len[i]) << 32 | i;
     qsort(keys, k, sizeof *keys, longest_first);
     for (uint32_t i = 0; i < k; i++) t->special[i] = (uint32_t)keys[i];
     t->n_special = k;
@@ -497,6 +506,7 @@ static mw_status spm_piece(const mw_tokenizer *t, const char *text, size_t len, 
     int64_t n_syms = 0;
     for (size_t i = 0; i < nlen;) {
         size_t k = utf8_char((const unsigned char *)norm, i, nlen);
+        if (!k) k = 1;   /* checked already; never loop on a bad byte */
         syms[n_syms] = (sym){i, k, n_syms - 1, i + k < nlen ? n_syms + 1 : -1};
         n_syms++;
         i += k;
@@ -609,7 +619,8 @@ static mw_status bpe_piece(const mw_tokenizer *t, const char *text, size_t len, 
     const unsigned char *u = (const unsigned char *)text;
     size_t n = 0;
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_char(u, i, len);   /* checked already */
+        size_t k = utf8_char(u, i, len);   /* checked already (the pieces */
+        if (!k) k = 1;                     /* cut at characters): never loop */
         uint32_t c = k == 1 ? u[i] : k == 2 ? (u[i] & 0x1Fu) << 6 | (u[i + 1] & 0x3Fu)
                    : k == 3 ? (u[i] & 0x0Fu) << 12 | (u[i + 1] & 0x3Fu) << 6 | (u[i + 2] & 0x3Fu)
                    : (u[i] & 0x07u) << 18 | (u[i + 1] & 0x3Fu) << 12 | (u[i + 2] & 0x3Fu) << 6 | (u[i + 3] & 0x3Fu);

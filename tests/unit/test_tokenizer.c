@@ -686,6 +686,17 @@ static void special_tokens(void **state)
     assert_non_null(strstr(err.msg, "byte offset 2"));
     mw_tokenizer_free(t);
 
+    /* a special token that is not well-formed UTF-8 ("\xc3", the first
+     * byte of "é") would cut a character of the text: it splits nothing
+     * (found by fuzz_tokenizer: the cut piece looped past its buffer) */
+    mw_tok_spec bs;
+    fill_bpe(&bs, "llama3");
+    btoks[B_USER] = (mw_tok_str){"\xc3", 1};
+    OK(mw_tokenizer_build(&bs, "test", &t, &err_));
+    EXPECT(t, "\xc3\xa9\xc3\xa9", 0, 0xC3, 0xA9, 0xC3, 0xA9);
+    mw_tokenizer_free(t);
+    btoks[B_USER] = (mw_tok_str){"<u>", 3};
+
     /* "llama": a space in front of each piece after a special token, as
      * llama.cpp does; <s> is control */
     mw_tok_spec s;
