@@ -72,7 +72,14 @@ expect_exit 0 "$MW" plan gpt2 --json
 tps=$(json_get "$T/stdout" .on_this_machine.tokens_per_second_max) || exit
 expect_num "on_this_machine.tokens_per_second_max" "$tps" ">" 0
 expect_json "$T/stdout" .on_this_machine.profile "$profile"
-expect_json "$T/stdout" .on_this_machine.binds bandwidth   # GPT-2 decode at batch 1: 2 FLOP a byte
+# GPT-2 decode at batch 1 does 2 FLOP a byte: bandwidth binds on any machine
+# whose FP32 peak is over twice its DRAM bandwidth - which a --quick peak
+# measured by an ASan build on a loaded machine need not be. What must hold
+# anywhere: the term named is the larger one (the figures are in the JSON).
+bw_s=$(json_get "$T/stdout" .on_this_machine.bandwidth_step_seconds) || exit
+fl_s=$(json_get "$T/stdout" .on_this_machine.compute_step_seconds) || exit
+want=$(awk -v b="$bw_s" -v c="$fl_s" 'BEGIN { print (b + 0 >= c + 0) ? "bandwidth" : "compute" }')
+expect_json "$T/stdout" .on_this_machine.binds "$want"
 expect_exit 0 "$MW" plan gpt2
 expect_contains "$T/stdout" "on this machine: at most "
 # training has no decode step
