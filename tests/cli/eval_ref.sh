@@ -12,13 +12,7 @@
 # skips without them.
 . "$(dirname "$0")/lib.sh"
 REF=$MW_SOURCE_DIR/tests/ref
-PY=${MW_REF_PYTHON:-/usr/bin/python3}
-
-[ -x "$PY" ] || skip "no $PY (the reference needs Debian's python3 with python3-numpy and python3-torch)"
-"$PY" -c 'import numpy' > /dev/null 2>&1 ||
-  skip "$PY lacks numpy (apt-get install -y python3-numpy python3-torch)"
-"$PY" -c 'import torch' > /dev/null 2>&1 ||
-  skip "$PY lacks torch (apt-get install -y python3-torch)"
+need_ref_python   # sets PY
 
 "$PY" "$REF/make_models.py" "$T/models" > "$T/make.txt" 2>&1 ||
   { cat "$T/make.txt" >&2; fail "make_models.py failed"; }

@@ -203,6 +203,17 @@ expect_num() { # WHAT VALUE OP BOUND
 # MW_NO_JQ=1 pretends jq is missing (to test the fallback).
 # Skips the test when memwall cannot make a memory cgroup here (no
 # permission: memwall's error then names systemd-run).
+# The PyTorch reference's python (tests/ref): $MW_REF_PYTHON, else Debian's
+# /usr/bin/python3, with numpy and torch; sets PY, skips without them.
+need_ref_python() {
+    PY=${MW_REF_PYTHON:-/usr/bin/python3}
+    [ -x "$PY" ] || skip "no $PY (the reference needs Debian's python3 with python3-numpy and python3-torch)"
+    "$PY" -c 'import numpy' > /dev/null 2>&1 ||
+        skip "$PY lacks numpy (apt-get install -y python3-numpy python3-torch)"
+    "$PY" -c 'import torch' > /dev/null 2>&1 ||
+        skip "$PY lacks torch (apt-get install -y python3-torch)"
+}
+
 need_memory_cgroup() {
     "$MW" sweep -q --json --batches 1 --mem-limit 1G -- true > /dev/null 2> "$T/probe.err" ||
         { grep -q "systemd-run" "$T/probe.err" && skip "no writable memory cgroup here: $(head -n 1 "$T/probe.err")"; }
