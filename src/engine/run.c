@@ -201,6 +201,13 @@ static mw_status workload_shape(run_state *S, const mw_run_opts *o, mw_err *err)
     S->ctx = o->ctx ? o->ctx : (uint32_t)(need <= UINT32_MAX ? need : UINT32_MAX);
     MW_RETURN_IF(need > S->ctx, err, MW_ERR_INVALID,
                  "--ctx %u is too small for a prompt of %u and %u generated tokens", S->ctx, S->max_len, o->gen);
+    /* text is read for its meaning: past the positions the model was
+     * trained on it is not (token ids, for measuring memory, may go on) */
+    const uint32_t trained = S->m->hp.n_ctx_train;
+    MW_RETURN_IF(o->text && trained && need > trained, err, MW_ERR_INVALID,
+                 "the text prompt is %u tokens and %u more are to be generated: %llu positions, more than the "
+                 "model's context length %u (llama.context_length): give a shorter text or a smaller --gen",
+                 S->max_len, o->gen, (unsigned long long)need, trained);
     return MW_OK;
 }
 

@@ -98,6 +98,10 @@ expect_contains "$T/stderr" "empty"
 printf 'caf\xe9 au lait' > "$T/latin1.txt"
 expect_exit 1 "$MW" run "$V" --text-file "$T/latin1.txt" --gen 2
 expect_contains "$T/stderr" "offset 3"
+# past the model's context length (256): refused with the numbers
+head -c 3000 /dev/zero | tr '\0' 'x' | sed 's/x/hello /g' > "$T/long.txt"
+expect_exit 1 "$MW" run "$V" --text-file "$T/long.txt" --gen 8
+expect_contains "$T/stderr" "more than the model's context length 256 (llama.context_length)"
 expect_exit 1 "$MW" run "$V" --text "hello world" --ctx 4 --gen 8
 expect_contains "$T/stderr" "--ctx 4 is too small"
 ok "errors"
