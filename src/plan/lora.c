@@ -21,9 +21,9 @@
  * a weight in blocks of 64, each block's absmax quantized again to 8 bits
  * (double quantization) in blocks of 256 with one fp32 scale per such block:
  * 4 + 8/64 + 32/(64*256) = 4.127 bits a weight (the paper's 0.127 bits of
- * constants). The embeddings and output head stay in the 16-bit compute type
- * (bf16) and the norms in fp32, as qlora.py (artidoro/qlora) loads them
- * (torch_dtype bf16; modules named "norm" cast to fp32).
+ * constants). The embeddings, output head and biases stay in the 16-bit
+ * compute type (bf16) and the norms in fp32, as qlora.py (artidoro/qlora)
+ * loads them (torch_dtype bf16; modules named "norm" cast to fp32).
  */
 #include "plan/plan_internal.h"
 #include "common/error.h"
@@ -208,10 +208,10 @@ mw_status mw_plan_lora_count(const mw_model *m, const mw_plan_opts *o, mw_lora_c
         int is_mat = module_of(t, mod, sizeof mod);
         int linear = is_mat && in_layer(mod);
         if (o->qlora) {
-            /* the base as QLoRA loads it: linear layers NF4, vectors fp32,
-             * embeddings and the output head bf16 */
-            c->qlora_base_bytes += linear ? mw_lora_nf4_bytes(t->n_elems)
-                                          : t->n_elems * (t->n_dims < 2 ? 4 : 2);
+            /* the base as QLoRA loads it: linear layers NF4, norms fp32,
+             * embeddings, the output head and biases bf16 */
+            int norm = t->n_dims < 2 && strstr(t->name, "norm") != NULL;
+            c->qlora_base_bytes += linear ? mw_lora_nf4_bytes(t->n_elems) : t->n_elems * (norm ? 4 : 2);
         }
         if (!is_mat) continue;
         int hit = 0;

@@ -53,6 +53,9 @@ fi
 expect_exit 0 "$MW" plan llama-3-8b --qlora --ctx 512 --mem 24G
 expect_contains "$T/stdout" "QLoRA r=64 on all-linear"
 expect_contains "$T/stdout" "paged AdamW"
+# a rank and targets given with --qlora win over its defaults: 32 x 16 x (8192 + 5120)
+expect_exit 0 "$MW" plan llama-3-8b --qlora --lora 16 --lora-targets q_proj,v_proj --ctx 512 --mem 24G --json
+expect_json "$T/stdout" trainable_params 6815744
 ok "qlora: r=64 on all-linear, NF4 base, paged optimizer noted"
 
 # a GGUF file: PEFT's names map to llama.cpp's; q,v = 2 x (8+8) + 2 x (8+4)
