@@ -172,6 +172,52 @@ static void gguf_names(void **state)
     mw_model_free(m);
 }
 
+/* GGUF's merged experts [E, out, in] (ffn_gate_exps ...): E linears each,
+ * named by PEFT's gate_proj / w1 or llama.cpp's own; x*A for an expert's
+ * share of the tokens (used / E). */
+static void gguf_merged_experts(void **state)
+{
+    (void)state;
+    mw_model *m = mw_model_alloc(MW_SOURCE_GGUF, "moe.gguf");
+    assert_non_null(m);
+    mw_err err = {0};
+    m->has_hparams = 1;
+    strcpy(m->hp.arch, "llama");
+    m->hp.n_layers = 1;
+    m->hp.n_embd = 8;
+    m->hp.n_heads = 2;
+    m->hp.n_kv_heads = 2;
+    m->hp.head_dim = 4;
+    m->hp.n_ff = 16;
+    m->hp.n_vocab = 6;
+    m->hp.n_ctx_train = 64;
+    m->hp.gated_ffn = 1;
+    m->hp.n_experts = 4;
+    m->hp.n_experts_used = 2;
+    m->hp.dtype = MW_DTYPE_F32;
+    const uint64_t q[2] = {8, 8}, router[2] = {4, 8}, up[3] = {4, 16, 8}, down[3] = {4, 8, 16};
+    assert_int_equal(mw_model_add_tensor(m, "blk.0.attn_q.weight", MW_DTYPE_F32, 2, q, 0, 0, &err), MW_OK);
+    assert_int_equal(mw_model_add_tensor(m, "blk.0.ffn_gate_inp.weight", MW_DTYPE_F32, 2, router, 0, 0, &err),
+                     MW_OK);
+    assert_int_equal(mw_model_add_tensor(m, "blk.0.ffn_gate_exps.weight", MW_DTYPE_F32, 3, up, 0, 0, &err), MW_OK);
+    assert_int_equal(mw_model_add_tensor(m, "blk.0.ffn_up_exps.weight", MW_DTYPE_F32, 3, up, 0, 0, &err), MW_OK);
+    assert_int_equal(mw_model_add_tensor(m, "blk.0.ffn_down_exps.weight", MW_DTYPE_F32, 3, down, 0, 0, &err),
+                     MW_OK);
+    mw_model_finish(m);
+    mw_plan p = lora_plan(m, 2, "gate_proj");
+    assert_int_equal(p.trainable_params, 4 * 2 * (8 + 16));
+    assert_int_equal(p.lora_modules, 4);
+    /* 512 tokens x r 2 x (4 experts x 2/4 of the tokens) x 1 layer x 2 B */
+    assert_int_equal(p.lora_adapter_act_bytes, 512 * 2 * 2 * 2);
+    assert_int_equal(lora_plan(m, 2, "w2").trainable_params, 4 * 2 * (16 + 8));
+    assert_int_equal(lora_plan(m, 2, "ffn_up_exps").trainable_params, 4 * 2 * (8 + 16));
+    /* all-linear: q, the router, and the 3 x 4 experts */
+    p = lora_plan(m, 2, "all-linear");
+    assert_int_equal(p.trainable_params, 2 * (16 + 12 + 3 * 4 * 24));
+    assert_int_equal(p.lora_modules, 2 + 12);
+    mw_model_free(m);
+}
+
 /* LoRA against full fine-tuning on llama-2-7b (F16 config), r=8 q/v,
  * micro-batch 1 x 512, AdamW, mixed precision. */
 static void memory_against_full_finetuning(void **state)
@@ -379,6 +425,7 @@ int main(void)
         cmocka_unit_test(peft_counts_are_exact),
         cmocka_unit_test(fused_and_expert_modules),
         cmocka_unit_test(gguf_names),
+        cmocka_unit_test(gguf_merged_experts),
         cmocka_unit_test(memory_against_full_finetuning),
         cmocka_unit_test(nf4_bytes_exact),
         cmocka_unit_test(qlora_65b_on_48gb),
