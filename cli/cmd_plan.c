@@ -31,6 +31,11 @@ const struct option mw_cmd_plan_options[] = {
     {"mem", required_argument, NULL, 'm'},
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
+    /* LoRA / QLoRA fine-tuning (long options only) */
+    {"lora", required_argument, NULL, 0x4c01},
+    {"lora-targets", required_argument, NULL, 0x4c02},
+    {"qlora", no_argument, NULL, 0x4c03},
+    {"lora-dtype", required_argument, NULL, 0x4c04},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,11 +114,43 @@ int mw_cmd_plan(int argc, char **argv)
             if (!mw_cli_parse_size("plan", "--mem", optarg, MW_CLI_MEM_MIN, MW_CLI_SIZE_MAX, &o.mem_bytes))
                 return MW_EXIT_USAGE;
             break;
+        /* LoRA / QLoRA: adapters are trained, so each implies --train */
+        case 0x4c01: if (!U32("--lora", 1, 65536, &o.lora_rank)) return MW_EXIT_USAGE; o.training = 1; break;
+        case 0x4c02:
+            if (!optarg[0]) {
+                mw_cli_error("plan", "--lora-targets needs module names (q_proj,v_proj ...) or all-linear");
+                return MW_EXIT_USAGE;
+            }
+            o.lora_targets = optarg;
+            break;
+        case 0x4c03: o.qlora = 1; o.training = 1; break;
+        case 0x4c04: {
+            mw_dtype t;
+            if (mw_dtype_from_name(optarg, &t, &err) != MW_OK || (t != MW_DTYPE_F32 && t != MW_DTYPE_F16 &&
+                                                                  t != MW_DTYPE_BF16)) {
+                mw_cli_error("plan", "--lora-dtype must be f32, f16 or bf16, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
+            o.lora_dtype = t;
+            break;
+        }
         case 'j': json = 1; break;
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("plan", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
+    }
+    if (o.lora_targets && !o.lora_rank && !o.qlora) {
+        mw_cli_error("plan", "--lora-targets needs --lora R (the adapters' rank) or --qlora");
+        return MW_EXIT_USAGE;
+    }
+    if (o.qlora && o.weight_dtype != MW_DTYPE_COUNT) {
+        mw_cli_error("plan", "--qlora holds the base in NF4; leave out --dtype (or use --lora R with --dtype)");
+        return MW_EXIT_USAGE;
+    }
+    if (o.lora_dtype != MW_DTYPE_COUNT && !o.lora_rank && !o.qlora) {
+        mw_cli_error("plan", "--lora-dtype needs --lora R or --qlora");
+        return MW_EXIT_USAGE;
     }
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);

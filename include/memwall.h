@@ -706,6 +706,18 @@ typedef struct mw_plan_opts {
     uint64_t overhead_bytes;         /* the runtime's own memory, when known
                                         (the total's overhead); MW_UNKNOWN:
                                         80 MiB, a lean C runtime's          */
+    /* --- LoRA / QLoRA fine-tuning (docs/PLAN.md "Fine-tuning with
+     * adapters"). A rank or qlora implies training. --- */
+    uint32_t lora_rank;              /* r; 0: full fine-tuning (qlora: 64)  */
+    const char *lora_targets;        /* PEFT module names, comma-separated,
+                                        or "all-linear"; NULL: PEFT's default
+                                        for the architecture (qlora:
+                                        all-linear). Not copied: keep it
+                                        alive while the plan is used        */
+    int      qlora;                  /* base in NF4 with double quantization,
+                                        compute bf16, paged AdamW           */
+    mw_dtype lora_dtype;             /* adapters' type; MW_DTYPE_COUNT: f32
+                                        (PEFT), bf16 with qlora (qlora.py)  */
 } mw_plan_opts;
 
 MW_API void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
@@ -741,6 +753,17 @@ typedef struct mw_plan {
     uint32_t max_batch_high;         /* the same with the overhead's high end */
     uint32_t max_ctx;                /* largest context at opts.batch        */
     mw_component max_batch_dominant; /* what dominates at max_batch          */
+    /* --- training: what is trained; LoRA's parts (opts.lora_rank > 0) --- */
+    uint64_t trainable_params;       /* as PEFT's print_trainable_parameters
+                                        counts them (full: params)          */
+    uint64_t lora_modules;           /* adapted linear layers              */
+    uint64_t lora_base_bytes;        /* frozen base weights (in weights)    */
+    uint64_t lora_adapter_bytes;     /* adapter weights (in weights)        */
+    uint64_t lora_adapter_act_bytes; /* adapters' x*A (in activations)      */
+    mw_dtype lora_base_dtype;        /* the base's type; MW_DTYPE_COUNT: NF4
+                                        (qlora) or as stored, mixed         */
+    char     lora_targets[128];      /* the targets used                    */
+    int      lora_default_targets;   /* they are PEFT's default             */
 } mw_plan;
 
 /*! mw_plan_compute() : a pure function: no I/O.

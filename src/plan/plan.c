@@ -6,6 +6,7 @@
 #include "plan/plan_internal.h"
 #include "common/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Runtime overhead as a range (docs/PLAN.md): a lean C runtime needs about
@@ -39,6 +40,7 @@ void mw_plan_opts_init(mw_plan_opts *o)
     o->tp = o->pp = o->dp = 1;
     o->mem_bytes = MW_UNKNOWN;
     o->overhead_bytes = MW_UNKNOWN;
+    o->lora_dtype = MW_DTYPE_COUNT; /* LoRA: the adapters' default type */
 }
 
 static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
@@ -77,6 +79,17 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
     MW_RETURN_IF(o->prompt > o->ctx, err, MW_ERR_INVALID,
                  "--prompt %u does not fit in --ctx %u", o->prompt, o->ctx);
     if (o->prompt == 0) o->prompt = o->ctx; /* --ctx alone: the whole context as prompt */
+    /* LoRA / QLoRA: adapters are trained, so either implies training; QLoRA
+     * without a rank takes the paper's r = 64 (arXiv 2305.14314, §5) */
+    if (o->qlora && o->lora_rank == 0) o->lora_rank = 64;
+    MW_RETURN_IF(o->lora_targets && o->lora_targets[0] && o->lora_rank == 0, err, MW_ERR_INVALID,
+                 "--lora-targets needs --lora R (the adapters' rank) or --qlora");
+    MW_RETURN_IF(o->lora_dtype != MW_DTYPE_COUNT && o->lora_dtype != MW_DTYPE_F32 &&
+                     o->lora_dtype != MW_DTYPE_F16 && o->lora_dtype != MW_DTYPE_BF16,
+                 err, MW_ERR_INVALID, "the LoRA adapters' type must be f32, f16 or bf16");
+    MW_RETURN_IF(o->qlora && o->weight_dtype != MW_DTYPE_COUNT, err, MW_ERR_INVALID,
+                 "--qlora holds the base in NF4; leave out --dtype (or use --lora R with --dtype)");
+    if (o->lora_rank) o->training = 1;
     return MW_OK;
 }
 
@@ -88,7 +101,28 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
     p->opts = *o;
     p->params = m->n_params;
     uint64_t *b = p->bytes;
-    if (o->training) {
+    if (o->training && o->lora_rank) {
+        /* LoRA / QLoRA (lora.c, training.c) */
+        mw_lora_count lc;
+        MW_FORWARD(mw_plan_lora_count(m, o, &lc, err));
+        uint64_t base = lc.qlora_base_bytes;
+        if (!o->qlora) {
+            mw_plan_opts whole = *o;
+            whole.tp = whole.pp = 1;
+            MW_FORWARD(mw_plan_weights(m, &whole, &base, err));
+        }
+        mw_plan_lora_training(hp, base, &lc, o, &p->lora_base_bytes, &p->lora_adapter_bytes,
+                              &b[MW_COMP_GRADIENTS], &b[MW_COMP_OPTIMIZER], &b[MW_COMP_ACTIVATIONS],
+                              &p->lora_adapter_act_bytes);
+        b[MW_COMP_WEIGHTS] = p->lora_base_bytes + p->lora_adapter_bytes;
+        p->trainable_params = lc.trainable;
+        p->lora_modules = lc.modules;
+        p->lora_base_dtype = o->qlora ? MW_DTYPE_COUNT
+                             : o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
+        p->lora_default_targets = lc.default_targets;
+        snprintf(p->lora_targets, sizeof p->lora_targets, "%s", lc.targets);
+    } else if (o->training) {
+        p->trainable_params = m->n_params;
         mw_plan_training(hp, m->n_params, o, &b[MW_COMP_WEIGHTS], &b[MW_COMP_GRADIENTS],
                          &b[MW_COMP_OPTIMIZER], &b[MW_COMP_ACTIVATIONS]);
     } else {

@@ -42,4 +42,32 @@ void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t w
 void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts *o,
                       uint64_t *weights, uint64_t *grads, uint64_t *optim, uint64_t *act);
 
+/* LoRA / QLoRA (lora.c, docs/PLAN.md "Fine-tuning with adapters"): the
+ * modules a target list picks over the model's tensors and what they add. */
+typedef struct mw_lora_count {
+    uint64_t trainable;              /* adapter parameters, as PEFT counts  */
+    uint64_t modules;                /* adapted linears (experts each)      */
+    double   act_modules_per_layer;  /* adapters a token passes per layer   */
+    uint64_t qlora_base_bytes;       /* the whole base as QLoRA holds it    */
+    int      default_targets;        /* the targets are PEFT's default      */
+    int      outside_layers;         /* a target outside the layers (lm_head) */
+    char     targets[128];           /* the list used                       */
+} mw_lora_count;
+
+/* PEFT's default targets for an architecture (NULL: none). */
+const char *mw_lora_default_targets(const char *arch);
+/* Bytes of n weights in NF4 with double quantization (bitsandbytes). */
+uint64_t mw_lora_nf4_bytes(uint64_t n);
+/* The targets of o (lora_targets, else QLoRA's all-linear, else PEFT's
+ * default) over m's tensors; MW_ERR_INVALID naming a target the model does
+ * not have and listing the linear modules it has. */
+mw_status mw_plan_lora_count(const mw_model *m, const mw_plan_opts *o, mw_lora_count *c, mw_err *err);
+
+/* LoRA training per device: the frozen base (base_bytes for the whole
+ * model), the adapters' weights, gradients and optimizer state, and the
+ * activations (full fine-tuning's, plus the adapters' x*A). */
+void mw_plan_lora_training(const mw_hparams *hp, uint64_t base_bytes, const mw_lora_count *c,
+                           const mw_plan_opts *o, uint64_t *base, uint64_t *adapter, uint64_t *grads,
+                           uint64_t *optim, uint64_t *act, uint64_t *adapter_act);
+
 #endif /* MW_PLAN_INTERNAL_H */

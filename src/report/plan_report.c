@@ -41,6 +41,70 @@ static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
     fprintf(out, "\n");
 }
 
+/* LoRA / QLoRA: what is trained, the weights' two parts, and the
+ * assumptions (docs/PLAN.md "Fine-tuning with adapters"). */
+static const char *lora_adapter_type(const mw_plan_opts *o)
+{
+    mw_dtype t = o->lora_dtype != MW_DTYPE_COUNT ? o->lora_dtype : o->qlora ? MW_DTYPE_BF16 : MW_DTYPE_F32;
+    return mw_dtype_get(t)->name;
+}
+
+static const char *lora_base_type(const mw_plan *p)
+{
+    const mw_dtype_info *d = mw_dtype_get(p->lora_base_dtype);
+    return p->opts.qlora ? "nf4" : d ? d->name : "as stored";
+}
+
+/* 4194304 -> "4,194,304", as PEFT prints counts */
+static const char *commas(uint64_t v, char *buf, size_t cap)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), k = 0;
+    for (int i = 0; i < n && (size_t)k + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = digits[i];
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static void lora_text(const mw_plan *p, FILE *out)
+{
+    const mw_plan_opts *o = &p->opts;
+    if (!o->training) return;
+    char a[32], b[32];
+    if (!o->lora_rank) {
+        fprintf(out, "  trainable: all %s parameters (full fine-tuning)\n", commas(p->trainable_params, a, sizeof a));
+        return;
+    }
+    uint64_t all = p->params + p->trainable_params; /* PEFT's "all params": base + adapters */
+    fprintf(out, "  %s r=%u on %s%s: %" PRIu64 " adapted linear layers, trainable params: %s || all params: %s"
+            " || trainable%%: %.4f\n", o->qlora ? "QLoRA" : "LoRA", o->lora_rank, p->lora_targets,
+            p->lora_default_targets ? " (PEFT's default for this architecture)" : "", p->lora_modules,
+            commas(p->trainable_params, a, sizeof a), commas(all, b, sizeof b),
+            all ? 100.0 * (double)p->trainable_params / (double)all : 0.0);
+}
+
+static void lora_parts_text(const mw_plan *p, FILE *out)
+{
+    const mw_plan_opts *o = &p->opts;
+    if (!o->lora_rank) return;
+    char a[32], b[32], c[32];
+    fprintf(out, "  weights: frozen base %s (%s), adapters %s (%s); activations include the adapters' x*A %s\n",
+            mw_size_format(p->lora_base_bytes, a, sizeof a), lora_base_type(p),
+            mw_size_format(p->lora_adapter_bytes, b, sizeof b), lora_adapter_type(o),
+            mw_size_format(p->lora_adapter_act_bytes, c, sizeof c));
+    if (o->qlora)
+        fprintf(out, "  assumed: QLoRA base NF4 (blocks of 64, double-quantized scales: 4.127 bits a weight), "
+                "embeddings and output head bf16, compute bf16; adapters %s; paged AdamW (32-bit states) counted "
+                "on the device, though it can page them to host memory under pressure; activations as full "
+                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), recompute_name(o->recompute));
+    else
+        fprintf(out, "  assumed: adapters %s (PEFT upcasts 16-bit adapters: autocast_adapter_dtype), optimizer "
+                "state for the adapters only, no master copy; frozen base without gradients; activations as full "
+                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), recompute_name(o->recompute));
+}
+
 /* The decode speed this machine's ceilings allow: a step moves at least
  * decode_step_bytes at the DRAM read bandwidth and computes
  * decode_step_flops at the FP32 peak, so it takes at least the longer of the
@@ -81,6 +145,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     const char *red = flags & MW_REPORT_COLOR ? "\033[31m" : "", *green = flags & MW_REPORT_COLOR ? "\033[32m" : "";
     char a[32], b[32];
     workload_text(m, &p->opts, out);
+    lora_text(p, out); /* LoRA / QLoRA: what is trained */
     fprintf(out, "%s  %-18s %12s %7s%s\n", bold, "component", "bytes", "share", reset);
     for (int c = 0; c < MW_COMP_COUNT; c++) {
         if (c != MW_COMP_OVERHEAD && p->bytes[c] == 0 &&
@@ -103,6 +168,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     }
     fprintf(out, "%s  %-18s %12s%s  to %s\n", bold, "total", mw_size_format(p->total_bytes, a, sizeof a), reset,
             mw_size_format(p->total_high_bytes, b, sizeof b));
+    lora_parts_text(p, out); /* LoRA / QLoRA: the weights' parts, the assumptions */
     if (!p->opts.training && p->decode_step_bytes > 0)
         fprintf(out, "  a decode step of the batch reads %s and does %.3g GFLOP: %.3g FLOP per byte\n",
                 mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
@@ -206,6 +272,28 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         } else {
             cJSON_AddNullToObject(j, "on_this_machine");
         }
+    }
+    /* training: what is trained; LoRA / QLoRA's parts (null without) */
+    if (o->training) cJSON_AddNumberToObject(j, "trainable_params", (double)p->trainable_params);
+    else cJSON_AddNullToObject(j, "trainable_params");
+    if (o->lora_rank) {
+        cJSON *l = cJSON_AddObjectToObject(j, "lora");
+        if (l) {
+            cJSON_AddNumberToObject(l, "rank", o->lora_rank);
+            cJSON_AddStringToObject(l, "targets", p->lora_targets);
+            cJSON_AddBoolToObject(l, "default_targets", p->lora_default_targets);
+            cJSON_AddNumberToObject(l, "modules", (double)p->lora_modules);
+            cJSON_AddBoolToObject(l, "qlora", o->qlora);
+            cJSON_AddStringToObject(l, "base_dtype", lora_base_type(p));
+            cJSON_AddStringToObject(l, "adapter_dtype", lora_adapter_type(o));
+            cJSON_AddNumberToObject(l, "all_params", (double)(p->params + p->trainable_params));
+            cJSON_AddNumberToObject(l, "base_weights_bytes", (double)p->lora_base_bytes);
+            cJSON_AddNumberToObject(l, "adapter_weights_bytes", (double)p->lora_adapter_bytes);
+            cJSON_AddNumberToObject(l, "adapter_activations_bytes", (double)p->lora_adapter_act_bytes);
+            cJSON_AddBoolToObject(l, "paged_optimizer", o->qlora);
+        }
+    } else {
+        cJSON_AddNullToObject(j, "lora");
     }
     if (n_targets) {
         /* the first memory size answers the top-level keys */
