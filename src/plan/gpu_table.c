@@ -57,6 +57,15 @@ static const mw_gpu_spec gpus[] = {
     {"h200", "NVIDIA H200 141GB SXM5", 141 * GIB, 4.8e12, 67 * T, 989.5 * T, 1979 * T, 1979 * T, 0,
      "NVIDIA H200 datasheet (nvidia.com/en-us/data-center/h200), SXM: 141GB HBM3e 4.8 TB/s; FP32 "
      "67, BF16/FP16 tensor 1,979/2, FP8 3,958/2 TFLOPS, INT8 3,958/2 TOPS (sparse figures halved)"},
+    /* NVIDIA HGX platform specifications (nvidia.com/en-us/data-center/
+     * hgx), HGX B200, per GPU: 180GB HBM3E 7.7TB/s; FP32 75 TFLOPS;
+     * FP16/BF16 4.5 PFLOPS, FP8/FP6 9 PFLOPS, INT8 9 POPS, tensor figures
+     * with sparsity (the table's footnote; dense 2,250 / 4,500 as listed by
+     * glennklockwood.com/garden/processors/B200 for the 1,000 W HGX part).
+     * An earlier datasheet said 8TB/s; the HGX table's 7.7 is used. */
+    {"b200", "NVIDIA B200 180GB (HGX)", 180 * GIB, 7.7e12, 75 * T, 2250 * T, 4500 * T, 4500 * T, 0,
+     "NVIDIA HGX B200 specifications (nvidia.com/en-us/data-center/hgx), per GPU: 180GB HBM3E "
+     "7.7 TB/s; FP32 75, FP16/BF16 4.5 P/2, FP8 9 P/2 TFLOPS, INT8 9 P/2 TOPS (sparse halved)"},
     /* NVIDIA L4 Tensor Core GPU datasheet: 24GB GDDR6 300GB/s; FP32 30.3;
      * FP16/BF16 242*; FP8 485*; INT8 485* TOPS. */
     {"l4", "NVIDIA L4 24GB", 24 * GIB, 300e9, 30.3 * T, 121 * T, 242.5 * T, 242.5 * T, 0,
@@ -206,8 +215,8 @@ mw_status mw_gpu_spec_find(const char *name, const mw_gpu_spec **out, uint32_t *
         if (sep && sep[1]) {
             char *end = NULL;
             n = 0;
-            for (end = (char *)sep + 1; isdigit((unsigned char)*end) && n <= 65536; end++)
-                n = n * 10 + (uint64_t)(*end - '0');
+            for (end = (char *)sep + 1; isdigit((unsigned char)*end); end++)
+                if (n <= 65536) n = n * 10 + (uint64_t)(*end - '0'); /* past the bound: stays above it */
             if (!*end) g = lookup(name, (size_t)(sep - name));
             MW_RETURN_IF(g && (n == 0 || n > 65536), err, MW_ERR_INVALID,
                          "--gpu %s: the count must be 1 to 65536", name);

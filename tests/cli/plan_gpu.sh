@@ -68,6 +68,9 @@ expect_contains "$T/stderr" "unknown GPU 'h1000'"
 expect_contains "$T/stderr" "h100-80g, h100-pcie, h200"
 expect_contains "$T/stderr" "mi300x"
 expect_exit 2 "$MW" plan llama-3-8b --gpu h100:0
+expect_contains "$T/stderr" "the count must be 1 to 65536"
+expect_exit 2 "$MW" plan llama-3-8b --gpu h100:99999999999999999999
+expect_contains "$T/stderr" "the count must be 1 to 65536"
 expect_exit 2 "$MW" plan llama-3-8b --gpu rtx-4090:abc
 expect_exit 2 "$MW" plan gpt2 --gpu h100:64
 expect_contains "$T/stderr" "attention heads"
