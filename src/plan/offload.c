@@ -99,6 +99,19 @@ mw_status mw_plan_offload(const mw_model *m, const mw_plan_opts *opts, const mw_
     const uint64_t kv_layer_token = p.kv_bytes_per_token / L;   /* exact: 2 x row x L */
     const uint64_t kv_layer = kv_layer_token * o.ctx * o.batch;
     const double pos = o.gen ? o.prompt + (o.gen + 1) / 2.0 : o.prompt; /* as mw_plan_decode_step */
+    /* MoE: a step reads only the experts some sequence is routed to, at
+     * most min(E, B x k) of E (as mw_plan_decode_step): the share of a
+     * layer's matrices left unread */
+    double unread = 0;
+    if (m->hp.n_experts > 1) {
+        const mw_hparams *hp = &m->hp;
+        const double h = hp->n_embd, d = hp->head_dim, E = hp->n_experts;
+        const double attn_w = 2 * h * hp->n_heads * d + 2 * h * hp->n_kv_heads * d;
+        const double ffn_w = (hp->gated_ffn ? 3 : 2) * h * (double)hp->n_ff * E;
+        const double k = hp->n_experts_used ? hp->n_experts_used : 1;
+        const double read = (double)o.batch * k < E ? (double)o.batch * k : E;
+        unread = ffn_w / (attn_w + ffn_w) * (1 - read / E);
+    }
     const uint64_t compute = p.bytes[MW_COMP_ACTIVATIONS] + p.bytes[MW_COMP_SCRATCH];
     const uint64_t overhead = p.bytes[MW_COMP_OVERHEAD];
     const uint64_t usable = mw_gpu_spec_usable_bytes(g);
@@ -116,10 +129,10 @@ mw_status mw_plan_offload(const mw_model *m, const mw_plan_opts *opts, const mw_
         r.output_on_gpu = n >= 1;
         r.gpu_repeating_layers = n >= 1 ? n - 1 : 0;
         const uint32_t first_gpu = L - r.gpu_repeating_layers;
-        double gpu_read = 0, host_read = 0;
+        double gpu_read = 0, host_read = 0, gpu_layers_w = 0, host_layers_w = 0;
         for (uint32_t l = 0; l < L; l++) {
-            if (l >= first_gpu) r.gpu_weights_bytes += layer_w[l], r.gpu_kv_bytes += kv_layer;
-            else r.host_weights_bytes += layer_w[l], r.host_kv_bytes += kv_layer;
+            if (l >= first_gpu) r.gpu_weights_bytes += layer_w[l], r.gpu_kv_bytes += kv_layer, gpu_layers_w += layer_w[l];
+            else r.host_weights_bytes += layer_w[l], r.host_kv_bytes += kv_layer, host_layers_w += layer_w[l];
         }
         const uint64_t head = output_w + tied_copy;
         if (r.output_on_gpu) r.gpu_weights_bytes += head;
@@ -133,11 +146,13 @@ mw_status mw_plan_offload(const mw_model *m, const mw_plan_opts *opts, const mw_
         r.gpu_limit_bytes = limit;
         r.fits = r.gpu_bytes <= limit;
         /* a decode step reads every weight of its layers and head once (the
-         * embedding table a row per sequence: not counted) and the KV cache
-         * to the mean position, as mw_plan_decode_step does for a dense model */
+         * embedding table a row per sequence: not counted; MoE: the routed
+         * experts) and the KV cache to the mean position, as
+         * mw_plan_decode_step does */
         const double kv_read = (double)o.batch * pos * (double)kv_layer_token;
-        gpu_read = (double)(r.gpu_weights_bytes) + kv_read * r.gpu_repeating_layers;
-        host_read = (double)(r.host_weights_bytes - input_w) + kv_read * (L - r.gpu_repeating_layers);
+        gpu_read = (double)r.gpu_weights_bytes - gpu_layers_w * unread + kv_read * r.gpu_repeating_layers;
+        host_read = (double)(r.host_weights_bytes - input_w) - host_layers_w * unread +
+                    kv_read * (L - r.gpu_repeating_layers);
         if (!r.output_on_gpu && m->hp.tied_embeddings) host_read += (double)tied_copy;
         r.gpu_read_bytes = gpu_read;
         r.host_read_bytes = host_read;

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *optimizer_name(mw_optimizer o)
 {
@@ -98,7 +99,7 @@ static void gpu_step_text(const mw_model *m, const mw_plan_target *t, FILE *out)
             mw_seconds_format(st.bandwidth_seconds, d, sizeof d));
     if (st.compute_seconds >= 0)
         fprintf(out, "%.3g GFLOP at %s %s: %s)\n", q->decode_step_flops / 1e9, st.peak_type,
-                mw_rate_format(st.peak, "FLOP/s", e, sizeof e), mw_seconds_format(st.compute_seconds, a, sizeof a));
+                mw_rate_format(st.peak, strcmp(st.peak_type, "int8") ? "FLOP/s" : "OP/s", e, sizeof e), mw_seconds_format(st.compute_seconds, a, sizeof a));
     else
         fprintf(out, "peak FLOP/s unknown for this GPU: compute not bounded)\n");
 }

@@ -171,6 +171,26 @@ static void test_tied(void **state)
     mw_model_free(m);
 }
 
+/* MoE: a step reads the routed experts only (Mixtral: 2 of 8 at batch 1),
+ * so all layers on the GPU read about the plan's decode bytes. */
+static void test_moe(void **state)
+{
+    (void)state;
+    mw_model *m = open_model("mixtral-8x7b");
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.weight_dtype = MW_DTYPE_Q4_K;
+    mw_plan p;
+    assert_int_equal(mw_plan_compute(m, &o, &p, NULL), MW_OK);
+    o.gpu_layers = (int32_t)m->hp.n_layers + 1;
+    mw_offload s = split(m, &o, gpu("h200"));
+    double rel = (s.gpu_read_bytes - p.decode_step_bytes) / p.decode_step_bytes;
+    assert_true(rel > -1e-3 && rel < 1e-3);
+    /* and far less than all the weights */
+    assert_true(s.gpu_read_bytes < 0.5 * (double)s.gpu_weights_bytes);
+    mw_model_free(m);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -200,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_output_first),
         cmocka_unit_test(test_auto),
         cmocka_unit_test(test_tied),
+        cmocka_unit_test(test_moe),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
