@@ -82,10 +82,13 @@ static const mw_gpu_spec gpus[] = {
     {"a10", "NVIDIA A10 24GB", 24 * GIB, 600e9, 31.2 * T, 125 * T, 0, 250 * T, 0,
      "NVIDIA A10 datasheet (nvidia.com/en-us/data-center/products/a10-gpu): 24GB GDDR6 600 GB/s; "
      "FP32 31.2, BF16/FP16 tensor 125 TFLOPS, INT8 250 TOPS (dense)"},
-    /* NVIDIA T4 datasheet: 16GB GDDR6 320+ GB/s; FP32 8.1; mixed precision
-     * (FP16/FP32) 65 TFLOPS; INT8 130 TOPS. */
+    /* NVIDIA T4 datasheet: 16GB GDDR6; FP32 8.1; mixed precision
+     * (FP16/FP32) 65 TFLOPS; INT8 130 TOPS. Bandwidth: NVIDIA's pages say
+     * "300 GB/sec" (datasheet) and "320+ GB/s" (product page); 320 is its
+     * 256-bit GDDR6 at 10 Gbps, used here. */
     {"t4", "NVIDIA T4 16GB", 16 * GIB, 320e9, 8.1 * T, 65 * T, 0, 130 * T, 0,
-     "NVIDIA T4 datasheet (nvidia.com/en-us/data-center/tesla-t4): 16GB GDDR6 320 GB/s; FP32 "
+     "NVIDIA T4 datasheet and product page (nvidia.com/en-us/data-center/tesla-t4): 16GB GDDR6 "
+     "320 GB/s (256-bit at 10 Gbps; the datasheet rounds to 300); FP32 "
      "8.1, FP16 tensor 65 TFLOPS, INT8 130 TOPS"},
     /* NVIDIA V100 datasheet, SXM2: 32GB HBM2 900GB/s; FP32 15.7; tensor
      * 125 TFLOPS; no INT8 tensor cores, no FP8. */
