@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* long-only options of the GPU block (values past any letter) */
+enum { OPT_GPU = 1001, OPT_GPU_LAYERS, OPT_HOST_BW };
+#define PLAN_GPUS_MAX 8
+
 const struct option mw_cmd_plan_options[] = {
     {"batch", required_argument, NULL, 'b'},
     {"ctx", required_argument, NULL, 'c'},
@@ -36,6 +40,10 @@ const struct option mw_cmd_plan_options[] = {
     {"lora-targets", required_argument, NULL, 0x4c02},
     {"qlora", no_argument, NULL, 0x4c03},
     {"lora-dtype", required_argument, NULL, 0x4c04},
+    /* GPUs by name and offload splits (docs/PLAN.md) */
+    {"gpu", required_argument, NULL, OPT_GPU},
+    {"gpu-layers", required_argument, NULL, OPT_GPU_LAYERS},
+    {"host-bw", required_argument, NULL, OPT_HOST_BW},
     {NULL, 0, NULL, 0},
 };
 
@@ -71,6 +79,10 @@ int mw_cmd_plan(int argc, char **argv)
     static const char *const optimizers[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
     static const char *const recomputes[] = {"none", "selective", "full"};
     mw_cli_operands ops = {.max = 1};
+    /* --gpu NAME[:N|xN] (repeatable) and --gpu-layers N|auto */
+    const mw_gpu_spec *gpu_specs[PLAN_GPUS_MAX];
+    uint32_t gpu_counts[PLAN_GPUS_MAX], n_gpu_args = 0, host_bw = 0;
+    uint64_t host_bw_bytes = 0;
     optind = 1;
     opterr = 0;
     while ((c = mw_cli_getopt(argc, argv, "+:b:c:d:jh", mw_cmd_plan_options, &ops)) != -1) {
@@ -135,6 +147,31 @@ int mw_cmd_plan(int argc, char **argv)
             break;
         }
         case 'j': json = 1; break;
+        case OPT_GPU:
+            if (n_gpu_args == PLAN_GPUS_MAX) {
+                mw_cli_error("plan", "--gpu may be given at most %d times", PLAN_GPUS_MAX);
+                return MW_EXIT_USAGE;
+            }
+            if (mw_gpu_spec_find(optarg, &gpu_specs[n_gpu_args], &gpu_counts[n_gpu_args], &err) != MW_OK) {
+                mw_cli_error("plan", "--gpu: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            n_gpu_args++;
+            break;
+        case OPT_GPU_LAYERS:
+            if (!strcmp(optarg, "auto")) {
+                o.gpu_layers = MW_GPU_LAYERS_AUTO;
+            } else {
+                uint32_t n;
+                if (!U32("--gpu-layers", 0, 1000000, &n)) return MW_EXIT_USAGE;
+                o.gpu_layers = (int32_t)n;
+            }
+            break;
+        case OPT_HOST_BW:
+            if (!mw_cli_parse_size("plan", "--host-bw", optarg, 1, MW_CLI_SIZE_MAX, &host_bw_bytes))
+                return MW_EXIT_USAGE;
+            host_bw = 1;
+            break;
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
         case ':': mw_cli_error("plan", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -152,6 +189,47 @@ int mw_cmd_plan(int argc, char **argv)
         mw_cli_error("plan", "--lora-dtype needs --lora R or --qlora");
         return MW_EXIT_USAGE;
     }
+    /* an offload split needs one GPU: from --gpu, else NVML's first */
+    mw_gpu_spec nvml_gpu;
+    char nvml_desc[128];
+    const mw_gpu_spec *split_gpu = NULL;
+    if (o.gpu_layers != MW_GPU_LAYERS_NONE) {
+        if (n_gpu_args) {
+            if (gpu_counts[0] != 1) {
+                mw_cli_error("plan", "--gpu-layers splits between one GPU and the host; give --gpu %s "
+                             "without a count", gpu_specs[0]->name);
+                return MW_EXIT_USAGE;
+            }
+            split_gpu = gpu_specs[0];
+        } else {
+            mw_machine_memory mm;
+            if (mw_machine_memory_read(&mm, &err) == MW_OK && mm.n_gpus > 0) {
+                /* its figures from the table when NVML's name is a row's */
+                const char *nm = mm.gpus[0].name;
+                if (!strncmp(nm, "NVIDIA ", 7)) nm += 7;
+                if (!strncmp(nm, "GeForce ", 8)) nm += 8;
+                const mw_gpu_spec *row = NULL;
+                memset(&nvml_gpu, 0, sizeof nvml_gpu);
+                if (mw_gpu_spec_find(nm, &row, NULL, NULL) == MW_OK) nvml_gpu = *row;
+                snprintf(nvml_desc, sizeof nvml_desc, "gpu 0 (%s, NVML)", mm.gpus[0].name);
+                nvml_gpu.name = nvml_desc;
+                nvml_gpu.description = nvml_desc;
+                nvml_gpu.memory_bytes = mm.gpus[0].total_bytes;
+                if (!row) nvml_gpu.source = "NVML (memory only; bandwidth unknown)";
+                split_gpu = &nvml_gpu;
+            }
+        }
+        if (!split_gpu) {
+            mw_cli_error("plan", "--gpu-layers needs a GPU to split with: give --gpu NAME (NVML sees "
+                         "none on this machine; `memwall plan --help` lists the names)");
+            return MW_EXIT_USAGE;
+        }
+    } else if (host_bw) {
+        mw_cli_error("plan", "--host-bw is the host part's bandwidth of an offload split: give it with "
+                     "--gpu-layers");
+        return MW_EXIT_USAGE;
+    }
+
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;
@@ -167,7 +245,9 @@ int mw_cmd_plan(int argc, char **argv)
 
     /* The memory sizes to answer for: --mem, else this host's available
      * memory and each GPU's total. */
-    mw_plan_target targets[9];
+    mw_plan_target targets[9 + PLAN_GPUS_MAX + 1];
+    mw_offload split;
+    memset(targets, 0, sizeof targets);
     size_t nt = 0;
     uint64_t mem = o.mem_bytes;
     o.mem_bytes = MW_UNKNOWN;
@@ -180,7 +260,18 @@ int mw_cmd_plan(int argc, char **argv)
     if (mem != MW_UNKNOWN) {
         snprintf(targets[nt].name, sizeof targets[nt].name, "--mem");
         targets[nt++].plan.opts.mem_bytes = mem;
-    } else {
+    }
+    /* GPUs by name: each one's usable memory per device, tensor parallel
+     * over its count unless --tp was given */
+    for (uint32_t g = 0; g < n_gpu_args; g++) {
+        mw_plan_target *x = &targets[nt++];
+        if (gpu_counts[g] > 1) snprintf(x->name, sizeof x->name, "%s x%u", gpu_specs[g]->name, gpu_counts[g]);
+        else snprintf(x->name, sizeof x->name, "%s", gpu_specs[g]->name);
+        x->plan.opts.mem_bytes = mw_gpu_spec_usable_bytes(gpu_specs[g]);
+        x->gpu = gpu_specs[g];
+        x->gpu_count = gpu_counts[g];
+    }
+    if (mem == MW_UNKNOWN && !n_gpu_args) {
         mw_machine_memory mm;
         if (mw_machine_memory_read(&mm, &err) == MW_OK) {
             snprintf(targets[nt].name, sizeof targets[nt].name, "this host (available memory)");
@@ -194,6 +285,16 @@ int mw_cmd_plan(int argc, char **argv)
     for (size_t i = 0; i < nt; i++) {
         mw_plan_opts ot = o;
         ot.mem_bytes = targets[i].plan.opts.mem_bytes;
+        if (targets[i].gpu && targets[i].gpu_count > 1 && o.tp == 1 && o.pp == 1) {
+            if (targets[i].gpu_count > m->hp.n_heads) {
+                mw_cli_error("plan", "--gpu %s: %u devices exceed the model's %u attention heads (tensor "
+                             "parallel); give --tp and --pp", targets[i].name, targets[i].gpu_count,
+                             m->hp.n_heads);
+                code = MW_EXIT_USAGE;
+                goto out;
+            }
+            ot.tp = targets[i].gpu_count;
+        }
         if (mw_plan_compute(m, &ot, &targets[i].plan, &err) != MW_OK) {
             mw_cli_error(NULL, "%s", err.msg);
             code = MW_EXIT_FAILURE;
@@ -204,6 +305,23 @@ int mw_cmd_plan(int argc, char **argv)
      * there is one (plan never measures: memwall roofline does) */
     mw_ceilings ceilings;
     const mw_ceilings *cp = !o.training && mw_cli_ceilings(0, 0, NULL, 0, &ceilings) ? &ceilings : NULL;
+    if (split_gpu) {
+        /* the host part's bandwidth: --host-bw, else this machine's profile */
+        mw_plan_opts os = o;
+        os.host_bytes_per_second = host_bw ? (double)host_bw_bytes : cp ? cp->dram_read_bytes_per_second : 0;
+        if (mw_plan_offload(m, &os, split_gpu, &split, &err) != MW_OK) {
+            mw_cli_error("plan", "%s", err.msg);
+            code = MW_EXIT_USAGE;
+            goto out;
+        }
+        mw_plan_target *x = &targets[nt++];
+        snprintf(x->name, sizeof x->name, "offload split on %s", split_gpu->name);
+        x->plan = base;
+        x->plan.opts.host_bytes_per_second = os.host_bytes_per_second;
+        x->gpu = split_gpu;
+        x->gpu_count = 1;
+        x->offload = &split;
+    }
     mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, cp, stdout, &err)
                         : mw_plan_report_text(m, &base, targets, nt, cp, stdout,
                                               mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);

@@ -718,7 +718,25 @@ typedef struct mw_plan_opts {
                                         compute bf16, paged AdamW           */
     mw_dtype lora_dtype;             /* adapters' type; MW_DTYPE_COUNT: f32
                                         (PEFT), bf16 with qlora (qlora.py)  */
+    /* Offload split (mw_plan_offload, `plan --gpu-layers`; docs/PLAN.md,
+     * "Offload split"): */
+    int32_t  gpu_layers;             /* layers on the GPU as llama.cpp's -ngl
+                                        counts them: the output layer first,
+                                        then repeating layers from the last;
+                                        n_layers + 1 = all.
+                                        MW_GPU_LAYERS_NONE (default): no
+                                        split; MW_GPU_LAYERS_AUTO: the most
+                                        that fit                            */
+    uint64_t gpu_margin_bytes;       /* left free on the GPU by AUTO;
+                                        MW_UNKNOWN: 1 GiB (llama.cpp
+                                        --fit-target's default)             */
+    double   host_bytes_per_second;  /* host memory's read bandwidth for the
+                                        host part's decode time; <= 0:
+                                        unknown                             */
 } mw_plan_opts;
+
+#define MW_GPU_LAYERS_NONE (-1)
+#define MW_GPU_LAYERS_AUTO (-2)
 
 MW_API void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
 
@@ -770,6 +788,86 @@ typedef struct mw_plan {
  *  @return MW_ERR_INVALID when the model has no hyperparameters or an
  *  option is out of range (err says which). */
 MW_API mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *o, mw_plan *out, mw_err *err);
+
+/* ---- GPUs by name and offload splits (docs/PLAN.md, "GPUs by name",
+ * "Offload split") ---- */
+
+/* One GPU's datasheet figures. Peaks are dense (no 2:4 sparsity), in
+ * operations per second; 0: unknown or not supported (the row's source
+ * says which). */
+typedef struct mw_gpu_spec {
+    const char *name;                /* "h100-80g"                          */
+    const char *description;         /* "NVIDIA H100 80GB SXM5"             */
+    uint64_t memory_bytes;           /* the device's memory                 */
+    double   bandwidth_bytes_per_second;
+    double   peak_flops_fp32;        /* non-tensor FP32                     */
+    double   peak_flops_fp16;        /* FP16/BF16 tensor (matrix) cores     */
+    double   peak_flops_fp8;
+    double   peak_ops_int8;
+    int      unified_memory;         /* host and GPU share memory (Apple)   */
+    const char *source;              /* datasheet name / URL                */
+} mw_gpu_spec;
+
+/*! mw_gpu_spec_find() : a GPU by name, case-insensitive, '-', '_' and ' '
+ *  ignored ("RTX_4090" = "rtx-4090"), aliases (h100 = h100-80g); with a
+ *  count as NAME:N or NAMExN ("h100-80g:8", "mi300xx2"; the whole name is
+ *  tried first). count may be NULL (then a count is still accepted).
+ *  @return MW_ERR_INVALID listing the known names when unknown. */
+MW_API mw_status mw_gpu_spec_find(const char *name, const mw_gpu_spec **out, uint32_t *count, mw_err *err);
+/* NULL-terminated names of the table's rows. */
+MW_API const char *const *mw_gpu_spec_names(void);
+/* The memory a plan may use: all of it, or for unified memory the share
+ * macOS lets the GPU wire by default (75%). */
+MW_API uint64_t mw_gpu_spec_usable_bytes(const mw_gpu_spec *g);
+
+/* One decode step of an inference plan on a GPU: it moves
+ * p->decode_step_bytes at the bandwidth and does p->decode_step_flops at
+ * the peak of the weights' compute type (F32: fp32; F16/BF16: fp16; FP8:
+ * fp8; quantized: int8; falling back to fp16 then fp32 where unknown). */
+typedef struct mw_gpu_step {
+    double bandwidth_seconds;        /* bytes / bandwidth                   */
+    double compute_seconds;          /* flops / peak; < 0: peak unknown     */
+    double step_seconds;             /* the larger                          */
+    double tokens_per_second;        /* batch / step_seconds                */
+    double peak;                     /* the peak used (0: unknown)          */
+    const char *peak_type;           /* "fp32", "fp16", "fp8", "int8"       */
+    const char *binds;               /* "bandwidth" or "compute"            */
+} mw_gpu_step;
+
+/*! mw_gpu_step_compute() : pure. @return 0 without a decode step (a
+ *  training plan) or a bandwidth. */
+MW_API int mw_gpu_step_compute(const mw_model *m, const mw_plan *p, const mw_gpu_spec *g, mw_gpu_step *out);
+
+/* An offload split (llama.cpp -ngl): per device bytes and the decode step
+ * over the two tiers. */
+typedef struct mw_offload {
+    uint32_t n_layers;               /* the model's repeating layers        */
+    uint32_t gpu_layers;             /* as -ngl counts: 0 .. n_layers + 1   */
+    uint32_t gpu_repeating_layers;   /* of them, repeating layers           */
+    int      output_on_gpu;          /* the output layer (norm, head)       */
+    uint64_t gpu_weights_bytes;      /* its layers' (and head's) weights    */
+    uint64_t gpu_kv_bytes;           /* its layers' KV cache                */
+    uint64_t gpu_compute_bytes;      /* compute buffer: activations+scratch */
+    uint64_t gpu_overhead_bytes;     /* the runtime's (the plan's low end)  */
+    uint64_t gpu_bytes;              /* their sum                           */
+    uint64_t host_weights_bytes;     /* the other layers, the embeddings    */
+    uint64_t host_embed_bytes;       /* of them, the input embeddings       */
+    uint64_t host_kv_bytes;
+    uint64_t host_bytes;
+    uint64_t gpu_limit_bytes;        /* usable memory less the margin       */
+    int      fits;                   /* gpu_bytes <= gpu_limit_bytes        */
+    double   gpu_read_bytes;         /* per decode step                     */
+    double   host_read_bytes;
+    double   gpu_seconds, host_seconds; /* < 0: that bandwidth unknown      */
+    double   decode_step_seconds;    /* their sum; < 0: unknown             */
+} mw_offload;
+
+/*! mw_plan_offload() : pure. o->gpu_layers N (0 .. n_layers + 1, larger
+ *  clamped as llama.cpp does) or MW_GPU_LAYERS_AUTO (the most that fit
+ *  g's usable memory less o->gpu_margin_bytes). One GPU; inference only.
+ *  @return MW_ERR_INVALID for training, tp/pp > 1, or no split asked. */
+MW_API mw_status mw_plan_offload(const mw_model *m, const mw_plan_opts *o, const mw_gpu_spec *g, mw_offload *out,
+                                 mw_err *err);
 
 /* ------------------------------------------------------------------------
  * This machine's memory (for plan's default --mem)
@@ -1322,6 +1420,12 @@ MW_API mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
 typedef struct mw_plan_target {
     char     name[128];
     mw_plan  plan;                   /* computed with opts.mem_bytes = that size */
+    /* a GPU by name (--gpu): its row and count (tp over them); NULL else */
+    const mw_gpu_spec *gpu;
+    uint32_t gpu_count;
+    /* an offload split on gpu (--gpu-layers): answered instead of the
+     * memory questions (the report's "offload"); NULL else */
+    const mw_offload *offload;
 } mw_plan_target;
 
 /*! mw_plan_report_text() : the component table and the answer for each

@@ -41,6 +41,9 @@ void mw_plan_opts_init(mw_plan_opts *o)
     o->mem_bytes = MW_UNKNOWN;
     o->overhead_bytes = MW_UNKNOWN;
     o->lora_dtype = MW_DTYPE_COUNT; /* LoRA: the adapters' default type */
+    /* offload split (offload.c): none unless asked */
+    o->gpu_layers = MW_GPU_LAYERS_NONE;
+    o->gpu_margin_bytes = MW_UNKNOWN;
 }
 
 static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *optimizer_name(mw_optimizer o)
 {
@@ -138,6 +139,68 @@ static void on_this_machine_text(const mw_plan *p, const mw_ceilings *c, FILE *o
             c->noisy ? "; its figures were noisy" : "");
 }
 
+/* ---- GPUs by name and offload splits (docs/PLAN.md) ---- */
+
+/* A GPU target's decode step, under its memory answers. */
+static void gpu_step_text(const mw_model *m, const mw_plan_target *t, FILE *out)
+{
+    const mw_gpu_spec *g = t->gpu;
+    const mw_plan *q = &t->plan;
+    char a[32], b[32], c[32], d[32], e[32];
+    if (t->gpu_count > 1)
+        fprintf(out, "  %u x %s, tensor parallel over %u (as vLLM's tensor_parallel_size); per device:\n",
+                t->gpu_count, g->description, q->opts.tp);
+    else
+        fprintf(out, "  %s%s\n", g->description,
+                g->unified_memory ? "; unified memory: the plan uses the 75% macOS lets the GPU wire" : "");
+    mw_gpu_step st;
+    if (!mw_gpu_step_compute(m, q, g, &st)) return;
+    fprintf(out, "  decode step at least %s, at most %.4g tokens/s at batch %u: %s binds (%s at %s: %s; ",
+            mw_seconds_format(st.step_seconds, a, sizeof a), st.tokens_per_second, q->opts.batch,
+            st.binds[0] == 'b' ? "memory bandwidth" : "compute",
+            mw_size_format((uint64_t)q->decode_step_bytes, b, sizeof b),
+            mw_rate_format(g->bandwidth_bytes_per_second, "B/s", c, sizeof c),
+            mw_seconds_format(st.bandwidth_seconds, d, sizeof d));
+    if (st.compute_seconds >= 0)
+        fprintf(out, "%.3g GFLOP at %s %s: %s)\n", q->decode_step_flops / 1e9, st.peak_type,
+                mw_rate_format(st.peak, strcmp(st.peak_type, "int8") ? "FLOP/s" : "OP/s", e, sizeof e), mw_seconds_format(st.compute_seconds, a, sizeof a));
+    else
+        fprintf(out, "peak FLOP/s unknown for this GPU: compute not bounded)\n");
+}
+
+static void offload_text(const mw_plan_target *t, FILE *out, const char *bold, const char *reset)
+{
+    const mw_offload *s = t->offload;
+    char a[32], b[32], c[32], d[32], e[32];
+    fprintf(out, "%s%s%s: %u of %u layers on the GPU (%u repeating%s; llama.cpp -ngl %u), %s\n", bold, t->name,
+            reset, s->gpu_layers, s->n_layers + 1, s->gpu_repeating_layers,
+            s->output_on_gpu ? " + the output layer" : "", s->gpu_layers,
+            s->fits ? "fits" : "does not fit");
+    fprintf(out, "  %-6s %12s %12s %12s %12s\n", "device", "weights", "kv_cache", "compute+ovh", "total");
+    fprintf(out, "  %-6s %12s %12s %12s %12s  of %s\n", "gpu", mw_size_format(s->gpu_weights_bytes, a, sizeof a),
+            mw_size_format(s->gpu_kv_bytes, b, sizeof b),
+            mw_size_format(s->gpu_compute_bytes + s->gpu_overhead_bytes, c, sizeof c),
+            mw_size_format(s->gpu_bytes, d, sizeof d), mw_size_format(s->gpu_limit_bytes, e, sizeof e));
+    fprintf(out, "  %-6s %12s %12s %12s %12s  (embeddings %s stay on the host, as llama.cpp keeps them)\n",
+            "host", mw_size_format(s->host_weights_bytes, a, sizeof a), mw_size_format(s->host_kv_bytes, b, sizeof b),
+            "-", mw_size_format(s->host_bytes, c, sizeof c), mw_size_format(s->host_embed_bytes, d, sizeof d));
+    if (s->decode_step_seconds >= 0) {
+        fprintf(out, "  decode step about %s (gpu %s at %s: %s; ", mw_seconds_format(s->decode_step_seconds, a, sizeof a),
+                mw_size_format((uint64_t)s->gpu_read_bytes, b, sizeof b),
+                mw_rate_format(t->gpu->bandwidth_bytes_per_second, "B/s", c, sizeof c),
+                mw_seconds_format(s->gpu_seconds, d, sizeof d));
+        fprintf(out, "host %s at %s: %s), at most %.4g tokens/s at batch %u\n",
+                mw_size_format((uint64_t)s->host_read_bytes, a, sizeof a),
+                mw_rate_format(t->plan.opts.host_bytes_per_second, "B/s", b, sizeof b),
+                mw_seconds_format(s->host_seconds, c, sizeof c), (double)t->plan.opts.batch / s->decode_step_seconds,
+                t->plan.opts.batch);
+    } else {
+        fprintf(out, "  decode step unknown: %s\n", s->gpu_seconds < 0 ? "the GPU's bandwidth is unknown"
+                                                             : "give --host-bw (or measure this machine: memwall roofline)");
+    }
+    fprintf(out, "  (bandwidth-bound: each tier reads its weights and KV cache once a step)\n");
+}
+
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
                               size_t n_targets, const mw_ceilings *ceilings, FILE *out, unsigned flags, mw_err *err)
 {
@@ -176,6 +239,10 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     on_this_machine_text(p, ceilings, out);
     for (size_t i = 0; i < n_targets; i++) {
         const mw_plan *q = &t[i].plan;
+        if (t[i].offload) {
+            offload_text(&t[i], out, bold, reset);
+            continue;
+        }
         fprintf(out, "%s%s%s: %s: ", bold, t[i].name, reset, mw_size_format(q->opts.mem_bytes, a, sizeof a));
         if (q->fits_high) fprintf(out, "%sfits%s", green, reset);
         else if (q->fits) fprintf(out, "fits unless the runtime takes more than %s",
@@ -195,6 +262,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
                 fprintf(out, " (beyond the %u the model was trained for)", m->hp.n_ctx_train);
             fprintf(out, "\n");
         }
+        if (t[i].gpu) gpu_step_text(m, &t[i], out);
     }
     return mw_report_end(out, "plan report", err);
 }
@@ -211,6 +279,83 @@ static void add_components(cJSON *o, const mw_plan *p)
     cJSON_AddNumberToObject(o, "overhead_high_bytes", (double)p->overhead_high_bytes);
     cJSON_AddNumberToObject(o, "total_bytes", (double)p->total_bytes);
     cJSON_AddNumberToObject(o, "total_high_bytes", (double)p->total_high_bytes);
+}
+
+static void num_or_null(cJSON *o, const char *key, double v)
+{
+    if (v >= 0) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+/* "gpus" (each --gpu target) and "offload" (a --gpu-layers split). */
+static void gpus_json(cJSON *j, const mw_model *m, const mw_plan_target *t, size_t n)
+{
+    cJSON *gs = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const mw_gpu_spec *g = t[i].gpu;
+        if (!g) continue;
+        const mw_plan *q = &t[i].plan;
+        if (t[i].offload) {
+            const mw_offload *s = t[i].offload;
+            cJSON *x = cJSON_AddObjectToObject(j, "offload");
+            if (!x) continue;
+            cJSON_AddStringToObject(x, "gpu", g->name);
+            cJSON_AddNumberToObject(x, "n_layers", s->n_layers);
+            cJSON_AddNumberToObject(x, "gpu_layers", s->gpu_layers);
+            cJSON_AddNumberToObject(x, "gpu_repeating_layers", s->gpu_repeating_layers);
+            cJSON_AddBoolToObject(x, "output_on_gpu", s->output_on_gpu);
+            cJSON_AddBoolToObject(x, "fits", s->fits);
+            cJSON_AddNumberToObject(x, "gpu_limit_bytes", (double)s->gpu_limit_bytes);
+            cJSON_AddNumberToObject(x, "gpu_bytes", (double)s->gpu_bytes);
+            cJSON_AddNumberToObject(x, "gpu_weights_bytes", (double)s->gpu_weights_bytes);
+            cJSON_AddNumberToObject(x, "gpu_kv_cache_bytes", (double)s->gpu_kv_bytes);
+            cJSON_AddNumberToObject(x, "gpu_compute_bytes", (double)s->gpu_compute_bytes);
+            cJSON_AddNumberToObject(x, "gpu_overhead_bytes", (double)s->gpu_overhead_bytes);
+            cJSON_AddNumberToObject(x, "host_bytes", (double)s->host_bytes);
+            cJSON_AddNumberToObject(x, "host_weights_bytes", (double)s->host_weights_bytes);
+            cJSON_AddNumberToObject(x, "host_embeddings_bytes", (double)s->host_embed_bytes);
+            cJSON_AddNumberToObject(x, "host_kv_cache_bytes", (double)s->host_kv_bytes);
+            num_or_null(x, "gpu_bandwidth", g->bandwidth_bytes_per_second > 0 ? g->bandwidth_bytes_per_second : -1);
+            num_or_null(x, "host_bandwidth", q->opts.host_bytes_per_second > 0 ? q->opts.host_bytes_per_second : -1);
+            num_or_null(x, "gpu_step_s", s->gpu_seconds);
+            num_or_null(x, "host_step_s", s->host_seconds);
+            num_or_null(x, "decode_step_s", s->decode_step_seconds);
+            continue;
+        }
+        if (!gs) gs = cJSON_AddArrayToObject(j, "gpus");
+        cJSON *x = gs ? cJSON_CreateObject() : NULL;
+        if (!x) continue;
+        cJSON_AddStringToObject(x, "name", g->name);
+        cJSON_AddStringToObject(x, "description", g->description);
+        cJSON_AddNumberToObject(x, "count", t[i].gpu_count);
+        cJSON_AddNumberToObject(x, "tp", q->opts.tp);
+        cJSON_AddNumberToObject(x, "memory_bytes", (double)g->memory_bytes);
+        cJSON_AddNumberToObject(x, "usable_memory_bytes", (double)q->opts.mem_bytes);
+        cJSON_AddBoolToObject(x, "unified_memory", g->unified_memory);
+        cJSON_AddNumberToObject(x, "bandwidth", g->bandwidth_bytes_per_second);
+        num_or_null(x, "peak_flops_fp32", g->peak_flops_fp32 > 0 ? g->peak_flops_fp32 : -1);
+        num_or_null(x, "peak_flops_fp16", g->peak_flops_fp16 > 0 ? g->peak_flops_fp16 : -1);
+        num_or_null(x, "peak_flops_fp8", g->peak_flops_fp8 > 0 ? g->peak_flops_fp8 : -1);
+        num_or_null(x, "peak_ops_int8", g->peak_ops_int8 > 0 ? g->peak_ops_int8 : -1);
+        cJSON_AddBoolToObject(x, "fits", q->fits);
+        cJSON_AddNumberToObject(x, "max_batch", q->max_batch);
+        cJSON_AddNumberToObject(x, "max_ctx", q->max_ctx);
+        mw_gpu_step st;
+        if (mw_gpu_step_compute(m, q, g, &st)) {
+            cJSON_AddNumberToObject(x, "decode_step_s", st.step_seconds);
+            cJSON_AddNumberToObject(x, "bandwidth_step_s", st.bandwidth_seconds);
+            num_or_null(x, "compute_step_s", st.compute_seconds);
+            cJSON_AddStringToObject(x, "peak_type", st.peak_type);
+            cJSON_AddNumberToObject(x, "tokens_per_s", st.tokens_per_second);
+            cJSON_AddStringToObject(x, "binds", st.binds);
+        } else {
+            cJSON_AddNullToObject(x, "decode_step_s");
+            cJSON_AddNullToObject(x, "tokens_per_s");
+            cJSON_AddNullToObject(x, "binds");
+        }
+        cJSON_AddStringToObject(x, "source", g->source);
+        cJSON_AddItemToArray(gs, x);
+    }
 }
 
 mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
@@ -305,8 +450,10 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddNullToObject(j, "max_batch");
     }
     cJSON *ts = cJSON_AddArrayToObject(j, "targets");
+    gpus_json(j, m, t, n_targets);
     for (size_t i = 0; ts && i < n_targets; i++) {
         const mw_plan *q = &t[i].plan;
+        if (t[i].offload) continue;
         cJSON *x = cJSON_CreateObject();
         if (!x) break;
         cJSON_AddStringToObject(x, "name", t[i].name);
