@@ -217,6 +217,85 @@ static void plan_outputs(void **state)
     mw_model_free(m);
 }
 
+
+/* The sweep's Markdown and the run's CSV and Markdown of made-up results:
+ * one row per point, a model name that needs quoting, and a full device
+ * said as MW_ERR_IO naming the report. */
+static void sweep_and_run_outputs(void **state)
+{
+    (void)state;
+    mw_sweep_point pt[2];
+    mw_verdict v[2] = {MW_VERDICT_BANDWIDTH, MW_VERDICT_BANDWIDTH};
+    memset(pt, 0, sizeof pt);
+    for (int i = 0; i < 2; i++) {
+        pt[i].batch = 1u << i;
+        pt[i].status = MW_POINT_OK;
+        pt[i].runs = 1;
+        pt[i].wall_seconds = 1;
+        pt[i].throughput = 10.0 * (i + 1);
+        pt[i].peak_rss_bytes = pt[i].cgroup_peak_bytes = (100ull + i) << 20;
+        pt[i].swap_peak_bytes = pt[i].swap_in_bytes = pt[i].major_faults = pt[i].refaults = 0;
+        pt[i].psi_some_seconds = pt[i].psi_full_seconds = -1;
+        pt[i].predicted_bytes = pt[i].peak_gpu_bytes = MW_UNKNOWN;
+        pt[i].peak_rss_anon_bytes = pt[i].peak_rss_file_bytes = pt[i].file_cached_bytes = MW_UNKNOWN;
+        pt[i].peak_process_rss_bytes = MW_UNKNOWN;
+        pt[i].throughput_min = pt[i].throughput_max = -1;
+    }
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.n_points = 2;
+    r.points = pt;
+    r.verdicts = v;
+    r.mem_limit_bytes = 1ull << 30;
+    snprintf(r.workload, sizeof r.workload, "sh -c 'a | b'");
+    mw_sweep_analyze(pt, 2, MW_SWEEP_BATCH, NULL, NULL, &r.analysis);
+    char *buf = NULL;
+    size_t len = 0;
+    mw_err err;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(mw_sweep_report_markdown(&r, f, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "## memwall sweep: sh -c 'a \\| b'\n"));
+    assert_non_null(strstr(buf, "| 1 | ok | cgroup | 100 MiB |"));
+    assert_non_null(strstr(buf, "| 2 | ok | cgroup | 101 MiB |"));
+    assert_non_null(strstr(buf, "| 10.0 |"));
+    free(buf);
+
+    mw_run_result run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.model, sizeof run.model, "dir,with \"quotes\"/m.gguf");
+    run.batch = 2;
+    run.threads = 4;
+    run.prompt_tokens = 16;
+    run.gen_tokens = 0;                        /* no decode: empty cells */
+    run.measured[MW_COMP_WEIGHTS] = run.predicted.bytes[MW_COMP_WEIGHTS] = 1000;
+    f = open_memstream(&buf, &len);
+    assert_int_equal(mw_run_report_csv(&run, f, &err), MW_OK);
+    fclose(f);
+    size_t cols;
+    assert_int_equal(csv_records(buf, &cols), 2);
+    assert_int_equal(cols, 22);
+    assert_non_null(strstr(buf, "\n\"dir,with \"\"quotes\"\"/m.gguf\",2,4,16,0,"));
+    assert_non_null(strstr(buf, ",,,1000,1000,"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    assert_int_equal(mw_run_report_markdown(&run, f, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "| weights | 1000 B | 1000 B | +0.00% |"));
+    assert_null(strstr(buf, "decode"));
+    free(buf);
+
+    f = fopen("/dev/full", "w");
+    if (!f) return;
+    assert_int_equal(mw_run_report_csv(&run, f, &err), MW_ERR_IO);
+    assert_non_null(strstr(err.msg, "CSV report"));
+    fclose(f);
+    f = fopen("/dev/full", "w");
+    assert_int_equal(mw_sweep_report_markdown(&r, f, &err), MW_ERR_IO);
+    assert_non_null(strstr(err.msg, "Markdown report"));
+    fclose(f);
+}
+
 static mw_status write_hello(FILE *out, void *user, mw_err *err)
 {
     (void)err;
@@ -306,6 +385,7 @@ int main(void)
         cmocka_unit_test(markdown_cells),
         cmocka_unit_test(tables),
         cmocka_unit_test(plan_outputs),
+        cmocka_unit_test(sweep_and_run_outputs),
         cmocka_unit_test(write_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
