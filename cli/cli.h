@@ -188,6 +188,12 @@ int mw_cli_outputs_option(const char *cmd, mw_cli_outputs *o, int c, const char 
  *  sweep's --csv). @return 1, or 0 when another format was chosen (printed). */
 int mw_cli_outputs_alias(const char *cmd, mw_cli_outputs *o, mw_cli_format f, const char *opt);
 
+/*! mw_cli_outputs_clash() : whether an export names path (the same name,
+ *  or the same file), which the command reads or writes itself (its model,
+ *  --jsonl, --svg): printed as "EXPORT names the same file as OPT". path
+ *  may be NULL. @return 1 when one does (the command exits 2). */
+int mw_cli_outputs_clash(const char *cmd, const mw_cli_outputs *o, const char *opt, const char *path);
+
 /* Writes the report in format f to out (colour: ANSI colours allowed, the
  * table format only). */
 typedef mw_status (*mw_cli_render)(mw_cli_format f, FILE *out, int color, void *user, mw_err *err);

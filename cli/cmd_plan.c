@@ -147,6 +147,8 @@ int mw_cmd_plan(int argc, char **argv)
         default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
     }
+    /* an export must not replace the model it plans (issue #13) */
+    if (ops.n >= 1 && mw_cli_outputs_clash("plan", &outs, "MODEL", ops.v[0])) return MW_EXIT_USAGE;
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;

@@ -264,6 +264,11 @@ int mw_cmd_run(int argc, char **argv)
         return MW_EXIT_USAGE;
     }
     const char *model = ops.n ? ops.v[0] : MW_DEMO_MODEL;
+    /* an export must not replace what the run reads or writes (issue #13) */
+    if (mw_cli_outputs_clash("run", &outs, "MODEL", ops.n ? ops.v[0] : NULL) ||
+        mw_cli_outputs_clash("run", &outs, "--logits", logits) ||
+        mw_cli_outputs_clash("run", &outs, "--text-file", text_file))
+        return MW_EXIT_USAGE;
     static token_lists tl;
     int code = MW_EXIT_OK;
     if (tokens) {

@@ -419,6 +419,11 @@ int mw_cmd_sweep(int argc, char **argv)
     if (code >= 0) return code;
     if (!take_operands(argc, argv, &ops, o) || !check_axis_options(&cl) || !check_command_options(o))
         return MW_EXIT_USAGE;
+    /* an export must not replace what the sweep reads or writes (issue #13) */
+    if (mw_cli_outputs_clash("sweep", &cl.outs, "MODEL", o->model) ||
+        mw_cli_outputs_clash("sweep", &cl.outs, "--jsonl", o->jsonl_path) ||
+        mw_cli_outputs_clash("sweep", &cl.outs, "--svg", cl.svg))
+        return MW_EXIT_USAGE;
     fill_defaults(&cl, ops.n == 1);
 
     progress pr = {!cl.quiet && isatty(STDERR_FILENO), o->axis}; /* a live table on a terminal only */

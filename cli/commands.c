@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -376,6 +377,23 @@ int mw_cli_outputs_option(const char *cmd, mw_cli_outputs *o, int c, const char 
     }
     o->exports[f] = arg;
     return 1;
+}
+
+int mw_cli_outputs_clash(const char *cmd, const mw_cli_outputs *o, const char *opt, const char *path)
+{
+    if (!path) return 0;
+    struct stat a, b;
+    int have = stat(path, &a) == 0;
+    for (int f = 0; f < MW_CLI_FORMAT_COUNT; f++) {
+        if (!o->exports[f]) continue;
+        if (strcmp(o->exports[f], path) != 0 &&
+            !(have && stat(o->exports[f], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+            continue;
+        mw_cli_error(cmd, "--export-%s '%s' names the same file as %s: give the export another name", format_names[f],
+                     o->exports[f], opt);
+        return 1;
+    }
+    return 0;
 }
 
 /* One export: the command's renderer in one format, for mw_report_write_file. */

@@ -104,7 +104,19 @@ for cmd in "plan demo" "run" "sweep"; do
     expect_exit 2 $MW $cmd --export-markdown ""
     expect_contains "$T/stderr" "--export-markdown needs a file name"
 done
-[ ! -e "$T/a.csv" ] && [ ! -e "$T/same" ] || fail "a refused command line wrote an export"
+# an export may not replace what the command reads or writes itself
+cp models/tiny.gguf "$T/m.gguf"
+ln -s "$T/m.gguf" "$T/m-link.gguf"
+expect_exit 2 $MW plan "$T/m.gguf" --export-json "$T/m.gguf"
+expect_contains "$T/stderr" "names the same file as MODEL"
+expect_exit 2 $MW plan "$T/m-link.gguf" --export-csv "$T/m.gguf"
+expect_contains "$T/stderr" "names the same file as MODEL"
+expect_exit 2 $MW run "$T/m.gguf" --export-markdown "$T/m-link.gguf"
+expect_contains "$T/stderr" "names the same file as MODEL"
+expect_exit 2 $MW sweep --jsonl "$T/s.jsonl" --export-json "$T/s.jsonl" -- true
+expect_contains "$T/stderr" "names the same file as --jsonl"
+cmp -s "$T/m.gguf" models/tiny.gguf || fail "a refused export touched the model"
+[ ! -e "$T/a.csv" ] && [ ! -e "$T/same" ] && [ ! -e "$T/s.jsonl" ] || fail "a refused command line wrote an export"
 ok "wrong --format and --export-* command lines: exit 2 with the choices"
 
 # ---- an export that cannot be written: exit 1, after standard output ------------
