@@ -329,7 +329,9 @@ const char *mw_cli_format_name(mw_cli_format f)
 int mw_cli_outputs_alias(const char *cmd, mw_cli_outputs *o, mw_cli_format f, const char *opt)
 {
     if (o->format_by && o->format != f) {
-        mw_cli_error(cmd, "%s and %s %s both given: give one", opt, o->format_by, mw_cli_format_name(o->format));
+        int by_format = !strcmp(o->format_by, "--format");   /* else an alias: --json, --csv */
+        mw_cli_error(cmd, "%s and %s%s%s both given: give one", opt, o->format_by, by_format ? " " : "",
+                     by_format ? mw_cli_format_name(o->format) : "");
         return 0;
     }
     o->format = f;
@@ -343,8 +345,9 @@ int mw_cli_outputs_option(const char *cmd, mw_cli_outputs *o, int c, const char 
         for (int f = 0; f < MW_CLI_FORMAT_COUNT; f++) {
             if (strcmp(arg, format_names[f]) != 0) continue;
             if (o->format_by && o->format != (mw_cli_format)f) {
-                mw_cli_error(cmd, "--format %s and %s both given: give one", arg,
-                             strcmp(o->format_by, "--format") ? o->format_by : "another --format");
+                int by_format = !strcmp(o->format_by, "--format");
+                mw_cli_error(cmd, "--format %s and %s%s%s both given: give one", arg, o->format_by,
+                             by_format ? " " : "", by_format ? mw_cli_format_name(o->format) : "");
                 return -1;
             }
             o->format = (mw_cli_format)f;
