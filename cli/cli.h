@@ -151,4 +151,57 @@ int mw_cli_write_model_text(FILE *out, const char *s, size_t len);
 /* 1 when colour may be used on fd: a terminal, NO_COLOR unset, TERM not dumb. */
 int mw_cli_use_color(int fd);
 
+/* ---- Output formats and exports (issue #13; docs/OUTPUT.md) ---------------
+ * plan, sweep and run: --format table|json|csv|markdown for standard output,
+ * and --export-json FILE, --export-csv FILE, --export-markdown FILE, in any
+ * combination, each at most once, written after standard output (as
+ * hyperfine's --export-* options). Append MW_CLI_OUTPUT_OPTIONS to the
+ * command's option table and pass each getopt code to
+ * mw_cli_outputs_option. */
+typedef enum mw_cli_format {
+    MW_CLI_FORMAT_TABLE = 0, MW_CLI_FORMAT_JSON, MW_CLI_FORMAT_CSV, MW_CLI_FORMAT_MARKDOWN, MW_CLI_FORMAT_COUNT
+} mw_cli_format;
+
+/* getopt codes of the output options: above every short option's */
+enum { MW_CLI_OPT_FORMAT = 0x200, MW_CLI_OPT_EXPORT_JSON, MW_CLI_OPT_EXPORT_CSV, MW_CLI_OPT_EXPORT_MARKDOWN };
+#define MW_CLI_OUTPUT_OPTIONS                                                   \
+    {"format", required_argument, NULL, MW_CLI_OPT_FORMAT},                     \
+    {"export-json", required_argument, NULL, MW_CLI_OPT_EXPORT_JSON},           \
+    {"export-csv", required_argument, NULL, MW_CLI_OPT_EXPORT_CSV},             \
+    {"export-markdown", required_argument, NULL, MW_CLI_OPT_EXPORT_MARKDOWN}
+
+typedef struct mw_cli_outputs {
+    mw_cli_format format;                      /* standard output's (zero: table) */
+    const char *format_by;                     /* the option that chose it, or NULL */
+    const char *exports[MW_CLI_FORMAT_COUNT];  /* [JSON], [CSV], [MARKDOWN]: FILE or NULL */
+} mw_cli_outputs;
+
+/* The format's name: "table", "json", "csv", "markdown". */
+const char *mw_cli_format_name(mw_cli_format f);
+
+/*! mw_cli_outputs_option() : takes getopt's code c (and optarg) when it is
+ *  an output option. @return 1 taken, 0 not an output option, -1 a wrong
+ *  value (printed: the command exits 2). */
+int mw_cli_outputs_option(const char *cmd, mw_cli_outputs *o, int c, const char *arg);
+
+/*! mw_cli_outputs_alias() : an older option that picks a format (--json,
+ *  sweep's --csv). @return 1, or 0 when another format was chosen (printed). */
+int mw_cli_outputs_alias(const char *cmd, mw_cli_outputs *o, mw_cli_format f, const char *opt);
+
+/*! mw_cli_outputs_clash() : whether an export names path (the same name,
+ *  or the same file), which the command reads or writes itself (its model,
+ *  --jsonl, --svg): printed as "EXPORT names the same file as OPT". path
+ *  may be NULL. @return 1 when one does (the command exits 2). */
+int mw_cli_outputs_clash(const char *cmd, const mw_cli_outputs *o, const char *opt, const char *path);
+
+/* Writes the report in format f to out (colour: ANSI colours allowed, the
+ * table format only). */
+typedef mw_status (*mw_cli_render)(mw_cli_format f, FILE *out, int color, void *user, mw_err *err);
+
+/*! mw_cli_outputs_write() : the report on standard output in o->format,
+ *  then each export through mw_report_write_file (atomic; a link at FILE is
+ *  replaced, not followed). A failure is printed, naming the file, and the
+ *  others are still written. @return MW_EXIT_OK or MW_EXIT_FAILURE. */
+int mw_cli_outputs_write(const mw_cli_outputs *o, mw_cli_render render, void *user);
+
 #endif /* MW_CLI_H */

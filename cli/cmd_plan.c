@@ -44,6 +44,8 @@ const struct option mw_cmd_plan_options[] = {
     {"gpu", required_argument, NULL, OPT_GPU},
     {"gpu-layers", required_argument, NULL, OPT_GPU_LAYERS},
     {"host-bw", required_argument, NULL, OPT_HOST_BW},
+    /* output formats and exports (issue #13, cli.h) */
+    MW_CLI_OUTPUT_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +66,28 @@ static int parse_choice(const char *opt, const char *text, const char *const *na
     return 0;
 }
 
+/* The plan's reports, for mw_cli_outputs_write (--format, --export-*). */
+typedef struct plan_out {
+    const mw_model *m;
+    const mw_plan *base;
+    const mw_plan_target *targets;
+    size_t n;
+    const mw_ceilings *ceilings;
+} plan_out;
+
+static mw_status render_plan(mw_cli_format f, FILE *out, int color, void *user, mw_err *err)
+{
+    const plan_out *p = user;
+    switch (f) {
+    case MW_CLI_FORMAT_JSON: return mw_plan_report_json(p->m, p->base, p->targets, p->n, p->ceilings, out, err);
+    case MW_CLI_FORMAT_CSV: return mw_plan_report_csv(p->m, p->base, p->targets, p->n, out, err);
+    case MW_CLI_FORMAT_MARKDOWN: return mw_plan_report_markdown(p->m, p->base, p->targets, p->n, out, err);
+    default:
+        return mw_plan_report_text(p->m, p->base, p->targets, p->n, p->ceilings, out, color ? MW_REPORT_COLOR : 0,
+                                   err);
+    }
+}
+
 /* The plan's largest batch (its inverse questions search up to 2^24) and
  * device count of a parallel dimension. */
 #define PLAN_BATCH_MAX (1u << 24)
@@ -74,7 +98,8 @@ int mw_cmd_plan(int argc, char **argv)
 {
     mw_plan_opts o;
     mw_plan_opts_init(&o);
-    int json = 0, c, choice;
+    int c, choice;
+    mw_cli_outputs outs = {0};
     mw_err err;
     static const char *const optimizers[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
     static const char *const recomputes[] = {"none", "selective", "full"};
@@ -146,7 +171,6 @@ int mw_cmd_plan(int argc, char **argv)
             o.lora_dtype = t;
             break;
         }
-        case 'j': json = 1; break;
         case OPT_GPU:
             if (n_gpu_args == PLAN_GPUS_MAX) {
                 mw_cli_error("plan", "--gpu may be given at most %d times", PLAN_GPUS_MAX);
@@ -172,7 +196,15 @@ int mw_cmd_plan(int argc, char **argv)
                 return MW_EXIT_USAGE;
             host_bw = 1;
             break;
+        case 'j': if (!mw_cli_outputs_alias("plan", &outs, MW_CLI_FORMAT_JSON, "--json")) return MW_EXIT_USAGE; break;
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
+        /* output formats and exports (issue #13) */
+        case MW_CLI_OPT_FORMAT:
+        case MW_CLI_OPT_EXPORT_JSON:
+        case MW_CLI_OPT_EXPORT_CSV:
+        case MW_CLI_OPT_EXPORT_MARKDOWN:
+            if (mw_cli_outputs_option("plan", &outs, c, optarg) < 0) return MW_EXIT_USAGE;
+            break;
         case ':': mw_cli_error("plan", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("plan", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
@@ -230,6 +262,8 @@ int mw_cmd_plan(int argc, char **argv)
         return MW_EXIT_USAGE;
     }
 
+    /* an export must not replace the model it plans (issue #13) */
+    if (ops.n >= 1 && mw_cli_outputs_clash("plan", &outs, "MODEL", ops.v[0])) return MW_EXIT_USAGE;
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;
@@ -322,13 +356,9 @@ int mw_cmd_plan(int argc, char **argv)
         x->gpu_count = 1;
         x->offload = &split;
     }
-    mw_status st = json ? mw_plan_report_json(m, &base, targets, nt, cp, stdout, &err)
-                        : mw_plan_report_text(m, &base, targets, nt, cp, stdout,
-                                              mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
-    if (st != MW_OK) {
-        mw_cli_error(NULL, "%s", err.msg);
-        code = MW_EXIT_FAILURE;
-    }
+    /* standard output in --format, then each --export-* (cli.h) */
+    plan_out po = {m, &base, targets, nt, cp};
+    code = mw_cli_outputs_write(&outs, render_plan, &po);
 out:
     mw_model_free(m);
     return code;

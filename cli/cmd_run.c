@@ -30,6 +30,8 @@ const struct option mw_cmd_run_options[] = {
     {"refresh", no_argument, NULL, 'F'},
     {"json", no_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
+    /* output formats and exports (issue #13, cli.h) */
+    MW_CLI_OUTPUT_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -176,13 +178,31 @@ static int take_text(const char *text, const char *text_file, mw_run_opts *o, ch
     return MW_EXIT_OK;
 }
 
+/* The run's reports, for mw_cli_outputs_write (--format, --export-*). */
+typedef struct run_out {
+    const mw_run_result *r;
+    const mw_ceilings *ceilings;
+} run_out;
+
+static mw_status render_run(mw_cli_format f, FILE *out, int color, void *user, mw_err *err)
+{
+    const run_out *p = user;
+    switch (f) {
+    case MW_CLI_FORMAT_JSON: return mw_run_report_json(p->r, p->ceilings, out, err);
+    case MW_CLI_FORMAT_CSV: return mw_run_report_csv(p->r, out, err);
+    case MW_CLI_FORMAT_MARKDOWN: return mw_run_report_markdown(p->r, out, err);
+    default: return mw_run_report_text(p->r, p->ceilings, out, color ? MW_REPORT_COLOR : 0, err);
+    }
+}
+
 #define U32(opt, min, max, out) mw_cli_parse_u32("run", opt, optarg, min, max, out)
 
 int mw_cmd_run(int argc, char **argv)
 {
     mw_run_opts o;
     mw_run_opts_init(&o);
-    int json = 0, force = 0, refresh = 0, ignore_eos = 0, c;
+    mw_cli_outputs outs = {0};
+    int force = 0, refresh = 0, ignore_eos = 0, c;
     const char *logits = NULL, *tokens = NULL, *text = NULL, *text_file = NULL;
     char *text_owned = NULL;
     mw_err err;
@@ -226,8 +246,15 @@ int mw_cmd_run(int argc, char **argv)
         case 'l': o.mlock = 1; break;
         case 'f': force = 1; break;
         case 'F': refresh = 1; break;
-        case 'j': json = 1; break;
+        case 'j': if (!mw_cli_outputs_alias("run", &outs, MW_CLI_FORMAT_JSON, "--json")) return MW_EXIT_USAGE; break;
         case 'h': fputs(mw_cli_doc_find("run")->help, stdout); return MW_EXIT_OK;
+        /* output formats and exports (issue #13) */
+        case MW_CLI_OPT_FORMAT:
+        case MW_CLI_OPT_EXPORT_JSON:
+        case MW_CLI_OPT_EXPORT_CSV:
+        case MW_CLI_OPT_EXPORT_MARKDOWN:
+            if (mw_cli_outputs_option("run", &outs, c, optarg) < 0) return MW_EXIT_USAGE;
+            break;
         case ':': mw_cli_error("run", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("run", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
@@ -237,6 +264,11 @@ int mw_cmd_run(int argc, char **argv)
         return MW_EXIT_USAGE;
     }
     const char *model = ops.n ? ops.v[0] : MW_DEMO_MODEL;
+    /* an export must not replace what the run reads or writes (issue #13) */
+    if (mw_cli_outputs_clash("run", &outs, "MODEL", ops.n ? ops.v[0] : NULL) ||
+        mw_cli_outputs_clash("run", &outs, "--logits", logits) ||
+        mw_cli_outputs_clash("run", &outs, "--text-file", text_file))
+        return MW_EXIT_USAGE;
     static token_lists tl;
     int code = MW_EXIT_OK;
     if (tokens) {
@@ -262,7 +294,7 @@ int mw_cmd_run(int argc, char **argv)
     int streamed = 0;
     if (o.text) {
         o.stop_token = ignore_eos ? -1 : MW_RUN_STOP_EOS;
-        if (!json && isatty(STDOUT_FILENO) && o.batch <= 1) {
+        if (outs.format == MW_CLI_FORMAT_TABLE && isatty(STDOUT_FILENO) && o.batch <= 1) {
             streamed = 1;
             o.on_text = stream_text;
             fwrite(o.text, 1, o.text_len, stdout);
@@ -289,17 +321,14 @@ int mw_cmd_run(int argc, char **argv)
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;
     } else {
-        if (o.text && !json) print_text(r, o.text, o.text_len, streamed);
+        /* the text goes with the table only: the other formats parse */
+        if (o.text && outs.format == MW_CLI_FORMAT_TABLE) print_text(r, o.text, o.text_len, streamed);
         if (!refresh) have_ceilings = mw_cli_ceilings(0, 0, NULL, 0, &ceilings);
         if (logits && !write_logits(logits, r)) code = MW_EXIT_FAILURE;
         const mw_ceilings *cp = have_ceilings ? &ceilings : NULL;
-        mw_status st = json ? mw_run_report_json(r, cp, stdout, &err)
-                            : mw_run_report_text(r, cp, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0,
-                                                 &err);
-        if (st != MW_OK) {
-            mw_cli_error(NULL, "%s", err.msg);
-            code = MW_EXIT_FAILURE;
-        }
+        /* standard output in --format, then each --export-* (cli.h) */
+        run_out ro = {r, cp};
+        if (mw_cli_outputs_write(&outs, render_run, &ro) != MW_EXIT_OK) code = MW_EXIT_FAILURE;
     }
     mw_run_result_free(r);
 out:

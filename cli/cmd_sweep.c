@@ -42,6 +42,8 @@ const struct option mw_cmd_sweep_options[] = {
     {"refresh", no_argument, NULL, 'F'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
+    /* output formats and exports (issue #13, cli.h) */
+    MW_CLI_OUTPUT_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -162,7 +164,8 @@ static int check_command_options(const mw_sweep_opts *o)
 typedef struct sweep_cli {
     mw_sweep_opts o;
     const char *svg;                 /* --svg FILE, or NULL */
-    int json, csv, quiet;
+    int quiet;
+    mw_cli_outputs outs;             /* --format (--json, --csv), --export-* */
     int refresh;                     /* --refresh: measure this machine's
                                         ceilings again first */
     /* options given (the demo's defaults and the axes' checks need them) */
@@ -260,12 +263,19 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
             o->what_if = sizes;
             break;
         }
-        case 'j': cl->json = 1; break;
-        case 'C': cl->csv = 1; break;
+        case 'j': if (!mw_cli_outputs_alias("sweep", &cl->outs, MW_CLI_FORMAT_JSON, "--json")) return MW_EXIT_USAGE; break;
+        case 'C': if (!mw_cli_outputs_alias("sweep", &cl->outs, MW_CLI_FORMAT_CSV, "--csv")) return MW_EXIT_USAGE; break;
         case 'G': cl->svg = optarg; break;
         case 'q': cl->quiet = 1; break;
         case 'F': cl->refresh = 1; break;
         case 'h': fputs(mw_cli_doc_find("sweep")->help, stdout); return MW_EXIT_OK;
+        /* output formats and exports (issue #13) */
+        case MW_CLI_OPT_FORMAT:
+        case MW_CLI_OPT_EXPORT_JSON:
+        case MW_CLI_OPT_EXPORT_CSV:
+        case MW_CLI_OPT_EXPORT_MARKDOWN:
+            if (mw_cli_outputs_option("sweep", &cl->outs, c, optarg) < 0) return MW_EXIT_USAGE;
+            break;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
@@ -346,6 +356,18 @@ static void fill_defaults(sweep_cli *cl, int model_given)
     }
 }
 
+/* The sweep's reports, for mw_cli_outputs_write (--format, --export-*). */
+static mw_status render_sweep(mw_cli_format f, FILE *out, int color, void *user, mw_err *err)
+{
+    const mw_sweep_result *r = user;
+    switch (f) {
+    case MW_CLI_FORMAT_JSON: return mw_sweep_report_json(r, out, err);
+    case MW_CLI_FORMAT_CSV: return mw_sweep_report_csv(r, out, err);
+    case MW_CLI_FORMAT_MARKDOWN: return mw_sweep_report_markdown(r, out, err);
+    default: return mw_sweep_report_text(r, out, color ? MW_REPORT_COLOR : 0, err);
+    }
+}
+
 /* The chart (--svg) and the report on stdout. @return the exit code so far. */
 static int write_reports(const mw_sweep_result *r, const sweep_cli *cl)
 {
@@ -359,13 +381,9 @@ static int write_reports(const mw_sweep_result *r, const sweep_cli *cl)
         }
         if (f && fclose(f) != 0) code = MW_EXIT_FAILURE;
     }
-    mw_status st = cl->json ? mw_sweep_report_json(r, stdout, &err)
-                 : cl->csv ? mw_sweep_report_csv(r, stdout, &err)
-                           : mw_sweep_report_text(r, stdout, mw_cli_use_color(STDOUT_FILENO) ? MW_REPORT_COLOR : 0, &err);
-    if (st != MW_OK) {
-        mw_cli_error(NULL, "%s", err.msg);
-        code = MW_EXIT_FAILURE;
-    }
+    /* standard output in --format, then each --export-* (cli.h): an
+     * export that fails loses nothing measured */
+    if (mw_cli_outputs_write(&cl->outs, render_sweep, (void *)r) != MW_EXIT_OK) code = MW_EXIT_FAILURE;
     return code;
 }
 
@@ -400,6 +418,11 @@ int mw_cmd_sweep(int argc, char **argv)
     int code = parse_options(argc, argv, &cl, &ops);
     if (code >= 0) return code;
     if (!take_operands(argc, argv, &ops, o) || !check_axis_options(&cl) || !check_command_options(o))
+        return MW_EXIT_USAGE;
+    /* an export must not replace what the sweep reads or writes (issue #13) */
+    if (mw_cli_outputs_clash("sweep", &cl.outs, "MODEL", o->model) ||
+        mw_cli_outputs_clash("sweep", &cl.outs, "--jsonl", o->jsonl_path) ||
+        mw_cli_outputs_clash("sweep", &cl.outs, "--svg", cl.svg))
         return MW_EXIT_USAGE;
     fill_defaults(&cl, ops.n == 1);
 

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -314,4 +315,120 @@ void mw_cli_catch_stop_signals(int catch)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- Output formats and exports (issue #13; docs/OUTPUT.md) --------------- */
+
+static const char *const format_names[MW_CLI_FORMAT_COUNT] = {"table", "json", "csv", "markdown"};
+
+const char *mw_cli_format_name(mw_cli_format f)
+{
+    return (unsigned)f < MW_CLI_FORMAT_COUNT ? format_names[f] : "?";
+}
+
+int mw_cli_outputs_alias(const char *cmd, mw_cli_outputs *o, mw_cli_format f, const char *opt)
+{
+    if (o->format_by && o->format != f) {
+        int by_format = !strcmp(o->format_by, "--format");   /* else an alias: --json, --csv */
+        mw_cli_error(cmd, "%s and %s%s%s both given: give one", opt, o->format_by, by_format ? " " : "",
+                     by_format ? mw_cli_format_name(o->format) : "");
+        return 0;
+    }
+    o->format = f;
+    o->format_by = opt;
+    return 1;
+}
+
+int mw_cli_outputs_option(const char *cmd, mw_cli_outputs *o, int c, const char *arg)
+{
+    if (c == MW_CLI_OPT_FORMAT) {
+        for (int f = 0; f < MW_CLI_FORMAT_COUNT; f++) {
+            if (strcmp(arg, format_names[f]) != 0) continue;
+            if (o->format_by && o->format != (mw_cli_format)f) {
+                int by_format = !strcmp(o->format_by, "--format");
+                mw_cli_error(cmd, "--format %s and %s%s%s both given: give one", arg, o->format_by,
+                             by_format ? " " : "", by_format ? mw_cli_format_name(o->format) : "");
+                return -1;
+            }
+            o->format = (mw_cli_format)f;
+            o->format_by = "--format";
+            return 1;
+        }
+        mw_cli_error(cmd, "--format must be one of table, json, csv, markdown, not '%s'", arg);
+        return -1;
+    }
+    mw_cli_format f = c == MW_CLI_OPT_EXPORT_JSON ? MW_CLI_FORMAT_JSON
+                    : c == MW_CLI_OPT_EXPORT_CSV ? MW_CLI_FORMAT_CSV
+                    : c == MW_CLI_OPT_EXPORT_MARKDOWN ? MW_CLI_FORMAT_MARKDOWN : MW_CLI_FORMAT_TABLE;
+    if (f == MW_CLI_FORMAT_TABLE) return 0;
+    const char *opt = f == MW_CLI_FORMAT_JSON ? "--export-json" : f == MW_CLI_FORMAT_CSV ? "--export-csv"
+                                                                                      : "--export-markdown";
+    if (!*arg) {
+        mw_cli_error(cmd, "%s needs a file name", opt);
+        return -1;
+    }
+    if (o->exports[f]) {
+        mw_cli_error(cmd, "%s given twice ('%s' and '%s'): give each export once", opt, o->exports[f], arg);
+        return -1;
+    }
+    for (int k = 0; k < MW_CLI_FORMAT_COUNT; k++) {
+        if (o->exports[k] && !strcmp(o->exports[k], arg)) {
+            mw_cli_error(cmd, "%s and --export-%s both name '%s': give each export its own file", opt,
+                         format_names[k], arg);
+            return -1;
+        }
+    }
+    o->exports[f] = arg;
+    return 1;
+}
+
+int mw_cli_outputs_clash(const char *cmd, const mw_cli_outputs *o, const char *opt, const char *path)
+{
+    if (!path) return 0;
+    struct stat a, b;
+    int have = stat(path, &a) == 0;
+    for (int f = 0; f < MW_CLI_FORMAT_COUNT; f++) {
+        if (!o->exports[f]) continue;
+        if (strcmp(o->exports[f], path) != 0 &&
+            !(have && stat(o->exports[f], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+            continue;
+        mw_cli_error(cmd, "--export-%s '%s' names the same file as %s: give the export another name", format_names[f],
+                     o->exports[f], opt);
+        return 1;
+    }
+    return 0;
+}
+
+/* One export: the command's renderer in one format, for mw_report_write_file. */
+typedef struct export_job {
+    mw_cli_render render;
+    mw_cli_format format;
+    void *user;
+} export_job;
+
+static mw_status write_export(FILE *out, void *user, mw_err *err)
+{
+    const export_job *j = user;
+    return j->render(j->format, out, 0, j->user, err);
+}
+
+int mw_cli_outputs_write(const mw_cli_outputs *o, mw_cli_render render, void *user)
+{
+    int code = MW_EXIT_OK;
+    mw_err err;
+    /* standard output first: an export that fails loses nothing shown */
+    int color = o->format == MW_CLI_FORMAT_TABLE && mw_cli_use_color(STDOUT_FILENO);
+    if (render(o->format, stdout, color, user, &err) != MW_OK) {
+        mw_cli_error(NULL, "%s", err.msg);
+        code = MW_EXIT_FAILURE;
+    }
+    for (int f = 0; f < MW_CLI_FORMAT_COUNT; f++) {
+        if (!o->exports[f]) continue;
+        export_job j = {render, (mw_cli_format)f, user};
+        if (mw_report_write_file(o->exports[f], write_export, &j, &err) != MW_OK) {
+            mw_cli_error(NULL, "--export-%s: %s", format_names[f], err.msg);
+            code = MW_EXIT_FAILURE;
+        }
+    }
+    return code;
 }

@@ -1674,6 +1674,42 @@ MW_API mw_status mw_placement_report_json(const mw_placement *p, FILE *out, mw_e
 /*! mw_placement_svg() : a log-log roofline chart (FLOP/byte, FLOP/s). */
 MW_API mw_status mw_placement_svg(const mw_placement *p, FILE *out, mw_err *err);
 
+/* ------------------------------------------------------------------------
+ * Output people can paste (issue #13): CSV and Markdown reports of plan,
+ * sweep and run, and a report written to a file atomically (--format,
+ * --export-*; docs/OUTPUT.md gives the columns and the layouts)
+ * ------------------------------------------------------------------------ */
+
+/*! mw_plan_report_csv() : one row per memory target (one row with the
+ *  target's cells empty when there is none): the workload, every component
+ *  in bytes and the target's answers (docs/OUTPUT.md). RFC 4180 quoting. */
+MW_API mw_status mw_plan_report_csv(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+                                    size_t n_targets, FILE *out, mw_err *err);
+/*! mw_plan_report_markdown() : a heading naming the model and the
+ *  workload, the assumptions as a list, the component table and the table
+ *  of targets (GitHub-flavoured Markdown). */
+MW_API mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *base, const mw_plan_target *t,
+                                         size_t n_targets, FILE *out, mw_err *err);
+/*! mw_sweep_report_markdown() : the sweep's table, one row per point, and
+ *  its verdict (CSV: mw_sweep_report_csv). */
+MW_API mw_status mw_sweep_report_markdown(const mw_sweep_result *r, FILE *out, mw_err *err);
+/*! mw_run_report_csv() : one row: the run's speeds and each memory
+ *  component measured and predicted, in bytes. */
+MW_API mw_status mw_run_report_csv(const mw_run_result *r, FILE *out, mw_err *err);
+/*! mw_run_report_markdown() : the run's speeds and its memory, measured
+ *  against predicted, as two tables. */
+MW_API mw_status mw_run_report_markdown(const mw_run_result *r, FILE *out, mw_err *err);
+
+/* Writes one report to out; returns MW_OK or the error (err set). */
+typedef mw_status (*mw_report_writer)(FILE *out, void *user, mw_err *err);
+/*! mw_report_write_file() : write(out, user, err) into a new file beside
+ *  path (made with O_CREAT|O_EXCL|O_NOFOLLOW: a link planted there is never
+ *  written through), synced and renamed over path: a link at path is
+ *  replaced, not followed, and a reader sees the old file or the whole new
+ *  one. On failure the temporary is removed and err names path.
+ *  @return MW_OK, or the writer's or the file system's error. */
+MW_API mw_status mw_report_write_file(const char *path, mw_report_writer write, void *user, mw_err *err);
+
 #ifdef __cplusplus
 }
 #endif
