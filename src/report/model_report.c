@@ -75,6 +75,13 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
     fprintf(out, "  %-22s %" PRIu64, "parameters", m->n_params);
     if (m->n_params >= 1000) fprintf(out, " (%s)", params);
     fprintf(out, "\n");
+    if (m->n_params_active && m->n_params_active != m->n_params) {
+        /* MoE (issue #13): what one token uses (docs/PLAN.md "MoE and MLA") */
+        mw_count_format(m->n_params_active, params, sizeof params);
+        fprintf(out, "  %-22s %" PRIu64 " (%s: %u of %u routed experts per token)\n",
+                "parameters active", m->n_params_active, params, m->hp.n_experts_used,
+                m->hp.n_experts);
+    }
     fprintf(out, "  %-22s %s (%" PRIu64 " bytes)\n", "weights", mw_size_format(m->weights_bytes, a, sizeof a),
             m->weights_bytes);
     if (m->n_files > 1) fprintf(out, "  %-22s %u\n", "files (shards)", m->n_files);
@@ -117,6 +124,8 @@ mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
     cJSON_AddStringToObject(o, "path", m->path);
     cJSON_AddStringToObject(o, "source", source_name(m->source));
     cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+    cJSON_AddNumberToObject(o, "params_active", /* MoE: what one token uses */
+                            (double)(m->n_params_active ? m->n_params_active : m->n_params));
     cJSON_AddNumberToObject(o, "weights_bytes", (double)m->weights_bytes);
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     for (uint32_t i = 0; files && i < m->n_files; i++) cJSON_AddItemToArray(files, cJSON_CreateString(m->files[i]));
