@@ -416,6 +416,18 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
     MW_RETURN_IF(moe && hp->n_experts == 0, err, MW_ERR_INVALID,
                  "%s: the expert count (%s) is not given", hp->arch,
                  deepseek ? "n_routed_experts" : qwen_moe ? "num_experts" : "num_local_experts");
+    /* At most 12 tensors per dense layer, 3 per expert, 6 outside layers;
+     * MoE layers add a router (and its bias), a shared expert and its gate
+     * (deepseek_v3: 61 x (13 + 3 x 256) = 47,641, far under the cap). */
+    uint64_t per_layer = 12 + (moe ? 6 + 3 * (uint64_t)hp->n_experts : 0);
+    uint64_t count = 6 + (uint64_t)hp->n_layers * per_layer;
+    MW_RETURN_IF(count > ARCH_MAX_TENSORS, err, MW_ERR_INVALID,
+                 "%s: %u layers%s would make about %llu tensors, more than memwall lists (%u); "
+                 "check num_hidden_layers%s",
+                 hp->arch, hp->n_layers, moe ? " of experts" : "", (unsigned long long)count,
+                 ARCH_MAX_TENSORS,
+                 !moe ? "" : deepseek ? " and n_routed_experts" : qwen_moe ? " and num_experts"
+                                                                           : " and num_local_experts");
     MW_RETURN_IF(moe && (hp->n_experts_used == 0 || hp->n_experts_used > hp->n_experts), err,
                  MW_ERR_INVALID,
                  "%s: %u experts per token (num_experts_per_tok) of %u experts: it must be "
@@ -430,16 +442,6 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
     MW_RETURN_IF((deepseek || qwen_moe) && hp->n_ff_expert == 0, err, MW_ERR_INVALID,
                  "%s: the experts' size (moe_intermediate_size) is not given", hp->arch);
 
-    /* At most 12 tensors per dense layer, 3 per expert, 6 outside layers;
-     * MoE layers add a router (and its bias), a shared expert and its gate
-     * (deepseek_v3: 61 x (13 + 3 x 256) = 47,641, far under the cap). */
-    uint64_t per_layer = 12 + (moe ? 6 + 3 * (uint64_t)hp->n_experts : 0);
-    uint64_t count = 6 + (uint64_t)hp->n_layers * per_layer;
-    MW_RETURN_IF(count > ARCH_MAX_TENSORS, err, MW_ERR_INVALID,
-                 "%s: %u layers%s would make about %llu tensors, more than memwall lists (%u); "
-                 "check num_hidden_layers%s",
-                 hp->arch, hp->n_layers, moe ? " of experts" : "", (unsigned long long)count,
-                 ARCH_MAX_TENSORS, moe ? " and num_local_experts" : "");
 
     builder b = {.m = m, .err = err, .mat = dtype, .vec = dtype};
     /* Norms and biases stay float when the matrices are quantized (llama.cpp

@@ -588,7 +588,7 @@ mw_status mw_preset_open_model(const char *name, mw_model **out, mw_err *err)
     *out = NULL;
     const char *text = name ? mw_preset_config(name) : NULL;
     if (!text) {
-        char list[256] = "";
+        char list[1024] = ""; /* room for every preset's name */
         size_t n = 0;
         for (const char *const *pn = mw_preset_names(); *pn && n < sizeof list; pn++) {
             int w = snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *pn);

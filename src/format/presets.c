@@ -500,54 +500,6 @@ static const preset presets[] = {
      "  \"v_head_dim\": 128,\n"
      "  \"vocab_size\": 102400\n"
      "}\n"},
-    /* deepseek-ai/DeepSeek-V2-Lite config.json: its keys as two independent copies
-     * in the code corpus give them (one a Python dict of the "REAL" config, one a
-     * test of "the real config's" numbers; they agree); token ids and auto_map,
-     * which size nothing, are not in them. 15.7B total, 2.4B activated (model card) */
-    {"deepseek-v2-lite",
-     "{\n"
-     "  \"architectures\": [\n"
-     "    \"DeepseekV2ForCausalLM\"\n"
-     "  ],\n"
-     "  \"model_type\": \"deepseek_v2\",\n"
-     "  \"attention_bias\": false,\n"
-     "  \"attention_dropout\": 0.0,\n"
-     "  \"first_k_dense_replace\": 1,\n"
-     "  \"hidden_act\": \"silu\",\n"
-     "  \"hidden_size\": 2048,\n"
-     "  \"intermediate_size\": 10944,\n"
-     "  \"kv_lora_rank\": 512,\n"
-     "  \"max_position_embeddings\": 163840,\n"
-     "  \"moe_intermediate_size\": 1408,\n"
-     "  \"n_group\": 1,\n"
-     "  \"n_routed_experts\": 64,\n"
-     "  \"n_shared_experts\": 2,\n"
-     "  \"norm_topk_prob\": false,\n"
-     "  \"num_attention_heads\": 16,\n"
-     "  \"num_experts_per_tok\": 6,\n"
-     "  \"num_hidden_layers\": 27,\n"
-     "  \"num_key_value_heads\": 16,\n"
-     "  \"q_lora_rank\": null,\n"
-     "  \"qk_nope_head_dim\": 128,\n"
-     "  \"qk_rope_head_dim\": 64,\n"
-     "  \"rms_norm_eps\": 1e-06,\n"
-     "  \"rope_theta\": 10000,\n"
-     "  \"routed_scaling_factor\": 1.0,\n"
-     "  \"tie_word_embeddings\": false,\n"
-     "  \"topk_group\": 1,\n"
-     "  \"topk_method\": \"greedy\",\n"
-     "  \"v_head_dim\": 128,\n"
-     "  \"vocab_size\": 102400,\n"
-     "  \"rope_scaling\": {\n"
-     "    \"beta_fast\": 32,\n"
-     "    \"beta_slow\": 1,\n"
-     "    \"factor\": 40,\n"
-     "    \"mscale\": 0.707,\n"
-     "    \"mscale_all_dim\": 0.707,\n"
-     "    \"original_max_position_embeddings\": 4096,\n"
-     "    \"type\": \"yarn\"\n"
-     "  }\n"
-     "}\n"},
     /* Qwen/Qwen3-30B-A3B config.json: 30.5B total, 3.3B activated (model card) */
     {"qwen3-30b-a3b",
      "{\n"
@@ -597,7 +549,7 @@ static const char *const preset_names[] = {
     "llama-2-7b", "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b",
     "qwen2-7b", "gemma-2b", "phi3-mini", "gpt2", "pythia-1.4b",
     /* MoE and MLA (issue #13) */
-    "deepseek-v3", "deepseek-r1", "deepseek-v2.5", "deepseek-v2-lite", "qwen3-30b-a3b",
+    "deepseek-v3", "deepseek-r1", "deepseek-v2.5", "qwen3-30b-a3b",
     NULL,
 };
 _Static_assert(MW_ARRAY_LEN(preset_names) == N_PRESETS + 1, "one name per preset");

@@ -106,7 +106,7 @@ void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t w
     /* weights each token multiplies */
     const double per_token = L * attn_w + dense_layers * dense_ffn +
                              moe_layers * (expert_w * used + shared_w + router_w) + v * h;
-    *flops = (2 * B * per_token + 2 * B * L * attn_flops_per_position(hp) * pos) / devices;
+    *flops = (2 * B * per_token + B * L * attn_flops_per_position(hp) * pos) / devices;
 
     double w = (double)weights_bytes;
     /* the experts nobody is routed to stay unread: their share of the matrices */
