@@ -1,6 +1,7 @@
 /* model_report.c - `memwall inspect`: a model's architecture, types and
  * tensors, as text or JSON ("memwall.inspect/1"). */
 #include "memwall.h"
+#include "format/arch.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
@@ -57,6 +58,15 @@ static void hparams_text(const mw_hparams *hp, FILE *out)
     fprintf(out, "  %-22s %u\n", "vocabulary", hp->n_vocab);
     fprintf(out, "  %-22s %u\n", "trained context", hp->n_ctx_train);
     if (hp->n_experts) fprintf(out, "  %-22s %u, %u per token\n", "experts", hp->n_experts, hp->n_experts_used);
+    /* MoE and MLA (issue #13) */
+    if (hp->n_experts && (hp->n_ff_expert || hp->n_ff_shared))
+        fprintf(out, "  %-22s expert ffn %u, shared ffn %u, %u of %u layers MoE\n", "experts' sizes",
+                hp->n_ff_expert ? hp->n_ff_expert : hp->n_ff, hp->n_ff_shared,
+                mw_arch_moe_layers(hp), hp->n_layers);
+    if (hp->kv_lora_rank)
+        fprintf(out, "  %-22s latent %u + rope %u cached; q rank %u, nope %u, v %u\n",
+                "latent attention", hp->kv_lora_rank, hp->qk_rope_dim, hp->q_lora_rank,
+                hp->qk_nope_dim, hp->v_head_dim);
     fprintf(out, "  %-22s %s%s%s\n", "layout", hp->layer_norm ? "layernorm" : "rmsnorm",
             hp->tied_embeddings ? ", tied embeddings" : "", hp->learned_pos ? ", learned positions" : "");
 }
