@@ -92,6 +92,16 @@ static const char deepseek_v2_lite[] =
     " \"moe_intermediate_size\": 1408, \"first_k_dense_replace\": 1, \"moe_layer_freq\": 1,"
     " \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}";
 
+/* Qwen1.5-MoE-A2.7B's sizing keys (Qwen/Qwen1.5-MoE-A2.7B-Chat's config.json
+ * as copies in the code corpus give them; its GPTQ-Int4 variant's published
+ * config has the same; no preset: no copy of the BF16 one was found). */
+static const char qwen15_moe[] =
+    "{\"model_type\": \"qwen2_moe\", \"hidden_size\": 2048, \"intermediate_size\": 5632,"
+    " \"num_hidden_layers\": 24, \"num_attention_heads\": 16, \"num_key_value_heads\": 16,"
+    " \"vocab_size\": 151936, \"num_experts\": 60, \"num_experts_per_tok\": 4,"
+    " \"moe_intermediate_size\": 1408, \"shared_expert_intermediate_size\": 5632,"
+    " \"decoder_sparse_step\": 1, \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}";
+
 /* The model a config text implies (mw_hf_config_parse + the tensors). */
 static mw_model *open_text(const char *text)
 {
@@ -119,14 +129,16 @@ static const struct {
     {"deepseek-v3",      37552297472ull, 36.6e9, 0.1e9, 1}, /* README_WEIGHTS: 36.6B (37B)  */
     {"deepseek-v2.5",    21375800320ull, 21e9,   1e9,   1}, /* V2 paper: 21B of 236B        */
     {"deepseek-v2-lite", 2661150208ull,  2.4e9,  0.1e9, 1}, /* card: 2.4B of 15.7B          */
+    {"qwen1.5-moe-a2.7b", 2689173504ull, 2.7e9,  0.1e9, 0}, /* card: 2.7B of 14.3B          */
 };
 
 static void moe_active_params_match_the_cards(void **state)
 {
     (void)state;
     for (size_t i = 0; i < MW_ARRAY_LEN(active); i++) {
-        mw_model *m = strcmp(active[i].name, "deepseek-v2-lite") ? open_preset(active[i].name)
-                                                                 : open_text(deepseek_v2_lite);
+        mw_model *m = !strcmp(active[i].name, "deepseek-v2-lite")  ? open_text(deepseek_v2_lite)
+                      : !strcmp(active[i].name, "qwen1.5-moe-a2.7b") ? open_text(qwen15_moe)
+                                                                     : open_preset(active[i].name);
         if (m->n_params_active != active[i].active)
             fail_msg("%s: %llu active parameters, expected %llu", active[i].name,
                      (unsigned long long)m->n_params_active,
@@ -137,6 +149,8 @@ static void moe_active_params_match_the_cards(void **state)
             fail_msg("%s: %.4g active, the card says %.4g", active[i].name, a, active[i].card);
         /* routed experts less their unused share: total - unused exactly */
         uint64_t fe = m->hp.n_ff_expert ? m->hp.n_ff_expert : m->hp.n_ff;
+        if (!strcmp(active[i].name, "qwen1.5-moe-a2.7b")) /* the card's 14.3B in all */
+            assert_true(m->n_params == 14315784192ull);
         uint64_t unused = (uint64_t)mw_arch_moe_layers(&m->hp) *
                           (m->hp.n_experts - m->hp.n_experts_used) * 3 * m->hp.n_embd * fe;
         assert_true(m->n_params - m->n_params_active == unused);
