@@ -4,7 +4,8 @@
  *
  * Keys and defaults follow transformers' config classes (LlamaConfig,
  * MistralConfig, Qwen2Config, GemmaConfig, Phi3Config, MixtralConfig,
- * GPT2Config, GPTNeoXConfig): a key a config may leave out gets the class's
+ * GPT2Config, GPTNeoXConfig; Qwen2MoeConfig, Qwen3MoeConfig,
+ * DeepseekV2Config, DeepseekV3Config for the MoE and MLA ones): a key a config may leave out gets the class's
  * default (num_key_value_heads = num_attention_heads, gemma's head_dim 256,
  * gemma and gpt2 tie the output to the embedding); a key that sizes a tensor
  * and has no sensible default is required. Every number is checked and an
