@@ -540,6 +540,48 @@ static const preset presets[] = {
      "  \"use_sliding_window\": false,\n"
      "  \"vocab_size\": 151936\n"
      "}\n"},
+    /* Qwen/Qwen3-235B-A22B config.json (as a copy in the code corpus gives it
+     * whole): 235,093,634,560 parameters (the Hub's safetensors total; its
+     * index's total_size 470,187,269,120 bytes), 22B activated (model card) */
+    {"qwen3-235b-a22b",
+     "{\n"
+     "  \"architectures\": [\n"
+     "    \"Qwen3MoeForCausalLM\"\n"
+     "  ],\n"
+     "  \"attention_bias\": false,\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"bos_token_id\": 151643,\n"
+     "  \"decoder_sparse_step\": 1,\n"
+     "  \"eos_token_id\": 151645,\n"
+     "  \"head_dim\": 128,\n"
+     "  \"hidden_act\": \"silu\",\n"
+     "  \"hidden_size\": 4096,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 12288,\n"
+     "  \"max_position_embeddings\": 40960,\n"
+     "  \"max_window_layers\": 94,\n"
+     "  \"mlp_only_layers\": [],\n"
+     "  \"model_type\": \"qwen3_moe\",\n"
+     "  \"moe_intermediate_size\": 1536,\n"
+     "  \"norm_topk_prob\": true,\n"
+     "  \"num_attention_heads\": 64,\n"
+     "  \"num_experts\": 128,\n"
+     "  \"num_experts_per_tok\": 8,\n"
+     "  \"num_hidden_layers\": 94,\n"
+     "  \"num_key_value_heads\": 4,\n"
+     "  \"output_router_logits\": false,\n"
+     "  \"rms_norm_eps\": 1e-06,\n"
+     "  \"rope_scaling\": null,\n"
+     "  \"rope_theta\": 1000000.0,\n"
+     "  \"router_aux_loss_coef\": 0.001,\n"
+     "  \"sliding_window\": null,\n"
+     "  \"tie_word_embeddings\": false,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"transformers_version\": \"4.51.0\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"use_sliding_window\": false,\n"
+     "  \"vocab_size\": 151936\n"
+     "}\n"},
 };
 
 #define N_PRESETS MW_ARRAY_LEN(presets)
@@ -549,7 +591,7 @@ static const char *const preset_names[] = {
     "llama-2-7b", "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b",
     "qwen2-7b", "gemma-2b", "phi3-mini", "gpt2", "pythia-1.4b",
     /* MoE and MLA (issue #13) */
-    "deepseek-v3", "deepseek-r1", "deepseek-v2.5", "qwen3-30b-a3b",
+    "deepseek-v3", "deepseek-r1", "deepseek-v2.5", "qwen3-30b-a3b", "qwen3-235b-a22b",
     NULL,
 };
 _Static_assert(MW_ARRAY_LEN(preset_names) == N_PRESETS + 1, "one name per preset");

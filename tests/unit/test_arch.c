@@ -72,6 +72,9 @@ static const struct {
      1 + 61 * 9 + 3 * 3 + 58 * (2 + 256 * 3 + 3) + 2},
     {"deepseek-v2.5",    235741434880ull, MW_DTYPE_BF16, 1 + 60 * 9 + 3 + 59 * (1 + 160 * 3 + 3) + 2},
     {"qwen3-30b-a3b",    30532122624ull,  MW_DTYPE_BF16, 1 + 48 * (8 + 1 + 128 * 3) + 2},
+    /* the Hub's safetensors total; index total_size 470,187,269,120 bytes
+     * in 36,945 tensors */
+    {"qwen3-235b-a22b",  235093634560ull, MW_DTYPE_BF16, 1 + 94 * (8 + 1 + 128 * 3) + 2},
 };
 
 /* Active parameters (mw_model.n_params_active: all but the routed experts a
@@ -102,6 +105,15 @@ static const char qwen15_moe[] =
     " \"moe_intermediate_size\": 1408, \"shared_expert_intermediate_size\": 5632,"
     " \"decoder_sparse_step\": 1, \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}";
 
+/* Mixtral-8x22B-v0.1's sizing keys, as a copy of its config.json in the
+ * code corpus gives them (no preset: the copy has no torch_dtype). */
+static const char mixtral_8x22b[] =
+    "{\"model_type\": \"mixtral\", \"hidden_size\": 6144, \"intermediate_size\": 16384,"
+    " \"max_position_embeddings\": 65536, \"num_attention_heads\": 48,"
+    " \"num_experts_per_tok\": 2, \"num_hidden_layers\": 56, \"num_key_value_heads\": 8,"
+    " \"num_local_experts\": 8, \"tie_word_embeddings\": false, \"vocab_size\": 32000,"
+    " \"torch_dtype\": \"bfloat16\"}";
+
 /* The model a config text implies (mw_hf_config_parse + the tensors). */
 static mw_model *open_text(const char *text)
 {
@@ -130,6 +142,8 @@ static const struct {
     {"deepseek-v2.5",    21375800320ull, 21e9,   1e9,   1}, /* V2 paper: 21B of 236B        */
     {"deepseek-v2-lite", 2661150208ull,  2.4e9,  0.1e9, 1}, /* card: 2.4B of 15.7B          */
     {"qwen1.5-moe-a2.7b", 2689173504ull, 2.7e9,  0.1e9, 0}, /* card: 2.7B of 14.3B          */
+    {"qwen3-235b-a22b",  22190763520ull, 22e9,   1e9,   0}, /* card: 22B of 235B            */
+    {"mixtral-8x22b",    39152031744ull, 39e9,   1e9,   0}, /* Mistral: 39B of 141B         */
 };
 
 static void moe_active_params_match_the_cards(void **state)
@@ -138,6 +152,7 @@ static void moe_active_params_match_the_cards(void **state)
     for (size_t i = 0; i < MW_ARRAY_LEN(active); i++) {
         mw_model *m = !strcmp(active[i].name, "deepseek-v2-lite")  ? open_text(deepseek_v2_lite)
                       : !strcmp(active[i].name, "qwen1.5-moe-a2.7b") ? open_text(qwen15_moe)
+                      : !strcmp(active[i].name, "mixtral-8x22b")     ? open_text(mixtral_8x22b)
                                                                      : open_preset(active[i].name);
         if (m->n_params_active != active[i].active)
             fail_msg("%s: %llu active parameters, expected %llu", active[i].name,
@@ -151,6 +166,8 @@ static void moe_active_params_match_the_cards(void **state)
         uint64_t fe = m->hp.n_ff_expert ? m->hp.n_ff_expert : m->hp.n_ff;
         if (!strcmp(active[i].name, "qwen1.5-moe-a2.7b")) /* the card's 14.3B in all */
             assert_true(m->n_params == 14315784192ull);
+        if (!strcmp(active[i].name, "mixtral-8x22b")) /* the Hub's safetensors total */
+            assert_true(m->n_params == 140620634112ull);
         uint64_t unused = (uint64_t)mw_arch_moe_layers(&m->hp) *
                           (m->hp.n_experts - m->hp.n_experts_used) * 3 * m->hp.n_embd * fe;
         assert_true(m->n_params - m->n_params_active == unused);

@@ -593,7 +593,7 @@ static void presets_list_and_open(void **state)
     assert_null(m);
     assert_non_null(strstr(err.msg, "no preset named \"llama-9-1t\" (presets: llama-2-7b, "));
     assert_non_null(strstr(err.msg, "pythia-1.4b, "));
-    assert_non_null(strstr(err.msg, "qwen3-30b-a3b)")); /* the last: none cut off */
+    assert_non_null(strstr(err.msg, "qwen3-235b-a22b)")); /* the last: none cut off */
 }
 
 /* ---- MoE and MLA (issue #13) ---- */
