@@ -214,6 +214,34 @@ static void mla_and_moe_names_and_shapes(void **state)
     assert_null(tensor(m, "model.layers.1.mlp.gate.e_score_correction_bias")); /* V3 only */
     mw_model_free(m);
 
+    /* the tensor cap (2^20): DeepSeek-V3's 61 x 256 experts x 3 are far under
+     * it; 61 layers of 10,000 experts (1.8 million tensors) are refused
+     * before any is made, naming the key */
+    mw_hparams big;
+    mw_err err = {0};
+    const char *v3 = mw_preset_config("deepseek-v3");
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_experts = 10000;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "big");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "more than memwall lists"));
+    assert_non_null(strstr(err.msg, "n_routed_experts"));
+    assert_int_equal(m->n_tensors, 0);
+    mw_model_free(m);
+    /* MLA without its sizes, experts per token out of range: refused */
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.kv_lora_rank = 0;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "multi-head latent attention needs kv_lora_rank"));
+    mw_model_free(m);
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_experts_used = 257;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "257 experts per token (num_experts_per_tok) of 256"));
+    mw_model_free(m);
+
     m = open_preset("qwen3-30b-a3b");
     assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 32 * 128, 2048);
     assert_shape(m, "model.layers.0.self_attn.q_norm.weight", 128, 0);
@@ -233,7 +261,6 @@ static void mla_and_moe_names_and_shapes(void **state)
         " \"moe_intermediate_size\": 32, \"shared_expert_intermediate_size\": 48,"
         " \"decoder_sparse_step\": 2, \"mlp_only_layers\": [3], \"torch_dtype\": \"bfloat16\"}";
     mw_hparams hp;
-    mw_err err = {0};
     assert_int_equal(mw_hf_config_parse(qwen2_moe, strlen(qwen2_moe), "q", &hp, &err), MW_OK);
     m = mw_model_alloc(MW_SOURCE_PRESET, "q");
     m->hp = hp;
