@@ -352,8 +352,13 @@ static mw_status add_qwen_moe(builder *b, const mw_hparams *hp)
 static mw_status add_deepseek(builder *b, const mw_hparams *hp)
 {
     const uint64_t h = hp->n_embd, v = hp->n_vocab, a = hp->n_heads;
-    const uint64_t qk = a * ((uint64_t)hp->qk_nope_dim + hp->qk_rope_dim);
-    const uint64_t kvb = a * ((uint64_t)hp->qk_nope_dim + hp->v_head_dim);
+    const uint64_t qk_d = (uint64_t)hp->qk_nope_dim + hp->qk_rope_dim; /* < 2^33 */
+    const uint64_t kvb_d = (uint64_t)hp->qk_nope_dim + hp->v_head_dim;
+    /* a (< 2^32) times a width under 2^33 can pass 2^64: checked */
+    MW_RETURN_IF(qk_d > UINT64_MAX / a || kvb_d > UINT64_MAX / a, b->err, MW_ERR_INVALID,
+                 "%s: %llu heads of qk_nope_head_dim + qk_rope_head_dim (or v_head_dim) "
+                 "overflow 64 bits", hp->arch, (unsigned long long)a);
+    const uint64_t qk = a * qk_d, kvb = a * kvb_d;
     const uint64_t o_in = a * (uint64_t)hp->v_head_dim;
     const uint64_t kva = (uint64_t)hp->kv_lora_rank + hp->qk_rope_dim;
     char prefix[96];

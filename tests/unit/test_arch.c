@@ -236,6 +236,13 @@ static void mla_and_moe_names_and_shapes(void **state)
     assert_non_null(strstr(err.msg, "multi-head latent attention needs kv_lora_rank"));
     mw_model_free(m);
     assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_heads = UINT32_MAX; /* a x (d_nope + d_v) past 2^64: refused, not wrapped */
+    big.qk_nope_dim = big.v_head_dim = UINT32_MAX - 100;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "overflow 64 bits"));
+    mw_model_free(m);
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
     big.n_experts_used = 257;
     m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
     assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
