@@ -559,7 +559,8 @@ typedef struct mw_tensor_info {
 /* Hyperparameters of a decoder-only transformer. 0 means "not given". */
 typedef struct mw_hparams {
     char     arch[32];               /* llama, mistral, qwen2, gemma, phi3,
-                                        gpt2, gpt_neox, mixtral             */
+                                        gpt2, gpt_neox, mixtral, qwen2_moe,
+                                        qwen3_moe, deepseek_v2, deepseek_v3 */
     uint32_t n_layers;               /* L */
     uint32_t n_embd;                 /* h */
     uint32_t n_heads;                /* a */
@@ -582,6 +583,35 @@ typedef struct mw_hparams {
     mw_dtype dtype;                  /* the weights' type: torch_dtype, else
                                         the type holding the most bytes;
                                         MW_DTYPE_COUNT when neither says    */
+    /* --- MoE and MLA (issue #13: deepseek_v2/v3, qwen2_moe, qwen3_moe;
+     * docs/PLAN.md "MoE and MLA"). All 0 for dense models and mixtral,
+     * whose experts are n_ff wide in every layer. --- */
+    uint32_t n_ff_expert;            /* a routed expert's FFN size
+                                        (moe_intermediate_size); 0: n_ff  */
+    uint32_t n_ff_shared;            /* the shared expert(s)' FFN size in all:
+                                        qwen2_moe shared_expert_intermediate_
+                                        size; deepseek n_shared_experts x
+                                        moe_intermediate_size (0: none)     */
+    uint32_t n_shared_experts;       /* deepseek: n_shared_experts            */
+    int      shared_expert_gate;     /* qwen2_moe: a [1, h] gate on it        */
+    int      expert_bias;            /* deepseek_v3: gate.e_score_correction_
+                                        bias [E]                            */
+    uint32_t moe_first_dense;        /* deepseek first_k_dense_replace: the
+                                        first layers are dense (n_ff)       */
+    uint32_t moe_every;              /* deepseek moe_layer_freq, qwen
+                                        decoder_sparse_step (0 or 1: all)   */
+    uint64_t moe_dense_layers[4];    /* qwen mlp_only_layers: bit i = layer i
+                                        is dense (layers < 256)             */
+    uint32_t q_lora_rank;            /* MLA: q_a_proj rank (0: plain q_proj) */
+    uint32_t kv_lora_rank;           /* MLA: the cached latent (0: not MLA)  */
+    uint32_t qk_nope_dim;            /* MLA: qk_nope_head_dim                */
+    uint32_t qk_rope_dim;            /* MLA: qk_rope_head_dim (cached too)   */
+    uint32_t v_head_dim;             /* MLA: v_head_dim                      */
+    int      moe_qk_norm;            /* qwen3_moe: q_norm, k_norm [head_dim]
+                                        (the dense helper's qk_norm may
+                                        replace it when merged)             */
+    uint32_t n_mtp_layers;           /* num_nextn_predict_layers: not listed
+                                        as tensors (the main model only)    */
 } mw_hparams;
 
 typedef struct mw_model {
@@ -596,6 +626,11 @@ typedef struct mw_model {
     char    **files;                 /* the weight files (shards)           */
     uint64_t  n_params;              /* from the tensors, else the config   */
     uint64_t  weights_bytes;         /* as stored, else at hp.dtype         */
+    uint64_t  n_params_active;       /* MoE: the parameters one token uses:
+                                        n_params less the routed experts it
+                                        is not sent to (embedding counted,
+                                        as Mixtral's and Qwen's cards do);
+                                        = n_params for a dense model        */
     struct mw_model_impl *impl;      /* the reader's own state (mappings):
                                         opaque, released by mw_model_free  */
 } mw_model;
@@ -782,6 +817,8 @@ typedef struct mw_plan {
                                         (qlora) or as stored, mixed         */
     char     lora_targets[128];      /* the targets used                    */
     int      lora_default_targets;   /* they are PEFT's default             */
+    /* MoE (issue #13): */
+    uint64_t params_active;          /* mw_model.n_params_active            */
 } mw_plan;
 
 /*! mw_plan_compute() : a pure function: no I/O.

@@ -47,6 +47,31 @@
  *     gpt_neox.layers.N.mlp.dense_4h_to_h.weight [h, f] + bias [h]
  *     gpt_neox.final_layer_norm.{weight,bias}; embed_out.weight [v, h]
  *
+ *   qwen2_moe, qwen3_moe (the llama family's attention; qwen3_moe adds
+ *   self_attn.{q,k}_norm.weight [d]); a MoE layer's MLP is
+ *     model.layers.N.mlp.gate.weight                    [E, h]
+ *     model.layers.N.mlp.experts.E.{gate,up}_proj.weight [f_e, h], down [h, f_e]
+ *     qwen2_moe: mlp.shared_expert.{gate,up,down}_proj  [f_s, h] / [h, f_s]
+ *                mlp.shared_expert_gate.weight          [1, h]
+ *     and a dense layer's (mlp_only_layers, decoder_sparse_step) the
+ *     llama MLP of intermediate_size.
+ *
+ *   deepseek_v2, deepseek_v3 (MLA: multi-head latent attention)
+ *     self_attn.q_a_proj.weight [q_r, h], q_a_layernorm [q_r],
+ *       q_b_proj [a*(d_nope + d_rope), q_r]; or q_proj [a*(d_nope + d_rope), h]
+ *       when q_lora_rank is null (V2-Lite)
+ *     self_attn.kv_a_proj_with_mqa.weight [kv_r + d_rope, h],
+ *       kv_a_layernorm [kv_r], kv_b_proj [a*(d_nope + d_v), kv_r]
+ *     self_attn.o_proj.weight [h, a*d_v]
+ *     the first first_k_dense_replace layers (and those off moe_layer_freq)
+ *     have the llama MLP of intermediate_size; the others
+ *     mlp.gate.weight [E, h] (V3: + mlp.gate.e_score_correction_bias [E]),
+ *     mlp.experts.E.{gate,up,down}_proj, mlp.shared_experts.{gate,up,down}_proj
+ *     of n_shared_experts x moe_intermediate_size.
+ *     V3's multi-token-prediction layer (num_nextn_predict_layers, stored
+ *     as model.layers.61) is not listed: counts are the main model's, as
+ *     DeepSeek's own "671B" is (README_WEIGHTS.md: 671B main + 14B MTP).
+ *
  * Buffers that are not parameters (GPT-2's causal-mask attn.bias, NeoX's
  * rotary inv_freq) are left out: published parameter counts leave them out.
  */
@@ -64,6 +89,8 @@
 
 static const char *const arch_names[] = {
     "llama", "mistral", "qwen2", "gemma", "phi3", "gpt2", "gpt_neox", "mixtral",
+    /* MoE and MLA (issue #13) */
+    "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3",
 };
 
 int mw_arch_supported(const char *arch)
@@ -76,7 +103,8 @@ int mw_arch_supported(const char *arch)
 
 const char *mw_arch_list(void)
 {
-    return "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral";
+    return "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral, qwen2_moe, qwen3_moe, "
+           "deepseek_v2, deepseek_v3";
 }
 
 /* What every add needs; sums are checked as they grow, because
@@ -228,6 +256,139 @@ static mw_status add_gpt_neox(builder *b, const mw_hparams *hp)
     return MW_OK;
 }
 
+
+/* Whether layer i of a MoE model routes its tokens to experts (else it has
+ * the dense MLP of n_ff): transformers' Qwen2MoeDecoderLayer (not in
+ * mlp_only_layers and (i + 1) % decoder_sparse_step == 0) and
+ * DeepseekV2DecoderLayer (i >= first_k_dense_replace and
+ * i % moe_layer_freq == 0); every layer of mixtral. */
+int mw_arch_layer_is_moe(const mw_hparams *hp, uint32_t i)
+{
+    if (hp->n_experts == 0) return 0;
+    uint32_t every = hp->moe_every ? hp->moe_every : 1;
+    if (!strncmp(hp->arch, "deepseek_", 9))
+        return i >= hp->moe_first_dense && i % every == 0;
+    if (!strcmp(hp->arch, "qwen2_moe") || !strcmp(hp->arch, "qwen3_moe")) {
+        if (i < 64 * MW_ARRAY_LEN(hp->moe_dense_layers) &&
+            (hp->moe_dense_layers[i / 64] >> (i % 64) & 1))
+            return 0;
+        return (i + 1) % every == 0;
+    }
+    return 1;
+}
+
+uint32_t mw_arch_moe_layers(const mw_hparams *hp)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < hp->n_layers; i++) n += (uint32_t)mw_arch_layer_is_moe(hp, i);
+    return n;
+}
+
+/* A gated MLP of width f under prefix ("model.layers.3.mlp",
+ * "model.layers.3.mlp.experts.7", "model.layers.3.mlp.shared_expert"). */
+static mw_status add_mlp(builder *b, uint64_t h, uint64_t f, const char *prefix)
+{
+    MAT(b, f, h, "%s.gate_proj.weight", prefix);
+    MAT(b, f, h, "%s.up_proj.weight", prefix);
+    MAT(b, h, f, "%s.down_proj.weight", prefix);
+    return MW_OK;
+}
+
+/* A MoE layer's MLP: router, routed experts, shared expert(s). */
+static mw_status add_moe_mlp(builder *b, const mw_hparams *hp, uint32_t i)
+{
+    const uint64_t h = hp->n_embd, fe = hp->n_ff_expert ? hp->n_ff_expert : hp->n_ff;
+    const int deepseek = !strncmp(hp->arch, "deepseek_", 9);
+    char prefix[96];
+    MAT(b, hp->n_experts, h, "model.layers.%u.mlp.gate.weight", i);
+    if (hp->expert_bias) VEC(b, hp->n_experts, "model.layers.%u.mlp.gate.e_score_correction_bias", i);
+    for (uint32_t e = 0; e < hp->n_experts; e++) {
+        snprintf(prefix, sizeof prefix, "model.layers.%u.mlp.experts.%u", i, e);
+        MW_FORWARD(add_mlp(b, h, fe, prefix));
+    }
+    if (hp->n_ff_shared) {
+        snprintf(prefix, sizeof prefix, "model.layers.%u.mlp.%s", i,
+                 deepseek ? "shared_experts" : "shared_expert");
+        MW_FORWARD(add_mlp(b, h, hp->n_ff_shared, prefix));
+    }
+    if (hp->shared_expert_gate) MAT(b, 1, h, "model.layers.%u.mlp.shared_expert_gate.weight", i);
+    return MW_OK;
+}
+
+static mw_status add_qwen_moe(builder *b, const mw_hparams *hp)
+{
+    const uint64_t h = hp->n_embd, v = hp->n_vocab, d = hp->head_dim;
+    const uint64_t q = (uint64_t)hp->n_heads * d, kv = (uint64_t)hp->n_kv_heads * d;
+    const int bias = hp->attn_bias, o_bias = hp->attn_bias && strcmp(hp->arch, "qwen2_moe");
+    char prefix[96];
+    MAT(b, v, h, "model.embed_tokens.weight");
+    for (uint32_t i = 0; i < hp->n_layers; i++) {
+        MAT(b, q, h, "model.layers.%u.self_attn.q_proj.weight", i);
+        if (bias) VEC(b, q, "model.layers.%u.self_attn.q_proj.bias", i);
+        MAT(b, kv, h, "model.layers.%u.self_attn.k_proj.weight", i);
+        if (bias) VEC(b, kv, "model.layers.%u.self_attn.k_proj.bias", i);
+        MAT(b, kv, h, "model.layers.%u.self_attn.v_proj.weight", i);
+        if (bias) VEC(b, kv, "model.layers.%u.self_attn.v_proj.bias", i);
+        MAT(b, h, q, "model.layers.%u.self_attn.o_proj.weight", i);
+        if (o_bias) VEC(b, h, "model.layers.%u.self_attn.o_proj.bias", i);
+        if (hp->moe_qk_norm) {
+            VEC(b, d, "model.layers.%u.self_attn.q_norm.weight", i);
+            VEC(b, d, "model.layers.%u.self_attn.k_norm.weight", i);
+        }
+        if (mw_arch_layer_is_moe(hp, i)) {
+            MW_FORWARD(add_moe_mlp(b, hp, i));
+        } else {
+            snprintf(prefix, sizeof prefix, "model.layers.%u.mlp", i);
+            MW_FORWARD(add_mlp(b, h, hp->n_ff, prefix));
+        }
+        VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
+        VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+    }
+    VEC(b, h, "model.norm.weight");
+    if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
+    return MW_OK;
+}
+
+static mw_status add_deepseek(builder *b, const mw_hparams *hp)
+{
+    const uint64_t h = hp->n_embd, v = hp->n_vocab, a = hp->n_heads;
+    const uint64_t qk_d = (uint64_t)hp->qk_nope_dim + hp->qk_rope_dim; /* < 2^33 */
+    const uint64_t kvb_d = (uint64_t)hp->qk_nope_dim + hp->v_head_dim;
+    /* a (< 2^32) times a width under 2^33 can pass 2^64: checked */
+    MW_RETURN_IF(qk_d > UINT64_MAX / a || kvb_d > UINT64_MAX / a, b->err, MW_ERR_INVALID,
+                 "%s: %llu heads of qk_nope_head_dim + qk_rope_head_dim (or v_head_dim) "
+                 "overflow 64 bits", hp->arch, (unsigned long long)a);
+    const uint64_t qk = a * qk_d, kvb = a * kvb_d;
+    const uint64_t o_in = a * (uint64_t)hp->v_head_dim;
+    const uint64_t kva = (uint64_t)hp->kv_lora_rank + hp->qk_rope_dim;
+    char prefix[96];
+    MAT(b, v, h, "model.embed_tokens.weight");
+    for (uint32_t i = 0; i < hp->n_layers; i++) {
+        if (hp->q_lora_rank) {
+            MAT(b, hp->q_lora_rank, h, "model.layers.%u.self_attn.q_a_proj.weight", i);
+            VEC(b, hp->q_lora_rank, "model.layers.%u.self_attn.q_a_layernorm.weight", i);
+            MAT(b, qk, hp->q_lora_rank, "model.layers.%u.self_attn.q_b_proj.weight", i);
+        } else {
+            MAT(b, qk, h, "model.layers.%u.self_attn.q_proj.weight", i);
+        }
+        MAT(b, kva, h, "model.layers.%u.self_attn.kv_a_proj_with_mqa.weight", i);
+        VEC(b, hp->kv_lora_rank, "model.layers.%u.self_attn.kv_a_layernorm.weight", i);
+        MAT(b, kvb, hp->kv_lora_rank, "model.layers.%u.self_attn.kv_b_proj.weight", i);
+        MAT(b, h, o_in, "model.layers.%u.self_attn.o_proj.weight", i);
+        if (mw_arch_layer_is_moe(hp, i)) {
+            MW_FORWARD(add_moe_mlp(b, hp, i));
+        } else {
+            snprintf(prefix, sizeof prefix, "model.layers.%u.mlp", i);
+            MW_FORWARD(add_mlp(b, h, hp->n_ff, prefix));
+        }
+        VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
+        VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+    }
+    VEC(b, h, "model.norm.weight");
+    if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
+    return MW_OK;
+}
+
 mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m, mw_err *err)
 {
     MW_RETURN_IF(!mw_arch_supported(hp->arch), err, MW_ERR_UNSUPPORTED,
@@ -236,7 +397,9 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
     MW_RETURN_IF(!mw_dtype_get(dtype), err, MW_ERR_INVALID, "%s: bad tensor type %d", hp->arch,
                  (int)dtype);
     const int gpt2 = !strcmp(hp->arch, "gpt2");
-    const int moe = !strcmp(hp->arch, "mixtral");
+    const int deepseek = !strncmp(hp->arch, "deepseek_", 9);
+    const int qwen_moe = !strcmp(hp->arch, "qwen2_moe") || !strcmp(hp->arch, "qwen3_moe");
+    const int moe = !strcmp(hp->arch, "mixtral") || deepseek || qwen_moe;
     static const struct { size_t off; const char *what; } need[] = {
         {offsetof(mw_hparams, n_layers), "layer count"},
         {offsetof(mw_hparams, n_embd), "hidden size"},
@@ -256,16 +419,34 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
     MW_RETURN_IF(gpt2 && hp->n_ctx_train == 0, err, MW_ERR_INVALID,
                  "gpt2: the position count (n_positions) is not given, so wpe cannot be sized");
     MW_RETURN_IF(moe && hp->n_experts == 0, err, MW_ERR_INVALID,
-                 "mixtral: the expert count (num_local_experts) is not given");
-
-    /* At most 12 tensors per dense layer, 3 per expert, 6 outside layers. */
-    uint64_t per_layer = 12 + (moe ? 1 + 3 * (uint64_t)hp->n_experts : 0);
+                 "%s: the expert count (%s) is not given", hp->arch,
+                 deepseek ? "n_routed_experts" : qwen_moe ? "num_experts" : "num_local_experts");
+    /* At most 12 tensors per dense layer, 3 per expert, 6 outside layers;
+     * MoE layers add a router (and its bias), a shared expert and its gate
+     * (deepseek_v3: 61 x (13 + 3 x 256) = 47,641, far under the cap). */
+    uint64_t per_layer = 12 + (moe ? 6 + 3 * (uint64_t)hp->n_experts : 0);
     uint64_t count = 6 + (uint64_t)hp->n_layers * per_layer;
     MW_RETURN_IF(count > ARCH_MAX_TENSORS, err, MW_ERR_INVALID,
                  "%s: %u layers%s would make about %llu tensors, more than memwall lists (%u); "
                  "check num_hidden_layers%s",
                  hp->arch, hp->n_layers, moe ? " of experts" : "", (unsigned long long)count,
-                 ARCH_MAX_TENSORS, moe ? " and num_local_experts" : "");
+                 ARCH_MAX_TENSORS,
+                 !moe ? "" : deepseek ? " and n_routed_experts" : qwen_moe ? " and num_experts"
+                                                                           : " and num_local_experts");
+    MW_RETURN_IF(moe && (hp->n_experts_used == 0 || hp->n_experts_used > hp->n_experts), err,
+                 MW_ERR_INVALID,
+                 "%s: %u experts per token (num_experts_per_tok) of %u experts: it must be "
+                 "1 to %u",
+                 hp->arch, hp->n_experts_used, hp->n_experts, hp->n_experts);
+    MW_RETURN_IF(deepseek && (hp->kv_lora_rank == 0 || hp->qk_rope_dim == 0 ||
+                              hp->qk_nope_dim == 0 || hp->v_head_dim == 0),
+                 err, MW_ERR_INVALID,
+                 "%s: multi-head latent attention needs kv_lora_rank, qk_nope_head_dim, "
+                 "qk_rope_head_dim and v_head_dim (found %u, %u, %u, %u)",
+                 hp->arch, hp->kv_lora_rank, hp->qk_nope_dim, hp->qk_rope_dim, hp->v_head_dim);
+    MW_RETURN_IF((deepseek || qwen_moe) && hp->n_ff_expert == 0, err, MW_ERR_INVALID,
+                 "%s: the experts' size (moe_intermediate_size) is not given", hp->arch);
+
 
     builder b = {.m = m, .err = err, .mat = dtype, .vec = dtype};
     /* Norms and biases stay float when the matrices are quantized (llama.cpp
@@ -274,5 +455,7 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
         b.vec = MW_DTYPE_F32;
     if (gpt2) return add_gpt2(&b, hp);
     if (!strcmp(hp->arch, "gpt_neox")) return add_gpt_neox(&b, hp);
+    if (deepseek) return add_deepseek(&b, hp);
+    if (qwen_moe) return add_qwen_moe(&b, hp);
     return add_llama_family(&b, hp);
 }

@@ -28,4 +28,12 @@ const char *mw_arch_list(void);
  *  holds the tensors added so far: free it. */
 mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m, mw_err *err);
 
+/* MoE (issue #13): whether layer i routes to experts (else its MLP is dense,
+ * n_ff wide): deepseek's first_k_dense_replace and moe_layer_freq, qwen's
+ * mlp_only_layers and decoder_sparse_step; every layer of mixtral; none of
+ * a dense model. */
+int mw_arch_layer_is_moe(const mw_hparams *hp, uint32_t i);
+/* How many layers do. */
+uint32_t mw_arch_moe_layers(const mw_hparams *hp);
+
 #endif /* MW_FORMAT_ARCH_H */

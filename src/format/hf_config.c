@@ -4,7 +4,8 @@
  *
  * Keys and defaults follow transformers' config classes (LlamaConfig,
  * MistralConfig, Qwen2Config, GemmaConfig, Phi3Config, MixtralConfig,
- * GPT2Config, GPTNeoXConfig): a key a config may leave out gets the class's
+ * GPT2Config, GPTNeoXConfig; Qwen2MoeConfig, Qwen3MoeConfig,
+ * DeepseekV2Config, DeepseekV3Config for the MoE and MLA ones): a key a config may leave out gets the class's
  * default (num_key_value_heads = num_attention_heads, gemma's head_dim 256,
  * gemma and gpt2 tie the output to the embedding); a key that sizes a tensor
  * and has no sensible default is required. Every number is checked and an
@@ -258,12 +259,12 @@ static mw_status parse_llama_family(const parser *p, mw_hparams *hp)
     MW_FORWARD(get_positive(p, "rms_norm_eps", eps_default, &hp->norm_eps));
     MW_FORWARD(get_bool(p, "tie_word_embeddings", gemma, &hp->tied_embeddings));
     hp->gated_ffn = 1;
-    if (!strcmp(t, "qwen2")) {
+    if (!strcmp(t, "qwen2") || !strcmp(t, "qwen2_moe")) {
         hp->attn_bias = 1; /* q, k, v (arch.c: never o) */
-    } else if (!strcmp(t, "llama") || gemma) {
+    } else if (!strcmp(t, "llama") || gemma || !strcmp(t, "qwen3_moe")) {
         /* the only two whose attention reads attention_bias (q, k, v, o) */
         MW_FORWARD(get_bool(p, "attention_bias", 0, &hp->attn_bias));
-        if (!gemma) MW_FORWARD(get_bool(p, "mlp_bias", 0, &hp->mlp_bias));
+        if (!strcmp(t, "llama")) MW_FORWARD(get_bool(p, "mlp_bias", 0, &hp->mlp_bias));
     }
     return MW_OK;
 }
@@ -320,6 +321,152 @@ static mw_status parse_gpt_neox(const parser *p, mw_hparams *hp)
     return MW_OK;
 }
 
+
+/* ---- MoE and MLA (issue #13): qwen2_moe, qwen3_moe, deepseek_v2/v3 ----
+ * Keys and defaults from transformers' Qwen2MoeConfig, Qwen3MoeConfig,
+ * DeepseekV2Config and DeepseekV3Config (and the configuration_deepseek.py
+ * the DeepSeek repositories ship). */
+
+/* An optional size: absent or null leaves *out at 0 (deepseek's q_lora_rank
+ * is null in V2-Lite: a plain q_proj). */
+static mw_status get_u32_or_null(const parser *p, const char *key, uint32_t *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, key, &v));
+    *out = 0;
+    if (!v || cJSON_IsNull(v)) return MW_OK;
+    return get_u32(p, key, 0, out);
+}
+
+/* A count that may be 0 (n_shared_experts, first_k_dense_replace,
+ * num_nextn_predict_layers); absent: dflt. */
+static mw_status get_count(const parser *p, const char *key, uint32_t dflt, uint32_t *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, key, &v));
+    if (!v) {
+        *out = dflt;
+        return MW_OK;
+    }
+    char found[64];
+    describe(v, found, sizeof found);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    MW_RETURN_IF(!isfinite(d) || d < 0 || d != floor(d) || d > UINT32_MAX, p->err,
+                 MW_ERR_INVALID, "%s: %s must be a whole number (0 or more), found %s",
+                 p->where, key, found);
+    *out = (uint32_t)d;
+    return MW_OK;
+}
+
+static mw_status check_experts(const parser *p, const char *experts_key, mw_hparams *hp)
+{
+    MW_RETURN_IF(hp->n_experts_used > hp->n_experts, p->err, MW_ERR_INVALID,
+                 "%s: num_experts_per_tok %u exceeds %s %u (a token cannot be sent to more "
+                 "experts than there are)",
+                 p->where, hp->n_experts_used, experts_key, hp->n_experts);
+    return MW_OK;
+}
+
+/* qwen2_moe and qwen3_moe, after parse_llama_family: the experts. */
+static mw_status parse_qwen_moe(const parser *p, mw_hparams *hp)
+{
+    const int qwen3 = !strcmp(p->type, "qwen3_moe");
+    MW_FORWARD(get_u32(p, "num_experts", 0, &hp->n_experts));
+    MW_FORWARD(get_u32(p, "num_experts_per_tok", 0, &hp->n_experts_used));
+    MW_FORWARD(check_experts(p, "num_experts", hp));
+    MW_FORWARD(get_u32(p, "moe_intermediate_size", 0, &hp->n_ff_expert));
+    if (!qwen3) {
+        /* Qwen2MoeSparseMoeBlock: always a shared expert and its gate */
+        MW_FORWARD(get_u32(p, "shared_expert_intermediate_size", 0, &hp->n_ff_shared));
+        hp->shared_expert_gate = 1;
+    } else {
+        hp->moe_qk_norm = 1; /* Qwen3MoeAttention: q_norm, k_norm over head_dim */
+    }
+    MW_FORWARD(get_u32(p, "decoder_sparse_step", 1, &hp->moe_every));
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "mlp_only_layers", &v));
+    if (v && !cJSON_IsNull(v)) {
+        char found[64];
+        describe(v, found, sizeof found);
+        MW_RETURN_IF(!cJSON_IsArray(v), p->err, MW_ERR_INVALID,
+                     "%s: mlp_only_layers must be a list of layer numbers, found %s", p->where,
+                     found);
+        int i = 0;
+        for (const cJSON *e = v->child; e; e = e->next, i++) {
+            describe(e, found, sizeof found);
+            double d = cJSON_IsNumber(e) ? e->valuedouble : -1;
+            MW_RETURN_IF(!isfinite(d) || d < 0 || d != floor(d) || d >= hp->n_layers, p->err,
+                         MW_ERR_INVALID,
+                         "%s: mlp_only_layers[%d] must be a layer number below "
+                         "num_hidden_layers %u, found %s",
+                         p->where, i, hp->n_layers, found);
+            MW_RETURN_IF(d >= 64 * MW_ARRAY_LEN(hp->moe_dense_layers), p->err,
+                         MW_ERR_UNSUPPORTED,
+                         "%s: mlp_only_layers[%d] = %s: memwall keeps dense layers of the "
+                         "first %zu only",
+                         p->where, i, found, 64 * MW_ARRAY_LEN(hp->moe_dense_layers));
+            uint32_t l = (uint32_t)d;
+            hp->moe_dense_layers[l / 64] |= 1ull << (l % 64);
+        }
+    }
+    return MW_OK;
+}
+
+/* deepseek_v2, deepseek_v3: MLA attention and DeepSeekMoE. */
+static mw_status parse_deepseek(const parser *p, mw_hparams *hp)
+{
+    const int v3 = !strcmp(p->type, "deepseek_v3");
+    MW_FORWARD(get_u32(p, "hidden_size", 0, &hp->n_embd));
+    MW_FORWARD(get_u32(p, "num_hidden_layers", 0, &hp->n_layers));
+    MW_FORWARD(get_u32(p, "num_attention_heads", 0, &hp->n_heads));
+    MW_FORWARD(get_u32(p, "num_key_value_heads", hp->n_heads, &hp->n_kv_heads));
+    MW_FORWARD(get_u32(p, "intermediate_size", 0, &hp->n_ff));
+    MW_FORWARD(get_u32(p, "vocab_size", 0, &hp->n_vocab));
+    const cJSON *v = NULL;
+    MW_FORWARD(find(p, "max_position_embeddings", &v));
+    if (v) MW_FORWARD(get_u32(p, "max_position_embeddings", 0, &hp->n_ctx_train));
+    /* MLA */
+    MW_FORWARD(get_u32_or_null(p, "q_lora_rank", &hp->q_lora_rank));
+    MW_FORWARD(find(p, "kv_lora_rank", &v));
+    MW_RETURN_IF(!v || cJSON_IsNull(v), p->err, MW_ERR_INVALID,
+                 "%s: kv_lora_rank is missing; model_type \"%s\" caches a latent of that width "
+                 "(multi-head latent attention), so it is required",
+                 p->where, p->type);
+    MW_FORWARD(get_u32(p, "kv_lora_rank", 0, &hp->kv_lora_rank));
+    MW_FORWARD(get_u32(p, "qk_nope_head_dim", 0, &hp->qk_nope_dim));
+    MW_FORWARD(get_u32(p, "qk_rope_head_dim", 0, &hp->qk_rope_dim));
+    MW_FORWARD(get_u32(p, "v_head_dim", 0, &hp->v_head_dim));
+    MW_RETURN_IF(hp->qk_nope_dim > UINT32_MAX - hp->qk_rope_dim, p->err, MW_ERR_INVALID,
+                 "%s: qk_nope_head_dim + qk_rope_head_dim overflows 32 bits", p->where);
+    hp->head_dim = hp->qk_nope_dim + hp->qk_rope_dim; /* a query's and a key's width */
+    /* DeepSeekMoE */
+    MW_FORWARD(get_u32(p, "n_routed_experts", 0, &hp->n_experts));
+    MW_FORWARD(get_u32(p, "num_experts_per_tok", 0, &hp->n_experts_used));
+    MW_FORWARD(check_experts(p, "n_routed_experts", hp));
+    MW_FORWARD(get_u32(p, "moe_intermediate_size", 0, &hp->n_ff_expert));
+    MW_FORWARD(get_count(p, "n_shared_experts", 0, &hp->n_shared_experts));
+    MW_RETURN_IF((uint64_t)hp->n_shared_experts * hp->n_ff_expert > UINT32_MAX, p->err,
+                 MW_ERR_INVALID, "%s: n_shared_experts %u x moe_intermediate_size %u overflows "
+                 "32 bits", p->where, hp->n_shared_experts, hp->n_ff_expert);
+    hp->n_ff_shared = hp->n_shared_experts * hp->n_ff_expert; /* one MLP that wide */
+    MW_FORWARD(get_count(p, "first_k_dense_replace", 0, &hp->moe_first_dense));
+    MW_RETURN_IF(hp->moe_first_dense > hp->n_layers, p->err, MW_ERR_INVALID,
+                 "%s: first_k_dense_replace %u exceeds num_hidden_layers %u", p->where,
+                 hp->moe_first_dense, hp->n_layers);
+    MW_FORWARD(get_u32(p, "moe_layer_freq", 1, &hp->moe_every));
+    MW_FORWARD(get_count(p, "num_nextn_predict_layers", 0, &hp->n_mtp_layers));
+    hp->expert_bias = v3; /* DeepseekV3TopkRouter: e_score_correction_bias */
+    MW_FORWARD(get_rope_theta(p, NULL, 10000.0, &hp->rope_theta));
+    MW_FORWARD(get_positive(p, "rms_norm_eps", 1e-6, &hp->norm_eps));
+    MW_FORWARD(get_bool(p, "tie_word_embeddings", 0, &hp->tied_embeddings));
+    MW_FORWARD(get_bool(p, "attention_bias", 0, &hp->attn_bias));
+    MW_RETURN_IF(hp->attn_bias, p->err, MW_ERR_UNSUPPORTED,
+                 "%s: attention_bias true is not supported for %s (no published checkpoint "
+                 "has it)", p->where, p->type);
+    hp->gated_ffn = 1;
+    return MW_OK;
+}
+
 static mw_status parse_root(parser *p, mw_hparams *hp)
 {
     MW_RETURN_IF(!cJSON_IsObject(p->root), p->err, MW_ERR_INVALID,
@@ -344,7 +491,11 @@ static mw_status parse_root(parser *p, mw_hparams *hp)
     MW_FORWARD(get_dtype(p, &hp->dtype));
     if (!strcmp(p->type, "gpt2")) return parse_gpt2(p, hp);
     if (!strcmp(p->type, "gpt_neox")) return parse_gpt_neox(p, hp);
-    return parse_llama_family(p, hp);
+    if (!strncmp(p->type, "deepseek_", 9)) return parse_deepseek(p, hp);
+    MW_FORWARD(parse_llama_family(p, hp));
+    if (!strcmp(p->type, "qwen2_moe") || !strcmp(p->type, "qwen3_moe"))
+        return parse_qwen_moe(p, hp);
+    return MW_OK;
 }
 
 mw_status mw_hf_config_parse(const char *text, size_t len, const char *where,
@@ -438,7 +589,7 @@ mw_status mw_preset_open_model(const char *name, mw_model **out, mw_err *err)
     *out = NULL;
     const char *text = name ? mw_preset_config(name) : NULL;
     if (!text) {
-        char list[256] = "";
+        char list[1024] = ""; /* room for every preset's name */
         size_t n = 0;
         for (const char *const *pn = mw_preset_names(); *pn && n < sizeof list; pn++) {
             int w = snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *pn);

@@ -30,6 +30,7 @@ mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const 
     }
     m->n_params = n_params;
     m->weights_bytes = weights_bytes;
+    m->n_params_active = n_params;
     return m;
 }
 
@@ -98,6 +99,30 @@ void mw_model_finish(mw_model *m)
     }
     m->n_params = params;
     m->weights_bytes = bytes;
+    m->n_params_active = mw_model_active_params(m);
+}
+
+/* MoE (issue #13): the parameters one token uses are all of them less the
+ * routed experts it is not sent to: of the routed experts' tensors (one per
+ * expert, ".experts." in Hugging Face names; stacked, "_exps", in GGUF's) a
+ * token uses k of E. Shared experts ("shared_expert", "shexp") and the
+ * router are always used. The embedding table is counted whole, as the
+ * model cards' "activated parameters" of Mixtral (12.9B of 46.7B) and
+ * Qwen3 (3.3B of 30.5B) count it (docs/PLAN.md). */
+uint64_t mw_model_active_params(const mw_model *m)
+{
+    const mw_hparams *hp = &m->hp;
+    if (!m->has_hparams || hp->n_experts < 2 || hp->n_experts_used == 0 ||
+        hp->n_experts_used >= hp->n_experts)
+        return m->n_params;
+    uint64_t routed = 0;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const char *name = m->tensors[i].name;
+        if (name && (strstr(name, ".experts.") || strstr(name, "_exps")))
+            routed += m->tensors[i].n_elems;
+    }
+    uint64_t unused = routed / hp->n_experts * (hp->n_experts - hp->n_experts_used);
+    return unused < m->n_params ? m->n_params - unused : m->n_params;
 }
 
 void mw_model_free(mw_model *m)

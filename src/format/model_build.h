@@ -35,5 +35,8 @@ mw_status mw_model_add_tensor(mw_model *m, const char *name, mw_dtype dtype, uin
 
 /* Sums n_params and weights_bytes over the tensors (when there are any). */
 void mw_model_finish(mw_model *m);
+/* MoE: n_params less the routed experts one token does not use (model.c);
+ * n_params for a dense model. mw_model_finish sets n_params_active to it. */
+uint64_t mw_model_active_params(const mw_model *m);
 
 #endif /* MW_FORMAT_MODEL_BUILD_H */

@@ -6,6 +6,7 @@
  */
 #include "plan/plan_internal.h"
 #include "common/error.h"
+#include "format/arch.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,38 +43,109 @@ mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *by
     return MW_OK;
 }
 
+/* ---- MoE and MLA (issue #13; docs/PLAN.md "MoE and MLA") ---- */
+
+static int is_mla(const mw_hparams *hp) { return hp->kv_lora_rank > 0; }
+
+/* A routed expert's FFN width: moe_intermediate_size, or n_ff (mixtral). */
+static uint64_t ff_expert(const mw_hparams *hp)
+{
+    return hp->n_ff_expert ? hp->n_ff_expert : hp->n_ff;
+}
+
+/* The attention matrices of one layer, in elements. MLA (DeepSeek-V2
+ * paper, arXiv 2405.04434, section 2.1.2): W_DQ [q_r, h] and W_UQ
+ * [a(d_nope + d_rope), q_r] (or one W_Q [a(d_nope + d_rope), h]),
+ * W_DKV plus W_KR [kv_r + d_rope, h], W_UK and W_UV [a(d_nope + d_v), kv_r],
+ * W_O [h, a d_v]. Decoding with the up-projections absorbed into the query
+ * and the output (as vLLM's and FlashMLA's MLA decode does) multiplies
+ * each of these once per token, as the unabsorbed form does. */
+static double attn_matrices(const mw_hparams *hp)
+{
+    const double h = hp->n_embd, a = hp->n_heads;
+    if (!is_mla(hp)) return 2 * h * a * hp->head_dim + 2 * h * (double)hp->n_kv_heads * hp->head_dim;
+    const double qk = a * ((double)hp->qk_nope_dim + hp->qk_rope_dim);
+    const double q = hp->q_lora_rank ? h * hp->q_lora_rank + (double)hp->q_lora_rank * qk : h * qk;
+    const double kv = h * ((double)hp->kv_lora_rank + hp->qk_rope_dim) +
+                      (double)hp->kv_lora_rank * a * ((double)hp->qk_nope_dim + hp->v_head_dim);
+    return q + kv + h * a * hp->v_head_dim;
+}
+
+/* FLOPs per attended position per token: QK^T and A.V, 2 each per
+ * multiply-add. MLA decodes over the cached latent: scores over
+ * kv_r + d_rope values, the weighted sum over kv_r, per head. */
+static double attn_flops_per_position(const mw_hparams *hp)
+{
+    const double a = hp->n_heads;
+    if (!is_mla(hp)) return 4 * a * hp->head_dim;
+    return 2 * a * ((double)hp->kv_lora_rank + hp->qk_rope_dim) + 2 * a * hp->kv_lora_rank;
+}
+
 void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t weights_bytes,
                          uint64_t kv_per_token, mw_dtype weight_type, double *bytes, double *flops)
 {
     const double B = o->batch, devices = (double)o->tp * o->pp;
-    const double L = hp->n_layers, h = hp->n_embd, a = hp->n_heads, akv = hp->n_kv_heads;
-    const double d = hp->head_dim, v = hp->n_vocab;
+    const double L = hp->n_layers, h = hp->n_embd, v = hp->n_vocab;
     /* positions attended, on average over the generation: prompt + 1 .. ctx */
     const double pos = o->gen ? o->prompt + (o->gen + 1) / 2.0 : o->prompt;
-    const double attn_w = 2 * h * a * d + 2 * h * akv * d;          /* q, o; k, v */
-    const double ffn_w = (hp->gated_ffn ? 3 : 2) * h * (double)hp->n_ff;
-    double experts = 1, used = 1, read = 1;                         /* dense: one "expert" */
+    const double attn_w = attn_matrices(hp);                         /* q, k, v, o (or MLA's) */
+    const double m = hp->gated_ffn ? 3 : 2;
+    const double dense_ffn = m * h * (double)hp->n_ff;
+    double moe_layers = 0, experts = 1, used = 1, read = 1;
+    double expert_w = 0, shared_w = 0, router_w = 0;
     if (hp->n_experts > 1) {
+        moe_layers = mw_arch_moe_layers(hp);
         experts = hp->n_experts;
         used = hp->n_experts_used ? hp->n_experts_used : 1;
         read = fmin(experts, B * used);                              /* routed to by some sequence */
+        expert_w = m * h * (double)ff_expert(hp);
+        shared_w = m * h * (double)hp->n_ff_shared;                  /* always read and used */
+        router_w = h * experts;
     }
-    const double per_token = L * (attn_w + ffn_w * used) + v * h;   /* weights each token multiplies */
-    *flops = (2 * B * per_token + 4 * B * L * a * d * pos) / devices;
+    const double dense_layers = L - moe_layers;
+    /* weights each token multiplies */
+    const double per_token = L * attn_w + dense_layers * dense_ffn +
+                             moe_layers * (expert_w * used + shared_w + router_w) + v * h;
+    *flops = (2 * B * per_token + B * L * attn_flops_per_position(hp) * pos) / devices;
 
     double w = (double)weights_bytes;
     /* the experts nobody is routed to stay unread: their share of the matrices */
-    const double matrices = L * (attn_w + ffn_w * experts) + v * h * (hp->tied_embeddings ? 1 : 2);
-    w -= w * (L * ffn_w * experts / matrices) * (1 - read / experts);
+    const double matrices = L * attn_w + dense_layers * dense_ffn +
+                            moe_layers * (expert_w * experts + shared_w + router_w) +
+                            v * h * (hp->tied_embeddings ? 1 : 2);
+    if (moe_layers > 0) w -= w * (moe_layers * expert_w * experts / matrices) * (1 - read / experts);
     /* an untied embedding table is read a row per sequence, not whole */
     uint64_t emb = mw_dtype_bytes(weight_type, (uint64_t)hp->n_vocab * hp->n_embd);
     if (!hp->tied_embeddings && emb != MW_UNKNOWN && (double)emb / devices < w) w -= (double)emb / devices;
     *bytes = w + B * pos * (double)kv_per_token;
 }
 
+/* MLA caches one latent per token per layer: kv_lora_rank compressed
+ * values plus the qk_rope_head_dim decoupled rotary key, shared by every
+ * head (DeepSeek-V2 paper, section 2.1.2: (d_c + d_h^R) l elements per
+ * token). vLLM (MLACommonBackend: head size kv_lora_rank +
+ * qk_rope_head_dim, one KV head) and SGLang store exactly this; memwall
+ * models the same. Tensor parallelism does not split it (one "head": each
+ * rank holds the whole latent); pipeline stages split the layers. */
+static mw_status kv_per_token_mla(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,
+                                  mw_err *err)
+{
+    uint64_t layers = ceil_div(hp->n_layers, o->pp);
+    uint64_t row = (uint64_t)hp->kv_lora_rank + hp->qk_rope_dim;
+    uint64_t row_bytes = mw_dtype_bytes(o->kv_dtype, row);
+    MW_RETURN_IF(row_bytes == MW_UNKNOWN, err, MW_ERR_INVALID,
+                 "KV cache type %s needs rows in blocks of %u; this model's latent rows "
+                 "(kv_lora_rank + qk_rope_head_dim) have %llu values",
+                 mw_dtype_get(o->kv_dtype)->name, mw_dtype_get(o->kv_dtype)->block_elems,
+                 (unsigned long long)row);
+    *bytes = layers * row_bytes;
+    return MW_OK;
+}
+
 mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,
                                mw_err *err)
 {
+    if (is_mla(hp)) return kv_per_token_mla(hp, o, bytes, err);
     /* 2 (K and V) x layers x kv heads x head dim, per device: layers split
      * over pp, kv heads over tp (replicated when fewer heads than ranks). */
     uint64_t layers = ceil_div(hp->n_layers, o->pp);
@@ -112,9 +184,21 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     uint64_t h = hp->n_embd;
     uint64_t q_dim = ceil_div((uint64_t)hp->n_heads * hp->head_dim, tp);
     uint64_t kv_dim = ceil_div((uint64_t)hp->n_kv_heads * hp->head_dim, tp);
+    uint64_t v_dim = kv_dim, att_dim = q_dim;
+    if (is_mla(hp)) {
+        /* MLA: k [n, a(d_nope + d_rope)] and v [n, a d_v] from the latent */
+        kv_dim = q_dim;
+        v_dim = att_dim = ceil_div((uint64_t)hp->n_heads * hp->v_head_dim, tp);
+    }
     uint64_t heads = ceil_div(hp->n_heads, tp);
-    uint64_t experts_per_token = hp->n_experts ? hp->n_experts_used : 1;
-    uint64_t f = ceil_div((uint64_t)hp->n_ff, tp) * experts_per_token;
+    uint64_t f = ceil_div((uint64_t)hp->n_ff, tp);
+    if (hp->n_experts) {
+        /* k routed experts and the shared one(s) live together; a dense
+         * layer (deepseek's first ones) may be wider */
+        uint64_t fm = ceil_div(ff_expert(hp), tp) * (hp->n_experts_used ? hp->n_experts_used : 1) +
+                      ceil_div(hp->n_ff_shared, tp);
+        f = mw_arch_moe_layers(hp) < hp->n_layers && f > fm ? f : fm;
+    }
     walk w = {0, 0};
 
     uint64_t x = n * h * e;              /* x      [n, h]  the residual stream */
@@ -123,16 +207,17 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     birth(&w, xn);
     uint64_t q = n * q_dim * e;          /* q      [n, a*d]                   */
     uint64_t k = n * kv_dim * e;         /* k, v   [n, a_kv*d] -> KV cache    */
+    uint64_t vv = n * v_dim * e;
     birth(&w, q);
     birth(&w, k);
-    birth(&w, k);
+    birth(&w, vv);
     death(&w, xn);
     death(&w, k);                        /* copied into the cache             */
-    death(&w, k);
+    death(&w, vv);
     uint64_t sc = b * heads * T * S * e; /* scores [b, a, T, S]; softmax in place */
     birth(&w, sc);
     death(&w, q);
-    uint64_t att = n * q_dim * e;        /* attn   [n, a*d] = softmax . V      */
+    uint64_t att = n * att_dim * e;      /* attn   [n, a*d] = softmax . V      */
     birth(&w, att);
     death(&w, sc);
     uint64_t out = n * h * e;            /* o      [n, h]  attn . Wo; x += o   */

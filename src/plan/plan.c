@@ -103,6 +103,7 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
     memset(p, 0, sizeof *p);
     p->opts = *o;
     p->params = m->n_params;
+    p->params_active = m->n_params_active ? m->n_params_active : m->n_params; /* MoE */
     uint64_t *b = p->bytes;
     if (o->training && o->lora_rank) {
         /* LoRA / QLoRA (lora.c, training.c) */

@@ -1,6 +1,7 @@
 /* json_util.c - helpers shared by the reports: JSON values (null for
  * unknown), writing a document, and the end of a text report. */
 #include "report/json_util.h"
+#include "format/arch.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -36,6 +37,19 @@ void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
     cJSON_AddNumberToObject(o, "context_length", hp->n_ctx_train);
     cJSON_AddNumberToObject(o, "experts", hp->n_experts);
     cJSON_AddNumberToObject(o, "experts_per_token", hp->n_experts_used);
+    /* MoE and MLA (issue #13): only for the models that have them */
+    if (hp->n_experts && (hp->n_ff_expert || hp->n_ff_shared)) {
+        cJSON_AddNumberToObject(o, "expert_ffn_size", hp->n_ff_expert ? hp->n_ff_expert : hp->n_ff);
+        cJSON_AddNumberToObject(o, "shared_expert_ffn_size", hp->n_ff_shared);
+        cJSON_AddNumberToObject(o, "moe_layers", mw_arch_moe_layers(hp));
+    }
+    if (hp->kv_lora_rank) {
+        cJSON_AddNumberToObject(o, "q_lora_rank", hp->q_lora_rank);
+        cJSON_AddNumberToObject(o, "kv_lora_rank", hp->kv_lora_rank);
+        cJSON_AddNumberToObject(o, "qk_nope_head_dim", hp->qk_nope_dim);
+        cJSON_AddNumberToObject(o, "qk_rope_head_dim", hp->qk_rope_dim);
+        cJSON_AddNumberToObject(o, "v_head_dim", hp->v_head_dim);
+    }
     cJSON_AddBoolToObject(o, "tied_embeddings", hp->tied_embeddings);
     cJSON_AddBoolToObject(o, "gated_ffn", hp->gated_ffn);
     cJSON_AddBoolToObject(o, "layer_norm", hp->layer_norm);

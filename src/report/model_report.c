@@ -1,6 +1,7 @@
 /* model_report.c - `memwall inspect`: a model's architecture, types and
  * tensors, as text or JSON ("memwall.inspect/1"). */
 #include "memwall.h"
+#include "format/arch.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "report/json_util.h"
@@ -57,6 +58,15 @@ static void hparams_text(const mw_hparams *hp, FILE *out)
     fprintf(out, "  %-22s %u\n", "vocabulary", hp->n_vocab);
     fprintf(out, "  %-22s %u\n", "trained context", hp->n_ctx_train);
     if (hp->n_experts) fprintf(out, "  %-22s %u, %u per token\n", "experts", hp->n_experts, hp->n_experts_used);
+    /* MoE and MLA (issue #13) */
+    if (hp->n_experts && (hp->n_ff_expert || hp->n_ff_shared))
+        fprintf(out, "  %-22s expert ffn %u, shared ffn %u, %u of %u layers MoE\n", "experts' sizes",
+                hp->n_ff_expert ? hp->n_ff_expert : hp->n_ff, hp->n_ff_shared,
+                mw_arch_moe_layers(hp), hp->n_layers);
+    if (hp->kv_lora_rank)
+        fprintf(out, "  %-22s latent %u + rope %u cached; q rank %u, nope %u, v %u\n",
+                "latent attention", hp->kv_lora_rank, hp->qk_rope_dim, hp->q_lora_rank,
+                hp->qk_nope_dim, hp->v_head_dim);
     fprintf(out, "  %-22s %s%s%s\n", "layout", hp->layer_norm ? "layernorm" : "rmsnorm",
             hp->tied_embeddings ? ", tied embeddings" : "", hp->learned_pos ? ", learned positions" : "");
 }
@@ -75,6 +85,13 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
     fprintf(out, "  %-22s %" PRIu64, "parameters", m->n_params);
     if (m->n_params >= 1000) fprintf(out, " (%s)", params);
     fprintf(out, "\n");
+    if (m->n_params_active && m->n_params_active != m->n_params) {
+        /* MoE (issue #13): what one token uses (docs/PLAN.md "MoE and MLA") */
+        mw_count_format(m->n_params_active, params, sizeof params);
+        fprintf(out, "  %-22s %" PRIu64 " (%s: %u of %u routed experts per token)\n",
+                "parameters active", m->n_params_active, params, m->hp.n_experts_used,
+                m->hp.n_experts);
+    }
     fprintf(out, "  %-22s %s (%" PRIu64 " bytes)\n", "weights", mw_size_format(m->weights_bytes, a, sizeof a),
             m->weights_bytes);
     if (m->n_files > 1) fprintf(out, "  %-22s %u\n", "files (shards)", m->n_files);
@@ -117,6 +134,8 @@ mw_status mw_model_report_json(const mw_model *m, FILE *out, mw_err *err)
     cJSON_AddStringToObject(o, "path", m->path);
     cJSON_AddStringToObject(o, "source", source_name(m->source));
     cJSON_AddNumberToObject(o, "params", (double)m->n_params);
+    cJSON_AddNumberToObject(o, "params_active", /* MoE: what one token uses */
+                            (double)(m->n_params_active ? m->n_params_active : m->n_params));
     cJSON_AddNumberToObject(o, "weights_bytes", (double)m->weights_bytes);
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     for (uint32_t i = 0; files && i < m->n_files; i++) cJSON_AddItemToArray(files, cJSON_CreateString(m->files[i]));

@@ -26,7 +26,10 @@ static const char *recompute_name(mw_recompute r)
 static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
 {
     char params[32];
-    fprintf(out, "memwall plan: %s, %s parameters\n", m->path, mw_count_format(m->n_params, params, sizeof params));
+    fprintf(out, "memwall plan: %s, %s parameters", m->path, mw_count_format(m->n_params, params, sizeof params));
+    if (m->n_params_active && m->n_params_active != m->n_params) /* MoE (issue #13) */
+        fprintf(out, " (%s active per token)", mw_count_format(m->n_params_active, params, sizeof params));
+    fprintf(out, "\n");
     if (o->training) {
         fprintf(out, "  training: micro-batch %u x sequence %u, %s, %s, recompute %s", o->batch, o->ctx,
                 o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
@@ -394,6 +397,7 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddNumberToObject(w, "zero", o->zero);
     }
     cJSON_AddNumberToObject(j, "params", (double)p->params);
+    cJSON_AddNumberToObject(j, "params_active", (double)p->params_active); /* MoE (issue #13) */
     add_components(j, p);
     cJSON_AddNumberToObject(j, "kv_bytes_per_token", (double)p->kv_bytes_per_token);
     cJSON_AddNumberToObject(j, "activation_layer_bytes", (double)p->act_layer_bytes);

@@ -108,3 +108,19 @@ expect_json "$T/stdout" weights_bytes 200223744
 expect_exit 0 "$MW" inspect demo
 expect_contains "$T/stdout" "100092672"
 ok "demo"
+
+# MoE and MLA (issue #13): active and total parameters, the latent KV cache
+expect_exit 0 "$MW" inspect deepseek-v3
+expect_contains "$T/stdout" "parameters active      37552297472 (37.6 B: 8 of 256 routed experts per token)"
+expect_contains "$T/stdout" "latent attention       latent 512 + rope 64 cached"
+expect_exit 0 "$MW" plan deepseek-v3 --ctx 4096 --json
+cp "$T/stdout" "$T/ds.json"
+expect_json "$T/ds.json" params 671026419200
+expect_json "$T/ds.json" params_active 37552297472
+expect_json "$T/ds.json" kv_bytes_per_token 70272
+expect_json "$T/ds.json" kv_cache_bytes 287834112
+expect_exit 0 "$MW" plan qwen3-30b-a3b --ctx 4096
+expect_contains "$T/stdout" "30.5 B parameters (3.35 B active per token)"
+expect_exit 0 "$MW" plan llama-3-8b --json
+expect_json "$T/stdout" params_active 8030261248
+ok "moe and mla"

@@ -61,7 +61,239 @@ static const struct {
     {"gemma-2b",     2506172416ull,  MW_DTYPE_BF16, 1 + 18 * 9 + 1},
     {"phi3-mini",    3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
     {"pythia-1.4b",  1414647808ull,  MW_DTYPE_F16,  1 + 24 * 12 + 2 + 1},
+    /* MoE and MLA (issue #13). DeepSeek-V3's main model: 671,026,419,200 in
+     * 45,395 tensors, as audits of the checkpoint's headers count it (and
+     * DeepSeek's README_WEIGHTS.md: 671B main + 14B MTP, not listed here);
+     * Qwen3-30B-A3B: its index's total_size 61,064,245,248 bytes / 2 (BF16);
+     * DeepSeek-V2.5 (V2's sizes): 236B in the paper. */
+    {"deepseek-v3",      671026419200ull, MW_DTYPE_BF16,
+     1 + 61 * 9 + 3 * 3 + 58 * (2 + 256 * 3 + 3) + 2},
+    {"deepseek-r1",      671026419200ull, MW_DTYPE_BF16,
+     1 + 61 * 9 + 3 * 3 + 58 * (2 + 256 * 3 + 3) + 2},
+    {"deepseek-v2.5",    235741434880ull, MW_DTYPE_BF16, 1 + 60 * 9 + 3 + 59 * (1 + 160 * 3 + 3) + 2},
+    {"qwen3-30b-a3b",    30532122624ull,  MW_DTYPE_BF16, 1 + 48 * (8 + 1 + 128 * 3) + 2},
+    /* the Hub's safetensors total; index total_size 470,187,269,120 bytes
+     * in 36,945 tensors */
+    {"qwen3-235b-a22b",  235093634560ull, MW_DTYPE_BF16, 1 + 94 * (8 + 1 + 128 * 3) + 2},
 };
+
+/* Active parameters (mw_model.n_params_active: all but the routed experts a
+ * token is not sent to, the embedding table counted) against the cards'
+ * "activated parameters", to the precision they state (within one unit of
+ * the last digit given). Mixtral's and Qwen's cards count the embedding
+ * table; DeepSeek's leave the input embedding out (a lookup, not a product:
+ * README_WEIGHTS.md's 36.6B for V3 "including 0.9B for the output head"),
+ * so theirs is compared with the embedding subtracted. */
+/* DeepSeek-V2-Lite's sizing keys, as two copies of its config.json in the
+ * code corpus give them (no preset: neither copy has its torch_dtype). */
+static const char deepseek_v2_lite[] =
+    "{\"model_type\": \"deepseek_v2\", \"hidden_size\": 2048, \"intermediate_size\": 10944,"
+    " \"num_hidden_layers\": 27, \"num_attention_heads\": 16, \"num_key_value_heads\": 16,"
+    " \"vocab_size\": 102400, \"q_lora_rank\": null, \"kv_lora_rank\": 512,"
+    " \"qk_nope_head_dim\": 128, \"qk_rope_head_dim\": 64, \"v_head_dim\": 128,"
+    " \"n_routed_experts\": 64, \"num_experts_per_tok\": 6, \"n_shared_experts\": 2,"
+    " \"moe_intermediate_size\": 1408, \"first_k_dense_replace\": 1, \"moe_layer_freq\": 1,"
+    " \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}";
+
+/* Qwen1.5-MoE-A2.7B's sizing keys (Qwen/Qwen1.5-MoE-A2.7B-Chat's config.json
+ * as copies in the code corpus give them; its GPTQ-Int4 variant's published
+ * config has the same; no preset: no copy of the BF16 one was found). */
+static const char qwen15_moe[] =
+    "{\"model_type\": \"qwen2_moe\", \"hidden_size\": 2048, \"intermediate_size\": 5632,"
+    " \"num_hidden_layers\": 24, \"num_attention_heads\": 16, \"num_key_value_heads\": 16,"
+    " \"vocab_size\": 151936, \"num_experts\": 60, \"num_experts_per_tok\": 4,"
+    " \"moe_intermediate_size\": 1408, \"shared_expert_intermediate_size\": 5632,"
+    " \"decoder_sparse_step\": 1, \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\"}";
+
+/* Mixtral-8x22B-v0.1's sizing keys, as a copy of its config.json in the
+ * code corpus gives them (no preset: the copy has no torch_dtype). */
+static const char mixtral_8x22b[] =
+    "{\"model_type\": \"mixtral\", \"hidden_size\": 6144, \"intermediate_size\": 16384,"
+    " \"max_position_embeddings\": 65536, \"num_attention_heads\": 48,"
+    " \"num_experts_per_tok\": 2, \"num_hidden_layers\": 56, \"num_key_value_heads\": 8,"
+    " \"num_local_experts\": 8, \"tie_word_embeddings\": false, \"vocab_size\": 32000,"
+    " \"torch_dtype\": \"bfloat16\"}";
+
+/* The model a config text implies (mw_hf_config_parse + the tensors). */
+static mw_model *open_text(const char *text)
+{
+    mw_hparams hp;
+    mw_err err = {0};
+    if (mw_hf_config_parse(text, strlen(text), "config", &hp, &err) != MW_OK) fail_msg("%s", err.msg);
+    mw_model *m = mw_model_alloc(MW_SOURCE_HF_CONFIG, "config");
+    assert_non_null(m);
+    m->hp = hp;
+    m->has_hparams = 1;
+    if (mw_arch_add_tensors(&hp, hp.dtype, m, &err) != MW_OK) fail_msg("%s", err.msg);
+    mw_model_finish(m);
+    return m;
+}
+
+static const struct {
+    const char *name;
+    uint64_t active;        /* memwall's, exactly                         */
+    double card;            /* the published figure                       */
+    double unit;            /* its precision                              */
+    int no_embedding;       /* the card leaves the input embedding out    */
+} active[] = {
+    {"mixtral-8x7b",     12879925248ull, 12.9e9, 0.1e9, 0}, /* Mixtral paper: 12.9B of 46.7B */
+    {"qwen3-30b-a3b",    3353032704ull,  3.3e9,  0.1e9, 0}, /* card: 3.3B of 30.5B          */
+    {"deepseek-v3",      37552297472ull, 36.6e9, 0.1e9, 1}, /* README_WEIGHTS: 36.6B (37B)  */
+    {"deepseek-v2.5",    21375800320ull, 21e9,   1e9,   1}, /* V2 paper: 21B of 236B        */
+    {"deepseek-v2-lite", 2661150208ull,  2.4e9,  0.1e9, 1}, /* card: 2.4B of 15.7B          */
+    {"qwen1.5-moe-a2.7b", 2689173504ull, 2.7e9,  0.1e9, 0}, /* card: 2.7B of 14.3B          */
+    {"qwen3-235b-a22b",  22190763520ull, 22e9,   1e9,   0}, /* card: 22B of 235B            */
+    {"mixtral-8x22b",    39152031744ull, 39e9,   1e9,   0}, /* Mistral: 39B of 141B         */
+};
+
+static void moe_active_params_match_the_cards(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MW_ARRAY_LEN(active); i++) {
+        mw_model *m = !strcmp(active[i].name, "deepseek-v2-lite")  ? open_text(deepseek_v2_lite)
+                      : !strcmp(active[i].name, "qwen1.5-moe-a2.7b") ? open_text(qwen15_moe)
+                      : !strcmp(active[i].name, "mixtral-8x22b")     ? open_text(mixtral_8x22b)
+                                                                     : open_preset(active[i].name);
+        if (m->n_params_active != active[i].active)
+            fail_msg("%s: %llu active parameters, expected %llu", active[i].name,
+                     (unsigned long long)m->n_params_active,
+                     (unsigned long long)active[i].active);
+        double a = (double)m->n_params_active;
+        if (active[i].no_embedding) a -= (double)m->hp.n_vocab * m->hp.n_embd;
+        if (!(a > active[i].card - active[i].unit && a < active[i].card + active[i].unit))
+            fail_msg("%s: %.4g active, the card says %.4g", active[i].name, a, active[i].card);
+        /* routed experts less their unused share: total - unused exactly */
+        uint64_t fe = m->hp.n_ff_expert ? m->hp.n_ff_expert : m->hp.n_ff;
+        if (!strcmp(active[i].name, "qwen1.5-moe-a2.7b")) /* the card's 14.3B in all */
+            assert_true(m->n_params == 14315784192ull);
+        if (!strcmp(active[i].name, "mixtral-8x22b")) /* the Hub's safetensors total */
+            assert_true(m->n_params == 140620634112ull);
+        uint64_t unused = (uint64_t)mw_arch_moe_layers(&m->hp) *
+                          (m->hp.n_experts - m->hp.n_experts_used) * 3 * m->hp.n_embd * fe;
+        assert_true(m->n_params - m->n_params_active == unused);
+        mw_model_free(m);
+    }
+    /* a dense model uses all of its parameters */
+    mw_model *m = open_preset("llama-3-8b");
+    assert_true(m->n_params_active == m->n_params);
+    mw_model_free(m);
+}
+
+static void mla_and_moe_names_and_shapes(void **state)
+{
+    (void)state;
+    mw_model *m = open_preset("deepseek-v3");
+    assert_int_equal(m->hp.kv_lora_rank, 512);
+    assert_int_equal(mw_arch_moe_layers(&m->hp), 58);
+    assert_shape(m, "model.layers.0.self_attn.q_a_proj.weight", 1536, 7168);
+    assert_shape(m, "model.layers.0.self_attn.q_a_layernorm.weight", 1536, 0);
+    assert_shape(m, "model.layers.0.self_attn.q_b_proj.weight", 128 * 192, 1536);
+    assert_shape(m, "model.layers.0.self_attn.kv_a_proj_with_mqa.weight", 512 + 64, 7168);
+    assert_shape(m, "model.layers.0.self_attn.kv_a_layernorm.weight", 512, 0);
+    assert_shape(m, "model.layers.0.self_attn.kv_b_proj.weight", 128 * (128 + 128), 512);
+    assert_shape(m, "model.layers.0.self_attn.o_proj.weight", 7168, 128 * 128);
+    assert_shape(m, "model.layers.2.mlp.gate_proj.weight", 18432, 7168);     /* dense */
+    assert_null(tensor(m, "model.layers.2.mlp.gate.weight"));
+    assert_shape(m, "model.layers.3.mlp.gate.weight", 256, 7168);           /* MoE from 3 */
+    assert_shape(m, "model.layers.3.mlp.gate.e_score_correction_bias", 256, 0);
+    assert_shape(m, "model.layers.60.mlp.experts.255.down_proj.weight", 7168, 2048);
+    assert_shape(m, "model.layers.60.mlp.shared_experts.up_proj.weight", 2048, 7168);
+    assert_null(tensor(m, "model.layers.3.mlp.gate_proj.weight"));
+    assert_null(tensor(m, "model.layers.61.self_attn.o_proj.weight")); /* MTP: not listed */
+    assert_shape(m, "lm_head.weight", 129280, 7168);
+    mw_model_free(m);
+
+    m = open_text(deepseek_v2_lite); /* q_lora_rank null: a plain q_proj */
+    /* 15,706,484,224: the model card's 15.7B, and what the loaded model reports */
+    assert_true(m->n_params == 15706484224ull);
+    assert_int_equal(m->n_tensors, 1 + 27 * 7 + 3 + 26 * (1 + 64 * 3 + 3) + 2);
+    assert_int_equal(m->hp.q_lora_rank, 0);
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 16 * 192, 2048);
+    assert_null(tensor(m, "model.layers.0.self_attn.q_a_proj.weight"));
+    assert_shape(m, "model.layers.1.mlp.shared_experts.gate_proj.weight", 2 * 1408, 2048);
+    assert_null(tensor(m, "model.layers.1.mlp.gate.e_score_correction_bias")); /* V3 only */
+    mw_model_free(m);
+
+    /* the tensor cap (2^20): DeepSeek-V3's 61 x 256 experts x 3 are far under
+     * it; 61 layers of 10,000 experts (1.8 million tensors) are refused
+     * before any is made, naming the key */
+    mw_hparams big;
+    mw_err err = {0};
+    const char *v3 = mw_preset_config("deepseek-v3");
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_experts = 10000;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "big");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "more than memwall lists"));
+    assert_non_null(strstr(err.msg, "n_routed_experts"));
+    assert_int_equal(m->n_tensors, 0);
+    mw_model_free(m);
+    /* MLA without its sizes, experts per token out of range: refused */
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.kv_lora_rank = 0;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "multi-head latent attention needs kv_lora_rank"));
+    mw_model_free(m);
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_heads = UINT32_MAX; /* a x (d_nope + d_v) past 2^64: refused, not wrapped */
+    big.qk_nope_dim = big.v_head_dim = UINT32_MAX - 100;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "overflow 64 bits"));
+    mw_model_free(m);
+    assert_int_equal(mw_hf_config_parse(v3, strlen(v3), "v3", &big, &err), MW_OK);
+    big.n_experts_used = 257;
+    m = mw_model_alloc(MW_SOURCE_PRESET, "bad");
+    assert_int_equal(mw_arch_add_tensors(&big, MW_DTYPE_BF16, m, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "257 experts per token (num_experts_per_tok) of 256"));
+    mw_model_free(m);
+
+    m = open_preset("qwen3-30b-a3b");
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 32 * 128, 2048);
+    assert_shape(m, "model.layers.0.self_attn.q_norm.weight", 128, 0);
+    assert_shape(m, "model.layers.47.self_attn.k_norm.weight", 128, 0);
+    assert_shape(m, "model.layers.0.mlp.gate.weight", 128, 2048);
+    assert_shape(m, "model.layers.47.mlp.experts.127.gate_proj.weight", 768, 2048);
+    assert_null(tensor(m, "model.layers.0.self_attn.q_proj.bias"));
+    assert_null(tensor(m, "model.layers.0.mlp.shared_expert.gate_proj.weight"));
+    mw_model_free(m);
+
+    /* qwen2_moe: a shared expert with its gate, q/k/v biases, and dense
+     * layers from mlp_only_layers and decoder_sparse_step */
+    static const char qwen2_moe[] =
+        "{\"model_type\": \"qwen2_moe\", \"hidden_size\": 64, \"num_hidden_layers\": 4,"
+        " \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"intermediate_size\": 96,"
+        " \"vocab_size\": 100, \"num_experts\": 4, \"num_experts_per_tok\": 2,"
+        " \"moe_intermediate_size\": 32, \"shared_expert_intermediate_size\": 48,"
+        " \"decoder_sparse_step\": 2, \"mlp_only_layers\": [3], \"torch_dtype\": \"bfloat16\"}";
+    mw_hparams hp;
+    assert_int_equal(mw_hf_config_parse(qwen2_moe, strlen(qwen2_moe), "q", &hp, &err), MW_OK);
+    m = mw_model_alloc(MW_SOURCE_PRESET, "q");
+    m->hp = hp;
+    m->has_hparams = 1;
+    assert_int_equal(mw_arch_add_tensors(&hp, MW_DTYPE_BF16, m, &err), MW_OK);
+    mw_model_finish(m);
+    /* layers 1 only: (i + 1) % 2 == 0 gives 1 and 3, and 3 is mlp_only */
+    assert_int_equal(mw_arch_moe_layers(&hp), 1);
+    assert_shape(m, "model.layers.0.mlp.gate_proj.weight", 96, 64);
+    assert_shape(m, "model.layers.3.mlp.down_proj.weight", 64, 96);
+    assert_shape(m, "model.layers.1.mlp.gate.weight", 4, 64);
+    assert_shape(m, "model.layers.1.mlp.experts.3.up_proj.weight", 32, 64);
+    assert_shape(m, "model.layers.1.mlp.shared_expert.down_proj.weight", 64, 48);
+    assert_shape(m, "model.layers.1.mlp.shared_expert_gate.weight", 1, 64);
+    assert_shape(m, "model.layers.1.self_attn.k_proj.bias", 32, 0);
+    assert_null(tensor(m, "model.layers.1.self_attn.o_proj.bias"));
+    /* by hand: embedding + lm_head 2 x 6400; attention per layer q,o 2 x 4096
+     * + k,v 2 x 2048 + biases 64 + 32 + 32 = 12416; norms 2 x 64; dense
+     * MLP 3 x 64 x 96 = 18432; the MoE one 4 x 3 x 64 x 32 + router 256 +
+     * shared 3 x 64 x 48 + its gate 64 = 24576 + 256 + 9216 + 64; final norm */
+    uint64_t want = 2 * 6400 + 4 * (12416 + 128) + 3 * 18432 + 24576 + 256 + 9216 + 64 + 64;
+    assert_true(m->n_params == want);
+    assert_true(m->n_params - m->n_params_active == 2 * 3 * 64 * 32); /* 2 of 4 unused */
+    mw_model_free(m);
+}
+
 
 static void preset_params_are_exact(void **state)
 {
@@ -410,7 +642,8 @@ static void arch_names(void **state)
 {
     (void)state;
     static const char *const yes[] = {"llama", "mistral", "qwen2", "gemma",
-                                      "phi3", "gpt2", "gpt_neox", "mixtral"};
+                                      "phi3", "gpt2", "gpt_neox", "mixtral",
+                                      "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3"};
     for (size_t i = 0; i < MW_ARRAY_LEN(yes); i++) {
         assert_true(mw_arch_supported(yes[i]));
         assert_non_null(strstr(mw_arch_list(), yes[i]));
@@ -435,6 +668,8 @@ int main(void)
         cmocka_unit_test(biases_follow_the_config),
         cmocka_unit_test(bad_hparams_are_explained),
         cmocka_unit_test(arch_names),
+        cmocka_unit_test(moe_active_params_match_the_cards),
+        cmocka_unit_test(mla_and_moe_names_and_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

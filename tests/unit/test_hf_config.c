@@ -272,7 +272,8 @@ static void unknown_or_missing_model_type(void **state)
     const char *msg = parse_fails("{\"model_type\": \"falcon\", \"hidden_size\": 4544}",
                                   MW_ERR_UNSUPPORTED);
     assert_string_equal(msg, "cfg.json: model_type \"falcon\" is not supported (supported: "
-                             "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral)");
+                             "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral, "
+                             "qwen2_moe, qwen3_moe, deepseek_v2, deepseek_v3)");
     msg = parse_fails("{\"hidden_size\": 4096}", MW_ERR_INVALID);
     assert_non_null(strstr(msg, "cfg.json: model_type is missing"));
     msg = parse_fails("{\"model_type\": null}", MW_ERR_INVALID);
@@ -591,7 +592,145 @@ static void presets_list_and_open(void **state)
     assert_int_equal(mw_preset_open_model("llama-9-1t", &m, &err), MW_ERR_NOT_FOUND);
     assert_null(m);
     assert_non_null(strstr(err.msg, "no preset named \"llama-9-1t\" (presets: llama-2-7b, "));
-    assert_non_null(strstr(err.msg, "pythia-1.4b)"));
+    assert_non_null(strstr(err.msg, "pythia-1.4b, "));
+    assert_non_null(strstr(err.msg, "qwen3-235b-a22b)")); /* the last: none cut off */
+}
+
+/* ---- MoE and MLA (issue #13) ---- */
+
+/* DeepSeek-V2-Lite's keys (q_lora_rank null) with one key replaced. */
+static const char *deepseek_with(const char *key, const char *value)
+{
+    static char buf[2048];
+    static const char *const keys[][2] = {
+        {"model_type", "\"deepseek_v2\""}, {"hidden_size", "2048"},
+        {"num_hidden_layers", "27"}, {"num_attention_heads", "16"},
+        {"num_key_value_heads", "16"}, {"intermediate_size", "10944"},
+        {"vocab_size", "102400"}, {"max_position_embeddings", "163840"},
+        {"q_lora_rank", "null"}, {"kv_lora_rank", "512"}, {"qk_nope_head_dim", "128"},
+        {"qk_rope_head_dim", "64"}, {"v_head_dim", "128"}, {"n_routed_experts", "64"},
+        {"num_experts_per_tok", "6"}, {"moe_intermediate_size", "1408"},
+        {"n_shared_experts", "2"}, {"first_k_dense_replace", "1"}, {"moe_layer_freq", "1"},
+        {"num_nextn_predict_layers", "0"}, {"torch_dtype", "\"bfloat16\""},
+    };
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "{");
+    for (size_t i = 0; i < MW_ARRAY_LEN(keys); i++) {
+        const char *v = !strcmp(keys[i][0], key) ? value : keys[i][1];
+        if (!v) continue; /* left out */
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s\"%s\": %s", n > 1 ? ", " : "",
+                              keys[i][0], v);
+    }
+    snprintf(buf + n, sizeof buf - n, "}");
+    return buf;
+}
+
+static void moe_and_mla_keys(void **state)
+{
+    (void)state;
+    mw_hparams hp = parse_ok(deepseek_with("", NULL));
+    assert_string_equal(hp.arch, "deepseek_v2");
+    assert_int_equal(hp.q_lora_rank, 0); /* null: a plain q_proj */
+    assert_int_equal(hp.kv_lora_rank, 512);
+    assert_int_equal(hp.qk_nope_dim, 128);
+    assert_int_equal(hp.qk_rope_dim, 64);
+    assert_int_equal(hp.v_head_dim, 128);
+    assert_int_equal(hp.head_dim, 192); /* a query's and a key's width */
+    assert_int_equal(hp.n_experts, 64);
+    assert_int_equal(hp.n_experts_used, 6);
+    assert_int_equal(hp.n_ff, 10944);
+    assert_int_equal(hp.n_ff_expert, 1408);
+    assert_int_equal(hp.n_shared_experts, 2);
+    assert_int_equal(hp.n_ff_shared, 2 * 1408);
+    assert_int_equal(hp.moe_first_dense, 1);
+    assert_int_equal(hp.moe_every, 1);
+    assert_int_equal(hp.n_mtp_layers, 0);
+    assert_false(hp.expert_bias);
+    assert_int_equal(hp.dtype, MW_DTYPE_BF16);
+    /* V3: the router's correction bias, an MTP layer, a q LoRA */
+    const char *text = mw_preset_config("deepseek-v3");
+    hp = parse_ok(text);
+    assert_string_equal(hp.arch, "deepseek_v3");
+    assert_true(hp.expert_bias);
+    assert_int_equal(hp.q_lora_rank, 1536);
+    assert_int_equal(hp.n_mtp_layers, 1);
+    assert_int_equal(hp.moe_first_dense, 3);
+    assert_int_equal(hp.n_ff_shared, 2048);
+    /* absent counts take DeepseekV2Config's defaults */
+    hp = parse_ok(deepseek_with("n_shared_experts", NULL));
+    assert_int_equal(hp.n_ff_shared, 0);
+    hp = parse_ok(deepseek_with("first_k_dense_replace", NULL));
+    assert_int_equal(hp.moe_first_dense, 0);
+
+    /* qwen3_moe: head_dim given, q/k norms, no shared expert */
+    hp = parse_ok(mw_preset_config("qwen3-30b-a3b"));
+    assert_int_equal(hp.head_dim, 128);
+    assert_int_equal(hp.n_ff_expert, 768);
+    assert_int_equal(hp.n_ff_shared, 0);
+    assert_true(hp.moe_qk_norm);
+    assert_false(hp.attn_bias);
+    assert_int_equal(hp.moe_dense_layers[0], 0);
+    /* qwen2_moe: shared expert and its gate, q/k/v biases, mlp_only_layers */
+    hp = parse_ok("{\"model_type\": \"qwen2_moe\", \"hidden_size\": 2048, "
+                  "\"num_hidden_layers\": 24, \"num_attention_heads\": 16, "
+                  "\"intermediate_size\": 5632, \"vocab_size\": 151936, \"num_experts\": 60, "
+                  "\"num_experts_per_tok\": 4, \"moe_intermediate_size\": 1408, "
+                  "\"shared_expert_intermediate_size\": 5632, \"decoder_sparse_step\": 1, "
+                  "\"mlp_only_layers\": [0, 23]}");
+    assert_int_equal(hp.n_ff_shared, 5632);
+    assert_true(hp.shared_expert_gate);
+    assert_true(hp.attn_bias);
+    assert_true(hp.moe_dense_layers[0] == (1ull | 1ull << 23));
+}
+
+static void bad_moe_and_mla_configs(void **state)
+{
+    (void)state;
+    const char *msg = parse_fails(deepseek_with("n_routed_experts", "0"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "cfg.json: n_routed_experts must be a positive integer, found 0"));
+    msg = parse_fails(deepseek_with("n_routed_experts", NULL), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "n_routed_experts is missing"));
+    msg = parse_fails(deepseek_with("num_experts_per_tok", "65"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "num_experts_per_tok 65 exceeds n_routed_experts 64"));
+    msg = parse_fails(deepseek_with("kv_lora_rank", "0"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "kv_lora_rank must be a positive integer, found 0"));
+    msg = parse_fails(deepseek_with("kv_lora_rank", NULL), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "kv_lora_rank is missing"));
+    msg = parse_fails(deepseek_with("kv_lora_rank", "null"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "multi-head latent attention"));
+    msg = parse_fails(deepseek_with("q_lora_rank", "-1"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "q_lora_rank must be a positive integer, found -1"));
+    msg = parse_fails(deepseek_with("qk_rope_head_dim", NULL), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "qk_rope_head_dim is missing"));
+    msg = parse_fails(deepseek_with("first_k_dense_replace", "28"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "first_k_dense_replace 28 exceeds num_hidden_layers 27"));
+    msg = parse_fails(deepseek_with("n_shared_experts", "-2"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "n_shared_experts must be a whole number"));
+    msg = parse_fails(deepseek_with("moe_layer_freq", "0"), MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "moe_layer_freq must be a positive integer"));
+
+    static const char qwen[] =
+        "{\"model_type\": \"qwen3_moe\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+        "\"num_attention_heads\": 4, \"intermediate_size\": 96, \"vocab_size\": 100, "
+        "\"num_experts\": 4, \"num_experts_per_tok\": %s, \"moe_intermediate_size\": 32, "
+        "\"mlp_only_layers\": %s}";
+    char buf[512];
+    snprintf(buf, sizeof buf, qwen, "5", "[]");
+    msg = parse_fails(buf, MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "num_experts_per_tok 5 exceeds num_experts 4"));
+    snprintf(buf, sizeof buf, qwen, "2", "[2]");
+    msg = parse_fails(buf, MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "mlp_only_layers[0] must be a layer number below "
+                                "num_hidden_layers 2, found 2"));
+    snprintf(buf, sizeof buf, qwen, "2", "3");
+    msg = parse_fails(buf, MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "mlp_only_layers must be a list"));
+    snprintf(buf, sizeof buf, qwen, "2", "[\"1\"]");
+    msg = parse_fails(buf, MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "found \"1\""));
+    snprintf(buf, sizeof buf, qwen, "2", "[1]");
+    mw_hparams hp = parse_ok(buf);
+    assert_true(hp.moe_dense_layers[0] == 2);
 }
 
 /* Every allocation of opening a preset (and a config file) made to fail in
@@ -656,6 +795,8 @@ int main(void)
         cmocka_unit_test(files_are_read),
         cmocka_unit_test(presets_list_and_open),
         cmocka_unit_test(allocation_failures_are_clean),
+        cmocka_unit_test(moe_and_mla_keys),
+        cmocka_unit_test(bad_moe_and_mla_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

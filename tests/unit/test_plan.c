@@ -288,6 +288,131 @@ static void decode_step_by_hand(void **state)
     mw_model_free(m);
 }
 
+/* ---- MoE and MLA (issue #13) ---- */
+
+/* A tiny deepseek_v3: MLA (kv_lora 32, rope 8, nope 16, v 16), the first
+ * layer dense (f 96), the second 4 routed experts of 16 (1 a token) and one
+ * shared expert of 16. Hyperparameters only; f32. */
+static mw_model *tiny_deepseek(void)
+{
+    mw_model *m = mw_model_alloc(MW_SOURCE_HF_CONFIG, "tiny-deepseek");
+    assert_non_null(m);
+    m->has_hparams = 1;
+    mw_hparams *hp = &m->hp;
+    strcpy(hp->arch, "deepseek_v3");
+    hp->n_layers = 2;
+    hp->n_embd = 64;
+    hp->n_heads = hp->n_kv_heads = 4;
+    hp->kv_lora_rank = 32;
+    hp->qk_rope_dim = 8;
+    hp->qk_nope_dim = 16;
+    hp->v_head_dim = 16;
+    hp->head_dim = 24;
+    hp->n_ff = 96;
+    hp->n_vocab = 100;
+    hp->n_ctx_train = 256;
+    hp->gated_ffn = 1;
+    hp->n_experts = 4;
+    hp->n_experts_used = 1;
+    hp->n_ff_expert = 16;
+    hp->n_shared_experts = 1;
+    hp->n_ff_shared = 16;
+    hp->moe_first_dense = 1;
+    hp->moe_every = 1;
+    hp->dtype = MW_DTYPE_F32;
+    /* matrices: attention per layer q 64x96 + kv_a 64x40 + kv_b 32x128 + o
+     * 64x64 = 16896, twice; the dense MLP 3x64x96 = 18432; the MoE layer 4
+     * experts of 3x64x16 = 3072, the shared one 3072, the router 4x64; the
+     * embedding and the output 2 x 100x64: 80640 values of 4 bytes */
+    m->n_params = 80640;
+    m->weights_bytes = 80640 * 4;
+    return m;
+}
+
+static void mla_kv_cache_is_the_latent(void **state)
+{
+    (void)state;
+    mw_model *m = NULL;
+    mw_err err = {0};
+    assert_int_equal(mw_model_open("deepseek-v3", &m, &err), MW_OK);
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.ctx = 8192;
+    mw_plan p = plan_of(m, &o);
+    /* 61 layers x (512 + 64) x 2 bytes = 70,272 B per token at 16 bits */
+    assert_int_equal(p.kv_bytes_per_token, 70272);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 70272ull * 8192);
+    o.kv_dtype = MW_DTYPE_BF16;
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 70272);
+    o.kv_dtype = MW_DTYPE_Q8_0; /* 576 = 18 blocks of 34 bytes */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 61 * 18 * 34);
+    o.kv_dtype = MW_DTYPE_F16;
+    o.tp = 8; /* one latent per token: every rank holds it whole */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 70272);
+    o.tp = 1;
+    o.pp = 2; /* 31 of 61 layers on the first stage */
+    assert_int_equal(plan_of(m, &o).kv_bytes_per_token, 31 * 576 * 2);
+    o.pp = 1;
+    /* the plan reports both counts */
+    p = plan_of(m, &o);
+    assert_true(p.params == 671026419200ull);
+    assert_true(p.params_active == 37552297472ull);
+    mw_model_free(m);
+    /* a row the KV type's blocks do not divide is refused */
+    m = tiny_deepseek();
+    m->hp.qk_rope_dim = 9; /* 41 values */
+    o.kv_dtype = MW_DTYPE_Q8_0;
+    mw_plan bad;
+    assert_int_equal(mw_plan_compute(m, &o, &bad, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "latent rows (kv_lora_rank + qk_rope_head_dim) have 41"));
+    mw_model_free(m);
+}
+
+static void moe_mla_decode_step_and_walk_by_hand(void **state)
+{
+    (void)state;
+    mw_model *m = tiny_deepseek();
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.batch = 1;
+    o.prompt = 10;
+    o.gen = 4;
+    mw_plan p = plan_of(m, &o);
+    /* KV: 2 layers x 40 latent values x 2 bytes */
+    assert_int_equal(p.kv_bytes_per_token, 160);
+    /* one sequence reads 1 of the 4 routed experts (3 x 3072 x 4 bytes
+     * unread), the shared expert always, the dense layer, and not the
+     * untied embedding table (6400 x 4): 322560 - 36864 - 25600, and 12.5
+     * positions of KV */
+    assert_true(p.decode_step_bytes == 322560.0 - 36864 - 25600 + 12.5 * 160);
+    /* FLOPs: 2 per weight a token multiplies (attention 2 x 16896, dense
+     * 18432, 1 expert 3072 + the shared 3072 + the router 256, output 6400
+     * = 65024) and per attended position 2 x 4 heads x (32 + 8) for the
+     * scores over the latent plus 2 x 4 x 32 for the sum: 576 */
+    assert_true(p.decode_step_flops == 2.0 * 65024 + 2 * 576 * 12.5);
+    /* four sequences may touch all four experts */
+    o.batch = 4;
+    p = plan_of(m, &o);
+    assert_true(p.decode_step_bytes == 322560.0 - 25600 + 4 * 12.5 * 160);
+    assert_true(p.decode_step_flops == 4 * (2.0 * 65024 + 2 * 576 * 12.5));
+
+    /* the walk: prefill of 8 tokens, f32: x 2048 + xn 2048 + q 8x96x4 3072 +
+     * k 3072 (a x (nope + rope)) + v 8x64x4 2048 = 12288 at the projections;
+     * the MLP's peak is the dense layer's (96 wider than 1 x 16 + 16): x +
+     * xn2 + router logits 128 + gate and up 2 x 3072 = 10368 */
+    o.batch = 1;
+    o.prompt = 8;
+    o.gen = 8;
+    p = plan_of(m, &o);
+    assert_int_equal(p.act_layer_bytes, 12288);
+    /* all layers MoE: the routed and shared experts' rows, 32, not 96 */
+    m->hp.moe_first_dense = 0;
+    m->hp.n_ff = 4096; /* unused: no dense layer is left */
+    p = plan_of(m, &o);
+    assert_int_equal(p.act_layer_bytes, 12288);
+    mw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +423,8 @@ int main(void)
         cmocka_unit_test(bad_requests_explained),
         cmocka_unit_test(presets_llama3_and_conversion),
         cmocka_unit_test(decode_step_by_hand),
+        cmocka_unit_test(mla_kv_cache_is_the_latent),
+        cmocka_unit_test(moe_mla_decode_step_and_walk_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
