@@ -70,7 +70,7 @@ static int plan_weight_scheme(const char *name, mw_plan_opts *o)
     if (strchr(name, '-') && (!strncasecmp(name, "gptq", 4) || !strncasecmp(name, "awq", 3)))
         mw_cli_error("plan", "--dtype: %s", err.msg);       /* a group size it cannot take */
     else
-        mw_cli_error("plan", "--dtype: unknown type or format \"%s\" (types: f32, f16, bf16, q8_0, q4_0, "
+        mw_cli_error("plan", "--dtype: unknown type \"%s\" (types: f32, f16, bf16, q8_0, q4_0, "
                      "q4_k, q5_k, q6_k, iq*, f8_e4m3, ...; formats: %s)", name, mw_weight_scheme_names());
     return -1;
 }
