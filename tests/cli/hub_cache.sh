@@ -35,6 +35,15 @@ if have_jq; then
     expect_exit 0 "$MW" plan acme/Tiny-LM --json --mem 1G
     expect_json "$T/stdout" .hparams.layers 8
 fi
+# weights too: a model.safetensors linked into blobs/ is read through the link
+W="$HF_HOME/hub/models--acme--With-Weights"
+mkdir -p "$W/refs" "$W/blobs" "$W/snapshots/$H1" || fail "mkdir"
+cp fuzz/corpus/safetensors/llama_like "$W/blobs/st" || fail "cp"
+ln -s ../../blobs/st "$W/snapshots/$H1/model.safetensors" || fail "ln"
+printf '%s' "$H1" > "$W/refs/main"
+expect_exit 0 "$MW" inspect acme/With-Weights
+expect_contains "$T/stdout" "acme/With-Weights ("
+expect_contains "$T/stdout" "(safetensors)"
 ok "plan and inspect org/name from the cache, and its models-- folder"
 
 # not cached: exit 1, where it looked, how to download, a matching preset

@@ -12,6 +12,7 @@
 
 #include "memwall.h"
 #include "format/hub.h"
+#include "common/test_hooks.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -282,6 +283,31 @@ static void broken_caches(void **state)
     assert_non_null(strstr(err.msg, "not a commit hash"));
 }
 
+/* every allocation of an open by id failing in turn: a clean MW_ERR_NOMEM
+ * (ASan checks that nothing leaks) */
+static void out_of_memory(void **state)
+{
+    (void)state;
+    make_repo("acme", "Tiny-LM", H1);
+    int ok = 0;
+    for (uint64_t n = 1; n < 200 && !ok; n++) {
+        mw_model *m = NULL;
+        mw_err err = {0};
+        mw_mem_fail_after(n);
+        mw_status st = mw_model_open("acme/Tiny-LM", &m, &err);
+        mw_mem_fail_after(0);
+        if (st == MW_OK) {
+            ok = 1;
+            mw_model_free(m);
+        } else {
+            if (st != MW_ERR_NOMEM) print_error("allocation %llu: %s\n", (unsigned long long)n, err.msg);
+            assert_int_equal(st, MW_ERR_NOMEM);
+            assert_null(m);
+        }
+    }
+    assert_true(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(not_cached, setup, teardown),
         cmocka_unit_test(preset_matching),
         cmocka_unit_test_setup_teardown(broken_caches, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
