@@ -9,8 +9,11 @@
  *                                                    (links into blobs/)
  *                                 blobs/<etag>       the files' bytes
  *
- *   <cache> = $HF_HUB_CACHE, else $HF_HOME/hub, else
- *             $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub
+ *   <cache> = $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE (its legacy
+ *             name), else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
+ *             else ~/.cache/huggingface/hub; a leading "~/" is the home
+ *             (huggingface_hub src/huggingface_hub/constants.py: HF_HOME,
+ *             default_cache_path, HUGGINGFACE_HUB_CACHE, HF_HUB_CACHE)
  *
  * refs/<revision> is a file with the hash only; it is read through
  * mw_file_read_all (a FIFO, a device or a huge file is refused, a link
@@ -45,19 +48,31 @@ int mw_hub_id_like(const char *what)
     return 1;
 }
 
+/* v with a leading "~/" (or "~" alone) as $HOME, then suffix */
+static int expand(char *buf, size_t cap, const char *v, const char *suffix)
+{
+    const char *home = getenv("HOME");
+    if (v[0] == '~' && (v[1] == '/' || !v[1]) && home && *home)
+        return snprintf(buf, cap, "%s%s%s", home, v + 1, suffix);
+    return snprintf(buf, cap, "%s%s", v, suffix);
+}
+
 int mw_hub_cache_dir(char *buf, size_t cap, const char **how)
 {
     const char *v;
     int n;
     const char *h = NULL;
     if ((v = getenv("HF_HUB_CACHE")) && *v) {
-        n = snprintf(buf, cap, "%s", v);
+        n = expand(buf, cap, v, "");
         h = "$HF_HUB_CACHE";
+    } else if ((v = getenv("HUGGINGFACE_HUB_CACHE")) && *v) {
+        n = expand(buf, cap, v, "");
+        h = "$HUGGINGFACE_HUB_CACHE";
     } else if ((v = getenv("HF_HOME")) && *v) {
-        n = snprintf(buf, cap, "%s/hub", v);
+        n = expand(buf, cap, v, "/hub");
         h = "$HF_HOME/hub";
     } else if ((v = getenv("XDG_CACHE_HOME")) && *v) {
-        n = snprintf(buf, cap, "%s/huggingface/hub", v);
+        n = expand(buf, cap, v, "/huggingface/hub");
         h = "$XDG_CACHE_HOME/huggingface/hub";
     } else if ((v = getenv("HOME")) && *v) {
         n = snprintf(buf, cap, "%s/.cache/huggingface/hub", v);
@@ -205,7 +220,7 @@ static mw_status resolve_repo(const char *repo, const char *id, const char *rev,
     char *text = NULL;
     size_t len = 0;
     mw_err e2;
-    if (mw_file_read_all(path, 4096, "a hub ref (a commit hash)", &text, &len, &e2) != MW_OK)
+    if (mw_file_read_all(path, 1 << 20, "a hub ref (a commit hash)", &text, &len, &e2) != MW_OK)
         return mw_err_set(err, e2.status == MW_ERR_NOMEM ? MW_ERR_NOMEM : MW_ERR_INVALID,
                           "cannot read the ref of %s: %s", id, e2.msg);
     size_t b = 0, e = len;

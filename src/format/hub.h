@@ -13,8 +13,8 @@
 int mw_hub_id_like(const char *what);
 
 /*! mw_hub_cache_dir() : the hub cache folder, in huggingface_hub's order:
- *  $HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
- *  $HOME/.cache/huggingface/hub. *how (optional) names the one used
+ *  $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub,
+ *  $XDG_CACHE_HOME/huggingface/hub, $HOME/.cache/huggingface/hub. *how (optional) names the one used
  *  ("$HF_HOME/hub"). @return 0, or -1 when none can be formed (no HOME). */
 int mw_hub_cache_dir(char *buf, size_t cap, const char **how);
 

@@ -8,7 +8,7 @@ cd "$MW_SOURCE_DIR" || fail "no source dir"
 
 H1=0123456789abcdef0123456789abcdef01234567
 export HF_HOME="$T/hf"
-unset HF_HUB_CACHE XDG_CACHE_HOME
+unset HF_HUB_CACHE HUGGINGFACE_HUB_CACHE XDG_CACHE_HOME
 # a cached model: its config.json a link into blobs/, as the hub writes it
 R="$HF_HOME/hub/models--acme--Tiny-LM"
 mkdir -p "$R/refs" "$R/blobs" "$R/snapshots/$H1" || fail "mkdir"

@@ -76,6 +76,7 @@ static int setup(void **state)
     if (!mkdtemp(root)) return -1;
     snprintf(hub, sizeof hub, "%s/hub", root);
     unsetenv("HF_HUB_CACHE");
+    unsetenv("HUGGINGFACE_HUB_CACHE");
     unsetenv("XDG_CACHE_HOME");
     setenv("HF_HOME", root, 1);
     return 0;
@@ -108,8 +109,9 @@ static void ids(void **state)
     assert_false(mw_hub_is_repo_folder("/x/snapshots"));
 }
 
-/* huggingface_hub's order: HF_HUB_CACHE, HF_HOME/hub,
- * XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub */
+/* huggingface_hub's order (src/huggingface_hub/constants.py): HF_HUB_CACHE,
+ * HUGGINGFACE_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub,
+ * ~/.cache/huggingface/hub; "~/" is the home */
 static void cache_dir_order(void **state)
 {
     (void)state;
@@ -120,7 +122,13 @@ static void cache_dir_order(void **state)
     setenv("XDG_CACHE_HOME", "/xdg", 1);
     assert_int_equal(mw_hub_cache_dir(buf, sizeof buf, &how), 0);
     assert_string_equal(buf, "/c/hub");
+    setenv("HUGGINGFACE_HUB_CACHE", "~/legacy", 1);
     unsetenv("HF_HUB_CACHE");
+    setenv("HOME", "/home/u", 1);
+    assert_int_equal(mw_hub_cache_dir(buf, sizeof buf, &how), 0);
+    assert_string_equal(buf, "/home/u/legacy");
+    assert_string_equal(how, "$HUGGINGFACE_HUB_CACHE");
+    unsetenv("HUGGINGFACE_HUB_CACHE");
     assert_int_equal(mw_hub_cache_dir(buf, sizeof buf, &how), 0);
     char want[PATH_MAX + 8];
     snprintf(want, sizeof want, "%s/hub", root);
@@ -267,7 +275,7 @@ static void broken_caches(void **state)
     assert_int_equal(mkfifo(p, 0600), 0);
     expect_error("acme/Fifo", MW_ERR_INVALID, "FIFO", NULL);
     make_repo("acme", "Huge", NULL);
-    sh("head -c 100000 /dev/zero | tr '\\0' 'a' > '%s/models--acme--Huge/refs/main'", hub);
+    sh("head -c 2000000 /dev/zero | tr '\\0' 'a' > '%s/models--acme--Huge/refs/main'", hub);
     expect_error("acme/Huge", MW_ERR_INVALID, "too big", NULL);
     make_repo("acme", "Loop", NULL);
     sh("cd '%s/models--acme--Loop/refs' && ln -s loop2 main && ln -s main loop2", hub);
