@@ -238,12 +238,36 @@ static void llama3_8b_published(void **state)
     mw_model_free(m);
 }
 
+/* Llama-3-70B (80 layers, GQA 8: llama.cpp's 70B rule moves attn_v to
+ * Q5_K) against mradermacher/Meta-Llama-3-70B-GGUF: Q2_K 26.4 GB, Q3_K_S
+ * 30.9, Q3_K_M 34.3, Q3_K_L 37.1, Q4_K_S 40.3, Q4_K_M 42.5, Q5_K_M 49.9,
+ * Q6_K 29 + 28.9 (two parts) */
+static void llama3_70b_published(void **state)
+{
+    (void)state;
+    mw_model *m = NULL;
+    mw_err err = {0};
+    assert_int_equal(mw_model_open("llama-3-70b", &m, &err), MW_OK);
+    static const struct { const char *scheme; double gb; } pub[] = {
+        {"q2_k", 26.4}, {"q3_k_s", 30.9}, {"q3_k_m", 34.3}, {"q3_k_l", 37.1},
+        {"q4_k_s", 40.3}, {"q4_k_m", 42.5}, {"q5_k_m", 49.9}, {"q6_k", 29 + 28.9},
+    };
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+        double got = (double)weights(m, pub[i].scheme) / 1e9;
+        double off = fabs(got - pub[i].gb) / pub[i].gb;
+        if (off >= 0.005) print_error("%s: %.4f GB, published %.1f GB\n", pub[i].scheme, got, pub[i].gb);
+        assert_true(off < 0.005);
+    }
+    mw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(q4_k_m_by_hand),   cmocka_unit_test(gptq_awq_by_hand),
         cmocka_unit_test(fp8_nf4_by_hand),  cmocka_unit_test(fallbacks),
         cmocka_unit_test(names),            cmocka_unit_test(llama3_8b_published),
+        cmocka_unit_test(llama3_70b_published),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
