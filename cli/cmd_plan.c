@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* long-only options of the GPU block (values past any letter) */
@@ -88,6 +89,29 @@ static mw_status render_plan(mw_cli_format f, FILE *out, int color, void *user, 
     }
 }
 
+/* --- weight schemes (issue #13, hub/--dtype helper) ---
+ * --dtype NAME: a downloaded format (llama.cpp file type, gptq/awq int4,
+ * fp8, nf4) sets o->weight_scheme and its base type (1); a plain type name
+ * clears the scheme for the type parsing that follows (0); neither is a
+ * usage error naming both lists (-1). */
+static int plan_weight_scheme(const char *name, mw_plan_opts *o)
+{
+    mw_err err;
+    mw_dtype t;
+    if (mw_weight_scheme_parse(name, &o->weight_scheme, &err) == MW_OK) {
+        o->weight_dtype = o->weight_scheme.base;
+        return 1;
+    }
+    o->weight_scheme.kind = MW_SCHEME_NONE;
+    if (!strchr(name, '-') && mw_dtype_from_name(name, &t, NULL) == MW_OK) return 0;
+    if (strchr(name, '-') && (!strncasecmp(name, "gptq", 4) || !strncasecmp(name, "awq", 3)))
+        mw_cli_error("plan", "--dtype: %s", err.msg);       /* a group size it cannot take */
+    else
+        mw_cli_error("plan", "--dtype: unknown type \"%s\" (types: f32, f16, bf16, q8_0, q4_0, "
+                     "q4_k, q5_k, q6_k, iq*, f8_e4m3, ...; formats: %s)", name, mw_weight_scheme_names());
+    return -1;
+}
+
 /* The plan's largest batch (its inverse questions search up to 2^24) and
  * device count of a parallel dimension. */
 #define PLAN_BATCH_MAX (1u << 24)
@@ -123,6 +147,11 @@ int mw_cmd_plan(int argc, char **argv)
         case 'z': if (!U32("--zero", 0, 3, &o.zero)) return MW_EXIT_USAGE; break;
         case 'd':
         case 'k': {
+            if (c == 'd') {                  /* weight schemes (issue #13), then the plain types */
+                int r = plan_weight_scheme(optarg, &o);
+                if (r < 0) return MW_EXIT_USAGE;
+                if (r > 0) break;
+            }
             mw_dtype t;
             if (mw_dtype_from_name(optarg, &t, &err) != MW_OK) {
                 mw_cli_error("plan", "%s: %s", c == 'd' ? "--dtype" : "--kv-dtype", err.msg);

@@ -716,6 +716,58 @@ typedef enum mw_recompute {
     MW_RECOMPUTE_NONE = 0, MW_RECOMPUTE_SELECTIVE, MW_RECOMPUTE_FULL
 } mw_recompute;
 
+/* --- Weight schemes: the names people download (issue #13; docs/PLAN.md,
+ * "Weights by the names people download"). A scheme gives each tensor its
+ * own type from its name, shape and layer: llama.cpp's file types
+ * (llama-quantize's mixes: q4_k_m puts Q6_K on the output and on attn_v and
+ * ffn_down in some layers), GPTQ and AWQ int4 with a group size, fp8
+ * (F8_E4M3 matrices) and bitsandbytes nf4. --- */
+typedef enum mw_weight_scheme_kind {
+    MW_SCHEME_NONE = 0,              /* mw_plan_opts.weight_dtype alone     */
+    MW_SCHEME_LLAMACPP,              /* a llama.cpp file type               */
+    MW_SCHEME_GPTQ,                  /* AutoGPTQ int4: qweight, qzeros,
+                                        scales, g_idx                       */
+    MW_SCHEME_AWQ,                   /* AutoAWQ int4 (GEMM): no g_idx       */
+    MW_SCHEME_FP8,                   /* F8_E4M3 matrices, per-tensor scales */
+    MW_SCHEME_NF4                    /* bitsandbytes NF4, double-quantized  */
+} mw_weight_scheme_kind;
+
+typedef struct mw_weight_scheme {
+    mw_weight_scheme_kind kind;
+    char     name[24];               /* canonical: "q4_k_m", "gptq-int4-g128" */
+    mw_dtype base;                   /* the type most matrices take (Q4_K;
+                                        F16 beside GPTQ/AWQ's int4; F8_E4M3;
+                                        BF16 beside NF4): what the compute
+                                        reads (scratch, decode step)        */
+    uint32_t ftype;                  /* llama.cpp: which mix (internal)     */
+    uint32_t group;                  /* GPTQ/AWQ: group size; 0 per channel */
+} mw_weight_scheme;
+
+/*! mw_weight_scheme_parse() : a scheme from its name (case-insensitive):
+ *  q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s
+ *  q5_k_m q6_k iq4_nl iq4_xs; gptq-int4-gN / awq-int4-gN (N 32, 64, 128,
+ *  -1: per channel); fp8; nf4. @return MW_OK, or MW_ERR_NOT_FOUND with the
+ *  known names (a plain type name such as "f16" or "q4_k" is no scheme). */
+MW_API mw_status mw_weight_scheme_parse(const char *name, mw_weight_scheme *out, mw_err *err);
+/* The scheme names, comma-separated, for error messages and help. */
+MW_API const char *mw_weight_scheme_names(void);
+/* One line saying which tensors take which type ("Q4_K; Q6_K for the
+ * output, attn_v and ffn_down in ..."). */
+MW_API const char *mw_weight_scheme_describe(const mw_weight_scheme *s);
+/*! mw_weight_scheme_tensor_bytes() : the bytes of one tensor, given its
+ *  name (GGUF "blk.N.attn_v.weight" or Hugging Face
+ *  "model.layers.N.self_attn.v_proj.weight"), shape (PyTorch order) and
+ *  stored type, in model m (its layers, heads, experts; whether it has an
+ *  output matrix). *type (optional) gets the main type it takes.
+ *  @return bytes, MW_UNKNOWN when the sizes overflow. */
+MW_API uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, const char *name,
+                                              uint32_t n_dims, const uint64_t *shape, mw_dtype stored,
+                                              mw_dtype *type);
+/* bitsandbytes NF4 bytes of n parameters: 4 bits each, an 8-bit absmax per
+ * 64, an fp32 scale per 256 absmax blocks (double quantization: QLoRA,
+ * arXiv:2305.14314 section 3: 4 + 8/64 + 32/(64*256) bits a parameter). */
+MW_API uint64_t mw_nf4_bytes(uint64_t n_params);
+
 typedef struct mw_plan_opts {
     int      training;               /* 0: inference                        */
     uint32_t batch;                  /* sequences (per data-parallel rank)  */
@@ -768,6 +820,11 @@ typedef struct mw_plan_opts {
     double   host_bytes_per_second;  /* host memory's read bandwidth for the
                                         host part's decode time; <= 0:
                                         unknown                             */
+    /* --- weight scheme (issue #13, hub/--dtype helper): kind
+     * MW_SCHEME_NONE (zeroed by mw_plan_opts_init) keeps weight_dtype's
+     * meaning; otherwise each tensor takes the scheme's type and
+     * weight_dtype should be the scheme's base. --- */
+    mw_weight_scheme weight_scheme;
 } mw_plan_opts;
 
 #define MW_GPU_LAYERS_NONE (-1)

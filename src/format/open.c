@@ -7,9 +7,14 @@
  *                  would block the reader (mw_file_open_regular).
  *   folder         model.safetensors.index.json, model.safetensors, a single
  *                  *.safetensors, a single *.gguf, then config.json alone
- *   anything else  a preset name (presets.c)
+ *   models--ORG--NAME  a Hugging Face cache folder: its refs/main snapshot
+ *                  (hub.c), opened as a folder
+ *   anything else  a preset name (presets.c), a built-in model, then a hub
+ *                  id "org/name[@revision]" from the local cache (hub.c);
+ *                  a preset's name has no '/', so presets win
  */
 #include "format/gguf.h"
+#include "format/hub.h"
 #include "format/model.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
@@ -95,12 +100,35 @@ static mw_status open_dir(const char *dir, mw_model **out, mw_err *err)
                       "*.safetensors, *.gguf and config.json", dir);
 }
 
+/* A snapshot folder of the hub cache, opened as a folder; the model is
+ * shown as "org/name (snapshot folder)" so reports name the id. */
+static mw_status open_snapshot(const char *id, const char *snapshot, mw_model **out, mw_err *err)
+{
+    MW_FORWARD(open_dir(snapshot, out, err));
+    size_t n = strlen(id) + strlen(snapshot) + 4;
+    char *shown = mw_malloc(n, MW_MEM_OTHER);
+    if (!shown) {
+        mw_model_free(*out);
+        *out = NULL;
+        return mw_err_set(err, MW_ERR_NOMEM, "out of memory opening %s", id);
+    }
+    snprintf(shown, n, "%s (%s)", id, snapshot);
+    mw_free((*out)->path);
+    (*out)->path = shown;
+    return MW_OK;
+}
+
 mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
 {
     *out = NULL;
     MW_RETURN_IF(!what || !*what, err, MW_ERR_INVALID, "no model given");
     struct stat st;
+    char snapshot[PATH_MAX], id[512];
     if (stat(what, &st) == 0) {
+        if (S_ISDIR(st.st_mode) && mw_hub_is_repo_folder(what)) {
+            MW_FORWARD(mw_hub_resolve_folder(what, snapshot, sizeof snapshot, id, sizeof id, err));
+            return open_snapshot(id, snapshot, out, err);
+        }
         if (S_ISDIR(st.st_mode)) return open_dir(what, out, err);
         return open_file(what, out, err);
     }
@@ -109,6 +137,12 @@ mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
     const char *path;
     MW_FORWARD(mw_model_path_resolve(what, builtin, sizeof builtin, &path, err));
     if (path != what) return open_file(path, out, err);
+    if (mw_hub_id_like(what)) {
+        MW_FORWARD(mw_hub_resolve(what, snapshot, sizeof snapshot, err));
+        const char *at = strchr(what, '@');
+        snprintf(id, sizeof id, "%.*s", at ? (int)(at - what) : (int)strlen(what), what);
+        return open_snapshot(id, snapshot, out, err);
+    }
     char names[512] = "";
     size_t len = 0;
     for (const char *const *p = mw_preset_names(); *p && len + 2 < sizeof names; p++) {

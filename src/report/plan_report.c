@@ -43,6 +43,9 @@ static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
     if (o->tp > 1 || o->pp > 1 || o->dp > 1 || o->zero)
         fprintf(out, "; per device of tp %u x pp %u x dp %u, ZeRO-%u", o->tp, o->pp, o->dp, o->zero);
     fprintf(out, "\n");
+    /* --- weight scheme (issue #13): which tensors take which type --- */
+    if (!o->training && o->weight_scheme.kind != MW_SCHEME_NONE)
+        fprintf(out, "  weights: %s (%s)\n", o->weight_scheme.name, mw_weight_scheme_describe(&o->weight_scheme));
 }
 
 /* LoRA / QLoRA: what is trained, the weights' two parts, and the
@@ -395,6 +398,14 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         cJSON_AddNumberToObject(w, "pp", o->pp);
         cJSON_AddNumberToObject(w, "dp", o->dp);
         cJSON_AddNumberToObject(w, "zero", o->zero);
+        /* --- weight scheme (issue #13): null when --dtype named a plain type or none --- */
+        if (o->weight_scheme.kind != MW_SCHEME_NONE) {
+            cJSON_AddStringToObject(w, "weight_scheme", o->weight_scheme.name);
+            cJSON_AddStringToObject(w, "weight_scheme_detail", mw_weight_scheme_describe(&o->weight_scheme));
+        } else {
+            cJSON_AddNullToObject(w, "weight_scheme");
+            cJSON_AddNullToObject(w, "weight_scheme_detail");
+        }
     }
     cJSON_AddNumberToObject(j, "params", (double)p->params);
     cJSON_AddNumberToObject(j, "params_active", (double)p->params_active); /* MoE (issue #13) */
