@@ -681,6 +681,31 @@ typedef enum mw_recompute {
     MW_RECOMPUTE_NONE = 0, MW_RECOMPUTE_SELECTIVE, MW_RECOMPUTE_FULL
 } mw_recompute;
 
+/* Attention and runtimes (docs/PLAN.md, "Attention and runtimes"): whose
+ * allocations the plan models, and whether attention is fused. */
+typedef enum mw_runtime {
+    MW_RUNTIME_MEMWALL = 0,          /* memwall's own engine (unfused)       */
+    MW_RUNTIME_LLAMA_CPP,            /* llama.cpp: flash attention (auto),
+                                        KV cells padded to 256, logits of a
+                                        whole ubatch in the compute buffer  */
+    MW_RUNTIME_VLLM,                 /* vLLM: 90% of GPU memory reserved, KV
+                                        in 16-token blocks, CUDA graphs     */
+    MW_RUNTIME_HF,                   /* transformers generate(): SDPA,
+                                        DynamicCache, one-step prefill      */
+    MW_RUNTIME_COUNT
+} mw_runtime;
+
+typedef enum mw_flash_attn {
+    MW_FLASH_ATTN_DEFAULT = 0,       /* the runtime's (the plan says which) */
+    MW_FLASH_ATTN_OFF,               /* scores [b, a, T, S] materialized    */
+    MW_FLASH_ATTN_ON                 /* tiles and softmax statistics only   */
+} mw_flash_attn;
+
+MW_API const char *mw_runtime_name(mw_runtime r);    /* "llama.cpp", "vllm" ... */
+/*! mw_runtime_from_name() : "memwall", "llama.cpp" (or "llamacpp"), "vllm",
+ *  "hf" (or "transformers"); MW_ERR_INVALID listing them otherwise. */
+MW_API mw_status mw_runtime_from_name(const char *name, mw_runtime *out, mw_err *err);
+
 typedef struct mw_plan_opts {
     int      training;               /* 0: inference                        */
     uint32_t batch;                  /* sequences (per data-parallel rank)  */
@@ -688,7 +713,7 @@ typedef struct mw_plan_opts {
     uint32_t gen;                    /* inference: generated tokens         */
     uint32_t ubatch;                 /* inference: prompt tokens per prefill
                                         step and sequence (llama.cpp's
-                                        n_ubatch); default 512              */
+                                        n_ubatch); default 512 (see runtime) */
     uint32_t ctx;                    /* KV tokens per sequence (inference,
                                         0: prompt + gen) or sequence length
                                         (training)                          */
@@ -706,6 +731,13 @@ typedef struct mw_plan_opts {
     uint64_t overhead_bytes;         /* the runtime's own memory, when known
                                         (the total's overhead); MW_UNKNOWN:
                                         80 MiB, a lean C runtime's          */
+    /* --- attention and runtime (issue #13; docs/PLAN.md "Attention and
+     * runtimes"). With a runtime other than memwall, ubatch 0 takes that
+     * runtime's step (llama.cpp 512, vLLM's max_num_batched_tokens 8192,
+     * hf the whole prompt); the plan's opts hold what was used. --- */
+    mw_runtime runtime;              /* default MW_RUNTIME_MEMWALL          */
+    mw_flash_attn flash_attn;        /* DEFAULT: the runtime's; in the
+                                        plan's opts, ON or OFF as used      */
 } mw_plan_opts;
 
 MW_API void mw_plan_opts_init(mw_plan_opts *o);   /* inference, batch 1, ctx 4096 */
@@ -741,7 +773,19 @@ typedef struct mw_plan {
     uint32_t max_batch_high;         /* the same with the overhead's high end */
     uint32_t max_ctx;                /* largest context at opts.batch        */
     mw_component max_batch_dominant; /* what dominates at max_batch          */
+    /* --- attention and runtime (issue #13) --- */
+    uint64_t act_alt_bytes;          /* activations with the other attention
+                                        (unfused when flash, and back)      */
+    uint64_t kv_cells;               /* KV tokens allocated for the batch
+                                        (b · ctx padded as the runtime does) */
+    double   mem_share;              /* share of mem_bytes the runtime may
+                                        use: vLLM 0.9, else 1               */
 } mw_plan;
+
+/*! mw_plan_check_runtime() : the runtime, attention and KV cache type of o
+ *  agree (a type the runtime offers; llama.cpp's quantized V cache needs
+ *  flash attention); no model needed. MW_ERR_INVALID saying what to change. */
+MW_API mw_status mw_plan_check_runtime(const mw_plan_opts *o, mw_err *err);
 
 /*! mw_plan_compute() : a pure function: no I/O.
  *  @return MW_ERR_INVALID when the model has no hyperparameters or an
