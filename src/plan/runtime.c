@@ -8,6 +8,7 @@
 #include "plan/plan_internal.h"
 #include "common/error.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -109,9 +110,15 @@ mw_status mw_plan_check_runtime(const mw_plan_opts *o, mw_err *err)
                  "--flash-attn off: vLLM's attention backends (FlashAttention, FlashInfer) are all fused "
                  "and never hold the score matrix; drop --flash-attn or plan another --runtime");
     const mw_dtype_info *kv = mw_dtype_get(o->kv_dtype);
+    char name[16] = "?"; /* the type as the options spell it: q4_0 */
+    for (size_t i = 0; kv && kv->name[i] && i + 1 < sizeof name; i++) {
+        name[i] = (char)tolower((unsigned char)kv->name[i]);
+        name[i + 1] = '\0';
+    }
     MW_RETURN_IF(!kv || !kv_offered(o->runtime, o->kv_dtype), err, MW_ERR_INVALID,
-                 "--kv-dtype %s: runtime %s offers %s", kv ? kv->name : "?", mw_runtime_name(o->runtime),
-                 kv_offered_list(o->runtime));
+                 "--kv-dtype %s: runtime %s offers %s%s", name, mw_runtime_name(o->runtime),
+                 kv_offered_list(o->runtime),
+                 o->runtime == MW_RUNTIME_MEMWALL ? " (--runtime llama.cpp offers more)" : "");
     /* llama.cpp refuses a quantized V cache without flash attention: the
      * unfused path multiplies by a transposed V, which a block-quantized
      * row cannot be (llama_init_from_model: "V cache quantization requires
@@ -120,7 +127,7 @@ mw_status mw_plan_check_runtime(const mw_plan_opts *o, mw_err *err)
                  err, MW_ERR_INVALID,
                  "--kv-dtype %s with --flash-attn off: llama.cpp needs flash attention for a quantized V "
                  "cache (\"V cache quantization requires flash_attn\"); use --flash-attn on or --kv-dtype f16",
-                 kv->name);
+                 name);
     return MW_OK;
 }
 
