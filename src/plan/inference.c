@@ -234,9 +234,12 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
     if (o->runtime == MW_RUNTIME_VLLM) {
         /* vLLM sizes activations by its profiling run (gpu_model_runner.py
          * profile_run): one step of max_num_batched_tokens (ubatch) tokens,
-         * then a sampler run over max_num_seqs (256 by default, or the
-         * batch) sequences' logits in f32; they are its peak, not held */
-        uint64_t n_seqs = b > 256 ? b : 256;
+         * then a sampler run over the logits of max_num_seqs sequences in
+         * f32 (its OpenAI server's defaults on a GPU of 70 GB or more: 8192
+         * tokens and 1024 sequences, vllm/engine/arg_utils.py
+         * get_batch_defaults); they are its peak, not held */
+        uint64_t n_seqs = b > 1024 ? b : 1024;
+        if (n_seqs > o->ubatch) n_seqs = o->ubatch > b ? o->ubatch : b;
         uint64_t lp = layer_peak(hp, o, 1, o->ubatch, o->ubatch, &sc_p);
         uint64_t fp = final_peak(hp, o, o->ubatch, n_seqs, &lg);
         *layer = lp;

@@ -136,8 +136,8 @@ uint32_t mw_plan_ubatch_default(const mw_plan_opts *o)
     switch (o->runtime) {
     /* vLLM sizes activations by a profiling run of max_num_batched_tokens
      * tokens in one step: 8192 for its OpenAI server on a GPU of 70 GB or
-     * more (vllm/engine/arg_utils.py default_max_num_batched_tokens; 2048
-     * on smaller GPUs) */
+     * more but an A100 (vllm/engine/arg_utils.py get_batch_defaults; 2048
+     * on the others: give --ubatch 2048 there) */
     case MW_RUNTIME_VLLM: return 8192;
     /* transformers' generate() runs the whole prompt in one forward */
     case MW_RUNTIME_HF: return o->prompt ? o->prompt : 1;

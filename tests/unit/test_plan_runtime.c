@@ -190,7 +190,7 @@ static void kv_types_by_runtime(void **state)
  * graphs 0.11-1.10 GiB): low (uint64_t)(0.33 · 2^30) + (uint64_t)(0.11 ·
  * 2^30) = 354,334,801 + 118,111,600 = 472,446,401, high 418,759,311 +
  * 1,181,116,006 = 1,599,875,317; no scratch; 16-bit activations; the
- * profiling run of 8192 tokens and 256 sequences' logits. */
+ * profiling run of 8192 tokens and 1024 sequences' logits in f32. */
 static void vllm_reservation(void **state)
 {
     (void)state;
@@ -206,7 +206,7 @@ static void vllm_reservation(void **state)
     assert_int_equal(p.bytes[MW_COMP_OVERHEAD], 472446401ull);
     assert_int_equal(p.overhead_high_bytes, 1599875317ull);
     assert_int_equal(p.bytes[MW_COMP_SCRATCH], 0);
-    assert_int_equal(p.act_logits_bytes, 256ull * 128256 * 4);
+    assert_int_equal(p.act_logits_bytes, 1024ull * 128256 * 4);
     /* the tile at T = S = 8192: 32 · 128 · 128 · 4 + 32 · 8192 · 8 */
     assert_int_equal(p.act_scores_bytes, 2097152ull + 2097152ull);
     assert_true(p.mem_share > 0.899 && p.mem_share < 0.901);
