@@ -156,6 +156,7 @@ static uint32_t largest_fit(const mw_model *m, const mw_plan_opts *base, vary wh
             if (base->prompt == base->ctx || o.prompt > mid) o.prompt = mid;
             o.ctx = mid;
             o.gen = mid - o.prompt;
+            if (o.runtime == MW_RUNTIME_HF) o.ubatch = o.prompt; /* the prompt in one step */
         }
         mw_plan p;
         int ok = compute(m, &o, &p, NULL) == MW_OK &&
