@@ -141,6 +141,10 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     uint64_t experts_per_token = hp->n_experts ? hp->n_experts_used : 1;
     uint64_t f = ceil_div((uint64_t)hp->n_ff, tp) * experts_per_token;
     walk w = {0, 0};
+    /* llama.cpp: the KQ mask [S, n] f32, an input alive through the graph
+     * (llama-graph.cpp build_attn_inp_kq_mask; cast to an f16 copy for
+     * flash attention) */
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) birth(&w, S * n * (o->flash_attn == MW_FLASH_ATTN_ON ? 4 + 2 : 4));
 
     uint64_t x = n * h * e;              /* x      [n, h]  the residual stream */
     birth(&w, x);
@@ -248,8 +252,13 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
         *peak = lp > fp ? lp : fp;
         return;
     }
-    uint64_t lp = layer_peak(hp, o, b, step, prompt, &sc_p);         /* last prefill step */
-    uint64_t ld = layer_peak(hp, o, b, 1, o->ctx, &sc_d);            /* last decode step */
+    /* llama.cpp reserves its graphs for a full cache: every step attends
+     * to all its cells, the sequences' together (llama_context's reserve:
+     * memory->init_full()) */
+    uint64_t s_pre = prompt, s_dec = o->ctx;
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) s_pre = s_dec = mw_plan_kv_cells(o);
+    uint64_t lp = layer_peak(hp, o, b, step, s_pre, &sc_p);          /* last prefill step */
+    uint64_t ld = layer_peak(hp, o, b, 1, s_dec, &sc_d);             /* last decode step */
     /* llama.cpp reserves its compute buffer with the prompt graph's every
      * token an output (src/llama-context.cpp: graph_reserve(n_tokens,
      * n_seqs, n_tokens, ...)): logits [b · step, v] f32 */

@@ -153,8 +153,10 @@ uint64_t mw_plan_kv_cells(const mw_plan_opts *o)
     /* llama.cpp pads the context of its (unified) cache to 256 cells:
      * src/llama-context.cpp, cparams.n_ctx = GGML_PAD(cparams.n_ctx, 256) */
     case MW_RUNTIME_LLAMA_CPP: return (n + 255) / 256 * 256;
-    /* vLLM allocates whole blocks of block_size = 16 tokens per sequence
-     * (vllm/config/cache.py; paged attention, arXiv 2309.06180 §4) */
+    /* vLLM allocates whole blocks of block_size tokens per sequence: 16 on
+     * CUDA when not given (vllm/config/cache.py has no static default;
+     * vllm/platforms/cuda.py check_and_update_config sets 16; paged
+     * attention, arXiv 2309.06180 §4) */
     case MW_RUNTIME_VLLM: return (uint64_t)o->batch * (((uint64_t)o->ctx + 15) / 16 * 16);
     /* memwall's cache and transformers' DynamicCache hold exactly b · ctx */
     default: return n;

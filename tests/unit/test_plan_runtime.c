@@ -148,6 +148,33 @@ static void llama_cpp_padding_and_logits(void **state)
     mw_model_free(m);
 }
 
+/* llama.cpp without flash attention reserves its graph for a full cache:
+ * Mistral-7B at -c 32768, ubatch 512, f32 activations: the KQ mask
+ * [32768, 512] f32 = 67,108,864 is alive through the layer; at the scores
+ * the walk holds mask + x [512, 4096] 8,388,608 + q 8,388,608 + scores
+ * [32, 512, 32768] f32 2,147,483,648 = 2,231,369,728 B (2128.0 MiB).
+ * llama.cpp logged "CUDA0 compute buffer size = 2144.00 MiB" for a model of
+ * this attention shape at n_ctx 32768, n_ubatch 512, flash_attn 0 (KV 4096
+ * MiB: 128 KiB a token; fedora-copr/logdetective#106): 0.75% more. */
+static void llama_cpp_unfused_full_cache(void **state)
+{
+    (void)state;
+    mw_model *m = preset("mistral-7b");
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.runtime = MW_RUNTIME_LLAMA_CPP;
+    o.flash_attn = MW_FLASH_ATTN_OFF;
+    o.ctx = 32768;
+    mw_plan p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 4096ull << 20);
+    assert_int_equal(p.act_layer_bytes, 2231369728ull);
+    assert_int_equal(p.act_scores_bytes, 2147483648ull);
+    /* a prompt shorter than the context still attends to every cell */
+    o.prompt = 512;
+    assert_int_equal(plan_of(m, &o).act_layer_bytes, 2231369728ull);
+    mw_model_free(m);
+}
+
 /* KV bytes per token on Llama-3-8B (32 layers, 8 KV heads x 128: rows of
  * 1024 values), K and V: 2 · 32 · row bytes. ggml blocks of 32 values:
  * q4_0 18 B (32 blocks: 576), q4_1 20 (640), q5_0 22 (704), q5_1 24 (768),
@@ -299,6 +326,7 @@ int main(void)
         cmocka_unit_test(mistral_zero3_flash_and_unfused),
         cmocka_unit_test(llama3_prefill_flash_tiles),
         cmocka_unit_test(llama_cpp_padding_and_logits),
+        cmocka_unit_test(llama_cpp_unfused_full_cache),
         cmocka_unit_test(kv_types_by_runtime),
         cmocka_unit_test(vllm_reservation),
         cmocka_unit_test(hf_eager_and_sdpa),
