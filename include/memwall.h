@@ -718,7 +718,7 @@ typedef struct mw_plan_opts {
                                         0: prompt + gen) or sequence length
                                         (training)                          */
     mw_dtype weight_dtype;           /* MW_DTYPE_COUNT: as stored           */
-    mw_dtype kv_dtype;               /* F32, F16, BF16 or Q8_0; default F16 */
+    mw_dtype kv_dtype;               /* default F16; the runtime's types (mw_plan_check_runtime) */
     mw_dtype act_dtype;              /* inference activations; default F32  */
     mw_optimizer optimizer;          /* training                            */
     int      mixed_precision;        /* training: 16-bit weights/activations
