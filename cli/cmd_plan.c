@@ -16,6 +16,8 @@
 /* long-only options of the GPU block (values past any letter) */
 enum { OPT_GPU = 1001, OPT_GPU_LAYERS, OPT_HOST_BW };
 #define PLAN_GPUS_MAX 8
+/* long-only options: attention and runtimes (issue #13) */
+enum { OPT_FLASH_ATTN = 0x1301, OPT_RUNTIME };
 
 const struct option mw_cmd_plan_options[] = {
     {"batch", required_argument, NULL, 'b'},
@@ -47,6 +49,9 @@ const struct option mw_cmd_plan_options[] = {
     {"host-bw", required_argument, NULL, OPT_HOST_BW},
     /* output formats and exports (issue #13, cli.h) */
     MW_CLI_OUTPUT_OPTIONS,
+    /* attention and runtimes (issue #13) */
+    {"flash-attn", required_argument, NULL, OPT_FLASH_ATTN},
+    {"runtime", required_argument, NULL, OPT_RUNTIME},
     {NULL, 0, NULL, 0},
 };
 
@@ -122,7 +127,7 @@ int mw_cmd_plan(int argc, char **argv)
 {
     mw_plan_opts o;
     mw_plan_opts_init(&o);
-    int c, choice;
+    int c, choice, ubatch_given = 0;
     mw_cli_outputs outs = {0};
     mw_err err;
     static const char *const optimizers[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
@@ -140,7 +145,7 @@ int mw_cmd_plan(int argc, char **argv)
         case 'c': if (!U32("--ctx", 1, MW_CLI_TOKENS_MAX, &o.ctx)) return MW_EXIT_USAGE; break;
         case 'P': if (!U32("--prompt", 1, MW_CLI_TOKENS_MAX, &o.prompt)) return MW_EXIT_USAGE; break;
         case 'g': if (!U32("--gen", 0, MW_CLI_TOKENS_MAX, &o.gen)) return MW_EXIT_USAGE; break;
-        case 'u': if (!U32("--ubatch", 1, MW_CLI_TOKENS_MAX, &o.ubatch)) return MW_EXIT_USAGE; break;
+        case 'u': if (!U32("--ubatch", 1, MW_CLI_TOKENS_MAX, &o.ubatch)) return MW_EXIT_USAGE; ubatch_given = 1; break;
         case 'T': if (!U32("--tp", 1, PLAN_DEVICES_MAX, &o.tp)) return MW_EXIT_USAGE; break;
         case 'p': if (!U32("--pp", 1, PLAN_DEVICES_MAX, &o.pp)) return MW_EXIT_USAGE; break;
         case 'D': if (!U32("--dp", 1, PLAN_DEVICES_MAX, &o.dp)) return MW_EXIT_USAGE; break;
@@ -153,15 +158,14 @@ int mw_cmd_plan(int argc, char **argv)
                 if (r > 0) break;
             }
             mw_dtype t;
-            if (mw_dtype_from_name(optarg, &t, &err) != MW_OK) {
+            /* vLLM's --kv-cache-dtype names (issue #13): fp8 is E4M3 */
+            if (c == 'k' && (!strcasecmp(optarg, "fp8") || !strcasecmp(optarg, "fp8_e4m3"))) t = MW_DTYPE_F8_E4M3;
+            else if (c == 'k' && !strcasecmp(optarg, "fp8_e5m2")) t = MW_DTYPE_F8_E5M2;
+            else if (mw_dtype_from_name(optarg, &t, &err) != MW_OK) {
                 mw_cli_error("plan", "%s: %s", c == 'd' ? "--dtype" : "--kv-dtype", err.msg);
                 return MW_EXIT_USAGE;
             }
-            if (c == 'k' && t != MW_DTYPE_F32 && t != MW_DTYPE_F16 && t != MW_DTYPE_BF16 && t != MW_DTYPE_Q8_0) {
-                /* the planner's KV cache types (mw_plan_compute) */
-                mw_cli_error("plan", "--kv-dtype must be f32, f16, bf16 or q8_0, not '%s'", optarg);
-                return MW_EXIT_USAGE;
-            }
+            /* the KV cache types the runtime offers: checked after the options */
             if (c == 'd') o.weight_dtype = t;
             else o.kv_dtype = t;
             break;
@@ -226,6 +230,19 @@ int mw_cmd_plan(int argc, char **argv)
             host_bw = 1;
             break;
         case 'j': if (!mw_cli_outputs_alias("plan", &outs, MW_CLI_FORMAT_JSON, "--json")) return MW_EXIT_USAGE; break;
+        /* attention and runtimes (issue #13) */
+        case OPT_FLASH_ATTN: {
+            static const char *const onoff[] = {"off", "on"};
+            if (!parse_choice("--flash-attn", optarg, onoff, 2, &choice)) return MW_EXIT_USAGE;
+            o.flash_attn = choice ? MW_FLASH_ATTN_ON : MW_FLASH_ATTN_OFF;
+            break;
+        }
+        case OPT_RUNTIME:
+            if (mw_runtime_from_name(optarg, &o.runtime, &err) != MW_OK) {
+                mw_cli_error("plan", "--runtime: %s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
         /* output formats and exports (issue #13) */
         case MW_CLI_OPT_FORMAT:
@@ -293,6 +310,13 @@ int mw_cmd_plan(int argc, char **argv)
 
     /* an export must not replace the model it plans (issue #13) */
     if (ops.n >= 1 && mw_cli_outputs_clash("plan", &outs, "MODEL", ops.v[0])) return MW_EXIT_USAGE;
+    /* attention and runtimes (issue #13): the runtime's own step unless
+     * --ubatch says; its KV types and attention agree, or it is a usage error */
+    if (!ubatch_given && o.runtime != MW_RUNTIME_MEMWALL) o.ubatch = 0;
+    if (mw_plan_check_runtime(&o, &err) != MW_OK) {
+        mw_cli_error("plan", "%s", err.msg);
+        return MW_EXIT_USAGE;
+    }
     mw_model *m = NULL;
     int code = mw_cli_open_model("plan", &ops, &m);
     if (code != MW_EXIT_OK) return code;

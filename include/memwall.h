@@ -767,6 +767,30 @@ MW_API uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const m
  * 64, an fp32 scale per 256 absmax blocks (double quantization: QLoRA,
  * arXiv:2305.14314 section 3: 4 + 8/64 + 32/(64*256) bits a parameter). */
 MW_API uint64_t mw_nf4_bytes(uint64_t n_params);
+/* Attention and runtimes (docs/PLAN.md, "Attention and runtimes"): whose
+ * allocations the plan models, and whether attention is fused. */
+typedef enum mw_runtime {
+    MW_RUNTIME_MEMWALL = 0,          /* memwall's own engine (unfused)       */
+    MW_RUNTIME_LLAMA_CPP,            /* llama.cpp: flash attention (auto),
+                                        KV cells padded to 256, logits of a
+                                        whole ubatch in the compute buffer  */
+    MW_RUNTIME_VLLM,                 /* vLLM: 90% of GPU memory reserved, KV
+                                        in 16-token blocks, CUDA graphs     */
+    MW_RUNTIME_HF,                   /* transformers generate(): SDPA,
+                                        DynamicCache, one-step prefill      */
+    MW_RUNTIME_COUNT
+} mw_runtime;
+
+typedef enum mw_flash_attn {
+    MW_FLASH_ATTN_DEFAULT = 0,       /* the runtime's (the plan says which) */
+    MW_FLASH_ATTN_OFF,               /* scores [b, a, T, S] materialized    */
+    MW_FLASH_ATTN_ON                 /* tiles and softmax statistics only   */
+} mw_flash_attn;
+
+MW_API const char *mw_runtime_name(mw_runtime r);    /* "llama.cpp", "vllm" ... */
+/*! mw_runtime_from_name() : "memwall", "llama.cpp" (or "llamacpp"), "vllm",
+ *  "hf" (or "transformers"); MW_ERR_INVALID listing them otherwise. */
+MW_API mw_status mw_runtime_from_name(const char *name, mw_runtime *out, mw_err *err);
 
 typedef struct mw_plan_opts {
     int      training;               /* 0: inference                        */
@@ -775,12 +799,12 @@ typedef struct mw_plan_opts {
     uint32_t gen;                    /* inference: generated tokens         */
     uint32_t ubatch;                 /* inference: prompt tokens per prefill
                                         step and sequence (llama.cpp's
-                                        n_ubatch); default 512              */
+                                        n_ubatch); default 512 (see runtime) */
     uint32_t ctx;                    /* KV tokens per sequence (inference,
                                         0: prompt + gen) or sequence length
                                         (training)                          */
     mw_dtype weight_dtype;           /* MW_DTYPE_COUNT: as stored           */
-    mw_dtype kv_dtype;               /* F32, F16, BF16 or Q8_0; default F16 */
+    mw_dtype kv_dtype;               /* default F16; the runtime's types (mw_plan_check_runtime) */
     mw_dtype act_dtype;              /* inference activations; default F32  */
     mw_optimizer optimizer;          /* training                            */
     int      mixed_precision;        /* training: 16-bit weights/activations
@@ -825,6 +849,13 @@ typedef struct mw_plan_opts {
      * meaning; otherwise each tensor takes the scheme's type and
      * weight_dtype should be the scheme's base. --- */
     mw_weight_scheme weight_scheme;
+    /* --- attention and runtime (issue #13; docs/PLAN.md "Attention and
+     * runtimes"). With a runtime other than memwall, ubatch 0 takes that
+     * runtime's step (llama.cpp 512, vLLM's max_num_batched_tokens 8192,
+     * hf the whole prompt); the plan's opts hold what was used. --- */
+    mw_runtime runtime;              /* default MW_RUNTIME_MEMWALL          */
+    mw_flash_attn flash_attn;        /* DEFAULT: the runtime's; in the
+                                        plan's opts, ON or OFF as used      */
 } mw_plan_opts;
 
 #define MW_GPU_LAYERS_NONE (-1)
@@ -876,7 +907,19 @@ typedef struct mw_plan {
     int      lora_default_targets;   /* they are PEFT's default             */
     /* MoE (issue #13): */
     uint64_t params_active;          /* mw_model.n_params_active            */
+    /* --- attention and runtime (issue #13) --- */
+    uint64_t act_alt_bytes;          /* activations with the other attention
+                                        (unfused when flash, and back)      */
+    uint64_t kv_cells;               /* KV tokens allocated for the batch
+                                        (b · ctx padded as the runtime does) */
+    double   mem_share;              /* share of mem_bytes the runtime may
+                                        use: vLLM 0.9, else 1               */
 } mw_plan;
+
+/*! mw_plan_check_runtime() : the runtime, attention and KV cache type of o
+ *  agree (a type the runtime offers; llama.cpp's quantized V cache needs
+ *  flash attention); no model needed. MW_ERR_INVALID saying what to change. */
+MW_API mw_status mw_plan_check_runtime(const mw_plan_opts *o, mw_err *err);
 
 /*! mw_plan_compute() : a pure function: no I/O.
  *  @return MW_ERR_INVALID when the model has no hyperparameters or an

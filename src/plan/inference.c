@@ -185,6 +185,31 @@ static void birth(walk *w, uint64_t bytes)
 
 static void death(walk *w, uint64_t bytes) { w->live -= bytes; }
 
+/* Attention's working set beside q for b sequences of T tokens attending to
+ * S positions over `heads` heads, e bytes per activation:
+ * - unfused: the scores [b, a, T, S], softmax in place (ggml's soft_max,
+ *   memwall's engine); transformers' eager attention also makes a float32
+ *   softmax and casts it back (modeling_llama.py eager_attention_forward:
+ *   softmax(..., dtype=torch.float32).to(query.dtype)): 2e + 4 bytes per
+ *   score while the three are alive;
+ * - flash: FlashAttention-2 (Dao 2023, arXiv 2307.08691, §3.1 Algorithm 1
+ *   and §3.3: blocks of Br x Bc from {64, 128} x {64, 128}) never writes the
+ *   scores; memwall counts, per sequence and head, one tile of at most
+ *   128 x 128 scores in f32 (on a GPU it sits in on-chip memory: an upper
+ *   bound) and the softmax statistics m and l [b, a, T] in f32. */
+#define FLASH_TILE 128u
+
+static uint64_t attn_scores_bytes(const mw_plan_opts *o, uint64_t b, uint64_t heads, uint64_t T, uint64_t S,
+                                  uint64_t e)
+{
+    if (o->flash_attn == MW_FLASH_ATTN_ON) {
+        uint64_t br = T < FLASH_TILE ? T : FLASH_TILE, bc = S < FLASH_TILE ? S : FLASH_TILE;
+        return b * heads * br * bc * 4 + b * heads * T * 2 * 4;
+    }
+    uint64_t per = o->runtime == MW_RUNTIME_HF ? 2 * e + 4 : e;
+    return b * heads * T * S * per;
+}
+
 /* One layer for b sequences of T new tokens attending to S positions.
  * Sizes in elements x e bytes; shapes in the comments, batch-major. */
 static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t b, uint64_t T,
@@ -212,6 +237,10 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
         f = mw_arch_moe_layers(hp) < hp->n_layers && f > fm ? f : fm;
     }
     walk w = {0, 0};
+    /* llama.cpp: the KQ mask [S, n] f32, an input alive through the graph
+     * (llama-graph.cpp build_attn_inp_kq_mask; cast to an f16 copy for
+     * flash attention) */
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) birth(&w, S * n * (o->flash_attn == MW_FLASH_ATTN_ON ? 4 + 2 : 4));
 
     uint64_t x = n * h * e;              /* x      [n, h]  the residual stream */
     birth(&w, x);
@@ -226,7 +255,7 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     death(&w, xn);
     death(&w, k);                        /* copied into the cache             */
     death(&w, vv);
-    uint64_t sc = b * heads * T * S * e; /* scores [b, a, T, S]; softmax in place */
+    uint64_t sc = attn_scores_bytes(o, b, heads, T, S, e); /* scores [b, a, T, S] or tiles */
     birth(&w, sc);
     death(&w, q);
     uint64_t att = n * att_dim * e;      /* attn   [n, a*d] = softmax . V      */
@@ -252,15 +281,18 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
     return w.peak;
 }
 
-/* After the last layer: norm of the last token of each sequence and the
- * logits [b, v] (only the last position's are computed). */
-static uint64_t final_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t b, uint64_t T,
+/* After the last layer: the residual stream of the n tokens of the step,
+ * the norm of the n_out positions whose logits are computed, and those
+ * logits [n_out, v] (memwall, transformers: the last position of each
+ * sequence; llama.cpp reserves its prompt graph with every token an output;
+ * vLLM's profiling samples max_num_seqs). */
+static uint64_t final_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t n, uint64_t n_out,
                            uint64_t *logits_out)
 {
     uint64_t e = mw_dtype_get(o->act_dtype)->block_bytes;
-    uint64_t x = b * T * hp->n_embd * e;
-    uint64_t xn = b * hp->n_embd * e;
-    uint64_t logits = b * (uint64_t)hp->n_vocab * 4; /* f32, as samplers read them */
+    uint64_t x = n * hp->n_embd * e;
+    uint64_t xn = n_out * hp->n_embd * e;
+    uint64_t logits = n_out * (uint64_t)hp->n_vocab * 4; /* f32, as samplers read them */
     *logits_out = logits;
     return x + xn + logits;
 }
@@ -299,14 +331,39 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
     /* The prompt is processed in steps of at most ubatch tokens; the last
      * step attends to the whole prompt. */
     uint64_t step = prompt < o->ubatch ? prompt : o->ubatch;
-    uint64_t sc_p, sc_d, lg;
-    uint64_t lp = layer_peak(hp, o, b, step, prompt, &sc_p);         /* last prefill step */
-    uint64_t ld = layer_peak(hp, o, b, 1, o->ctx, &sc_d);            /* last decode step */
-    uint64_t fp = final_peak(hp, o, b, step, &lg);
-    uint64_t fd = final_peak(hp, o, b, 1, &lg);
+    uint64_t sc_p, sc_d, lg, lg_p;
+    if (o->runtime == MW_RUNTIME_VLLM) {
+        /* vLLM sizes activations by its profiling run (gpu_model_runner.py
+         * profile_run): one step of max_num_batched_tokens (ubatch) tokens,
+         * then a sampler run over the logits of max_num_seqs sequences in
+         * f32 (its OpenAI server's defaults on a GPU of 70 GB or more: 8192
+         * tokens and 1024 sequences, vllm/engine/arg_utils.py
+         * get_batch_defaults); they are its peak, not held */
+        uint64_t n_seqs = b > 1024 ? b : 1024;
+        if (n_seqs > o->ubatch) n_seqs = o->ubatch > b ? o->ubatch : b;
+        uint64_t lp = layer_peak(hp, o, 1, o->ubatch, o->ubatch, &sc_p);
+        uint64_t fp = final_peak(hp, o, o->ubatch, n_seqs, &lg);
+        *layer = lp;
+        *scores = sc_p;
+        *logits = lg;
+        *peak = lp > fp ? lp : fp;
+        return;
+    }
+    /* llama.cpp reserves its graphs for a full cache: every step attends
+     * to all its cells, the sequences' together (llama_context's reserve:
+     * memory->init_full()) */
+    uint64_t s_pre = prompt, s_dec = o->ctx;
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) s_pre = s_dec = mw_plan_kv_cells(o);
+    uint64_t lp = layer_peak(hp, o, b, step, s_pre, &sc_p);          /* last prefill step */
+    uint64_t ld = layer_peak(hp, o, b, 1, s_dec, &sc_d);             /* last decode step */
+    /* llama.cpp reserves its compute buffer with the prompt graph's every
+     * token an output (src/llama-context.cpp: graph_reserve(n_tokens,
+     * n_seqs, n_tokens, ...)): logits [b · step, v] f32 */
+    uint64_t fp = final_peak(hp, o, b * step, o->runtime == MW_RUNTIME_LLAMA_CPP ? b * step : b, &lg_p);
+    uint64_t fd = final_peak(hp, o, b, b, &lg);
     *layer = lp > ld ? lp : ld;
     *scores = sc_p > sc_d ? sc_p : sc_d;
-    *logits = lg;
+    *logits = lg_p > lg ? lg_p : lg;     /* the largest logits tensor */
     uint64_t p = *layer;
     if (fp > p) p = fp;
     if (fd > p) p = fd;

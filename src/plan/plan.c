@@ -14,9 +14,7 @@
  * a GPU adds a CUDA context and kernels (610 MiB measured for PyTorch on an
  * H200; gpu_poor assumes 650 MB) and allocator slack (accelerate advises
  * +20% for inference). */
-#define OVERHEAD_LOW_BYTES (80ull << 20)
-#define OVERHEAD_HIGH_FIXED_BYTES (650ull << 20)
-#define OVERHEAD_HIGH_SHARE 0.20
+/* (the figures: mw_plan_overhead_range in runtime.c, per runtime) */
 
 static const char *const component_names[MW_COMP_COUNT] = {
     "weights", "kv_cache", "activations", "scratch", "gradients", "optimizer", "overhead",
@@ -56,7 +54,6 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
                  "with; give the config.json beside the weights, or a preset",
                  m->path);
     MW_RETURN_IF(o->batch == 0, err, MW_ERR_INVALID, "--batch must be at least 1");
-    MW_RETURN_IF(o->ubatch == 0, err, MW_ERR_INVALID, "--ubatch must be at least 1");
     MW_RETURN_IF(o->tp == 0 || o->pp == 0 || o->dp == 0, err, MW_ERR_INVALID,
                  "--tp, --pp and --dp must be at least 1");
     MW_RETURN_IF(o->pp > hp->n_layers, err, MW_ERR_INVALID,
@@ -64,9 +61,17 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
     MW_RETURN_IF(o->tp > hp->n_heads, err, MW_ERR_INVALID,
                  "--tp %u exceeds the model's %u attention heads", o->tp, hp->n_heads);
     MW_RETURN_IF(o->zero > 3, err, MW_ERR_INVALID, "--zero must be 0, 1, 2 or 3");
-    MW_RETURN_IF(o->kv_dtype != MW_DTYPE_F32 && o->kv_dtype != MW_DTYPE_F16 &&
-                     o->kv_dtype != MW_DTYPE_BF16 && o->kv_dtype != MW_DTYPE_Q8_0,
-                 err, MW_ERR_INVALID, "--kv-dtype must be f32, f16, bf16 or q8_0");
+    /* the runtime, its attention and KV cache type (runtime.c) */
+    MW_FORWARD(mw_plan_check_runtime(o, err));
+    if (o->flash_attn == MW_FLASH_ATTN_DEFAULT) o->flash_attn = mw_plan_flash_default(o);
+    /* vLLM and transformers compute in the model's 16-bit type (vLLM's
+     * dtype "auto" casts an f32 checkpoint to 16 bits; transformers keeps
+     * an f32 one); ggml and memwall in f32 */
+    if (!o->training && o->act_dtype == MW_DTYPE_F32 &&
+        (o->runtime == MW_RUNTIME_VLLM || o->runtime == MW_RUNTIME_HF)) {
+        if (hp->dtype == MW_DTYPE_F16 || hp->dtype == MW_DTYPE_BF16) o->act_dtype = hp->dtype;
+        else if (!(o->runtime == MW_RUNTIME_HF && hp->dtype == MW_DTYPE_F32)) o->act_dtype = MW_DTYPE_BF16;
+    }
     MW_RETURN_IF(o->act_dtype != MW_DTYPE_F32 && o->act_dtype != MW_DTYPE_F16 &&
                      o->act_dtype != MW_DTYPE_BF16,
                  err, MW_ERR_INVALID, "activations must be f32, f16 or bf16");
@@ -93,6 +98,7 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
     MW_RETURN_IF(o->qlora && o->weight_dtype != MW_DTYPE_COUNT, err, MW_ERR_INVALID,
                  "--qlora holds the base in NF4; leave out --dtype (or use --lora R with --dtype)");
     if (o->lora_rank) o->training = 1;
+    if (o->ubatch == 0) o->ubatch = mw_plan_ubatch_default(o); /* the runtime's step */
     return MW_OK;
 }
 
@@ -125,25 +131,49 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
                              : o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
         p->lora_default_targets = lc.default_targets;
         snprintf(p->lora_targets, sizeof p->lora_targets, "%s", lc.targets);
+        /* the activations with the other attention (flash <-> unfused) */
+        mw_plan_opts alt = *o;
+        alt.flash_attn = o->flash_attn == MW_FLASH_ATTN_ON ? MW_FLASH_ATTN_OFF : MW_FLASH_ATTN_ON;
+        uint64_t unused[5];
+        mw_plan_lora_training(hp, base, &lc, &alt, &unused[0], &unused[1], &unused[2], &unused[3],
+                              &p->act_alt_bytes, &unused[4]);
     } else if (o->training) {
         p->trainable_params = m->n_params;
         mw_plan_training(hp, m->n_params, o, &b[MW_COMP_WEIGHTS], &b[MW_COMP_GRADIENTS],
                          &b[MW_COMP_OPTIMIZER], &b[MW_COMP_ACTIVATIONS]);
+        /* the activations with the other attention (flash <-> unfused) */
+        mw_plan_opts alt = *o;
+        alt.flash_attn = o->flash_attn == MW_FLASH_ATTN_ON ? MW_FLASH_ATTN_OFF : MW_FLASH_ATTN_ON;
+        uint64_t unused[3];
+        mw_plan_training(hp, m->n_params, &alt, &unused[0], &unused[1], &unused[2], &p->act_alt_bytes);
     } else {
         MW_FORWARD(mw_plan_weights(m, o, &b[MW_COMP_WEIGHTS], err));
         MW_FORWARD(mw_plan_kv_per_token(hp, o, &p->kv_bytes_per_token, err));
-        b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * o->ctx * o->batch;
+        p->kv_cells = mw_plan_kv_cells(o); /* b · ctx, padded as the runtime pads */
+        b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * p->kv_cells;
         mw_plan_inference_activations(hp, o, &b[MW_COMP_ACTIVATIONS], &p->act_layer_bytes,
                                       &p->act_scores_bytes, &p->act_logits_bytes);
+        /* the activations with the other attention, for the assumption line */
+        mw_plan_opts alt = *o;
+        alt.flash_attn = o->flash_attn == MW_FLASH_ATTN_ON ? MW_FLASH_ATTN_OFF : MW_FLASH_ATTN_ON;
+        uint64_t unused[3];
+        mw_plan_inference_activations(hp, &alt, &p->act_alt_bytes, &unused[0], &unused[1], &unused[2]);
         mw_dtype wt = o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
         b[MW_COMP_SCRATCH] = mw_plan_scratch(hp, o, wt);
+        /* GPU runtimes multiply 16-bit activations by 16-bit weights as they
+         * are (cuBLAS): no converted rows (issue #13) */
+        if (o->runtime == MW_RUNTIME_VLLM || o->runtime == MW_RUNTIME_HF) b[MW_COMP_SCRATCH] = 0;
         mw_plan_decode_step(hp, o, b[MW_COMP_WEIGHTS], p->kv_bytes_per_token, wt, &p->decode_step_bytes,
                             &p->decode_step_flops);
     }
     uint64_t sum = 0;
     for (int c = 0; c < MW_COMP_OVERHEAD; c++) sum += b[c];
-    b[MW_COMP_OVERHEAD] = o->overhead_bytes != MW_UNKNOWN ? o->overhead_bytes : OVERHEAD_LOW_BYTES;
-    p->overhead_high_bytes = OVERHEAD_HIGH_FIXED_BYTES + (uint64_t)(OVERHEAD_HIGH_SHARE * (double)sum);
+    /* the overhead range of the runtime modelled (runtime.c) */
+    uint64_t ov_low, ov_high;
+    mw_plan_overhead_range(o, sum, &ov_low, &ov_high);
+    b[MW_COMP_OVERHEAD] = o->overhead_bytes != MW_UNKNOWN ? o->overhead_bytes : ov_low;
+    p->overhead_high_bytes = ov_high;
+    p->mem_share = mw_plan_mem_share(o);
     p->total_bytes = sum + b[MW_COMP_OVERHEAD];
     p->total_high_bytes = sum + p->overhead_high_bytes;
     p->dominant = MW_COMP_WEIGHTS;
@@ -170,10 +200,11 @@ static uint32_t largest_fit(const mw_model *m, const mw_plan_opts *base, vary wh
             if (base->prompt == base->ctx || o.prompt > mid) o.prompt = mid;
             o.ctx = mid;
             o.gen = mid - o.prompt;
+            if (o.runtime == MW_RUNTIME_HF) o.ubatch = o.prompt; /* the prompt in one step */
         }
         mw_plan p;
         int ok = compute(m, &o, &p, NULL) == MW_OK &&
-                 (high ? p.total_high_bytes : p.total_bytes) <= mem;
+                 (high ? p.total_high_bytes : p.total_bytes) <= (uint64_t)((double)mem * p.mem_share);
         if (ok) lo = mid;
         else hi = mid - 1;
     }
@@ -186,8 +217,9 @@ mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *opts, mw_plan *
     MW_FORWARD(check_opts(m, &o, err));
     MW_FORWARD(compute(m, &o, out, err));
     if (o.mem_bytes == MW_UNKNOWN) return MW_OK;
-    out->fits = out->total_bytes <= o.mem_bytes;
-    out->fits_high = out->total_high_bytes <= o.mem_bytes;
+    uint64_t usable = (uint64_t)((double)o.mem_bytes * out->mem_share); /* vLLM: 90% */
+    out->fits = out->total_bytes <= usable;
+    out->fits_high = out->total_high_bytes <= usable;
     out->max_batch = largest_fit(m, &o, VARY_BATCH, 0, o.mem_bytes);
     out->max_batch_high = largest_fit(m, &o, VARY_BATCH, 1, o.mem_bytes);
     out->max_ctx = largest_fit(m, &o, VARY_CTX, 0, o.mem_bytes);

@@ -69,5 +69,18 @@ mw_status mw_plan_lora_count(const mw_model *m, const mw_plan_opts *o, mw_lora_c
 void mw_plan_lora_training(const mw_hparams *hp, uint64_t base_bytes, const mw_lora_count *c,
                            const mw_plan_opts *o, uint64_t *base, uint64_t *adapter, uint64_t *grads,
                            uint64_t *optim, uint64_t *act, uint64_t *adapter_act);
+/* --- attention and runtimes (runtime.c; docs/PLAN.md "Attention and
+ * runtimes") --- */
+/* The runtime's attention when o->flash_attn is DEFAULT. */
+mw_flash_attn mw_plan_flash_default(const mw_plan_opts *o);
+/* The runtime's prefill step (o->ubatch 0): llama.cpp and memwall 512,
+ * vLLM 8192 (max_num_batched_tokens), hf the whole prompt. */
+uint32_t mw_plan_ubatch_default(const mw_plan_opts *o);
+/* KV tokens the runtime allocates for the batch (b · ctx, padded). */
+uint64_t mw_plan_kv_cells(const mw_plan_opts *o);
+/* Share of a device's memory the runtime may use (vLLM 0.9, else 1). */
+double mw_plan_mem_share(const mw_plan_opts *o);
+/* The runtime's overhead range, given the sum of the other components. */
+void mw_plan_overhead_range(const mw_plan_opts *o, uint64_t sum, uint64_t *low, uint64_t *high);
 
 #endif /* MW_PLAN_INTERNAL_H */

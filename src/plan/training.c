@@ -37,7 +37,8 @@ void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts 
 
     /* Activations of one layer for micro-batch b, sequence s_len, hidden h,
      * heads a, tensor parallel t, 16-bit (Korthikanti Table 2):
-     *   none       s·b·h·(10 + 24/t + 5·a·s/(h·t))
+     *   none       s·b·h·(10 + 24/t + 5·a·s/(h·t)); with flash attention
+ *              s·b·h·(10 + 24/t)
      *   selective  s·b·h·34/t
      *   full       s·b·h·2   (only the layer's input is kept)
      * With 1F1B pipelining the first stage holds pp micro-batches of L/pp
@@ -48,7 +49,12 @@ void mw_plan_training(const mw_hparams *hp, uint64_t params, const mw_plan_opts 
     switch (o->recompute) {
     case MW_RECOMPUTE_FULL:      per_layer = sb * h * 2; break;
     case MW_RECOMPUTE_SELECTIVE: per_layer = sb * h * 34 / t; break;
-    default:                     per_layer = sb * h * (10 + 24 / t + 5 * a * o->ctx / (h * t)); break;
+    default:
+        /* flash attention (issue #13) holds no a·s² scores or softmax or
+         * dropout mask: the 5·a·s/(h·t) term goes, leaving 10 + 24/t (34 at
+         * t = 1, EleutherAI's transformer math: sbhL(34 + 5as/h) unfused) */
+        per_layer = sb * h * (10 + 24 / t + (o->flash_attn == MW_FLASH_ATTN_ON ? 0 : 5 * a * o->ctx / (h * t)));
+        break;
     }
     /* The output layer and the loss on the last stage (Megatron):
      * 4·s·b·h·(1 + v/h), the vocabulary split by t. */

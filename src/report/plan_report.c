@@ -112,6 +112,96 @@ static void lora_parts_text(const mw_plan *p, FILE *out)
                 "fine-tuning's (recompute %s)\n", lora_adapter_type(o), recompute_name(o->recompute));
 }
 
+/* --- attention and runtimes (issue #13): one line for each assumption the
+ * figures rest on, the same in the text and in JSON's "assumptions". --- */
+#define ASSUME_MAX 3
+#define ASSUME_LEN 320
+
+/* The runtime's own choice of attention (src/plan/runtime.c) */
+static int flash_is_default(const mw_plan_opts *o)
+{
+    int dflt_on = o->training || o->runtime != MW_RUNTIME_MEMWALL;
+    return (o->flash_attn == MW_FLASH_ATTN_ON) == dflt_on;
+}
+
+static size_t plan_assumptions(const mw_plan *p, char line[ASSUME_MAX][ASSUME_LEN])
+{
+    const mw_plan_opts *o = &p->opts;
+    const uint64_t act = p->bytes[MW_COMP_ACTIVATIONS], alt = p->act_alt_bytes;
+    const int flash = o->flash_attn == MW_FLASH_ATTN_ON, dflt = flash_is_default(o);
+    char a[32], b[32];
+    size_t n = 0;
+    if (o->training) {
+        if (flash)
+            snprintf(line[n++], ASSUME_LEN,
+                     "attention: flash (%s): activations %s; unfused (Korthikanti's s*b*h*L*(34 + 5*a*s/h)) "
+                     "would give %s", dflt ? "assumed for training: FlashAttention or PyTorch SDPA" : "--flash-attn on",
+                     mw_size_format(act, a, sizeof a), mw_size_format(alt, b, sizeof b));
+        else
+            snprintf(line[n++], ASSUME_LEN,
+                     "attention: unfused (--flash-attn off: the a*s*s scores, softmax and dropout mask kept): "
+                     "activations %s; flash (34*s*b*h*L) would give %s",
+                     mw_size_format(act, a, sizeof a), mw_size_format(alt, b, sizeof b));
+    } else {
+        static const char *const why_on[MW_RUNTIME_COUNT] = {
+            "--flash-attn on", "llama.cpp's default: auto, on where the backend supports it",
+            "vLLM's FlashAttention/FlashInfer backends", "transformers' default SDPA, its flash kernel"};
+        static const char *const why_off[MW_RUNTIME_COUNT] = {
+            "memwall's engine", "--flash-attn off", "--flash-attn off",
+            "--flash-attn off: transformers' eager attention, scores and a float32 softmax"};
+        unsigned r = (unsigned)o->runtime < MW_RUNTIME_COUNT ? (unsigned)o->runtime : 0;
+        if (flash)
+            snprintf(line[n++], ASSUME_LEN, "attention: flash (%s), tiles of scores %s; unfused would add %s",
+                     dflt ? why_on[r] : "--flash-attn on", mw_size_format(p->act_scores_bytes, a, sizeof a),
+                     mw_size_format(alt > act ? alt - act : 0, b, sizeof b));
+        else
+            snprintf(line[n++], ASSUME_LEN, "attention: unfused (%s), scores [b, a, T, S] %s; flash would save %s",
+                     dflt ? why_off[r] : "--flash-attn off", mw_size_format(p->act_scores_bytes, a, sizeof a),
+                     mw_size_format(act > alt ? act - alt : 0, b, sizeof b));
+    }
+    unsigned long long cells = (unsigned long long)p->kv_cells, toks = (unsigned long long)o->batch * o->ctx;
+    switch (o->training ? MW_RUNTIME_COUNT : o->runtime) {
+    case MW_RUNTIME_LLAMA_CPP:
+        snprintf(line[n++], ASSUME_LEN,
+                 "runtime: llama.cpp: KV cells padded to 256 (%llu for %llu tokens); prefill in ubatches of %u; "
+                 "the logits of a whole ubatch in the compute buffer", cells, toks, o->ubatch);
+        break;
+    case MW_RUNTIME_VLLM:
+        snprintf(line[n++], ASSUME_LEN,
+                 "runtime: vllm: %.0f%% of GPU memory reserved (gpu_memory_utilization); KV in 16-token blocks "
+                 "(%llu for %llu tokens); activations from a profiling run of %u tokens", 100 * p->mem_share,
+                 cells, toks, o->ubatch);
+        break;
+    case MW_RUNTIME_HF:
+        snprintf(line[n++], ASSUME_LEN,
+                 "runtime: hf: transformers generate(); DynamicCache of exactly %llu tokens; the whole prompt in "
+                 "one step; logits of the last position only (logits_to_keep=1)", toks);
+        break;
+    case MW_RUNTIME_MEMWALL:
+        snprintf(line[n++], ASSUME_LEN,
+                 "runtime: memwall: its own engine; KV for exactly %llu tokens; prefill in steps of %u", toks,
+                 o->ubatch);
+        break;
+    default:
+        snprintf(line[n++], ASSUME_LEN, "runtime: a PyTorch training step (ZeRO's and Megatron's accounting)");
+        break;
+    }
+    const char *ov = o->overhead_bytes != MW_UNKNOWN ? "the low end given by the caller"
+                     : o->runtime == MW_RUNTIME_VLLM ? "vLLM's non-torch memory and CUDA graphs; its CUDA "
+                                                       "context lies outside the reservation"
+                     : o->runtime == MW_RUNTIME_HF ? "a CUDA context and kernels, to +20% caching-allocator slack"
+                                                   : "a lean C runtime, to a CUDA framework with +20% slack";
+    snprintf(line[n++], ASSUME_LEN, "overhead: %s to %s (%s)", mw_size_format(p->bytes[MW_COMP_OVERHEAD], a, sizeof a),
+             mw_size_format(p->overhead_high_bytes, b, sizeof b), ov);
+    return n;
+}
+
+/* The memory the runtime may use of a target's size (vLLM: 90%). */
+static uint64_t usable_mem(const mw_plan *q)
+{
+    return (uint64_t)((double)q->opts.mem_bytes * (q->mem_share > 0 ? q->mem_share : 1.0));
+}
+
 /* The decode speed this machine's ceilings allow: a step moves at least
  * decode_step_bytes at the DRAM read bandwidth and computes
  * decode_step_flops at the FP32 peak, so it takes at least the longer of the
@@ -238,6 +328,9 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     fprintf(out, "%s  %-18s %12s%s  to %s\n", bold, "total", mw_size_format(p->total_bytes, a, sizeof a), reset,
             mw_size_format(p->total_high_bytes, b, sizeof b));
     lora_parts_text(p, out); /* LoRA / QLoRA: the weights' parts, the assumptions */
+    /* the assumptions beside the numbers (issue #13) */
+    char assume[ASSUME_MAX][ASSUME_LEN];
+    for (size_t i = 0, n = plan_assumptions(p, assume); i < n; i++) fprintf(out, "  %s\n", assume[i]);
     if (!p->opts.training && p->decode_step_bytes > 0)
         fprintf(out, "  a decode step of the batch reads %s and does %.3g GFLOP: %.3g FLOP per byte\n",
                 mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
@@ -252,9 +345,11 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
         fprintf(out, "%s%s%s: %s: ", bold, t[i].name, reset, mw_size_format(q->opts.mem_bytes, a, sizeof a));
         if (q->fits_high) fprintf(out, "%sfits%s", green, reset);
         else if (q->fits) fprintf(out, "fits unless the runtime takes more than %s",
-                                  mw_size_format(q->opts.mem_bytes - (q->total_bytes - q->bytes[MW_COMP_OVERHEAD]), b, sizeof b));
+                                  mw_size_format(usable_mem(q) - (q->total_bytes - q->bytes[MW_COMP_OVERHEAD]), b, sizeof b));
         else fprintf(out, "%sdoes not fit%s (%s short)", red, reset,
-                     mw_size_format(q->total_bytes - q->opts.mem_bytes, b, sizeof b));
+                     mw_size_format(q->total_bytes - usable_mem(q), b, sizeof b));
+        if (q->mem_share > 0 && q->mem_share < 1) /* vLLM's reservation */
+            fprintf(out, " in the %.0f%% the runtime reserves", 100 * q->mem_share);
         fprintf(out, "\n");
         const char *unit = p->opts.training ? "micro-batch" : "batch";
         if (q->max_batch)
@@ -415,6 +510,16 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     cJSON_AddNumberToObject(j, "attention_scores_bytes", (double)p->act_scores_bytes);
     cJSON_AddNumberToObject(j, "logits_bytes", (double)p->act_logits_bytes);
     cJSON_AddStringToObject(j, "dominant", mw_component_name(p->dominant));
+    /* attention and runtimes (issue #13) */
+    cJSON_AddStringToObject(j, "runtime", mw_runtime_name(o->runtime));
+    cJSON_AddBoolToObject(j, "flash_attn", o->flash_attn == MW_FLASH_ATTN_ON);
+    cJSON_AddNumberToObject(j, "activations_other_attention_bytes", (double)p->act_alt_bytes);
+    cJSON_AddNumberToObject(j, "kv_cells", (double)p->kv_cells);
+    cJSON_AddNumberToObject(j, "mem_share", p->mem_share);
+    cJSON *as = cJSON_AddArrayToObject(j, "assumptions");
+    char assume[ASSUME_MAX][ASSUME_LEN];
+    for (size_t i = 0, n = plan_assumptions(p, assume); as && i < n; i++)
+        cJSON_AddItemToArray(as, cJSON_CreateString(assume[i]));
     if (!p->opts.training) {
         cJSON_AddNumberToObject(j, "decode_step_bytes", p->decode_step_bytes);
         cJSON_AddNumberToObject(j, "decode_step_flops", p->decode_step_flops);

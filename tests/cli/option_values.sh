@@ -19,7 +19,7 @@ bad() {
 
 # ---- the values issue 10 found exiting 1 -------------------------------------------
 bad plan llama-3-8b --zero 7          -- "--zero" "from 0 to 3" "'7'"
-bad plan llama-3-8b --kv-dtype q4_1   -- "--kv-dtype must be f32, f16, bf16 or q8_0" "q4_1"
+bad plan llama-3-8b --kv-dtype q4_1   -- "runtime memwall offers f32, f16, bf16, q8_0" "q4_1"
 bad run --threads 10000               -- "--threads" "from 1 to 4096" "10000"
 bad run --threads 0                   -- "--threads" "from 1 to 4096"
 bad run --batch 100000                -- "--batch" "from 1 to 4096" "100000"

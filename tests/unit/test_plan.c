@@ -115,8 +115,13 @@ static void training_state_and_zero(void **state)
     assert_int_equal(p.bytes[MW_COMP_WEIGHTS], 2000000);
     assert_int_equal(p.bytes[MW_COMP_GRADIENTS], 2000000);
     assert_int_equal(p.bytes[MW_COMP_OPTIMIZER], 12000000);
-    /* Korthikanti, no recompute: L * s*b*h*(34 + 5*a*s/h) + 4*s*b*(h + v) */
+    /* Korthikanti, no recompute, flash attention (the training default,
+     * issue #13): L * s*b*h*34 + 4*s*b*(h + v) */
     double sbh = 128.0 * 1 * 64;
+    assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], (uint64_t)(2 * sbh * 34 + 4 * 128.0 * 164 + 0.5));
+    /* unfused: L * s*b*h*(34 + 5*a*s/h) + 4*s*b*(h + v) */
+    o.flash_attn = MW_FLASH_ATTN_OFF;
+    p = plan_of(m, &o);
     double want = 2 * sbh * (34 + 5.0 * 4 * 128 / 64) + 4 * 128.0 * (64 + 100);
     assert_int_equal(p.bytes[MW_COMP_ACTIVATIONS], (uint64_t)(want + 0.5));
     o.recompute = MW_RECOMPUTE_SELECTIVE;
