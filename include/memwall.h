@@ -582,6 +582,22 @@ typedef struct mw_hparams {
     mw_dtype dtype;                  /* the weights' type: torch_dtype, else
                                         the type holding the most bytes;
                                         MW_DTYPE_COUNT when neither says    */
+    /* Dense architectures of issue #13 (qwen3, llama 3.1/3.2, gemma2,
+     * gemma3; format/hf_config.c, docs/PLAN.md). All 0 for the others. */
+    int      qk_norm;                /* RMSNorm weights [d] on q and k per
+                                        layer (qwen3, gemma3)               */
+    int      ffn_norms;              /* pre_/post_feedforward_layernorm as
+                                        well (gemma2, gemma3)               */
+    uint32_t sliding_window;         /* tokens a local layer attends to and
+                                        keeps in its KV cache; 0: none      */
+    uint32_t swa_period;             /* with sliding_window: layer i is global
+                                        when (i + 1) % swa_period == 0
+                                        (gemma2: 2, gemma3: 6); 0: every
+                                        layer is local                      */
+    char     rope_scaling[16];       /* rope_scaling's type ("llama3",
+                                        "linear", "longrope", ...); "": none */
+    double   rope_factor;            /* its factor; 0 when it has none      */
+    uint32_t rope_orig_ctx;          /* original_max_position_embeddings  */
 } mw_hparams;
 
 typedef struct mw_model {
@@ -741,6 +757,12 @@ typedef struct mw_plan {
     uint32_t max_batch_high;         /* the same with the overhead's high end */
     uint32_t max_ctx;                /* largest context at opts.batch        */
     mw_component max_batch_dominant; /* what dominates at max_batch          */
+    /* Sliding-window layers (issue #13): the KV cache is the sum over layers
+     * of bytes per token x min(ctx, the layer's window) x batch. */
+    uint32_t kv_sliding_layers;      /* whole model; 0: all layers global   */
+    uint32_t kv_global_layers;       /* whole model                         */
+    uint32_t kv_window;              /* tokens a sliding layer keeps: min(
+                                        ctx, sliding_window); 0: none       */
 } mw_plan;
 
 /*! mw_plan_compute() : a pure function: no I/O.

@@ -94,7 +94,12 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
     } else {
         MW_FORWARD(mw_plan_weights(m, o, &b[MW_COMP_WEIGHTS], err));
         MW_FORWARD(mw_plan_kv_per_token(hp, o, &p->kv_bytes_per_token, err));
-        b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * o->ctx * o->batch;
+        /* Σ over layers: a sliding-window layer holds min(ctx, window) */
+        MW_FORWARD(mw_plan_kv_bytes(hp, o, o->ctx, o->batch, &b[MW_COMP_KV_CACHE], err));
+        p->kv_sliding_layers = mw_plan_sliding_layers(hp);
+        p->kv_global_layers = hp->n_layers - p->kv_sliding_layers;
+        if (p->kv_sliding_layers)
+            p->kv_window = hp->sliding_window < o->ctx ? hp->sliding_window : o->ctx;
         mw_plan_inference_activations(hp, o, &b[MW_COMP_ACTIVATIONS], &p->act_layer_bytes,
                                       &p->act_scores_bytes, &p->act_logits_bytes);
         mw_dtype wt = o->weight_dtype != MW_DTYPE_COUNT ? o->weight_dtype : hp->dtype;
