@@ -98,7 +98,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
         if (c == MW_COMP_KV_CACHE) fprintf(out, "  %s per token", mw_size_format(p->kv_bytes_per_token, b, sizeof b));
         /* issue #13: sliding-window layers hold their window only */
         if (c == MW_COMP_KV_CACHE && p->kv_sliding_layers)
-            fprintf(out, " of all layers; %u local layers hold %u tokens, %u global hold %u",
+            fprintf(out, " of all layers\n    KV: %u local layers hold %u tokens, %u global hold %u",
                     p->kv_sliding_layers, p->kv_window, p->kv_global_layers, p->opts.ctx);
         if (c == MW_COMP_ACTIVATIONS && !p->opts.training)
             fprintf(out, "  (one layer's peak; scores %s, logits %s)", mw_size_format(p->act_scores_bytes, b, sizeof b),
