@@ -294,9 +294,10 @@ static const preset presets[] = {
      "  \"use_parallel_residual\": true,\n"
      "  \"vocab_size\": 50304\n"
      "}\n"},
-    /* ---- issue #13: the common dense models of today. Where a text is
-     * quoted from a copy rather than the Hub file itself, the comment says
-     * which; counts are the tensors arch.c lists, checked in test_arch.c. */
+    /* ---- issue #13: the common dense models of today. Each text is quoted
+     * from the public copy its comment names (the Hub itself is not
+     * reachable from here); counts are the tensors arch.c lists, checked
+     * in tests/unit/test_arch.c. */
     /* meta-llama/Llama-3.1-8B: 8,030,261,248 parameters (the model card's 8B;
      * the same tensors as Llama-3-8B). Text: the config.json as quoted in
      * citsjtu2020/LLM-Prof sglang/Model_Config.md */
@@ -333,10 +334,10 @@ static const preset presets[] = {
      "  \"use_cache\": true,\n"
      "  \"vocab_size\": 128256\n"
      "}\n"},
-    /* meta-llama/Llama-3.2-1B: 1,235,814,400 parameters (tied). Text: as
-     * quoted, without _name_or_path, in a public repository's
-     * planparse classifier (its torch_dtype float32 and transformers 4.46.3
-     * are that copy's: give --dtype bf16 for the published bf16 weights) */
+    /* meta-llama/Llama-3.2-1B: 1,235,814,400 parameters (tied). Text: the
+     * config.json of meta-llama/Llama-3.2-1B-Instruct (the same tensors) as
+     * quoted, without _name_or_path and _commit_hash, in
+     * kevinstephano/thunder_model_blocks hf_llama/llama_config.py */
     {"llama-3.2-1b",
      "{\n"
      "  \"architectures\": [\"LlamaForCausalLM\"],\n"
@@ -366,8 +367,8 @@ static const preset presets[] = {
      "  },\n"
      "  \"rope_theta\": 500000.0,\n"
      "  \"tie_word_embeddings\": true,\n"
-     "  \"torch_dtype\": \"float32\",\n"
-     "  \"transformers_version\": \"4.46.3\",\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"transformers_version\": \"4.45.0.dev0\",\n"
      "  \"use_cache\": true,\n"
      "  \"vocab_size\": 128256\n"
      "}\n"},
@@ -598,6 +599,41 @@ static const preset presets[] = {
      "  \"use_cache\": true,\n"
      "  \"vocab_size\": 256000\n"
      "}\n"},
+    /* google/gemma-2-9b-it: 9,241,705,984 parameters (tied). Text: as
+     * quoted, without _name_or_path, in kevinstephano/thunder_model_blocks
+     * gemma2/gemma2_config.py */
+    {"gemma-2-9b",
+     "{\n"
+     "  \"architectures\": [\"Gemma2ForCausalLM\"],\n"
+     "  \"attention_bias\": false,\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"attn_logit_softcapping\": 50.0,\n"
+     "  \"bos_token_id\": 2,\n"
+     "  \"cache_implementation\": \"hybrid\",\n"
+     "  \"eos_token_id\": 1,\n"
+     "  \"final_logit_softcapping\": 30.0,\n"
+     "  \"head_dim\": 256,\n"
+     "  \"hidden_act\": \"gelu_pytorch_tanh\",\n"
+     "  \"hidden_activation\": \"gelu_pytorch_tanh\",\n"
+     "  \"hidden_size\": 3584,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 14336,\n"
+     "  \"max_position_embeddings\": 8192,\n"
+     "  \"model_type\": \"gemma2\",\n"
+     "  \"num_attention_heads\": 16,\n"
+     "  \"num_hidden_layers\": 42,\n"
+     "  \"num_key_value_heads\": 8,\n"
+     "  \"pad_token_id\": 0,\n"
+     "  \"query_pre_attn_scalar\": 256,\n"
+     "  \"rms_norm_eps\": 1e-06,\n"
+     "  \"rope_theta\": 10000.0,\n"
+     "  \"sliding_window\": 4096,\n"
+     "  \"sliding_window_size\": 4096,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"transformers_version\": \"4.42.0.dev0\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"vocab_size\": 256000\n"
+     "}\n"},
     /* google/gemma-3-1b-pt: 999,885,952 parameters (tied; text only).
      * Layout as in vLLM's tests' GEMMA3 1B config (which shrinks layers and
      * window for the test); 26 layers and sliding_window 512 as the model's
@@ -803,6 +839,74 @@ static const preset presets[] = {
      "  \"use_cache\": true,\n"
      "  \"vocab_size\": 131072\n"
      "}\n"},
+    /* microsoft/Phi-3.5-mini-instruct: 3,821,079,552 parameters (the card:
+     * 3.8B; the tensors of Phi-3-mini). rope_scaling is longrope (48-value
+     * long_factor and short_factor, no factor). Text: as quoted, without
+     * _name_or_path, in sdpython's experimental_experiment (its
+     * get_phi35_untrained, citing the Hub's config.json) */
+    {"phi-3.5-mini",
+     "{\n"
+     "  \"architectures\": [\"Phi3ForCausalLM\"],\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"auto_map\": {\n"
+     "    \"AutoConfig\": \"configuration_phi3.Phi3Config\",\n"
+     "    \"AutoModelForCausalLM\": \"modeling_phi3.Phi3ForCausalLM\"\n"
+     "  },\n"
+     "  \"bos_token_id\": 1,\n"
+     "  \"embd_pdrop\": 0.0,\n"
+     "  \"eos_token_id\": 32000,\n"
+     "  \"hidden_act\": \"silu\",\n"
+     "  \"hidden_size\": 3072,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 8192,\n"
+     "  \"max_position_embeddings\": 131072,\n"
+     "  \"model_type\": \"phi3\",\n"
+     "  \"num_attention_heads\": 32,\n"
+     "  \"num_hidden_layers\": 32,\n"
+     "  \"num_key_value_heads\": 32,\n"
+     "  \"original_max_position_embeddings\": 4096,\n"
+     "  \"pad_token_id\": 32000,\n"
+     "  \"resid_pdrop\": 0.0,\n"
+     "  \"rms_norm_eps\": 1e-05,\n"
+     "  \"rope_scaling\": {\n"
+     "    \"long_factor\": [\n"
+     "      1.0800000429153442, 1.1100000143051147, 1.1399999856948853, 1.340000033378601,\n"
+     "      1.5899999141693115, 1.600000023841858, 1.6200000047683716, 2.620000123977661,\n"
+     "      3.2300000190734863, 3.2300000190734863, 4.789999961853027, 7.400000095367432,\n"
+     "      7.700000286102295, 9.09000015258789, 12.199999809265137, 17.670000076293945,\n"
+     "      24.46000099182129, 28.57000160217285, 30.420001983642578, 30.840002059936523,\n"
+     "      32.590003967285156, 32.93000411987305, 42.320003509521484, 44.96000289916992,\n"
+     "      50.340003967285156, 50.45000457763672, 57.55000305175781, 57.93000411987305,\n"
+     "      58.21000289916992, 60.1400032043457, 62.61000442504883, 62.62000274658203,\n"
+     "      62.71000289916992, 63.1400032043457, 63.1400032043457, 63.77000427246094,\n"
+     "      63.93000411987305, 63.96000289916992, 63.970001220703125, 64.02999877929688,\n"
+     "      64.06999969482422, 64.08000183105469, 64.12000274658203, 64.41000366210938,\n"
+     "      64.4800033569336, 64.51000213623047, 64.52999877929688, 64.83999633789062\n"
+     "    ],\n"
+     "    \"short_factor\": [\n"
+     "      1.0, 1.0199999809265137, 1.0299999713897705, 1.0299999713897705,\n"
+     "      1.0499999523162842, 1.0499999523162842, 1.0499999523162842, 1.0499999523162842,\n"
+     "      1.0499999523162842, 1.0699999332427979, 1.0999999046325684, 1.1099998950958252,\n"
+     "      1.1599998474121094, 1.1599998474121094, 1.1699998378753662, 1.2899998426437378,\n"
+     "      1.339999794960022, 1.679999828338623, 1.7899998426437378, 1.8199998140335083,\n"
+     "      1.8499997854232788, 1.8799997568130493, 1.9099997282028198, 1.9399996995925903,\n"
+     "      1.9899996519088745, 2.0199997425079346, 2.0199997425079346, 2.0199997425079346,\n"
+     "      2.0199997425079346, 2.0199997425079346, 2.0199997425079346, 2.0299997329711914,\n"
+     "      2.0299997329711914, 2.0299997329711914, 2.0299997329711914, 2.0299997329711914,\n"
+     "      2.0299997329711914, 2.0299997329711914, 2.0299997329711914, 2.0299997329711914,\n"
+     "      2.0799996852874756, 2.0899996757507324, 2.189999580383301, 2.2199995517730713,\n"
+     "      2.5899994373321533, 2.729999542236328, 2.749999523162842, 2.8399994373321533\n"
+     "    ],\n"
+     "    \"type\": \"longrope\"\n"
+     "  },\n"
+     "  \"rope_theta\": 10000.0,\n"
+     "  \"sliding_window\": 262144,\n"
+     "  \"tie_word_embeddings\": false,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"attention_bias\": false,\n"
+     "  \"vocab_size\": 32064\n"
+     "}\n"},
 };
 
 #define N_PRESETS MW_ARRAY_LEN(presets)
@@ -813,8 +917,9 @@ static const char *const preset_names[] = {
     "qwen2-7b", "gemma-2b", "phi3-mini", "gpt2", "pythia-1.4b",
     /* issue #13, dense */
     "llama-3.1-8b", "llama-3.2-1b", "llama-3.2-3b", "qwen3-0.6b", "qwen3-4b",
-    "qwen3-8b", "qwen3-14b", "qwen3-32b", "gemma-2-2b", "gemma-3-1b",
-    "gemma-3-4b", "gemma-3-12b", "gemma-3-27b", "mistral-nemo", NULL,
+    "qwen3-8b", "qwen3-14b", "qwen3-32b", "gemma-2-2b", "gemma-2-9b",
+    "gemma-3-1b", "gemma-3-4b", "gemma-3-12b", "gemma-3-27b", "mistral-nemo",
+    "phi-3.5-mini", NULL,
 };
 _Static_assert(MW_ARRAY_LEN(preset_names) == N_PRESETS + 1, "one name per preset");
 

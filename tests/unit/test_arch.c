@@ -68,14 +68,16 @@ static const struct {
      * these integers: 0.6B / 0.44B (596,049,920 - 151936 x 1024), 4.0B /
      * 3.6B, 8.2B / 6.95B (two 151936 x 4096 tables), 14.8B / 13.2B, 32.8B /
      * 31.2B. (Qwen3-0.6B's checkpoint also stores lm_head though tied: the
-     * Hub shows 0.75B.) gemma-2-2b 2,614,341,888 (the Hub's 2.61B);
+     * Hub shows 0.75B.) gemma-2-2b 2,614,341,888 (the Hub's 2.61B),
+     * gemma-2-9b 9,241,705,984 (9.24B);
      * gemma-3-1b 999,885,952 (1B). gemma-3 4b/12b/27b: the language model
      * only (the cards' 4.3B, 12.2B, 27.4B include the 0.4B SigLIP tower and
      * projector, which memwall does not list). Mistral-NeMo 12,247,782,400
-     * (its card: 12B). Per layer: 9 tensors, + 2 q/k norms (qwen3), + 2
+     * (its card: 12B). Phi-3.5-mini 3,821,079,552, as Phi-3-mini (its card:
+     * 3.8B). Per layer: 9 tensors, + 2 q/k norms (qwen3), + 2
      * feed-forward norms (gemma2), + both (gemma3). */
     {"llama-3.1-8b", 8030261248ull,  MW_DTYPE_BF16, 1 + 32 * 9 + 2},
-    {"llama-3.2-1b", 1235814400ull,  MW_DTYPE_F32,  1 + 16 * 9 + 1},
+    {"llama-3.2-1b", 1235814400ull,  MW_DTYPE_BF16, 1 + 16 * 9 + 1},
     {"llama-3.2-3b", 3212749824ull,  MW_DTYPE_BF16, 1 + 28 * 9 + 1},
     {"qwen3-0.6b",   596049920ull,   MW_DTYPE_BF16, 1 + 28 * 11 + 1},
     {"qwen3-4b",     4022468096ull,  MW_DTYPE_BF16, 1 + 36 * 11 + 1},
@@ -83,11 +85,13 @@ static const struct {
     {"qwen3-14b",    14768307200ull, MW_DTYPE_BF16, 1 + 40 * 11 + 2},
     {"qwen3-32b",    32762123264ull, MW_DTYPE_BF16, 1 + 64 * 11 + 2},
     {"gemma-2-2b",   2614341888ull,  MW_DTYPE_F32,  1 + 26 * 11 + 1},
+    {"gemma-2-9b",   9241705984ull,  MW_DTYPE_BF16, 1 + 42 * 11 + 1},
     {"gemma-3-1b",   999885952ull,   MW_DTYPE_BF16, 1 + 26 * 13 + 1},
     {"gemma-3-4b",   3880263168ull,  MW_DTYPE_BF16, 1 + 34 * 13 + 1},
     {"gemma-3-12b",  11766034176ull, MW_DTYPE_BF16, 1 + 48 * 13 + 1},
     {"gemma-3-27b",  27009346304ull, MW_DTYPE_BF16, 1 + 62 * 13 + 1},
     {"mistral-nemo", 12247782400ull, MW_DTYPE_BF16, 1 + 40 * 9 + 2},
+    {"phi-3.5-mini", 3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
 };
 
 /* The non-embedding counts of the Qwen3 cards, to their stated precision. */

@@ -333,6 +333,14 @@ static void dense_architectures_parse(void **state)
                       MW_ERR_INVALID);
     assert_non_null(strstr(msg, "rope_scaling.original_max_position_embeddings must be a "
                                 "positive 32-bit integer, found 0"));
+    /* Phi-3.5-mini's published config: longrope with its 48-value arrays,
+     * its sliding_window 262144 not read (as llama.cpp) */
+    const char *phi = mw_preset_config("phi-3.5-mini");
+    assert_non_null(phi);
+    hp = parse_ok(phi);
+    assert_string_equal(hp.rope_scaling, "longrope");
+    assert_int_equal(hp.sliding_window, 0);
+    assert_int_equal(hp.n_ctx_train, 131072);
     msg = parse_fails(L3 "\"head_dim\": 0}", MW_ERR_INVALID);
     assert_non_null(strstr(msg, "head_dim must be a positive integer, found 0"));
 
@@ -735,7 +743,7 @@ static void presets_list_and_open(void **state)
     assert_null(m);
     assert_non_null(strstr(err.msg, "no preset named \"llama-9-1t\" (presets: llama-2-7b, "));
     assert_non_null(strstr(err.msg, "pythia-1.4b, llama-3.1-8b, "));
-    assert_non_null(strstr(err.msg, "mistral-nemo)")); /* the whole list */
+    assert_non_null(strstr(err.msg, "phi-3.5-mini)")); /* the whole list */
 }
 
 /* Every allocation of opening a preset (and a config file) made to fail in
