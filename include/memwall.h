@@ -559,7 +559,8 @@ typedef struct mw_tensor_info {
 /* Hyperparameters of a decoder-only transformer. 0 means "not given". */
 typedef struct mw_hparams {
     char     arch[32];               /* llama, mistral, qwen2, gemma, phi3,
-                                        gpt2, gpt_neox, mixtral             */
+                                        gpt2, gpt_neox, mixtral; qwen3,
+                                        gemma2, gemma3, gemma3_text         */
     uint32_t n_layers;               /* L */
     uint32_t n_embd;                 /* h */
     uint32_t n_heads;                /* a */
