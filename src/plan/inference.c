@@ -92,7 +92,7 @@ mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint
 }
 
 /* ---- Sliding-window layers (issue #13; docs/PLAN.md, "Sliding-window
- * KV"). A local layer attends to the last sliding_window tokens only, so a
+ * layers"). A local layer attends to the last sliding_window tokens only, so a
  * runtime keeps only those: llama.cpp's llama_kv_cache_iswa (a cache for
  * the SWA layers sized to the window, another for the rest), vLLM's
  * SlidingWindowManager (blocks outside the window are freed). ---- */
