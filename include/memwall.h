@@ -560,7 +560,8 @@ typedef struct mw_tensor_info {
 typedef struct mw_hparams {
     char     arch[32];               /* llama, mistral, qwen2, gemma, phi3,
                                         gpt2, gpt_neox, mixtral, qwen2_moe,
-                                        qwen3_moe, deepseek_v2, deepseek_v3 */
+                                        qwen3_moe, deepseek_v2, deepseek_v3,
+                                        qwen3, gemma2, gemma3, gemma3_text  */
     uint32_t n_layers;               /* L */
     uint32_t n_embd;                 /* h */
     uint32_t n_heads;                /* a */
@@ -612,6 +613,22 @@ typedef struct mw_hparams {
                                         replace it when merged)             */
     uint32_t n_mtp_layers;           /* num_nextn_predict_layers: not listed
                                         as tensors (the main model only)    */
+    /* Dense architectures of issue #13 (qwen3, llama 3.1/3.2, gemma2,
+     * gemma3; format/hf_config.c, docs/PLAN.md). All 0 for the others. */
+    int      qk_norm;                /* RMSNorm weights [d] on q and k per
+                                        layer (qwen3, gemma3)               */
+    int      ffn_norms;              /* pre_/post_feedforward_layernorm as
+                                        well (gemma2, gemma3)               */
+    uint32_t sliding_window;         /* tokens a local layer attends to and
+                                        keeps in its KV cache; 0: none      */
+    uint32_t swa_period;             /* with sliding_window: layer i is global
+                                        when (i + 1) % swa_period == 0
+                                        (gemma2: 2, gemma3: 6); 0: every
+                                        layer is local                      */
+    char     rope_scaling[16];       /* rope_scaling's type ("llama3",
+                                        "linear", "longrope", ...); "": none */
+    double   rope_factor;            /* its factor; 0 when it has none      */
+    uint32_t rope_orig_ctx;          /* original_max_position_embeddings  */
 } mw_hparams;
 
 typedef struct mw_model {
@@ -914,6 +931,12 @@ typedef struct mw_plan {
                                         (b · ctx padded as the runtime does) */
     double   mem_share;              /* share of mem_bytes the runtime may
                                         use: vLLM 0.9, else 1               */
+    /* Sliding-window layers (issue #13): the KV cache is the sum over layers
+     * of bytes per token x min(ctx, the layer's window) x batch. */
+    uint32_t kv_sliding_layers;      /* whole model; 0: all layers global   */
+    uint32_t kv_global_layers;       /* whole model                         */
+    uint32_t kv_window;              /* tokens a sliding layer keeps: min(
+                                        ctx, sliding_window); 0: none       */
 } mw_plan;
 
 /*! mw_plan_check_runtime() : the runtime, attention and KV cache type of o

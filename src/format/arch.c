@@ -72,6 +72,16 @@
  *     as model.layers.61) is not listed: counts are the main model's, as
  *     DeepSeek's own "671B" is (README_WEIGHTS.md: 671B main + 14B MTP).
  *
+ *   qwen3, gemma2, gemma3 (issue #13): the llama layout, plus
+ *     model.layers.N.self_attn.{q,k}_norm.weight        [d]  (qwen3, gemma3:
+ *       one RMSNorm weight over the head dimension, shared by the heads)
+ *     model.layers.N.{pre,post}_feedforward_layernorm.weight  [h]  (gemma2,
+ *       gemma3: the MLP is wrapped in norms as attention is)
+ *     gemma3 (Gemma3ForConditionalGeneration) names its language model
+ *     language_model.model.*; its vision tower (vision_tower.*) and
+ *     multi_modal_projector.* are not listed: the counts are the language
+ *     model's. gemma2 and gemma3 tie the output to the embedding.
+ *
  * Buffers that are not parameters (GPT-2's causal-mask attn.bias, NeoX's
  * rotary inv_freq) are left out: published parameter counts leave them out.
  */
@@ -91,6 +101,8 @@ static const char *const arch_names[] = {
     "llama", "mistral", "qwen2", "gemma", "phi3", "gpt2", "gpt_neox", "mixtral",
     /* MoE and MLA (issue #13) */
     "qwen2_moe", "qwen3_moe", "deepseek_v2", "deepseek_v3",
+    /* issue #13, dense: */
+    "qwen3", "gemma2", "gemma3", "gemma3_text",
 };
 
 int mw_arch_supported(const char *arch)
@@ -104,7 +116,7 @@ int mw_arch_supported(const char *arch)
 const char *mw_arch_list(void)
 {
     return "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral, qwen2_moe, qwen3_moe, "
-           "deepseek_v2, deepseek_v3";
+           "deepseek_v2, deepseek_v3, qwen3, gemma2, gemma3, gemma3_text";
 }
 
 /* What every add needs; sums are checked as they grow, because
@@ -116,6 +128,7 @@ typedef struct builder {
     mw_dtype vec;           /* 1-D tensors (norms, biases)              */
     uint64_t params;
     uint64_t bytes;
+    const char *prefix;     /* before every name (gemma3: "language_model.") */
 } builder;
 
 static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows, uint64_t cols,
@@ -125,10 +138,11 @@ static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows,
 static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows, uint64_t cols,
                      const char *fmt, ...)
 {
-    char name[160]; /* longest: model.layers.<u32>.block_sparse_moe.experts.<u32>.w1.weight */
+    char name[176]; /* longest: model.layers.<u32>.block_sparse_moe.experts.<u32>.w1.weight */
+    size_t pre = b->prefix ? (size_t)snprintf(name, sizeof name, "%s", b->prefix) : 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
+    vsnprintf(name + pre, sizeof name - pre, fmt, ap);
     va_end(ap);
 
     const mw_dtype_info *info = mw_dtype_get(dtype);
@@ -150,6 +164,20 @@ static mw_status add(builder *b, mw_dtype dtype, uint32_t n_dims, uint64_t rows,
 
 #define MAT(b, r, c, ...) MW_FORWARD(add((b), (b)->mat, 2, (r), (c), __VA_ARGS__))
 #define VEC(b, n, ...)    MW_FORWARD(add((b), (b)->vec, 1, (n), 0, __VA_ARGS__))
+
+/* The per-layer tensors qwen3, gemma2 and gemma3 add (issue #13). */
+static mw_status add_dense_extras(builder *b, const mw_hparams *hp, uint32_t i)
+{
+    if (hp->qk_norm) {
+        VEC(b, hp->head_dim, "model.layers.%u.self_attn.q_norm.weight", i);
+        VEC(b, hp->head_dim, "model.layers.%u.self_attn.k_norm.weight", i);
+    }
+    if (hp->ffn_norms) {
+        VEC(b, hp->n_embd, "model.layers.%u.pre_feedforward_layernorm.weight", i);
+        VEC(b, hp->n_embd, "model.layers.%u.post_feedforward_layernorm.weight", i);
+    }
+    return MW_OK;
+}
 
 static mw_status add_llama_family(builder *b, const mw_hparams *hp)
 {
@@ -201,6 +229,7 @@ static mw_status add_llama_family(builder *b, const mw_hparams *hp)
         }
         VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
         VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+        MW_FORWARD(add_dense_extras(b, hp, i));
     }
     VEC(b, h, "model.norm.weight");
     if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
@@ -457,5 +486,7 @@ mw_status mw_arch_add_tensors(const mw_hparams *hp, mw_dtype dtype, mw_model *m,
     if (!strcmp(hp->arch, "gpt_neox")) return add_gpt_neox(&b, hp);
     if (deepseek) return add_deepseek(&b, hp);
     if (qwen_moe) return add_qwen_moe(&b, hp);
+    /* gemma3's multimodal checkpoints hold the language model here */
+    if (!strcmp(hp->arch, "gemma3")) b.prefix = "language_model.";
     return add_llama_family(&b, hp);
 }

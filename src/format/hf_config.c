@@ -219,19 +219,179 @@ static mw_status check_divides(const parser *p, const char *big_key, uint32_t bi
     return MW_OK;
 }
 
+/* ---- Dense architectures of issue #13: qwen3, llama 3.1/3.2 rope scaling,
+ * gemma2, gemma3 (docs/PLAN.md, "Architectures"). Kept apart from the
+ * common parse so each reads as one block. ---- */
+
+/* gemma3_text's defaults: transformers' Gemma3TextConfig.__init__
+ * (models/gemma3/configuration_gemma3.py). The published multimodal configs
+ * (google/gemma-3-4b-it ...) leave most keys of their text_config to them. */
+#define GEMMA3_VOCAB 262208u
+#define GEMMA3_HIDDEN 2304u
+#define GEMMA3_FF 9216u
+#define GEMMA3_LAYERS 26u
+#define GEMMA3_HEADS 8u
+#define GEMMA3_KV_HEADS 4u
+#define GEMMA3_CTX 131072u
+#define GEMMA3_ROPE_THETA 1e6
+#define GEMMA3_WINDOW 4096u  /* sliding_window                          */
+#define GEMMA3_PERIOD 6u     /* sliding_window_pattern: 5 local, 1 global */
+/* Gemma2Config: sliding_window 4096, and layer i local when i is even
+ * (layer_types: "sliding_attention" if (i + 1) % 2 else "full_attention";
+ * before layer_types, Gemma2Attention: not bool(layer_idx % 2)). */
+#define GEMMA2_WINDOW 4096u
+#define GEMMA2_PERIOD 2u
+
+/* A positive integer key inside obj (rope_scaling's); absent: *out stays. */
+static mw_status get_u32_in(const parser *p, const cJSON *obj, const char *where_key,
+                            const char *key, uint32_t *out)
+{
+    const cJSON *v = NULL;
+    MW_FORWARD(find_in(p, obj, key, &v));
+    if (!v) return MW_OK; /* *out keeps its default */
+    char found[64];
+    describe(v, found, sizeof found);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    MW_RETURN_IF(!isfinite(d) || d < 1 || d != floor(d) || d > UINT32_MAX, p->err,
+                 MW_ERR_INVALID, "%s: %s.%s must be a positive 32-bit integer, found %s",
+                 p->where, where_key, key, found);
+    *out = (uint32_t)d;
+    return MW_OK;
+}
+
+/* rope_scaling: null or absent (none), or an object whose rope_type (or
+ * "type", its older name) transformers knows (ROPE_INIT_FUNCTIONS in
+ * modeling_rope_utils.py; "su" is Phi-3's early name for longrope). Only
+ * recorded: rope scaling changes no tensor and no cache. transformers 5
+ * moves it into rope_parameters, read when rope_scaling is absent. */
+static mw_status parse_rope_scaling(const parser *p, mw_hparams *hp)
+{
+    static const char *const known[] = {"default", "linear", "dynamic", "yarn",
+                                        "longrope", "su", "llama3"};
+    const char *key = "rope_scaling";
+    const cJSON *rs = NULL;
+    MW_FORWARD(find(p, key, &rs));
+    if (!rs) {
+        key = "rope_parameters";
+        MW_FORWARD(find(p, key, &rs));
+        if (!rs) return MW_OK;
+    }
+    char found[64];
+    describe(rs, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsObject(rs), p->err, MW_ERR_INVALID,
+                 "%s: %s must be an object or null, found %s", p->where, key, found);
+    const cJSON *t = NULL;
+    MW_FORWARD(find_in(p, rs, "rope_type", &t));
+    if (!t) MW_FORWARD(find_in(p, rs, "type", &t));
+    if (!t) {
+        /* rope_parameters holds rope_theta alone for plain rotary */
+        MW_RETURN_IF(strcmp(key, "rope_parameters"), p->err, MW_ERR_INVALID,
+                     "%s: rope_scaling has no rope_type (or type); which scaling is meant?",
+                     p->where);
+        return MW_OK;
+    }
+    describe(t, found, sizeof found);
+    MW_RETURN_IF(!cJSON_IsString(t), p->err, MW_ERR_INVALID,
+                 "%s: %s.rope_type must be a string, found %s", p->where, key, found);
+    size_t i = 0;
+    while (i < MW_ARRAY_LEN(known) && strcmp(t->valuestring, known[i])) i++;
+    MW_RETURN_IF(i == MW_ARRAY_LEN(known), p->err, MW_ERR_UNSUPPORTED,
+                 "%s: %s.rope_type %s is not known (default, linear, dynamic, yarn, longrope, "
+                 "su, llama3)",
+                 p->where, key, found);
+    if (!strcmp(known[i], "default")) return MW_OK;
+    snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "%s", known[i]);
+    MW_FORWARD(get_positive_in(p, rs, "factor", 0, &hp->rope_factor));
+    /* all but longrope scale by a factor (longrope by per-dimension arrays) */
+    MW_RETURN_IF(hp->rope_factor == 0 && strcmp(known[i], "longrope") && strcmp(known[i], "su"),
+                 p->err, MW_ERR_INVALID, "%s: %s of type %s has no factor", p->where, key,
+                 known[i]);
+    return get_u32_in(p, rs, key, "original_max_position_embeddings", &hp->rope_orig_ctx);
+}
+
+/* layer_types (newer gemma2/gemma3 configs): "sliding_attention" or
+ * "full_attention" per layer. memwall keeps the rule (i + 1) % period == 0
+ * for global layers, so the list must follow one (every published list does);
+ * all full: no sliding layers. */
+static mw_status parse_layer_types(const parser *p, mw_hparams *hp)
+{
+    const cJSON *lt = NULL;
+    MW_FORWARD(find(p, "layer_types", &lt));
+    if (!lt) return MW_OK;
+    MW_RETURN_IF(!cJSON_IsArray(lt) || (uint32_t)cJSON_GetArraySize(lt) != hp->n_layers,
+                 p->err, MW_ERR_INVALID,
+                 "%s: layer_types must be an array of num_hidden_layers (%u) strings", p->where,
+                 hp->n_layers);
+    uint32_t i = 0, first_full = 0, n_full = 0;
+    for (const cJSON *c = lt->child; c; c = c->next, i++) {
+        int full = cJSON_IsString(c) && !strcmp(c->valuestring, "full_attention");
+        int slid = cJSON_IsString(c) && !strcmp(c->valuestring, "sliding_attention");
+        char found[64];
+        describe(c, found, sizeof found);
+        MW_RETURN_IF(!full && !slid, p->err, MW_ERR_UNSUPPORTED,
+                     "%s: layer_types[%u] is %s; memwall knows \"sliding_attention\" and "
+                     "\"full_attention\"",
+                     p->where, i, found);
+        if (full && n_full++ == 0) first_full = i;
+    }
+    if (n_full == hp->n_layers) { /* no local layer: the window is moot */
+        hp->sliding_window = 0;
+        hp->swa_period = 0;
+        return MW_OK;
+    }
+    hp->swa_period = n_full ? first_full + 1 : 0;
+    i = 0;
+    for (const cJSON *c = lt->child; c; c = c->next, i++) {
+        int full = !strcmp(c->valuestring, "full_attention");
+        int rule = hp->swa_period && (i + 1) % hp->swa_period == 0;
+        MW_RETURN_IF(full != rule, p->err, MW_ERR_UNSUPPORTED,
+                     "%s: layer_types[%u] breaks the pattern of a global layer every %u "
+                     "(memwall plans periodic sliding-window layers only)",
+                     p->where, i, hp->swa_period);
+    }
+    return MW_OK;
+}
+
+/* What qwen3, gemma2 and gemma3 add to the llama layout. */
+static mw_status parse_dense_extras(const parser *p, mw_hparams *hp)
+{
+    const char *t = p->type;
+    const int gemma2 = !strcmp(t, "gemma2"), gemma3 = !strcmp(t, "gemma3_text");
+    if (!strcmp(t, "qwen3") || gemma3) hp->qk_norm = 1;
+    if (!gemma2 && !gemma3) return MW_OK;
+    hp->ffn_norms = 1;
+    MW_FORWARD(get_u32(p, "sliding_window", gemma2 ? GEMMA2_WINDOW : GEMMA3_WINDOW,
+                       &hp->sliding_window));
+    if (gemma2) {
+        hp->swa_period = GEMMA2_PERIOD;
+    } else {
+        const cJSON *v = NULL;
+        const char *key = "sliding_window_pattern";
+        MW_FORWARD(find(p, key, &v));
+        if (!v) key = "_sliding_window_pattern"; /* as transformers >= 4.53 saves it */
+        MW_FORWARD(get_u32(p, key, GEMMA3_PERIOD, &hp->swa_period));
+    }
+    return parse_layer_types(p, hp);
+}
+
 static mw_status parse_llama_family(const parser *p, mw_hparams *hp)
 {
     const char *t = p->type;
-    const int gemma = !strcmp(t, "gemma"), moe = !strcmp(t, "mixtral");
-    MW_FORWARD(get_u32(p, "hidden_size", 0, &hp->n_embd));
-    MW_FORWARD(get_u32(p, "num_hidden_layers", 0, &hp->n_layers));
-    MW_FORWARD(get_u32(p, "num_attention_heads", 0, &hp->n_heads));
-    MW_FORWARD(get_u32(p, "num_key_value_heads", hp->n_heads, &hp->n_kv_heads));
-    MW_FORWARD(get_u32(p, "intermediate_size", 0, &hp->n_ff));
-    MW_FORWARD(get_u32(p, "vocab_size", 0, &hp->n_vocab));
+    const int moe = !strcmp(t, "mixtral");
+    /* gemma2 and gemma3 have gemma's head_dim default and tied output */
+    const int g3 = !strcmp(t, "gemma3_text");
+    const int gemma = !strcmp(t, "gemma") || !strcmp(t, "gemma2") || g3;
+    MW_FORWARD(get_u32(p, "hidden_size", g3 ? GEMMA3_HIDDEN : 0, &hp->n_embd));
+    MW_FORWARD(get_u32(p, "num_hidden_layers", g3 ? GEMMA3_LAYERS : 0, &hp->n_layers));
+    MW_FORWARD(get_u32(p, "num_attention_heads", g3 ? GEMMA3_HEADS : 0, &hp->n_heads));
+    MW_FORWARD(get_u32(p, "num_key_value_heads", g3 ? GEMMA3_KV_HEADS : hp->n_heads,
+                       &hp->n_kv_heads));
+    MW_FORWARD(get_u32(p, "intermediate_size", g3 ? GEMMA3_FF : 0, &hp->n_ff));
+    MW_FORWARD(get_u32(p, "vocab_size", g3 ? GEMMA3_VOCAB : 0, &hp->n_vocab));
     const cJSON *v = NULL;
     MW_FORWARD(find(p, "max_position_embeddings", &v));
-    if (v) MW_FORWARD(get_u32(p, "max_position_embeddings", 0, &hp->n_ctx_train));
+    if (v || g3)
+        MW_FORWARD(get_u32(p, "max_position_embeddings", GEMMA3_CTX, &hp->n_ctx_train));
     /* head_dim: given (gemma always, Mistral-Nemo and later llamas too), or
      * GemmaConfig's default 256, or hidden / heads. */
     MW_FORWARD(find(p, "head_dim", &v));
@@ -254,19 +414,21 @@ static mw_status parse_llama_family(const parser *p, mw_hparams *hp)
                      "%s: num_experts_per_tok %u exceeds num_local_experts %u", p->where,
                      hp->n_experts_used, hp->n_experts);
     }
-    MW_FORWARD(get_rope_theta(p, NULL, moe ? 1e6 : 10000.0, &hp->rope_theta));
+    MW_FORWARD(get_rope_theta(p, NULL, moe ? 1e6 : g3 ? GEMMA3_ROPE_THETA : 10000.0,
+                              &hp->rope_theta));
     double eps_default = (moe || !strcmp(t, "phi3")) ? 1e-5 : 1e-6;
     MW_FORWARD(get_positive(p, "rms_norm_eps", eps_default, &hp->norm_eps));
     MW_FORWARD(get_bool(p, "tie_word_embeddings", gemma, &hp->tied_embeddings));
     hp->gated_ffn = 1;
     if (!strcmp(t, "qwen2") || !strcmp(t, "qwen2_moe")) {
         hp->attn_bias = 1; /* q, k, v (arch.c: never o) */
-    } else if (!strcmp(t, "llama") || gemma || !strcmp(t, "qwen3_moe")) {
-        /* the only two whose attention reads attention_bias (q, k, v, o) */
+    } else if (!strcmp(t, "llama") || gemma || !strcmp(t, "qwen3") || !strcmp(t, "qwen3_moe")) {
+        /* those whose attention reads attention_bias (q, k, v, o) */
         MW_FORWARD(get_bool(p, "attention_bias", 0, &hp->attn_bias));
         if (!strcmp(t, "llama")) MW_FORWARD(get_bool(p, "mlp_bias", 0, &hp->mlp_bias));
     }
-    return MW_OK;
+    MW_FORWARD(parse_rope_scaling(p, hp));
+    return parse_dense_extras(p, hp);
 }
 
 static mw_status parse_gpt2(const parser *p, mw_hparams *hp)
@@ -489,6 +651,20 @@ static mw_status parse_root(parser *p, mw_hparams *hp)
     memset(hp, 0, sizeof *hp);
     snprintf(hp->arch, sizeof hp->arch, "%s", mt->valuestring);
     MW_FORWARD(get_dtype(p, &hp->dtype));
+    if (!strcmp(p->type, "gemma3")) {
+        /* Gemma3ForConditionalGeneration: the language model is text_config
+         * (a Gemma3TextConfig); the vision tower is not planned (arch.c). */
+        const cJSON *tc = NULL;
+        MW_FORWARD(find(p, "text_config", &tc));
+        describe(tc, found, sizeof found);
+        MW_RETURN_IF(!cJSON_IsObject(tc), p->err, MW_ERR_INVALID,
+                     "%s: model_type \"gemma3\" needs a text_config object (the language "
+                     "model), found %s",
+                     p->where, tc ? found : "none");
+        p->root = tc;
+        p->type = "gemma3_text";
+        if (hp->dtype == MW_DTYPE_COUNT) MW_FORWARD(get_dtype(p, &hp->dtype));
+    }
     if (!strcmp(p->type, "gpt2")) return parse_gpt2(p, hp);
     if (!strcmp(p->type, "gpt_neox")) return parse_gpt_neox(p, hp);
     if (!strncmp(p->type, "deepseek_", 9)) return parse_deepseek(p, hp);

@@ -3,7 +3,8 @@
  * presets (config.json texts of well-known models).
  *
  * Supported model_type values: llama, mistral, qwen2, gemma, phi3, gpt2,
- * gpt_neox, mixtral. Anything else is explained (which type, which are
+ * gpt_neox, mixtral; qwen3, gemma2, gemma3 (its text_config) and
+ * gemma3_text. Anything else is explained (which type, which are
  * supported), not guessed.
  */
 #ifndef MW_FORMAT_HF_CONFIG_H

@@ -18,6 +18,8 @@ static int is_float(mw_dtype t)
 
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+static double decode_kv_read(const mw_hparams *hp, const mw_plan_opts *o, uint64_t kv_per_token);
+
 mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *bytes, mw_err *err)
 {
     uint64_t total = 0;
@@ -129,7 +131,8 @@ void mw_plan_decode_step(const mw_hparams *hp, const mw_plan_opts *o, uint64_t w
     /* an untied embedding table is read a row per sequence, not whole */
     uint64_t emb = mw_dtype_bytes(weight_type, (uint64_t)hp->n_vocab * hp->n_embd);
     if (!hp->tied_embeddings && emb != MW_UNKNOWN && (double)emb / devices < w) w -= (double)emb / devices;
-    *bytes = w + B * pos * (double)kv_per_token;
+    *bytes = w + B * (hp->sliding_window ? decode_kv_read(hp, o, kv_per_token)
+                                          : pos * (double)kv_per_token);
 }
 
 /* MLA caches one latent per token per layer: kv_lora_rank compressed
@@ -170,6 +173,78 @@ mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint
                  (unsigned long long)row);
     *bytes = 2 * layers * row_bytes;
     return MW_OK;
+}
+
+/* ---- Sliding-window layers (issue #13; docs/PLAN.md, "Sliding-window
+ * layers"). A local layer attends to the last sliding_window tokens only, so a
+ * runtime keeps only those: llama.cpp's llama_kv_cache_iswa (a cache for
+ * the SWA layers sized to the window, another for the rest), vLLM's
+ * SlidingWindowManager (blocks outside the window are freed). ---- */
+
+uint32_t mw_plan_layer_window(const mw_hparams *hp, uint32_t layer)
+{
+    if (!hp->sliding_window) return 0;
+    if (hp->swa_period && (layer + 1) % hp->swa_period == 0) return 0;
+    return hp->sliding_window;
+}
+
+uint32_t mw_plan_sliding_layers(const mw_hparams *hp)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < hp->n_layers; i++) n += mw_plan_layer_window(hp, i) != 0;
+    return n;
+}
+
+/* Tokens layer i holds at a context of ctx. */
+static uint64_t layer_tokens(const mw_hparams *hp, uint32_t layer, uint64_t ctx)
+{
+    uint32_t w = mw_plan_layer_window(hp, layer);
+    return w && w < ctx ? w : ctx;
+}
+
+mw_status mw_plan_kv_bytes(const mw_hparams *hp, const mw_plan_opts *o, uint64_t ctx,
+                           uint64_t batch, uint64_t *bytes, mw_err *err)
+{
+    uint64_t per_token = 0;
+    MW_FORWARD(mw_plan_kv_per_token(hp, o, &per_token, err));
+    /* one layer's K and V of one token, per device (kv heads over tp) */
+    uint64_t layers = ceil_div(hp->n_layers, o->pp);
+    uint64_t per_layer = per_token / layers;
+    /* pp: stages of `layers` consecutive layers; the fullest one counts */
+    uint64_t worst = 0;
+    for (uint32_t first = 0; first < hp->n_layers; first += (uint32_t)layers) {
+        uint64_t stage = 0;
+        for (uint32_t i = first; i < hp->n_layers && i < first + layers; i++)
+            stage += per_layer * layer_tokens(hp, i, ctx);
+        if (stage > worst) worst = stage;
+    }
+    *bytes = worst * batch;
+    return MW_OK;
+}
+
+/* Σ over p = a..b of min(p, w) (w = 0: no window). */
+static double sum_min(double a, double b, double w)
+{
+    if (b < a) return 0;
+    if (w == 0 || b <= w) return (a + b) * (b - a + 1) / 2;
+    if (a >= w) return w * (b - a + 1);
+    return (a + w) * (w - a + 1) / 2 + w * (b - w);
+}
+
+/* KV bytes one decode step of one sequence reads, per device, on average
+ * over the generation: each layer to its mean position, a local layer no
+ * further back than its window. */
+static double decode_kv_read(const mw_hparams *hp, const mw_plan_opts *o, uint64_t kv_per_token)
+{
+    uint64_t layers = ceil_div(hp->n_layers, o->pp);
+    double per_layer = (double)kv_per_token / (double)layers, sum = 0;
+    for (uint32_t i = 0; i < layers && i < hp->n_layers; i++) {
+        double w = mw_plan_layer_window(hp, i);
+        double tokens = o->gen ? sum_min(o->prompt + 1.0, (double)o->prompt + o->gen, w) / o->gen
+                               : (w && w < o->prompt ? w : o->prompt);
+        sum += per_layer * tokens;
+    }
+    return sum;
 }
 
 /* The live set of a walk. */

@@ -150,7 +150,17 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
         MW_FORWARD(mw_plan_weights(m, o, &b[MW_COMP_WEIGHTS], err));
         MW_FORWARD(mw_plan_kv_per_token(hp, o, &p->kv_bytes_per_token, err));
         p->kv_cells = mw_plan_kv_cells(o); /* b · ctx, padded as the runtime pads */
-        b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * p->kv_cells;
+        /* Σ over layers: a sliding-window layer holds min(ctx, window) of
+         * the (padded) cells of each sequence */
+        p->kv_sliding_layers = mw_plan_sliding_layers(hp);
+        p->kv_global_layers = hp->n_layers - p->kv_sliding_layers;
+        if (p->kv_sliding_layers) {
+            uint64_t cells = (p->kv_cells + o->batch - 1) / o->batch;
+            MW_FORWARD(mw_plan_kv_bytes(hp, o, cells, o->batch, &b[MW_COMP_KV_CACHE], err));
+            p->kv_window = hp->sliding_window < o->ctx ? hp->sliding_window : o->ctx;
+        } else {
+            b[MW_COMP_KV_CACHE] = p->kv_bytes_per_token * p->kv_cells;
+        }
         mw_plan_inference_activations(hp, o, &b[MW_COMP_ACTIVATIONS], &p->act_layer_bytes,
                                       &p->act_scores_bytes, &p->act_logits_bytes);
         /* the activations with the other attention, for the assumption line */

@@ -17,6 +17,18 @@ mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *by
 mw_status mw_plan_kv_per_token(const mw_hparams *hp, const mw_plan_opts *o, uint64_t *bytes,
                                mw_err *err);
 
+/* Sliding-window layers (issue #13): the window layer i keeps (0: a
+ * global layer, which keeps the whole context), and how many layers of the
+ * model are local. */
+uint32_t mw_plan_layer_window(const mw_hparams *hp, uint32_t layer);
+uint32_t mw_plan_sliding_layers(const mw_hparams *hp);
+
+/* The KV cache of batch sequences of ctx tokens, per device: Σ over layers
+ * of one token's bytes x min(ctx, the layer's window); with pp, the stage
+ * holding the most. Without sliding layers: kv_per_token x ctx x batch. */
+mw_status mw_plan_kv_bytes(const mw_hparams *hp, const mw_plan_opts *o, uint64_t ctx,
+                           uint64_t batch, uint64_t *bytes, mw_err *err);
+
 /* Inference activations: the per-step peak working set (max over prefill
  * and decode) from a liveness walk over one layer's ops, and the final
  * norm + logits; plus the output buffer of the logits [b, v] f32 held for

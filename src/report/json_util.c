@@ -56,6 +56,14 @@ void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
     const mw_dtype_info *d = mw_dtype_get(hp->dtype);
     if (d) cJSON_AddStringToObject(o, "dtype", d->name);
     else cJSON_AddNullToObject(o, "dtype");
+    /* issue #13, dense architectures (docs/JSON.md) */
+    cJSON_AddBoolToObject(o, "qk_norm", hp->qk_norm);
+    if (hp->sliding_window) cJSON_AddNumberToObject(o, "sliding_window", hp->sliding_window);
+    else cJSON_AddNullToObject(o, "sliding_window");
+    cJSON_AddNumberToObject(o, "sliding_window_period", hp->swa_period);
+    if (hp->rope_scaling[0]) cJSON_AddStringToObject(o, "rope_scaling", hp->rope_scaling);
+    else cJSON_AddNullToObject(o, "rope_scaling");
+    cJSON_AddNumberToObject(o, "rope_factor", hp->rope_factor);
 }
 
 mw_status mw_report_end(FILE *out, const char *what, mw_err *err)

@@ -69,6 +69,16 @@ static void hparams_text(const mw_hparams *hp, FILE *out)
                 hp->qk_nope_dim, hp->v_head_dim);
     fprintf(out, "  %-22s %s%s%s\n", "layout", hp->layer_norm ? "layernorm" : "rmsnorm",
             hp->tied_embeddings ? ", tied embeddings" : "", hp->learned_pos ? ", learned positions" : "");
+    /* issue #13, dense architectures */
+    if (hp->sliding_window && hp->swa_period)
+        fprintf(out, "  %-22s %u tokens on %u of every %u layers\n", "sliding window",
+                hp->sliding_window, hp->swa_period - 1, hp->swa_period);
+    else if (hp->sliding_window)
+        fprintf(out, "  %-22s %u tokens, every layer\n", "sliding window", hp->sliding_window);
+    if (hp->rope_scaling[0] && hp->rope_factor > 0)
+        fprintf(out, "  %-22s %s, factor %g\n", "rope scaling", hp->rope_scaling, hp->rope_factor);
+    else if (hp->rope_scaling[0])
+        fprintf(out, "  %-22s %s\n", "rope scaling", hp->rope_scaling);
 }
 
 mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uint32_t max_tensors, mw_err *err)

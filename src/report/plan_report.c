@@ -320,6 +320,10 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
                 mw_size_format(p->bytes[c], a, sizeof a),
                 p->total_bytes ? 100.0 * (double)p->bytes[c] / (double)p->total_bytes : 0.0);
         if (c == MW_COMP_KV_CACHE) fprintf(out, "  %s per token", mw_size_format(p->kv_bytes_per_token, b, sizeof b));
+        /* issue #13: sliding-window layers hold their window only */
+        if (c == MW_COMP_KV_CACHE && p->kv_sliding_layers)
+            fprintf(out, " of all layers\n    KV: %u local layers hold %u tokens, %u global hold %u",
+                    p->kv_sliding_layers, p->kv_window, p->kv_global_layers, p->opts.ctx);
         if (c == MW_COMP_ACTIVATIONS && !p->opts.training)
             fprintf(out, "  (one layer's peak; scores %s, logits %s)", mw_size_format(p->act_scores_bytes, b, sizeof b),
                     (mw_size_format(p->act_logits_bytes, a, sizeof a), a));
@@ -506,6 +510,16 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     cJSON_AddNumberToObject(j, "params_active", (double)p->params_active); /* MoE (issue #13) */
     add_components(j, p);
     cJSON_AddNumberToObject(j, "kv_bytes_per_token", (double)p->kv_bytes_per_token);
+    /* issue #13: sliding-window layers (docs/JSON.md) */
+    if (!p->opts.training) {
+        cJSON *kw = cJSON_AddObjectToObject(j, "kv_layers");
+        if (kw) {
+            cJSON_AddNumberToObject(kw, "sliding", p->kv_sliding_layers);
+            cJSON_AddNumberToObject(kw, "global", p->kv_global_layers);
+            cJSON_AddNumberToObject(kw, "sliding_tokens", p->kv_window);
+            cJSON_AddNumberToObject(kw, "global_tokens", p->opts.ctx);
+        }
+    }
     cJSON_AddNumberToObject(j, "activation_layer_bytes", (double)p->act_layer_bytes);
     cJSON_AddNumberToObject(j, "attention_scores_bytes", (double)p->act_scores_bytes);
     cJSON_AddNumberToObject(j, "logits_bytes", (double)p->act_logits_bytes);

@@ -119,7 +119,9 @@ static mw_status plan_prefill(const mw_model *m, uint32_t prompt, mw_place_point
     if (logits > W) logits = 0; /* cannot be: keep the figure positive */
     pt->flops = P * (W - logits) + logits + c * P * (P + 1) / 2;
     double kv = (double)all.kv_bytes_per_token;
-    double w = all.decode_step_bytes - P * kv;
+    /* the weights' share from the one-token step: with sliding-window
+     * layers (issue #13) a step at P reads less than P positions of KV */
+    double w = one.decode_step_bytes - kv;
     uint32_t ub = all.opts.ubatch ? all.opts.ubatch : 512;
     pt->bytes = (double)((prompt + ub - 1) / ub) * w + P * kv;
     return MW_OK;

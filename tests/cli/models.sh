@@ -109,6 +109,49 @@ expect_exit 0 "$MW" inspect demo
 expect_contains "$T/stdout" "100092672"
 ok "demo"
 
+# issue #13, dense architectures: sliding-window layers hold their window
+# only (gemma-3-4b at ctx 8192: 29 x 1024 + 5 x 8192 tokens of 4096 bytes,
+# docs/PLAN.md), reported in the text and the JSON; a gemma3 multimodal
+# config.json plans its language model; bad window values are refused
+expect_exit 0 "$MW" plan gemma-3-4b --ctx 8192 --mem 24G
+expect_contains "$T/stdout" "KV: 29 local layers hold 1024 tokens, 5 global hold 8192"
+expect_exit 0 "$MW" plan gemma-3-4b --ctx 8192 --mem 24G --json
+cp "$T/stdout" "$T/g3.json"
+expect_json "$T/g3.json" kv_cache_bytes 289406976
+expect_json "$T/g3.json" kv_bytes_per_token 139264
+expect_json "$T/g3.json" params 3880263168
+if have_jq; then
+  expect_eq "sliding layers" "$(jq '.kv_layers.sliding' "$T/g3.json")" 29
+  expect_eq "their tokens" "$(jq '.kv_layers.sliding_tokens' "$T/g3.json")" 1024
+  expect_eq "window" "$(jq '.hparams.sliding_window' "$T/g3.json")" 1024
+  expect_eq "period" "$(jq '.hparams.sliding_window_period' "$T/g3.json")" 6
+fi
+mkdir -p "$T/g3"
+cat > "$T/g3/config.json" <<'JSON'
+{"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+ "text_config": {"hidden_size": 2560, "intermediate_size": 10240,
+  "model_type": "gemma3_text", "num_hidden_layers": 34,
+  "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+  "sliding_window": 1024},
+ "torch_dtype": "bfloat16", "vision_config": {"model_type": "siglip_vision_model"}}
+JSON
+expect_exit 0 "$MW" inspect "$T/g3"
+expect_contains "$T/stdout" "3880263168"
+expect_contains "$T/stdout" "1024 tokens on 5 of every 6 layers"
+cat > "$T/g3/config.json" <<'JSON'
+{"model_type": "gemma3_text", "sliding_window": 0}
+JSON
+expect_exit 1 "$MW" plan "$T/g3"
+expect_contains "$T/stderr" "sliding_window must be a positive integer, found 0"
+cat > "$T/g3/config.json" <<'JSON'
+{"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+ "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,
+ "rope_scaling": {"rope_type": "ntk", "factor": 2}}
+JSON
+expect_exit 1 "$MW" plan "$T/g3"
+expect_contains "$T/stderr" 'rope_scaling.rope_type "ntk" is not known'
+ok "dense architectures: sliding-window KV, gemma3 text_config, bad values"
+
 # MoE and MLA (issue #13): active and total parameters, the latent KV cache
 expect_exit 0 "$MW" inspect deepseek-v3
 expect_contains "$T/stdout" "parameters active      37552297472 (37.6 B: 8 of 256 routed experts per token)"

@@ -61,6 +61,37 @@ static const struct {
     {"gemma-2b",     2506172416ull,  MW_DTYPE_BF16, 1 + 18 * 9 + 1},
     {"phi3-mini",    3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
     {"pythia-1.4b",  1414647808ull,  MW_DTYPE_F16,  1 + 24 * 12 + 2 + 1},
+    /* issue #13, dense. Llama-3.1-8B: the tensors of Llama-3-8B (its card:
+     * 8B); Llama-3.2-1B 1,235,814,400 and -3B 3,212,749,824, tied (the
+     * Hub's safetensors totals: 1.24B, 3.21B). Qwen3: each card gives the
+     * total and the non-embedding count in billions, and both agree with
+     * these integers: 0.6B / 0.44B (596,049,920 - 151936 x 1024), 4.0B /
+     * 3.6B, 8.2B / 6.95B (two 151936 x 4096 tables), 14.8B / 13.2B, 32.8B /
+     * 31.2B. (Qwen3-0.6B's checkpoint also stores lm_head though tied: the
+     * Hub shows 0.75B.) gemma-2-2b 2,614,341,888 (the Hub's 2.61B),
+     * gemma-2-9b 9,241,705,984 (9.24B);
+     * gemma-3-1b 999,885,952 (1B). gemma-3 4b/12b/27b: the language model
+     * only (the cards' 4.3B, 12.2B, 27.4B include the 0.4B SigLIP tower and
+     * projector, which memwall does not list). Mistral-NeMo 12,247,782,400
+     * (its card: 12B). Phi-3.5-mini 3,821,079,552, as Phi-3-mini (its card:
+     * 3.8B). Per layer: 9 tensors, + 2 q/k norms (qwen3), + 2
+     * feed-forward norms (gemma2), + both (gemma3). */
+    {"llama-3.1-8b", 8030261248ull,  MW_DTYPE_BF16, 1 + 32 * 9 + 2},
+    {"llama-3.2-1b", 1235814400ull,  MW_DTYPE_BF16, 1 + 16 * 9 + 1},
+    {"llama-3.2-3b", 3212749824ull,  MW_DTYPE_BF16, 1 + 28 * 9 + 1},
+    {"qwen3-0.6b",   596049920ull,   MW_DTYPE_BF16, 1 + 28 * 11 + 1},
+    {"qwen3-4b",     4022468096ull,  MW_DTYPE_BF16, 1 + 36 * 11 + 1},
+    {"qwen3-8b",     8190735360ull,  MW_DTYPE_BF16, 1 + 36 * 11 + 2},
+    {"qwen3-14b",    14768307200ull, MW_DTYPE_BF16, 1 + 40 * 11 + 2},
+    {"qwen3-32b",    32762123264ull, MW_DTYPE_BF16, 1 + 64 * 11 + 2},
+    {"gemma-2-2b",   2614341888ull,  MW_DTYPE_F32,  1 + 26 * 11 + 1},
+    {"gemma-2-9b",   9241705984ull,  MW_DTYPE_BF16, 1 + 42 * 11 + 1},
+    {"gemma-3-1b",   999885952ull,   MW_DTYPE_BF16, 1 + 26 * 13 + 1},
+    {"gemma-3-4b",   3880263168ull,  MW_DTYPE_BF16, 1 + 34 * 13 + 1},
+    {"gemma-3-12b",  11766034176ull, MW_DTYPE_BF16, 1 + 48 * 13 + 1},
+    {"gemma-3-27b",  27009346304ull, MW_DTYPE_BF16, 1 + 62 * 13 + 1},
+    {"mistral-nemo", 12247782400ull, MW_DTYPE_BF16, 1 + 40 * 9 + 2},
+    {"phi-3.5-mini", 3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
     /* MoE and MLA (issue #13). DeepSeek-V3's main model: 671,026,419,200 in
      * 45,395 tensors, as audits of the checkpoint's headers count it (and
      * DeepSeek's README_WEIGHTS.md: 671B main + 14B MTP, not listed here);
@@ -294,6 +325,68 @@ static void mla_and_moe_names_and_shapes(void **state)
     mw_model_free(m);
 }
 
+
+/* The non-embedding counts of the Qwen3 cards, to their stated precision. */
+static void qwen3_non_embedding_matches_cards(void **state)
+{
+    (void)state;
+    static const struct { const char *name; double total, non_emb, step_n; } card[] = {
+        {"qwen3-0.6b", 0.6, 0.44, 0.01}, {"qwen3-4b", 4.0, 3.6, 0.1},
+        {"qwen3-8b", 8.2, 6.95, 0.01},   {"qwen3-14b", 14.8, 13.2, 0.1},
+        {"qwen3-32b", 32.8, 31.2, 0.1},
+    };
+    for (size_t i = 0; i < MW_ARRAY_LEN(card); i++) {
+        mw_model *m = open_preset(card[i].name);
+        uint64_t emb = (uint64_t)m->hp.n_vocab * m->hp.n_embd * (m->hp.tied_embeddings ? 1 : 2);
+        double total = (double)m->n_params / 1e9, non = (double)(m->n_params - emb) / 1e9;
+        const double step_t = 0.1, step_n = card[i].step_n; /* the cards' last digit */
+        if (total < card[i].total - step_t / 2 || total >= card[i].total + step_t / 2 ||
+            non < card[i].non_emb - step_n / 2 || non >= card[i].non_emb + step_n / 2)
+            fail_msg("%s: %.3fB / %.3fB non-embedding, the card %.2fB / %.2fB", card[i].name,
+                     total, non, card[i].total, card[i].non_emb);
+        mw_model_free(m);
+    }
+}
+
+/* The tensors qwen3, gemma2 and gemma3 add, by their checkpoints' names. */
+static void dense_architectures_names_and_shapes(void **state)
+{
+    (void)state;
+    mw_model *m = open_preset("qwen3-8b");
+    assert_shape(m, "model.layers.35.self_attn.q_norm.weight", 128, 0);
+    assert_shape(m, "model.layers.0.self_attn.k_norm.weight", 128, 0);
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 32 * 128, 4096);
+    assert_null(tensor(m, "model.layers.0.self_attn.q_proj.bias"));
+    assert_shape(m, "lm_head.weight", 151936, 4096);
+    mw_model_free(m);
+    m = open_preset("qwen3-4b"); /* head_dim 128 x 32 heads = 4096 != hidden 2560 */
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 4096, 2560);
+    assert_shape(m, "model.layers.0.self_attn.o_proj.weight", 2560, 4096);
+    assert_null(tensor(m, "lm_head.weight"));
+    mw_model_free(m);
+    m = open_preset("gemma-2-2b");
+    assert_shape(m, "model.layers.25.pre_feedforward_layernorm.weight", 2304, 0);
+    assert_shape(m, "model.layers.25.post_feedforward_layernorm.weight", 2304, 0);
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 8 * 256, 2304);
+    assert_null(tensor(m, "model.layers.0.self_attn.q_norm.weight"));
+    assert_null(tensor(m, "lm_head.weight"));
+    mw_model_free(m);
+    m = open_preset("gemma-3-4b"); /* Gemma3ForConditionalGeneration's names */
+    assert_shape(m, "language_model.model.embed_tokens.weight", 262208, 2560);
+    assert_shape(m, "language_model.model.layers.33.self_attn.k_norm.weight", 256, 0);
+    assert_shape(m, "language_model.model.layers.0.self_attn.k_proj.weight", 4 * 256, 2560);
+    assert_shape(m, "language_model.model.layers.0.pre_feedforward_layernorm.weight", 2560, 0);
+    assert_shape(m, "language_model.model.norm.weight", 2560, 0);
+    assert_null(tensor(m, "model.embed_tokens.weight"));
+    mw_model_free(m);
+    m = open_preset("gemma-3-1b"); /* Gemma3ForCausalLM: model.* */
+    assert_shape(m, "model.layers.0.self_attn.q_norm.weight", 256, 0);
+    mw_model_free(m);
+    m = open_preset("mistral-nemo"); /* head_dim 128, not 5120 / 32 = 160 */
+    assert_shape(m, "model.layers.0.self_attn.q_proj.weight", 4096, 5120);
+    assert_shape(m, "model.layers.0.self_attn.k_proj.weight", 1024, 5120);
+    mw_model_free(m);
+}
 
 static void preset_params_are_exact(void **state)
 {
@@ -658,6 +751,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(preset_params_are_exact),
+        cmocka_unit_test(qwen3_non_embedding_matches_cards),
+        cmocka_unit_test(dense_architectures_names_and_shapes),
         cmocka_unit_test(preset_weight_bytes_at_their_type),
         cmocka_unit_test(q8_0_matrices_and_f32_vectors),
         cmocka_unit_test(f16_keeps_vectors_at_f16),
@@ -673,3 +768,4 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+

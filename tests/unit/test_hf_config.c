@@ -266,6 +266,156 @@ static void configs_give_published_counts(void **state)
     rmdir(dir);
 }
 
+/* issue #13, dense: qwen3's q/k norms, rope_scaling objects and nulls,
+ * gemma2/gemma3 sliding windows (their defaults, sliding_window_pattern and
+ * layer_types), gemma3's text_config, and the bad values. */
+#define G3 "{\"model_type\": \"gemma3_text\", "
+static void dense_architectures_parse(void **state)
+{
+    (void)state;
+    mw_hparams hp = parse_ok("{\"model_type\": \"qwen3\", \"hidden_size\": 2560, "
+                             "\"num_hidden_layers\": 36, \"num_attention_heads\": 32, "
+                             "\"num_key_value_heads\": 8, \"head_dim\": 128, "
+                             "\"intermediate_size\": 9728, \"vocab_size\": 151936, "
+                             "\"rope_scaling\": null, \"sliding_window\": null, "
+                             "\"tie_word_embeddings\": true}");
+    assert_int_equal(hp.head_dim, 128); /* explicit, not 2560 / 32 = 80 */
+    assert_int_equal(hp.qk_norm, 1);
+    assert_int_equal(hp.ffn_norms, 0);
+    assert_int_equal(hp.attn_bias, 0);
+    assert_int_equal(hp.sliding_window, 0); /* qwen3: null, and not planned */
+    assert_string_equal(hp.rope_scaling, "");
+    assert_int_equal(hp.tied_embeddings, 1);
+
+    /* llama 3.1's rope_scaling */
+    hp = parse_ok("{\"model_type\": \"llama\", \"hidden_size\": 4096, \"num_hidden_layers\": 32, "
+                  "\"num_attention_heads\": 32, \"num_key_value_heads\": 8, "
+                  "\"intermediate_size\": 14336, \"vocab_size\": 128256, "
+                  "\"max_position_embeddings\": 131072, \"rope_scaling\": {\"factor\": 8.0, "
+                  "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+                  "\"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"}}");
+    assert_string_equal(hp.rope_scaling, "llama3");
+    assert_true(hp.rope_factor == 8.0);
+    assert_int_equal(hp.rope_orig_ctx, 8192);
+    assert_int_equal(hp.n_ctx_train, 131072);
+    assert_int_equal(hp.sliding_window, 0);
+#define L3 "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_hidden_layers\": 2, " \
+           "\"num_attention_heads\": 4, \"intermediate_size\": 128, \"vocab_size\": 100, "
+    /* the older "type" key, phi3's longrope without a factor, rope_parameters */
+    hp = parse_ok(L3 "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2}}");
+    assert_string_equal(hp.rope_scaling, "linear");
+    hp = parse_ok(L3 "\"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1.0], "
+                     "\"short_factor\": [1.0]}}");
+    assert_string_equal(hp.rope_scaling, "longrope");
+    assert_true(hp.rope_factor == 0);
+    hp = parse_ok(L3 "\"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0, "
+                     "\"rope_theta\": 1e6}}");
+    assert_string_equal(hp.rope_scaling, "yarn");
+    assert_true(hp.rope_theta == 1e6);
+    hp = parse_ok(L3 "\"rope_parameters\": {\"rope_theta\": 5e5}}");
+    assert_string_equal(hp.rope_scaling, "");
+    hp = parse_ok(L3 "\"rope_scaling\": {\"rope_type\": \"default\"}}");
+    assert_string_equal(hp.rope_scaling, "");
+    const char *msg = parse_fails(L3 "\"rope_scaling\": {\"rope_type\": \"ntk\", \"factor\": 2}}",
+                                  MW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(msg, "rope_scaling.rope_type \"ntk\" is not known (default, linear"));
+    msg = parse_fails(L3 "\"rope_scaling\": {\"rope_type\": \"llama3\"}}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "rope_scaling of type llama3 has no factor"));
+    msg = parse_fails(L3 "\"rope_scaling\": {\"factor\": 2}}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "rope_scaling has no rope_type"));
+    msg = parse_fails(L3 "\"rope_scaling\": 8}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "rope_scaling must be an object or null, found 8"));
+    msg = parse_fails(L3 "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": -1}}",
+                      MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "factor must be a positive number, found -1"));
+    msg = parse_fails(L3 "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 2, "
+                         "\"original_max_position_embeddings\": 0}}",
+                      MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "rope_scaling.original_max_position_embeddings must be a "
+                                "positive 32-bit integer, found 0"));
+    /* Phi-3.5-mini's published config: longrope with its 48-value arrays,
+     * its sliding_window 262144 not read (as llama.cpp) */
+    const char *phi = mw_preset_config("phi-3.5-mini");
+    assert_non_null(phi);
+    hp = parse_ok(phi);
+    assert_string_equal(hp.rope_scaling, "longrope");
+    assert_int_equal(hp.sliding_window, 0);
+    assert_int_equal(hp.n_ctx_train, 131072);
+    msg = parse_fails(L3 "\"head_dim\": 0}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "head_dim must be a positive integer, found 0"));
+
+    /* gemma2: every other layer local, the window 4096 by default */
+    hp = parse_ok("{\"model_type\": \"gemma2\", \"hidden_size\": 2304, \"num_hidden_layers\": 26, "
+                  "\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"head_dim\": 256, "
+                  "\"intermediate_size\": 9216, \"vocab_size\": 256000}");
+    assert_int_equal(hp.sliding_window, 4096);
+    assert_int_equal(hp.swa_period, 2);
+    assert_int_equal(hp.ffn_norms, 1);
+    assert_int_equal(hp.qk_norm, 0);
+    assert_int_equal(hp.tied_embeddings, 1);
+
+    /* gemma3_text: Gemma3TextConfig's defaults fill what is left out */
+    hp = parse_ok(G3 "\"hidden_size\": 2560, \"num_hidden_layers\": 34}");
+    assert_int_equal(hp.n_heads, 8);
+    assert_int_equal(hp.n_kv_heads, 4);
+    assert_int_equal(hp.head_dim, 256);
+    assert_int_equal(hp.n_vocab, 262208);
+    assert_int_equal(hp.n_ff, 9216);
+    assert_int_equal(hp.n_ctx_train, 131072);
+    assert_int_equal(hp.sliding_window, 4096);
+    assert_int_equal(hp.swa_period, 6);
+    assert_int_equal(hp.qk_norm, 1);
+    assert_int_equal(hp.ffn_norms, 1);
+    assert_true(hp.rope_theta == 1e6);
+    hp = parse_ok(G3 "\"sliding_window\": 512, \"_sliding_window_pattern\": 3}");
+    assert_int_equal(hp.sliding_window, 512);
+    assert_int_equal(hp.swa_period, 3);
+    /* layer_types as transformers >= 4.53 writes them */
+    hp = parse_ok(G3 "\"num_hidden_layers\": 4, \"layer_types\": [\"sliding_attention\", "
+                     "\"full_attention\", \"sliding_attention\", \"full_attention\"]}");
+    assert_int_equal(hp.swa_period, 2);
+    hp = parse_ok(G3 "\"num_hidden_layers\": 2, \"layer_types\": [\"sliding_attention\", "
+                     "\"sliding_attention\"]}");
+    assert_int_equal(hp.swa_period, 0); /* every layer local */
+    assert_int_equal(hp.sliding_window, 4096);
+    hp = parse_ok(G3 "\"num_hidden_layers\": 2, \"layer_types\": [\"full_attention\", "
+                     "\"full_attention\"]}");
+    assert_int_equal(hp.sliding_window, 0); /* no local layer */
+    msg = parse_fails(G3 "\"num_hidden_layers\": 3, \"layer_types\": [\"full_attention\", "
+                         "\"sliding_attention\", \"sliding_attention\"]}",
+                      MW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(msg, "layer_types[1] breaks the pattern of a global layer every 1"));
+    msg = parse_fails(G3 "\"num_hidden_layers\": 2, \"layer_types\": [\"full_attention\"]}",
+                      MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "layer_types must be an array of num_hidden_layers (2)"));
+    msg = parse_fails(G3 "\"num_hidden_layers\": 1, \"layer_types\": [\"chunked\"]}",
+                      MW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(msg, "layer_types[0] is \"chunked\""));
+    msg = parse_fails(G3 "\"sliding_window\": 0, \"sliding_window_pattern\": 6}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "sliding_window must be a positive integer, found 0"));
+    msg = parse_fails(G3 "\"sliding_window_pattern\": 0}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "sliding_window_pattern must be a positive integer, found 0"));
+
+    /* gemma3 (multimodal): the language model is text_config; torch_dtype
+     * is the top level's */
+    hp = parse_ok("{\"model_type\": \"gemma3\", \"torch_dtype\": \"bfloat16\", \"text_config\": "
+                  "{\"model_type\": \"gemma3_text\", \"hidden_size\": 2560, "
+                  "\"num_hidden_layers\": 34, \"sliding_window\": 1024, \"rope_scaling\": "
+                  "{\"factor\": 8.0, \"rope_type\": \"linear\"}}, \"vision_config\": {}}");
+    assert_string_equal(hp.arch, "gemma3");
+    assert_int_equal(hp.dtype, MW_DTYPE_BF16);
+    assert_int_equal(hp.n_embd, 2560);
+    assert_int_equal(hp.sliding_window, 1024);
+    assert_int_equal(hp.swa_period, 6);
+    assert_string_equal(hp.rope_scaling, "linear");
+    msg = parse_fails("{\"model_type\": \"gemma3\"}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "model_type \"gemma3\" needs a text_config object"));
+    msg = parse_fails("{\"model_type\": \"gemma3\", \"text_config\": [1]}", MW_ERR_INVALID);
+    assert_non_null(strstr(msg, "found an array"));
+}
+#undef G3
+#undef L3
+
 static void unknown_or_missing_model_type(void **state)
 {
     (void)state;
@@ -273,7 +423,8 @@ static void unknown_or_missing_model_type(void **state)
                                   MW_ERR_UNSUPPORTED);
     assert_string_equal(msg, "cfg.json: model_type \"falcon\" is not supported (supported: "
                              "llama, mistral, qwen2, gemma, phi3, gpt2, gpt_neox, mixtral, "
-                             "qwen2_moe, qwen3_moe, deepseek_v2, deepseek_v3)");
+                             "qwen2_moe, qwen3_moe, deepseek_v2, deepseek_v3, qwen3, gemma2, gemma3, "
+                             "gemma3_text)");
     msg = parse_fails("{\"hidden_size\": 4096}", MW_ERR_INVALID);
     assert_non_null(strstr(msg, "cfg.json: model_type is missing"));
     msg = parse_fails("{\"model_type\": null}", MW_ERR_INVALID);
@@ -593,7 +744,8 @@ static void presets_list_and_open(void **state)
     assert_null(m);
     assert_non_null(strstr(err.msg, "no preset named \"llama-9-1t\" (presets: llama-2-7b, "));
     assert_non_null(strstr(err.msg, "pythia-1.4b, "));
-    assert_non_null(strstr(err.msg, "qwen3-235b-a22b)")); /* the last: none cut off */
+    assert_non_null(strstr(err.msg, "qwen3-235b-a22b, llama-3.1-8b, "));
+    assert_non_null(strstr(err.msg, "phi-3.5-mini)")); /* the last: none cut off */
 }
 
 /* ---- MoE and MLA (issue #13) ---- */
@@ -789,6 +941,7 @@ int main(void)
         cmocka_unit_test(each_model_type),
         cmocka_unit_test(configs_give_published_counts),
         cmocka_unit_test(unknown_or_missing_model_type),
+        cmocka_unit_test(dense_architectures_parse),
         cmocka_unit_test(numbers_are_checked),
         cmocka_unit_test(other_types_check_their_keys),
         cmocka_unit_test(json_itself_is_checked),
@@ -800,3 +953,4 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+

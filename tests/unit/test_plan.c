@@ -418,6 +418,138 @@ static void moe_mla_decode_step_and_walk_by_hand(void **state)
     mw_model_free(m);
 }
 
+/* issue #13: a sliding-window layer holds min(ctx, window) tokens; the KV
+ * cache is the sum over layers (llama.cpp's iSWA cache, vLLM's
+ * SlidingWindowManager). */
+static void kv_with_sliding_windows(void **state)
+{
+    (void)state;
+    mw_model *m = NULL;
+    mw_err err;
+    assert_int_equal(mw_model_open("gemma-3-4b", &m, &err), MW_OK);
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.ctx = 8192;
+    mw_plan p = plan_of(m, &o);
+    /* gemma-3-4b: 34 layers, 4 KV heads of 256, f16: 2 x 4 x 256 x 2 = 4096
+     * bytes a token a layer, 139264 (136 KiB) a token over all 34. Layer i
+     * is global when (i + 1) % 6 == 0: layers 5, 11, 17, 23, 29, so 5 global
+     * and 29 local of window 1024. At ctx 8192:
+     *   29 x 1024 x 4096 = 121,634,816
+     *  + 5 x 8192 x 4096 = 167,772,160
+     *  = 289,406,976 bytes (276 MiB), against 1,140,850,688 if every layer
+     * held the whole context. */
+    assert_int_equal(p.kv_bytes_per_token, 139264);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 289406976ull);
+    assert_int_equal(p.kv_sliding_layers, 29);
+    assert_int_equal(p.kv_global_layers, 5);
+    assert_int_equal(p.kv_window, 1024);
+    /* a context within the window: every layer holds all of it */
+    o.ctx = 1000;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 1000ull * 139264);
+    assert_int_equal(p.kv_window, 1000);
+    /* batch multiplies; q8_0 (34 bytes a block of 32): 2 x 4 x 8 x 34 =
+     * 2176 bytes a token a layer */
+    o.ctx = 8192;
+    o.batch = 3;
+    o.kv_dtype = MW_DTYPE_Q8_0;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 3ull * 2176 * (29 * 1024 + 5 * 8192));
+    /* the largest context in 10 GiB: local layers stop growing at 1024, so
+     * it is larger than if every layer held the whole context */
+    o.batch = 1;
+    o.kv_dtype = MW_DTYPE_F16;
+    o.mem_bytes = 10ull << 30;
+    mw_plan swa = plan_of(m, &o);
+    m->hp.sliding_window = 0;
+    mw_plan all = plan_of(m, &o);
+    assert_true(all.max_ctx > 0);
+    assert_true(swa.max_ctx > 3 * all.max_ctx);
+    mw_model_free(m);
+
+    /* gemma-2-2b: every other layer local with window 4096; at ctx 8192
+     * 13 x 4096 + 13 x 8192 tokens of 2 x 4 x 256 x 2 = 4096 bytes */
+    assert_int_equal(mw_model_open("gemma-2-2b", &m, &err), MW_OK);
+    mw_plan_opts_init(&o);
+    o.ctx = 8192;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 4096ull * (13 * 4096 + 13 * 8192));
+    assert_int_equal(p.kv_sliding_layers, 13);
+    mw_model_free(m);
+
+    /* no window: unchanged, kv_bytes_per_token x ctx x batch */
+    assert_int_equal(mw_model_open("qwen3-8b", &m, &err), MW_OK);
+    mw_plan_opts_init(&o);
+    o.ctx = 4096;
+    o.batch = 2;
+    p = plan_of(m, &o);
+    assert_int_equal(p.kv_bytes_per_token, 2 * 36 * 8 * 128 * 2);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 2ull * 4096 * 147456);
+    assert_int_equal(p.kv_sliding_layers, 0);
+    assert_int_equal(p.kv_global_layers, 36);
+    assert_int_equal(p.kv_window, 0);
+    mw_model_free(m);
+
+    /* tiny, layer 0 local (window 4), layer 1 global; 128 bytes a token a
+     * layer (2 x 2 heads x 16 x f16) */
+    m = tiny();
+    m->hp.sliding_window = 4;
+    m->hp.swa_period = 2;
+    mw_plan_opts_init(&o);
+    o.prompt = 8;
+    o.gen = 8;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 4 * 128 + 16 * 128);
+    /* pp 2: one layer a stage; the global one's stage holds the most */
+    o.pp = 2;
+    p = plan_of(m, &o);
+    assert_int_equal(p.kv_bytes_per_token, 256 / 2);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 16 * 128);
+    /* every layer local (period 0) */
+    o.pp = 1;
+    m->hp.swa_period = 0;
+    p = plan_of(m, &o);
+    assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 2 * 4 * 128);
+    assert_int_equal(p.kv_sliding_layers, 2);
+    assert_int_equal(p.kv_global_layers, 0);
+    mw_model_free(m);
+}
+
+/* A decode step reads a local layer's cache only back to its window. */
+static void decode_step_reads_windows(void **state)
+{
+    (void)state;
+    mw_model *m = tiny();
+    m->hp.dtype = MW_DTYPE_F32;
+    m->hp.tied_embeddings = 1;
+    m->weights_bytes = 86528 * 4;
+    mw_plan_opts o;
+    mw_plan_opts_init(&o);
+    o.prompt = 8;
+    o.gen = 8;
+    mw_plan full = plan_of(m, &o);
+    /* without windows: 12.5 mean positions (9 .. 16) x 256 bytes */
+    assert_true(full.decode_step_bytes == 86528.0 * 4 + 12.5 * 256);
+    m->hp.sliding_window = 4;
+    m->hp.swa_period = 2;
+    mw_plan win = plan_of(m, &o);
+    /* layer 0 reads min(p, 4) = 4 of its 128-byte rows at every step, layer
+     * 1 the mean 12.5 */
+    assert_true(win.decode_step_bytes == 86528.0 * 4 + 4 * 128 + 12.5 * 128);
+    /* a window of 12 cuts positions 13 .. 16: mean of 9,10,11,12,12,12,12,12 = 11.25 */
+    m->hp.sliding_window = 12;
+    win = plan_of(m, &o);
+    assert_true(win.decode_step_bytes == 86528.0 * 4 + 11.25 * 128 + 12.5 * 128);
+    /* prompt only (gen 0): min(prompt, window) */
+    o.gen = 0;
+    o.ctx = 0;
+    o.prompt = 20;
+    win = plan_of(m, &o);
+    assert_true(win.decode_step_bytes == 86528.0 * 4 + 12 * 128 + 20 * 128);
+    mw_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +560,8 @@ int main(void)
         cmocka_unit_test(bad_requests_explained),
         cmocka_unit_test(presets_llama3_and_conversion),
         cmocka_unit_test(decode_step_by_hand),
+        cmocka_unit_test(kv_with_sliding_windows),
+        cmocka_unit_test(decode_step_reads_windows),
         cmocka_unit_test(mla_kv_cache_is_the_latent),
         cmocka_unit_test(moe_mla_decode_step_and_walk_by_hand),
     };
