@@ -1195,6 +1195,113 @@ static const preset presets[] = {
      "  \"attention_bias\": false,\n"
      "  \"vocab_size\": 32064\n"
      "}\n"},
+    /* meta-llama/Llama-3.1-70B and -405B: no copy of their config.json was
+     * found to quote, so these two texts are reconstructed, and say so: the
+     * keys and values of llama-3.1-8b's config above (the family shares its
+     * rope_scaling, vocabulary, 8 KV heads and rope_theta), with the sizes
+     * of the Llama 3 paper (arXiv 2407.21783, Table 3: 70B 80 layers, model
+     * dimension 8192, FFN 28672, 64 heads; 405B 126 layers, 16384, 53248,
+     * 128 heads; 8 KV heads each), which the 70B's equal llama-3-70b's
+     * config above. Parameters: 70,553,706,496 (as Llama-3-70B) and
+     * 405,853,388,800 (the Hub's "406B"; the card's 405B). */
+    {"llama-3.1-70b",
+     "{\n"
+     "  \"architectures\": [\"LlamaForCausalLM\"],\n"
+     "  \"attention_bias\": false,\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"bos_token_id\": 128000,\n"
+     "  \"eos_token_id\": 128001,\n"
+     "  \"hidden_act\": \"silu\",\n"
+     "  \"hidden_size\": 8192,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 28672,\n"
+     "  \"max_position_embeddings\": 131072,\n"
+     "  \"mlp_bias\": false,\n"
+     "  \"model_type\": \"llama\",\n"
+     "  \"num_attention_heads\": 64,\n"
+     "  \"num_hidden_layers\": 80,\n"
+     "  \"num_key_value_heads\": 8,\n"
+     "  \"pretraining_tp\": 1,\n"
+     "  \"rms_norm_eps\": 1e-05,\n"
+     "  \"rope_scaling\": {\n"
+     "    \"factor\": 8.0,\n"
+     "    \"low_freq_factor\": 1.0,\n"
+     "    \"high_freq_factor\": 4.0,\n"
+     "    \"original_max_position_embeddings\": 8192,\n"
+     "    \"rope_type\": \"llama3\"\n"
+     "  },\n"
+     "  \"rope_theta\": 500000.0,\n"
+     "  \"tie_word_embeddings\": false,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"vocab_size\": 128256\n"
+     "}\n"},
+    {"llama-3.1-405b",
+     "{\n"
+     "  \"architectures\": [\"LlamaForCausalLM\"],\n"
+     "  \"attention_bias\": false,\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"bos_token_id\": 128000,\n"
+     "  \"eos_token_id\": 128001,\n"
+     "  \"hidden_act\": \"silu\",\n"
+     "  \"hidden_size\": 16384,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 53248,\n"
+     "  \"max_position_embeddings\": 131072,\n"
+     "  \"mlp_bias\": false,\n"
+     "  \"model_type\": \"llama\",\n"
+     "  \"num_attention_heads\": 128,\n"
+     "  \"num_hidden_layers\": 126,\n"
+     "  \"num_key_value_heads\": 8,\n"
+     "  \"pretraining_tp\": 1,\n"
+     "  \"rms_norm_eps\": 1e-05,\n"
+     "  \"rope_scaling\": {\n"
+     "    \"factor\": 8.0,\n"
+     "    \"low_freq_factor\": 1.0,\n"
+     "    \"high_freq_factor\": 4.0,\n"
+     "    \"original_max_position_embeddings\": 8192,\n"
+     "    \"rope_type\": \"llama3\"\n"
+     "  },\n"
+     "  \"rope_theta\": 500000.0,\n"
+     "  \"tie_word_embeddings\": false,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"vocab_size\": 128256\n"
+     "}\n"},
+    /* Qwen/Qwen3-1.7B: reconstructed as the two above: qwen3-4b's keys and
+     * values with the sizes two public copies of its config agree on (28
+     * layers, hidden 2048, intermediate 6144, 16 heads, 8 KV heads, head_dim
+     * 128, tied; the copy the planner's helper found had a changed
+     * vocabulary). 1,720,574,976 parameters: the card's 1.7B, and 1.4B
+     * without the embedding (1,409,410,048). */
+    {"qwen3-1.7b",
+     "{\n"
+     "  \"architectures\": [\"Qwen3ForCausalLM\"],\n"
+     "  \"attention_bias\": false,\n"
+     "  \"attention_dropout\": 0.0,\n"
+     "  \"bos_token_id\": 151643,\n"
+     "  \"eos_token_id\": 151645,\n"
+     "  \"head_dim\": 128,\n"
+     "  \"hidden_act\": \"silu\",\n"
+     "  \"hidden_size\": 2048,\n"
+     "  \"initializer_range\": 0.02,\n"
+     "  \"intermediate_size\": 6144,\n"
+     "  \"max_position_embeddings\": 40960,\n"
+     "  \"max_window_layers\": 28,\n"
+     "  \"model_type\": \"qwen3\",\n"
+     "  \"num_attention_heads\": 16,\n"
+     "  \"num_hidden_layers\": 28,\n"
+     "  \"num_key_value_heads\": 8,\n"
+     "  \"rms_norm_eps\": 1e-06,\n"
+     "  \"rope_scaling\": null,\n"
+     "  \"rope_theta\": 1000000,\n"
+     "  \"sliding_window\": null,\n"
+     "  \"tie_word_embeddings\": true,\n"
+     "  \"torch_dtype\": \"bfloat16\",\n"
+     "  \"use_cache\": true,\n"
+     "  \"use_sliding_window\": false,\n"
+     "  \"vocab_size\": 151936\n"
+     "}\n"},
 };
 
 #define N_PRESETS MW_ARRAY_LEN(presets)
@@ -1209,7 +1316,7 @@ static const char *const preset_names[] = {
     "llama-3.1-8b", "llama-3.2-1b", "llama-3.2-3b", "qwen3-0.6b", "qwen3-4b",
     "qwen3-8b", "qwen3-14b", "qwen3-32b", "gemma-2-2b", "gemma-2-9b",
     "gemma-3-1b", "gemma-3-4b", "gemma-3-12b", "gemma-3-27b", "mistral-nemo",
-    "phi-3.5-mini",
+    "phi-3.5-mini", "llama-3.1-70b", "llama-3.1-405b", "qwen3-1.7b",
     NULL,
 };
 _Static_assert(MW_ARRAY_LEN(preset_names) == N_PRESETS + 1, "one name per preset");

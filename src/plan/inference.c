@@ -377,6 +377,8 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     uint64_t prompt = o->prompt ? o->prompt : 1;
     uint64_t step = prompt < o->ubatch ? prompt : o->ubatch;
     uint64_t n = (uint64_t)o->batch * step;              /* rows of the largest step */
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP)              /* its ubatch: all sequences' */
+        n = (uint64_t)o->batch * prompt < o->ubatch ? (uint64_t)o->batch * prompt : o->ubatch;
     uint64_t k = hp->n_embd;                             /* the widest input row */
     uint64_t q_dim = (uint64_t)hp->n_heads * hp->head_dim;
     if (q_dim > k) k = q_dim;
@@ -429,12 +431,20 @@ void mw_plan_inference_activations(const mw_hparams *hp, const mw_plan_opts *o,
      * memory->init_full()) */
     uint64_t s_pre = prompt, s_dec = o->ctx;
     if (o->runtime == MW_RUNTIME_LLAMA_CPP) s_pre = s_dec = mw_plan_kv_cells(o);
-    uint64_t lp = layer_peak(hp, o, b, step, s_pre, &sc_p);          /* last prefill step */
+    /* llama.cpp's n_ubatch counts the tokens of a step over all sequences
+     * together, not per sequence: its prefill step is min(b · prompt,
+     * ubatch) tokens attending to the whole cache */
+    uint64_t pb = b, pt = step;
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) {
+        pb = 1;
+        pt = b * prompt < o->ubatch ? b * prompt : o->ubatch;
+    }
+    uint64_t lp = layer_peak(hp, o, pb, pt, s_pre, &sc_p);           /* last prefill step */
     uint64_t ld = layer_peak(hp, o, b, 1, s_dec, &sc_d);             /* last decode step */
     /* llama.cpp reserves its compute buffer with the prompt graph's every
      * token an output (src/llama-context.cpp: graph_reserve(n_tokens,
-     * n_seqs, n_tokens, ...)): logits [b · step, v] f32 */
-    uint64_t fp = final_peak(hp, o, b * step, o->runtime == MW_RUNTIME_LLAMA_CPP ? b * step : b, &lg_p);
+     * n_seqs, n_tokens, ...)): logits [pb · pt, v] f32 */
+    uint64_t fp = final_peak(hp, o, pb * pt, o->runtime == MW_RUNTIME_LLAMA_CPP ? pt : b, &lg_p);
     uint64_t fd = final_peak(hp, o, b, b, &lg);
     *layer = lp > ld ? lp : ld;
     *scores = sc_p > sc_d ? sc_p : sc_d;

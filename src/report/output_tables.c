@@ -7,8 +7,10 @@
 #include "memwall.h"
 #include "common/error.h"
 #include "report/json_util.h"
+#include "report/plan_assumptions.h"
 #include "report/table_out.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,18 +136,25 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
     const mw_plan_opts *o = &p->opts;
     char a[32], b[32];
     md_heading(out, "plan", m->path);
+    const char *weights = o->weight_scheme.kind != MW_SCHEME_NONE ? o->weight_scheme.name
+                                                                    : dtype_name(o->weight_dtype, "as stored");
     if (o->training)
         fprintf(out, "Training: micro-batch %u x sequence %u, %s, %s, recompute %s; %s parameters.\n\n", o->batch,
                 o->ctx, o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
                 recompute_name(o->recompute), mw_count_format(p->params, a, sizeof a));
     else
         fprintf(out, "Inference: batch %u, context %u (prompt %u + gen %u), weights %s, KV cache %s; %s "
-                "parameters.\n\n", o->batch, o->ctx, o->prompt, o->ctx - o->prompt,
-                dtype_name(o->weight_dtype, "as stored"), dtype_name(o->kv_dtype, "?"),
-                mw_count_format(p->params, b, sizeof b));
-    /* the assumptions the figures rest on, one a line */
-    fprintf(out, "- runtime overhead assumed %s to %s: the total is given at the low end\n",
-            mw_size_format(p->bytes[MW_COMP_OVERHEAD], a, sizeof a), mw_size_format(p->overhead_high_bytes, b, sizeof b));
+                "parameters.\n\n", o->batch, o->ctx, o->prompt, o->ctx - o->prompt, weights,
+                dtype_name(o->kv_dtype, "?"), mw_count_format(p->params, b, sizeof b));
+    /* the assumptions the figures rest on, one a line, as the text says them */
+    if (o->lora_rank)
+        fprintf(out, "- %s r=%u on %s: %" PRIu64 " trainable parameters of %" PRIu64 " (base frozen)\n",
+                o->qlora ? "QLoRA" : "LoRA", o->lora_rank, p->lora_targets, p->trainable_params,
+                p->params + p->trainable_params);
+    if (!o->training && o->weight_scheme.kind != MW_SCHEME_NONE)
+        fprintf(out, "- weights %s: %s\n", o->weight_scheme.name, mw_weight_scheme_describe(&o->weight_scheme));
+    char assume[MW_PLAN_ASSUME_MAX][MW_PLAN_ASSUME_LEN];
+    for (size_t i = 0, n = mw_plan_assumption_lines(p, assume); i < n; i++) fprintf(out, "- %s\n", assume[i]);
     if (o->tp > 1 || o->pp > 1 || o->dp > 1 || o->zero)
         fprintf(out, "- per device of tp %u x pp %u x dp %u, ZeRO-%u\n", o->tp, o->pp, o->dp, o->zero);
     if (!o->training)

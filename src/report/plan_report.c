@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "report/json_util.h"
 #include "report/ceilings.h"
+#include "report/plan_assumptions.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -114,8 +115,8 @@ static void lora_parts_text(const mw_plan *p, FILE *out)
 
 /* --- attention and runtimes (issue #13): one line for each assumption the
  * figures rest on, the same in the text and in JSON's "assumptions". --- */
-#define ASSUME_MAX 3
-#define ASSUME_LEN 320
+#define ASSUME_MAX MW_PLAN_ASSUME_MAX
+#define ASSUME_LEN MW_PLAN_ASSUME_LEN
 
 /* The runtime's own choice of attention (src/plan/runtime.c) */
 static int flash_is_default(const mw_plan_opts *o)
@@ -124,7 +125,7 @@ static int flash_is_default(const mw_plan_opts *o)
     return (o->flash_attn == MW_FLASH_ATTN_ON) == dflt_on;
 }
 
-static size_t plan_assumptions(const mw_plan *p, char line[ASSUME_MAX][ASSUME_LEN])
+size_t mw_plan_assumption_lines(const mw_plan *p, char line[ASSUME_MAX][ASSUME_LEN])
 {
     const mw_plan_opts *o = &p->opts;
     const uint64_t act = p->bytes[MW_COMP_ACTIVATIONS], alt = p->act_alt_bytes;
@@ -334,7 +335,7 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
     lora_parts_text(p, out); /* LoRA / QLoRA: the weights' parts, the assumptions */
     /* the assumptions beside the numbers (issue #13) */
     char assume[ASSUME_MAX][ASSUME_LEN];
-    for (size_t i = 0, n = plan_assumptions(p, assume); i < n; i++) fprintf(out, "  %s\n", assume[i]);
+    for (size_t i = 0, n = mw_plan_assumption_lines(p, assume); i < n; i++) fprintf(out, "  %s\n", assume[i]);
     if (!p->opts.training && p->decode_step_bytes > 0)
         fprintf(out, "  a decode step of the batch reads %s and does %.3g GFLOP: %.3g FLOP per byte\n",
                 mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
@@ -532,7 +533,7 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
     cJSON_AddNumberToObject(j, "mem_share", p->mem_share);
     cJSON *as = cJSON_AddArrayToObject(j, "assumptions");
     char assume[ASSUME_MAX][ASSUME_LEN];
-    for (size_t i = 0, n = plan_assumptions(p, assume); as && i < n; i++)
+    for (size_t i = 0, n = mw_plan_assumption_lines(p, assume); as && i < n; i++)
         cJSON_AddItemToArray(as, cJSON_CreateString(assume[i]));
     if (!p->opts.training) {
         cJSON_AddNumberToObject(j, "decode_step_bytes", p->decode_step_bytes);

@@ -92,6 +92,10 @@ static const struct {
     {"gemma-3-27b",  27009346304ull, MW_DTYPE_BF16, 1 + 62 * 13 + 1},
     {"mistral-nemo", 12247782400ull, MW_DTYPE_BF16, 1 + 40 * 9 + 2},
     {"phi-3.5-mini", 3821079552ull,  MW_DTYPE_BF16, 1 + 32 * 6 + 2},
+    /* reconstructed configs (presets.c says how): the Llama 3 paper's sizes */
+    {"llama-3.1-70b", 70553706496ull, MW_DTYPE_BF16, 1 + 80 * 9 + 2},
+    {"llama-3.1-405b", 405853388800ull, MW_DTYPE_BF16, 1 + 126 * 9 + 2},
+    {"qwen3-1.7b",   1720574976ull,  MW_DTYPE_BF16, 1 + 28 * 11 + 1},
     /* MoE and MLA (issue #13). DeepSeek-V3's main model: 671,026,419,200 in
      * 45,395 tensors, as audits of the checkpoint's headers count it (and
      * DeepSeek's README_WEIGHTS.md: 671B main + 14B MTP, not listed here);
@@ -331,7 +335,7 @@ static void qwen3_non_embedding_matches_cards(void **state)
 {
     (void)state;
     static const struct { const char *name; double total, non_emb, step_n; } card[] = {
-        {"qwen3-0.6b", 0.6, 0.44, 0.01}, {"qwen3-4b", 4.0, 3.6, 0.1},
+        {"qwen3-0.6b", 0.6, 0.44, 0.01}, {"qwen3-1.7b", 1.7, 1.4, 0.1}, {"qwen3-4b", 4.0, 3.6, 0.1},
         {"qwen3-8b", 8.2, 6.95, 0.01},   {"qwen3-14b", 14.8, 13.2, 0.1},
         {"qwen3-32b", 32.8, 31.2, 0.1},
     };

@@ -140,7 +140,17 @@ static void llama_cpp_padding_and_logits(void **state)
     assert_int_equal(p.bytes[MW_COMP_KV_CACHE], 1024ull * 131072);
     assert_int_equal(p.act_logits_bytes, 512ull * 128256 * 4);
     o.batch = 3; /* 3 · 1000 = 3000 -> 3072 */
-    assert_int_equal(plan_of(m, &o).kv_cells, 3072);
+    p = plan_of(m, &o);
+    assert_int_equal(p.kv_cells, 3072);
+    /* n_ubatch counts the step's tokens over all sequences: three prompts
+     * of 1000 are still prefilled 512 tokens a step, so the logits of a
+     * step stay [512, v] (not [3 · 512, v]) */
+    assert_int_equal(p.act_logits_bytes, 512ull * 128256 * 4);
+    o.batch = 64;
+    o.ctx = 4; /* 64 prompts of 4 tokens: one step of 256 */
+    assert_int_equal(plan_of(m, &o).act_logits_bytes, 256ull * 128256 * 4);
+    o.batch = 3;
+    o.ctx = 1000;
     o.runtime = MW_RUNTIME_MEMWALL; /* exactly b · ctx; logits of the last position */
     p = plan_of(m, &o);
     assert_int_equal(p.kv_cells, 3000);
