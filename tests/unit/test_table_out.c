@@ -212,7 +212,8 @@ static void plan_outputs(void **state)
     assert_non_null(strstr(buf, "| component | bytes | GiB | share |\n| --- | ---: | ---: | ---: |\n"));
     assert_non_null(strstr(buf, "| gpu 0 (a, \"b\" \\| c) | 8.00 GiB | yes |"));
     assert_non_null(strstr(buf, "| --mem | 64.0 MiB | no, "));
-    assert_non_null(strstr(buf, "- runtime overhead assumed "));
+    assert_non_null(strstr(buf, "- attention: unfused (memwall's engine)"));
+    assert_non_null(strstr(buf, "- overhead: 80.0 MiB to "));
     free(buf);
     mw_model_free(m);
 }
