@@ -10,6 +10,7 @@
  */
 #include "memwall.h"
 #include "format/model.h"
+#include "format/hub.h"
 #include "common/error.h"
 
 #include <stdio.h>
@@ -70,7 +71,22 @@ mw_status mw_model_path_resolve(const char *what, char *buf, size_t cap, const c
 {
     *path = what;
     struct stat st;
-    if (!what || stat(what, &st) == 0 || !is_builtin(what)) return MW_OK;
+    if (!what || stat(what, &st) == 0) return MW_OK;
+    if (mw_hub_id_like(what) || mw_hub_file_like(what, NULL)) {
+        /* a hub id: its file in the cache; for "org/name" the snapshot's one
+         * GGUF file (the engine, the tokenizer and sweep read GGUF; none, or
+         * several, is an error saying so) */
+        char id[512];
+        MW_FORWARD(mw_hub_resolve_path(what, buf, cap, id, sizeof id, err));
+        *path = buf;
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", buf);
+            MW_FORWARD(mw_hub_single_gguf(id, dir, buf, cap, err));
+        }
+        return MW_OK;
+    }
+    if (!is_builtin(what)) return MW_OK;
     MW_FORWARD(mw_builtin_model_path(what, buf, cap, err));
     *path = buf;
     return MW_OK;

@@ -305,3 +305,89 @@ mw_status mw_hub_resolve_folder(const char *dir, char *snapshot, size_t cap, cha
     snprintf(repo, sizeof repo, "%.*s", (int)(end - dir), dir);
     return resolve_repo(repo, id, "main", snapshot, cap, err);
 }
+
+int mw_hub_file_like(const char *what, size_t *id_len)
+{
+    if (!what) return 0;
+    const char *s1 = strchr(what, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (!s2 || !s2[1]) return 0;
+    char id[512];
+    size_t n = (size_t)(s2 - what);
+    if (n >= sizeof id) return 0;
+    memcpy(id, what, n);
+    id[n] = '\0';
+    if (!mw_hub_id_like(id)) return 0;
+    /* PATH: relative components, none empty, "." or ".." */
+    for (const char *c = s2 + 1; *c;) {
+        const char *e = strchr(c, '/');
+        size_t len = e ? (size_t)(e - c) : strlen(c);
+        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.')) return 0;
+        c += len + (e ? 1 : 0);
+        if (e && !*c) return 0; /* a trailing '/' */
+    }
+    if (id_len) *id_len = n;
+    return 1;
+}
+
+/* Up to cap bytes of "a, b, c": the names in dir that end in suffix (all
+ * when suffix is ""); the count in *n. */
+static void list_files(const char *dir, const char *suffix, char *names, size_t cap, int *n)
+{
+    names[0] = '\0';
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t len = 0, sl = strlen(suffix);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t el = strlen(e->d_name);
+        if (e->d_name[0] == '.' || el < sl || strcasecmp(e->d_name + el - sl, suffix) != 0) continue;
+        (*n)++;
+        if (len + 2 < cap) {
+            int k = snprintf(names + len, cap - len, "%s%s", len ? ", " : "", e->d_name);
+            if (k > 0) len = (size_t)k + len < cap ? len + (size_t)k : cap - 1;
+        }
+    }
+    closedir(d);
+}
+
+mw_status mw_hub_resolve_path(const char *what, char *path, size_t cap, char *id, size_t idcap, mw_err *err)
+{
+    size_t n = 0;
+    const char *sub = NULL;
+    if (mw_hub_id_like(what)) n = strlen(what);
+    else if (mw_hub_file_like(what, &n)) sub = what + n + 1;
+    else return mw_err_set(err, MW_ERR_INVALID, "\"%s\" is not a hub model id (org/name[/FILE])", what);
+    char hub_id[512], snapshot[4096];
+    snprintf(hub_id, sizeof hub_id, "%.*s", (int)n, what);
+    MW_FORWARD(mw_hub_resolve(hub_id, snapshot, sizeof snapshot, err));
+    const char *at = strchr(hub_id, '@');
+    size_t idn = at ? (size_t)(at - hub_id) : strlen(hub_id);
+    int k = sub ? snprintf(id, idcap, "%.*s/%s", (int)idn, hub_id, sub) : snprintf(id, idcap, "%.*s", (int)idn, hub_id);
+    MW_RETURN_IF(k < 0 || (size_t)k >= idcap, err, MW_ERR_INVALID, "%s: the name is too long", what);
+    k = sub ? snprintf(path, cap, "%s/%s", snapshot, sub) : snprintf(path, cap, "%s", snapshot);
+    MW_RETURN_IF(k < 0 || (size_t)k >= cap, err, MW_ERR_INVALID, "%s: the path in the cache is too long", what);
+    if (sub && !exists(path)) {
+        char names[512];
+        int count;
+        list_files(snapshot, "", names, sizeof names, &count);
+        return mw_err_set(err, MW_ERR_NOT_FOUND, "%.*s has no %s in the cache (its snapshot %s holds: %s)",
+                          (int)idn, hub_id, sub, snapshot, count ? names : "nothing");
+    }
+    return MW_OK;
+}
+
+mw_status mw_hub_single_gguf(const char *id, const char *dir, char *path, size_t cap, mw_err *err)
+{
+    char names[512];
+    int count;
+    list_files(dir, ".gguf", names, sizeof names, &count);
+    MW_RETURN_IF(count == 0, err, MW_ERR_NOT_FOUND,
+                 "%s holds no GGUF file (its snapshot is %s): memwall run and sweep run GGUF models; "
+                 "plan and inspect read its config.json and safetensors", id, dir);
+    MW_RETURN_IF(count > 1, err, MW_ERR_INVALID,
+                 "%s holds %d GGUF files (%s): name one, as %s/FILE.gguf", id, count, names, id);
+    int k = snprintf(path, cap, "%s/%s", dir, names);
+    MW_RETURN_IF(k < 0 || (size_t)k >= cap, err, MW_ERR_INVALID, "%s: the path in the cache is too long", id);
+    return MW_OK;
+}

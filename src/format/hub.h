@@ -35,6 +35,24 @@ mw_status mw_hub_resolve(const char *id, char *snapshot, size_t cap, mw_err *err
 mw_status mw_hub_resolve_folder(const char *dir, char *snapshot, size_t cap, char *id, size_t idcap,
                                 mw_err *err);
 
+/* 1 when what is "org/name[@revision]/PATH": a file (or folder) inside a
+ * repository, PATH relative without "." or ".." components; *id_len is the
+ * length of the "org/name[@revision]" part. */
+int mw_hub_file_like(const char *what, size_t *id_len);
+
+/*! mw_hub_resolve_path() : what (a hub id, or an id with a PATH inside its
+ *  repository) as a path in the cache: the snapshot folder, or PATH in it.
+ *  *id gets "org/name" (or "org/name/PATH"), as reports show it.
+ *  @return MW_OK, or the errors of mw_hub_resolve, or MW_ERR_NOT_FOUND
+ *  when the snapshot has no PATH (naming the files it has). */
+mw_status mw_hub_resolve_path(const char *what, char *path, size_t cap, char *id, size_t idcap, mw_err *err);
+
+/*! mw_hub_single_gguf() : the one *.gguf file in the snapshot folder dir
+ *  (what the engine runs for "org/name"), into path. @return MW_OK, or
+ *  MW_ERR_NOT_FOUND when it holds none, or MW_ERR_INVALID listing them
+ *  when it holds several (pass org/name/FILE.gguf). */
+mw_status mw_hub_single_gguf(const char *id, const char *dir, char *path, size_t cap, mw_err *err);
+
 /* The preset (mw_preset_names) whose name matches the part of id after
  * its '/' (case and separators aside: "meta-llama/Llama-3.1-8B" ->
  * "llama-3.1-8b"); NULL when none. */

@@ -16,9 +16,11 @@
 mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const mw_hparams *hp,
                                 uint64_t n_params, uint64_t weights_bytes);
 
-/*! mw_model_path_resolve() : *path = what, or, when what is the name of a
- *  built-in model (mw_builtin_model_names) and no file of that name is
- *  here, its file (written to buf). @return MW_OK, or where it looked. */
+/*! mw_model_path_resolve() : *path = what, or, when no file of that name
+ *  is here, the file it names (written to buf): a built-in model's
+ *  (mw_builtin_model_names), or a Hugging Face id's in the local cache
+ *  ("org/name/FILE", or "org/name" whose snapshot holds one GGUF file).
+ *  @return MW_OK, or where it looked and what is wrong. */
 mw_status mw_model_path_resolve(const char *what, char *buf, size_t cap, const char **path, mw_err *err);
 
 #endif /* MW_FORMAT_MODEL_H */

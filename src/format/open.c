@@ -100,11 +100,14 @@ static mw_status open_dir(const char *dir, mw_model **out, mw_err *err)
                       "*.safetensors, *.gguf and config.json", dir);
 }
 
-/* A snapshot folder of the hub cache, opened as a folder; the model is
- * shown as "org/name (snapshot folder)" so reports name the id. */
+/* A snapshot folder of the hub cache, opened as a folder (or a file in
+ * it, opened as a file); the model is shown as "org/name (its path)" so
+ * reports name the id. */
 static mw_status open_snapshot(const char *id, const char *snapshot, mw_model **out, mw_err *err)
 {
-    MW_FORWARD(open_dir(snapshot, out, err));
+    struct stat st;
+    if (stat(snapshot, &st) == 0 && !S_ISDIR(st.st_mode)) MW_FORWARD(open_file(snapshot, out, err));
+    else MW_FORWARD(open_dir(snapshot, out, err));
     size_t n = strlen(id) + strlen(snapshot) + 4;
     char *shown = mw_malloc(n, MW_MEM_OTHER);
     if (!shown) {
@@ -133,23 +136,24 @@ mw_status mw_model_open(const char *what, mw_model **out, mw_err *err)
         return open_file(what, out, err);
     }
     if (mw_preset_config(what)) return mw_preset_open_model(what, out, err);
+    /* a hub id "org/name[@revision]", or a file in its repository
+     * "org/name/FILE" (a GGUF repository's one quantization) */
+    if (mw_hub_id_like(what) || mw_hub_file_like(what, NULL)) {
+        MW_FORWARD(mw_hub_resolve_path(what, snapshot, sizeof snapshot, id, sizeof id, err));
+        return open_snapshot(id, snapshot, out, err);
+    }
     char builtin[4096];
     const char *path;
     MW_FORWARD(mw_model_path_resolve(what, builtin, sizeof builtin, &path, err));
     if (path != what) return open_file(path, out, err);
-    if (mw_hub_id_like(what)) {
-        MW_FORWARD(mw_hub_resolve(what, snapshot, sizeof snapshot, err));
-        const char *at = strchr(what, '@');
-        snprintf(id, sizeof id, "%.*s", at ? (int)(at - what) : (int)strlen(what), what);
-        return open_snapshot(id, snapshot, out, err);
-    }
-    char names[512] = "";
+    char names[1024] = "";
     size_t len = 0;
     for (const char *const *p = mw_preset_names(); *p && len + 2 < sizeof names; p++) {
         int k = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", *p);
         if (k > 0) len += (size_t)k;
     }
     return mw_err_set(err, MW_ERR_NOT_FOUND,
-                      "no file, folder, built-in model or preset named \"%s\" (built-in: tiny, demo; presets: %s)",
+                      "no file, folder, built-in model or preset named \"%s\" (built-in: tiny, demo; presets: %s; "
+                      "or a Hugging Face id org/name in the local cache)",
                       what, names);
 }

@@ -105,3 +105,35 @@ expect_contains "$T/stderr" "gptq-int4"
 expect_exit 2 "$MW" plan llama-3-8b --dtype gptq-int4-g96
 expect_contains "$T/stderr" "32, 64, 128 or -1"
 ok "plan --dtype q4_k_m, gptq/awq int4, fp8, nf4; unknown formats exit 2 listing the known"
+
+# A GGUF repository (one file per quantization, as llama.cpp users download
+# them): org/name/FILE names one; org/name runs when the snapshot holds one
+# GGUF file; run, tokenize and sweep take the ids as plan does.
+G="$HF_HOME/hub/models--acme--Tiny-GGUF"
+mkdir -p "$G/refs" "$G/blobs" "$G/snapshots/$H1" || fail "mkdir"
+cp models/tiny.gguf "$G/blobs/q8" || fail "cp"
+ln -s ../../blobs/q8 "$G/snapshots/$H1/tiny-Q8_0.gguf" || fail "ln"
+echo "$H1" > "$G/refs/main"
+expect_exit 0 "$MW" plan acme/Tiny-GGUF/tiny-Q8_0.gguf --mem 1G
+head -n 1 "$T/stdout" > "$T/first"
+expect_contains "$T/first" "memwall plan: acme/Tiny-GGUF/tiny-Q8_0.gguf ("
+expect_exit 0 "$MW" run acme/Tiny-GGUF --text "Once upon a time" --gen 4 --json
+cp "$T/stdout" "$T/run.json"
+expect_json "$T/run.json" schema memwall.run/1
+expect_exit 0 "$MW" tokenize acme/Tiny-GGUF/tiny-Q8_0.gguf "hello"
+expect_exit 0 "$MW" tokenize "$MW_SOURCE_DIR/models/tiny.gguf" "hello"
+cp "$T/stdout" "$T/direct"
+expect_exit 0 "$MW" tokenize acme/Tiny-GGUF "hello"
+cmp -s "$T/stdout" "$T/direct" || fail "tokenize by hub id differs from the file's"
+expect_exit 1 "$MW" run acme/Tiny-GGUF/missing.gguf --gen 1
+expect_contains "$T/stderr" "acme/Tiny-GGUF has no missing.gguf in the cache"
+expect_contains "$T/stderr" "tiny-Q8_0.gguf"
+expect_exit 1 "$MW" plan "acme/Tiny-GGUF/../Tiny-LM"
+expect_contains "$T/stderr" 'no file, folder, built-in model or preset named'
+ln -s ../../blobs/q8 "$G/snapshots/$H1/tiny-F32.gguf" || fail "ln"
+expect_exit 1 "$MW" run acme/Tiny-GGUF --gen 1
+expect_contains "$T/stderr" "acme/Tiny-GGUF holds 2 GGUF files"
+expect_contains "$T/stderr" "acme/Tiny-GGUF/FILE.gguf"
+expect_exit 1 "$MW" run acme/Tiny-LM --gen 1
+expect_contains "$T/stderr" "acme/Tiny-LM holds no GGUF file"
+ok "GGUF repositories: org/name/FILE, org/name with one GGUF for run and tokenize; missing, several, none, '..'"
