@@ -780,6 +780,11 @@ MW_API const char *mw_weight_scheme_describe(const mw_weight_scheme *s);
 MW_API uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, const char *name,
                                               uint32_t n_dims, const uint64_t *shape, mw_dtype stored,
                                               mw_dtype *type);
+/*! mw_weight_scheme_model_bytes() : the bytes of all of m's tensors in the
+ *  scheme (linear in the tensor count: a model's whole-model facts, such
+ *  as whether it has an output matrix, are found once). */
+MW_API mw_status mw_weight_scheme_model_bytes(const mw_weight_scheme *s, const mw_model *m, uint64_t *bytes,
+                                              mw_err *err);
 /* bitsandbytes NF4 bytes of n parameters: 4 bits each, an 8-bit absmax per
  * 64, an fp32 scale per 256 absmax blocks (double quantization: QLoRA,
  * arXiv:2305.14314 section 3: 4 + 8/64 + 32/(64*256) bits a parameter). */

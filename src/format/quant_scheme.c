@@ -315,8 +315,10 @@ static uint64_t int4_linear_bytes(uint64_t out, uint64_t in, uint32_t g, int g_i
     return w / 2 + s / 2 + s * 2 + (g_idx ? in * 4 : 0);
 }
 
-uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, const char *name,
-                                       uint32_t n_dims, const uint64_t *shape, mw_dtype stored, mw_dtype *type)
+/* One tensor's bytes; has_output: whether m has an output matrix (found
+ * once per model: the search is over every tensor). */
+static uint64_t tensor_bytes(const mw_weight_scheme *s, const mw_model *m, int has_output, const char *name,
+                             uint32_t n_dims, const uint64_t *shape, mw_dtype stored, mw_dtype *type)
 {
     uint64_t n = 1;
     for (uint32_t d = 0; d < n_dims; d++) {
@@ -334,7 +336,7 @@ uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model
                        !has(name, "layernorm") && c != C_ROUTER && c != C_POS_EMBD;
         if (!quantize) t = n_dims < 2 ? MW_DTYPE_F32 : is_float(stored) ? stored : MW_DTYPE_F16;
         else t = fallback(llamacpp_type((enum ftype)s->ftype, s->base, c, layer_of(name), m,
-                                        model_has_output(m), ncols), ncols);
+                                        has_output, ncols), ncols);
         if (type) *type = t;
         return mw_dtype_bytes(t, n);
     }
@@ -371,4 +373,26 @@ uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model
     }
     if (type) *type = t;
     return mw_dtype_bytes(t, n);
+}
+
+uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, const char *name,
+                                       uint32_t n_dims, const uint64_t *shape, mw_dtype stored, mw_dtype *type)
+{
+    return tensor_bytes(s, m, model_has_output(m), name, n_dims, shape, stored, type);
+}
+
+mw_status mw_weight_scheme_model_bytes(const mw_weight_scheme *s, const mw_model *m, uint64_t *bytes, mw_err *err)
+{
+    MW_RETURN_IF(m->n_tensors == 0, err, MW_ERR_INVALID, "the model lists no tensors to convert to %s", s->name);
+    const int has_output = model_has_output(m);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const mw_tensor_info *t = &m->tensors[i];
+        uint64_t b = tensor_bytes(s, m, has_output, t->name, t->n_dims, t->shape, t->dtype, NULL);
+        MW_RETURN_IF(b == MW_UNKNOWN || total + b < total, err, MW_ERR_INVALID,
+                     "tensor %s: its size in %s overflows 64 bits", t->name, s->name);
+        total += b;
+    }
+    *bytes = total;
+    return MW_OK;
 }

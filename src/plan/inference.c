@@ -25,16 +25,7 @@ mw_status mw_plan_weights(const mw_model *m, const mw_plan_opts *o, uint64_t *by
     uint64_t total = 0;
     if (o->weight_scheme.kind != MW_SCHEME_NONE) {
         /* a downloaded format (quant_scheme.c): each tensor its own type */
-        MW_RETURN_IF(m->n_tensors == 0, err, MW_ERR_INVALID,
-                     "the model lists no tensors to convert to %s", o->weight_scheme.name);
-        for (uint32_t i = 0; i < m->n_tensors; i++) {
-            const mw_tensor_info *t = &m->tensors[i];
-            uint64_t b = mw_weight_scheme_tensor_bytes(&o->weight_scheme, m, t->name, t->n_dims, t->shape,
-                                                       t->dtype, NULL);
-            MW_RETURN_IF(b == MW_UNKNOWN || total + b < total, err, MW_ERR_INVALID,
-                         "tensor %s: its size in %s overflows 64 bits", t->name, o->weight_scheme.name);
-            total += b;
-        }
+        MW_FORWARD(mw_weight_scheme_model_bytes(&o->weight_scheme, m, &total, err));
     } else if (o->weight_dtype == MW_DTYPE_COUNT) {
         total = m->weights_bytes;
     } else {

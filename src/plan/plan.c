@@ -103,7 +103,18 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
 }
 
 /* The components for o (checked), without the inverse questions. */
-static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, mw_err *err)
+/* What a plan's inverse questions do not change (they vary the batch or
+ * the context only): the weights and the LoRA targets, found once. Their
+ * walk over the tensors costs O(tensors), which a bisection would repeat
+ * 70 times: DeepSeek-V3 has 45,395 tensors. */
+typedef struct fixed_parts {
+    int have;
+    uint64_t weights;                /* mw_plan_weights (inference)         */
+    mw_lora_count lora;              /* mw_plan_lora_count (LoRA)           */
+    uint64_t lora_base;              /* the whole base's bytes (LoRA)       */
+} fixed_parts;
+
+static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, fixed_parts *fx, mw_err *err)
 {
     const mw_hparams *hp = &m->hp;
     memset(p, 0, sizeof *p);
@@ -113,14 +124,18 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
     uint64_t *b = p->bytes;
     if (o->training && o->lora_rank) {
         /* LoRA / QLoRA (lora.c, training.c) */
-        mw_lora_count lc;
-        MW_FORWARD(mw_plan_lora_count(m, o, &lc, err));
-        uint64_t base = lc.qlora_base_bytes;
-        if (!o->qlora) {
-            mw_plan_opts whole = *o;
-            whole.tp = whole.pp = 1;
-            MW_FORWARD(mw_plan_weights(m, &whole, &base, err));
+        if (!fx->have) {
+            MW_FORWARD(mw_plan_lora_count(m, o, &fx->lora, err));
+            fx->lora_base = fx->lora.qlora_base_bytes;
+            if (!o->qlora) {
+                mw_plan_opts whole = *o;
+                whole.tp = whole.pp = 1;
+                MW_FORWARD(mw_plan_weights(m, &whole, &fx->lora_base, err));
+            }
+            fx->have = 1;
         }
+        const mw_lora_count lc = fx->lora;
+        const uint64_t base = fx->lora_base;
         mw_plan_lora_training(hp, base, &lc, o, &p->lora_base_bytes, &p->lora_adapter_bytes,
                               &b[MW_COMP_GRADIENTS], &b[MW_COMP_OPTIMIZER], &b[MW_COMP_ACTIVATIONS],
                               &p->lora_adapter_act_bytes);
@@ -147,7 +162,11 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, m
         uint64_t unused[3];
         mw_plan_training(hp, m->n_params, &alt, &unused[0], &unused[1], &unused[2], &p->act_alt_bytes);
     } else {
-        MW_FORWARD(mw_plan_weights(m, o, &b[MW_COMP_WEIGHTS], err));
+        if (!fx->have) {
+            MW_FORWARD(mw_plan_weights(m, o, &fx->weights, err));
+            fx->have = 1;
+        }
+        b[MW_COMP_WEIGHTS] = fx->weights;
         MW_FORWARD(mw_plan_kv_per_token(hp, o, &p->kv_bytes_per_token, err));
         p->kv_cells = mw_plan_kv_cells(o); /* b · ctx, padded as the runtime pads */
         /* Σ over layers: a sliding-window layer holds min(ctx, window) of
@@ -196,7 +215,7 @@ typedef enum { VARY_BATCH, VARY_CTX } vary;
 
 /* Largest value in [1, hi] whose plan fits mem (high: with the overhead's
  * high end); 0 when 1 does not fit. */
-static uint32_t largest_fit(const mw_model *m, const mw_plan_opts *base, vary what, int high,
+static uint32_t largest_fit(const mw_model *m, const mw_plan_opts *base, fixed_parts *fx, vary what, int high,
                             uint64_t mem)
 {
     uint32_t lo = 0, hi = 1u << 24;
@@ -213,7 +232,7 @@ static uint32_t largest_fit(const mw_model *m, const mw_plan_opts *base, vary wh
             if (o.runtime == MW_RUNTIME_HF) o.ubatch = o.prompt; /* the prompt in one step */
         }
         mw_plan p;
-        int ok = compute(m, &o, &p, NULL) == MW_OK &&
+        int ok = compute(m, &o, &p, fx, NULL) == MW_OK &&
                  (high ? p.total_high_bytes : p.total_bytes) <= (uint64_t)((double)mem * p.mem_share);
         if (ok) lo = mid;
         else hi = mid - 1;
@@ -225,20 +244,21 @@ mw_status mw_plan_compute(const mw_model *m, const mw_plan_opts *opts, mw_plan *
 {
     mw_plan_opts o = *opts;
     MW_FORWARD(check_opts(m, &o, err));
-    MW_FORWARD(compute(m, &o, out, err));
+    fixed_parts fx = {0};
+    MW_FORWARD(compute(m, &o, out, &fx, err));
     if (o.mem_bytes == MW_UNKNOWN) return MW_OK;
     uint64_t usable = (uint64_t)((double)o.mem_bytes * out->mem_share); /* vLLM: 90% */
     out->fits = out->total_bytes <= usable;
     out->fits_high = out->total_high_bytes <= usable;
-    out->max_batch = largest_fit(m, &o, VARY_BATCH, 0, o.mem_bytes);
-    out->max_batch_high = largest_fit(m, &o, VARY_BATCH, 1, o.mem_bytes);
-    out->max_ctx = largest_fit(m, &o, VARY_CTX, 0, o.mem_bytes);
+    out->max_batch = largest_fit(m, &o, &fx, VARY_BATCH, 0, o.mem_bytes);
+    out->max_batch_high = largest_fit(m, &o, &fx, VARY_BATCH, 1, o.mem_bytes);
+    out->max_ctx = largest_fit(m, &o, &fx, VARY_CTX, 0, o.mem_bytes);
     out->max_batch_dominant = out->dominant;
     if (out->max_batch > 0) {
         mw_plan_opts ob = o;
         ob.batch = out->max_batch;
         mw_plan pb;
-        if (compute(m, &ob, &pb, NULL) == MW_OK) out->max_batch_dominant = pb.dominant;
+        if (compute(m, &ob, &pb, &fx, NULL) == MW_OK) out->max_batch_dominant = pb.dominant;
     }
     return MW_OK;
 }

@@ -137,3 +137,14 @@ expect_contains "$T/stderr" "acme/Tiny-GGUF/FILE.gguf"
 expect_exit 1 "$MW" run acme/Tiny-LM --gen 1
 expect_contains "$T/stderr" "acme/Tiny-LM holds no GGUF file"
 ok "GGUF repositories: org/name/FILE, org/name with one GGUF for run and tokenize; missing, several, none, '..'"
+
+# A scheme over a model of many tensors stays linear in them: DeepSeek-V3's
+# 45,395 tensors and Qwen3-30B-A3B's 18,867, planned with their inverse
+# questions (a bisection of about 70 plans). The whole-model facts a scheme
+# needs were once searched per tensor and per plan: over ten minutes for
+# Qwen3-30B-A3B at q4_k_m; now well under a second (the bound is loose for
+# sanitizer builds on a loaded machine).
+expect_exit 0 timeout 120 "$MW" plan deepseek-v3 --dtype q4_k_m --mem 24G
+expect_exit 0 timeout 120 "$MW" plan qwen3-30b-a3b --dtype q4_k_m --gpu rtx-4090 --gpu-layers auto
+expect_exit 0 timeout 120 "$MW" plan deepseek-v3 --lora 8 --lora-targets all-linear --mem 80G
+ok "q4_k_m and LoRA over 45,395 tensors with the inverse questions: done in time"
