@@ -7,6 +7,7 @@
 #include "memwall.h"
 #include "common/error.h"
 #include "report/json_util.h"
+#include "report/ceilings.h"
 #include "report/plan_assumptions.h"
 #include "report/table_out.h"
 
@@ -58,7 +59,10 @@ static const char *const plan_cols[] = {
     "total_bytes", "total_high_bytes", "dominant",
     "target", "mem_bytes", "fits", "fits_with_high_overhead", "max_batch", "max_batch_high_overhead", "max_ctx",
     "dominant_at_max_batch",
+    /* a GPU by name (--gpu): its decode step; an offload split (--gpu-layers) */
+    "decode_step_s", "tokens_per_s", "binds", "gpu_layers", "gpu_bytes", "host_bytes",
 };
+#define PLAN_TARGET_COLS 14 /* "target" to the end */
 #define PLAN_COLS (sizeof plan_cols / sizeof plan_cols[0])
 
 static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_plan_target *tg)
@@ -70,7 +74,7 @@ static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_pl
     mw_tab_cellf(t, "%u", o->ctx);
     mw_tab_cellf(t, "%u", o->prompt);
     mw_tab_cellf(t, "%u", o->ctx - o->prompt);
-    mw_tab_cell(t, dtype_name(o->weight_dtype, ""));
+    mw_tab_cell(t, o->weight_scheme.kind != MW_SCHEME_NONE ? o->weight_scheme.name : dtype_name(o->weight_dtype, ""));
     mw_tab_cell(t, dtype_name(o->kv_dtype, ""));
     mw_tab_cell(t, o->training ? optimizer_name(o->optimizer) : "");
     mw_tab_cell(t, o->training ? recompute_name(o->recompute) : "");
@@ -87,11 +91,28 @@ static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_pl
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) mw_tab_cell_u64(t, v[k]);
     mw_tab_cell(t, mw_component_name(p->dominant));
     if (!tg) {
-        for (int k = 0; k < 8; k++) mw_tab_cell(t, "");
+        for (int k = 0; k < PLAN_TARGET_COLS; k++) mw_tab_cell(t, "");
         return;
     }
     const mw_plan *q = &tg->plan;
     mw_tab_cell(t, tg->name);
+    if (tg->offload) {
+        /* a split answers whether its layers fit the GPU, not the inverse
+         * questions */
+        const mw_offload *x = tg->offload;
+        mw_tab_cell_u64(t, x->gpu_limit_bytes);
+        mw_tab_cell(t, x->fits ? "true" : "false");
+        for (int k = 0; k < 5; k++) mw_tab_cell(t, "");
+        if (x->decode_step_seconds > 0) mw_tab_cellf(t, "%.6g", x->decode_step_seconds);
+        else mw_tab_cell(t, "");
+        if (x->decode_step_seconds > 0) mw_tab_cellf(t, "%.6g", (double)q->opts.batch / x->decode_step_seconds);
+        else mw_tab_cell(t, "");
+        mw_tab_cell(t, x->decode_step_seconds > 0 ? "bandwidth" : "");
+        mw_tab_cellf(t, "%u", x->gpu_layers);
+        mw_tab_cell_u64(t, x->gpu_bytes);
+        mw_tab_cell_u64(t, x->host_bytes);
+        return;
+    }
     mw_tab_cell_u64(t, q->opts.mem_bytes);
     mw_tab_cell(t, q->fits ? "true" : "false");
     mw_tab_cell(t, q->fits_high ? "true" : "false");
@@ -99,6 +120,15 @@ static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_pl
     mw_tab_cellf(t, "%u", q->max_batch_high);
     mw_tab_cellf(t, "%u", q->max_ctx);
     mw_tab_cell(t, mw_component_name(q->max_batch_dominant));
+    mw_gpu_step g;
+    if (tg->gpu && mw_gpu_step_compute(m, q, tg->gpu, &g)) {
+        mw_tab_cellf(t, "%.6g", g.step_seconds);
+        mw_tab_cellf(t, "%.6g", g.tokens_per_second);
+        mw_tab_cell(t, g.binds);
+    } else {
+        for (int k = 0; k < 3; k++) mw_tab_cell(t, "");
+    }
+    for (int k = 0; k < 3; k++) mw_tab_cell(t, "");
 }
 
 mw_status mw_plan_report_csv(const mw_model *m, const mw_plan *base, const mw_plan_target *t, size_t n_targets,
@@ -128,6 +158,10 @@ static void gib_cell(mw_tab *t, uint64_t v)
 {
     mw_tab_cellf(t, "%.2f", (double)v / (double)(1ull << 30));
 }
+
+static mw_status plan_targets_markdown(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
+                                       size_t n_targets, int any_gpu, FILE *out, mw_err *err);
+static mw_status offload_markdown(const mw_plan_target *tg, FILE *out, mw_err *err);
 
 mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_plan_target *t, size_t n_targets,
                                   FILE *out, mw_err *err)
@@ -192,19 +226,43 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
     mw_tab_free(&tab);
     if (st != MW_OK || !n_targets) return finish(&tab, st, out, "Markdown report", err);
 
+    int any_gpu = 0, any_answer = 0;
+    for (size_t i = 0; i < n_targets; i++) {
+        any_gpu |= t[i].gpu && !t[i].offload;
+        any_answer |= !t[i].offload;
+    }
+    if (any_answer) {
+        st = plan_targets_markdown(m, p, t, n_targets, any_gpu, out, err);
+        if (st != MW_OK) return st;
+    }
+    for (size_t i = 0; i < n_targets; i++)
+        if (t[i].offload && (st = offload_markdown(&t[i], out, err)) != MW_OK) return st;
+    return mw_report_end(out, "Markdown report", err);
+}
+
+/* The answers of the targets (memory sizes and GPUs by name): one row each;
+ * with GPUs, their decode step. */
+static mw_status plan_targets_markdown(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
+                                       size_t n_targets, int any_gpu, FILE *out, mw_err *err)
+{
+    const mw_plan_opts *o = &p->opts;
+    char a[32], b[32];
+    mw_tab tab;
     fputc('\n', out);
     const char *unit = o->training ? "micro-batch" : "batch";
     char h1[64], h2[64];
     snprintf(h1, sizeof h1, "largest %s at context %u", unit, o->ctx);
     snprintf(h2, sizeof h2, "largest context at %s %u", unit, o->batch);
-    mw_tab_init(&tab, 6, "lrlrrl");
+    mw_tab_init(&tab, any_gpu ? 7 : 6, any_gpu ? "lrlrrll" : "lrlrrl");
     mw_tab_cell(&tab, "target");
     mw_tab_cell(&tab, "memory");
     mw_tab_cell(&tab, "fits");
     mw_tab_cell(&tab, h1);
     mw_tab_cell(&tab, h2);
     mw_tab_cell(&tab, "dominant there");
+    if (any_gpu) mw_tab_cell(&tab, "decode step (batch, bound)");
     for (size_t i = 0; i < n_targets; i++) {
+        if (t[i].offload) continue;
         const mw_plan *q = &t[i].plan;
         mw_tab_cell(&tab, t[i].name);
         mw_tab_cell(&tab, mw_size_format(q->opts.mem_bytes, a, sizeof a));
@@ -220,8 +278,54 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
         else if (q->max_ctx) mw_tab_cellf(&tab, "%u", q->max_ctx);
         else mw_tab_cell(&tab, "none");
         mw_tab_cell(&tab, q->max_batch ? mw_component_name(q->max_batch_dominant) : "");
+        if (any_gpu) {
+            mw_gpu_step g;
+            if (t[i].gpu && mw_gpu_step_compute(m, q, t[i].gpu, &g))
+                mw_tab_cellf(&tab, "%s, %.4g tokens/s at %u (%s)", mw_seconds_format(g.step_seconds, a, sizeof a),
+                             g.tokens_per_second, q->opts.batch, g.binds);
+            else
+                mw_tab_cell(&tab, "");
+        }
     }
-    return finish(&tab, mw_tab_write_markdown(&tab, out, "Markdown report", err), out, "Markdown report", err);
+    mw_status st = mw_tab_write_markdown(&tab, out, "Markdown report", err);
+    mw_tab_free(&tab);
+    return st;
+}
+
+/* An offload split (--gpu-layers): the GPU and host rows, the decode step. */
+static mw_status offload_markdown(const mw_plan_target *tg, FILE *out, mw_err *err)
+{
+    const mw_offload *x = tg->offload;
+    char a[32], b[32];
+    fputc('\n', out);
+    fputs("Offload split on ", out);
+    mw_md_cell(out, tg->gpu ? tg->gpu->name : tg->name);
+    fprintf(out, ": %u of %u layers on the GPU (llama.cpp -ngl %u); %s.\n\n", x->gpu_layers, x->n_layers + 1,
+            x->gpu_layers, x->fits ? "fits" : "does not fit");
+    mw_tab tab;
+    mw_tab_init(&tab, 6, "lrrrrr");
+    static const char *const head[] = {"device", "weights", "kv_cache", "compute+overhead", "total", "limit"};
+    for (size_t k = 0; k < 6; k++) mw_tab_cell(&tab, head[k]);
+    mw_tab_cell(&tab, "gpu");
+    mw_tab_cell(&tab, mw_size_format(x->gpu_weights_bytes, a, sizeof a));
+    mw_tab_cell(&tab, mw_size_format(x->gpu_kv_bytes, a, sizeof a));
+    mw_tab_cell(&tab, mw_size_format(x->gpu_compute_bytes + x->gpu_overhead_bytes, a, sizeof a));
+    mw_tab_cell(&tab, mw_size_format(x->gpu_bytes, a, sizeof a));
+    mw_tab_cell(&tab, mw_size_format(x->gpu_limit_bytes, b, sizeof b));
+    mw_tab_cell(&tab, "host");
+    mw_tab_cell(&tab, mw_size_format(x->host_weights_bytes, a, sizeof a));
+    mw_tab_cell(&tab, mw_size_format(x->host_kv_bytes, a, sizeof a));
+    mw_tab_cell(&tab, "");
+    mw_tab_cell(&tab, mw_size_format(x->host_bytes, a, sizeof a));
+    mw_tab_cell(&tab, "");
+    mw_status st = mw_tab_write_markdown(&tab, out, "Markdown report", err);
+    mw_tab_free(&tab);
+    if (st != MW_OK) return st;
+    if (x->decode_step_seconds > 0)
+        fprintf(out, "\nDecode step about %s (GPU %s, host %s): bandwidth-bound, each tier reads its weights and "
+                "KV cache once a step.\n", mw_seconds_format(x->decode_step_seconds, a, sizeof a),
+                mw_seconds_format(x->gpu_seconds, b, sizeof b), mw_seconds_format(x->host_seconds, a, sizeof a));
+    return MW_OK;
 }
 
 /* ---- sweep ------------------------------------------------------------------ */

@@ -65,7 +65,7 @@ cmp -s "$T/stdout" "$T/plan.json" || fail "plan: --json is not --format json"
 expect_exit 0 $MW $P --format csv
 cp "$T/stdout" "$T/plan.csv"
 cols=$(csv_check "$T/plan.csv" 1) || exit 1
-[ "$cols" = 34 ] || fail "plan CSV: $cols columns, expected 34"
+[ "$cols" = 40 ] || fail "plan CSV: $cols columns, expected 40"
 head -n 1 "$T/plan.csv" | grep -q '^model,mode,batch,ctx,' || fail "plan CSV: header $(head -n 1 "$T/plan.csv")"
 expect_contains "$T/plan.csv" "llama-2-7b,inference,2,"
 expect_contains "$T/plan.csv" ",--mem,25769803776,"

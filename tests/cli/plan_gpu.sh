@@ -125,3 +125,17 @@ if [ -f "$MW_FAKE_NVML" ]; then
     expect_contains "$T/stdout" "at 4.8 TB/s"
     ok "--gpu-layers without --gpu: NVML's GPU, its bandwidth from the table by name"
 fi
+
+# the same answers pasted: Markdown has a decode step column for GPUs and a
+# table of the split's two tiers; CSV a row for the split with its layers
+expect_exit 0 "$MW" plan llama-3-8b --gpu rtx-3090 --gpu h100-80g --gpu-layers 20 --host-bw 50GB --format markdown
+expect_contains "$T/stdout" "| decode step (batch, bound) |"
+expect_contains "$T/stdout" "tokens/s at 1 (bandwidth) |"
+expect_contains "$T/stdout" "Offload split on rtx-3090: 20 of 33 layers on the GPU (llama.cpp -ngl 20); fits."
+expect_contains "$T/stdout" "| gpu | "
+expect_contains "$T/stdout" "| host | "
+expect_exit 0 "$MW" plan llama-3-8b --gpu rtx-3090 --gpu-layers 20 --host-bw 50GB --format csv
+expect_contains "$T/stdout" ",bandwidth,,,"
+grep -q '^[^"]*,offload split on rtx-3090,[0-9]*,true,,,,,,[0-9.e-]*,[0-9.e+]*,bandwidth,20,[0-9]*,[0-9]*$' "$T/stdout" ||
+    { show csv "$T/stdout"; fail "the split's CSV row"; }
+ok "plan --gpu and --gpu-layers as Markdown and CSV"
