@@ -608,9 +608,6 @@ typedef struct mw_hparams {
     uint32_t qk_nope_dim;            /* MLA: qk_nope_head_dim                */
     uint32_t qk_rope_dim;            /* MLA: qk_rope_head_dim (cached too)   */
     uint32_t v_head_dim;             /* MLA: v_head_dim                      */
-    int      moe_qk_norm;            /* qwen3_moe: q_norm, k_norm [head_dim]
-                                        (the dense helper's qk_norm may
-                                        replace it when merged)             */
     uint32_t n_mtp_layers;           /* num_nextn_predict_layers: not listed
                                         as tensors (the main model only)    */
     /* Dense architectures of issue #13 (qwen3, llama 3.1/3.2, gemma2,

@@ -344,12 +344,28 @@ static mw_status add_moe_mlp(builder *b, const mw_hparams *hp, uint32_t i)
     return MW_OK;
 }
 
+/* The rest of a qwen_moe or deepseek layer after its attention: a MoE
+ * MLP (or the dense one of intermediate_size), and the two norms. */
+static mw_status add_moe_layer_rest(builder *b, const mw_hparams *hp, uint32_t i)
+{
+    const uint64_t h = hp->n_embd;
+    if (mw_arch_layer_is_moe(hp, i)) {
+        MW_FORWARD(add_moe_mlp(b, hp, i));
+    } else {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "model.layers.%u.mlp", i);
+        MW_FORWARD(add_mlp(b, h, hp->n_ff, prefix));
+    }
+    VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
+    VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+    return MW_OK;
+}
+
 static mw_status add_qwen_moe(builder *b, const mw_hparams *hp)
 {
     const uint64_t h = hp->n_embd, v = hp->n_vocab, d = hp->head_dim;
     const uint64_t q = (uint64_t)hp->n_heads * d, kv = (uint64_t)hp->n_kv_heads * d;
     const int bias = hp->attn_bias, o_bias = hp->attn_bias && strcmp(hp->arch, "qwen2_moe");
-    char prefix[96];
     MAT(b, v, h, "model.embed_tokens.weight");
     for (uint32_t i = 0; i < hp->n_layers; i++) {
         MAT(b, q, h, "model.layers.%u.self_attn.q_proj.weight", i);
@@ -360,18 +376,11 @@ static mw_status add_qwen_moe(builder *b, const mw_hparams *hp)
         if (bias) VEC(b, kv, "model.layers.%u.self_attn.v_proj.bias", i);
         MAT(b, h, q, "model.layers.%u.self_attn.o_proj.weight", i);
         if (o_bias) VEC(b, h, "model.layers.%u.self_attn.o_proj.bias", i);
-        if (hp->moe_qk_norm) {
+        if (hp->qk_norm) {
             VEC(b, d, "model.layers.%u.self_attn.q_norm.weight", i);
             VEC(b, d, "model.layers.%u.self_attn.k_norm.weight", i);
         }
-        if (mw_arch_layer_is_moe(hp, i)) {
-            MW_FORWARD(add_moe_mlp(b, hp, i));
-        } else {
-            snprintf(prefix, sizeof prefix, "model.layers.%u.mlp", i);
-            MW_FORWARD(add_mlp(b, h, hp->n_ff, prefix));
-        }
-        VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
-        VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+        MW_FORWARD(add_moe_layer_rest(b, hp, i));
     }
     VEC(b, h, "model.norm.weight");
     if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");
@@ -390,7 +399,6 @@ static mw_status add_deepseek(builder *b, const mw_hparams *hp)
     const uint64_t qk = a * qk_d, kvb = a * kvb_d;
     const uint64_t o_in = a * (uint64_t)hp->v_head_dim;
     const uint64_t kva = (uint64_t)hp->kv_lora_rank + hp->qk_rope_dim;
-    char prefix[96];
     MAT(b, v, h, "model.embed_tokens.weight");
     for (uint32_t i = 0; i < hp->n_layers; i++) {
         if (hp->q_lora_rank) {
@@ -404,14 +412,7 @@ static mw_status add_deepseek(builder *b, const mw_hparams *hp)
         VEC(b, hp->kv_lora_rank, "model.layers.%u.self_attn.kv_a_layernorm.weight", i);
         MAT(b, kvb, hp->kv_lora_rank, "model.layers.%u.self_attn.kv_b_proj.weight", i);
         MAT(b, h, o_in, "model.layers.%u.self_attn.o_proj.weight", i);
-        if (mw_arch_layer_is_moe(hp, i)) {
-            MW_FORWARD(add_moe_mlp(b, hp, i));
-        } else {
-            snprintf(prefix, sizeof prefix, "model.layers.%u.mlp", i);
-            MW_FORWARD(add_mlp(b, h, hp->n_ff, prefix));
-        }
-        VEC(b, h, "model.layers.%u.input_layernorm.weight", i);
-        VEC(b, h, "model.layers.%u.post_attention_layernorm.weight", i);
+        MW_FORWARD(add_moe_layer_rest(b, hp, i));
     }
     VEC(b, h, "model.norm.weight");
     if (!hp->tied_embeddings) MAT(b, v, h, "lm_head.weight");

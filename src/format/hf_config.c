@@ -542,7 +542,7 @@ static mw_status parse_qwen_moe(const parser *p, mw_hparams *hp)
         MW_FORWARD(get_u32(p, "shared_expert_intermediate_size", 0, &hp->n_ff_shared));
         hp->shared_expert_gate = 1;
     } else {
-        hp->moe_qk_norm = 1; /* Qwen3MoeAttention: q_norm, k_norm over head_dim */
+        hp->qk_norm = 1; /* Qwen3MoeAttention: q_norm, k_norm over head_dim */
     }
     MW_FORWARD(get_u32(p, "decoder_sparse_step", 1, &hp->moe_every));
     const cJSON *v = NULL;

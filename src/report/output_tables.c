@@ -16,19 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *optimizer_name(mw_optimizer o)
-{
-    /* the --optimizer names, as the plan's JSON writes them */
-    static const char *const n[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
-    return (unsigned)o < 5 ? n[o] : "?";
-}
-
-static const char *recompute_name(mw_recompute r)
-{
-    static const char *const n[] = {"none", "selective", "full"};
-    return (unsigned)r < 3 ? n[r] : "?";
-}
-
 static const char *dtype_name(mw_dtype t, const char *none)
 {
     const mw_dtype_info *d = mw_dtype_get(t);
@@ -76,8 +63,8 @@ static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_pl
     mw_tab_cellf(t, "%u", o->ctx - o->prompt);
     mw_tab_cell(t, o->weight_scheme.kind != MW_SCHEME_NONE ? o->weight_scheme.name : dtype_name(o->weight_dtype, ""));
     mw_tab_cell(t, dtype_name(o->kv_dtype, ""));
-    mw_tab_cell(t, o->training ? optimizer_name(o->optimizer) : "");
-    mw_tab_cell(t, o->training ? recompute_name(o->recompute) : "");
+    mw_tab_cell(t, o->training ? mw_plan_optimizer_name(o->optimizer) : "");
+    mw_tab_cell(t, o->training ? mw_plan_recompute_name(o->recompute) : "");
     mw_tab_cellf(t, "%u", o->tp);
     mw_tab_cellf(t, "%u", o->pp);
     mw_tab_cellf(t, "%u", o->dp);
@@ -174,8 +161,8 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
                                                                     : dtype_name(o->weight_dtype, "as stored");
     if (o->training)
         fprintf(out, "Training: micro-batch %u x sequence %u, %s, %s, recompute %s; %s parameters.\n\n", o->batch,
-                o->ctx, o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
-                recompute_name(o->recompute), mw_count_format(p->params, a, sizeof a));
+                o->ctx, o->mixed_precision ? "mixed precision" : "fp32", mw_plan_optimizer_name(o->optimizer),
+                mw_plan_recompute_name(o->recompute), mw_count_format(p->params, a, sizeof a));
     else
         fprintf(out, "Inference: batch %u, context %u (prompt %u + gen %u), weights %s, KV cache %s; %s "
                 "parameters.\n\n", o->batch, o->ctx, o->prompt, o->ctx - o->prompt, weights,
@@ -195,7 +182,7 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
         fprintf(out, "- activations: one layer's peak (attention scores %s, logits %s)\n",
                 mw_size_format(p->act_scores_bytes, a, sizeof a), mw_size_format(p->act_logits_bytes, b, sizeof b));
     else
-        fprintf(out, "- activations: recompute %s\n", recompute_name(o->recompute));
+        fprintf(out, "- activations: recompute %s\n", mw_plan_recompute_name(o->recompute));
     fputc('\n', out);
 
     mw_tab tab;

@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *optimizer_name(mw_optimizer o)
+const char *mw_plan_optimizer_name(mw_optimizer o)
 {
     static const char *const n[] = {"adamw", "adam", "sgd", "sgd-momentum", "adam8bit"};
     return (unsigned)o < 5 ? n[o] : "?";
 }
 
-static const char *recompute_name(mw_recompute r)
+const char *mw_plan_recompute_name(mw_recompute r)
 {
     static const char *const n[] = {"none", "selective", "full"};
     return (unsigned)r < 3 ? n[r] : "?";
@@ -32,9 +32,9 @@ static void workload_text(const mw_model *m, const mw_plan_opts *o, FILE *out)
         fprintf(out, " (%s active per token)", mw_count_format(m->n_params_active, params, sizeof params));
     fprintf(out, "\n");
     if (o->training) {
-        fprintf(out, "  training: micro-batch %u x sequence %u, %s, %s, recompute %s", o->batch, o->ctx,
-                o->mixed_precision ? "mixed precision" : "fp32", optimizer_name(o->optimizer),
-                recompute_name(o->recompute));
+        fprintf(out, "  training: micro-batch %u x sequence %u, %s, %s%s, recompute %s", o->batch, o->ctx,
+                o->mixed_precision ? "mixed precision" : "fp32", o->qlora ? "paged " : "",
+                mw_plan_optimizer_name(o->optimizer), mw_plan_recompute_name(o->recompute));
     } else {
         const mw_dtype_info *w = mw_dtype_get(o->weight_dtype);
         fprintf(out, "  inference: batch %u, context %u (prompt %u + gen %u), weights %s, kv %s", o->batch,
@@ -106,11 +106,11 @@ static void lora_parts_text(const mw_plan *p, FILE *out)
         fprintf(out, "  assumed: QLoRA base NF4 (blocks of 64, double-quantized scales: 4.127 bits a weight), "
                 "embeddings and output head bf16, compute bf16; adapters %s; paged AdamW (32-bit states) counted "
                 "on the device, though it can page them to host memory under pressure; activations as full "
-                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), recompute_name(o->recompute));
+                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), mw_plan_recompute_name(o->recompute));
     else
         fprintf(out, "  assumed: adapters %s (PEFT upcasts 16-bit adapters: autocast_adapter_dtype), optimizer "
                 "state for the adapters only, no master copy; frozen base without gradients; activations as full "
-                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), recompute_name(o->recompute));
+                "fine-tuning's (recompute %s)\n", lora_adapter_type(o), mw_plan_recompute_name(o->recompute));
 }
 
 /* --- attention and runtimes (issue #13): one line for each assumption the
@@ -491,9 +491,9 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
         else cJSON_AddNullToObject(w, "weight_dtype");
         cJSON_AddStringToObject(w, "kv_dtype", mw_dtype_get(o->kv_dtype)->name);
         cJSON_AddStringToObject(w, "act_dtype", mw_dtype_get(o->act_dtype)->name);
-        cJSON_AddStringToObject(w, "optimizer", optimizer_name(o->optimizer));
+        cJSON_AddStringToObject(w, "optimizer", mw_plan_optimizer_name(o->optimizer));
         cJSON_AddBoolToObject(w, "mixed_precision", o->mixed_precision);
-        cJSON_AddStringToObject(w, "recompute", recompute_name(o->recompute));
+        cJSON_AddStringToObject(w, "recompute", mw_plan_recompute_name(o->recompute));
         cJSON_AddNumberToObject(w, "tp", o->tp);
         cJSON_AddNumberToObject(w, "pp", o->pp);
         cJSON_AddNumberToObject(w, "dp", o->dp);

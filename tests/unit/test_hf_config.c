@@ -819,7 +819,7 @@ static void moe_and_mla_keys(void **state)
     assert_int_equal(hp.head_dim, 128);
     assert_int_equal(hp.n_ff_expert, 768);
     assert_int_equal(hp.n_ff_shared, 0);
-    assert_true(hp.moe_qk_norm);
+    assert_true(hp.qk_norm);
     assert_false(hp.attn_bias);
     assert_int_equal(hp.moe_dense_layers[0], 0);
     /* qwen2_moe: shared expert and its gate, q/k/v biases, mlp_only_layers */
