@@ -32,12 +32,9 @@ static mw_status finish(mw_tab *t, mw_status st, FILE *out, const char *what, mw
 
 /* ---- plan ------------------------------------------------------------------ */
 
-/* The components of a plan, in the JSON's key names (docs/JSON.md). */
-static const char *const plan_component_cols[] = {
-    "weights_bytes", "kv_cache_bytes", "activations_bytes", "scratch_bytes",
-    "gradients_bytes", "optimizer_bytes", "overhead_low_bytes", "overhead_high_bytes",
-    "total_bytes", "total_high_bytes",
-};
+/* The components of a plan in plan_cols, "weights_bytes" .. "total_high_bytes"
+ * (the JSON's key names, docs/JSON.md). */
+#define PLAN_COMPONENT_COLS 10
 static const char *const plan_cols[] = {
     "model", "mode", "batch", "ctx", "prompt", "gen", "weight_dtype", "kv_dtype", "optimizer", "recompute",
     "tp", "pp", "dp", "zero", "params",
@@ -73,7 +70,7 @@ static void plan_row(mw_tab *t, const mw_model *m, const mw_plan *p, const mw_pl
     const uint64_t v[] = {p->bytes[MW_COMP_WEIGHTS], p->bytes[MW_COMP_KV_CACHE], p->bytes[MW_COMP_ACTIVATIONS],
                           p->bytes[MW_COMP_SCRATCH], p->bytes[MW_COMP_GRADIENTS], p->bytes[MW_COMP_OPTIMIZER],
                           p->bytes[MW_COMP_OVERHEAD], p->overhead_high_bytes, p->total_bytes, p->total_high_bytes};
-    _Static_assert(sizeof v / sizeof v[0] == sizeof plan_component_cols / sizeof plan_component_cols[0],
+    _Static_assert(sizeof v / sizeof v[0] == PLAN_COMPONENT_COLS,
                    "one value per component column");
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) mw_tab_cell_u64(t, v[k]);
     mw_tab_cell(t, mw_component_name(p->dominant));
