@@ -937,6 +937,19 @@ static mw_status fill_hparams(const mw_gguf *g, mw_model *m, mw_err *err)
     hp->mlp_bias = has_tensor(g, "blk.0.ffn_up.bias") || has_tensor(g, "blk.0.ffn_down.bias");
     hp->learned_pos = has_tensor(g, "position_embd.weight");
 
+    /* Sliding-window attention (issue #13; docs/PLAN.md): llama.cpp writes
+     * the window as <arch>.attention.sliding_window and fixes by
+     * architecture which layers slide (src/llama-model.cpp: gemma2 every
+     * other layer, set_swa_pattern(2); gemma3 five layers of six,
+     * set_swa_pattern(6)), keeping a window's cells for those layers (its
+     * iSWA cache). Other architectures that state a window keep their whole
+     * context in llama.cpp, and in memwall's plan. */
+    if (!strcmp(arch, "gemma2") || !strcmp(arch, "gemma3")) {
+        MW_FORWARD(hp_u32(g, arch, "attention.sliding_window", &hp->sliding_window, NULL, err));
+        hp->swa_period = hp->sliding_window ? (!strcmp(arch, "gemma2") ? 2 : 6) : 0;
+    }
+    hp->qk_norm = has_tensor(g, "blk.0.attn_q_norm.weight");
+
     /* llama.cpp files Mixtral under "llama" with experts */
     const char *ours = arch_name(arch);
     if (!strcmp(arch, "llama") && hp->n_experts > 0) ours = "mixtral";

@@ -522,6 +522,7 @@ typedef struct llama_spec {
     int kv_key;                  /* head_count_kv present */
     int rms;                     /* rms epsilon, else layer_norm_epsilon */
     uint32_t experts;            /* expert_count (0: none) */
+    uint32_t sliding_window;     /* attention.sliding_window (0: none) */
 } llama_spec;
 
 static void add_t(mw_gguf_writer *w, const char *name, mw_dtype dt, uint64_t d0, uint64_t d1)
@@ -556,6 +557,8 @@ static void write_llama(const char *path, const llama_spec *s)
         OK(mw_gguf_writer_set_u32(w, AKEY("expert_count"), s->experts, &err));
         OK(mw_gguf_writer_set_u32(w, AKEY("expert_used_count"), 2, &err));
     }
+    if (s->sliding_window)
+        OK(mw_gguf_writer_set_u32(w, AKEY("attention.sliding_window"), s->sliding_window, &err));
 #undef AKEY
     if (s->tokens) {
         OK(mw_gguf_writer_set_str(w, "tokenizer.ggml.model", "llama", &err));
@@ -714,6 +717,45 @@ static void model_variants(void **state)
     assert_int_equal(m->hp.n_kv_heads, 4);
     assert_int_equal(m->hp.dtype, MW_DTYPE_F16);
     assert_true(m->has_hparams);
+    mw_model_free(m);
+
+    /* gemma3 and gemma2 files: the window of llama.cpp's key, the layers
+     * llama.cpp's patterns pick (five of six slide; every other one); a
+     * llama file stating a window keeps its whole context, as llama.cpp */
+    s = tiny_llama;
+    s.arch = "gemma3";
+    s.n_layers = 12;
+    s.sliding_window = 32;
+    path = tmp_path("gemma3.gguf");
+    write_llama(path, &s);
+    OK(mw_gguf_open_model(path, &m, &err));
+    assert_string_equal(m->hp.arch, "gemma3");
+    assert_int_equal(m->hp.sliding_window, 32);
+    assert_int_equal(m->hp.swa_period, 6);
+    mw_plan_opts po;
+    mw_plan_opts_init(&po);
+    po.ctx = 200;
+    mw_plan pl;
+    OK(mw_plan_compute(m, &po, &pl, &err));
+    assert_int_equal(pl.kv_sliding_layers, 10);
+    assert_int_equal(pl.kv_global_layers, 2);
+    /* per layer and token: K and V of 2 heads x 16, f16: 128 B; 10 layers
+     * hold 32 tokens, 2 hold 200 */
+    assert_int_equal(pl.bytes[MW_COMP_KV_CACHE], 128ull * (10 * 32 + 2 * 200));
+    mw_model_free(m);
+    s.arch = "gemma2";
+    path = tmp_path("gemma2.gguf");
+    write_llama(path, &s);
+    OK(mw_gguf_open_model(path, &m, &err));
+    assert_int_equal(m->hp.swa_period, 2);
+    OK(mw_plan_compute(m, &po, &pl, &err));
+    assert_int_equal(pl.kv_sliding_layers, 6);
+    mw_model_free(m);
+    s.arch = "llama";
+    path = tmp_path("llama_window.gguf");
+    write_llama(path, &s);
+    OK(mw_gguf_open_model(path, &m, &err));
+    assert_int_equal(m->hp.sliding_window, 0);
     mw_model_free(m);
 
     /* llama with experts is Mixtral */
