@@ -303,10 +303,12 @@ static uint64_t layer_peak(const mw_hparams *hp, const mw_plan_opts *o, uint64_t
         f = mw_arch_moe_layers(hp) < hp->n_layers && f > fm ? f : fm;
     }
     walk w = {0, 0};
-    /* llama.cpp: the KQ mask [S, n] f32, an input alive through the graph
-     * (llama-graph.cpp build_attn_inp_kq_mask; cast to an f16 copy for
-     * flash attention) */
-    if (o->runtime == MW_RUNTIME_LLAMA_CPP) birth(&w, S * n * (o->flash_attn == MW_FLASH_ATTN_ON ? 4 + 2 : 4));
+    /* llama.cpp: the KQ mask [S, n], an input alive through the graph
+     * (llama-graph.cpp build_attn_inp_kq_mask): f32, and for flash attention
+     * its f16 copy alone at the peak. Measured: llama.cpp's compute buffer
+     * grows by 4 B (unfused) and 2 B (flash) per cell per ubatch token
+     * (tests/llamacpp/plan_runtime.sh, docs/PLAN.md) */
+    if (o->runtime == MW_RUNTIME_LLAMA_CPP) birth(&w, S * n * (o->flash_attn == MW_FLASH_ATTN_ON ? 2 : 4));
 
     uint64_t x = n * h * e;              /* x      [n, h]  the residual stream */
     birth(&w, x);
