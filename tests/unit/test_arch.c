@@ -12,19 +12,10 @@
 #include "format/arch.h"
 #include "format/hf_config.h"
 #include "format/model_build.h"
+#include "test_plan_util.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static mw_model *open_preset(const char *name)
-{
-    mw_model *m = NULL;
-    mw_err err = {0};
-    mw_status st = mw_preset_open_model(name, &m, &err);
-    if (st != MW_OK) fail_msg("preset %s: %s", name, err.msg);
-    assert_non_null(m);
-    return m;
-}
 
 static const mw_tensor_info *tensor(const mw_model *m, const char *name)
 {

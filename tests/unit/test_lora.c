@@ -14,17 +14,10 @@
 #include "format/hf_config.h"
 #include "format/model_build.h"
 #include "plan/plan_internal.h"
+#include "test_plan_util.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static mw_model *open_preset(const char *name)
-{
-    mw_model *m = NULL;
-    mw_err err = {0};
-    if (mw_preset_open_model(name, &m, &err) != MW_OK) fail_msg("preset %s: %s", name, err.msg);
-    return m;
-}
 
 static mw_plan lora_plan(const mw_model *m, uint32_t r, const char *targets)
 {

@@ -9,6 +9,7 @@
 
 #include "memwall.h"
 #include "format/model_build.h"
+#include "test_plan_util.h"
 
 #include <string.h>
 
@@ -31,16 +32,6 @@ static mw_model *tiny(void)
     m->n_params = 1000;
     m->weights_bytes = 4000;
     return m;
-}
-
-static mw_plan plan_of(const mw_model *m, const mw_plan_opts *o)
-{
-    mw_plan p;
-    mw_err err = {0};
-    mw_status st = mw_plan_compute(m, o, &p, &err);
-    if (st != MW_OK) print_error("%s\n", err.msg);
-    assert_int_equal(st, MW_OK);
-    return p;
 }
 
 static void activation_walk_by_hand(void **state)

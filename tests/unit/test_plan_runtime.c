@@ -12,28 +12,11 @@
 #include <cmocka.h>
 
 #include "memwall.h"
+#include "test_plan_util.h"
 
 #include <string.h>
 
 #define GIB (1ull << 30)
-
-static mw_model *preset(const char *name)
-{
-    mw_model *m = NULL;
-    mw_err err;
-    assert_int_equal(mw_model_open(name, &m, &err), MW_OK);
-    return m;
-}
-
-static mw_plan plan_of(const mw_model *m, const mw_plan_opts *o)
-{
-    mw_plan p;
-    mw_err err = {0};
-    mw_status st = mw_plan_compute(m, o, &p, &err);
-    if (st != MW_OK) print_error("%s\n", err.msg);
-    assert_int_equal(st, MW_OK);
-    return p;
-}
 
 static void expect_error(const mw_model *m, const mw_plan_opts *o, const char *needle)
 {
@@ -62,7 +45,7 @@ static void expect_error(const mw_model *m, const mw_plan_opts *o, const char *n
 static void mistral_zero3_flash_and_unfused(void **state)
 {
     (void)state;
-    mw_model *m = preset("mistral-7b");
+    mw_model *m = open_preset("mistral-7b");
     assert_int_equal(m->n_params, 7241732096ull);
     mw_plan_opts o;
     mw_plan_opts_init(&o);
@@ -102,7 +85,7 @@ static void mistral_zero3_flash_and_unfused(void **state)
 static void llama3_prefill_flash_tiles(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.ctx = 8192;
@@ -130,7 +113,7 @@ static void llama3_prefill_flash_tiles(void **state)
 static void llama_cpp_padding_and_logits(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.runtime = MW_RUNTIME_LLAMA_CPP;
@@ -169,7 +152,7 @@ static void llama_cpp_padding_and_logits(void **state)
 static void llama_cpp_unfused_full_cache(void **state)
 {
     (void)state;
-    mw_model *m = preset("mistral-7b");
+    mw_model *m = open_preset("mistral-7b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.runtime = MW_RUNTIME_LLAMA_CPP;
@@ -192,7 +175,7 @@ static void llama_cpp_unfused_full_cache(void **state)
 static void kv_types_by_runtime(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.runtime = MW_RUNTIME_LLAMA_CPP;
@@ -231,7 +214,7 @@ static void kv_types_by_runtime(void **state)
 static void vllm_reservation(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.runtime = MW_RUNTIME_VLLM;
@@ -266,7 +249,7 @@ static void vllm_reservation(void **state)
 static void hf_eager_and_sdpa(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_plan_opts_init(&o);
     o.runtime = MW_RUNTIME_HF;
@@ -288,7 +271,7 @@ static void hf_eager_and_sdpa(void **state)
 static void runtime_errors(void **state)
 {
     (void)state;
-    mw_model *m = preset("llama-3-8b");
+    mw_model *m = open_preset("llama-3-8b");
     mw_plan_opts o;
     mw_err err = {0};
     mw_runtime r;
