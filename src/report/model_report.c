@@ -117,14 +117,21 @@ mw_status mw_model_report_text(const mw_model *m, FILE *out, unsigned flags, uin
                 tt[t].tensors, tt[t].elems, mw_size_format(tt[t].bytes, a, sizeof a),
                 m->weights_bytes ? 100.0 * (double)tt[t].bytes / (double)m->weights_bytes : 0.0);
     }
-    fprintf(out, "%stensors%s (%u)\n  %-44s %-22s %-8s %10s %14s\n", bold, reset, m->n_tensors, "name", "shape",
-            "type", "bytes", "offset");
     uint32_t n = max_tensors && max_tensors < m->n_tensors ? max_tensors : m->n_tensors;
+    /* the name column as wide as the longest name shown (44 at least, 96
+     * at most: gemma3's language_model.model.layers.N... are 60 wide) */
+    int w = 44;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = strlen(m->tensors[i].name);
+        if (len > (size_t)w) w = len < 96 ? (int)len : 96;
+    }
+    fprintf(out, "%stensors%s (%u)\n  %-*s %-22s %-8s %10s %14s\n", bold, reset, m->n_tensors, w, "name",
+            "shape", "type", "bytes", "offset");
     for (uint32_t i = 0; i < n; i++) {
         const mw_tensor_info *t = &m->tensors[i];
         char shape[96];
         shape_text(t, shape, sizeof shape);
-        fprintf(out, "  %-44s %-22s %-8s %10s %14" PRIu64 "\n", mw_shown_str(t->name, shown, sizeof shown),
+        fprintf(out, "  %-*s %-22s %-8s %10s %14" PRIu64 "\n", w, mw_shown_str(t->name, shown, sizeof shown),
                 shape, mw_dtype_get(t->dtype)->name,
                 mw_size_format(t->bytes, b, sizeof b), t->offset);
     }
