@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -258,4 +260,23 @@ mw_status mw_file_create_temp(const char *path, int *fd_out, char **tmp_out, mw_
                                 "%s: cannot create a temporary file beside it (%s)", path, tmp);
     mw_free(tmp);
     return st;
+}
+
+void mw_dir_list_suffix(const char *dir, const char *suffix, char *names, size_t cap, int *n)
+{
+    names[0] = '\0';
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t len = 0, sl = strlen(suffix);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t el = strlen(e->d_name);
+        if (e->d_name[0] == '.' || el < sl || strcasecmp(e->d_name + el - sl, suffix) != 0) continue;
+        (*n)++;
+        if (len + 2 < cap) {
+            int k = snprintf(names + len, cap - len, "%s%s", len ? ", " : "", e->d_name);
+            if (k > 0) len = (size_t)k + len < cap ? len + (size_t)k : cap - 1;
+        }
+    }
+    closedir(d);
 }

@@ -74,4 +74,9 @@ mw_status mw_file_read_all(const char *path, uint64_t max, const char *what, cha
  *  @return MW_OK with *fd_out (write-only, close-on-exec) and *tmp_out (mw_free it) */
 mw_status mw_file_create_temp(const char *path, int *fd_out, char **tmp_out, mw_err *err);
 
+/* The names in dir (not hidden ones) ending in suffix, case aside ("" for
+ * all): "a, b, c" into names (cut to cap), their count in *n (0 when dir
+ * cannot be read). With *n == 1, names is that one name. */
+void mw_dir_list_suffix(const char *dir, const char *suffix, char *names, size_t cap, int *n);
+
 #endif /* MW_COMMON_FILEIO_H */

@@ -330,27 +330,6 @@ int mw_hub_file_like(const char *what, size_t *id_len)
     return 1;
 }
 
-/* Up to cap bytes of "a, b, c": the names in dir that end in suffix (all
- * when suffix is ""); the count in *n. */
-static void list_files(const char *dir, const char *suffix, char *names, size_t cap, int *n)
-{
-    names[0] = '\0';
-    *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return;
-    size_t len = 0, sl = strlen(suffix);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t el = strlen(e->d_name);
-        if (e->d_name[0] == '.' || el < sl || strcasecmp(e->d_name + el - sl, suffix) != 0) continue;
-        (*n)++;
-        if (len + 2 < cap) {
-            int k = snprintf(names + len, cap - len, "%s%s", len ? ", " : "", e->d_name);
-            if (k > 0) len = (size_t)k + len < cap ? len + (size_t)k : cap - 1;
-        }
-    }
-    closedir(d);
-}
-
 mw_status mw_hub_resolve_path(const char *what, char *path, size_t cap, char *id, size_t idcap, mw_err *err)
 {
     size_t n = 0;
@@ -370,7 +349,7 @@ mw_status mw_hub_resolve_path(const char *what, char *path, size_t cap, char *id
     if (sub && !exists(path)) {
         char names[512];
         int count;
-        list_files(snapshot, "", names, sizeof names, &count);
+        mw_dir_list_suffix(snapshot, "", names, sizeof names, &count);
         return mw_err_set(err, MW_ERR_NOT_FOUND, "%.*s has no %s in the cache (its snapshot %s holds: %s)",
                           (int)idn, hub_id, sub, snapshot, count ? names : "nothing");
     }
@@ -381,7 +360,7 @@ mw_status mw_hub_single_gguf(const char *id, const char *dir, char *path, size_t
 {
     char names[512];
     int count;
-    list_files(dir, ".gguf", names, sizeof names, &count);
+    mw_dir_list_suffix(dir, ".gguf", names, sizeof names, &count);
     MW_RETURN_IF(count == 0, err, MW_ERR_NOT_FOUND,
                  "%s holds no GGUF file (its snapshot is %s): memwall run and sweep run GGUF models; "
                  "plan and inspect read its config.json and safetensors", id, dir);

@@ -21,7 +21,6 @@
 #include "common/error.h"
 #include "common/fileio.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,17 +46,11 @@ static int file_exists(const char *path)
 /* The only file in dir ending in suffix: 1 found (path set), 0 none, -1 several. */
 static int single_with_suffix(const char *dir, const char *suffix, char *path, size_t cap)
 {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int found = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!ends_with(e->d_name, suffix)) continue;
-        if (found++) break;
-        snprintf(path, cap, "%s/%s", dir, e->d_name);
-    }
-    closedir(d);
-    return found > 1 ? -1 : found;
+    char names[512];
+    int n;
+    mw_dir_list_suffix(dir, suffix, names, sizeof names, &n);
+    if (n == 1) snprintf(path, cap, "%s/%s", dir, names);
+    return n > 1 ? -1 : n;
 }
 
 static mw_status open_file(const char *path, mw_model **out, mw_err *err)

@@ -161,8 +161,8 @@ mw_status mw_plan_lora_count(const mw_model *m, const mw_plan_opts *o, mw_lora_c
     if (!list && o->qlora) list = "all-linear"; /* QLoRA's paper: every linear layer */
     if (!list) {
         list = mw_lora_default_targets(hp->arch);
-        char have[512];
-        linear_names(m, have, sizeof have);
+        char have[512] = "";
+        if (!list) linear_names(m, have, sizeof have); /* for the message */
         MW_RETURN_IF(!list, err, MW_ERR_INVALID,
                      "LoRA: PEFT has no default target modules for architecture \"%s\" "
                      "(TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); give --lora-targets "
@@ -247,7 +247,6 @@ mw_status mw_plan_lora_count(const mw_model *m, const mw_plan_opts *o, mw_lora_c
     c->act_modules_per_layer = hp->n_layers ? act_modules / hp->n_layers : act_modules;
     char have[512];
     if (all) {
-        linear_names(m, have, sizeof have);
         MW_RETURN_IF(c->modules == 0, err, MW_ERR_INVALID,
                      "--lora-targets all-linear: %s lists no linear layers to adapt", SHOWN(m->path));
         return MW_OK;
