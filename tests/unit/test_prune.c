@@ -14,12 +14,14 @@
 #include "engine/llama.h"
 #include "engine/kernels.h"
 #include "common/fileio.h"
+#include "format/gguf.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint32_t next_u32(void)
@@ -390,6 +392,148 @@ static void test_calib_tiny(void **state)
     mw_free(text);
 }
 
+
+/* tiny.gguf with an untied output.weight (token_embd's values reversed):
+ * its metadata copied key by key (the types tiny.gguf holds), its tensors
+ * as they are, and the output after them. */
+static void write_untied(const char *out)
+{
+    mw_err err = {0};
+    mw_gguf *g = NULL;
+    mw_gguf_writer *w = NULL;
+    assert_int_equal(mw_gguf_open(tiny, &g, &err), MW_OK);
+    assert_int_equal(mw_gguf_writer_init(&w, &err), MW_OK);
+    for (uint64_t i = 0; i < mw_gguf_kv_count(g); i++) {
+        const mw_gguf_kv *kv = mw_gguf_kv_at(g, i);
+        char key[256];
+        assert_true(kv->key_len < sizeof key);
+        memcpy(key, kv->key, kv->key_len);
+        key[kv->key_len] = 0;
+        const mw_gguf_value *v = &kv->value;
+        mw_status st = MW_ERR_INTERNAL;
+        switch (v->type) {
+        case MW_GGUF_STRING: {
+            char *str = calloc(v->v.str.len + 1, 1);
+            assert_non_null(str);
+            memcpy(str, v->v.str.ptr, v->v.str.len);
+            st = mw_gguf_writer_set_str(w, key, str, &err);
+            free(str);
+            break;
+        }
+        case MW_GGUF_U32: st = mw_gguf_writer_set_u32(w, key, (uint32_t)v->v.u, &err); break;
+        case MW_GGUF_U64: st = mw_gguf_writer_set_u64(w, key, v->v.u, &err); break;
+        case MW_GGUF_I32: st = mw_gguf_writer_set_i32(w, key, (int32_t)v->v.i, &err); break;
+        case MW_GGUF_F32: st = mw_gguf_writer_set_f32(w, key, (float)v->v.f, &err); break;
+        case MW_GGUF_BOOL: st = mw_gguf_writer_set_bool(w, key, (int)v->v.u, &err); break;
+        case MW_GGUF_ARRAY: {
+            uint64_t n = v->v.arr.count;
+            const uint8_t *pos = v->v.arr.data;
+            mw_gguf_value e;
+            if (v->v.arr.type == MW_GGUF_STRING) {
+                char **strs = calloc(n ? n : 1, sizeof *strs);
+                assert_non_null(strs);
+                for (uint64_t j = 0; j < n; j++) {
+                    pos = mw_gguf_array_elem(MW_GGUF_STRING, pos, &e);
+                    strs[j] = calloc(e.v.str.len + 1, 1);
+                    assert_non_null(strs[j]);
+                    memcpy(strs[j], e.v.str.ptr, e.v.str.len);
+                }
+                st = mw_gguf_writer_set_str_array(w, key, (const char *const *)strs, n, &err);
+                for (uint64_t j = 0; j < n; j++) free(strs[j]);
+                free(strs);
+            } else {
+                assert_true(v->v.arr.type == MW_GGUF_F32 || v->v.arr.type == MW_GGUF_I32 ||
+                            v->v.arr.type == MW_GGUF_U32);
+                uint32_t *vals = calloc(n ? n : 1, 4);
+                assert_non_null(vals);
+                for (uint64_t j = 0; j < n; j++) {
+                    pos = mw_gguf_array_elem(v->v.arr.type, pos, &e);
+                    if (v->v.arr.type == MW_GGUF_F32) {
+                        float f = (float)e.v.f;
+                        memcpy(&vals[j], &f, 4);
+                    } else if (v->v.arr.type == MW_GGUF_I32) {
+                        int32_t x = (int32_t)e.v.i;
+                        memcpy(&vals[j], &x, 4);
+                    } else {
+                        vals[j] = (uint32_t)e.v.u;
+                    }
+                }
+                st = mw_gguf_writer_set_array(w, key, v->v.arr.type, vals, n, &err);
+                free(vals);
+            }
+            break;
+        }
+        default: fail_msg("tiny.gguf's key %s has type %d, which this copier does not handle", key, (int)v->type);
+        }
+        if (st != MW_OK) fail_msg("%s", err.msg);
+    }
+    const mw_gguf_tensor *te = NULL;
+    for (uint64_t i = 0; i < mw_gguf_tensor_count(g); i++) {
+        const mw_gguf_tensor *t = mw_gguf_tensor_at(g, i);
+        char name[256];
+        memcpy(name, t->name, t->name_len);
+        name[t->name_len] = 0;
+        if (!strcmp(name, "token_embd.weight")) te = t;
+        assert_int_equal(mw_gguf_writer_add_tensor(w, name, t->dtype, t->n_dims, t->dims, t->data, &err), MW_OK);
+    }
+    assert_non_null(te);
+    assert_int_equal(te->dtype, MW_DTYPE_F32);
+    uint64_t n = te->dims[0] * te->dims[1];
+    float *rev = malloc(n * sizeof *rev);
+    assert_non_null(rev);
+    for (uint64_t i = 0; i < n; i++) rev[i] = ((const float *)te->data)[n - 1 - i];
+    assert_int_equal(mw_gguf_writer_add_tensor(w, "output.weight", MW_DTYPE_F32, 2, te->dims, rev, &err), MW_OK);
+    assert_int_equal(mw_gguf_writer_write(w, out, &err), MW_OK);
+    mw_gguf_writer_free(w);
+    free(rev);
+    mw_gguf_close(g);
+}
+
+/* output.weight's inputs are the final norm's rows r = x / rms(x) * g of
+ * every fed token, so Σ_j (r_j / g_j)² = h · ms / (ms + eps) per token:
+ * Σ_j norm_j² / g_j² is tokens · h, a little less (eps). */
+static void test_calib_untied_output(void **state)
+{
+    (void)state;
+    paths();
+    char path[] = "/tmp/mw_test_prune_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_untied(path);
+    mw_err err = {0};
+    mw_calib *c = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(mw_file_read_all(heldout, 1u << 24, "a text", &text, &len, &err), MW_OK);
+    assert_true(len > 20000);
+    text[20000] = 0;                 /* enough */
+    mw_status st = mw_calib_collect(path, text, 128, 2, &c, &err);
+    if (st != MW_OK) fail_msg("%s", err.msg);
+    int64_t k = 0;
+    const float *on = mw_calib_col_norms(c, "output.weight", &k);
+    assert_non_null(on);
+    assert_int_equal(k, 192);
+    assert_null(mw_calib_col_norms(c, "token_embd.weight", NULL));
+    mw_llama *m = NULL;
+    assert_int_equal(mw_llama_load(path, 0, 0, NULL, &m, &err), MW_OK);
+    assert_true(m->output.data != m->token_embd.data);
+    const float *g = m->output_norm.data;
+    double sum = 0;
+    for (int64_t j = 0; j < k; j++) {
+        assert_true(fabsf(g[j]) > 1e-3f);
+        sum += (double)on[j] * on[j] / ((double)g[j] * g[j]);
+    }
+    double want = (double)mw_calib_tokens(c) * (double)k;
+    print_message("output.weight: sum of (norm_j / g_j)^2 %.6g, tokens x h %.6g\n", sum, want);
+    assert_true(sum <= want * (1 + 1e-5));
+    assert_true(sum >= want * (1 - 1e-3));
+    mw_llama_free(m);
+    mw_calib_free(c);
+    mw_free(text);
+    unlink(path);
+}
+
 static void test_calib_refused(void **state)
 {
     (void)state;
@@ -425,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_wanda_differs),
         cmocka_unit_test(test_random_against_sort),
         cmocka_unit_test(test_calib_tiny),
+        cmocka_unit_test(test_calib_untied_output),
         cmocka_unit_test(test_calib_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
