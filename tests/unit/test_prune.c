@@ -261,6 +261,12 @@ static void paths(void)
     snprintf(heldout, sizeof heldout, "%s/models/tiny.heldout.txt", src ? src : ".");
 }
 
+static int sanitized(void)
+{
+    const char *s = getenv("MW_SANITIZED");
+    return s && *s == '1';
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -343,6 +349,7 @@ static void test_calib_tiny(void **state)
     char *text = NULL;
     size_t len = 0;
     assert_int_equal(mw_file_read_all(heldout, 1u << 24, "a text", &text, &len, &err), MW_OK);
+    if (sanitized() && len > 6000) text[6000] = 0; /* -O0 with ASan: ~20x slower */
     mw_calib *c = NULL;
     double t0 = now();
     assert_int_equal(mw_calib_collect(tiny, text, 0, 2, &c, &err), MW_OK);
@@ -507,7 +514,7 @@ static void test_calib_untied_output(void **state)
     size_t len = 0;
     assert_int_equal(mw_file_read_all(heldout, 1u << 24, "a text", &text, &len, &err), MW_OK);
     assert_true(len > 20000);
-    text[20000] = 0;                 /* enough */
+    text[sanitized() ? 4000 : 20000] = 0; /* enough */
     mw_status st = mw_calib_collect(path, text, 128, 2, &c, &err);
     if (st != MW_OK) fail_msg("%s", err.msg);
     int64_t k = 0;
