@@ -12,12 +12,17 @@
  * `keep` is reached. The result is the key T of the keep-th largest score
  * and how many of the kept must equal T (the others are > T); the marking
  * pass keeps every key > T and the first ones equal to T, lowest index
- * first. Exact, O(k), and the only memory is 256 counters on the stack.
+ * first. Exact, O(k), no allocation: 256 counters on the stack, and for a
+ * row of at most PRUNE_KEYS_STACK values its keys (computed once; a wider
+ * row's are recomputed in each of the five passes).
  */
 #include "engine/prune.h"
 
 #include <math.h>
 #include <string.h>
+
+/* The widest row whose scores' keys are kept on the stack (64 KiB). */
+#define PRUNE_KEYS_STACK 16384
 
 static inline uint32_t score_key(float s)
 {
@@ -68,13 +73,20 @@ void mw_prune_row_mask(const float *w, const float *col_norm, int64_t k, mw_prun
         return;
     }
     if (keep <= 0) return;
+    /* rows of up to PRUNE_KEYS_STACK values: their keys computed once into a
+     * stack buffer (64 KiB); wider rows recompute them in every pass */
+    uint32_t keys[PRUNE_KEYS_STACK];
+    const int cached = k <= PRUNE_KEYS_STACK;
+    if (cached)
+        for (int64_t j = 0; j < k; j++) keys[j] = key_at(w, col_norm, j);
+#define KEY(j) (cached ? keys[j] : key_at(w, col_norm, j))
     /* radix select: the key T of the keep-th largest score */
     uint32_t prefix = 0, pmask = 0;  /* the bytes of T found so far */
     int64_t need = keep;             /* still to keep among keys matching prefix */
     for (int shift = 24; shift >= 0; shift -= 8) {
         int64_t count[256] = {0};
         for (int64_t j = 0; j < k; j++) {
-            uint32_t key = key_at(w, col_norm, j);
+            uint32_t key = KEY(j);
             if ((key & pmask) == prefix) count[(key >> shift) & 255]++;
         }
         int b = 255;
@@ -84,7 +96,8 @@ void mw_prune_row_mask(const float *w, const float *col_norm, int64_t k, mw_prun
     }
     /* keep every key > T, and the first `need` keys == T */
     for (int64_t j = 0; j < k; j++) {
-        uint32_t key = key_at(w, col_norm, j);
+        uint32_t key = KEY(j);
         if (key > prefix || (key == prefix && need-- > 0)) mask[j >> 6] |= 1ull << (j & 63);
     }
+#undef KEY
 }

@@ -31,8 +31,9 @@ typedef enum { MW_PRUNE_NONE, MW_PRUNE_RATIO, MW_PRUNE_2_4 } mw_prune_kind;
  *    largest score, ties broken by the lower index. A NaN score counts as
  *    smaller than any other (-0 and +0 are equal). Exact selection by radix
  *    select on the scores' ordered bit patterns: 4 counting passes of 256
- *    buckets and one marking pass, O(k), no allocation (the counters are on
- *    the stack), so any k works and the result does not depend on k's size.
+ *    buckets and one marking pass, O(k), no allocation: the counters, and
+ *    the keys of a row of up to 16384 values, are on the stack (64 KiB);
+ *    a wider row recomputes its keys in each pass (slower, same result).
  *  MW_PRUNE_2_4: in each group of 4 consecutive inputs (along the row, i.e.
  *    the input dimension) the 2 largest scores are kept (ties: lower index);
  *    keep is ignored. A trailing partial group (k % 4 != 0, which the 2:4
