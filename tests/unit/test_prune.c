@@ -279,20 +279,24 @@ static double now(void)
  * every fed token: computed here from the file in double, with the fed
  * tokens rebuilt as calib.c documents them (BOS + n_ctx - 1 text tokens a
  * window). */
-static void check_layer0(const mw_calib *c, const char *text, uint32_t n_ctx, uint64_t max_tokens)
+static void check_layer0(const char *path, const mw_calib *c, const char *text, uint32_t n_ctx, uint64_t max_tokens)
 {
     mw_err err = {0};
     mw_llama *m = NULL;
     mw_tokenizer *tok = NULL;
-    assert_int_equal(mw_llama_load(tiny, 0, 0, NULL, &m, &err), MW_OK);
-    assert_int_equal(mw_tokenizer_open(tiny, &tok, &err), MW_OK);
+    assert_int_equal(mw_llama_load(path, 0, 0, NULL, &m, &err), MW_OK);
+    assert_int_equal(mw_tokenizer_open(path, &tok, &err), MW_OK);
     uint32_t *ids = NULL;
     size_t n_ids = 0;
     assert_int_equal(mw_tokenizer_encode(tok, text, strlen(text), 0, &ids, &n_ids, &err), MW_OK);
     int64_t bos = mw_tokenizer_adds_bos(tok) ? mw_tokenizer_bos(tok) : -1;
     const int64_t h = m->hp.n_embd;
-    assert_int_equal(m->token_embd.type, MW_DTYPE_F32);
-    const float *E = m->token_embd.data, *g = m->layers[0].attn_norm.data;
+    /* the embedding row as the file holds it (F32, or dequantized) */
+    const uint8_t *E = m->token_embd.data;
+    const size_t row_bytes = (size_t)mw_dtype_bytes(m->token_embd.type, (uint64_t)h);
+    const float *g = m->layers[0].attn_norm.data;
+    float *e = malloc((size_t)h * sizeof *e);
+    assert_non_null(e);
     double *acc = calloc((size_t)h, sizeof *acc);
     assert_non_null(acc);
     uint64_t fed = 0, windows = 0;
@@ -305,7 +309,7 @@ static void check_layer0(const mw_calib *c, const char *text, uint32_t n_ctx, ui
             if (w == 0 && bos >= 0) t = bos;
             else if (next < n_ids) t = ids[next++];
             else break;
-            const float *e = E + t * h;
+            mw_k_dequant_row(m->token_embd.type, E + (size_t)t * row_bytes, e, h);
             double ss = 0;
             for (int64_t j = 0; j < h; j++) ss += (double)e[j] * e[j];
             double r = 1.0 / sqrt(ss / (double)h + (double)m->eps);
@@ -337,6 +341,7 @@ static void check_layer0(const mw_calib *c, const char *text, uint32_t n_ctx, ui
         assert_true(vn[j] == q[j]);
     }
     free(acc);
+    free(e);
     mw_free(ids);
     mw_tokenizer_free(tok);
     mw_llama_free(m);
@@ -357,7 +362,7 @@ static void test_calib_tiny(void **state)
     double dt = now() - t0;
     print_message("calibration of %s over %s: %llu tokens in %llu windows, %.3f s (2 threads)\n", tiny, heldout,
                   (unsigned long long)mw_calib_tokens(c), (unsigned long long)mw_calib_windows(c), dt);
-    check_layer0(c, text, 256, MW_CALIB_MAX_TOKENS); /* tiny's context: the default window */
+    check_layer0(tiny, c, text, 256, MW_CALIB_MAX_TOKENS); /* tiny's context: the default window */
     /* every linear weight has norms of its width; tied output has none */
     char name[64];
     for (int l = 0; l < 4; l++) {
@@ -395,7 +400,7 @@ static void test_calib_tiny(void **state)
     c = NULL;
     assert_int_equal(mw_calib_collect_n(tiny, text, 100, 1, 1000, &c, &err), MW_OK);
     assert_true(mw_calib_tokens(c) <= 1000);
-    check_layer0(c, text, 100, 1000);
+    check_layer0(tiny, c, text, 100, 1000);
     mw_calib_free(c);
     mw_free(text);
 }
@@ -542,6 +547,48 @@ static void test_calib_untied_output(void **state)
     unlink(path);
 }
 
+/* A quantized model (mw-gen-gguf: Q8_0 and Q4_K matrices and embedding,
+ * the test vocabulary of "hello world"): the inputs are the f32 rows before
+ * the product quantizes them, layer 0's still the dequantized embedding's
+ * norm. */
+static void test_calib_quantized(void **state)
+{
+    (void)state;
+    static const char *const types[] = {"q8_0", "q4_k"};
+    for (int ti = 0; ti < 2; ti++) {
+        char path[] = "/tmp/mw_test_prune_q_XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        const char *gen = getenv("MW_GEN_GGUF");
+        char def[512], cmd[1200];
+        if (!gen) {
+            const char *b = getenv("MW_BUILD_DIR");
+            snprintf(def, sizeof def, "%s/tests/mw-gen-gguf", b ? b : "build");
+            gen = def;
+        }
+        snprintf(cmd, sizeof cmd,
+                 "'%s' --layers 2 --embd 256 --heads 4 --kv-heads 2 --ff 512 --ctx 64 --vocab 600 --dtype %s "
+                 "--test-vocab '%s'", gen, types[ti], path);
+        assert_int_equal(system(cmd), 0);
+        static char text[4096];
+        size_t n = 0;
+        for (int i = 0; i < 100; i++) n += (size_t)snprintf(text + n, sizeof text - n, "%shello world", i ? " " : "");
+        mw_err err = {0};
+        mw_calib *c = NULL;
+        mw_status st = mw_calib_collect(path, text, 0, 2, &c, &err);
+        if (st != MW_OK) fail_msg("%s", err.msg);
+        assert_true(mw_calib_windows(c) >= 4); /* 200 text tokens in windows of 64 */
+        check_layer0(path, c, text, 64, MW_CALIB_MAX_TOKENS);
+        int64_t k = 0;
+        const float *dn = mw_calib_col_norms(c, "blk.1.ffn_down.weight", &k);
+        assert_non_null(dn);
+        assert_int_equal(k, 512);
+        mw_calib_free(c);
+        unlink(path);
+    }
+}
+
 static void test_calib_refused(void **state)
 {
     (void)state;
@@ -578,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_random_against_sort),
         cmocka_unit_test(test_calib_tiny),
         cmocka_unit_test(test_calib_untied_output),
+        cmocka_unit_test(test_calib_quantized),
         cmocka_unit_test(test_calib_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
