@@ -230,6 +230,7 @@ static void mm_work(void *p, int ith, int nth)
 /* y [m, w.rows] = x [m, w.cols] · Wᵀ */
 static void matmul(mw_forward *f, const mw_weight *w, const float *x, float *y, int64_t m)
 {
+    if (f->on_matmul) f->on_matmul(f->on_matmul_ctx, w, x, m); /* issue #14: calibration hook */
     if (w->type != MW_DTYPE_F32) mw_k_prepare_x(w->type, x, m, w->cols, f->xq);
     mm_args a = {w, x, f->xq, y, m};
     mw_pool_run(f->pool, mm_work, &a);

@@ -111,6 +111,12 @@ typedef struct mw_forward {
     size_t arena_bytes;
     void *xq;                        /* MW_MEM_SCRATCH: prepared rows  */
     size_t xq_bytes;
+    /* issue #14, pruning calibration (engine/calib.c): when set (after
+     * mw_forward_init, which clears it), every product y = x·Wᵀ first calls
+     * on_matmul(on_matmul_ctx, &W, x, m) with its m input rows x [m, W.cols]
+     * (f32, before any quantization of x). NULL: no call, no cost. */
+    void (*on_matmul)(void *ctx, const mw_weight *w, const float *x, int64_t m);
+    void *on_matmul_ctx;
 } mw_forward;
 
 /*! mw_forward_init() : shapes are the step shapes the run will use (its
