@@ -12,7 +12,7 @@
 
 mw_status mw_convert_report_text(const mw_convert_result *r, FILE *out, mw_err *err)
 {
-    char a[32], b[32];
+    char a[32], b[32], c[32];
     fprintf(out, "input     %s\n", SHOWN(r->in));
     fprintf(out, "output    %s (%s)\n", SHOWN(r->out), r->dtype);
     fprintf(out, "tensors   %u:", r->n_tensors);
@@ -23,7 +23,7 @@ mw_status mw_convert_report_text(const mw_convert_result *r, FILE *out, mw_err *
     fputc('\n', out);
     fprintf(out, "bytes     %s -> %s (x%.3f); file %s\n", mw_size_format(r->bytes_in, a, sizeof a),
             mw_size_format(r->bytes_out, b, sizeof b), r->bytes_in ? (double)r->bytes_out / (double)r->bytes_in : 0.0,
-            mw_size_format(r->file_bytes, a, sizeof a));
+            mw_size_format(r->file_bytes, c, sizeof c));
     fprintf(out, "tokenizer %s\n", r->tokenizer ? r->tokenizer : "?");
     if (r->n_requantized) fprintf(out, "requantized %u tensors that were already quantized\n", r->n_requantized);
     fprintf(out, "time      %.2f s\n", r->seconds);
