@@ -40,8 +40,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- names and the Q/K permutation -------------------------------------- */
 
@@ -202,6 +204,15 @@ static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
         MW_FORWARD(prune_rows(cv, t->name, cv->f32, t->rows, (int64_t)t->k, err));
         for (uint64_t r = 0; r < t->rows; r++)
             mw_k_quant_row(t->dst, cv->f32 + r * t->k, (uint8_t *)dst + r * drb, (int64_t)t->k);
+    }
+    /* the input's pages of this tensor are not needed again: out of this
+     * process's resident set (a clean read-only mapping: re-read from the
+     * file if ever touched), so RSS stays about one tensor */
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page > 0 && t->ti->bytes) {
+        uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)(page - 1);
+        uintptr_t e = (uintptr_t)t->data + (uintptr_t)t->ti->bytes;
+        madvise((void *)a, (size_t)(e - a), MADV_DONTNEED);
     }
     cv->done++;
     cv->bytes_done += bytes;

@@ -70,6 +70,14 @@ for src in k demo; do
     expect_json "$T/stdout" .weights_bytes "$want"
   done
 done
+# memory: about one tensor - the largest (token_embd, 32000 x 768) in f32
+# plus its Q6_K output - and less than the model's file, mapped or not
+expect_exit 0 "$MW" watch --json -- "$MW" convert "$T/demo.gguf" "$T/demo-w.gguf" --dtype q4_k_m -q
+anon=$(json_get "$T/stdout" .peak_rss_anon_bytes) || exit
+rss=$(json_get "$T/stdout" .peak_rss_bytes) || exit
+size=$(stat -c %s "$T/demo.gguf")
+expect_num "peak anonymous memory" "$anon" "<" $((32000 * 768 * 4 + 32000 * 768 / 256 * 210 + 16 * 1048576))
+expect_num "peak resident memory" "$rss" "<" "$size"
 expect_exit 0 "$MW" run "$T/k-q4_k_m.gguf" --tokens 1,2,3 --gen 4 --json
 expect_json "$T/stdout" .gen_tokens 4
 ok "q4_k_m q5_k_m q4_k_s q5_k_s q6_k q8_0 on two models: the file's tensor bytes are plan's, exactly"
