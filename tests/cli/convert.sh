@@ -73,8 +73,8 @@ done
 # memory: about one tensor - the largest (token_embd, 32000 x 768) in f32
 # plus its Q6_K output - and less than the model's file, mapped or not
 expect_exit 0 "$MW" watch --json -- "$MW" convert "$T/demo.gguf" "$T/demo-w.gguf" --dtype q4_k_m -q
-anon=$(json_get "$T/stdout" .peak_rss_anon_bytes) || exit
-rss=$(json_get "$T/stdout" .peak_rss_bytes) || exit
+anon=$(json_get "$T/stderr" .peak_rss_anon_bytes)   # watch reports on stderr || exit
+rss=$(json_get "$T/stderr" .peak_rss_bytes) || exit
 size=$(stat -c %s "$T/demo.gguf")
 expect_num "peak anonymous memory" "$anon" "<" $((32000 * 768 * 4 + 32000 * 768 / 256 * 210 + 16 * 1048576))
 expect_num "peak resident memory" "$rss" "<" "$size"
