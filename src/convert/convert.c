@@ -149,6 +149,7 @@ struct conv {
     float *f32;                      /* one tensor's rows as f32 */
     size_t f32_cap;
     uint32_t done, n_requant;
+    char requant_first[128];         /* the first tensor requantized */
     uint64_t bytes_done, bytes_total;
     struct timespec t0;
     int hf;                          /* input in Hugging Face naming */
@@ -396,6 +397,9 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
     for (uint32_t d = 0, len = 0; d < ct->n_dims && len < sizeof shape; d++)
         len += (uint32_t)snprintf(shape + len, sizeof shape - len, "%s%llu", d ? " x " : "",
                                   (unsigned long long)ct->dims[d]);
+    MW_RETURN_IF(ti->n_dims < 2 && t != MW_DTYPE_COUNT && mw_dtype_get(t)->block_elems > 1, err, MW_ERR_INVALID,
+                 "tensor %s is a vector (a norm or a bias): it stays f32, f16 or bf16 (%s gave it %s)", ct->name,
+                 why, mw_dtype_get(t)->name);
     MW_RETURN_IF(t == MW_DTYPE_COUNT || !mw_k_quant_row_supported(t), err, MW_ERR_UNSUPPORTED,
                  "tensor %s: type %s (%s) is not one convert can write yet (f32, f16, bf16, q8_0, q4_0, q4_k, "
                  "q5_k, q6_k): give it another with --keep TYPE:%s", ct->name,
@@ -414,8 +418,8 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
                  "tensor %s: rows of %llu values are not whole blocks of its type %s", ct->name,
                  (unsigned long long)ct->k, mw_dtype_get(ct->src)->name);
     if (!copy && mw_dtype_get(ct->src)->block_elems > 1 && ct->src != ct->dst) {
-        warnf(o, "requantizing %s from %s to %s (quantization errors add up; convert from the original "
-                 "weights when you have them)", ct->name, mw_dtype_get(ct->src)->name, mw_dtype_get(t)->name);
+        if (!cv->n_requant) snprintf(cv->requant_first, sizeof cv->requant_first, "%s (%s -> %s)", ct->name,
+                                     mw_dtype_get(ct->src)->name, mw_dtype_get(t)->name);
         cv->n_requant++;
     }
     ct->out_bytes = mw_dtype_bytes(t, ti->n_elems);
@@ -545,6 +549,9 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
                                                  "token_embd.weight, blk.*.ffn_down.weight, output.weight)",
                             mw_dtype_get(o->keep[i].type)->name, o->keep[i].pattern);
     }
+    if (st == MW_OK && cv.n_requant)
+        warnf(o, "requantizing %u already quantized tensors, %s the first: quantization errors add up "
+                 "(convert from the original weights when you have them)", cv.n_requant, cv.requant_first);
     if (st == MW_OK && cv.n_t == 0) st = mw_err_set(err, MW_ERR_INVALID, "%s has no tensors", SHOWN(m->path));
     if (st == MW_OK && cv.f32_cap) {
         cv.f32 = mw_malloc(cv.f32_cap * sizeof(float), MW_MEM_OTHER);

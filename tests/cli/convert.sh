@@ -92,6 +92,12 @@ expect_contains "$T/stdout" '"Q8_0"'
 expect_exit 1 "$MW" convert "$T/k.gguf" "$T/keep2.gguf" --keep 'q8_0:blk.*.attn_zz.weight'
 expect_contains "$T/stderr" "matches no tensor"
 [ ! -e "$T/keep2.gguf" ] || fail "a failed convert left its output"
+expect_exit 1 "$MW" convert "$T/k.gguf" "$T/keep2.gguf" --keep 'q8_0:blk.0.attn_norm.weight'
+expect_contains "$T/stderr" "is a vector"
+# a quantized input requantized: one warning line
+expect_exit 0 "$MW" convert "$T/k-q8_0.gguf" "$T/re.gguf" --dtype q4_k_m --json
+expect_json "$T/stdout" .requantized 29
+[ "$(grep -c 'warning: requantizing 29 already quantized tensors' "$T/stderr")" = 1 ] || fail "no one-line warning"
 ok "--keep: the first match wins; one that matches nothing is an error"
 
 # ---- the round trip through a sharded Hugging Face folder ----------------------
