@@ -125,6 +125,11 @@ int mw_cmd_convert(int argc, char **argv)
     }
     if (demo) {
         mw_dtype dtype = MW_DTYPE_F16;
+        if (ops.n > 1) {
+            mw_cli_error("convert", "unexpected '%s': give one output file: memwall convert --demo OUT.gguf",
+                         ops.v[1]);
+            return MW_EXIT_USAGE;
+        }
         if (ops.n != 1) {
             mw_cli_error("convert", "give one output file: memwall convert --demo OUT.gguf");
             return MW_EXIT_USAGE;
