@@ -150,6 +150,13 @@ expect_json "$T/stdout" .tokenizer tokenizer.json
 expect_exit 0 "$MW" tokenize "$T/bpe.gguf" " the the" --json
 expect_contains "$T/stdout" "258, 258]"   # " the" merged to one id, twice
 ok "tokenizer.json (byte-level BPE, llama3 pre-tokenizer) becomes a gpt2 vocabulary memwall tokenizes with"
+# a SentencePiece-style tokenizer.json (BPE with byte_fallback, no ByteLevel): the placeholder
+mkdir -p "$T/hfsp" && cp "$T/hf"/*.json "$T/hf"/*.safetensors "$T/hfsp/"
+echo '{"model": {"type": "BPE", "byte_fallback": true, "vocab": {"<unk>": 0}, "merges": []}, "pre_tokenizer": {"type": "Metaspace"}}' > "$T/hfsp/tokenizer.json"
+expect_exit 0 "$MW" convert "$T/hfsp" "$T/sp.gguf" --dtype f16 --json
+expect_json "$T/stdout" .tokenizer placeholder
+expect_contains "$T/stderr" "not a byte-level BPE vocabulary"
+ok "a SentencePiece-style tokenizer.json: the placeholder vocabulary, and a warning that says so"
 
 # ---- bad input ---------------------------------------------------------------
 expect_exit 1 "$MW" convert "$TINY" "$T/x.gguf" --dtype q4_k
@@ -177,6 +184,18 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/tmpfs" && mount -t tmpfs -o size=1m tmpfs 
   expect_empty "$T/left"
   ok "a real full tmpfs: the error, and nothing left"
 fi
+# a GGUF file of another architecture (tiny.gguf with general.architecture
+# "qwen2": the value's bytes replaced in place)
+"$PY" - "$TINY" "$T/qwen.gguf" <<'PYTHON' || fail "patching the architecture failed"
+import sys
+d = open(sys.argv[1], "rb").read()
+k = b"general.architecture"
+i = d.index(k) + len(k) + 4 + 8          # the u32 type, the u64 length
+assert d[i:i + 5] == b"llama"
+open(sys.argv[2], "wb").write(d[:i] + b"qwen2" + d[i + 5:])
+PYTHON
+expect_exit 1 "$MW" convert "$T/qwen.gguf" "$T/x.gguf"
+expect_contains "$T/stderr" "unsupported architecture qwen2: convert handles llama-family models (llama, mistral)"
 # unsupported architecture, missing config.json, truncated shard, a type
 sed 's/"model_type": "llama"/"model_type": "qwen2"/' "$T/hf/config.json" > "$T/hf2/config.json"
 expect_exit 1 "$MW" convert "$T/hf2" "$T/x.gguf"
