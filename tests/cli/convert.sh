@@ -123,6 +123,20 @@ expect_exit 0 "$MW" plan "$T/hf" --dtype q8_0 --json
 expect_json "$T/stdout" .weights_bytes "$w8"
 ok "tiny -> HF folder (3 shards, HF Q/K order) -> GGUF F32: bit-exact, same continuation; q8_0 as planned"
 
+# the 512-wide model through a Hugging Face folder: q4_k_m / q5_k_s as
+# planned from the folder (Hugging Face names) and from the GGUF file
+"$PY" "$EXPORT" "$T/k.gguf" "$T/khf" 2 || fail "export of k.gguf failed"
+for d in q4_k_m q5_k_s; do
+  expect_exit 0 "$MW" convert "$T/khf" "$T/khf-$d.gguf" --dtype "$d" --json
+  cp "$T/stdout" "$T/c.json"
+  expect_exit 0 "$MW" plan "$T/khf" --dtype "$d" --json
+  want=$(json_get "$T/stdout" .weights_bytes) || exit
+  expect_json "$T/c.json" .bytes_out "$want"
+  expect_exit 0 "$MW" plan "$T/k.gguf" --dtype "$d" --json
+  expect_json "$T/stdout" .weights_bytes "$want"
+done
+ok "a Hugging Face folder to q4_k_m and q5_k_s: the plan's bytes, from the folder and from the GGUF file"
+
 # ---- a byte-level BPE tokenizer.json ---------------------------------------
 "$PY" - "$T/hf" <<'PYTHON' || fail "writing tokenizer.json failed"
 import json, sys
