@@ -198,7 +198,13 @@ static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
         memcpy(dst, t->data, (size_t)bytes);
     } else {
         const uint64_t srb = mw_dtype_bytes(t->src, t->k), drb = mw_dtype_bytes(t->dst, t->k);
-        for (uint64_t r = 0; r < t->rows; r++) {
+        if (t->qk_heads && t->n_dims == 1) {
+            /* a q/k bias: its values are the rows (F32/F16/BF16, checked) */
+            const uint64_t eb = mw_dtype_bytes(t->src, 1);
+            for (uint64_t r = 0; r < t->k; r++)
+                mw_k_dequant_row(t->src, t->data + mw_convert_qk_src_row(r, t->k, t->qk_heads) * eb, cv->f32 + r, 1);
+        }
+        for (uint64_t r = 0; r < t->rows && !(t->qk_heads && t->n_dims == 1); r++) {
             uint64_t sr = t->qk_heads ? mw_convert_qk_src_row(r, t->rows, t->qk_heads) : r;
             mw_k_dequant_row(t->src, t->data + sr * srb, cv->f32 + r * t->k, (int64_t)t->k);
         }
@@ -410,6 +416,8 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
                  "another type (--keep f16:%s) or use a llama.cpp file type (--dtype q4_k_m), which falls back",
                  ct->name, shape, (unsigned long long)ct->k, mw_dtype_get(t)->name, block, ct->name);
     ct->dst = t;
+    MW_RETURN_IF(ct->qk_heads && ct->n_dims == 1 && mw_dtype_get(ct->src)->block_elems != 1, err,
+                 MW_ERR_UNSUPPORTED, "tensor %s: a quantized q/k bias cannot be permuted", ct->name);
     int copy = ct->src == ct->dst && !ct->qk_heads && !pruning(o);
     MW_RETURN_IF(!copy && !mw_k_supported(ct->src), err, MW_ERR_UNSUPPORTED,
                  "tensor %s is %s, which convert cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "

@@ -150,6 +150,33 @@ for d in q4_k_m q5_k_s; do
 done
 ok "a Hugging Face folder to q4_k_m and q5_k_s: the plan's bytes, from the folder and from the GGUF file"
 
+# a q_proj bias (attention_bias models) is permuted like its rows: one
+# more shard holding model.layers.0.self_attn.q_proj.bias = 0, 1, ..., 191
+cp -r "$T/hf" "$T/hfb"
+"$PY" - "$T/hfb" <<'PYTHON' || fail "adding a bias failed"
+import json, struct, sys
+d = sys.argv[1]
+h = json.dumps({"model.layers.0.self_attn.q_proj.bias": {"dtype": "F32", "shape": [192], "data_offsets": [0, 768]}}).encode()
+h += b" " * ((8 - len(h) % 8) % 8)
+open(d + "/bias.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + struct.pack("<192f", *range(192)))
+idx = json.load(open(d + "/model.safetensors.index.json"))
+idx["weight_map"]["model.layers.0.self_attn.q_proj.bias"] = "bias.safetensors"
+json.dump(idx, open(d + "/model.safetensors.index.json", "w"))
+PYTHON
+expect_exit 0 "$MW" convert "$T/hfb" "$T/bias.gguf" --dtype f32 -q
+"$PY" - "$T/bias.gguf" "$MW_SOURCE_DIR/tests/cli" <<'PYTHON' || fail "the q_proj bias was not permuted as llama.cpp does"
+import struct, sys
+sys.path.insert(0, sys.argv[2])
+from convert_export_hf import read_gguf
+kv, infos, data, start = read_gguf(sys.argv[1])
+off = next(o for n, _, _, o in infos if n == "blk.0.attn_q.bias")
+got = struct.unpack_from("<192f", data, start + off)
+# 6 heads of 32: GGUF value h*32 + 2j + i is HF value h*32 + i*16 + j
+want = [h * 32 + i * 16 + j for h in range(6) for j in range(16) for i in range(2)]
+sys.exit(0 if list(got) == [float(w) for w in want] else 1)
+PYTHON
+ok "a q_proj bias is permuted with its head's rows"
+
 # ---- a byte-level BPE tokenizer.json ---------------------------------------
 "$PY" - "$T/hf" <<'PYTHON' || fail "writing tokenizer.json failed"
 import json, sys

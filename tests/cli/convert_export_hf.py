@@ -170,4 +170,5 @@ def main():
         json.dump(cfg, f, indent=1)
 
 
-main()
+if __name__ == "__main__":
+    main()
