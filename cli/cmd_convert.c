@@ -18,6 +18,7 @@ const struct option mw_cmd_convert_options[] = {
     {"keep", required_argument, NULL, 'k'},
     {"quiet", no_argument, NULL, 'q'},
     {"json", no_argument, NULL, 'J'},
+    {"threads", required_argument, NULL, 't'},
     /* pruning (issue #14): parsed and checked; the library answers that it
      * arrives with the sparse types until the lead wires it */
     {"prune", required_argument, NULL, 'P'},
@@ -62,7 +63,7 @@ int mw_cmd_convert(int argc, char **argv)
     mw_cli_operands ops = {.max = 2};
     optind = 1;
     opterr = 0;
-    while ((c = mw_cli_getopt(argc, argv, "+:d:k:qh", mw_cmd_convert_options, &ops)) != -1) {
+    while ((c = mw_cli_getopt(argc, argv, "+:d:k:qt:h", mw_cmd_convert_options, &ops)) != -1) {
         switch (c) {
         case 'D': demo = 1; break;
         case 'd': dtype_name = optarg; break;
@@ -87,6 +88,10 @@ int mw_cmd_convert(int argc, char **argv)
             break;
         }
         case 'q': quiet = 1; break;
+        case 't':
+            if (!mw_cli_parse_u32("convert", "--threads", optarg, 1, MW_CLI_THREADS_MAX, &o.threads))
+                return MW_EXIT_USAGE;
+            break;
         case 'J': json = 1; break;
         case 'P':
             if (!strcmp(optarg, "2:4")) {
@@ -134,7 +139,7 @@ int mw_cmd_convert(int argc, char **argv)
             mw_cli_error("convert", "give one output file: memwall convert --demo OUT.gguf");
             return MW_EXIT_USAGE;
         }
-        if (n_keep || json || o.prune_kind || o.calib_path || o.densify) {
+        if (n_keep || json || o.threads || o.prune_kind || o.calib_path || o.densify) {
             mw_cli_error("convert", "--demo takes only --dtype (convert the written file for more)");
             return MW_EXIT_USAGE;
         }

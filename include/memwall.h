@@ -1916,6 +1916,8 @@ typedef struct mw_convert_opts {
      * each, through warn (NULL: none) */
     void      (*warn)(const char *line, void *user);
     void       *warn_user;
+    uint32_t    threads;             /* rows read and encoded in parallel;
+                                        0: the CPUs available               */
     /* ---- pruning: the lead wires these to helpers B and D (issue #14).
      * Today any of them set returns MW_ERR_UNSUPPORTED ("pruning arrives
      * with the sparse types"); src/convert/convert.c's prune_rows() is

@@ -24,6 +24,7 @@
 #include "convert/convert.h"
 #include "engine/kernels.h"
 #include "engine/llama.h"
+#include "engine/threadpool.h"
 #include "format/gguf.h"
 #include "format/model.h"
 #include "common/error.h"
@@ -147,6 +148,7 @@ struct conv {
     mw_file_map *maps;               /* safetensors input: one per file */
     uint32_t n_maps;
     float *f32;                      /* one tensor's rows as f32 */
+    mw_pool *pool;                   /* the rows of a tensor split over it */
     size_t f32_cap;
     uint32_t done, n_requant;
     char requant_first[128];         /* the first tensor requantized */
@@ -190,6 +192,32 @@ static int pruning(const mw_convert_opts *o)
     return o->prune_kind != 0 || o->prune_ratio != 0 || o->prune_score != 0 || o->calib_path || o->densify;
 }
 
+/* One tensor's rows over the pool: read as f32 (permuted), or encoded. */
+typedef struct rows_job {
+    const ctensor *t;
+    void *dst;
+    uint64_t srb, drb;               /* a row's bytes in and out */
+    int encode;
+} rows_job;
+
+static void rows_fn(void *args, int ith, int nth)
+{
+    const rows_job *j = args;
+    const ctensor *t = j->t;
+    float *f32 = t->cv->f32;
+    int64_t lo, hi;
+    mw_pool_split((int64_t)t->rows, ith, nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        float *row = f32 + (uint64_t)r * t->k;
+        if (j->encode) {
+            mw_k_quant_row(t->dst, row, (uint8_t *)j->dst + (uint64_t)r * j->drb, (int64_t)t->k);
+        } else {
+            uint64_t sr = t->qk_heads ? mw_convert_qk_src_row((uint64_t)r, t->rows, t->qk_heads) : (uint64_t)r;
+            mw_k_dequant_row(t->src, t->data + sr * j->srb, row, (int64_t)t->k);
+        }
+    }
+}
+
 static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
 {
     ctensor *t = ctx;
@@ -204,13 +232,11 @@ static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
             for (uint64_t r = 0; r < t->k; r++)
                 mw_k_dequant_row(t->src, t->data + mw_convert_qk_src_row(r, t->k, t->qk_heads) * eb, cv->f32 + r, 1);
         }
-        for (uint64_t r = 0; r < t->rows && !(t->qk_heads && t->n_dims == 1); r++) {
-            uint64_t sr = t->qk_heads ? mw_convert_qk_src_row(r, t->rows, t->qk_heads) : r;
-            mw_k_dequant_row(t->src, t->data + sr * srb, cv->f32 + r * t->k, (int64_t)t->k);
-        }
+        rows_job job = {t, dst, srb, drb, 0};
+        if (!(t->qk_heads && t->n_dims == 1)) mw_pool_run(cv->pool, rows_fn, &job);
         MW_FORWARD(prune_rows(cv, t->name, cv->f32, t->rows, (int64_t)t->k, err));
-        for (uint64_t r = 0; r < t->rows; r++)
-            mw_k_quant_row(t->dst, cv->f32 + r * t->k, (uint8_t *)dst + r * drb, (int64_t)t->k);
+        job.encode = 1;
+        mw_pool_run(cv->pool, rows_fn, &job);
     }
     /* the input's pages of this tensor are not needed again: out of this
      * process's resident set (a clean read-only mapping: re-read from the
@@ -445,6 +471,7 @@ static void conv_free(conv *cv)
     mw_free(cv->maps);
     mw_free(cv->t);
     mw_free(cv->f32);
+    mw_pool_free(cv->pool);
     mw_model_free(cv->m);
 }
 
@@ -564,6 +591,12 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
     if (st == MW_OK && cv.f32_cap) {
         cv.f32 = mw_malloc(cv.f32_cap * sizeof(float), MW_MEM_OTHER);
         if (!cv.f32) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory for a tensor of %zu values", cv.f32_cap);
+    }
+
+    if (st == MW_OK) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        uint32_t n = o->threads ? o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
+        st = mw_pool_init(&cv.pool, (int)(n > 4096 ? 4096 : n), err);
     }
 
     /* the file */

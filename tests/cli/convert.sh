@@ -93,6 +93,12 @@ if [ "${MW_SANITIZED:-0}" != 1 ]; then   # ASan's shadow memory would count
   expect_num "peak anonymous memory" "$anon" "<" $((32000 * 768 * 4 + 32000 * 768 / 256 * 210 + 16 * 1048576))
   expect_num "peak resident memory" "$rss" "<" "$size"
 fi
+# the same file from 1 thread and from 3
+expect_exit 0 "$MW" convert "$T/k.gguf" "$T/k1.gguf" --dtype q4_k_m --threads 1 -q
+expect_exit 0 "$MW" convert "$T/k.gguf" "$T/k3.gguf" --dtype q4_k_m --threads 3 -q
+cmp -s "$T/k1.gguf" "$T/k3.gguf" || fail "--threads 1 and 3 wrote different files"
+cmp -s "$T/k1.gguf" "$T/k-q4_k_m.gguf" || fail "--threads 1 and the default wrote different files"
+expect_exit 2 "$MW" convert "$T/k.gguf" "$T/k0.gguf" --threads 0
 expect_exit 0 "$MW" run "$T/k-q4_k_m.gguf" --tokens 1,2,3 --gen 4 --json
 expect_json "$T/stdout" .gen_tokens 4
 ok "q4_k_m q5_k_m q4_k_s q5_k_s q6_k q8_0 on two models: the file's tensor bytes are plan's, exactly"
