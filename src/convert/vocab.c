@@ -46,9 +46,15 @@ static cJSON *read_json(const char *dir, const char *file, mw_status *st, mw_err
     *st = mw_file_read_all(path, 1u << 30, file, &text, &len, err);
     if (*st != MW_OK) return NULL;
     mw_json_init();
+    mw_mem_stats before, after;
+    mw_mem_get_stats(&before);
     cJSON *root = cJSON_ParseWithLength(text, len);
     mw_free(text);
-    if (!root) *st = mw_err_set(err, MW_ERR_INVALID, "%s: not valid JSON", SHOWN(path));
+    mw_mem_get_stats(&after);
+    /* cJSON says only NULL: a failed allocation is not a malformed file */
+    if (!root && after.failures != before.failures)
+        *st = mw_err_set(err, MW_ERR_NOMEM, "%s: out of memory parsing it", SHOWN(path));
+    else if (!root) *st = mw_err_set(err, MW_ERR_INVALID, "%s: not valid JSON", SHOWN(path));
     return root;
 }
 
