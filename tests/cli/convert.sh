@@ -286,6 +286,20 @@ expect_contains "$T/stderr" "which convert cannot read"
 ls "$T" | grep -q '\.tmp' && fail "a temporary was left in $T"
 ok "bad input: shapes, OUT = IN (also through a link), full disk, architecture, config.json, truncation, types"
 
+# out of memory anywhere (MEMWALL_FAIL_ALLOC=N, every 7th allocation of a
+# conversion from the sharded folder with its tokenizer.json): exit 1
+# saying so, and no output and no temporary
+mkdir -p "$T/oom"
+for n in $(seq 1 7 400); do
+  MEMWALL_FAIL_ALLOC=$n "$MW" convert "$T/hf" "$T/oom/x.gguf" --dtype q8_0 -q > "$T/stdout" 2> "$T/stderr"
+  rc=$?
+  [ $rc = 0 ] && break
+  [ $rc = 1 ] || { show stderr "$T/stderr"; fail "allocation $n failed: exit $rc"; }
+  expect_contains "$T/stderr" "out of memory"
+  [ -z "$(ls -A "$T/oom")" ] || fail "allocation $n failed: left $(ls -A "$T/oom")"
+done
+ok "a failed allocation: out of memory said, nothing left"
+
 # ---- usage ---------------------------------------------------------------------
 expect_exit 2 "$MW" convert "$TINY"
 expect_exit 2 "$MW" convert "$TINY" "$T/x.gguf" --dtype nope
