@@ -1872,6 +1872,92 @@ typedef mw_status (*mw_report_writer)(FILE *out, void *user, mw_err *err);
  *  @return MW_OK, or the writer's or the file system's error. */
 MW_API mw_status mw_report_write_file(const char *path, mw_report_writer write, void *user, mw_err *err);
 
+/* ------------------------------------------------------------------------
+ * Convert (issue #14): a llama-family model (GGUF, safetensors, a sharded
+ * safetensors folder) to GGUF at another precision (src/convert/).
+ * ------------------------------------------------------------------------ */
+
+/*! mw_weight_scheme_tensor_type() : the type one tensor takes in scheme s
+ *  (a llama.cpp file type: its per-tensor mix and llama-quantize's
+ *  fallbacks for rows that are not whole blocks), the decision
+ *  mw_weight_scheme_tensor_bytes sizes; MW_DTYPE_COUNT when the scheme has
+ *  no one ggml type for it (GPTQ/AWQ/NF4). */
+MW_API mw_dtype mw_weight_scheme_tensor_type(const mw_weight_scheme *s, const mw_model *m, const char *name,
+                                             uint32_t n_dims, const uint64_t *shape, mw_dtype stored);
+
+/* One --keep TYPE:PATTERN: tensors whose GGUF name matches the fnmatch(3)
+ * glob take type (the first that matches wins over dtype). */
+typedef struct mw_convert_keep {
+    mw_dtype    type;
+    const char *pattern;
+} mw_convert_keep;
+
+/* After each tensor written (the CLI's progress bar). */
+typedef struct mw_convert_progress {
+    uint32_t    done, total;             /* tensors */
+    uint64_t    bytes_done, bytes_total; /* output tensor bytes */
+    double      elapsed_s;
+    const char *tensor;                  /* the one just written */
+} mw_convert_progress;
+typedef void (*mw_convert_progress_fn)(const mw_convert_progress *p, void *user);
+
+typedef struct mw_convert_opts {
+    const char *in;                  /* file, folder, built-in name, hub id */
+    const char *out;                 /* the GGUF file to write              */
+    const char *dtype;               /* a type (f32, f16, bf16, q8_0, q4_0,
+                                        q4_k, q5_k, q6_k, ...) or a llama.cpp
+                                        file type (q4_k_m, q5_k_s, ...,
+                                        mw_weight_scheme_names); NULL: f16  */
+    const mw_convert_keep *keep;     /* n_keep --keep rules, in order       */
+    uint32_t    n_keep;
+    mw_convert_progress_fn progress; /* NULL: none                          */
+    void       *progress_user;
+    /* warnings (placeholder vocabulary, requantized tensors): one line
+     * each, through warn (NULL: none) */
+    void      (*warn)(const char *line, void *user);
+    void       *warn_user;
+    uint32_t    threads;             /* rows read and encoded in parallel;
+                                        0: the CPUs available               */
+    /* ---- pruning: the lead wires these to helpers B and D (issue #14).
+     * Today any of them set returns MW_ERR_UNSUPPORTED ("pruning arrives
+     * with the sparse types"); src/convert/convert.c's prune_rows() is
+     * where the step goes. ---- */
+    int         prune_kind;          /* 0 none, 1 a ratio, 2 2:4 (as
+                                        mw_prune_kind: NONE, RATIO, 2_4)    */
+    double      prune_ratio;         /* kind 1: the fraction removed, (0,1) */
+    int         prune_score;         /* 0 magnitude, 1 wanda (needs calib)  */
+    const char *calib_path;          /* wanda's calibration text            */
+    int         densify;             /* write pruned weights dense          */
+} mw_convert_opts;
+
+typedef struct mw_convert_result {
+    char        in[512], out[512];   /* as given (the model's shown path)   */
+    char        dtype[32];           /* the type or file type written       */
+    uint32_t    file_type;           /* general.file_type written           */
+    uint32_t    n_tensors;
+    uint32_t    n_by_type[MW_DTYPE_COUNT];     /* tensors of each type      */
+    uint64_t    bytes_by_type[MW_DTYPE_COUNT]; /* their bytes               */
+    uint64_t    bytes_in;            /* the input's tensor bytes            */
+    uint64_t    bytes_out;           /* the output's tensor bytes (unpadded) */
+    uint64_t    file_bytes;          /* the output file's size              */
+    uint32_t    n_requantized;       /* already-quantized tensors requantized */
+    const char *tokenizer;           /* "copied", "tokenizer.json" or
+                                        "placeholder"                       */
+    double      seconds;
+} mw_convert_result;
+
+/*! mw_convert() : reads o->in tensor by tensor (mapped: about one tensor's
+ *  f32 rows and its output in memory), converts each and writes o->out
+ *  through a temporary renamed over it (no file and no temporary on
+ *  failure; o->in is never written, and o->out naming it is refused).
+ *  @return MW_OK and *r, or why not (MW_ERR_UNSUPPORTED: the architecture,
+ *  a tensor type, pruning; MW_ERR_INVALID: shapes, options). */
+MW_API mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err);
+/*! mw_convert_report_text() / _json() : the summary: input, output,
+ *  tensors by type, bytes in -> out, time (docs/JSON.md "convert"). */
+MW_API mw_status mw_convert_report_text(const mw_convert_result *r, FILE *out, mw_err *err);
+MW_API mw_status mw_convert_report_json(const mw_convert_result *r, FILE *out, mw_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ check plan probe engine roofline sweep report
 check engine probe roofline sweep report
 check roofline format plan engine sweep report
 check sweep report
+check convert probe roofline sweep report   # convert (issue #14): over engine
 # format/model_build.h is how readers build a model: internal to format/
 if grep -rn '#include "format/model_build.h"' "$root/src" | grep -v "^$root/src/format/"; then
   echo "layers: format/model_build.h is internal to src/format (others use format/model.h)"; fail=1
@@ -77,6 +78,7 @@ engine common format plan engine
 roofline common probe roofline
 sweep common probe format plan engine roofline sweep
 report common probe format plan engine roofline sweep report
+convert common format plan engine convert
 ALLOWED
 
 awk -v pubfile="$tmp/public" -v allowfile="$tmp/allowed" '

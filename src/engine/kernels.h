@@ -87,4 +87,10 @@ float mw_k_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x over n values (attention: weighted sum of V rows) */
 void mw_k_axpy(float *y, float a, const float *x, int64_t n);
 
+/* ---- convert (issue #14): one f32 row to any type (quant_row.c) -------- */
+/* Quantizes / converts src[k] (k a multiple of t's block) to type t, which
+ * mw_k_quant_row_supported(t) says it can write; other types leave dst. */
+void mw_k_quant_row(mw_dtype t, const float *src, void *dst, int64_t k);
+int  mw_k_quant_row_supported(mw_dtype t);
+
 #endif /* MW_ENGINE_KERNELS_H */

@@ -150,5 +150,17 @@ mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtyp
  * with O_EXCL|O_NOFOLLOW, removed on failure), then renamed over path (a
  * link at path is replaced, never followed). */
 mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err);
+/* ---- convert (issue #14): deferred tensors --------------------------------
+ * mw_gguf_writer_add_tensor_fn() : a tensor whose bytes are made only when
+ * the file is written: fill(ctx, dst, bytes, err) writes its `bytes` bytes
+ * into dst (a buffer the writer holds, the size of the largest deferred
+ * tensor) and returns MW_OK, or an error that stops the write (no file and
+ * no temporary left). bytes 0: mw_dtype_bytes of dtype and dims (a type
+ * whose size is not that, as the sparse ones, gives it). Tensors are
+ * filled in the order added. */
+typedef mw_status (*mw_gguf_fill_fn)(void *ctx, void *dst, uint64_t bytes, mw_err *err);
+mw_status mw_gguf_writer_add_tensor_fn(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                       uint32_t n_dims, const uint64_t *dims, uint64_t bytes,
+                                       mw_gguf_fill_fn fill, void *ctx, mw_err *err);
 
 #endif /* MW_FORMAT_GGUF_H */

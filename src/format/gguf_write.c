@@ -10,6 +10,11 @@
  *
  * Values are encoded when set into one buffer, in insertion order; tensor
  * data is copied from the caller's pointers only when the file is written.
+ * A deferred tensor (mw_gguf_writer_add_tensor_fn, for `memwall convert`)
+ * has no data yet: its fill function writes its bytes into a buffer the
+ * size of the largest such tensor when the file is written, so a whole
+ * model is never in memory. MEMWALL_FAIL_WRITE=N (tests) makes the write
+ * fail with ENOSPC once N bytes of the file are written.
  */
 #include "format/gguf.h"
 #include "common/error.h"
@@ -19,6 +24,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +39,8 @@ typedef struct wtensor {
     uint64_t dims[4];
     uint64_t bytes;
     const void *data;
+    mw_gguf_fill_fn fill;        /* deferred: fills a buffer when written */
+    void *fill_ctx;
 } wtensor;
 
 struct mw_gguf_writer {
@@ -257,9 +265,9 @@ mw_status mw_gguf_writer_set_raw(mw_gguf_writer *w, const char *key, mw_gguf_typ
 
 /* ---- tensors -------------------------------------------------------------- */
 
-mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
-                                    uint32_t n_dims, const uint64_t *dims, const void *data,
-                                    mw_err *err)
+static mw_status add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype, uint32_t n_dims,
+                            const uint64_t *dims, uint64_t given_bytes, const void *data,
+                            mw_gguf_fill_fn fill, void *fill_ctx, mw_err *err)
 {
     MW_RETURN_IF(!name || !*name, err, MW_ERR_INVALID, "GGUF writer: tensor with an empty name");
     MW_RETURN_IF(strlen(name) > LLAMA_MAX_NAME, err, MW_ERR_INVALID,
@@ -281,10 +289,10 @@ mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtyp
     MW_RETURN_IF(dims[0] % di->block_elems != 0, err, MW_ERR_INVALID,
                  "GGUF writer: tensor %s: rows of %llu elements are not whole %s blocks (%u)",
                  name, (unsigned long long)dims[0], di->name, di->block_elems);
-    uint64_t bytes = mw_dtype_bytes(dtype, elems);
+    uint64_t bytes = given_bytes ? given_bytes : mw_dtype_bytes(dtype, elems);
     MW_RETURN_IF(bytes == MW_UNKNOWN || bytes > (uint64_t)INT64_MAX, err, MW_ERR_INVALID,
                  "GGUF writer: tensor %s: byte size overflows", name);
-    MW_RETURN_IF(!data, err, MW_ERR_INVALID, "GGUF writer: tensor %s: NULL data", name);
+    MW_RETURN_IF(!data && !fill, err, MW_ERR_INVALID, "GGUF writer: tensor %s: NULL data", name);
     for (uint64_t i = 0; i < w->n_t; i++)
         MW_RETURN_IF(!strcmp(w->t[i].name, name), err, MW_ERR_INVALID,
                      "GGUF writer: duplicate tensor name \"%s\"", name);
@@ -304,18 +312,50 @@ mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtyp
     memcpy(t->dims, dims, n_dims * sizeof *dims);
     t->bytes = bytes;
     t->data = data;
+    t->fill = fill;
+    t->fill_ctx = fill_ctx;
     w->n_t++;
     return MW_OK;
+}
+
+mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                    uint32_t n_dims, const uint64_t *dims, const void *data,
+                                    mw_err *err)
+{
+    return add_tensor(w, name, dtype, n_dims, dims, 0, data, NULL, NULL, err);
+}
+
+mw_status mw_gguf_writer_add_tensor_fn(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                       uint32_t n_dims, const uint64_t *dims, uint64_t bytes,
+                                       mw_gguf_fill_fn fill, void *ctx, mw_err *err)
+{
+    MW_RETURN_IF(!fill, err, MW_ERR_INVALID, "GGUF writer: tensor %s: no fill function",
+                 name ? name : "?");
+    return add_tensor(w, name, dtype, n_dims, dims, bytes, NULL, fill, ctx, err);
 }
 
 /* ---- the file -------------------------------------------------------------- */
 
 static uint64_t pad_to(uint64_t n, uint64_t align) { return (align - n % align) % align; }
 
+/* MEMWALL_FAIL_WRITE=N: bytes the file may take before writes fail with
+ * ENOSPC (tests of a full disk); read when a file starts. */
+static uint64_t fail_left;
+static int fail_on;
+static int out_errno;                /* errno of the first failed write */
+
 /* fwrite, remembering the first failure in *ok. */
 static void out(FILE *f, const void *p, size_t n, int *ok)
 {
-    if (*ok && n && fwrite(p, 1, n, f) != n) *ok = 0;
+    if (*ok && n && fail_on) {
+        if (fail_left < n) {
+            *ok = 0;
+            out_errno = ENOSPC;
+            return;
+        }
+        fail_left -= n;
+    }
+    if (*ok && n && fwrite(p, 1, n, f) != n) *ok = 0, out_errno = errno;
 }
 
 static void out_zeros(FILE *f, uint64_t n, int *ok)
@@ -341,9 +381,28 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
         total += padded;
     }
 
+    /* the deferred tensors' buffer: the largest of them */
+    uint64_t buf_bytes = 0;
+    for (uint64_t i = 0; i < w->n_t; i++)
+        if (w->t[i].fill && w->t[i].bytes > buf_bytes) buf_bytes = w->t[i].bytes;
+    MW_RETURN_IF(buf_bytes > SIZE_MAX, err, MW_ERR_NOMEM, "%s: a tensor too large for memory", path);
+    void *buf = NULL;
+    if (buf_bytes) {
+        buf = mw_malloc((size_t)buf_bytes, MW_MEM_OTHER);
+        MW_RETURN_IF(!buf, err, MW_ERR_NOMEM, "writing %s: out of memory for a tensor of %llu bytes",
+                     path, (unsigned long long)buf_bytes);
+    }
+    const char *fail_env = getenv("MEMWALL_FAIL_WRITE");
+    fail_on = fail_env && *fail_env;
+    fail_left = fail_on ? strtoull(fail_env, NULL, 10) : 0;
+
     char *tmp = NULL;
     int fd = -1;
-    MW_FORWARD(mw_file_create_temp(path, &fd, &tmp, err));
+    mw_status cst = mw_file_create_temp(path, &fd, &tmp, err);
+    if (cst != MW_OK) {
+        mw_free(buf);
+        return cst;
+    }
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         int e = errno;
@@ -351,9 +410,12 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
         unlink(tmp);
         mw_status st = mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot write", tmp);
         mw_free(tmp);
+        mw_free(buf);
         return st;
     }
     int ok = 1;
+    out_errno = EIO;
+    mw_status fill_st = MW_OK;
     uint32_t version = 3;
     out(f, "GGUF", 4, &ok);
     out(f, &version, 4, &ok);
@@ -375,17 +437,31 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
         offset += t->bytes + pad_to(t->bytes, align);
     }
     if (w->n_t > 0) out_zeros(f, pad_to(pos, align), &ok);
-    for (uint64_t i = 0; i < w->n_t; i++) {
-        out(f, w->t[i].data, (size_t)w->t[i].bytes, &ok);
+    for (uint64_t i = 0; i < w->n_t && ok; i++) {
+        const void *data = w->t[i].data;
+        if (w->t[i].fill) {
+            fill_st = w->t[i].fill(w->t[i].fill_ctx, buf, w->t[i].bytes, err);
+            if (fill_st != MW_OK) break;
+            data = buf;
+        }
+        out(f, data, (size_t)w->t[i].bytes, &ok);
         out_zeros(f, pad_to(w->t[i].bytes, align), &ok);
     }
-    int e = ok ? 0 : errno;
+    mw_free(buf);
+    if (fill_st != MW_OK) {
+        fclose(f);
+        unlink(tmp);
+        mw_free(tmp);
+        return fill_st;
+    }
+    int e = ok ? 0 : out_errno;
     if (ok && fflush(f) != 0) ok = 0, e = errno;
     if (ok && fsync(fileno(f)) != 0) ok = 0, e = errno;
     if (fclose(f) != 0 && ok) ok = 0, e = errno;
     if (!ok) {
         unlink(tmp);
-        mw_status st = mw_err_errno(err, mw_status_from_errno(e), e, "%s: cannot write", tmp);
+        mw_status st = mw_err_errno(err, mw_status_from_errno(e), e,
+                                    "writing %s", path);
         mw_free(tmp);
         return st;
     }

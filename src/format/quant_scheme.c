@@ -396,3 +396,13 @@ mw_status mw_weight_scheme_model_bytes(const mw_weight_scheme *s, const mw_model
     *bytes = total;
     return MW_OK;
 }
+
+/* ---- convert (issue #14): the per-tensor type decision ------------------- */
+
+mw_dtype mw_weight_scheme_tensor_type(const mw_weight_scheme *s, const mw_model *m, const char *name,
+                                      uint32_t n_dims, const uint64_t *shape, mw_dtype stored)
+{
+    mw_dtype t = MW_DTYPE_COUNT;
+    tensor_bytes(s, m, model_has_output(m), name, n_dims, shape, stored, &t);
+    return t;
+}
