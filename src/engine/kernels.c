@@ -480,13 +480,24 @@ static inline int kq_clamp(int v, int lo, int hi)
  *      (stored f16); the 6-bit scales and mins are rounded against them,
  *      and every weight is rounded again with its sub-block's stored scale
  *      d*sc and min dmin*m. */
+/* nearest integer, half to even, as nearbyintf in the default rounding mode
+ * but without a libm call (baseline x86-64 has no roundss): adding 1.5*2^23
+ * leaves no fraction bits; |v| is clamped to 2^22 first, far beyond any
+ * quant. */
+static inline int kq_nearest(float v)
+{
+    v = v > 4194304.0f ? 4194304.0f : v < -4194304.0f ? -4194304.0f : v;
+    const float t = v + 12582912.0f; /* C11 float arithmetic: not reassociated */
+    return (int)(t - 12582912.0f);
+}
+
 static float kq_weighted_fit(const float *x, const float *w, int n, float iscale, float min0,
                              int nmax, float *a_out, float *b_out)
 {
     float sw = 0.0f, sl = 0.0f, sll = 0.0f, sx = 0.0f, slx = 0.0f;
     uint8_t L[32];
     for (int l = 0; l < n; l++) {
-        const int q = kq_clamp((int)nearbyintf(iscale * (x[l] - min0)), 0, nmax);
+        const int q = kq_clamp(kq_nearest(iscale * (x[l] - min0)), 0, nmax);
         L[l] = (uint8_t)q;
         sw += w[l];
         sl += w[l] * (float)q;
@@ -625,7 +636,7 @@ void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
                 const float is = c < KQ_NCAND ? -(32.0f + r) / xm : (31.0f + r) / xm;
                 float sxq = 0.0f, sqq = 0.0f;
                 for (int l = 0; l < 16; l++) {
-                    const float q = (float)kq_clamp((int)nearbyintf(is * x[l]), -32, 31);
+                    const float q = (float)kq_clamp(kq_nearest(is * x[l]), -32, 31);
                     sxq += w[l] * x[l] * q;
                     sqq += w[l] * q * q;
                 }
