@@ -569,6 +569,42 @@ static void q51_layouts(void **state)
     assert_true(fabsf(y - want) <= 1e-6f * fabsf(want));
 }
 
+/* issue #14: random rows through Q4_1 / Q5_0 / Q5_1 and back: every value
+ * within one step d of its input (half a step but for Q5_0's clamped top
+ * and the f16 rounding of m), and Q5_1 finer than Q4_1 */
+static void q51_round_trip(void **state)
+{
+    path_of(state);
+    rng_seed(14);
+    enum { K = 4096 };
+    static const mw_dtype ts[] = {MW_DTYPE_Q4_1, MW_DTYPE_Q5_0, MW_DTYPE_Q5_1};
+    float *x = xmalloc(K * 4), *back = xmalloc(K * 4);
+    uint8_t *q = xmalloc(K);
+    double se[3] = {0};
+    fill(x, K, 0.05f);
+    x[7] = 0.4f; /* an outlier */
+    for (int ti = 0; ti < 3; ti++) {
+        const mw_dtype t = ts[ti];
+        const size_t bb = (size_t)mw_dtype_bytes(t, 32);
+        make_weights(t, x, q, 1, K);
+        mw_k_dequant_row(t, q, back, K);
+        for (int64_t b = 0; b < K / 32; b++) {
+            const uint8_t *blk = q + (size_t)b * bb;
+            const float d = mw_fp16_to_fp32((uint16_t)(blk[0] | blk[1] << 8));
+            const float m = t == MW_DTYPE_Q5_0 ? 0.0f : mw_fp16_to_fp32((uint16_t)(blk[2] | blk[3] << 8));
+            for (int j = 0; j < 32; j++) {
+                const int64_t i = b * 32 + j;
+                assert_close(back[i], x[i], 0.0, 0.0, fabsf(d) + fabsf(m) * 1e-3 + 1e-7, "q51 round trip", i);
+                se[ti] += ((double)back[i] - x[i]) * ((double)back[i] - x[i]);
+            }
+        }
+    }
+    print_message("RMS error: Q4_1 %.3g, Q5_0 %.3g, Q5_1 %.3g\n", sqrt(se[0] / K), sqrt(se[1] / K),
+                  sqrt(se[2] / K));
+    assert_true(se[2] < se[0] && se[1] < se[0]);
+    free(x); free(back); free(q);
+}
+
 static void prepare_x_layouts(void **state)
 {
     const int isa = path_of(state);
@@ -774,6 +810,7 @@ int main(void)
         PATH_TESTS(q4_0_nibble_layout),
         PATH_TESTS(prepare_x_layouts),
         PATH_TESTS(q51_layouts), /* issue #14 */
+        PATH_TESTS(q51_round_trip),
         PATH_TESTS(matmul_hand_built_q4_0),
         PATH_TESTS(matmul_matches_reference),
         PATH_TESTS(matmul_float_tails),
