@@ -495,10 +495,8 @@ static float kq_weighted_fit(const float *x, const float *w, int n, float iscale
                              int nmax, float *a_out, float *b_out)
 {
     float sw = 0.0f, sl = 0.0f, sll = 0.0f, sx = 0.0f, slx = 0.0f;
-    uint8_t L[32];
     for (int l = 0; l < n; l++) {
         const int q = kq_clamp(kq_nearest(iscale * (x[l] - min0)), 0, nmax);
-        L[l] = (uint8_t)q;
         sw += w[l];
         sl += w[l] * (float)q;
         sll += w[l] * (float)(q * q);
@@ -520,11 +518,9 @@ static float kq_weighted_fit(const float *x, const float *w, int n, float iscale
         if (sll == 0.0f) b = sw > 0.0f && sx < 0.0f ? sx / sw : 0.0f;
     }
     if (a < 0.0f) a = 0.0f;
-    float err = 0.0f;
-    for (int l = 0; l < n; l++) {
-        const float e = a * (float)L[l] + b - x[l];
-        err += w[l] * e * e;
-    }
+    /* Σ w (a q + b - x)^2 from the sums (Σ w x^2 is the same for every
+     * candidate, so it is left out: only the order matters) */
+    const float err = a * a * sll + 2.0f * a * b * sl + b * b * sw - 2.0f * a * slx - 2.0f * b * sx;
     *a_out = a;
     *b_out = b;
     return err;
