@@ -9,6 +9,8 @@
  *   - Q8_0 / Q4_0 weights: x is quantized to Q8_0 per block of 32; each block
  *     gives an exact integer dot, summed in float as d_w * d_x * isum, with
  *     d_w and d_x the f16-rounded scales stored in the blocks.
+ *   - Q5_0 weights: as Q4_0 (x in Q8_0). Q4_1 / Q5_1 weights: x in Q8_1,
+ *     whose s = d_x * Σq adds each block's min once: d_w d_x isum + m s_x.
  *   - F16 / BF16 weights: x is rounded to the same type; products summed in f32.
  *   - rmsnorm: squares summed in double (ggml_float); rope: ggml's angle
  *     recurrence; softmax: sum in double, then one float scale.

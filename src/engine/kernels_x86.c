@@ -29,6 +29,10 @@
  * f16 / bf16 row converters write the same bytes as the scalar ones (tests
  * check it).
  *
+ * Q4_1, Q5_0, Q5_1 (issue #14) take one block per step, 256-bit: AVX2 with
+ * vpmaddubsw (Q4_1 / Q5_1 quants are unsigned as they are; Q5_0 takes the
+ * sign trick), AVX-512 with VNNI vpdpbusd; their mins add m * s_x per block.
+ *
  * K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K are the exception to the
  * per-lane float sums: each super-block's integer sums are reduced exactly
  * and added in the reference's float order (mw_kq_acc), so their results
