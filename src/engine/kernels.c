@@ -468,20 +468,6 @@ static inline int kq_clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Q4_K / Q5_K with a scale search (the method of ggml's reference
- * quantizers, written anew; docs/ENGINE.md):
- *   1. Per sub-block of 32, weights w_l = x_l^2 + mean(x^2) (the mean over
- *      the sub-block: large values count more, none counts nothing).
- *   2. Candidate inverse scales iscale = (nmax + r) / (max - min0), min0 =
- *      min(0, min x), for r = -1.0, -0.9, ..., +1.0 (21; r = 0 is the naive
- *      round to nearest). Each rounds q_l = clamp(nearest(iscale (x_l -
- *      min0)), 0, nmax) and re-fits x ≈ a q + b by weighted least squares
- *      (b <= 0, since the format stores -b as a min >= 0; a >= 0); the pair
- *      (a, -b) of least weighted squared error is kept.
- *   3. The super-block's d and dmin are the largest scale and min over 63
- *      (stored f16); the 6-bit scales and mins are rounded against them,
- *      and every weight is rounded again with its sub-block's stored scale
- *      d*sc and min dmin*m. */
 /* nearest integer, half to even, as nearbyintf in the default rounding mode
  * but without a libm call (baseline x86-64 has no roundss): adding 1.5*2^23
  * leaves no fraction bits; |v| is clamped to 2^22 first, far beyond any
@@ -528,6 +514,20 @@ static float kq_weighted_fit(const float *x, const float *w, int n, float iscale
     return err;
 }
 
+/* Q4_K / Q5_K with a scale search (the method of ggml's reference
+ * quantizers, written anew; docs/ENGINE.md):
+ *   1. Per sub-block of 32, weights w_l = x_l^2 + mean(x^2) (the mean over
+ *      the sub-block: large values count more, none counts nothing).
+ *   2. Candidate inverse scales iscale = (nmax + r) / (max - min0), min0 =
+ *      min(0, min x), for r = -1.0, -0.9, ..., +1.0 (21; r = 0 is the naive
+ *      round to nearest). Each rounds q_l = clamp(nearest(iscale (x_l -
+ *      min0)), 0, nmax) and re-fits x ≈ a q + b by weighted least squares
+ *      (b <= 0, since the format stores -b as a min >= 0; a >= 0); the pair
+ *      (a, -b) of least weighted squared error is kept.
+ *   3. The super-block's d and dmin are the largest scale and min over 63
+ *      (stored f16); the 6-bit scales and mins are rounded against them,
+ *      and every weight is rounded again with its sub-block's stored scale
+ *      d*sc and min dmin*m. */
 #define KQ_NCAND 21 /* r = -1.0 .. +1.0 in steps of 0.1 */
 
 static void quant_row_q45_k(const float *src, uint8_t *out, int64_t k, int nmax)
