@@ -607,9 +607,12 @@ void mw_k_quant_row_q5_k(const float *src, void *dst, int64_t k)
  * rounding q_l = clamp(nearest(iscale x_l), -32, 31) and fitting the signed
  * scale a = Σ w x q / Σ w q^2 by weighted least squares; the a of least
  * weighted squared error is kept. The super-block's d is the a of largest
- * magnitude over -128 (stored f16; that sub-block's int8 scale is -128),
- * the int8 scales are rounded against it, and each weight is rounded again
- * into -32..31 with its stored scale d*sc. */
+ * magnitude over -127 (stored f16; that sub-block's int8 scale is -127:
+ * ggml maps it to -128, but on the demo model llama.cpp 80fb11ac's results
+ * then part from the format's arithmetic on short prompts, with -127 or
+ * +127 they agree to 1e-5; docs/ENGINE.md), the int8 scales are rounded
+ * against it (-128..127), and each weight is rounded again into -32..31
+ * with its stored scale d*sc. */
 void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
 {
     uint8_t *out = dst;
@@ -649,7 +652,7 @@ void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
             }
         }
         memset(out, 0, MW_K_Q6_K_BYTES);
-        blk_set_d(out + 208, max_scale / -128.0f);
+        blk_set_d(out + 208, max_scale / -127.0f);
         const float d = blk_d(out + 208);
         int8_t q[MW_K_QKK];
         for (int j = 0; j < 16; j++) {
