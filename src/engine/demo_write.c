@@ -5,11 +5,13 @@
  * in GGUF order (dims reversed from PyTorch), output tied to token_embd.
  */
 #include "engine/llama.h"
+#include "engine/threadpool.h"
 #include "format/gguf.h"
 #include "common/error.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static mw_status add(mw_gguf_writer *w, const char *name, const mw_weight *t, mw_err *err)
 {
@@ -53,7 +55,14 @@ mw_status mw_llama_write_vocab(mw_gguf_writer *w, uint32_t n_vocab, mw_err *err)
 mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err)
 {
     mw_llama *m = NULL;
-    MW_FORWARD(mw_llama_load_demo(dtype, 0, NULL, &m, err));
+    /* the weights are made on every CPU: the K-quants' scale search costs
+     * ~10x rounding (issue #14) */
+    mw_pool *pool = NULL;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    MW_FORWARD(mw_pool_init(&pool, ncpu > 1 ? (int)(ncpu < 64 ? ncpu : 64) : 1, err));
+    mw_status ls = mw_llama_load_demo(dtype, 0, pool, &m, err);
+    mw_pool_free(pool);
+    MW_FORWARD(ls);
     const mw_hparams *hp = &m->hp;
     mw_gguf_writer *w = NULL;
     mw_status st = mw_gguf_writer_init(&w, err);

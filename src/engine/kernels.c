@@ -9,6 +9,8 @@
  *   - Q8_0 / Q4_0 weights: x is quantized to Q8_0 per block of 32; each block
  *     gives an exact integer dot, summed in float as d_w * d_x * isum, with
  *     d_w and d_x the f16-rounded scales stored in the blocks.
+ *   - Q5_0 weights: as Q4_0 (x in Q8_0). Q4_1 / Q5_1 weights: x in Q8_1,
+ *     whose s = d_x * Σq adds each block's min once: d_w d_x isum + m s_x.
  *   - F16 / BF16 weights: x is rounded to the same type; products summed in f32.
  *   - rmsnorm: squares summed in double (ggml_float); rope: ggml's angle
  *     recurrence; softmax: sum in double, then one float scale.
@@ -187,6 +189,181 @@ static void matmul_q4_0_scalar(const void *W, const void *xp, float *y, int64_t 
     }
 }
 
+/* ---- Q4_1, Q5_0, Q5_1 (issue #14) -------------------------------------------
+ * ggml's other blocks of 32 (block_q4_1, block_q5_0, block_q5_1):
+ *   Q4_1 20 B: f16 d | f16 m | 16 B nibbles;           weight = d*q + m, q 0..15
+ *   Q5_0 22 B: f16 d | u32 qh | 16 B nibbles;          weight = d*(q - 16), q 0..31
+ *   Q5_1 24 B: f16 d | f16 m | u32 qh | 16 B nibbles;  weight = d*q + m, q 0..31
+ * Byte j of the nibbles holds weight j (low) and weight 16+j (high); bit e
+ * of qh (little endian) is the fifth bit of weight e. llama-quantize writes
+ * Q5_0 / Q5_1 for the K-quant types' tensors whose rows are not a multiple
+ * of 256 (src/format/quant_scheme.c). As llama.cpp's CPU backend does
+ * (ggml-cpu's type traits: vec_dot_type), x is quantized to Q8_0 for Q5_0
+ * and to Q8_1 for Q4_1 / Q5_1, whose s = d*Σq lets the mins be added once
+ * per block: Σ w x = d_w d_x Σ q q_x + m s_x. */
+static size_t q51_bytes(mw_dtype t)
+{
+    return t == MW_DTYPE_Q4_1 ? MW_K_Q4_1_BYTES : t == MW_DTYPE_Q5_0 ? MW_K_Q5_0_BYTES : MW_K_Q5_1_BYTES;
+}
+
+/* The raw quants of one block in weight order (0..15 or 0..31), its d and
+ * its m (0 for Q5_0). */
+static void q51_unpack(mw_dtype t, const uint8_t *b, int q[32], float *d, float *m)
+{
+    const int has_m = t != MW_DTYPE_Q5_0, five = t != MW_DTYPE_Q4_1;
+    *d = blk_d(b);
+    *m = has_m ? blk_d(b + 2) : 0.0f;
+    const uint8_t *qh = b + (has_m ? 4 : 2), *qs = qh + (five ? 4 : 0);
+    const uint32_t h = five ? (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 |
+                                  (uint32_t)qh[3] << 24
+                            : 0u;
+    for (int j = 0; j < 16; j++) {
+        q[j] = (qs[j] & 0x0f) | (int)((h >> j) & 1u) << 4;
+        q[j + 16] = (qs[j] >> 4) | (int)((h >> (j + 16)) & 1u) << 4;
+    }
+}
+
+/* The quants of one block packed (q in 0..nmax, weight order). */
+static void q51_pack(mw_dtype t, const int q[32], uint8_t *b)
+{
+    const int has_m = t != MW_DTYPE_Q5_0, five = t != MW_DTYPE_Q4_1;
+    uint8_t *qh = b + (has_m ? 4 : 2), *qs = qh + (five ? 4 : 0);
+    uint32_t h = 0;
+    for (int j = 0; j < 16; j++) {
+        qs[j] = (uint8_t)((q[j] & 0x0f) | (q[j + 16] & 0x0f) << 4);
+        h |= (uint32_t)((q[j] >> 4) & 1) << j | (uint32_t)((q[j + 16] >> 4) & 1) << (j + 16);
+    }
+    if (five)
+        for (int i = 0; i < 4; i++) qh[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* ggml's reference quantizers (what llama-quantize writes without an
+ * importance matrix): Q4_1 / Q5_1 take the block's min and max, d = (max -
+ * min)/nmax, m = min, q = (int)((x - min)/d + 0.5) at most nmax; Q5_0 takes
+ * the first value of largest magnitude max, d = max/-16, q = (int)(x/d +
+ * 16.5) at most 31. (ggml does not clamp Q5_1's q; it cannot exceed 31
+ * there but for float rounding, which clamping keeps in range.) */
+static void quant_row_q51(mw_dtype t, const float *src, uint8_t *out, int64_t k)
+{
+    const int nmax = t == MW_DTYPE_Q4_1 ? 15 : 31;
+    const size_t bytes = q51_bytes(t);
+    for (int64_t b = 0; b < k / MW_K_QK; b++, src += MW_K_QK, out += bytes) {
+        int q[32];
+        memset(out, 0, bytes);
+        if (t == MW_DTYPE_Q5_0) {
+            float amax = 0.0f, max = 0.0f;
+            for (int j = 0; j < MW_K_QK; j++) {
+                if (amax < fabsf(src[j])) {
+                    amax = fabsf(src[j]);
+                    max = src[j];
+                }
+            }
+            const float d = max / -16.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            blk_set_d(out, d);
+            for (int j = 0; j < MW_K_QK; j++) {
+                const int v = (int8_t)(src[j] * id + 16.5f);
+                q[j] = v > 31 ? 31 : v;
+            }
+        } else {
+            float lo = src[0], hi = src[0];
+            for (int j = 1; j < MW_K_QK; j++) {
+                lo = fminf(lo, src[j]);
+                hi = fmaxf(hi, src[j]);
+            }
+            const float d = (hi - lo) / (float)nmax, id = d != 0.0f ? 1.0f / d : 0.0f;
+            blk_set_d(out, d);
+            blk_set_d(out + 2, lo);
+            for (int j = 0; j < MW_K_QK; j++) {
+                const int v = (int)(uint8_t)((src[j] - lo) * id + 0.5f);
+                q[j] = v > nmax ? nmax : v;
+            }
+        }
+        q51_pack(t, q, out);
+    }
+}
+
+void mw_k_quant_row_q4_1(const float *src, void *dst, int64_t k)
+{
+    quant_row_q51(MW_DTYPE_Q4_1, src, dst, k);
+}
+
+void mw_k_quant_row_q5_0(const float *src, void *dst, int64_t k)
+{
+    quant_row_q51(MW_DTYPE_Q5_0, src, dst, k);
+}
+
+void mw_k_quant_row_q5_1(const float *src, void *dst, int64_t k)
+{
+    quant_row_q51(MW_DTYPE_Q5_1, src, dst, k);
+}
+
+/* Q8_1 as llama.cpp's CPU backend quantizes activations for Q4_1 / Q5_1:
+ * Q8_0's act rounding (id = 127/amax, half to even; d = amax/127 stored
+ * f16), and s = d * Σ q with the unrounded d, stored f16. */
+void mw_k_quant_row_q8_1_act(const float *src, void *dst, int64_t k)
+{
+    uint8_t *out = dst;
+    for (int64_t b = 0; b < k / MW_K_QK; b++, src += MW_K_QK, out += MW_K_Q8_1_BYTES) {
+        float amax = 0.0f;
+        for (int j = 0; j < MW_K_QK; j++) amax = fmaxf(amax, fabsf(src[j]));
+        const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < MW_K_QK; j++) {
+            const int v = (int)nearbyintf(src[j] * id);
+            out[4 + j] = (uint8_t)(int8_t)v;
+            sum += v;
+        }
+        blk_set_d(out, d);
+        blk_set_d(out + 2, d * (float)sum);
+    }
+}
+
+/* Σ over blocks of (d_w d_x) isum [+ m_w s_x], in ggml's order. */
+static void matmul_q51_scalar(mw_dtype t, const void *W, const void *xp, float *y, int64_t m,
+                              int64_t n, int64_t k, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / MW_K_QK;
+    const size_t wb = q51_bytes(t), xb = t == MW_DTYPE_Q5_0 ? MW_K_Q8_0_BYTES : MW_K_Q8_1_BYTES;
+    const int off = t == MW_DTYPE_Q5_0 ? 16 : 0, xo = t == MW_DTYPE_Q5_0 ? 2 : 4;
+    int q[32];
+    float d, mn;
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = j0; j < j1; j++) {
+            const uint8_t *w = (const uint8_t *)W + (size_t)j * (size_t)nb * wb;
+            const uint8_t *xi = (const uint8_t *)xp + (size_t)i * (size_t)nb * xb;
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; b++, w += wb, xi += xb) {
+                q51_unpack(t, w, q, &d, &mn);
+                int32_t isum = 0;
+                for (int l = 0; l < MW_K_QK; l++) isum += (q[l] - off) * (int8_t)xi[xo + l];
+                if (off)
+                    acc += d * blk_d(xi) * (float)isum;
+                else
+                    acc += d * blk_d(xi) * (float)isum + mn * blk_d(xi + 2);
+            }
+            y[i * n + j] = acc;
+        }
+    }
+}
+
+static void matmul_q4_1_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_q51_scalar(MW_DTYPE_Q4_1, W, xp, y, m, n, k, j0, j1);
+}
+
+static void matmul_q5_0_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_q51_scalar(MW_DTYPE_Q5_0, W, xp, y, m, n, k, j0, j1);
+}
+
+static void matmul_q5_1_scalar(const void *W, const void *xp, float *y, int64_t m, int64_t n,
+                               int64_t k, int64_t j0, int64_t j1)
+{
+    matmul_q51_scalar(MW_DTYPE_Q5_1, W, xp, y, m, n, k, j0, j1);
+}
+
 /* ---- K-quants (super-blocks of 256 weights) --------------------------------
  * Byte layouts (ggml's block_q4_K / block_q5_K / block_q6_K):
  *   Q4_K 144 B: f16 d | f16 dmin | 12 B of 6-bit scales and mins for the 8
@@ -291,11 +468,68 @@ static inline int kq_clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Q4_K / Q5_K by rounding to nearest: each sub-block of 32 gets the scale
- * (max - min) / nmax and the min min(0, min x); the super-block's d and dmin
- * are the largest of them over 63, and the 6-bit scales and mins are rounded
- * against the f16-stored d and dmin; then each weight is rounded with the
- * sub-block's stored scale and min. */
+/* nearest integer, half to even, as nearbyintf in the default rounding mode
+ * but without a libm call (baseline x86-64 has no roundss): adding 1.5*2^23
+ * leaves no fraction bits; |v| is clamped to 2^22 first, far beyond any
+ * quant. */
+static inline int kq_nearest(float v)
+{
+    v = v > 4194304.0f ? 4194304.0f : v < -4194304.0f ? -4194304.0f : v;
+    const float t = v + 12582912.0f; /* C11 float arithmetic: not reassociated */
+    return (int)(t - 12582912.0f);
+}
+
+static float kq_weighted_fit(const float *x, const float *w, int n, float iscale, float min0,
+                             int nmax, float *a_out, float *b_out)
+{
+    float sw = 0.0f, sl = 0.0f, sll = 0.0f, sx = 0.0f, slx = 0.0f;
+    for (int l = 0; l < n; l++) {
+        const int q = kq_clamp(kq_nearest(iscale * (x[l] - min0)), 0, nmax);
+        sw += w[l];
+        sl += w[l] * (float)q;
+        sll += w[l] * (float)(q * q);
+        sx += w[l] * x[l];
+        slx += w[l] * (float)q * x[l];
+    }
+    const float D = sw * sll - sl * sl;
+    float a, b;
+    if (D > 0.0f) {
+        a = (sw * slx - sl * sx) / D;
+        b = (sll * sx - sl * slx) / D;
+        if (b > 0.0f) { /* the format has no positive offset */
+            b = 0.0f;
+            a = slx / sll;
+        }
+    } else { /* one level used: a constant sub-block */
+        a = sll > 0.0f ? slx / sll : 0.0f;
+        b = 0.0f;
+        if (sll == 0.0f) b = sw > 0.0f && sx < 0.0f ? sx / sw : 0.0f;
+    }
+    if (a < 0.0f) a = 0.0f;
+    /* Σ w (a q + b - x)^2 from the sums (Σ w x^2 is the same for every
+     * candidate, so it is left out: only the order matters) */
+    const float err = a * a * sll + 2.0f * a * b * sl + b * b * sw - 2.0f * a * slx - 2.0f * b * sx;
+    *a_out = a;
+    *b_out = b;
+    return err;
+}
+
+/* Q4_K / Q5_K with a scale search (the method of ggml's reference
+ * quantizers, written anew; docs/ENGINE.md):
+ *   1. Per sub-block of 32, weights w_l = x_l^2 + mean(x^2) (the mean over
+ *      the sub-block: large values count more, none counts nothing).
+ *   2. Candidate inverse scales iscale = (nmax + r) / (max - min0), min0 =
+ *      min(0, min x), for r = -1.0, -0.9, ..., +1.0 (21; r = 0 is the naive
+ *      round to nearest). Each rounds q_l = clamp(nearest(iscale (x_l -
+ *      min0)), 0, nmax) and re-fits x ≈ a q + b by weighted least squares
+ *      (b <= 0, since the format stores -b as a min >= 0; a >= 0); the pair
+ *      (a, -b) of least weighted squared error is kept.
+ *   3. The super-block's d and dmin are the largest scale and min over 63
+ *      (stored f16); the 6-bit scales and mins are rounded against them,
+ *      and every weight is rounded again with its sub-block's stored scale
+ *      d*sc and min dmin*m. */
+#define KQ_NCAND 21 /* r = -1.0 .. +1.0 in steps of 0.1 */
+
 static void quant_row_q45_k(const float *src, uint8_t *out, int64_t k, int nmax)
 {
     const int five = nmax == 31;
@@ -303,13 +537,30 @@ static void quant_row_q45_k(const float *src, uint8_t *out, int64_t k, int nmax)
     for (int64_t i = 0; i < k / MW_K_QKK; i++, src += MW_K_QKK, out += bytes) {
         float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
         for (int j = 0; j < 8; j++) {
-            float lo = 0.0f, hi = 0.0f;
+            const float *x = src + 32 * j;
+            float lo = 0.0f, hi = 0.0f, s2 = 0.0f, w[32];
             for (int l = 0; l < 32; l++) {
-                lo = fminf(lo, src[32 * j + l]);
-                hi = fmaxf(hi, src[32 * j + l]);
+                lo = fminf(lo, x[l]);
+                hi = fmaxf(hi, x[l]);
+                s2 += x[l] * x[l];
             }
-            scale[j] = (hi - lo) / (float)nmax;
+            const float avg = s2 / 32.0f;
+            for (int l = 0; l < 32; l++) w[l] = x[l] * x[l] + avg;
+            scale[j] = 0.0f;
             mins[j] = -lo;
+            if (hi > lo) {
+                float best = INFINITY;
+                for (int c = 0; c < KQ_NCAND; c++) {
+                    const float r = -1.0f + 0.1f * (float)c;
+                    float a, b;
+                    const float e = kq_weighted_fit(x, w, 32, ((float)nmax + r) / (hi - lo), lo, nmax, &a, &b);
+                    if (e < best) {
+                        best = e;
+                        scale[j] = a;
+                        mins[j] = -b;
+                    }
+                }
+            }
             max_scale = fmaxf(max_scale, scale[j]);
             max_min = fmaxf(max_min, mins[j]);
         }
@@ -320,8 +571,7 @@ static void quant_row_q45_k(const float *src, uint8_t *out, int64_t k, int nmax)
         int8_t q[MW_K_QKK];
         for (int j = 0; j < 8; j++) {
             const int sc = d > 0.0f ? kq_clamp((int)nearbyintf(scale[j] / d), 0, 63) : 0;
-            /* the min rounded up, so that x + dmin*m stays >= 0 */
-            const int m = dmin > 0.0f ? kq_clamp((int)ceilf(mins[j] / dmin), 0, 63) : 0;
+            const int m = dmin > 0.0f ? kq_clamp((int)nearbyintf(mins[j] / dmin), 0, 63) : 0;
             kq_set_scale_min(out + 4, j, sc, m);
             const float step = d * (float)sc, off = dmin * (float)m;
             for (int l = 0; l < 32; l++)
@@ -350,31 +600,68 @@ void mw_k_quant_row_q5_k(const float *src, void *dst, int64_t k)
     quant_row_q45_k(src, dst, k, 31);
 }
 
-/* Q6_K by rounding to nearest: each sub-block of 16 gets the scale amax/31,
- * the super-block's d is the largest over 127, the int8 scales are rounded
- * against the f16-stored d, and each weight is rounded into -32..31. */
+/* Q6_K with a scale search: per sub-block of 16, weights w_l = x_l^2 +
+ * mean(x^2); xm the value of largest magnitude (the first, with its sign);
+ * candidate inverse scales iscale = -(32 + r)/xm and +(31 + r)/xm for r =
+ * -1.0 .. +1.0 in steps of 0.1 (42: xm toward -32 or toward +31), each
+ * rounding q_l = clamp(nearest(iscale x_l), -32, 31) and fitting the signed
+ * scale a = Σ w x q / Σ w q^2 by weighted least squares; the a of least
+ * weighted squared error is kept. The super-block's d is the a of largest
+ * magnitude over -127 (stored f16; that sub-block's int8 scale is -127:
+ * ggml maps it to -128, but on the demo model llama.cpp 80fb11ac's results
+ * then part from the format's arithmetic on short prompts, with -127 or
+ * +127 they agree to 1e-5; docs/ENGINE.md), the int8 scales are rounded
+ * against it (-128..127), and each weight is rounded again into -32..31
+ * with its stored scale d*sc. */
 void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k)
 {
     uint8_t *out = dst;
     for (int64_t i = 0; i < k / MW_K_QKK; i++, src += MW_K_QKK, out += MW_K_Q6_K_BYTES) {
-        float scale[16], max_scale = 0.0f;
+        float scale[16], max_scale = 0.0f, amax_scale = 0.0f;
         for (int j = 0; j < 16; j++) {
-            float amax = 0.0f;
-            for (int l = 0; l < 16; l++) amax = fmaxf(amax, fabsf(src[16 * j + l]));
-            scale[j] = amax / 31.0f;
-            max_scale = fmaxf(max_scale, scale[j]);
+            const float *x = src + 16 * j;
+            float amax = 0.0f, xm = 0.0f, s2 = 0.0f, w[16];
+            for (int l = 0; l < 16; l++) {
+                if (fabsf(x[l]) > amax) {
+                    amax = fabsf(x[l]);
+                    xm = x[l];
+                }
+                s2 += x[l] * x[l];
+            }
+            const float avg = s2 / 16.0f;
+            for (int l = 0; l < 16; l++) w[l] = x[l] * x[l] + avg;
+            scale[j] = 0.0f;
+            float best = -1.0f; /* the largest (Σ w x q)^2 / Σ w q^2 = least error */
+            for (int c = 0; amax > 0.0f && c < 2 * KQ_NCAND; c++) {
+                const float r = -1.0f + 0.1f * (float)(c % KQ_NCAND);
+                const float is = c < KQ_NCAND ? -(32.0f + r) / xm : (31.0f + r) / xm;
+                float sxq = 0.0f, sqq = 0.0f;
+                for (int l = 0; l < 16; l++) {
+                    const float q = (float)kq_clamp(kq_nearest(is * x[l]), -32, 31);
+                    sxq += w[l] * x[l] * q;
+                    sqq += w[l] * q * q;
+                }
+                if (sqq > 0.0f && sxq * sxq / sqq > best) {
+                    best = sxq * sxq / sqq;
+                    scale[j] = sxq / sqq;
+                }
+            }
+            if (fabsf(scale[j]) > amax_scale) {
+                amax_scale = fabsf(scale[j]);
+                max_scale = scale[j];
+            }
         }
         memset(out, 0, MW_K_Q6_K_BYTES);
-        blk_set_d(out + 208, max_scale / 127.0f);
+        blk_set_d(out + 208, max_scale / -127.0f);
         const float d = blk_d(out + 208);
         int8_t q[MW_K_QKK];
         for (int j = 0; j < 16; j++) {
-            const int sc = d > 0.0f ? kq_clamp((int)nearbyintf(scale[j] / d), 0, 127) : 0;
+            const int sc = d != 0.0f ? kq_clamp((int)nearbyintf(scale[j] / d), -128, 127) : 0;
             out[192 + j] = (uint8_t)(int8_t)sc;
             const float step = d * (float)sc;
             for (int l = 0; l < 16; l++)
-                q[16 * j + l] = (int8_t)(step > 0.0f ? kq_clamp((int)nearbyintf(src[16 * j + l] / step), -32, 31)
-                                                     : 0);
+                q[16 * j + l] = (int8_t)(step != 0.0f ? kq_clamp((int)nearbyintf(src[16 * j + l] / step), -32, 31)
+                                                      : 0);
         }
         uint8_t *ql = out, *qh = out + 128;
         for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
@@ -585,6 +872,9 @@ static const mw_k_ops ops_scalar = {
     .rmsnorm = mw_kref_rmsnorm,
     .softmax = mw_kref_softmax,
     .silu_mul = mw_kref_silu_mul,
+    .matmul_q4_1 = matmul_q4_1_scalar,
+    .matmul_q5_0 = matmul_q5_0_scalar,
+    .matmul_q5_1 = matmul_q5_1_scalar,
 };
 
 static const mw_k_ops *ops_for(int isa)
@@ -667,7 +957,8 @@ static inline const mw_k_ops *ops(void)
 int mw_k_supported(mw_dtype t)
 {
     return t == MW_DTYPE_F32 || t == MW_DTYPE_F16 || t == MW_DTYPE_BF16 || t == MW_DTYPE_Q8_0 ||
-           t == MW_DTYPE_Q4_0 || t == MW_DTYPE_Q4_K || t == MW_DTYPE_Q5_K || t == MW_DTYPE_Q6_K;
+           t == MW_DTYPE_Q4_0 || t == MW_DTYPE_Q4_K || t == MW_DTYPE_Q5_K || t == MW_DTYPE_Q6_K ||
+           t == MW_DTYPE_Q4_1 || t == MW_DTYPE_Q5_0 || t == MW_DTYPE_Q5_1; /* issue #14 */
 }
 
 void mw_k_quant_row_q8_0_act(const float *src, void *dst, int64_t k)
@@ -725,6 +1016,24 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k)
     case MW_DTYPE_Q6_K:
         kq_dequant_row(t, b, dst, k);
         break;
+    case MW_DTYPE_Q4_1: /* issue #14 */
+    case MW_DTYPE_Q5_0:
+    case MW_DTYPE_Q5_1: {
+        int q[32];
+        float d, mn;
+        const int off = t == MW_DTYPE_Q5_0 ? 16 : 0;
+        for (int64_t i = 0; i < k / MW_K_QK; i++, b += q51_bytes(t)) {
+            q51_unpack(t, b, q, &d, &mn);
+            for (int j = 0; j < MW_K_QK; j++) dst[i * MW_K_QK + j] = (float)(q[j] - off) * d + mn;
+        }
+        break;
+    }
+    case MW_DTYPE_Q8_1: /* activations only (mw_k_prepare_x) */
+        for (int64_t i = 0; i < k / MW_K_QK; i++, b += MW_K_Q8_1_BYTES) {
+            const float d = blk_d(b);
+            for (int j = 0; j < MW_K_QK; j++) dst[i * MW_K_QK + j] = (float)(int8_t)b[4 + j] * d;
+        }
+        break;
     case MW_DTYPE_Q8_K: /* activations only (mw_k_prepare_x) */
         for (int64_t i = 0; i < k / MW_K_QKK; i++, b += MW_K_Q8_K_BYTES) {
             const float d = mw_kq8k_d(b);
@@ -741,7 +1050,10 @@ static mw_dtype x_type(mw_dtype wt)
 {
     switch (wt) {
     case MW_DTYPE_Q8_0:
-    case MW_DTYPE_Q4_0: return MW_DTYPE_Q8_0;
+    case MW_DTYPE_Q4_0:
+    case MW_DTYPE_Q5_0: return MW_DTYPE_Q8_0;
+    case MW_DTYPE_Q4_1:
+    case MW_DTYPE_Q5_1: return MW_DTYPE_Q8_1; /* issue #14: with the block sums */
     case MW_DTYPE_Q4_K:
     case MW_DTYPE_Q5_K:
     case MW_DTYPE_Q6_K: return MW_DTYPE_Q8_K;
@@ -771,6 +1083,8 @@ void mw_k_prepare_x(mw_dtype wt, const float *x, int64_t m, int64_t k, void *xq)
             o->quant_row_q8_0_act(x + i * k, dst, k);
         else if (xt == MW_DTYPE_Q8_K)
             o->quant_row_q8_k(x + i * k, dst, k);
+        else if (xt == MW_DTYPE_Q8_1)
+            mw_k_quant_row_q8_1_act(x + i * k, dst, k);
         else if (xt == MW_DTYPE_F16)
             o->row_to_f16(x + i * k, dst, k);
         else
@@ -789,6 +1103,9 @@ static mw_k_matmul_fn matmul_for(const mw_k_ops *o, mw_dtype wt)
     case MW_DTYPE_Q4_K: return o->matmul_q4_k;
     case MW_DTYPE_Q5_K: return o->matmul_q5_k;
     case MW_DTYPE_Q6_K: return o->matmul_q6_k;
+    case MW_DTYPE_Q4_1: return o->matmul_q4_1;
+    case MW_DTYPE_Q5_0: return o->matmul_q5_0;
+    case MW_DTYPE_Q5_1: return o->matmul_q5_1;
     default: return NULL;
     }
 }

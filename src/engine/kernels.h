@@ -3,7 +3,8 @@
  * (mw_kref_*) that the optimized path (mw_k_*) is tested against.
  *
  * Weights are rows of a matrix W [n, k] (GGUF/ggml order: k contiguous), in
- * any of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K. Activations are f32. As llama.cpp does
+ * any of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (and Q4_1, Q5_0,
+ * Q5_1: end of file). Activations are f32. As llama.cpp does
  * on the CPU, a product with quantized weights first quantizes the
  * activation row, to Q8_0 (blocks of 32, f16 scale) for Q8_0 and Q4_0
  * weights and to Q8_K (blocks of 256, f32 scale, sums of each 16) for the
@@ -30,8 +31,11 @@ void mw_k_dequant_row(mw_dtype t, const void *src, float *dst, int64_t k);
 void mw_k_quant_row_q8_0(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q4_0(const float *src, void *dst, int64_t k);
 /* Quantizes a row (k a multiple of 256) to the K-quants Q4_K / Q5_K / Q6_K
- * by rounding to nearest with the format's scales (not ggml's searched
- * scales: valid blocks, a little larger error; docs/ENGINE.md). */
+ * with a scale search like ggml's reference quantizers: per sub-block, the
+ * scale (and min) of least weighted squared error (weights x^2 + mean x^2)
+ * over 21 (Q6_K: 42) candidate scales around the naive one, each re-fitted
+ * by weighted least squares; then the super-block scales and every weight
+ * rounded with the stored scales (kernels.c, docs/ENGINE.md). */
 void mw_k_quant_row_q4_k(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q5_k(const float *src, void *dst, int64_t k);
 void mw_k_quant_row_q6_k(const float *src, void *dst, int64_t k);
@@ -92,5 +96,17 @@ void mw_k_axpy(float *y, float a, const float *x, int64_t n);
  * mw_k_quant_row_supported(t) says it can write; other types leave dst. */
 void mw_k_quant_row(mw_dtype t, const float *src, void *dst, int64_t k);
 int  mw_k_quant_row_supported(mw_dtype t);
+/* ---- issue #14: Q4_1, Q5_0, Q5_1 ---------------------------------------------
+ * ggml's reference quantizers for its blocks of 32 (layouts in kernels.c;
+ * k a multiple of 32). mw_k_dequant_row and mw_k_matmul take these types;
+ * their products quantize x to Q8_0 (Q5_0) or to Q8_1 (Q4_1, Q5_1), as
+ * llama.cpp's CPU backend does. */
+void mw_k_quant_row_q4_1(const float *src, void *dst, int64_t k);
+void mw_k_quant_row_q5_0(const float *src, void *dst, int64_t k);
+void mw_k_quant_row_q5_1(const float *src, void *dst, int64_t k);
+/* Q8_1 as llama.cpp's CPU backend quantizes activations (36-byte blocks:
+ * f16 d, f16 s = d * Σ q, int8 qs[32]; rounding as mw_k_quant_row_q8_0_act).
+ * mw_k_dequant_row reads it. */
+void mw_k_quant_row_q8_1_act(const float *src, void *dst, int64_t k);
 
 #endif /* MW_ENGINE_KERNELS_H */

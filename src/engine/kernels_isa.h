@@ -53,6 +53,8 @@ typedef struct mw_k_ops {
     void  (*rmsnorm)(float *y, const float *x, const float *w, int64_t n, float eps);
     void  (*softmax)(float *x, int64_t n);
     void  (*silu_mul)(float *g, const float *u, int64_t n);
+    /* issue #14: Q4_1 / Q5_1 (x in Q8_1) and Q5_0 (x in Q8_0) weights */
+    mw_k_matmul_fn matmul_q4_1, matmul_q5_0, matmul_q5_1;
 } mw_k_ops;
 
 /* Bytes of one block of the types the kernels know (ggml's block layouts; src/format/dtype.c). */
@@ -64,6 +66,11 @@ typedef struct mw_k_ops {
 #define MW_K_Q5_K_BYTES 176   /* f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] */
 #define MW_K_Q6_K_BYTES 210   /* u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d        */
 #define MW_K_Q8_K_BYTES 292   /* f32 d; i8 qs[256]; i16 bsums[16] (sums of 16 qs)  */
+/* issue #14: ggml's other blocks of 32 (qh: bit j = fifth bit of weight j) */
+#define MW_K_Q4_1_BYTES 20    /* f16 d, m; u8 qs[16]            */
+#define MW_K_Q5_0_BYTES 22    /* f16 d; u8 qh[4]; u8 qs[16]     */
+#define MW_K_Q5_1_BYTES 24    /* f16 d, m; u8 qh[4]; u8 qs[16]  */
+#define MW_K_Q8_1_BYTES 36    /* f16 d, s (= d * Σ qs); i8 qs[32] */
 
 /* K-quant weights times Q8_K x, one super-block of 256: every path sums the
  * integer products of the super-block exactly (isum: Σ_sub sc·Σ q·xq, with

@@ -29,6 +29,10 @@
  * f16 / bf16 row converters write the same bytes as the scalar ones (tests
  * check it).
  *
+ * Q4_1, Q5_0, Q5_1 (issue #14) take one block per step, 256-bit: AVX2 with
+ * vpmaddubsw (Q4_1 / Q5_1 quants are unsigned as they are; Q5_0 takes the
+ * sign trick), AVX-512 with VNNI vpdpbusd; their mins add m * s_x per block.
+ *
  * K-quants (Q4_K, Q5_K, Q6_K) times x in Q8_K are the exception to the
  * per-lane float sums: each super-block's integer sums are reduced exactly
  * and added in the reference's float order (mw_kq_acc), so their results
@@ -266,6 +270,80 @@ MATMUL(matmul_f16_avx2, T_AVX2, t2_f16, (size_t)k * 2, (size_t)k * 2)
 MATMUL(matmul_bf16_avx2, T_AVX2, t2_bf16, (size_t)k * 2, (size_t)k * 2)
 MATMUL(matmul_q8_0_avx2, T_AVX2, t2_q8_0, q_row(k, MW_K_Q8_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
 MATMUL(matmul_q4_0_avx2, T_AVX2, t2_q4_0, q_row(k, MW_K_Q4_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
+
+/* ---- issue #14: Q4_1, Q5_0, Q5_1 weights (AVX2) ---------------------------
+ * One block of 32 per step, as the Q4_0 tile: the raw quants (0..15 or
+ * 0..31) in element order, the fifth bits spread from qh (bit e -> 16 in
+ * byte e). Q5_0 (x in Q8_0) takes q - 16 with the sign trick; Q4_1 / Q5_1
+ * (x in Q8_1) are unsigned, so vpmaddubsw takes them as they are, and the
+ * min adds m * s_x once per block (summed apart from the lanes). WT: 0 Q4_1,
+ * 1 Q5_0, 2 Q5_1. */
+INLINE T_AVX2 __m256i q5_hbits_avx2(const uint8_t *qh)
+{
+    uint32_t h;
+    memcpy(&h, qh, sizeof h);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), shuf);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit), _mm256_set1_epi8(16));
+}
+
+#define Q51_WB(WT) ((WT) == 0 ? MW_K_Q4_1_BYTES : (WT) == 1 ? MW_K_Q5_0_BYTES : MW_K_Q5_1_BYTES)
+#define Q51_XB(WT) ((WT) == 1 ? MW_K_Q8_0_BYTES : MW_K_Q8_1_BYTES)
+
+INLINE T_AVX2 __m256i q51_raw_avx2(const uint8_t *p, const int WT)
+{
+    if (WT == 0) return q4_elems(p + 4, 1);
+    const uint8_t *qh = p + (WT == 1 ? 2 : 4);
+    return _mm256_or_si256(q4_elems(qh + 4, 1), q5_hbits_avx2(qh));
+}
+
+INLINE T_AVX2 void q51_tile_avx2(const uint8_t *W, size_t wrow, const uint8_t *X, size_t xrow,
+    float *y, int64_t n, int64_t k, const uint8_t *pf, const int R, const int C, const int WT)
+{
+    const size_t wb = Q51_WB(WT), xb = Q51_XB(WT);
+    const int xo = WT == 1 ? 2 : 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4][4];
+    float macc[4][4] = {{0}};
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    const int64_t nb = k / MW_K_QK;
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i wv[4], aw[4];
+        float dw[4], mw[4];
+        UNROLL for (int c = 0; c < C; c++) {
+            const uint8_t *p = W + c * wrow + (size_t)b * wb;
+            if (pf) PF(pf + ((size_t)b * C + c) * wb);
+            dw[c] = blk_d(p);
+            mw[c] = WT == 1 ? 0.0f : blk_d(p + 2);
+            wv[c] = q51_raw_avx2(p, WT);
+            if (WT == 1) wv[c] = _mm256_sub_epi8(wv[c], _mm256_set1_epi8(16));
+            aw[c] = WT == 1 ? _mm256_sign_epi8(wv[c], wv[c]) : wv[c];
+        }
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *p = X + r * xrow + (size_t)b * xb;
+            const float dx = blk_d(p), sx = WT == 1 ? 0.0f : blk_d(p + 2);
+            const __m256i xv = _mm256_loadu_si256((const __m256i *)(p + xo));
+            UNROLL for (int c = 0; c < C; c++) {
+                const __m256i s16 = _mm256_maddubs_epi16(aw[c], WT == 1 ? _mm256_sign_epi8(xv, wv[c]) : xv);
+                const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[c] * dx), s, acc[r][c]);
+                if (WT != 1) macc[r][c] += mw[c] * sx;
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int c = 0; c < C; c++) y[r * n + c] = hsum256(acc[r][c]) + macc[r][c];
+}
+
+TILES_AVX2(t2_q4_1, q51_tile_avx2, 0)
+TILES_AVX2(t2_q5_0, q51_tile_avx2, 1)
+TILES_AVX2(t2_q5_1, q51_tile_avx2, 2)
+MATMUL(matmul_q4_1_avx2, T_AVX2, t2_q4_1, q_row(k, MW_K_Q4_1_BYTES), q_row(k, MW_K_Q8_1_BYTES))
+MATMUL(matmul_q5_0_avx2, T_AVX2, t2_q5_0, q_row(k, MW_K_Q5_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
+MATMUL(matmul_q5_1_avx2, T_AVX2, t2_q5_1, q_row(k, MW_K_Q5_1_BYTES), q_row(k, MW_K_Q8_1_BYTES))
 
 /* ---- rows (AVX2) ---------------------------------------------------------- */
 
@@ -746,6 +824,9 @@ const mw_k_ops mw_k_ops_avx2 = {
     .rmsnorm = rmsnorm_avx2,
     .softmax = softmax_avx2,
     .silu_mul = silu_mul_avx2,
+    .matmul_q4_1 = matmul_q4_1_avx2, /* issue #14 */
+    .matmul_q5_0 = matmul_q5_0_avx2,
+    .matmul_q5_1 = matmul_q5_1_avx2,
 };
 
 /* ======================================================================= */
@@ -972,6 +1053,64 @@ MATMUL(matmul_f16_avx512, T_AVX512, t5_f16, (size_t)k * 2, (size_t)k * 2)
 MATMUL(matmul_bf16_avx512, T_AVX512, t5_bf16, (size_t)k * 2, (size_t)k * 2)
 MATMUL(matmul_q8_0_avx512, T_AVX512, t5_q8_0, q_row(k, MW_K_Q8_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
 MATMUL(matmul_q4_0_avx512, T_AVX512, t5_q4_0, q_row(k, MW_K_Q4_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
+
+/* ---- issue #14: Q4_1, Q5_0, Q5_1 weights (AVX-512) -------------------------
+ * As the AVX2 tile, with VNNI on 256-bit vectors: the raw quants are the
+ * unsigned operand of vpdpbusd, the fifth bits come from qh as a byte mask,
+ * and Q5_0's -16 is the accumulator's start -16 Σx (one vpdpbusd per x
+ * block). */
+INLINE T_AVX512 __m256i q51_raw_avx512(const uint8_t *p, const int WT)
+{
+    if (WT == 0) return q4_elems(p + 4, 1);
+    const uint8_t *qh = p + (WT == 1 ? 2 : 4);
+    uint32_t h;
+    memcpy(&h, qh, sizeof h);
+    return _mm256_or_si256(q4_elems(qh + 4, 1), _mm256_maskz_mov_epi8((__mmask32)h, _mm256_set1_epi8(16)));
+}
+
+INLINE T_AVX512 void q51_tile_avx512(const uint8_t *W, size_t wrow, const uint8_t *X, size_t xrow,
+    float *y, int64_t n, int64_t k, const uint8_t *pf, const int R, const int C, const int WT)
+{
+    const size_t wb = Q51_WB(WT), xb = Q51_XB(WT);
+    const int xo = WT == 1 ? 2 : 4;
+    const __m256i z = _mm256_setzero_si256(), b16 = _mm256_set1_epi8(16);
+    __m256 acc[4][4];
+    float macc[4][4] = {{0}};
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    const int64_t nb = k / MW_K_QK;
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i wu[4];
+        float dw[4], mw[4];
+        UNROLL for (int c = 0; c < C; c++) {
+            const uint8_t *p = W + c * wrow + (size_t)b * wb;
+            if (pf) PF(pf + ((size_t)b * C + c) * wb);
+            dw[c] = blk_d(p);
+            mw[c] = WT == 1 ? 0.0f : blk_d(p + 2);
+            wu[c] = q51_raw_avx512(p, WT);
+        }
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *p = X + r * xrow + (size_t)b * xb;
+            const float dx = blk_d(p), sx = WT == 1 ? 0.0f : blk_d(p + 2);
+            const __m256i xv = _mm256_loadu_si256((const __m256i *)(p + xo));
+            const __m256i start = WT == 1 ? _mm256_sub_epi32(z, _mm256_dpbusd_epi32(z, b16, xv)) : z;
+            UNROLL for (int c = 0; c < C; c++) {
+                const __m256 s = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(start, wu[c], xv));
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[c] * dx), s, acc[r][c]);
+                if (WT != 1) macc[r][c] += mw[c] * sx;
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int c = 0; c < C; c++) y[r * n + c] = hsum256(acc[r][c]) + macc[r][c];
+}
+
+TILES_AVX512(t5_q4_1, q51_tile_avx512, 0)
+TILES_AVX512(t5_q5_0, q51_tile_avx512, 1)
+TILES_AVX512(t5_q5_1, q51_tile_avx512, 2)
+MATMUL(matmul_q4_1_avx512, T_AVX512, t5_q4_1, q_row(k, MW_K_Q4_1_BYTES), q_row(k, MW_K_Q8_1_BYTES))
+MATMUL(matmul_q5_0_avx512, T_AVX512, t5_q5_0, q_row(k, MW_K_Q5_0_BYTES), q_row(k, MW_K_Q8_0_BYTES))
+MATMUL(matmul_q5_1_avx512, T_AVX512, t5_q5_1, q_row(k, MW_K_Q5_1_BYTES), q_row(k, MW_K_Q8_1_BYTES))
 
 /* ---- rows (AVX-512) --------------------------------------------------------- */
 
@@ -1222,6 +1361,9 @@ const mw_k_ops mw_k_ops_avx512 = {
     .rmsnorm = rmsnorm_avx512,
     .softmax = softmax_avx512,
     .silu_mul = silu_mul_avx512,
+    .matmul_q4_1 = matmul_q4_1_avx512, /* issue #14 */
+    .matmul_q5_0 = matmul_q5_0_avx512,
+    .matmul_q5_1 = matmul_q5_1_avx512,
 };
 
 #else /* not x86: kernels.c uses the scalar path only */

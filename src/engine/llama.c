@@ -141,6 +141,9 @@ static void gen_rows(void *p, int ith, int nth)
         case MW_DTYPE_Q4_K: mw_k_quant_row_q4_k(row, dst, a->cols); break;
         case MW_DTYPE_Q5_K: mw_k_quant_row_q5_k(row, dst, a->cols); break;
         case MW_DTYPE_Q6_K: mw_k_quant_row_q6_k(row, dst, a->cols); break;
+        case MW_DTYPE_Q4_1: mw_k_quant_row_q4_1(row, dst, a->cols); break; /* issue #14 */
+        case MW_DTYPE_Q5_0: mw_k_quant_row_q5_0(row, dst, a->cols); break;
+        case MW_DTYPE_Q5_1: mw_k_quant_row_q5_1(row, dst, a->cols); break;
         default: break;
         }
     }
@@ -200,7 +203,8 @@ static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t 
         return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
                           "%s: tensor %s has type %s; the engine runs %s", L->path, name,
                           mw_dtype_get(t->dtype)->name,
-                          is_norm ? "norms in F32" : "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights");
+                          is_norm ? "norms in F32"
+                                  : "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights");
     w->type = t->dtype;
     w->rows = rows;
     w->cols = cols;

@@ -377,9 +377,13 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     if (q_dim > k) k = q_dim;
     if (hp->n_ff > k) k = hp->n_ff;
     switch (wt) {
-    case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q4_1: case MW_DTYPE_Q5_0:
-    case MW_DTYPE_Q5_1: {
+    case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q5_0: {
         uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);
+        return b == MW_UNKNOWN ? 0 : n * b;
+    }
+    /* issue #14: Q4_1 / Q5_1 take x in Q8_1 (with block sums, as llama.cpp): 36 bytes per 32 */
+    case MW_DTYPE_Q4_1: case MW_DTYPE_Q5_1: {
+        uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_1, k);
         return b == MW_UNKNOWN ? 0 : n * b;
     }
     /* the K-quants take x in Q8_K (as llama.cpp): 292 bytes per 256 */

@@ -63,3 +63,28 @@ got=$(json_get "$T/demo.run.json" .measured.weights_bytes) || exit
 want=$(json_get "$T/demo.run.json" .predicted.weights_bytes) || exit
 expect_eq "demo q4_k: measured weights against the plan's" "$got" "$want"
 ok "memwall convert --demo --dtype q4_k, then run"
+
+# issue #14: ggml's Q4_1, Q5_0 and Q5_1 (what llama-quantize falls back to
+# where rows are not a multiple of 256): the demo model converted to each
+# runs, its weights and scratch as the plan says; the prepared rows of x are
+# Q8_1 (36 bytes per 32) for Q4_1 / Q5_1 and Q8_0 (34) for Q5_0
+for t in q4_1 q5_0 q5_1; do
+  expect_exit 0 "$MW" convert --demo --dtype "$t" "$T/demo-$t.gguf"
+  expect_exit 0 "$MW" run "$T/demo-$t.gguf" --tokens 1,2,3 --gen 2 --json
+  cp "$T/stdout" "$T/demo-$t.run.json"
+  for k in weights_bytes scratch_bytes; do
+    got=$(json_get "$T/demo-$t.run.json" ".measured.$k") || exit
+    want=$(json_get "$T/demo-$t.run.json" ".predicted.$k") || exit
+    expect_eq "demo $t: measured $k against the plan's" "$got" "$want"
+  done
+  expect_json "$T/demo-$t.run.json" .gen_tokens 2
+done
+s41=$(json_get "$T/demo-q4_1.run.json" .measured.scratch_bytes) || exit
+s50=$(json_get "$T/demo-q5_0.run.json" .measured.scratch_bytes) || exit
+expect_eq "scratch: Q8_1 rows (Q4_1) against Q8_0 rows (Q5_0), 36:34" $((s41 * 34)) $((s50 * 36))
+w41=$(json_get "$T/demo-q4_1.run.json" .measured.weights_bytes) || exit
+w51=$(json_get "$T/demo-q5_1.run.json" .measured.weights_bytes) || exit
+w50=$(json_get "$T/demo-q5_0.run.json" .measured.weights_bytes) || exit
+# 20, 22, 24 bytes per 32 weights (the F32 norms the same in all three)
+expect_eq "weights: Q5_0 - Q4_1 = Q5_1 - Q5_0" $((w50 - w41)) $((w51 - w50))
+ok "memwall convert --demo --dtype q4_1|q5_0|q5_1, then run: weights and scratch as planned"

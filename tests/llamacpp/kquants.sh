@@ -3,14 +3,17 @@
 # memwall (mw-gen-gguf --dtype q4_k | q5_k | q6_k | q4_k_m, with the demo
 # vocabulary llama.cpp needs) and on the demo model converted to them
 # (memwall convert --demo --dtype q4_k | q5_k | q6_k: 12 layers of width
-# 768 with hashed weights, whose continuations are not degenerate): does
+# 768 with hashed weights, whose continuations are not degenerate), and the
+# demo model in ggml's Q4_1, Q5_0 and Q5_1 (issue #14: the types
+# llama-quantize falls back to where rows are not a multiple of 256): does
 # memwall's engine continue prompts as llama.cpp does on the weight types
 # people download?
 #
 #   tests/llamacpp/kquants.sh
 #
-# Both engines quantize the activations of K-quant products to Q8_K and sum
-# integers per super-block, but llama.cpp scales its lanes before adding
+# Q5_0 products take x in Q8_0, Q4_1 / Q5_1 in Q8_1 (with its block sums)
+# in both engines. Both quantize the activations of K-quant products to
+# Q8_K and sum integers per super-block, but llama.cpp scales its lanes before adding
 # them (and may repack Q4_K for its AVX2 gemv), so a continuation may part
 # where llama.cpp's two best logits are nearly equal: near-ties are
 # accepted (MW_ALLOW_TIES=1 unless set), a divergence at a larger margin is
@@ -19,8 +22,8 @@
 # Shape (environment): MW_KQ_SHAPE, default
 #   "--layers 4 --embd 512 --heads 8 --kv-heads 4 --ff 1024 --vocab 2048 --ctx 256"
 # Also MW_GEN_GGUF (default build/tests/mw-gen-gguf), MW_KQ_TYPES (default
-# "q4_k q5_k q6_k q4_k_m"), MW_KQ_DEMO (default "q4_k q5_k q6_k"; empty: no
-# demo files) and check.sh's variables (MW_MEMWALL, ...).
+# "q4_k q5_k q6_k q4_k_m"), MW_KQ_DEMO (default "q4_k q5_k q6_k q4_1 q5_0
+# q5_1"; empty: no demo files) and check.sh's variables (MW_MEMWALL, ...).
 # Exit status: check.sh's (0 all same or near-tie, 1 a difference, 77 skipped).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +31,7 @@ root=$(cd "$here/../.." && pwd)
 GEN_GGUF=${MW_GEN_GGUF:-$root/build/tests/mw-gen-gguf}
 SHAPE=${MW_KQ_SHAPE:-"--layers 4 --embd 512 --heads 8 --kv-heads 4 --ff 1024 --vocab 2048 --ctx 256"}
 TYPES=${MW_KQ_TYPES:-"q4_k q5_k q6_k q4_k_m"}
-DEMO=${MW_KQ_DEMO-"q4_k q5_k q6_k"}
+DEMO=${MW_KQ_DEMO-"q4_k q5_k q6_k q4_1 q5_0 q5_1"}
 MEMWALL=${MW_MEMWALL:-$root/build/memwall}
 if [ ! -x "$GEN_GGUF" ]; then
   echo "kquants.sh: no mw-gen-gguf at $GEN_GGUF (build the tests, or set MW_GEN_GGUF)" >&2

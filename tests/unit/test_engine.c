@@ -383,7 +383,7 @@ static void bad_models_named(void **state)
     struct { spec sp; const char *want; } cases[] = {
         {{MW_DTYPE_F32, NULL, "blk.1.ffn_up.weight", NULL, 0}, "tensor blk.1.ffn_up.weight is missing"},
         {{MW_DTYPE_F32, NULL, NULL, "blk.0.attn_k.weight", 0}, "blk.0.attn_k.weight has shape [65, 64], expected [64, 64]"},
-        {{MW_DTYPE_Q8_1, NULL, NULL, NULL, 0}, "has type Q8_1; the engine runs F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K"},
+        {{MW_DTYPE_Q8_1, NULL, NULL, NULL, 0}, "has type Q8_1; the engine runs F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K"},
         {{MW_DTYPE_F32, "gpt2", NULL, NULL, 0}, "general.architecture is \"gpt2\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -72,11 +72,21 @@ static void assert_close(double a, double b, double rel, double scale, double ab
 }
 
 static const mw_dtype matmul_types[] = {MW_DTYPE_F32, MW_DTYPE_F16, MW_DTYPE_BF16, MW_DTYPE_Q8_0,
-                                        MW_DTYPE_Q4_0};
+                                        MW_DTYPE_Q4_0,
+                                        /* issue #14 */
+                                        MW_DTYPE_Q4_1, MW_DTYPE_Q5_0, MW_DTYPE_Q5_1};
 
 static int is_quant(mw_dtype t)
 {
-    return t == MW_DTYPE_Q8_0 || t == MW_DTYPE_Q4_0;
+    return t == MW_DTYPE_Q8_0 || t == MW_DTYPE_Q4_0 || t == MW_DTYPE_Q4_1 || t == MW_DTYPE_Q5_0 ||
+           t == MW_DTYPE_Q5_1;
+}
+
+/* the type x is prepared in: Q8_1 (with block sums) for Q4_1 / Q5_1 */
+static mw_dtype x_type_of(mw_dtype t)
+{
+    if (t == MW_DTYPE_Q4_1 || t == MW_DTYPE_Q5_1) return MW_DTYPE_Q8_1;
+    return is_quant(t) ? MW_DTYPE_Q8_0 : t;
 }
 
 /* Rows of f32 to weights of type t, always with the scalar path's
@@ -95,6 +105,9 @@ static void make_weights(mw_dtype t, const float *src, void *dst, int64_t n, int
         case MW_DTYPE_BF16: mw_k_row_to_bf16(s, (uint16_t *)d, k); break;
         case MW_DTYPE_Q8_0: mw_k_quant_row_q8_0(s, d, k); break;
         case MW_DTYPE_Q4_0: mw_k_quant_row_q4_0(s, d, k); break;
+        case MW_DTYPE_Q4_1: mw_k_quant_row_q4_1(s, d, k); break;
+        case MW_DTYPE_Q5_0: mw_k_quant_row_q5_0(s, d, k); break;
+        case MW_DTYPE_Q5_1: mw_k_quant_row_q5_1(s, d, k); break;
         default: fail();
         }
     }
@@ -140,8 +153,12 @@ static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0
 
     /* the exact value of what both computed: the dequantized operands' products in double */
     float *wd = xmalloc((size_t)k * 4), *xd = xmalloc((size_t)k * 4);
-    const mw_dtype xt = is_quant(t) ? MW_DTYPE_Q8_0 : t;
+    const mw_dtype xt = x_type_of(t);
     const size_t xrow = (size_t)mw_dtype_bytes(xt, (uint64_t)k);
+    /* Q4_1 / Q5_1 add each block's min times Q8_1's s = d Σq, stored f16:
+     * the exact product of the dequantized operands is off by that rounding
+     * (2^-11 of the min's term), so that comparison is looser there */
+    const double rel_exact = xt == MW_DTYPE_Q8_1 ? 2e-3 : 1e-5;
     char what[64];
     snprintf(what, sizeof what, "%s m=%lld k=%lld y", mw_dtype_get(t)->name, (long long)m, (long long)k);
     for (int64_t i = 0; i < m; i++) {
@@ -162,8 +179,8 @@ static void check_matmul(mw_dtype t, int64_t m, int64_t n, int64_t k, int64_t j0
                 scale += fabs((double)xd[l] * (double)wd[l]);
             }
             assert_close(y[i * n + j], yr[i * n + j], 1e-5, scale, 1e-30, what, i * n + j);
-            assert_close(y[i * n + j], exact, 1e-5, scale, 1e-30, what, i * n + j);
-            assert_close(yr[i * n + j], exact, 1e-5, scale, 1e-30, what, i * n + j);
+            assert_close(y[i * n + j], exact, rel_exact, scale, 1e-30, what, i * n + j);
+            assert_close(yr[i * n + j], exact, rel_exact, scale, 1e-30, what, i * n + j);
         }
     }
     free(wf); free(x); free(W); free(xq); free(y); free(yr); free(wd); free(xd);
@@ -481,6 +498,113 @@ static void q4_0_nibble_layout(void **state)
     for (int j = 0; j < 32; j++) assert_true(back[j] == (float)(j * 8 - 128) * 0.5f);
 }
 
+/* issue #14: Q4_1 / Q5_0 / Q5_1 / Q8_1 blocks built by hand from ggml's
+ * layouts (block_q4_1: f16 d, f16 m, qs[16]; block_q5_0: f16 d, qh[4],
+ * qs[16]; block_q5_1: f16 d, f16 m, qh[4], qs[16]; block_q8_1: f16 d, f16
+ * s, qs[32]), on values each quantizer represents exactly (q[j] = j). */
+static void q51_layouts(void **state)
+{
+    path_of(state);
+    float x[32], back[32];
+    uint8_t b[36];
+    /* Q5_0: x = (j - 16)/2: max -8 (first of largest magnitude), d = 0.5 */
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16) * 0.5f;
+    mw_k_quant_row_q5_0(x, b, 32);
+    assert_int_equal(b[0] | b[1] << 8, 0x3800);
+    assert_int_equal(b[2], 0x00); assert_int_equal(b[3], 0x00);
+    assert_int_equal(b[4], 0xff); assert_int_equal(b[5], 0xff); /* weights 16..31 have bit 4 */
+    for (int j = 0; j < 16; j++) assert_int_equal(b[6 + j], j | j << 4);
+    mw_k_dequant_row(MW_DTYPE_Q5_0, b, back, 32);
+    for (int j = 0; j < 32; j++) assert_true(back[j] == x[j]);
+    /* Q4_1: x = 1 + (j % 16)/4: min 1, d = 0.25 */
+    for (int j = 0; j < 32; j++) x[j] = 1.0f + 0.25f * (float)(j % 16);
+    mw_k_quant_row_q4_1(x, b, 32);
+    assert_int_equal(b[0] | b[1] << 8, 0x3400);
+    assert_int_equal(b[2] | b[3] << 8, 0x3c00);
+    for (int j = 0; j < 16; j++) assert_int_equal(b[4 + j], j | j << 4);
+    mw_k_dequant_row(MW_DTYPE_Q4_1, b, back, 32);
+    for (int j = 0; j < 32; j++) assert_true(back[j] == x[j]);
+    /* Q5_1: x = -2 + j/8: min -2, d = 0.125 */
+    for (int j = 0; j < 32; j++) x[j] = -2.0f + 0.125f * (float)j;
+    mw_k_quant_row_q5_1(x, b, 32);
+    assert_int_equal(b[0] | b[1] << 8, 0x3000);
+    assert_int_equal(b[2] | b[3] << 8, 0xc000);
+    assert_int_equal(b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24, 0xffff0000u);
+    for (int j = 0; j < 16; j++) assert_int_equal(b[8 + j], j | j << 4);
+    mw_k_dequant_row(MW_DTYPE_Q5_1, b, back, 32);
+    for (int j = 0; j < 32; j++) assert_true(back[j] == x[j]);
+    /* a constant block: d = 0, every weight the min */
+    for (int j = 0; j < 32; j++) x[j] = -0.75f;
+    mw_k_quant_row_q5_1(x, b, 32);
+    mw_k_dequant_row(MW_DTYPE_Q5_1, b, back, 32);
+    for (int j = 0; j < 32; j++) assert_true(back[j] == -0.75f);
+    /* Q8_1: x = j - 10: d = 21/127, q = nearest(x 127/21), s = d Σq */
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 10);
+    mw_k_quant_row_q8_1_act(x, b, 32);
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        const int q = (int)nearbyintf(x[j] * (127.0f / 21.0f));
+        assert_int_equal((int8_t)b[4 + j], q);
+        sum += q;
+    }
+    assert_int_equal((int8_t)b[4 + 31], 127);
+    assert_int_equal(b[0] | b[1] << 8, mw_fp32_to_fp16(21.0f / 127.0f));
+    assert_int_equal(b[2] | b[3] << 8, mw_fp32_to_fp16(21.0f / 127.0f * (float)sum));
+    /* the product of the Q5_1 block above (rebuilt) with this x:
+     * d_w d_x Σ q_w q_x + m_w s_x */
+    for (int j = 0; j < 32; j++) back[j] = -2.0f + 0.125f * (float)j;
+    uint8_t w[MW_K_Q5_1_BYTES];
+    mw_k_quant_row_q5_1(back, w, 32);
+    int32_t isum = 0;
+    for (int j = 0; j < 32; j++) isum += j * (int8_t)b[4 + j];
+    const float want = 0.125f * mw_fp16_to_fp32((uint16_t)(b[0] | b[1] << 8)) * (float)isum +
+                       -2.0f * mw_fp16_to_fp32((uint16_t)(b[2] | b[3] << 8));
+    uint8_t xq[MW_K_Q8_1_BYTES];
+    mw_k_prepare_x(MW_DTYPE_Q5_1, x, 1, 32, xq);
+    assert_memory_equal(xq, b, MW_K_Q8_1_BYTES);
+    float y = 0.0f, yr = 0.0f;
+    mw_k_matmul(MW_DTYPE_Q5_1, w, x, xq, &y, 1, 1, 32, 0, 1);
+    mw_kref_matmul(MW_DTYPE_Q5_1, w, x, xq, &yr, 1, 1, 32, 0, 1);
+    assert_true(yr == want);
+    assert_true(fabsf(y - want) <= 1e-6f * fabsf(want));
+}
+
+/* issue #14: random rows through Q4_1 / Q5_0 / Q5_1 and back: every value
+ * within one step d of its input (half a step but for Q5_0's clamped top
+ * and the f16 rounding of m), and Q5_1 finer than Q4_1 */
+static void q51_round_trip(void **state)
+{
+    path_of(state);
+    rng_seed(14);
+    enum { K = 4096 };
+    static const mw_dtype ts[] = {MW_DTYPE_Q4_1, MW_DTYPE_Q5_0, MW_DTYPE_Q5_1};
+    float *x = xmalloc(K * 4), *back = xmalloc(K * 4);
+    uint8_t *q = xmalloc(K);
+    double se[3] = {0};
+    fill(x, K, 0.05f);
+    x[7] = 0.4f; /* an outlier */
+    for (int ti = 0; ti < 3; ti++) {
+        const mw_dtype t = ts[ti];
+        const size_t bb = (size_t)mw_dtype_bytes(t, 32);
+        make_weights(t, x, q, 1, K);
+        mw_k_dequant_row(t, q, back, K);
+        for (int64_t b = 0; b < K / 32; b++) {
+            const uint8_t *blk = q + (size_t)b * bb;
+            const float d = mw_fp16_to_fp32((uint16_t)(blk[0] | blk[1] << 8));
+            const float m = t == MW_DTYPE_Q5_0 ? 0.0f : mw_fp16_to_fp32((uint16_t)(blk[2] | blk[3] << 8));
+            for (int j = 0; j < 32; j++) {
+                const int64_t i = b * 32 + j;
+                assert_close(back[i], x[i], 0.0, 0.0, fabsf(d) + fabsf(m) * 1e-3 + 1e-7, "q51 round trip", i);
+                se[ti] += ((double)back[i] - x[i]) * ((double)back[i] - x[i]);
+            }
+        }
+    }
+    print_message("RMS error: Q4_1 %.3g, Q5_0 %.3g, Q5_1 %.3g\n", sqrt(se[0] / K), sqrt(se[1] / K),
+                  sqrt(se[2] / K));
+    assert_true(se[2] < se[0] && se[1] < se[0]);
+    free(x); free(back); free(q);
+}
+
 static void prepare_x_layouts(void **state)
 {
     const int isa = path_of(state);
@@ -493,6 +617,9 @@ static void prepare_x_layouts(void **state)
     assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_BF16, m, k), m * k * 2);
     assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q8_0, m, k), m * 3 * 34);
     assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q4_0, m, k), m * 3 * 34);
+    assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q5_0, m, k), m * 3 * 34);
+    assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q4_1, m, k), m * 3 * 36);
+    assert_int_equal(mw_k_prepare_x_bytes(MW_DTYPE_Q5_1, m, k), m * 3 * 36);
     uint8_t a[3 * 96 * 2], b[3 * 96 * 2];
     for (size_t ti = 1; ti < MW_ARRAY_LEN(matmul_types); ti++) {
         const mw_dtype t = matmul_types[ti];
@@ -511,6 +638,8 @@ static void prepare_x_layouts(void **state)
     assert_true(mw_k_supported(MW_DTYPE_Q8_0) && mw_k_supported(MW_DTYPE_F32));
     assert_true(mw_k_supported(MW_DTYPE_Q4_K) && mw_k_supported(MW_DTYPE_Q6_K));
     assert_false(mw_k_supported(MW_DTYPE_Q2_K) || mw_k_supported(MW_DTYPE_F64));
+    assert_true(mw_k_supported(MW_DTYPE_Q4_1) && mw_k_supported(MW_DTYPE_Q5_0) &&
+                mw_k_supported(MW_DTYPE_Q5_1));
 }
 
 /* ---- row operations ----------------------------------------------------------------- */
@@ -680,6 +809,8 @@ int main(void)
         PATH_TESTS(q4_0_round_trip),
         PATH_TESTS(q4_0_nibble_layout),
         PATH_TESTS(prepare_x_layouts),
+        PATH_TESTS(q51_layouts), /* issue #14 */
+        PATH_TESTS(q51_round_trip),
         PATH_TESTS(matmul_hand_built_q4_0),
         PATH_TESTS(matmul_matches_reference),
         PATH_TESTS(matmul_float_tails),
