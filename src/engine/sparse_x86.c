@@ -1,0 +1,289 @@
+/*
+ * sparse_x86.c - the AVX-512 path of mw_k_matmul_sparse (sparse.h), for
+ * CPUs with AVX-512 F/BW/DQ/VBMI/VBMI2 (Ice Lake, Zen 4 and later; sparse.c
+ * checks __builtin_cpu_supports before calling it).
+ *
+ * Unstructured (_SU): each 64-input block's kept values are loaded with a
+ * load masked to their count (nothing past them is touched), then spread to
+ * their positions by a register expand (vexpandps, vpexpandw, vpexpandb
+ * under the block's mask) and multiplied with x as a dense block. 2:4
+ * (_S24): the other way round: x is gathered at the 32 kept positions by
+ * permutes (vpermt2ps, vpermt2w) whose indices come from the 2-bit fields
+ * (any bit pattern indexes inside the block, so a hostile file cannot make
+ * it read elsewhere). Either way the expanded block (or its indices) is
+ * made once and used for up to 4 rows of x; Q8 blocks take exact int16
+ * products (vpmaddwd) per half block, scaled by d_w·d_x in float.
+ */
+#include "engine/sparse.h"
+#include "engine/kernels_isa.h"
+
+#ifdef MW_K_X86
+
+#include <immintrin.h>
+#include <string.h>
+
+#define T_SP                                                                                   \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
+                          "avx512vbmi2")))
+#define INLINE static inline __attribute__((always_inline))
+#define SB MW_SPARSE_BLOCK
+#define MT 4 /* rows of x per pass over a weight row */
+
+static uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static uint32_t ld32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static uint16_t ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* mask of the first c lanes (c <= 64) */
+static inline uint64_t first(int c) { return c >= 64 ? ~0ull : (1ull << c) - 1; }
+
+/* x of row i as 4 x 16 f32 of block b: F32 from x, F16 from xq */
+INLINE T_SP void x_f32(int base_f16, const float *x, const void *xq, int64_t i, int64_t k,
+                       int64_t b, __m512 xv[4])
+{
+    if (base_f16) {
+        const uint16_t *h = (const uint16_t *)xq + i * k + b * SB;
+        for (int q = 0; q < 4; q++)
+            xv[q] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + 16 * q)));
+    } else {
+        const float *f = x + i * k + b * SB;
+        for (int q = 0; q < 4; q++) xv[q] = _mm512_loadu_ps(f + 16 * q);
+    }
+}
+
+/* ---- F32_SU / F16_SU -------------------------------------------------------- */
+INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const float *x,
+                               const void *xq, int64_t i0, int mt, float *out)
+{
+    const int64_t nb = k / SB;
+    const uint8_t *vals = row + 8 * nb;
+    __m512 acc[MT];
+    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    int64_t off = 0;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint64_t mk = ld64(row + 8 * b);
+        __m512 w[4];
+        if (f16) {
+            for (int h = 0; h < 2; h++) {
+                const __mmask32 mh = (__mmask32)(mk >> (32 * h));
+                const int c = __builtin_popcount(mh);
+                __m512i v = _mm512_maskz_loadu_epi16((__mmask32)first(c), vals + 2 * off);
+                v = _mm512_maskz_expand_epi16(mh, v);
+                w[2 * h] = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+                w[2 * h + 1] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+                off += c;
+            }
+        } else {
+            for (int q = 0; q < 4; q++) {
+                const __mmask16 mq = (__mmask16)(mk >> (16 * q));
+                const int c = __builtin_popcount(mq);
+                __m512 v = _mm512_maskz_loadu_ps((__mmask16)first(c), vals + 4 * off);
+                w[q] = _mm512_maskz_expand_ps(mq, v);
+                off += c;
+            }
+        }
+        for (int r = 0; r < mt; r++) {
+            __m512 xv[4];
+            x_f32(f16, x, xq, i0 + r, k, b, xv);
+            for (int q = 0; q < 4; q++) acc[r] = _mm512_fmadd_ps(w[q], xv[q], acc[r]);
+        }
+    }
+    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* ---- Q8: x blocks -------------------------------------------------------- */
+#define XQ8(xq, i, k, c) \
+    ((const uint8_t *)(xq) + ((size_t)(i) * (size_t)((k) / 32) + (size_t)(c)) * MW_K_Q8_0_BYTES)
+
+INLINE T_SP __m512i x16(const uint8_t *xb)
+{
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(xb + 2)));
+}
+
+/* ---- Q8_SU ---------------------------------------------------------------- */
+INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64_t i0, int mt,
+                            float *out)
+{
+    const int64_t nb = k / SB;
+    const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;
+    __m512 acc[MT];
+    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    int64_t off = 0;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint64_t mk = ld64(row + 8 * b);
+        const int c = __builtin_popcountll(mk);
+        __m512i v = _mm512_maskz_loadu_epi8(first(c), vals + off);
+        v = _mm512_maskz_expand_epi8(mk, v);
+        off += c;
+        const __m512i w0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v));
+        const __m512i w1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1));
+        const float dw = _cvtsh_ss(ld16(ds + 2 * b));
+        for (int r = 0; r < mt; r++) {
+            const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
+            const __m512i p0 = _mm512_madd_epi16(w0, x16(xa));
+            const __m512i p1 = _mm512_madd_epi16(w1, x16(xb));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
+                                     acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))),
+                                     acc[r]);
+        }
+    }
+    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* ---- 2:4 indices ------------------------------------------------------------
+ * 16 values from 4 index bytes: lane j = 4*(j/2) + ((bits >> 2j) & 3) */
+INLINE T_SP __m512i idx16(uint32_t bits)
+{
+    const __m512i sh = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i base = _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+    const __m512i f = _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int)bits), sh),
+                                       _mm512_set1_epi32(3));
+    return _mm512_add_epi32(f, base);
+}
+
+/* 32 values (int16 lanes) from 8 index bytes: lane j = 4*(j/2) + field j */
+INLINE T_SP __m512i idx32w(uint64_t bits)
+{
+    /* byte j/4 into the low byte of 16-bit lane j, high byte zero */
+    const __m512i sel = _mm512_set_epi8(
+        0, 7, 0, 7, 0, 7, 0, 7, 0, 6, 0, 6, 0, 6, 0, 6, 0, 5, 0, 5, 0, 5, 0, 5, 0, 4, 0, 4, 0, 4, 0, 4,
+        0, 3, 0, 3, 0, 3, 0, 3, 0, 2, 0, 2, 0, 2, 0, 2, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i by = _mm512_maskz_permutexvar_epi8(0x5555555555555555ull, sel,
+                                                     _mm512_set1_epi64((long long)bits));
+    const __m512i sh = _mm512_set_epi16(6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6,
+                                        4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0);
+    const __m512i base = _mm512_set_epi16(60, 60, 56, 56, 52, 52, 48, 48, 44, 44, 40, 40, 36, 36,
+                                          32, 32, 28, 28, 24, 24, 20, 20, 16, 16, 12, 12, 8, 8, 4, 4,
+                                          0, 0);
+    const __m512i f = _mm512_and_si512(_mm512_srlv_epi16(by, sh), _mm512_set1_epi16(3));
+    return _mm512_add_epi16(f, base);
+}
+
+/* ---- F32_S24 / F16_S24 ------------------------------------------------------ */
+INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const float *x,
+                                const void *xq, int64_t i0, int mt, float *out)
+{
+    const int64_t nb = k / SB;
+    const int blk = f16 ? 72 : 136;
+    __m512 acc[MT];
+    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, row += blk) {
+        const __m512i i0v = idx16(ld32(row)), i1v = idx16(ld32(row + 4));
+        __m512 v0, v1;
+        if (f16) {
+            v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 8)));
+            v1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 40)));
+        } else {
+            v0 = _mm512_loadu_ps(row + 8);
+            v1 = _mm512_loadu_ps(row + 72);
+        }
+        for (int r = 0; r < mt; r++) {
+            __m512 xv[4];
+            x_f32(f16, x, xq, i0 + r, k, b, xv);
+            acc[r] = _mm512_fmadd_ps(v0, _mm512_permutex2var_ps(xv[0], i0v, xv[1]), acc[r]);
+            acc[r] = _mm512_fmadd_ps(v1, _mm512_permutex2var_ps(xv[2], i1v, xv[3]), acc[r]);
+        }
+    }
+    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* ---- Q8_S24 ------------------------------------------------------------------- */
+INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64_t i0, int mt,
+                             float *out)
+{
+    const int64_t nb = k / SB;
+    __m512 acc[MT];
+    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, row += 42) {
+        const float dw = _cvtsh_ss(ld16(row));
+        const __m512i iv = idx32w(ld64(row + 2));
+        const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
+        for (int r = 0; r < mt; r++) {
+            const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
+            const __m512i xg = _mm512_permutex2var_epi16(x16(xa), iv, x16(xb));
+            const __m512i p = _mm512_madd_epi16(w, xg); /* lanes 0-7: block 2b; 8-15: 2b+1 */
+            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
+                                                   _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r]);
+        }
+    }
+    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* one weight row times rows i0..i0+mt-1 of x */
+#define DEF_ROWS(name, call)                                                                   \
+    static T_SP __attribute__((noinline)) void name(const uint8_t *row, int64_t k, const float *x, \
+                                                    const void *xq, int64_t i0, int mt,            \
+                                                    float *out)                                    \
+    {                                                                                              \
+        (void)x;                                                                                   \
+        (void)xq;                                                                                  \
+        switch (mt) {                                                                              \
+        case 1: call(1); break;                                                                    \
+        case 2: call(2); break;                                                                    \
+        case 3: call(3); break;                                                                    \
+        default: call(4); break;                                                                   \
+        }                                                                                          \
+    }
+#define C_F32SU(n) su_float_rows(0, row, k, x, xq, i0, n, out)
+#define C_F16SU(n) su_float_rows(1, row, k, x, xq, i0, n, out)
+#define C_Q8SU(n) su_q8_rows(row, k, xq, i0, n, out)
+#define C_F32S24(n) s24_float_rows(0, row, k, x, xq, i0, n, out)
+#define C_F16S24(n) s24_float_rows(1, row, k, x, xq, i0, n, out)
+#define C_Q8S24(n) s24_q8_rows(row, k, xq, i0, n, out)
+DEF_ROWS(rows_f32_su, C_F32SU)
+DEF_ROWS(rows_f16_su, C_F16SU)
+DEF_ROWS(rows_q8_su, C_Q8SU)
+DEF_ROWS(rows_f32_s24, C_F32S24)
+DEF_ROWS(rows_f16_s24, C_F16S24)
+DEF_ROWS(rows_q8_s24, C_Q8S24)
+
+typedef void (*rows_fn)(const uint8_t *, int64_t, const float *, const void *, int64_t, int,
+                        float *);
+
+void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const float *x,
+                               const void *xq, float *y, int64_t m, int64_t n, int64_t k,
+                               int64_t j0, int64_t j1)
+{
+    rows_fn f;
+    switch (wt) {
+    case MW_DTYPE_F32_SU: f = rows_f32_su; break;
+    case MW_DTYPE_F16_SU: f = rows_f16_su; break;
+    case MW_DTYPE_Q8_SU: f = rows_q8_su; break;
+    case MW_DTYPE_F32_S24: f = rows_f32_s24; break;
+    case MW_DTYPE_F16_S24: f = rows_f16_s24; break;
+    case MW_DTYPE_Q8_S24: f = rows_q8_s24; break;
+    default: return;
+    }
+    const uint64_t rb = mw_sparse_row_bytes(wt, k, mw_sparse_is_24(wt) ? k / 2 : keep);
+    for (int64_t j = j0; j < j1; j++) {
+        const uint8_t *row = (const uint8_t *)W + (uint64_t)j * rb;
+        if (j + 1 < j1) /* the next row: start its first lines early */
+            for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(row + rb + 64 * l), _MM_HINT_T0);
+        for (int64_t i = 0; i < m; i += MT) {
+            float out[MT];
+            const int mt = m - i < MT ? (int)(m - i) : MT;
+            f(row, k, x, xq, i, mt, out);
+            for (int r = 0; r < mt; r++) y[(i + r) * n + j] = out[r];
+        }
+    }
+}
+
+#else
+typedef int mw_sparse_x86_unused;
+#endif /* MW_K_X86 */
