@@ -28,6 +28,13 @@
 #define INLINE static inline __attribute__((always_inline))
 #define SB MW_SPARSE_BLOCK
 #define MT 4 /* rows of x per pass over a weight row */
+/* the small loops over rows of x and accumulators must be unrolled, so
+ * that the arrays of vectors live in registers */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 16")
+#endif
 
 static uint64_t ld64(const uint8_t *p)
 {
@@ -48,6 +55,28 @@ static uint16_t ld16(const uint8_t *p)
     return v;
 }
 
+/* Four accumulators per row of x, so that the FMAs of a block do not wait
+ * on each other (m = 1 would otherwise run at the FMA latency): kernels
+ * with fewer than four FMAs per block rotate them from block to block. */
+#define ACC_INIT                                                                                   \
+    __m512 acc[MT][4];                                                                             \
+    UNROLL for (int r = 0; r < MT; r++)                                                                   \
+        UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_ps()
+#define ACC_ROTATE2                                                                                \
+    UNROLL for (int r = 0; r < MT; r++) {                                                                 \
+        const __m512 t0 = acc[r][0], t1 = acc[r][1];                                               \
+        acc[r][0] = acc[r][2], acc[r][1] = acc[r][3], acc[r][2] = t0, acc[r][3] = t1;              \
+    }
+#define ACC_ROTATE4                                                                                \
+    UNROLL for (int r = 0; r < MT; r++) {                                                                 \
+        const __m512 t0 = acc[r][0];                                                               \
+        acc[r][0] = acc[r][1], acc[r][1] = acc[r][2], acc[r][2] = acc[r][3], acc[r][3] = t0;       \
+    }
+#define ACC_DONE                                                                                   \
+    UNROLL for (int r = 0; r < mt; r++)                                                                   \
+    out[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]),               \
+                                                _mm512_add_ps(acc[r][2], acc[r][3])))
+
 /* mask of the first c lanes (c <= 64) */
 static inline uint64_t first(int c) { return c >= 64 ? ~0ull : (1ull << c) - 1; }
 
@@ -57,11 +86,11 @@ INLINE T_SP void x_f32(int base_f16, const float *x, const void *xq, int64_t i, 
 {
     if (base_f16) {
         const uint16_t *h = (const uint16_t *)xq + i * k + b * SB;
-        for (int q = 0; q < 4; q++)
+        UNROLL for (int q = 0; q < 4; q++)
             xv[q] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + 16 * q)));
     } else {
         const float *f = x + i * k + b * SB;
-        for (int q = 0; q < 4; q++) xv[q] = _mm512_loadu_ps(f + 16 * q);
+        UNROLL for (int q = 0; q < 4; q++) xv[q] = _mm512_loadu_ps(f + 16 * q);
     }
 }
 
@@ -71,24 +100,21 @@ INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const flo
 {
     const int64_t nb = k / SB;
     const uint8_t *vals = row + 8 * nb;
-    __m512 acc[MT];
-    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    ACC_INIT;
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
         const uint64_t mk = ld64(row + 8 * b);
         __m512 w[4];
-        if (f16) {
-            for (int h = 0; h < 2; h++) {
-                const __mmask32 mh = (__mmask32)(mk >> (32 * h));
-                const int c = __builtin_popcount(mh);
-                __m512i v = _mm512_maskz_loadu_epi16((__mmask32)first(c), vals + 2 * off);
-                v = _mm512_maskz_expand_epi16(mh, v);
-                w[2 * h] = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
-                w[2 * h + 1] = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+        if (f16) { /* converted first, then spread: vexpandps, not vpexpandw */
+            UNROLL for (int q = 0; q < 4; q++) {
+                const __mmask16 mq = (__mmask16)(mk >> (16 * q));
+                const int c = __builtin_popcount(mq);
+                const __m256i v = _mm256_maskz_loadu_epi16((__mmask16)first(c), vals + 2 * off);
+                w[q] = _mm512_maskz_expand_ps(mq, _mm512_cvtph_ps(v));
                 off += c;
             }
         } else {
-            for (int q = 0; q < 4; q++) {
+            UNROLL for (int q = 0; q < 4; q++) {
                 const __mmask16 mq = (__mmask16)(mk >> (16 * q));
                 const int c = __builtin_popcount(mq);
                 __m512 v = _mm512_maskz_loadu_ps((__mmask16)first(c), vals + 4 * off);
@@ -96,13 +122,13 @@ INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const flo
                 off += c;
             }
         }
-        for (int r = 0; r < mt; r++) {
+        UNROLL for (int r = 0; r < mt; r++) {
             __m512 xv[4];
             x_f32(f16, x, xq, i0 + r, k, b, xv);
-            for (int q = 0; q < 4; q++) acc[r] = _mm512_fmadd_ps(w[q], xv[q], acc[r]);
+            UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_fmadd_ps(w[q], xv[q], acc[r][q]);
         }
     }
-    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+    ACC_DONE;
 }
 
 /* ---- Q8: x blocks -------------------------------------------------------- */
@@ -120,29 +146,39 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
 {
     const int64_t nb = k / SB;
     const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;
-    __m512 acc[MT];
-    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    ACC_INIT;
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
         const uint64_t mk = ld64(row + 8 * b);
-        const int c = __builtin_popcountll(mk);
-        __m512i v = _mm512_maskz_loadu_epi8(first(c), vals + off);
-        v = _mm512_maskz_expand_epi8(mk, v);
-        off += c;
-        const __m512i w0 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(v));
-        const __m512i w1 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(v, 1));
-        const float dw = _cvtsh_ss(ld16(ds + 2 * b));
-        for (int r = 0; r < mt; r++) {
-            const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
-            const __m512i p0 = _mm512_madd_epi16(w0, x16(xa));
-            const __m512i p1 = _mm512_madd_epi16(w1, x16(xb));
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
-                                     acc[r]);
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))),
-                                     acc[r]);
+        /* each 16 inputs: the kept int8 sign-extended to int32 lanes, spread
+         * by vpexpandd (faster than vpexpandb on Zen 4); an int32 lane times
+         * x's int8 zero-extended in its low 16 bits is w*x exactly (vpmaddwd) */
+        __m512i w[4];
+        UNROLL for (int q = 0; q < 4; q++) {
+            const __mmask16 mq = (__mmask16)(mk >> (16 * q));
+            const int c = __builtin_popcount(mq);
+            const __m128i v = _mm_maskz_loadu_epi8((__mmask16)first(c), vals + off);
+            w[q] = _mm512_maskz_expand_epi32(mq, _mm512_cvtepi8_epi32(v));
+            off += c;
         }
+        const float dw = _cvtsh_ss(ld16(ds + 2 * b));
+        const __m512i lo16 = _mm512_set1_epi32(0xffff);
+        UNROLL for (int r = 0; r < mt; r++) {
+            const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
+#define XW(p, q)                                                                                   \
+    _mm512_madd_epi16(w[q], _mm512_and_si512(lo16, _mm512_cvtepi8_epi32(                           \
+                                                       _mm_loadu_si128((const __m128i *)(p)))))
+            const __m512i p0 = _mm512_add_epi32(XW(xa + 2, 0), XW(xa + 18, 1));
+            const __m512i p1 = _mm512_add_epi32(XW(xb + 2, 2), XW(xb + 18, 3));
+#undef XW
+            acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),
+                                        _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))), acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),
+                                        _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))), acc[r][1]);
+        }
+        ACC_ROTATE2;
     }
-    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+    ACC_DONE;
 }
 
 /* ---- 2:4 indices ------------------------------------------------------------
@@ -180,8 +216,7 @@ INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const fl
 {
     const int64_t nb = k / SB;
     const int blk = f16 ? 72 : 136;
-    __m512 acc[MT];
-    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    ACC_INIT;
     for (int64_t b = 0; b < nb; b++, row += blk) {
         const __m512i i0v = idx16(ld32(row)), i1v = idx16(ld32(row + 4));
         __m512 v0, v1;
@@ -192,14 +227,15 @@ INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const fl
             v0 = _mm512_loadu_ps(row + 8);
             v1 = _mm512_loadu_ps(row + 72);
         }
-        for (int r = 0; r < mt; r++) {
+        UNROLL for (int r = 0; r < mt; r++) {
             __m512 xv[4];
             x_f32(f16, x, xq, i0 + r, k, b, xv);
-            acc[r] = _mm512_fmadd_ps(v0, _mm512_permutex2var_ps(xv[0], i0v, xv[1]), acc[r]);
-            acc[r] = _mm512_fmadd_ps(v1, _mm512_permutex2var_ps(xv[2], i1v, xv[3]), acc[r]);
+            acc[r][0] = _mm512_fmadd_ps(v0, _mm512_permutex2var_ps(xv[0], i0v, xv[1]), acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(v1, _mm512_permutex2var_ps(xv[2], i1v, xv[3]), acc[r][1]);
         }
+        ACC_ROTATE2;
     }
-    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+    ACC_DONE;
 }
 
 /* ---- Q8_S24 ------------------------------------------------------------------- */
@@ -207,22 +243,22 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
                              float *out)
 {
     const int64_t nb = k / SB;
-    __m512 acc[MT];
-    for (int r = 0; r < MT; r++) acc[r] = _mm512_setzero_ps();
+    ACC_INIT;
     for (int64_t b = 0; b < nb; b++, row += 42) {
         const float dw = _cvtsh_ss(ld16(row));
         const __m512i iv = idx32w(ld64(row + 2));
         const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
-        for (int r = 0; r < mt; r++) {
+        UNROLL for (int r = 0; r < mt; r++) {
             const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
             const __m512i xg = _mm512_permutex2var_epi16(x16(xa), iv, x16(xb));
             const __m512i p = _mm512_madd_epi16(w, xg); /* lanes 0-7: block 2b; 8-15: 2b+1 */
             const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
                                                    _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))));
-            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r]);
+            acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
+        ACC_ROTATE4;
     }
-    for (int r = 0; r < mt; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+    ACC_DONE;
 }
 
 /* one weight row times rows i0..i0+mt-1 of x */
@@ -279,7 +315,7 @@ void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const f
             float out[MT];
             const int mt = m - i < MT ? (int)(m - i) : MT;
             f(row, k, x, xq, i, mt, out);
-            for (int r = 0; r < mt; r++) y[(i + r) * n + j] = out[r];
+            UNROLL for (int r = 0; r < mt; r++) y[(i + r) * n + j] = out[r];
         }
     }
 }

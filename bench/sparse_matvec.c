@@ -1,0 +1,189 @@
+/*
+ * sparse_matvec.c - is memwall's sparse storage (issue #14, docs/SPARSE.md)
+ * faster, not just smaller? y = W x with the engine's kernels on 2 threads
+ * (its thread pool, output rows split as the forward pass splits them), for
+ * dense F32 / F16 / Q8_0 against the same base type stored unstructured at
+ * 50% (F32_SU, F16_SU, Q8_SU) and 2:4 (F32_S24, F16_S24, Q8_S24).
+ *
+ * Matrices larger than the L3: each variant's matrix is allocated in as
+ * many copies as make at least --mib MiB (default 256: 8 x this machine's
+ * 32 MiB L3) and the runs go round the copies, so every run streams its
+ * weights from DRAM, as a decode step does. Each run: prepare x for the
+ * type (mw_k_prepare_x, as the engine does per product) and one product;
+ * median (min-max) of --runs runs (default 15, at least 9) after 2 warm-up
+ * runs. Masks are random (exactly `keep` of each row, or 2 of each group
+ * of 4), so the values' positions are as irregular as a magnitude prune's.
+ *
+ * Prints a markdown table: bytes and time of each variant, GB/s of weight
+ * bytes, and the sparse variant's bytes and time as fractions of its dense
+ * base's.
+ *
+ * usage: bench_sparse_matvec [--runs N] [--threads N] [--m M] [--mib MIB] [--quick]
+ */
+#include "memwall.h"
+#include "engine/kernels.h"
+#include "engine/kernels_isa.h"
+#include "engine/sparse.h"
+#include "engine/threadpool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+
+typedef struct job {
+    mw_dtype t;
+    const uint8_t *W;
+    int64_t keep, m, n, k;
+    const float *x;
+    const void *xq;
+    float *y;
+} job;
+
+static void work(void *p, int ith, int nth)
+{
+    job *j = p;
+    int64_t lo, hi;
+    mw_pool_split(j->n, ith, nth, &lo, &hi);
+    if (lo >= hi) return;
+    if (mw_dtype_is_sparse(j->t))
+        mw_k_matmul_sparse(j->t, j->W, j->keep, j->x, j->xq, j->y, j->m, j->n, j->k, lo, hi);
+    else
+        mw_k_matmul(j->t, j->W, j->x, j->xq, j->y, j->m, j->n, j->k, lo, hi);
+}
+
+/* one row of k random weights in type t (sparse: a random mask) */
+static void make_row(mw_dtype t, int64_t k, int64_t keep, float *w, uint64_t *mask, uint8_t *dst)
+{
+    for (int64_t i = 0; i < k; i++) w[i] = rnd();
+    if (!mw_dtype_is_sparse(t)) {
+        if (t == MW_DTYPE_F32) memcpy(dst, w, (size_t)k * 4);
+        else if (t == MW_DTYPE_F16) mw_k_row_to_f16(w, (uint16_t *)dst, k);
+        else mw_k_quant_row_q8_0(w, dst, k);
+        return;
+    }
+    memset(mask, 0, (size_t)(k / 64) * 8);
+    if (mw_sparse_is_24(t)) {
+        for (int64_t g = 0; g < k / 4; g++) {
+            int a = (int)((rng >> 7) % 4), b = (int)((rng >> 17) % 3);
+            rnd();
+            if (b >= a) b++;
+            mask[g / 16] |= (1ull << (4 * (g % 16) + a)) | (1ull << (4 * (g % 16) + b));
+        }
+    } else {
+        int64_t have = 0;
+        while (have < keep) {
+            rnd();
+            int64_t p = (int64_t)((rng >> 11) % (uint64_t)k);
+            if (mask[p / 64] >> (p % 64) & 1) continue;
+            mask[p / 64] |= 1ull << (p % 64);
+            have++;
+        }
+    }
+    mw_sparse_pack_row(t, w, mask, k, dst);
+}
+
+typedef struct result {
+    uint64_t bytes;
+    stat3 s;
+} result;
+
+static result bench(mw_dtype t, int64_t n, int64_t k, int64_t m, int runs, double mib, mw_pool *pool)
+{
+    const int64_t keep = mw_dtype_is_sparse(t) && !mw_sparse_is_24(t) ? mw_sparse_row_keep(k, mw_sparse_keep_q16(0.5))
+                       : k / 2;
+    const uint64_t rb = mw_dtype_is_sparse(t) ? mw_sparse_row_bytes(t, k, keep) : mw_dtype_bytes(t, (uint64_t)k);
+    const uint64_t bytes = rb * (uint64_t)n;
+    int copies = (int)((mib * 1048576.0 + (double)bytes - 1) / (double)bytes);
+    if (copies < 1) copies = 1;
+    uint8_t **W = malloc((size_t)copies * sizeof *W);
+    float *w = malloc((size_t)k * sizeof *w);
+    uint64_t *mask = malloc((size_t)(k / 64) * 8);
+    rng = 88172645463325252ull; /* the same values for every type */
+    for (int c = 0; c < copies; c++) {
+        W[c] = alloc_or_die_for("bench_sparse_matvec", (size_t)bytes);
+        for (int64_t r = 0; r < n; r++) make_row(t, k, keep, w, mask, W[c] + (uint64_t)r * rb);
+    }
+    float *x = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * k) * 4);
+    float *y = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * n) * 4);
+    for (int64_t i = 0; i < m * k; i++) x[i] = rnd();
+    const mw_dtype xt = mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t;
+    size_t xb = mw_k_prepare_x_bytes(xt, m, k);
+    void *xq = xb ? alloc_or_die_for("bench_sparse_matvec", xb) : NULL;
+    double tv[MAX_RUNS];
+    for (int r = -2; r < runs; r++) {
+        job j = {t, W[(r + 2) % copies], keep, m, n, k, x, xq, y};
+        double t0 = now_s();
+        if (xq) mw_k_prepare_x(xt, x, m, k, xq);
+        mw_pool_run(pool, work, &j);
+        double t1 = now_s();
+        if (r >= 0) tv[r] = t1 - t0;
+    }
+    result res = {bytes, stats(tv, runs)};
+    for (int c = 0; c < copies; c++) free(W[c]);
+    free(W), free(w), free(mask), free(x), free(y), free(xq);
+    return res;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 15, threads = 2;
+    int64_t m = 1;
+    double mib = 256;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--m") && i + 1 < argc) m = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else {
+            fprintf(stderr, "usage: bench_sparse_matvec [--runs N] [--threads N] [--m M] [--mib MIB] [--quick]\n");
+            return 2;
+        }
+    }
+    if (runs < 9 || runs > MAX_RUNS || threads < 1 || m < 1 || m > 512 || !(mib > 0)) {
+        fprintf(stderr, "bench_sparse_matvec: --runs 9..%d, --threads >= 1, --m 1..512, --mib > 0\n", MAX_RUNS);
+        return 2;
+    }
+    mw_pool *pool;
+    mw_err err;
+    if (mw_pool_init(&pool, threads, &err) != MW_OK) {
+        fprintf(stderr, "bench_sparse_matvec: %s\n", err.msg);
+        return 1;
+    }
+    static const struct { int64_t n, k; } shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+    static const mw_dtype groups[3][3] = {
+        {MW_DTYPE_F32, MW_DTYPE_F32_SU, MW_DTYPE_F32_S24},
+        {MW_DTYPE_F16, MW_DTYPE_F16_SU, MW_DTYPE_F16_S24},
+        {MW_DTYPE_Q8_0, MW_DTYPE_Q8_SU, MW_DTYPE_Q8_S24},
+    };
+    printf("y = W x, m = %lld, %d threads, kernels: %s%s; median (min-max) of %d runs; >= %.0f MiB of weights "
+           "cycled per variant\n\n",
+           (long long)m, threads, mw_k_isa_name(mw_k_isa()), mw_k_sparse_simd() ? " (sparse: avx512 vbmi2)" : " (sparse: scalar)",
+           runs, mib);
+    printf("| W [n x k] | type | MiB | ms | GB/s | bytes / dense | time / dense |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|\n");
+    const size_t n_shapes = quick ? 1 : sizeof shapes / sizeof shapes[0];
+    for (size_t si = 0; si < n_shapes; si++) {
+        for (int g = 0; g < 3; g++) {
+            result base = {0, {0, 0, 0, 0}};
+            for (int v = 0; v < 3; v++) {
+                const mw_dtype t = groups[g][v];
+                fprintf(stderr, "%lldx%lld %s ...\n", (long long)shapes[si].n, (long long)shapes[si].k,
+                        mw_dtype_get(t)->name);
+                result r = bench(t, shapes[si].n, shapes[si].k, m, runs, mib, pool);
+                if (v == 0) base = r;
+                printf("| %lld x %lld | %s | %.1f | %.3f (%.3f-%.3f) | %.1f | %.3f | %.3f |\n",
+                       (long long)shapes[si].n, (long long)shapes[si].k, mw_dtype_get(t)->name,
+                       (double)r.bytes / 1048576.0, r.s.med * 1e3, r.s.min * 1e3, r.s.max * 1e3,
+                       (double)r.bytes / r.s.med * 1e-9, (double)r.bytes / (double)base.bytes,
+                       r.s.med / base.s.med);
+                fflush(stdout);
+            }
+        }
+    }
+    mw_pool_free(pool);
+    return 0;
+}
