@@ -24,7 +24,7 @@
 
 #define T_SP                                                                                   \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
-                          "avx512vbmi2")))
+                          "avx512vbmi2,avx512vnni")))
 #define INLINE static inline __attribute__((always_inline))
 #define SB MW_SPARSE_BLOCK
 #define MT 4 /* rows of x per pass over a weight row */
@@ -150,33 +150,27 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
         const uint64_t mk = ld64(row + 8 * b);
-        /* each 16 inputs: the kept int8 sign-extended to int32 lanes, spread
-         * by vpexpandd (faster than vpexpandb on Zen 4); an int32 lane times
-         * x's int8 zero-extended in its low 16 bits is w*x exactly (vpmaddwd) */
-        __m512i w[4];
-        UNROLL for (int q = 0; q < 4; q++) {
-            const __mmask16 mq = (__mmask16)(mk >> (16 * q));
-            const int c = __builtin_popcount(mq);
-            const __m128i v = _mm_maskz_loadu_epi8((__mmask16)first(c), vals + off);
-            w[q] = _mm512_maskz_expand_epi32(mq, _mm512_cvtepi8_epi32(v));
-            off += c;
-        }
+        /* the kept int8 spread over the block's 64 lanes (vpexpandb); then
+         * vpdpbusd of |w| (unsigned) and x with w's sign: 4 products a lane,
+         * lanes 0-7 of x block 2b, 8-15 of 2b+1 */
+        const int c = __builtin_popcountll(mk);
+        const __m512i w = _mm512_maskz_expand_epi8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
+        off += c;
+        const __m512i wa = _mm512_abs_epi8(w);
+        const __mmask64 neg = _mm512_movepi8_mask(w);
         const float dw = _cvtsh_ss(ld16(ds + 2 * b));
-        const __m512i lo16 = _mm512_set1_epi32(0xffff);
         UNROLL for (int r = 0; r < mt; r++) {
             const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
-#define XW(p, q)                                                                                   \
-    _mm512_madd_epi16(w[q], _mm512_and_si512(lo16, _mm512_cvtepi8_epi32(                           \
-                                                       _mm_loadu_si128((const __m128i *)(p)))))
-            const __m512i p0 = _mm512_add_epi32(XW(xa + 2, 0), XW(xa + 18, 1));
-            const __m512i p1 = _mm512_add_epi32(XW(xb + 2, 2), XW(xb + 18, 3));
-#undef XW
-            acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0),
-                                        _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))), acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1),
-                                        _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))), acc[r][1]);
+            __m512i xv = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xa + 2))),
+                _mm256_loadu_si256((const __m256i *)(xb + 2)), 1);
+            xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, xv);
+            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
+                                                   _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))));
+            acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
-        ACC_ROTATE2;
+        ACC_ROTATE4;
     }
     ACC_DONE;
 }
