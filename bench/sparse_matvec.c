@@ -10,8 +10,9 @@
  * 32 MiB L3) and the runs go round the copies, so every run streams its
  * weights from DRAM, as a decode step does. Each run: prepare x for the
  * type (mw_k_prepare_x, as the engine does per product) and one product;
- * median (min-max) of --runs runs (default 15, at least 9) after 2 warm-up
- * runs. Masks are random (exactly `keep` of each row, or 2 of each group
+ * median (min-max) of --runs runs (default 21, at least 9) after 2 warm-up
+ * runs; the three variants of a base type take turns, run after run, so a
+ * busy machine slows them alike. Masks are random (exactly `keep` of each row, or 2 of each group
  * of 4), so the values' positions are as irregular as a magnitude prune's.
  *
  * Prints a markdown table: bytes and time of each variant, GB/s of weight
@@ -89,46 +90,72 @@ typedef struct result {
     stat3 s;
 } result;
 
-static result bench(mw_dtype t, int64_t n, int64_t k, int64_t m, int runs, double mib, mw_pool *pool)
+typedef struct variant {
+    mw_dtype t, xt;
+    int64_t keep;
+    uint64_t bytes;
+    int copies;
+    uint8_t **W;
+    void *xq;
+    double tv[MAX_RUNS];
+} variant;
+
+/* The three variants of a group (dense, _SU, _S24) are timed in turn, run
+ * after run, so that whatever else the machine does weighs on all three
+ * alike (this project's machines are shared). */
+static void bench_group(const mw_dtype *types, result *res, int64_t n, int64_t k, int64_t m, int runs,
+                        double mib, mw_pool *pool)
 {
-    const int64_t keep = mw_dtype_is_sparse(t) && !mw_sparse_is_24(t) ? mw_sparse_row_keep(k, mw_sparse_keep_q16(0.5))
-                       : k / 2;
-    const uint64_t rb = mw_dtype_is_sparse(t) ? mw_sparse_row_bytes(t, k, keep) : mw_dtype_bytes(t, (uint64_t)k);
-    const uint64_t bytes = rb * (uint64_t)n;
-    int copies = (int)((mib * 1048576.0 + (double)bytes - 1) / (double)bytes);
-    if (copies < 1) copies = 1;
-    uint8_t **W = malloc((size_t)copies * sizeof *W);
+    variant v[3];
     float *w = malloc((size_t)k * sizeof *w);
     uint64_t *mask = malloc((size_t)(k / 64) * 8);
-    rng = 88172645463325252ull; /* the same values for every type */
-    for (int c = 0; c < copies; c++) {
-        W[c] = alloc_or_die_for("bench_sparse_matvec", (size_t)bytes);
-        for (int64_t r = 0; r < n; r++) make_row(t, k, keep, w, mask, W[c] + (uint64_t)r * rb);
-    }
     float *x = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * k) * 4);
     float *y = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * n) * 4);
-    for (int64_t i = 0; i < m * k; i++) x[i] = rnd();
-    const mw_dtype xt = mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t;
-    size_t xb = mw_k_prepare_x_bytes(xt, m, k);
-    void *xq = xb ? alloc_or_die_for("bench_sparse_matvec", xb) : NULL;
-    double tv[MAX_RUNS];
-    for (int r = -2; r < runs; r++) {
-        job j = {t, W[(r + 2) % copies], keep, m, n, k, x, xq, y};
-        double t0 = now_s();
-        if (xq) mw_k_prepare_x(xt, x, m, k, xq);
-        mw_pool_run(pool, work, &j);
-        double t1 = now_s();
-        if (r >= 0) tv[r] = t1 - t0;
+    for (int i = 0; i < 3; i++) {
+        variant *V = &v[i];
+        const mw_dtype t = types[i];
+        V->t = t;
+        V->keep = mw_dtype_is_sparse(t) && !mw_sparse_is_24(t) ? mw_sparse_row_keep(k, mw_sparse_keep_q16(0.5))
+                                                                 : k / 2;
+        const uint64_t rb = mw_dtype_is_sparse(t) ? mw_sparse_row_bytes(t, k, V->keep) : mw_dtype_bytes(t, (uint64_t)k);
+        V->bytes = rb * (uint64_t)n;
+        V->copies = (int)((mib * 1048576.0 + (double)V->bytes - 1) / (double)V->bytes);
+        if (V->copies < 1) V->copies = 1;
+        V->W = malloc((size_t)V->copies * sizeof *V->W);
+        rng = 88172645463325252ull; /* the same values for every type */
+        for (int c = 0; c < V->copies; c++) {
+            V->W[c] = alloc_or_die_for("bench_sparse_matvec", (size_t)V->bytes);
+            for (int64_t r = 0; r < n; r++) make_row(t, k, V->keep, w, mask, V->W[c] + (uint64_t)r * rb);
+        }
+        V->xt = mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t;
+        size_t xb = mw_k_prepare_x_bytes(V->xt, m, k);
+        V->xq = xb ? alloc_or_die_for("bench_sparse_matvec", xb) : NULL;
     }
-    result res = {bytes, stats(tv, runs)};
-    for (int c = 0; c < copies; c++) free(W[c]);
-    free(W), free(w), free(mask), free(x), free(y), free(xq);
-    return res;
+    for (int64_t i = 0; i < m * k; i++) x[i] = rnd();
+    for (int r = -2; r < runs; r++) {
+        for (int i = 0; i < 3; i++) {
+            variant *V = &v[i];
+            job j = {V->t, V->W[(r + 2) % V->copies], V->keep, m, n, k, x, V->xq, y};
+            double t0 = now_s();
+            if (V->xq) mw_k_prepare_x(V->xt, x, m, k, V->xq);
+            mw_pool_run(pool, work, &j);
+            double t1 = now_s();
+            if (r >= 0) V->tv[r] = t1 - t0;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        res[i].bytes = v[i].bytes;
+        res[i].s = stats(v[i].tv, runs);
+        for (int c = 0; c < v[i].copies; c++) free(v[i].W[c]);
+        free(v[i].W);
+        free(v[i].xq);
+    }
+    free(w), free(mask), free(x), free(y);
 }
 
 int main(int argc, char **argv)
 {
-    int runs = 15, threads = 2;
+    int runs = 21, threads = 2;
     int64_t m = 1;
     double mib = 256;
     int quick = 0;
@@ -168,15 +195,14 @@ int main(int argc, char **argv)
     const size_t n_shapes = quick ? 1 : sizeof shapes / sizeof shapes[0];
     for (size_t si = 0; si < n_shapes; si++) {
         for (int g = 0; g < 3; g++) {
-            result base = {0, {0, 0, 0, 0}};
+            fprintf(stderr, "%lldx%lld %s group ...\n", (long long)shapes[si].n, (long long)shapes[si].k,
+                    mw_dtype_get(groups[g][0])->name);
+            result res[3];
+            bench_group(groups[g], res, shapes[si].n, shapes[si].k, m, runs, mib, pool);
             for (int v = 0; v < 3; v++) {
-                const mw_dtype t = groups[g][v];
-                fprintf(stderr, "%lldx%lld %s ...\n", (long long)shapes[si].n, (long long)shapes[si].k,
-                        mw_dtype_get(t)->name);
-                result r = bench(t, shapes[si].n, shapes[si].k, m, runs, mib, pool);
-                if (v == 0) base = r;
+                const result r = res[v], base = res[0];
                 printf("| %lld x %lld | %s | %.1f | %.3f (%.3f-%.3f) | %.1f | %.3f | %.3f |\n",
-                       (long long)shapes[si].n, (long long)shapes[si].k, mw_dtype_get(t)->name,
+                       (long long)shapes[si].n, (long long)shapes[si].k, mw_dtype_get(groups[g][v])->name,
                        (double)r.bytes / 1048576.0, r.s.med * 1e3, r.s.min * 1e3, r.s.max * 1e3,
                        (double)r.bytes / r.s.med * 1e-9, (double)r.bytes / (double)base.bytes,
                        r.s.med / base.s.med);

@@ -24,7 +24,7 @@
 
 #define T_SP                                                                                   \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
-                          "avx512vbmi2,avx512vnni")))
+                          "avx512vbmi2,avx512vnni,avx512bitalg")))
 #define INLINE static inline __attribute__((always_inline))
 #define SB MW_SPARSE_BLOCK
 #define MT 4 /* rows of x per pass over a weight row */
@@ -77,6 +77,14 @@ static uint16_t ld16(const uint8_t *p)
     out[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]),               \
                                                 _mm512_add_ps(acc[r][2], acc[r][3])))
 
+/* Software prefetch PD bytes ahead in a row's streams (masks, values,
+ * blocks). Without it the unstructured kernels, whose value loads are
+ * masked to a data-dependent count, read DRAM at a fraction of the rate
+ * the dense kernels reach (bench/sparse_matvec.c; kernels_x86.c saw the
+ * same for Q8_0). */
+#define PD 1024
+#define PF(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+
 /* mask of the first c lanes (c <= 64) */
 static inline uint64_t first(int c) { return c >= 64 ? ~0ull : (1ull << c) - 1; }
 
@@ -104,6 +112,9 @@ INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const flo
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
         const uint64_t mk = ld64(row + 8 * b);
+        PF(row + 8 * b + PD);
+        PF(vals + (f16 ? 2 : 4) * off + PD);
+        if (!f16) PF(vals + 4 * off + PD + 64);
         __m512 w[4];
         if (f16) { /* converted first, then spread: vexpandps, not vpexpandw */
             UNROLL for (int q = 0; q < 4; q++) {
@@ -140,6 +151,27 @@ INLINE T_SP __m512i x16(const uint8_t *xb)
     return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(xb + 2)));
 }
 
+/* ---- Q8_SU ----------------------------------------------------------------
+ * vpexpandb is slow on Zen 4 (about 14 cycles a block here); its result by
+ * vpermb instead: lane p takes packed byte popcount(mask & ((1 << p) - 1)),
+ * the bytes' exclusive prefix counts (SWAR, one multiply) plus the count
+ * below p in its own byte (vpopcntb), zero where the mask is clear. */
+INLINE T_SP __m512i expand8(uint64_t mk, __m512i packed)
+{
+    uint64_t cnt = mk - ((mk >> 1) & 0x5555555555555555ull);
+    cnt = (cnt & 0x3333333333333333ull) + ((cnt >> 2) & 0x3333333333333333ull);
+    cnt = (cnt + (cnt >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    const uint64_t prefix = cnt * 0x0101010101010100ull; /* byte g: Σ of bytes < g */
+    const __m512i byte_of = _mm512_set_epi64(
+        0x0707070707070707ll, 0x0606060606060606ll, 0x0505050505050505ll, 0x0404040404040404ll,
+        0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
+    const __m512i below = _mm512_set1_epi64(0x7f3f1f0f07030100ll); /* (1 << p%8) - 1 */
+    const __m512i mb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)mk));
+    const __m512i pb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)prefix));
+    const __m512i idx = _mm512_add_epi8(pb, _mm512_popcnt_epi8(_mm512_and_si512(mb, below)));
+    return _mm512_maskz_permutexvar_epi8(mk, idx, packed);
+}
+
 /* ---- Q8_SU ---------------------------------------------------------------- */
 INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64_t i0, int mt,
                             float *out)
@@ -150,11 +182,13 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
         const uint64_t mk = ld64(row + 8 * b);
+        PF(row + 8 * b + PD);
+        PF(vals + off + PD);
         /* the kept int8 spread over the block's 64 lanes (vpexpandb); then
          * vpdpbusd of |w| (unsigned) and x with w's sign: 4 products a lane,
          * lanes 0-7 of x block 2b, 8-15 of 2b+1 */
         const int c = __builtin_popcountll(mk);
-        const __m512i w = _mm512_maskz_expand_epi8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
+        const __m512i w = expand8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
         off += c;
         const __m512i wa = _mm512_abs_epi8(w);
         const __mmask64 neg = _mm512_movepi8_mask(w);
@@ -212,6 +246,8 @@ INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const fl
     const int blk = f16 ? 72 : 136;
     ACC_INIT;
     for (int64_t b = 0; b < nb; b++, row += blk) {
+        PF(row + PD);
+        if (!f16) PF(row + PD + 64);
         const __m512i i0v = idx16(ld32(row)), i1v = idx16(ld32(row + 4));
         __m512 v0, v1;
         if (f16) {
@@ -239,6 +275,7 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
     const int64_t nb = k / SB;
     ACC_INIT;
     for (int64_t b = 0; b < nb; b++, row += 42) {
+        PF(row + PD);
         const float dw = _cvtsh_ss(ld16(row));
         const __m512i iv = idx32w(ld64(row + 2));
         const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
