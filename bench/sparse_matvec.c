@@ -188,7 +188,7 @@ int main(int argc, char **argv)
     };
     printf("y = W x, m = %lld, %d threads, kernels: %s%s; median (min-max) of %d runs; >= %.0f MiB of weights "
            "cycled per variant\n\n",
-           (long long)m, threads, mw_k_isa_name(mw_k_isa()), mw_k_sparse_simd() ? " (sparse: avx512 vbmi2)" : " (sparse: scalar)",
+           (long long)m, threads, mw_k_isa_name(mw_k_isa()), mw_k_sparse_simd() ? " (sparse: avx512)" : " (sparse: scalar)",
            runs, mib);
     printf("| W [n x k] | type | MiB | ms | GB/s | bytes / dense | time / dense |\n");
     printf("|---|---|---:|---:|---:|---:|---:|\n");

@@ -250,7 +250,9 @@ static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t 
         return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
                           "%s: tensor %s has type %s; the engine runs %s", L->path, name,
                           mw_dtype_get(t->dtype)->name,
-                          is_norm ? "norms in F32" : "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights");
+                          is_norm ? "norms in F32"
+                                  : "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights "
+                                    "(and memwall's sparse types, docs/SPARSE.md)");
     w->type = t->dtype;
     w->rows = rows;
     w->cols = cols;

@@ -284,8 +284,10 @@ static int simd_ok(void)
     int c = atomic_load_explicit(&cached, memory_order_relaxed);
     if (c < 0) {
         __builtin_cpu_init();
+        /* the AVX-512 set of the kernels (F/BW/VL/VNNI/BF16) and what
+         * sparse_x86.c adds: DQ, VBMI (vpermb), BITALG (vpopcntb) */
         c = mw_k_isa_available(MW_K_ISA_AVX512) && __builtin_cpu_supports("avx512vbmi") &&
-            __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("avx512dq");
+            __builtin_cpu_supports("avx512bitalg") && __builtin_cpu_supports("avx512dq");
         atomic_store_explicit(&cached, c, memory_order_relaxed);
     }
     return c;

@@ -43,7 +43,8 @@ mw_status mw_sparse_check_rows(mw_dtype t, const void *W, int64_t n, int64_t k, 
 /* y[i, j] = Σ_k x[i, k] · W[j, k] for i < m, j in [j0, j1), W [n, k] of the
  * sparse type wt with rows of mw_sparse_row_bytes(wt, k, keep) bytes, x
  * [m, k] f32 and xq = mw_k_prepare_x(mw_sparse_base(wt), x). The AVX-512
- * path (with VBMI2) when the kernels run AVX-512, else the reference. */
+ * path (AVX-512 with VBMI and BITALG) when the kernels run AVX-512, else
+ * the reference. */
 void mw_k_matmul_sparse(mw_dtype wt, const void *W, int64_t keep, const float *x, const void *xq,
                         float *y, int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1);
 /* The scalar reference of the same product. */
@@ -53,7 +54,7 @@ void mw_kref_matmul_sparse(mw_dtype wt, const void *W, int64_t keep, const float
 /* 1 when mw_k_matmul_sparse runs its AVX-512 path now. */
 int mw_k_sparse_simd(void);
 
-/* internal: the AVX-512 + VBMI2 path (sparse_x86.c) */
+/* internal: the AVX-512 path (sparse_x86.c) */
 void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const float *x,
                                const void *xq, float *y, int64_t m, int64_t n, int64_t k,
                                int64_t j0, int64_t j1);

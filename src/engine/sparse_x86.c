@@ -1,12 +1,14 @@
 /*
  * sparse_x86.c - the AVX-512 path of mw_k_matmul_sparse (sparse.h), for
- * CPUs with AVX-512 F/BW/DQ/VBMI/VBMI2 (Ice Lake, Zen 4 and later; sparse.c
- * checks __builtin_cpu_supports before calling it).
+ * CPUs with AVX-512 F/BW/VL/DQ/VNNI/VBMI/BITALG (Ice Lake, Zen 4 and later;
+ * sparse.c checks __builtin_cpu_supports before calling it).
  *
  * Unstructured (_SU): each 64-input block's kept values are loaded with a
  * load masked to their count (nothing past them is touched), then spread to
- * their positions by a register expand (vexpandps, vpexpandw, vpexpandb
- * under the block's mask) and multiplied with x as a dense block. 2:4
+ * their positions - F32 and F16 (converted first) by vexpandps under the
+ * mask; Q8 by vpermb with indices made from the mask's prefix counts
+ * (vpexpandb, the VBMI2 instruction for it, takes ~14 cycles a block on Zen
+ * 4) - and multiplied with x as a dense block. 2:4
  * (_S24): the other way round: x is gathered at the 32 kept positions by
  * permutes (vpermt2ps, vpermt2w) whose indices come from the 2-bit fields
  * (any bit pattern indexes inside the block, so a hostile file cannot make
@@ -24,7 +26,7 @@
 
 #define T_SP                                                                                   \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
-                          "avx512vbmi2,avx512vnni,avx512bitalg")))
+                          "avx512vnni,avx512bitalg")))
 #define INLINE static inline __attribute__((always_inline))
 #define SB MW_SPARSE_BLOCK
 #define MT 4 /* rows of x per pass over a weight row */
@@ -103,9 +105,10 @@ INLINE T_SP void x_f32(int base_f16, const float *x, const void *xq, int64_t i, 
 }
 
 /* ---- F32_SU / F16_SU -------------------------------------------------------- */
-INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const float *x,
+INLINE T_SP void su_float_rows(int mode, const uint8_t *row, int64_t k, const float *x,
                                const void *xq, int64_t i0, int mt, float *out)
 {
+    const int f16 = mode & 1; /* weights F16 (bit 1: x F16, else f32) */
     const int64_t nb = k / SB;
     const uint8_t *vals = row + 8 * nb;
     ACC_INIT;
@@ -135,7 +138,7 @@ INLINE T_SP void su_float_rows(int f16, const uint8_t *row, int64_t k, const flo
         }
         UNROLL for (int r = 0; r < mt; r++) {
             __m512 xv[4];
-            x_f32(f16, x, xq, i0 + r, k, b, xv);
+            x_f32(mode >> 1 & 1, x, xq, i0 + r, k, b, xv);
             UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_fmadd_ps(w[q], xv[q], acc[r][q]);
         }
     }
@@ -239,9 +242,10 @@ INLINE T_SP __m512i idx32w(uint64_t bits)
 }
 
 /* ---- F32_S24 / F16_S24 ------------------------------------------------------ */
-INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const float *x,
+INLINE T_SP void s24_float_rows(int mode, const uint8_t *row, int64_t k, const float *x,
                                 const void *xq, int64_t i0, int mt, float *out)
 {
+    const int f16 = mode & 1; /* weights F16 (bit 1: x F16, else f32) */
     const int64_t nb = k / SB;
     const int blk = f16 ? 72 : 136;
     ACC_INIT;
@@ -259,7 +263,7 @@ INLINE T_SP void s24_float_rows(int f16, const uint8_t *row, int64_t k, const fl
         }
         UNROLL for (int r = 0; r < mt; r++) {
             __m512 xv[4];
-            x_f32(f16, x, xq, i0 + r, k, b, xv);
+            x_f32(mode >> 1 & 1, x, xq, i0 + r, k, b, xv);
             acc[r][0] = _mm512_fmadd_ps(v0, _mm512_permutex2var_ps(xv[0], i0v, xv[1]), acc[r][0]);
             acc[r][1] = _mm512_fmadd_ps(v1, _mm512_permutex2var_ps(xv[2], i1v, xv[3]), acc[r][1]);
         }
@@ -308,22 +312,84 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
         }                                                                                          \
     }
 #define C_F32SU(n) su_float_rows(0, row, k, x, xq, i0, n, out)
-#define C_F16SU(n) su_float_rows(1, row, k, x, xq, i0, n, out)
+#define C_F16SU(n) su_float_rows(3, row, k, x, xq, i0, n, out)
+#define C_F16SU_X32(n) su_float_rows(1, row, k, x, xq, i0, n, out)
 #define C_Q8SU(n) su_q8_rows(row, k, xq, i0, n, out)
 #define C_F32S24(n) s24_float_rows(0, row, k, x, xq, i0, n, out)
-#define C_F16S24(n) s24_float_rows(1, row, k, x, xq, i0, n, out)
+#define C_F16S24(n) s24_float_rows(3, row, k, x, xq, i0, n, out)
+#define C_F16S24_X32(n) s24_float_rows(1, row, k, x, xq, i0, n, out)
 #define C_Q8S24(n) s24_q8_rows(row, k, xq, i0, n, out)
 DEF_ROWS(rows_f32_su, C_F32SU)
 DEF_ROWS(rows_f16_su, C_F16SU)
+DEF_ROWS(rows_f16_su_x32, C_F16SU_X32)
 DEF_ROWS(rows_q8_su, C_Q8SU)
 DEF_ROWS(rows_f32_s24, C_F32S24)
 DEF_ROWS(rows_f16_s24, C_F16S24)
+DEF_ROWS(rows_f16_s24_x32, C_F16S24_X32)
 DEF_ROWS(rows_q8_s24, C_Q8S24)
+
+/* ---- Q8_SU at m = 1 ----------------------------------------------------------
+ * x's two Q8_0 blocks of each 64-block gathered once per call (on the
+ * stack, k <= Q8SU_MAX_K): their 64 quants in one vector, lanes 0-7 / 8-15
+ * holding the two scales, and -128 times the sums of each 4 quants, so a
+ * row's block is vpdpbusd((w + 128) as unsigned, x) started from that
+ * vector (= Σ w·x per 4 inputs exactly), one convert and one FMA. */
+#define Q8SU_MAX_K 16384
+typedef struct q8x_block {
+    __m512i q;     /* 64 int8 quants             */
+    __m512i bias;  /* -128 Σ of each 4 quants     */
+    __m512 scale;  /* d_x of block 2b (lanes 0-7), 2b+1 (8-15) */
+} q8x_block;
+
+static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb, int64_t k,
+                                                   const void *xq, float *y, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / SB;
+    q8x_block xb[Q8SU_MAX_K / SB];
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *xa = XQ8(xq, 0, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
+        const __m512i q = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xa + 2))),
+            _mm256_loadu_si256((const __m256i *)(xc + 2)), 1);
+        xb[b].q = q;
+        /* Σ of each 4 quants: vpdpbusd(0, 1, q); times -128 */
+        xb[b].bias = _mm512_slli_epi32(
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, q)), 7);
+        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(ld16(xa))),
+                                           _mm512_set1_ps(_cvtsh_ss(ld16(xc))));
+    }
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (int64_t j = j0; j < j1; j++) {
+        const uint8_t *row = W + (uint64_t)j * rb;
+        if (j + 1 < j1)
+            for (int l = 0; l < 4; l++) PF(row + rb + 64 * l);
+        const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int64_t off = 0;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint64_t mk = ld64(row + 8 * b);
+            PF(row + 8 * b + PD);
+            PF(vals + off + PD);
+            const int c = __builtin_popcountll(mk);
+            const __m512i w = expand8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
+            off += c;
+            /* w + 128 as unsigned: a zero (clear) lane becomes 128, its
+             * product with x cancelled by the bias like every other's */
+            const __m512i p = _mm512_dpbusd_epi32(xb[b].bias, _mm512_xor_si512(w, flip), xb[b].q);
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(ld16(ds + 2 * b))), xb[b].scale);
+            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);
+            const __m512 t = a0;
+            a0 = a1, a1 = t;
+        }
+        y[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
 
 typedef void (*rows_fn)(const uint8_t *, int64_t, const float *, const void *, int64_t, int,
                         float *);
 
-void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const float *x,
+T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const float *x,
                                const void *xq, float *y, int64_t m, int64_t n, int64_t k,
                                int64_t j0, int64_t j1)
 {
@@ -338,6 +404,19 @@ void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const f
     default: return;
     }
     const uint64_t rb = mw_sparse_row_bytes(wt, k, mw_sparse_is_24(wt) ? k / 2 : keep);
+    if (wt == MW_DTYPE_Q8_SU && m == 1 && k <= Q8SU_MAX_K) {
+        q8su_m1(W, rb, k, xq, y, j0, j1);
+        return;
+    }
+    /* F16 weights at m = 1: x's f16 values converted to f32 once per call
+     * (exactly), not once per weight row */
+    float x32[m == 1 && k <= Q8SU_MAX_K && mw_sparse_base(wt) == MW_DTYPE_F16 ? k : 1];
+    if (m == 1 && k <= Q8SU_MAX_K && mw_sparse_base(wt) == MW_DTYPE_F16) {
+        for (int64_t i = 0; i < k; i += 16)
+            _mm512_storeu_ps(x32 + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)xq + i))));
+        x = x32;
+        f = wt == MW_DTYPE_F16_SU ? rows_f16_su_x32 : rows_f16_s24_x32;
+    }
     for (int64_t j = j0; j < j1; j++) {
         const uint8_t *row = (const uint8_t *)W + (uint64_t)j * rb;
         if (j + 1 < j1) /* the next row: start its first lines early */

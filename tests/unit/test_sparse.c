@@ -221,7 +221,7 @@ static void check_product(mw_dtype t, int64_t keep, const uint8_t *W, int64_t n,
 static void run_products(int hostile24)
 {
     const int simd = mw_k_sparse_simd();
-    if (!simd) fprintf(stderr, "note: no AVX-512 VBMI2 here: the reference alone is checked\n");
+    if (!simd) fprintf(stderr, "note: no AVX-512 VBMI/BITALG here: the reference alone is checked\n");
     const int64_t ks[] = {64, 128, 448};
     for (int ti = 0; ti < 6; ti++) {
         const mw_dtype t = ALL[ti];
