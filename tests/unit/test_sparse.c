@@ -16,6 +16,7 @@
 #include "engine/kernels.h"
 #include "engine/kernels_isa.h"
 #include "engine/sparse.h"
+#include "format/gguf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -356,13 +357,68 @@ static void test_check_rows(void **state)
     free(W);
 }
 
+/* ---- the reader ------------------------------------------------------------ */
+
+/* fuzz/corpus/gguf/sparse_types.gguf: keep_q16 32768 (the first kv: its
+ * value at byte 59), an F16_SU [2 x 64] tensor and a Q8_S24 [128] one */
+static void test_reader(void **state)
+{
+    (void)state;
+    const char *src = getenv("MW_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fuzz/corpus/gguf/sparse_types.gguf", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t buf[4096];
+    const size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(n > 400 && n < sizeof buf);
+    mw_gguf *g;
+    mw_err err;
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_OK);
+    const mw_gguf_tensor *t = mw_gguf_find_tensor(g, "sparse.su");
+    assert_non_null(t);
+    assert_int_equal(t->bytes, 2 * (8 + 32 * 2)); /* keep 32 of 64 */
+    t = mw_gguf_find_tensor(g, "sparse.s24");
+    assert_int_equal(t->bytes, 2 * 42);
+    mw_gguf_close(g);
+    uint32_t v;
+    memcpy(&v, buf + 59, 4);
+    assert_int_equal(v, 32768);
+    /* keep 0 of 64 */
+    v = 1;
+    memcpy(buf + 59, &v, 4);
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "keeps no value"));
+    assert_non_null(strstr(err.msg, "sparse.su"));
+    v = 0;
+    memcpy(buf + 59, &v, 4);
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "must be a u32 in 1..65536"));
+    v = 65537;
+    memcpy(buf + 59, &v, 4);
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    /* keep everything: 64 values a row, 2 x 136 bytes: past the end of the file */
+    v = 65536;
+    memcpy(buf + 59, &v, 4);
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "sparse"));
+    /* no key */
+    v = 32768;
+    memcpy(buf + 59, &v, 4);
+    buf[32 + 20] = 'x'; /* memwall.sparse.keep_q16 -> keep_x16 */
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "no memwall.sparse.keep_q16 key"));
+    assert_non_null(strstr(err.msg, "F16_SU"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_types),       cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_products),
         cmocka_unit_test(test_hostile_24),  cmocka_unit_test(test_dispatch),
-        cmocka_unit_test(test_check_rows),
+        cmocka_unit_test(test_check_rows),  cmocka_unit_test(test_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
