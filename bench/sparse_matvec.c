@@ -20,6 +20,10 @@
  * base's.
  *
  * usage: bench_sparse_matvec [--runs N] [--threads N] [--m M] [--mib MIB] [--quick]
+ *                            [--shape N K]
+ * --quick: the 4096 x 4096 matrix only; --shape: that matrix only (with a
+ * small --mib, e.g. --shape 256 4096 --mib 1 --threads 1, it stays in the
+ * caches: the kernels' own speed, without DRAM).
  */
 #include "memwall.h"
 #include "engine/kernels.h"
@@ -159,16 +163,26 @@ int main(int argc, char **argv)
     int64_t m = 1;
     double mib = 256;
     int quick = 0;
+    int64_t sn = 0, sk = 0; /* --shape N K: that matrix alone */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--m") && i + 1 < argc) m = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--shape") && i + 2 < argc) {
+            sn = atoll(argv[++i]);
+            sk = atoll(argv[++i]);
+        }
         else {
-            fprintf(stderr, "usage: bench_sparse_matvec [--runs N] [--threads N] [--m M] [--mib MIB] [--quick]\n");
+            fprintf(stderr, "usage: bench_sparse_matvec [--runs N] [--threads N] [--m M] [--mib MIB] [--quick] "
+                            "[--shape N K]\n");
             return 2;
         }
+    }
+    if ((sn || sk) && (sn < 1 || sk < 64 || sk % 64 || sn * sk > ((int64_t)1 << 32))) {
+        fprintf(stderr, "bench_sparse_matvec: --shape N K: N >= 1, K a multiple of 64\n");
+        return 2;
     }
     if (runs < 9 || runs > MAX_RUNS || threads < 1 || m < 1 || m > 512 || !(mib > 0)) {
         fprintf(stderr, "bench_sparse_matvec: --runs 9..%d, --threads >= 1, --m 1..512, --mib > 0\n", MAX_RUNS);
@@ -180,7 +194,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_sparse_matvec: %s\n", err.msg);
         return 1;
     }
-    static const struct { int64_t n, k; } shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+    struct { int64_t n, k; } shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
+    if (sn) shapes[0].n = sn, shapes[0].k = sk, quick = 1;
     static const mw_dtype groups[3][3] = {
         {MW_DTYPE_F32, MW_DTYPE_F32_SU, MW_DTYPE_F32_S24},
         {MW_DTYPE_F16, MW_DTYPE_F16_SU, MW_DTYPE_F16_S24},

@@ -386,6 +386,46 @@ static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb
     }
 }
 
+/* ---- Q8_S24 at m = 1 ----------------------------------------------------------
+ * The same idea: x's 64 quants of each block widened to int16 once per
+ * call (two vectors) with the scales' vector; a row's block is then its
+ * indices, one vpermt2w, one vpmaddwd, one convert and one FMA. */
+typedef struct q8x16_block {
+    __m512i lo, hi; /* int16 quants of x blocks 2b and 2b+1 */
+    __m512 scale;   /* d_x of block 2b (lanes 0-7), 2b+1 (8-15) */
+} q8x16_block;
+
+static T_SP __attribute__((noinline)) void q8s24_m1(const uint8_t *W, uint64_t rb, int64_t k,
+                                                    const void *xq, float *y, int64_t j0, int64_t j1)
+{
+    const int64_t nb = k / SB;
+    q8x16_block xb[Q8SU_MAX_K / SB];
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *xa = XQ8(xq, 0, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
+        xb[b].lo = x16(xa);
+        xb[b].hi = x16(xc);
+        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(ld16(xa))),
+                                           _mm512_set1_ps(_cvtsh_ss(ld16(xc))));
+    }
+    for (int64_t j = j0; j < j1; j++) {
+        const uint8_t *row = W + (uint64_t)j * rb;
+        if (j + 1 < j1)
+            for (int l = 0; l < 4; l++) PF(row + rb + 64 * l);
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b++, row += 42) {
+            PF(row + PD);
+            const __m512i iv = idx32w(ld64(row + 2));
+            const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
+            const __m512i p = _mm512_madd_epi16(w, _mm512_permutex2var_epi16(xb[b].lo, iv, xb[b].hi));
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(ld16(row))), xb[b].scale);
+            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);
+            const __m512 t = a0;
+            a0 = a1, a1 = t;
+        }
+        y[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
 typedef void (*rows_fn)(const uint8_t *, int64_t, const float *, const void *, int64_t, int,
                         float *);
 
@@ -406,6 +446,10 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
     const uint64_t rb = mw_sparse_row_bytes(wt, k, mw_sparse_is_24(wt) ? k / 2 : keep);
     if (wt == MW_DTYPE_Q8_SU && m == 1 && k <= Q8SU_MAX_K) {
         q8su_m1(W, rb, k, xq, y, j0, j1);
+        return;
+    }
+    if (wt == MW_DTYPE_Q8_S24 && m == 1 && k <= Q8SU_MAX_K) {
+        q8s24_m1(W, rb, k, xq, y, j0, j1);
         return;
     }
     /* F16 weights at m = 1: x's f16 values converted to f32 once per call
