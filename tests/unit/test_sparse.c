@@ -410,6 +410,17 @@ static void test_reader(void **state)
     assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
     assert_non_null(strstr(err.msg, "no memwall.sparse.keep_q16 key"));
     assert_non_null(strstr(err.msg, "F16_SU"));
+    buf[32 + 20] = 'q';
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_OK);
+    mw_gguf_close(g);
+    /* rows of 32 inputs: not whole 64-blocks (sparse.su's dims[0], after its
+     * name: the tensor infos start after the two kvs) */
+    uint8_t *d0 = memmem(buf, n, "sparse.su", 9);
+    assert_non_null(d0);
+    uint64_t k32 = 32;
+    memcpy(d0 + 9 + 4, &k32, 8);
+    assert_int_equal(mw_gguf_open_memory(buf, n, &g, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "F16_SU blocks"));
 }
 
 int main(void)
