@@ -507,6 +507,12 @@ typedef enum mw_dtype {
     MW_DTYPE_I8, MW_DTYPE_I16, MW_DTYPE_I32, MW_DTYPE_I64,
     MW_DTYPE_U8, MW_DTYPE_U16, MW_DTYPE_U32, MW_DTYPE_U64, MW_DTYPE_BOOL,
     MW_DTYPE_F8_E4M3, MW_DTYPE_F8_E5M2,
+    /* issue #14, sparse: memwall's own sparse types (docs/SPARSE.md; GGUF
+     * type ids 4096..4101, which llama.cpp refuses). _SU: unstructured, a
+     * fixed number of values kept per row (memwall.sparse.keep_q16);
+     * _S24: 2 of each group of 4 inputs kept. */
+    MW_DTYPE_F32_SU, MW_DTYPE_F16_SU, MW_DTYPE_Q8_SU,
+    MW_DTYPE_F32_S24, MW_DTYPE_F16_S24, MW_DTYPE_Q8_S24,
     MW_DTYPE_COUNT
 } mw_dtype;
 
@@ -530,6 +536,34 @@ MW_API mw_status mw_dtype_from_ggml(uint32_t ggml_id, mw_dtype *out, mw_err *err
 MW_API uint64_t mw_dtype_bytes(mw_dtype t, uint64_t n_elems);
 /* Bits per element, e.g. 8.5 for Q8_0. */
 MW_API double mw_dtype_bits(mw_dtype t);
+
+/* ---- issue #14, sparse: memwall's sparse types (docs/SPARSE.md) ---------
+ * Rows of k inputs (k a multiple of 64). The 2:4 types have fixed 64-input
+ * blocks (mw_dtype_bytes works for them); the unstructured (_SU) types keep
+ * `keep` values in every row of a tensor, so their size needs keep:
+ * mw_dtype_bytes returns MW_UNKNOWN and mw_dtype_bits 0 for them. */
+#define MW_SPARSE_BLOCK 64
+#define MW_GGUF_SPARSE_KEEP_KEY "memwall.sparse.keep_q16"
+/* 1 for the six sparse types. */
+MW_API int mw_dtype_is_sparse(mw_dtype t);
+/* The sparse type of base F32, F16 or Q8_0 (two_four: 2:4, else
+ * unstructured); MW_DTYPE_COUNT for any other base. */
+MW_API mw_dtype mw_sparse_type(mw_dtype base, int two_four);
+/* The dense type a sparse type densifies to (F32, F16, Q8_0); MW_DTYPE_COUNT
+ * for a type that is not sparse. */
+MW_API mw_dtype mw_sparse_base(mw_dtype t);
+/* 1 for the 2:4 types. */
+MW_API int mw_sparse_is_24(mw_dtype t);
+/* The kept fraction 1 - ratio in 1/65536 units, rounded to nearest
+ * (0 for ratio >= 1, 65536 for ratio <= 0). */
+MW_API uint32_t mw_sparse_keep_q16(double ratio);
+/* Values kept per row of k: (k * keep_q16 + 32768) >> 16, at most k; -1
+ * when k >= 2^47 (the product would overflow). */
+MW_API int64_t mw_sparse_row_keep(int64_t k, uint32_t keep_q16);
+/* Bytes of one row of k inputs (keep: values kept, unstructured types
+ * only; the 2:4 types keep k/2). 0 when k is not a positive multiple of 64,
+ * keep is outside [0, k] or t is not sparse. */
+MW_API uint64_t mw_sparse_row_bytes(mw_dtype t, int64_t k, int64_t keep);
 
 /* ------------------------------------------------------------------------
  * Models: what a file (or a config.json, or a preset) says about a model

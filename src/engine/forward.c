@@ -22,6 +22,7 @@
  */
 #include "engine/llama.h"
 #include "engine/kernels.h"
+#include "engine/sparse.h" /* issue #14, sparse */
 #include "common/error.h"
 
 #include <math.h>
@@ -154,6 +155,9 @@ size_t mw_forward_arena_bytes(const mw_llama *m, mw_step_shape shape, int64_t n_
     return L.total;
 }
 
+/* issue #14, sparse: the type x is prepared for (a sparse type's dense base) */
+static mw_dtype x_prep_type(mw_dtype t) { return mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t; }
+
 /* The scratch of prepared rows: the widest input of the step's products. */
 static size_t xq_bytes_for(const mw_llama *m, int64_t n)
 {
@@ -163,14 +167,14 @@ static size_t xq_bytes_for(const mw_llama *m, int64_t n)
     if (hp->n_ff > k) k = hp->n_ff;
     /* every matrix: a file may mix types (a Q4_K_M file has Q4_K, Q6_K and
      * sometimes Q8_0 or F16 ones, not the same in every layer) */
-    size_t most = mw_k_prepare_x_bytes(m->output.type, n, k);
+    size_t most = mw_k_prepare_x_bytes(x_prep_type(m->output.type), n, k);
     size_t e = mw_k_prepare_x_bytes(m->token_embd.type, n, k);
     if (e > most) most = e;
     for (int64_t l = 0; l < (int64_t)hp->n_layers; l++) {
         const mw_llama_layer *L = &m->layers[l];
         const mw_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-            size_t b = mw_k_prepare_x_bytes(ws[i]->type, n, k);
+            size_t b = mw_k_prepare_x_bytes(x_prep_type(ws[i]->type), n, k);
             if (b > most) most = b;
         }
     }
@@ -224,14 +228,18 @@ static void mm_work(void *p, int ith, int nth)
     mm_args *a = p;
     int64_t lo, hi;
     mw_pool_split(a->w->rows, ith, nth, &lo, &hi);
-    if (lo < hi) mw_k_matmul(a->w->type, a->w->data, a->x, a->xq, a->y, a->m, a->w->rows, a->w->cols, lo, hi);
+    if (lo < hi && mw_dtype_is_sparse(a->w->type)) /* issue #14, sparse */
+        mw_k_matmul_sparse(a->w->type, a->w->data, a->w->keep, a->x, a->xq, a->y, a->m, a->w->rows,
+                           a->w->cols, lo, hi);
+    else if (lo < hi) mw_k_matmul(a->w->type, a->w->data, a->x, a->xq, a->y, a->m, a->w->rows, a->w->cols, lo, hi);
 }
 
 /* y [m, w.rows] = x [m, w.cols] · Wᵀ */
 static void matmul(mw_forward *f, const mw_weight *w, const float *x, float *y, int64_t m)
 {
     if (f->on_matmul) f->on_matmul(f->on_matmul_ctx, w, x, m); /* issue #14: calibration hook */
-    if (w->type != MW_DTYPE_F32) mw_k_prepare_x(w->type, x, m, w->cols, f->xq);
+    const mw_dtype xt = x_prep_type(w->type);
+    if (xt != MW_DTYPE_F32) mw_k_prepare_x(xt, x, m, w->cols, f->xq);
     mm_args a = {w, x, f->xq, y, m};
     mw_pool_run(f->pool, mm_work, &a);
 }

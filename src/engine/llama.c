@@ -5,6 +5,7 @@
  */
 #include "engine/llama.h"
 #include "engine/kernels.h"
+#include "engine/sparse.h" /* issue #14, sparse */
 #include "format/gguf.h"
 #include "format/model.h"
 #include "common/error.h"
@@ -176,6 +177,52 @@ static mw_status demo_tensor(loader *L, mw_weight *w, int64_t rows, int64_t cols
     return lock_range(L, buf, bytes, "the demo weights");
 }
 
+/* issue #14, sparse: a linear weight of memwall's sparse types
+ * (docs/SPARSE.md), not the embeddings (looked up by row, they stay dense).
+ * Every unstructured row's masks are checked once here to keep exactly the
+ * file's keep values, so no kernel reads past a row of a hostile file. */
+static mw_status sparse_tensor(loader *L, mw_weight *w, const mw_gguf_tensor *t, const char *name,
+                               int64_t rows, int64_t cols)
+{
+    if (!strcmp(name, "token_embd.weight"))
+        return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
+                          "%s: tensor %s has the sparse type %s; the engine looks embeddings up "
+                          "by row and needs them dense (convert them to F32, F16 or Q8_0)",
+                          L->path, name, mw_dtype_get(t->dtype)->name);
+    int64_t n_keep = cols / 2;
+    if (!mw_sparse_is_24(t->dtype)) {
+        uint64_t q16 = 0;
+        /* the reader refused SU tensors without a valid key */
+        if (!mw_gguf_get_u64(L->g, MW_GGUF_SPARSE_KEEP_KEY, &q16) || q16 == 0 || q16 > 65536)
+            return mw_err_set(L->err, MW_ERR_INVALID, "%s: tensor %s needs the key %s", L->path,
+                              name, MW_GGUF_SPARSE_KEEP_KEY);
+        n_keep = mw_sparse_row_keep(cols, (uint32_t)q16);
+    }
+    MW_RETURN_IF(mw_sparse_row_bytes(t->dtype, cols, n_keep) * (uint64_t)rows != t->bytes, L->err,
+                 MW_ERR_INVALID, "%s: tensor %s: %llu bytes do not match %lld rows of %s", L->path,
+                 name, (unsigned long long)t->bytes, (long long)rows, mw_dtype_get(t->dtype)->name);
+    char what[160];
+    snprintf(what, sizeof what, "%s in %s", name, L->path);
+    MW_FORWARD(mw_sparse_check_rows(t->dtype, t->data, rows, cols, n_keep, what, L->err));
+    w->type = t->dtype;
+    w->rows = rows;
+    w->cols = cols;
+    w->keep = n_keep;
+    L->m->weights_bytes += t->bytes;
+    L->m->n_params += (uint64_t)(rows * cols);
+    if (L->no_mmap) {
+        void *buf = mw_malloc(t->bytes, MW_MEM_WEIGHTS);
+        MW_RETURN_IF(!buf, L->err, MW_ERR_NOMEM, "out of memory reading %s (%llu bytes)", name,
+                     (unsigned long long)t->bytes);
+        memcpy(buf, t->data, t->bytes);
+        MW_FORWARD(keep(L, buf));
+        w->data = buf;
+    } else {
+        w->data = t->data;
+    }
+    return lock_range(L, w->data, t->bytes, name);
+}
+
 /* A GGUF tensor, checked: present, shape [rows, cols] (GGUF dims [cols, rows]),
  * a type the engine multiplies by (norms: F32). */
 static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t rows, int64_t cols,
@@ -199,12 +246,16 @@ static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t 
                           "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld] from the "
                           "hyperparameters (PyTorch order)", L->path, name, (long long)got_rows,
                           (long long)got_cols, (long long)rows, (long long)cols);
+    /* issue #14, sparse: memwall's sparse types for the linear weights */
+    if (mw_dtype_is_sparse(t->dtype) && !is_norm)
+        return sparse_tensor(L, w, t, name, rows, cols);
     if (is_norm ? t->dtype != MW_DTYPE_F32 : !mw_k_supported(t->dtype))
         return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
                           "%s: tensor %s has type %s; the engine runs %s", L->path, name,
                           mw_dtype_get(t->dtype)->name,
                           is_norm ? "norms in F32"
-                                  : "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights");
+                                  : "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights "
+                                    "(and memwall's sparse types, docs/SPARSE.md)");
     w->type = t->dtype;
     w->rows = rows;
     w->cols = cols;

@@ -19,6 +19,8 @@ typedef struct mw_weight {
     const void *data;
     mw_dtype type;
     int64_t rows, cols;
+    int64_t keep;                    /* issue #14, sparse: values kept per
+                                        row (sparse types; 0 otherwise)  */
 } mw_weight;
 
 typedef struct mw_llama_layer {

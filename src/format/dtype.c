@@ -50,6 +50,15 @@ static const mw_dtype_info types[MW_DTYPE_COUNT] = {
     [MW_DTYPE_BOOL]     = {"BOOL",      1,   1,  -1,  "BOOL"},
     [MW_DTYPE_F8_E4M3]  = {"F8_E4M3",   1,   1,  -1,  "F8_E4M3"},
     [MW_DTYPE_F8_E5M2]  = {"F8_E5M2",   1,   1,  -1,  "F8_E5M2"},
+    /* issue #14, sparse: memwall's own types (docs/SPARSE.md), GGUF ids
+     * 4096.. that ggml does not know. _SU rows are sized by keep (bytes 0
+     * here: mw_sparse_row_bytes); _S24 blocks of 64 inputs keep 32 values. */
+    [MW_DTYPE_F32_SU]   = {"F32_SU",   64,   0, 4096, NULL}, /* u64 mask[k/64]; f32 v[keep] */
+    [MW_DTYPE_F16_SU]   = {"F16_SU",   64,   0, 4097, NULL}, /* u64 mask[k/64]; f16 v[keep] */
+    [MW_DTYPE_Q8_SU]    = {"Q8_SU",    64,   0, 4098, NULL}, /* mask; f16 d[k/64]; i8 v[keep] */
+    [MW_DTYPE_F32_S24]  = {"F32_S24",  64, 136, 4099, NULL}, /* u8 idx[8]; f32 v[32]        */
+    [MW_DTYPE_F16_S24]  = {"F16_S24",  64,  72, 4100, NULL}, /* u8 idx[8]; f16 v[32]        */
+    [MW_DTYPE_Q8_S24]   = {"Q8_S24",   64,  42, 4101, NULL}, /* f16 d; u8 idx[8]; i8 v[32]  */
 };
 
 const mw_dtype_info *mw_dtype_get(mw_dtype t)
@@ -86,7 +95,7 @@ mw_status mw_dtype_from_ggml(uint32_t ggml_id, mw_dtype *out, mw_err *err)
 uint64_t mw_dtype_bytes(mw_dtype t, uint64_t n_elems)
 {
     const mw_dtype_info *d = mw_dtype_get(t);
-    if (!d || n_elems % d->block_elems != 0) return MW_UNKNOWN;
+    if (!d || d->block_bytes == 0 || n_elems % d->block_elems != 0) return MW_UNKNOWN;
     uint64_t blocks = n_elems / d->block_elems;
     if (blocks > (UINT64_MAX - 1) / d->block_bytes) return MW_UNKNOWN;
     return blocks * d->block_bytes;
@@ -96,4 +105,61 @@ double mw_dtype_bits(mw_dtype t)
 {
     const mw_dtype_info *d = mw_dtype_get(t);
     return d ? 8.0 * d->block_bytes / d->block_elems : 0;
+}
+
+/* ---- issue #14, sparse: memwall's sparse types (docs/SPARSE.md) ---------- */
+
+int mw_dtype_is_sparse(mw_dtype t) { return t >= MW_DTYPE_F32_SU && t <= MW_DTYPE_Q8_S24; }
+
+int mw_sparse_is_24(mw_dtype t) { return t >= MW_DTYPE_F32_S24 && t <= MW_DTYPE_Q8_S24; }
+
+mw_dtype mw_sparse_type(mw_dtype base, int two_four)
+{
+    switch (base) {
+    case MW_DTYPE_F32:  return two_four ? MW_DTYPE_F32_S24 : MW_DTYPE_F32_SU;
+    case MW_DTYPE_F16:  return two_four ? MW_DTYPE_F16_S24 : MW_DTYPE_F16_SU;
+    case MW_DTYPE_Q8_0: return two_four ? MW_DTYPE_Q8_S24 : MW_DTYPE_Q8_SU;
+    default:            return MW_DTYPE_COUNT;
+    }
+}
+
+mw_dtype mw_sparse_base(mw_dtype t)
+{
+    switch (t) {
+    case MW_DTYPE_F32_SU: case MW_DTYPE_F32_S24: return MW_DTYPE_F32;
+    case MW_DTYPE_F16_SU: case MW_DTYPE_F16_S24: return MW_DTYPE_F16;
+    case MW_DTYPE_Q8_SU:  case MW_DTYPE_Q8_S24:  return MW_DTYPE_Q8_0;
+    default:              return MW_DTYPE_COUNT;
+    }
+}
+
+uint32_t mw_sparse_keep_q16(double ratio)
+{
+    if (!(ratio > 0)) return 65536; /* also NaN: keep everything */
+    if (ratio >= 1) return 0;
+    return (uint32_t)((1.0 - ratio) * 65536.0 + 0.5);
+}
+
+int64_t mw_sparse_row_keep(int64_t k, uint32_t keep_q16)
+{
+    if (k <= 0) return 0;
+    if (keep_q16 >= 65536) return k;
+    /* k < 2^47 keeps the product inside 64 bits */
+    if (k >= ((int64_t)1 << 47)) return -1;
+    int64_t keep = (int64_t)(((uint64_t)k * keep_q16 + 32768) >> 16);
+    return keep > k ? k : keep;
+}
+
+uint64_t mw_sparse_row_bytes(mw_dtype t, int64_t k, int64_t keep)
+{
+    if (!mw_dtype_is_sparse(t) || k <= 0 || k % MW_SPARSE_BLOCK != 0) return 0;
+    uint64_t blocks = (uint64_t)k / MW_SPARSE_BLOCK;
+    if (mw_sparse_is_24(t)) return blocks * types[t].block_bytes;
+    if (keep < 0 || keep > k) return 0;
+    uint64_t masks = 8 * blocks, kk = (uint64_t)keep;
+    switch (t) {
+    case MW_DTYPE_F32_SU: return masks + 4 * kk;
+    case MW_DTYPE_F16_SU: return masks + 2 * kk;
+    default:              return masks + 2 * blocks + kk; /* Q8_SU */
+    }
 }

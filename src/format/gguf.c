@@ -460,6 +460,47 @@ static mw_status parse_kvs(mw_gguf *g, cur *c, mw_err *err)
     return MW_OK;
 }
 
+/* ---- issue #14, sparse: the bytes of memwall's sparse types --------------
+ * (docs/SPARSE.md) 2:4 tensors have fixed blocks; an unstructured (_SU)
+ * tensor's rows keep the file's memwall.sparse.keep_q16 share of their k
+ * inputs, so its size needs that key: a file without it (or with a bad one)
+ * is refused here, naming the tensor and the key. */
+static mw_status sparse_bytes(const mw_gguf *g, mw_gguf_tensor *t, uint64_t elems, const char *w,
+                              mw_err *err)
+{
+    const mw_dtype_info *di = mw_dtype_get(t->dtype);
+    uint64_t k = t->dims[0], rows = elems / k;
+    MW_RETURN_IF(k % MW_SPARSE_BLOCK != 0, err, MW_ERR_INVALID,
+                 "%s: %s: rows of %llu inputs are not a multiple of %d (the %s blocks)", g->name,
+                 w, (unsigned long long)k, MW_SPARSE_BLOCK, di->name);
+    if (mw_sparse_is_24(t->dtype)) return MW_OK; /* mw_dtype_bytes has sized it */
+    const mw_gguf_kv *kv = mw_gguf_find(g, MW_GGUF_SPARSE_KEEP_KEY);
+    MW_RETURN_IF(!kv, err, MW_ERR_INVALID,
+                 "%s: %s is of unstructured sparse type %s but the file has no %s key (the "
+                 "values kept per row): not a valid memwall sparse file",
+                 g->name, w, di->name, MW_GGUF_SPARSE_KEEP_KEY);
+    MW_RETURN_IF(kv->value.type != MW_GGUF_U32 || kv->value.v.u == 0 || kv->value.v.u > 65536,
+                 err, MW_ERR_INVALID,
+                 "%s: %s (needed by %s, type %s) must be a u32 in 1..65536 (the kept share in "
+                 "1/65536 units); it is a %s%s",
+                 g->name, MW_GGUF_SPARSE_KEEP_KEY, w, di->name,
+                 mw_gguf_type_name(kv->value.type),
+                 kv->value.type == MW_GGUF_U32 ? " out of range" : "");
+    MW_RETURN_IF(k >= ((uint64_t)1 << 47), err, MW_ERR_INVALID,
+                 "%s: %s: rows of %llu inputs are too long for a sparse type", g->name, w,
+                 (unsigned long long)k);
+    int64_t keep = mw_sparse_row_keep((int64_t)k, (uint32_t)kv->value.v.u);
+    MW_RETURN_IF(keep <= 0, err, MW_ERR_INVALID,
+                 "%s: %s: %s %u keeps no value of its rows of %llu inputs", g->name, w,
+                 MW_GGUF_SPARSE_KEEP_KEY, (unsigned)kv->value.v.u, (unsigned long long)k);
+    uint64_t rb = mw_sparse_row_bytes(t->dtype, (int64_t)k, keep);
+    MW_RETURN_IF(rb == 0 || rows > (UINT64_MAX - 1) / rb, err, MW_ERR_INVALID,
+                 "%s: %s: %llu rows of %s overflow a 64-bit byte size", g->name, w,
+                 (unsigned long long)rows, di->name);
+    t->bytes = rows * rb;
+    return MW_OK;
+}
+
 static mw_status parse_tensor_infos(mw_gguf *g, cur *c, mw_err *err)
 {
     uint64_t n = g->n_tensors;
@@ -525,6 +566,8 @@ static mw_status parse_tensor_infos(mw_gguf *g, cur *c, mw_err *err)
                      "elements each)",
                      g->name, w, (unsigned long long)t->dims[0], di->name, di->block_elems);
         t->bytes = mw_dtype_bytes(t->dtype, elems);
+        if (mw_dtype_is_sparse(t->dtype)) /* issue #14, sparse */
+            MW_FORWARD(sparse_bytes(g, t, elems, w, err));
         MW_RETURN_IF(t->bytes == MW_UNKNOWN, err, MW_ERR_INVALID,
                      "%s: %s: %llu %s elements overflow a 64-bit byte size", g->name, w,
                      (unsigned long long)elems, di->name);
@@ -981,6 +1024,8 @@ mw_status mw_gguf_to_model(mw_gguf *g, const char *path, mw_model **out, mw_err 
         for (uint32_t d = 0; d < t->n_dims; d++) shape[d] = t->dims[t->n_dims - 1 - d];
         st = mw_model_add_tensor(m, name, t->dtype, t->n_dims, shape, g->data_offset + t->offset,
                                  file, err);
+        /* issue #14, sparse: an unstructured sparse tensor's size needs the file's keep key */
+        if (st == MW_OK && mw_dtype_is_sparse(t->dtype)) m->tensors[m->n_tensors - 1].bytes = t->bytes;
     }
     if (st == MW_OK) st = fill_hparams(g, m, err);
     if (st != MW_OK) {

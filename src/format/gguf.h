@@ -146,6 +146,12 @@ mw_status mw_gguf_writer_set_raw(mw_gguf_writer *w, const char *key, mw_gguf_typ
 mw_status mw_gguf_writer_add_tensor(mw_gguf_writer *w, const char *name, mw_dtype dtype,
                                     uint32_t n_dims, const uint64_t *dims, const void *data,
                                     mw_err *err);
+/* issue #14, sparse: adds a tensor of bytes bytes (memwall's unstructured
+ * sparse types, whose size depends on memwall.sparse.keep_q16; any other
+ * type as mw_gguf_writer_add_tensor, bytes ignored). */
+mw_status mw_gguf_writer_add_tensor_sized(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                          uint32_t n_dims, const uint64_t *dims,
+                                          const void *data, uint64_t bytes, mw_err *err);
 /* Writes the file: to a new temporary beside it (path.tmp.<random>, made
  * with O_EXCL|O_NOFOLLOW, removed on failure), then renamed over path (a
  * link at path is replaced, never followed). */

@@ -476,3 +476,41 @@ mw_status mw_gguf_writer_write(mw_gguf_writer *w, const char *path, mw_err *err)
     mw_free(tmp);
     return MW_OK;
 }
+
+/* ---- issue #14, sparse: tensors whose size the caller gives ---------------
+ * memwall's unstructured sparse types (docs/SPARSE.md) have no fixed block
+ * size: their bytes follow from the file's memwall.sparse.keep_q16, which
+ * the caller sets. Checks the name, the dimensions and that bytes is what
+ * the reader will compute for a sparse type (mw_dtype_bytes for the others). */
+mw_status mw_gguf_writer_add_tensor_sized(mw_gguf_writer *w, const char *name, mw_dtype dtype,
+                                          uint32_t n_dims, const uint64_t *dims,
+                                          const void *data, uint64_t bytes, mw_err *err)
+{
+    MW_RETURN_IF(!name || !*name, err, MW_ERR_INVALID, "GGUF writer: tensor with an empty name");
+    const mw_dtype_info *di = mw_dtype_get(dtype);
+    MW_RETURN_IF(!di || di->ggml_id < 0, err, MW_ERR_INVALID,
+                 "GGUF writer: tensor %s: type %s has no GGUF id", name, di ? di->name : "?");
+    if (!mw_dtype_is_sparse(dtype) || mw_sparse_is_24(dtype))
+        return mw_gguf_writer_add_tensor(w, name, dtype, n_dims, dims, data, err);
+    MW_RETURN_IF(n_dims == 0 || n_dims > 4 || !dims, err, MW_ERR_INVALID,
+                 "GGUF writer: tensor %s has %u dimensions (GGUF allows 1 to 4)", name, n_dims);
+    uint64_t rows = 1;
+    for (uint32_t d = 1; d < n_dims; d++) {
+        MW_RETURN_IF(dims[d] == 0 || rows > (uint64_t)INT64_MAX / dims[d], err, MW_ERR_INVALID,
+                     "GGUF writer: tensor %s: dimension %u is 0 or overflows", name, d);
+        rows *= dims[d];
+    }
+    MW_RETURN_IF(dims[0] == 0 || dims[0] % MW_SPARSE_BLOCK != 0 || dims[0] >= ((uint64_t)1 << 47),
+                 err, MW_ERR_INVALID,
+                 "GGUF writer: tensor %s: rows of %llu inputs are not a multiple of %d", name,
+                 (unsigned long long)dims[0], MW_SPARSE_BLOCK);
+    MW_RETURN_IF(bytes == 0 || bytes % rows != 0 || bytes > (uint64_t)INT64_MAX, err,
+                 MW_ERR_INVALID, "GGUF writer: tensor %s: %llu bytes are not %llu equal rows", name,
+                 (unsigned long long)bytes, (unsigned long long)rows);
+    /* add it as a dense 2:4 tensor of the same shape (same checks), then
+     * give it its own type and size */
+    MW_FORWARD(mw_gguf_writer_add_tensor(w, name, MW_DTYPE_F32_S24, n_dims, dims, data, err));
+    w->t[w->n_t - 1].dtype = dtype;
+    w->t[w->n_t - 1].bytes = bytes;
+    return MW_OK;
+}

@@ -60,6 +60,9 @@ mw_status mw_model_add_tensor(mw_model *m, const char *name, mw_dtype dtype, uin
         n *= shape[i];
     }
     uint64_t bytes = mw_dtype_bytes(dtype, n);
+    /* issue #14, sparse: an unstructured sparse tensor's size depends on its
+     * file's keep key: the GGUF reader sets it after adding the tensor */
+    if (bytes == MW_UNKNOWN && mw_dtype_is_sparse(dtype)) bytes = 0;
     MW_RETURN_IF(bytes == MW_UNKNOWN, err, MW_ERR_INVALID,
                  "tensor %s: %llu elements is not a whole number of %s blocks (%u) or overflows",
                  name, (unsigned long long)n, mw_dtype_get(dtype)->name,

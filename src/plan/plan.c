@@ -97,6 +97,12 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
                  err, MW_ERR_INVALID, "the LoRA adapters' type must be f32, f16 or bf16");
     MW_RETURN_IF(o->qlora && o->weight_dtype != MW_DTYPE_COUNT, err, MW_ERR_INVALID,
                  "--qlora holds the base in NF4; leave out --dtype (or use --lora R with --dtype)");
+    /* issue #14, sparse: memwall's sparse types hold pruned linear weights only
+     * (docs/SPARSE.md): a whole model is not converted to one */
+    MW_RETURN_IF(mw_dtype_is_sparse(o->weight_dtype), err, MW_ERR_INVALID,
+                 "--dtype %s: memwall's sparse types hold the pruned linear weights of a "
+                 "file, not a whole model; plan the pruned file itself (docs/SPARSE.md)",
+                 mw_dtype_get(o->weight_dtype)->name);
     if (o->lora_rank) o->training = 1;
     if (o->ubatch == 0) o->ubatch = mw_plan_ubatch_default(o); /* the runtime's step */
     return MW_OK;

@@ -6,7 +6,17 @@
  *     mw-gen-gguf [--layers N] [--embd N] [--heads N] [--kv-heads N]
  *                 [--ff N] [--vocab N] [--ctx N] [--dtype TYPE]
  *                 [--vocab-meta | --test-vocab | --test-vocab-bpe PRE]
+ *                 [--prune RATIO|2:4 [--sparse]]
  *                 OUT.gguf
+ *
+ * --prune (issue #14, sparse) zeroes the smallest weights by magnitude in
+ * every row of every matrix: RATIO of each row (0 < RATIO < 1; the row
+ * keeps mw_sparse_row_keep(k, mw_sparse_keep_q16(RATIO)) values, ties to
+ * the lower index) or 2 of each group of 4 inputs. Alone, the file is dense
+ * (TYPE f32, f16 or q8_0) with the zeros; with --sparse the matrices other
+ * than token_embd are stored in memwall's sparse type of TYPE
+ * (docs/SPARSE.md) - the same weights, so the two files give the same
+ * logits to rounding (Q8: each 64-block's scale differs from Q8_0's).
  *
  * TYPE: f16 (default), f32, q8_0, q4_0, q4_k, q5_k, q6_k for every matrix,
  * or q4_k_m, a mix like llama.cpp's Q4_K_M: token_embd and ffn_down in
@@ -46,6 +56,9 @@
 #include "engine/kernels.h"
 #include "engine/llama.h"
 #include "format/pretok.h"
+#include "engine/sparse.h"
+
+#include <math.h>
 
 #include <getopt.h>
 #include <stdint.h>
@@ -56,6 +69,59 @@
 typedef struct shape {
     uint32_t layers, embd, heads, kv_heads, ff, vocab, ctx;
 } shape;
+
+/* ---- issue #14, sparse: --prune and --sparse --------------------------- */
+static double g_prune_ratio;   /* 0: none */
+static int g_prune_24, g_sparse;
+
+static const float *g_rowv;    /* qsort: the row being ranked */
+static int by_mag_desc(const void *a, const void *b)
+{
+    const int i = *(const int *)a, j = *(const int *)b;
+    const float x = fabsf(g_rowv[i]), y = fabsf(g_rowv[j]);
+    return x > y ? -1 : x < y ? 1 : (i > j) - (i < j);
+}
+
+/* zeroes the pruned values of rows x cols v, sets mask (1 = kept) */
+static int prune_rows(float *v, uint64_t rows, uint64_t cols, uint64_t *mask)
+{
+    int *ord = malloc(cols * sizeof *ord);
+    if (!ord) return 0;
+    const int64_t keep = mw_sparse_row_keep((int64_t)cols, mw_sparse_keep_q16(g_prune_ratio));
+    memset(mask, 0, rows * cols / 8);
+    for (uint64_t r = 0; r < rows; r++) {
+        float *row = v + r * cols;
+        uint64_t *mk = mask + r * cols / 64;
+        if (g_prune_24) {
+            for (uint64_t g = 0; g < cols / 4; g++) {
+                for (int i = 0; i < 4; i++) ord[i] = (int)(4 * g) + i;
+                g_rowv = row;
+                qsort(ord, 4, sizeof *ord, by_mag_desc);
+                for (int i = 0; i < 2; i++) mk[ord[i] / 64] |= 1ull << (ord[i] % 64);
+            }
+        } else {
+            for (uint64_t i = 0; i < cols; i++) ord[i] = (int)i;
+            g_rowv = row;
+            qsort(ord, cols, sizeof *ord, by_mag_desc);
+            for (int64_t i = 0; i < keep; i++) mk[ord[i] / 64] |= 1ull << (ord[i] % 64);
+        }
+        for (uint64_t i = 0; i < cols; i++)
+            if (!(mk[i / 64] >> (i % 64) & 1)) row[i] = 0.0f;
+    }
+    free(ord);
+    return 1;
+}
+
+/* rows x cols packed in sparse type st; *rb: bytes per row */
+static unsigned char *pack_rows(mw_dtype st, const float *v, const uint64_t *mask, uint64_t rows,
+                                uint64_t cols, int64_t keep, uint64_t *rb)
+{
+    *rb = mw_sparse_row_bytes(st, (int64_t)cols, keep);
+    unsigned char *buf = malloc(*rb * rows);
+    for (uint64_t r = 0; buf && r < rows; r++)
+        mw_sparse_pack_row(st, v + r * cols, mask + r * cols / 64, (int64_t)cols, buf + r * *rb);
+    return buf;
+}
 
 static int add(mw_gguf_writer *w, const char *name, mw_dtype t, uint64_t cols, uint64_t rows, const void *data,
                mw_err *err)
@@ -319,6 +385,35 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *b
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         vals[i] = ((float)(x >> 40) / (float)(1u << 24) - 0.5f) * 0.04f; /* U(-0.02, 0.02) */
     }
+    /* issue #14, sparse: ffn_down's rows (of ff) pruned apart from the rest (rows of embd) */
+    const int pruning = g_prune_ratio > 0 || g_prune_24;
+    const uint64_t nf = (uint64_t)s->embd * s->ff;
+    float *pf = NULL;
+    uint64_t *mask_e = NULL, *mask_f = NULL;
+    unsigned char *dense_f = NULL, *sp_e = NULL, *sp_f = NULL;
+    uint64_t rb_e = 0, rb_f = 0;
+    const mw_dtype st = g_sparse ? mw_sparse_type(t, g_prune_24) : MW_DTYPE_COUNT;
+    const int64_t keep_e = g_prune_24 ? s->embd / 2 : mw_sparse_row_keep(s->embd, mw_sparse_keep_q16(g_prune_ratio));
+    const int64_t keep_f = g_prune_24 ? s->ff / 2 : mw_sparse_row_keep(s->ff, mw_sparse_keep_q16(g_prune_ratio));
+    if (pruning) {
+        pf = malloc(nf * sizeof *pf);
+        mask_e = malloc(most / 8);
+        mask_f = malloc(nf / 8);
+        int okp = pf && mask_e && mask_f;
+        if (okp) memcpy(pf, vals, nf * sizeof *pf);
+        okp = okp && prune_rows(pf, s->embd, s->ff, mask_f) && prune_rows(vals, most / s->embd, s->embd, mask_e);
+        okp = okp && (dense_f = encode(t, pf, nf)) != NULL;
+        if (okp && g_sparse) {
+            okp = (sp_e = pack_rows(st, vals, mask_e, most / s->embd, s->embd, keep_e, &rb_e)) &&
+                  (sp_f = pack_rows(st, pf, mask_f, s->embd, s->ff, keep_f, &rb_f));
+        }
+        if (!okp) {
+            fprintf(stderr, "mw-gen-gguf: out of memory pruning\n");
+            free(pf), free(mask_e), free(mask_f), free(dense_f), free(sp_e), free(sp_f);
+            free(vals), free(ones);
+            return 0;
+        }
+    }
     static const char *const roles[] = {"token_embd", "attn_q", "attn_k", "attn_v", "attn_output",
                                         "ffn_gate", "ffn_up", "ffn_down"};
     for (size_t u = 0; u < sizeof used / sizeof used[0]; u++) {
@@ -354,6 +449,11 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *b
     SET(mw_gguf_writer_set_f32, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
     SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", 10000.0f);
     SET(mw_gguf_writer_set_u32, "llama.vocab_size", s->vocab);
+    if (g_sparse && !g_prune_24) /* issue #14, sparse */
+        SET(mw_gguf_writer_set_u32, MW_GGUF_SPARSE_KEEP_KEY, mw_sparse_keep_q16(g_prune_ratio));
+    if (g_sparse)
+        SET(mw_gguf_writer_set_str, "general.description",
+            "memwall-only: sparse tensor types that llama.cpp does not load (docs/SPARSE.md)");
 #undef SET
     ok = ok && (vocab_meta != 1 || mw_llama_write_vocab(w, s->vocab, err) == MW_OK);
     ok = ok && (vocab_meta != 2 || write_test_vocab(w, s->vocab, err));
@@ -371,14 +471,23 @@ static int write_model(const shape *s, mw_dtype t, int vocab_meta, const char *b
         for (size_t k = 0; ok && k < sizeof ts / sizeof ts[0]; k++) {
             snprintf(name, sizeof name, "blk.%u.%s.weight", l, ts[k].n);
             const mw_dtype tt = type_of(t, ts[k].n);
+            const int down = !strcmp(ts[k].n, "ffn_down");
+            if (!ts[k].norm && g_sparse) { /* issue #14, sparse */
+                uint64_t dims[2] = {ts[k].cols, ts[k].rows};
+                ok = mw_gguf_writer_add_tensor_sized(w, name, st, 2, dims, down ? sp_f : sp_e,
+                                                     ts[k].rows * (down ? rb_f : rb_e), err) == MW_OK;
+                continue;
+            }
             ok = ts[k].norm ? add(w, name, MW_DTYPE_F32, ts[k].cols, 1, ones, err)
-                            : add(w, name, tt, ts[k].cols, ts[k].rows, bufs[tt], err);
+                            : add(w, name, tt, ts[k].cols, ts[k].rows,
+                                  down && pruning ? dense_f : bufs[tt], err);
         }
     }
     ok = ok && add(w, "output_norm.weight", MW_DTYPE_F32, s->embd, 1, ones, err);
     ok = ok && mw_gguf_writer_write(w, path, err) == MW_OK;
     mw_gguf_writer_free(w);
     for (int i = 0; i < MW_DTYPE_COUNT; i++) free(bufs[i]);
+    free(pf), free(mask_e), free(mask_f), free(dense_f), free(sp_e), free(sp_f);
     free(vals);
     free(ones);
     return ok;
@@ -398,6 +507,7 @@ int main(int argc, char **argv)
         {"ctx", required_argument, NULL, 'c'},    {"dtype", required_argument, NULL, 'd'},
         {"vocab-meta", no_argument, NULL, 'm'}, {"test-vocab", no_argument, NULL, 'V'},
         {"test-vocab-bpe", required_argument, NULL, 'P'},
+        {"prune", required_argument, NULL, 'R'}, {"sparse", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -418,6 +528,17 @@ int main(int argc, char **argv)
             tname = names[i].name;
             continue;
         }
+        if (c == 'R') { /* issue #14, sparse */
+            char *end;
+            g_prune_24 = !strcmp(optarg, "2:4");
+            g_prune_ratio = g_prune_24 ? 0 : strtod(optarg, &end);
+            if (!g_prune_24 && (*end || !(g_prune_ratio > 0 && g_prune_ratio < 1))) {
+                fprintf(stderr, "mw-gen-gguf: --prune takes a ratio in (0, 1) or 2:4, not '%s'\n", optarg);
+                return 2;
+            }
+            continue;
+        }
+        if (c == 'S') { g_sparse = 1; continue; }
         if (c == 'm') { vocab_meta = 1; continue; }
         if (c == 'V') { vocab_meta = 2; continue; }
         if (c == 'P') { vocab_meta = 3; bpe_pre = optarg; continue; }
@@ -443,6 +564,13 @@ int main(int argc, char **argv)
     if (s.embd % blk || s.ff % blk) {
         fprintf(stderr, "mw-gen-gguf: --embd %u and --ff %u must be multiples of %u for --dtype %s\n", s.embd,
                 s.ff, blk, tname);
+        return 2;
+    }
+    if ((g_prune_ratio > 0 || g_prune_24 || g_sparse) && /* issue #14, sparse */
+        (!(g_prune_ratio > 0 || g_prune_24) || s.embd % 64 || s.ff % 64 ||
+         mw_sparse_type(t == MIX ? MW_DTYPE_Q4_K : t, 0) == MW_DTYPE_COUNT)) {
+        fprintf(stderr, "mw-gen-gguf: --sparse needs --prune; --prune needs --dtype f32, f16 or q8_0 and "
+                        "--embd and --ff multiples of 64\n");
         return 2;
     }
     mw_err err;
