@@ -19,8 +19,7 @@ const struct option mw_cmd_convert_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"json", no_argument, NULL, 'J'},
     {"threads", required_argument, NULL, 't'},
-    /* pruning (issue #14): parsed and checked; the library answers that it
-     * arrives with the sparse types until the lead wires it */
+    /* pruning (docs/REMEDIES.md) and sparse storage (docs/SPARSE.md) */
     {"prune", required_argument, NULL, 'P'},
     {"prune-score", required_argument, NULL, 'S'},
     {"calib", required_argument, NULL, 'C'},
@@ -158,8 +157,12 @@ int mw_cmd_convert(int argc, char **argv)
                                 "(or --demo OUT.gguf)");
         return MW_EXIT_USAGE;
     }
-    if (!o.prune_kind && (o.calib_path || o.densify)) {
-        mw_cli_error("convert", "--calib and --densify go with --prune R|2:4");
+    if (!o.prune_kind && (o.calib_path || o.prune_score)) {
+        mw_cli_error("convert", "--prune-score and --calib go with --prune R|2:4");
+        return MW_EXIT_USAGE;
+    }
+    if (o.calib_path && o.prune_score != 1) {
+        mw_cli_error("convert", "--calib is Wanda's calibration text: add --prune-score wanda");
         return MW_EXIT_USAGE;
     }
     if (o.prune_score == 1 && !o.calib_path) {

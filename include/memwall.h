@@ -544,6 +544,9 @@ MW_API double mw_dtype_bits(mw_dtype t);
  * mw_dtype_bytes returns MW_UNKNOWN and mw_dtype_bits 0 for them. */
 #define MW_SPARSE_BLOCK 64
 #define MW_GGUF_SPARSE_KEEP_KEY "memwall.sparse.keep_q16"
+/* general.description of a file with sparse tensors (memwall convert) */
+#define MW_SPARSE_DESCRIPTION "memwall-only GGUF: pruned weights in memwall's sparse types (docs/SPARSE.md); " \
+                              "llama.cpp cannot load it: memwall convert IN OUT.gguf --densify writes a copy it can"
 /* 1 for the six sparse types. */
 MW_API int mw_dtype_is_sparse(mw_dtype t);
 /* The sparse type of base F32, F16 or Q8_0 (two_four: 2:4, else
@@ -1952,16 +1955,19 @@ typedef struct mw_convert_opts {
     void       *warn_user;
     uint32_t    threads;             /* rows read and encoded in parallel;
                                         0: the CPUs available               */
-    /* ---- pruning: the lead wires these to helpers B and D (issue #14).
-     * Today any of them set returns MW_ERR_UNSUPPORTED ("pruning arrives
-     * with the sparse types"); src/convert/convert.c's prune_rows() is
-     * where the step goes. ---- */
+    /* ---- pruning (docs/REMEDIES.md, docs/SPARSE.md): the blocks' linear
+     * weights lose values, by magnitude or Wanda's score, and are stored
+     * in memwall's sparse types (values F32, F16 or Q8_0) unless densify;
+     * densify alone writes a sparse input's tensors dense. ---- */
     int         prune_kind;          /* 0 none, 1 a ratio, 2 2:4 (as
                                         mw_prune_kind: NONE, RATIO, 2_4)    */
     double      prune_ratio;         /* kind 1: the fraction removed, (0,1) */
     int         prune_score;         /* 0 magnitude, 1 wanda (needs calib)  */
     const char *calib_path;          /* wanda's calibration text            */
-    int         densify;             /* write pruned weights dense          */
+    int         densify;             /* write pruned / sparse weights dense
+                                        (zeros kept): a GGUF llama.cpp loads;
+                                        with dtype NULL each tensor keeps its
+                                        type, sparse ones their values'     */
 } mw_convert_opts;
 
 typedef struct mw_convert_result {
@@ -1975,6 +1981,9 @@ typedef struct mw_convert_result {
     uint64_t    bytes_out;           /* the output's tensor bytes (unpadded) */
     uint64_t    file_bytes;          /* the output file's size              */
     uint32_t    n_requantized;       /* already-quantized tensors requantized */
+    uint32_t    n_pruned;            /* tensors pruned (--prune)            */
+    uint32_t    n_sparse;            /* ... of them stored sparse           */
+    uint32_t    n_densified;         /* sparse tensors written dense        */
     const char *tokenizer;           /* "copied", "tokenizer.json" or
                                         "placeholder"                       */
     double      seconds;

@@ -13,17 +13,31 @@
  * else the plain type for matrices and F32 for vectors), then, when the
  * file is written, one deferred tensor at a time (format/gguf_write.c):
  *
- *   read rows as f32 (Q/K rows permuted for llama.cpp's rope)
- *     -> prune_rows()       (the pruning step: issue #14's lead adds it)
- *     -> mw_k_quant_row     (engine/quant_row.c)
+ *   read rows as f32 (Q/K rows permuted for llama.cpp's rope; a sparse
+ *   tensor's rows with zeros where nothing is kept)
+ *     -> prune_rows()       (--prune: each row's keep-mask, engine/prune.c,
+ *                            from |w| or Wanda's |w|·‖x‖ with the norms
+ *                            engine/calib.c collected on --calib's text)
+ *     -> mw_k_quant_row     (engine/quant_row.c), or mw_sparse_pack_row
+ *                            for pruned weights stored sparse
+ *                            (engine/sparse.c, docs/SPARSE.md)
  *     -> the writer's buffer, written to the temporary file
  *
  * A tensor already of the type it goes to, unpermuted and unpruned, is
  * copied as is (no requantization).
+ *
+ * Pruning touches the linear weights of the blocks (attn_q/k/v/output,
+ * ffn_gate/up/down), not the embedding or the output layer (as Wanda
+ * does). Pruned weights are stored in memwall's sparse types (F32, F16 or
+ * Q8_0 values) and the file says it is memwall's own; --densify writes
+ * them dense instead (zeros kept), and turns a sparse file back into one
+ * llama.cpp loads.
  */
 #include "convert/convert.h"
 #include "engine/kernels.h"
 #include "engine/llama.h"
+#include "engine/prune.h"
+#include "engine/sparse.h"
 #include "engine/threadpool.h"
 #include "format/gguf.h"
 #include "format/model.h"
@@ -136,6 +150,8 @@ typedef struct ctensor {
     uint32_t n_dims;
     uint64_t dims[4];                /* GGUF order */
     uint32_t qk_heads;               /* rows permuted over this many heads; 0 none */
+    int prune;                       /* pruned (--prune and a block's linear weight) */
+    int64_t keep_in, keep_out;       /* values a row keeps: a sparse input's, the output's */
     uint64_t out_bytes;
     conv *cv;
 } ctensor;
@@ -155,6 +171,13 @@ struct conv {
     uint64_t bytes_done, bytes_total;
     struct timespec t0;
     int hf;                          /* input in Hugging Face naming */
+    /* pruning (--prune, --densify) */
+    mw_calib *calib;                 /* Wanda's input norms; NULL for magnitude */
+    uint32_t in_q16, out_q16;        /* memwall.sparse.keep_q16: the input's, the output's */
+    uint64_t *masks;                 /* one tensor's keep-masks, k/64 words a row */
+    size_t masks_cap;                /* words */
+    uint32_t n_sparse_in, n_sparse_out, n_pruned;
+    int any_su_out;                  /* an unstructured sparse tensor written */
 };
 
 static double since(const struct timespec *t0)
@@ -176,20 +199,69 @@ static void warnf(const mw_convert_opts *o, const char *fmt, ...)
     o->warn(line, o->warn_user);
 }
 
-/* ==== THE PRUNING STEP (issue #14: the lead wires helpers B and D here) ====
- * rows: the tensor's n_rows rows of k values as f32, in GGUF row order,
- * before they are encoded. Pruning options are refused before any file is
- * written (mw_convert), so today this does nothing. */
-static mw_status prune_rows(conv *cv, const char *tensor, float *rows, uint64_t n_rows, int64_t k,
-                            mw_err *err)
+/* ---- pruning ----------------------------------------------------------------- */
+
+/* 1 for the weights --prune removes values from: a block's linear layers
+ * (the embedding and the output layer stay whole, as in Wanda). */
+static int prunable(const char *name)
 {
-    (void)cv, (void)tensor, (void)rows, (void)n_rows, (void)k, (void)err;
+    static const char *const lin[] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                      "ffn_gate", "ffn_up", "ffn_down"};
+    unsigned layer;
+    char part[32];
+    int end = 0;
+    if (sscanf(name, "blk.%u.%31[a-z_].weight%n", &layer, part, &end) != 2 || name[end]) return 0;
+    for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
+        if (!strcmp(part, lin[i])) return 1;
+    return 0;
+}
+
+typedef struct prune_job {
+    const ctensor *t;
+    const float *norms;              /* Wanda's ‖x_j‖; NULL: magnitude */
+    int zero;                        /* --densify: pruned values set to 0 in place */
+} prune_job;
+
+static void prune_fn(void *args, int ith, int nth)
+{
+    const prune_job *j = args;
+    const ctensor *t = j->t;
+    const int64_t k = (int64_t)t->k, words = (k + 63) / 64;
+    const mw_convert_opts *o = t->cv->o;
+    const mw_prune_kind kind = o->prune_kind == 2 ? MW_PRUNE_2_4 : MW_PRUNE_RATIO;
+    int64_t lo, hi;
+    mw_pool_split((int64_t)t->rows, ith, nth, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        float *row = t->cv->f32 + (uint64_t)r * t->k;
+        uint64_t *mask = t->cv->masks + (uint64_t)r * (uint64_t)words;
+        mw_prune_row_mask(row, j->norms, k, kind, t->keep_out, mask);
+        if (j->zero)
+            for (int64_t c = 0; c < k; c++)
+                if (!(mask[c / 64] >> (c % 64) & 1)) row[c] = 0.0f;
+    }
+}
+
+/* The pruning step: each of the tensor's rows (f32, in GGUF row order) gets
+ * its keep-mask in cv->masks; with --densify the values it drops become 0
+ * in rows (the encoder then writes them dense). */
+static mw_status prune_rows(conv *cv, const ctensor *t, mw_err *err)
+{
+    if (!t->prune) return MW_OK;
+    prune_job job = {t, NULL, cv->o->densify};
+    if (cv->calib) {
+        int64_t kk = 0;
+        job.norms = mw_calib_col_norms(cv->calib, t->name, &kk);
+        MW_RETURN_IF(!job.norms || kk != (int64_t)t->k, err, MW_ERR_INVALID,
+                     "tensor %s: the calibration collected no input norms for it (%lld of %llu columns)",
+                     t->name, (long long)kk, (unsigned long long)t->k);
+    }
+    mw_pool_run(cv->pool, prune_fn, &job);
     return MW_OK;
 }
 
 static int pruning(const mw_convert_opts *o)
 {
-    return o->prune_kind != 0 || o->prune_ratio != 0 || o->prune_score != 0 || o->calib_path || o->densify;
+    return o->prune_kind != 0;
 }
 
 /* One tensor's rows over the pool: read as f32 (permuted), or encoded. */
@@ -205,12 +277,19 @@ static void rows_fn(void *args, int ith, int nth)
     const rows_job *j = args;
     const ctensor *t = j->t;
     float *f32 = t->cv->f32;
+    const int sparse_in = mw_dtype_is_sparse(t->src), sparse_out = mw_dtype_is_sparse(t->dst);
+    const uint64_t words = (t->k + 63) / 64;
     int64_t lo, hi;
     mw_pool_split((int64_t)t->rows, ith, nth, &lo, &hi);
     for (int64_t r = lo; r < hi; r++) {
         float *row = f32 + (uint64_t)r * t->k;
-        if (j->encode) {
+        if (j->encode && sparse_out) {
+            mw_sparse_pack_row(t->dst, row, t->cv->masks + (uint64_t)r * words, (int64_t)t->k,
+                               (uint8_t *)j->dst + (uint64_t)r * j->drb);
+        } else if (j->encode) {
             mw_k_quant_row(t->dst, row, (uint8_t *)j->dst + (uint64_t)r * j->drb, (int64_t)t->k);
+        } else if (sparse_in) {
+            mw_sparse_dequant_row(t->src, t->data + (uint64_t)r * j->srb, (int64_t)t->k, t->keep_in, row);
         } else {
             uint64_t sr = t->qk_heads ? mw_convert_qk_src_row((uint64_t)r, t->rows, t->qk_heads) : (uint64_t)r;
             mw_k_dequant_row(t->src, t->data + sr * j->srb, row, (int64_t)t->k);
@@ -218,14 +297,23 @@ static void rows_fn(void *args, int ith, int nth)
     }
 }
 
+static uint64_t row_bytes(mw_dtype t, uint64_t k, int64_t keep)
+{
+    return mw_dtype_is_sparse(t) ? mw_sparse_row_bytes(t, (int64_t)k, keep) : mw_dtype_bytes(t, k);
+}
+
 static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
 {
     ctensor *t = ctx;
     conv *cv = t->cv;
-    if (t->src == t->dst && !t->qk_heads && !pruning(cv->o)) {
+    if (t->src == t->dst && !t->qk_heads && !t->prune) {
         memcpy(dst, t->data, (size_t)bytes);
     } else {
-        const uint64_t srb = mw_dtype_bytes(t->src, t->k), drb = mw_dtype_bytes(t->dst, t->k);
+        const uint64_t srb = row_bytes(t->src, t->k, t->keep_in), drb = row_bytes(t->dst, t->k, t->keep_out);
+        if (mw_dtype_is_sparse(t->src))
+            /* a hostile file's masks could send the unpacking past a row */
+            MW_FORWARD(mw_sparse_check_rows(t->src, t->data, (int64_t)t->rows, (int64_t)t->k, t->keep_in,
+                                            t->name, err));
         if (t->qk_heads && t->n_dims == 1) {
             /* a q/k bias: its values are the rows (F32/F16/BF16, checked) */
             const uint64_t eb = mw_dtype_bytes(t->src, 1);
@@ -234,7 +322,7 @@ static mw_status fill(void *ctx, void *dst, uint64_t bytes, mw_err *err)
         }
         rows_job job = {t, dst, srb, drb, 0};
         if (!(t->qk_heads && t->n_dims == 1)) mw_pool_run(cv->pool, rows_fn, &job);
-        MW_FORWARD(prune_rows(cv, t->name, cv->f32, t->rows, (int64_t)t->k, err));
+        MW_FORWARD(prune_rows(cv, t, err));
         job.encode = 1;
         mw_pool_run(cv->pool, rows_fn, &job);
     }
@@ -314,7 +402,9 @@ static size_t value_span(const mw_gguf_kv *kv, const uint8_t **start)
     }
 }
 
-static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, mw_err *err)
+/* every key of g but those the output sets itself; its own description too
+ * when the output gets memwall's (sparse tensors) */
+static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, int own_description, mw_err *err)
 {
     for (uint64_t i = 0; i < mw_gguf_kv_count(g); i++) {
         const mw_gguf_kv *kv = mw_gguf_kv_at(g, i);
@@ -325,6 +415,14 @@ static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, mw_err *err)
         /* what this file sets itself */
         if (!strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version") ||
             !strcmp(key, "general.alignment"))
+            continue;
+        /* pruning's keys are the output's own (a densified file has none) */
+        if (!strncmp(key, "memwall.sparse.", 15) || !strncmp(key, "memwall.prune.", 14)) continue;
+        if (!strcmp(key, "general.description") &&
+            (own_description || (kv->value.type == MW_GGUF_STRING &&
+                                 kv->value.v.str.len >= sizeof MW_SPARSE_DESCRIPTION - 1 &&
+                                 !memcmp(kv->value.v.str.ptr, MW_SPARSE_DESCRIPTION,
+                                         sizeof MW_SPARSE_DESCRIPTION - 1))))
             continue;
         const uint8_t *p;
         size_t n = value_span(kv, &p);
@@ -423,7 +521,19 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
     if (t == MW_DTYPE_COUNT) {
         if (s->kind == MW_SCHEME_LLAMACPP)
             t = mw_weight_scheme_tensor_type(s, cv->m, ti->name, ti->n_dims, ti->shape, ti->dtype);
+        else if (plain == MW_DTYPE_COUNT) /* --densify without --dtype: each tensor as it is, sparse made dense */
+            t = mw_dtype_is_sparse(ti->dtype) ? mw_sparse_base(ti->dtype) : ti->dtype;
         else t = ti->n_dims >= 2 ? plain : MW_DTYPE_F32;
+    }
+    ct->prune = pruning(o) && ti->n_dims == 2 && prunable(ct->name);
+    const int sparse_in = mw_dtype_is_sparse(ct->src);
+    if (sparse_in) {
+        MW_RETURN_IF(!o->densify && !ct->prune, err, MW_ERR_UNSUPPORTED,
+                     "tensor %s is %s, memwall's sparse storage of pruned weights: add --densify to write it "
+                     "dense (llama.cpp loads the result), or --prune to prune it again", ct->name,
+                     mw_dtype_get(ct->src)->name);
+        ct->keep_in = mw_sparse_is_24(ct->src) ? (int64_t)ct->k / 2 : mw_sparse_row_keep((int64_t)ct->k, cv->in_q16);
+        cv->n_sparse_in++;
     }
     char shape[96] = "";
     for (uint32_t d = 0, len = 0; d < ct->n_dims && len < sizeof shape; d++)
@@ -432,7 +542,8 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
     MW_RETURN_IF(ti->n_dims < 2 && t != MW_DTYPE_COUNT && mw_dtype_get(t)->block_elems > 1, err, MW_ERR_INVALID,
                  "tensor %s is a vector (a norm or a bias): it stays f32, f16 or bf16 (%s gave it %s)", ct->name,
                  why, mw_dtype_get(t)->name);
-    MW_RETURN_IF(t == MW_DTYPE_COUNT || !mw_k_quant_row_supported(t), err, MW_ERR_UNSUPPORTED,
+    const int copy = t == ct->src && !ct->qk_heads && !ct->prune;
+    MW_RETURN_IF(t == MW_DTYPE_COUNT || (!copy && !mw_k_quant_row_supported(t)), err, MW_ERR_UNSUPPORTED,
                  "tensor %s: type %s (%s) is not one convert can write yet (f32, f16, bf16, q8_0, q4_0, q4_k, "
                  "q5_k, q6_k): give it another with --keep TYPE:%s", ct->name,
                  t == MW_DTYPE_COUNT ? "?" : mw_dtype_get(t)->name, why, ct->name);
@@ -442,25 +553,55 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
                  "another type (--keep f16:%s) or use a llama.cpp file type (--dtype q4_k_m), which falls back",
                  ct->name, shape, (unsigned long long)ct->k, mw_dtype_get(t)->name, block, ct->name);
     ct->dst = t;
+    if (ct->prune) {
+        ct->keep_out = o->prune_kind == 2 ? (int64_t)ct->k / 2 : mw_sparse_row_keep((int64_t)ct->k, cv->out_q16);
+        cv->n_pruned++;
+    }
+    if (ct->prune && !o->densify) {
+        /* stored sparse: the values of type t, in blocks of 64 inputs */
+        const mw_dtype sp = mw_sparse_type(t, o->prune_kind == 2);
+        MW_RETURN_IF(sp == MW_DTYPE_COUNT, err, MW_ERR_UNSUPPORTED,
+                     "tensor %s: pruned weights are stored sparse with F32, F16 or Q8_0 values (docs/SPARSE.md), "
+                     "not %s (%s): use --dtype f32, f16 or q8_0 for the pruned tensors, or --densify to write "
+                     "them dense in %s", ct->name, mw_dtype_get(t)->name, why, mw_dtype_get(t)->name);
+        MW_RETURN_IF(ct->k % 64 != 0, err, MW_ERR_INVALID,
+                     "tensor %s [%s, GGUF order]: rows of %llu values are not whole blocks of 64, which the "
+                     "sparse layouts need (docs/SPARSE.md): prune with --densify to keep it dense", ct->name,
+                     shape, (unsigned long long)ct->k);
+        ct->dst = sp;
+        cv->n_sparse_out++;
+        if (!mw_sparse_is_24(sp)) cv->any_su_out = 1;
+    }
+    MW_RETURN_IF(ct->prune && o->prune_kind == 2 && ct->k % 4 != 0, err, MW_ERR_INVALID,
+                 "tensor %s: rows of %llu values are not whole groups of 4, which 2:4 pruning needs", ct->name,
+                 (unsigned long long)ct->k);
     MW_RETURN_IF(ct->qk_heads && ct->n_dims == 1 && mw_dtype_get(ct->src)->block_elems != 1, err,
                  MW_ERR_UNSUPPORTED, "tensor %s: a quantized q/k bias cannot be permuted", ct->name);
-    int copy = ct->src == ct->dst && !ct->qk_heads && !pruning(o);
-    MW_RETURN_IF(!copy && !mw_k_supported(ct->src), err, MW_ERR_UNSUPPORTED,
+    MW_RETURN_IF(!copy && !sparse_in && !mw_k_supported(ct->src), err, MW_ERR_UNSUPPORTED,
                  "tensor %s is %s, which convert cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "
                  "Q6_K)", ct->name, mw_dtype_get(ct->src)->name);
     MW_RETURN_IF(!copy && ct->k % mw_dtype_get(ct->src)->block_elems != 0, err, MW_ERR_INVALID,
                  "tensor %s: rows of %llu values are not whole blocks of its type %s", ct->name,
                  (unsigned long long)ct->k, mw_dtype_get(ct->src)->name);
-    if (!copy && mw_dtype_get(ct->src)->block_elems > 1 && ct->src != ct->dst) {
+    const mw_dtype src_dense = sparse_in ? mw_sparse_base(ct->src) : ct->src;
+    const mw_dtype dst_dense = mw_dtype_is_sparse(ct->dst) ? mw_sparse_base(ct->dst) : ct->dst;
+    if (!copy && mw_dtype_get(src_dense)->block_elems > 1 && src_dense != dst_dense) {
         if (!cv->n_requant) snprintf(cv->requant_first, sizeof cv->requant_first, "%s (%s -> %s)", ct->name,
                                      mw_dtype_get(ct->src)->name, mw_dtype_get(t)->name);
         cv->n_requant++;
     }
-    ct->out_bytes = mw_dtype_bytes(t, ti->n_elems);
+    const uint64_t rb = row_bytes(ct->dst, ct->k, ct->keep_out);
+    MW_RETURN_IF(rb == MW_UNKNOWN || (ct->rows && rb > UINT64_MAX / ct->rows), err, MW_ERR_INVALID,
+                 "tensor %s: its size overflows", ct->name);
+    ct->out_bytes = ct->n_dims == 1 ? mw_dtype_bytes(ct->dst, ti->n_elems) : rb * ct->rows;
     MW_RETURN_IF(ct->out_bytes == MW_UNKNOWN, err, MW_ERR_INVALID, "tensor %s: its size overflows", ct->name);
     if (!copy) {
         MW_RETURN_IF(ti->n_elems > SIZE_MAX / sizeof(float), err, MW_ERR_NOMEM, "tensor %s too large", ct->name);
         if ((size_t)ti->n_elems > cv->f32_cap) cv->f32_cap = (size_t)ti->n_elems;
+    }
+    if (ct->prune) {
+        const size_t words = (size_t)((ct->k + 63) / 64) * (size_t)ct->rows;
+        if (words > cv->masks_cap) cv->masks_cap = words;
     }
     return MW_OK;
 }
@@ -471,23 +612,53 @@ static void conv_free(conv *cv)
     mw_free(cv->maps);
     mw_free(cv->t);
     mw_free(cv->f32);
+    mw_free(cv->masks);
+    mw_calib_free(cv->calib);
     mw_pool_free(cv->pool);
     mw_model_free(cv->m);
 }
 
-static mw_status refuse_pruning(const mw_convert_opts *o, mw_err *err)
+static mw_status check_pruning(const mw_convert_opts *o, mw_err *err)
 {
-    if (!pruning(o)) return MW_OK;
     MW_RETURN_IF(o->prune_kind < 0 || o->prune_kind > 2, err, MW_ERR_INVALID, "prune_kind %d: 0, 1 or 2",
                  o->prune_kind);
     MW_RETURN_IF(o->prune_kind == 1 && !(o->prune_ratio > 0 && o->prune_ratio < 1), err, MW_ERR_INVALID,
                  "--prune %g: a ratio is between 0 and 1 (exclusive)", o->prune_ratio);
+    MW_RETURN_IF(o->prune_score < 0 || o->prune_score > 1, err, MW_ERR_INVALID, "prune_score %d: 0 or 1",
+                 o->prune_score);
     MW_RETURN_IF(o->prune_score == 1 && !o->calib_path, err, MW_ERR_INVALID,
                  "--prune-score wanda needs calibration text: --calib FILE");
-    MW_RETURN_IF((o->prune_score || o->calib_path || o->densify) && !o->prune_kind, err, MW_ERR_INVALID,
-                 "--prune-score, --calib and --densify go with --prune R|2:4");
-    return mw_err_set(err, MW_ERR_UNSUPPORTED, "pruning arrives with the sparse types (issue #14): convert "
-                                               "without --prune for now");
+    MW_RETURN_IF((o->prune_score || o->calib_path) && !o->prune_kind, err, MW_ERR_INVALID,
+                 "--prune-score and --calib go with --prune R|2:4");
+    MW_RETURN_IF(o->calib_path && o->prune_score != 1, err, MW_ERR_INVALID,
+                 "--calib is Wanda's calibration text: add --prune-score wanda");
+    if (o->prune_kind == 1) {
+        const uint32_t q = mw_sparse_keep_q16(o->prune_ratio);
+        MW_RETURN_IF(q == 0 || q >= 65536, err, MW_ERR_INVALID,
+                     "--prune %g keeps %s of each row: give a ratio that removes some values and keeps some",
+                     o->prune_ratio, q == 0 ? "nothing" : "everything");
+    }
+    return MW_OK;
+}
+
+/* Wanda's input norms: the engine runs the model (a GGUF file) over the
+ * calibration text. */
+static mw_status collect_calibration(conv *cv, mw_err *err)
+{
+    const mw_convert_opts *o = cv->o;
+    MW_RETURN_IF(cv->m->source != MW_SOURCE_GGUF, err, MW_ERR_UNSUPPORTED,
+                 "%s: Wanda's calibration runs the model with memwall's engine, which reads GGUF: convert it "
+                 "to GGUF first (memwall convert %s base.gguf --dtype f16), then prune base.gguf",
+                 SHOWN(cv->m->path), SHOWN(o->in));
+    MW_RETURN_IF(cv->n_sparse_in, err, MW_ERR_UNSUPPORTED,
+                 "%s holds sparse tensors: calibrate on the dense model (Wanda's norms come from the "
+                 "unpruned weights)", SHOWN(cv->m->path));
+    char *text = NULL;
+    size_t len = 0;
+    MW_FORWARD(mw_file_read_all(o->calib_path, (uint64_t)256 << 20, "a calibration text", &text, &len, err));
+    mw_status st = mw_calib_collect(cv->m->path, text, 0, (int)o->threads, &cv->calib, err);
+    mw_free(text);
+    return st;
 }
 
 mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err)
@@ -501,11 +672,14 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
                      "--keep %s:%s: convert cannot write %s (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k)",
                      mw_dtype_get(o->keep[i].type)->name, o->keep[i].pattern, mw_dtype_get(o->keep[i].type)->name);
     }
-    MW_FORWARD(refuse_pruning(o, err));
-    const char *dtype_name = o->dtype ? o->dtype : "f16";
-    mw_weight_scheme scheme;
-    mw_dtype plain;
-    MW_FORWARD(parse_dtype(dtype_name, &scheme, &plain, err));
+    MW_FORWARD(check_pruning(o, err));
+    /* --densify without --dtype: every tensor keeps its type, sparse ones
+     * their values' (plain MW_DTYPE_COUNT) */
+    const int as_input = o->densify && !o->dtype;
+    const char *dtype_name = o->dtype ? o->dtype : as_input ? "as input" : "f16";
+    mw_weight_scheme scheme = {.kind = MW_SCHEME_NONE};
+    mw_dtype plain = MW_DTYPE_COUNT;
+    if (!as_input) MW_FORWARD(parse_dtype(dtype_name, &scheme, &plain, err));
 
     conv cv = {.o = o};
     clock_gettime(CLOCK_MONOTONIC, &cv.t0);
@@ -525,6 +699,11 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
     }
     cv.hf = m->source == MW_SOURCE_SAFETENSORS;
     const mw_gguf *g = cv.hf ? NULL : mw_gguf_of_model(m);
+    if (g) {
+        uint64_t q = 0;
+        if (mw_gguf_get_u64(g, MW_GGUF_SPARSE_KEEP_KEY, &q) && q <= 65536) cv.in_q16 = (uint32_t)q;
+    }
+    if (o->prune_kind == 1) cv.out_q16 = mw_sparse_keep_q16(o->prune_ratio);
     if (st == MW_OK && cv.hf) {
         cv.maps = mw_calloc(m->n_files ? m->n_files : 1, sizeof *cv.maps, MW_MEM_OTHER);
         if (!cv.maps) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory");
@@ -588,6 +767,16 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
         warnf(o, "requantizing %u already quantized tensors, %s the first: quantization errors add up "
                  "(convert from the original weights when you have them)", cv.n_requant, cv.requant_first);
     if (st == MW_OK && cv.n_t == 0) st = mw_err_set(err, MW_ERR_INVALID, "%s has no tensors", SHOWN(m->path));
+    if (st == MW_OK && pruning(o) && !cv.n_pruned)
+        st = mw_err_set(err, MW_ERR_INVALID, "%s: no tensor to prune (--prune takes the blocks' linear weights, "
+                                             "blk.N.attn_q/k/v/output and ffn_gate/up/down)", SHOWN(m->path));
+    if (st == MW_OK && o->densify && !pruning(o) && !cv.n_sparse_in)
+        warnf(o, "--densify: %s holds no sparse tensors; the file is converted as it is", SHOWN(m->path));
+    if (st == MW_OK && cv.masks_cap) {
+        cv.masks = mw_malloc(cv.masks_cap * sizeof *cv.masks, MW_MEM_OTHER);
+        if (!cv.masks) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory for the keep-masks");
+    }
+    if (st == MW_OK && o->prune_score == 1) st = collect_calibration(&cv, err);
     if (st == MW_OK && cv.f32_cap) {
         cv.f32 = mw_malloc(cv.f32_cap * sizeof(float), MW_MEM_OTHER);
         if (!cv.f32) st = mw_err_set(err, MW_ERR_NOMEM, "out of memory for a tensor of %zu values", cv.f32_cap);
@@ -605,18 +794,29 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
     const char *tokenizer = "copied";
     char dir[PATH_MAX];
     input_dir(m, dir, sizeof dir);
-    if (st == MW_OK && !cv.hf) st = copy_gguf_kvs(g, w, err);
+    if (st == MW_OK && !cv.hf) st = copy_gguf_kvs(g, w, cv.n_sparse_out != 0, err);
     if (st == MW_OK && cv.hf) st = hf_kvs(m, dir, w, err);
     uint32_t ft = mw_convert_file_type(scheme.kind == MW_SCHEME_LLAMACPP ? scheme.name : dtype_name);
     int quantized = scheme.kind == MW_SCHEME_LLAMACPP || (plain != MW_DTYPE_F32 && plain != MW_DTYPE_F16 &&
                                                           plain != MW_DTYPE_BF16);
     if (st == MW_OK && ft != 0xFFFFFFFFu) st = mw_gguf_writer_set_u32(w, "general.file_type", ft, err);
     if (st == MW_OK && quantized) st = mw_gguf_writer_set_u32(w, "general.quantization_version", 2, err);
+    if (st == MW_OK && pruning(o)) {
+        char pattern[32];
+        if (o->prune_kind == 2) snprintf(pattern, sizeof pattern, "2:4");
+        else snprintf(pattern, sizeof pattern, "%g", o->prune_ratio);
+        st = mw_gguf_writer_set_str(w, "memwall.prune.pattern", pattern, err);
+        if (st == MW_OK)
+            st = mw_gguf_writer_set_str(w, "memwall.prune.score", o->prune_score ? "wanda" : "magnitude", err);
+    }
+    if (st == MW_OK && cv.any_su_out) st = mw_gguf_writer_set_u32(w, MW_GGUF_SPARSE_KEEP_KEY, cv.out_q16, err);
+    if (st == MW_OK && cv.n_sparse_out)
+        st = mw_gguf_writer_set_str(w, "general.description", MW_SPARSE_DESCRIPTION, err);
     if (st == MW_OK && cv.hf) st = mw_convert_hf_vocab(dir, &m->hp, w, &tokenizer, o->warn, o->warn_user, err);
     for (uint32_t i = 0; st == MW_OK && i < cv.n_t; i++) {
         ctensor *ct = &cv.t[i];
         cv.bytes_total += ct->out_bytes;
-        st = mw_gguf_writer_add_tensor_fn(w, ct->name, ct->dst, ct->n_dims, ct->dims, 0, fill, ct, err);
+        st = mw_gguf_writer_add_tensor_fn(w, ct->name, ct->dst, ct->n_dims, ct->dims, ct->out_bytes, fill, ct, err);
     }
     if (st == MW_OK) st = mw_gguf_writer_write(w, o->out, err);
     mw_gguf_writer_free(w);
@@ -636,6 +836,9 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
         struct stat sb;
         r->file_bytes = stat(o->out, &sb) == 0 ? (uint64_t)sb.st_size : 0;
         r->n_requantized = cv.n_requant;
+        r->n_pruned = cv.n_pruned;
+        r->n_sparse = cv.n_sparse_out;
+        r->n_densified = o->densify ? cv.n_sparse_in : 0;
         r->tokenizer = tokenizer;
         r->seconds = since(&cv.t0);
     }

@@ -26,6 +26,10 @@ mw_status mw_convert_report_text(const mw_convert_result *r, FILE *out, mw_err *
             mw_size_format(r->file_bytes, c, sizeof c));
     fprintf(out, "tokenizer %s\n", r->tokenizer ? r->tokenizer : "?");
     if (r->n_requantized) fprintf(out, "requantized %u tensors that were already quantized\n", r->n_requantized);
+    if (r->n_pruned)
+        fprintf(out, "pruned    %u tensors, %u of them stored sparse (memwall-only: docs/SPARSE.md)\n", r->n_pruned,
+                r->n_sparse);
+    if (r->n_densified) fprintf(out, "densified %u sparse tensors\n", r->n_densified);
     fprintf(out, "time      %.2f s\n", r->seconds);
     return mw_report_end(out, "the summary", err);
 }
@@ -56,6 +60,9 @@ mw_status mw_convert_report_json(const mw_convert_result *r, FILE *out, mw_err *
     mw_json_add_u64(j, "file_bytes", r->file_bytes);
     cJSON_AddStringToObject(j, "tokenizer", r->tokenizer ? r->tokenizer : "");
     cJSON_AddNumberToObject(j, "requantized", r->n_requantized);
+    cJSON_AddNumberToObject(j, "pruned", r->n_pruned);
+    cJSON_AddNumberToObject(j, "sparse", r->n_sparse);
+    cJSON_AddNumberToObject(j, "densified", r->n_densified);
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
     return mw_json_write(j, out, 1, "JSON report", mark, err);
 }
