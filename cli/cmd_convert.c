@@ -53,7 +53,7 @@ static void on_warn(const char *line, void *user)
 
 int mw_cmd_convert(int argc, char **argv)
 {
-    int demo = 0, quiet = 0, json = 0, c;
+    int demo = 0, quiet = 0, json = 0, score_given = 0, c;
     const char *dtype_name = NULL;
     mw_convert_keep keep[MAX_KEEP];
     uint32_t n_keep = 0;
@@ -109,6 +109,7 @@ int mw_cmd_convert(int argc, char **argv)
             }
             break;
         case 'S':
+            score_given = 1;
             if (!strcmp(optarg, "magnitude")) o.prune_score = 0;
             else if (!strcmp(optarg, "wanda")) o.prune_score = 1;
             else {
@@ -138,7 +139,7 @@ int mw_cmd_convert(int argc, char **argv)
             mw_cli_error("convert", "give one output file: memwall convert --demo OUT.gguf");
             return MW_EXIT_USAGE;
         }
-        if (n_keep || json || o.threads || o.prune_kind || o.calib_path || o.densify) {
+        if (n_keep || json || o.threads || o.prune_kind || o.calib_path || o.densify || score_given) {
             mw_cli_error("convert", "--demo takes only --dtype (convert the written file for more)");
             return MW_EXIT_USAGE;
         }
@@ -157,7 +158,7 @@ int mw_cmd_convert(int argc, char **argv)
                                 "(or --demo OUT.gguf)");
         return MW_EXIT_USAGE;
     }
-    if (!o.prune_kind && (o.calib_path || o.prune_score)) {
+    if (!o.prune_kind && (o.calib_path || score_given)) {
         mw_cli_error("convert", "--prune-score and --calib go with --prune R|2:4");
         return MW_EXIT_USAGE;
     }

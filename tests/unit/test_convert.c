@@ -316,11 +316,24 @@ static void convert_tiny(void **state)
     assert_int_equal(before.st_mtime, after.st_mtime);
     assert_int_equal(before.st_size, after.st_size);
 
-    /* pruning: not yet */
+    /* pruning: the blocks' 28 linear weights, stored 2:4 with F16 values */
     o.out = out;
+    o.dtype = "f16";
     o.prune_kind = 2;
+    assert_int_equal(mw_convert(&o, &r, &err), MW_OK);
+    assert_int_equal(r.n_pruned, 28);
+    assert_int_equal(r.n_sparse, 28);
+    assert_int_equal(r.n_by_type[MW_DTYPE_F16_S24], 28);
+    /* Q4_0 values have no sparse type: refused, naming the way out */
+    o.dtype = "q4_0";
     assert_int_equal(mw_convert(&o, &r, &err), MW_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "pruning arrives with the sparse types"));
+    assert_non_null(strstr(err.msg, "--densify"));
+    o.densify = 1;
+    assert_int_equal(mw_convert(&o, &r, &err), MW_OK);
+    assert_int_equal(r.n_pruned, 28);
+    assert_int_equal(r.n_sparse, 0);
+    o.densify = 0;
+    o.dtype = "f16";
     o.prune_kind = 1;
     o.prune_ratio = 1.5;
     assert_int_equal(mw_convert(&o, &r, &err), MW_ERR_INVALID);
