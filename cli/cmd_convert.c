@@ -32,12 +32,13 @@ const struct option mw_cmd_convert_options[] = {
 
 typedef struct bar {
     int on, drawn;
+    double after;                    /* seconds before the bar shows */
 } bar;
 
 static void on_progress(const mw_convert_progress *p, void *user)
 {
     bar *b = user;
-    if (!b->on || (p->elapsed_s < 1.0 && p->done < p->total) || (p->elapsed_s < 1.0 && !b->drawn)) return;
+    if (!b->on || p->elapsed_s < b->after) return;
     char x[32], y[32];
     fprintf(stderr, "\r\033[Kconvert: %u/%u tensors, %s/%s, %.1f s", p->done, p->total,
             mw_size_format(p->bytes_done, x, sizeof x), mw_size_format(p->bytes_total, y, sizeof y), p->elapsed_s);
@@ -183,7 +184,12 @@ int mw_cmd_convert(int argc, char **argv)
             return MW_EXIT_USAGE;
         }
     }
-    bar b = {!quiet && isatty(STDERR_FILENO), 0};
+    /* the bar: on a terminal, for conversions past a second
+     * (MEMWALL_PROGRESS_AFTER=SECONDS: tests/cli/convert_prune.sh draws it
+     * for tiny's 0.1 s conversions) */
+    bar b = {!quiet && isatty(STDERR_FILENO), 0, 1.0};
+    const char *after = getenv("MEMWALL_PROGRESS_AFTER");
+    if (after && *after) b.after = strtod(after, NULL);
     o.in = ops.v[0];
     o.out = ops.v[1];
     o.dtype = dtype_name;

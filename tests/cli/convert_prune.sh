@@ -144,3 +144,15 @@ fi
 ls "$T"/x.gguf.tmp.* > /dev/null 2>&1 && fail "a failed conversion left a temporary file"
 [ "$(cksum < "$TINY")" = "$sum_before" ] || fail "tiny.gguf changed"
 ok "bad input: ratios, wanda without text, types sparse storage cannot hold, rows of 96, sparse input, HF + wanda; IN unchanged"
+
+# ---- the progress bar: on a terminal only (script(1) lends one) -----------------------
+if command -v script > /dev/null 2>&1; then
+  MEMWALL_PROGRESS_AFTER=0 script -qec "'$MW' convert '$TINY' '$T/bar.gguf' --dtype q8_0" /dev/null > "$T/tty" 2>&1 ||
+    fail "convert under script(1) failed: $(cat "$T/tty")"
+  expect_contains "$T/tty" "convert: 38/38 tensors"
+  MEMWALL_PROGRESS_AFTER=0 "$MW" convert "$TINY" "$T/bar2.gguf" --dtype q8_0 > /dev/null 2> "$T/notty"
+  grep -q "tensors," "$T/notty" && fail "a progress bar was drawn on a file: $(cat "$T/notty")"
+  ok "the progress bar is drawn on a terminal, not on a file"
+else
+  echo "note [convert_prune]: no script(1) here: the progress bar is not checked"
+fi
