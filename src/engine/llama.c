@@ -181,8 +181,8 @@ static mw_status demo_tensor(loader *L, mw_weight *w, int64_t rows, int64_t cols
  * (docs/SPARSE.md), not the embeddings (looked up by row, they stay dense).
  * Every unstructured row's masks are checked once here to keep exactly the
  * file's keep values, so no kernel reads past a row of a hostile file. */
-static mw_status sparse_tensor(loader *L, mw_weight *w, const mw_gguf_tensor *t, const char *name,
-                               int64_t rows, int64_t cols)
+static mw_status sparse_tensor(loader *L, const mw_gguf_tensor *t, const char *name, int64_t rows,
+                               int64_t cols, int64_t *keep_out)
 {
     if (!strcmp(name, "token_embd.weight"))
         return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
@@ -204,23 +204,8 @@ static mw_status sparse_tensor(loader *L, mw_weight *w, const mw_gguf_tensor *t,
     char what[160];
     snprintf(what, sizeof what, "%s in %s", name, L->path);
     MW_FORWARD(mw_sparse_check_rows(t->dtype, t->data, rows, cols, n_keep, what, L->err));
-    w->type = t->dtype;
-    w->rows = rows;
-    w->cols = cols;
-    w->keep = n_keep;
-    L->m->weights_bytes += t->bytes;
-    L->m->n_params += (uint64_t)(rows * cols);
-    if (L->no_mmap) {
-        void *buf = mw_malloc(t->bytes, MW_MEM_WEIGHTS);
-        MW_RETURN_IF(!buf, L->err, MW_ERR_NOMEM, "out of memory reading %s (%llu bytes)", name,
-                     (unsigned long long)t->bytes);
-        memcpy(buf, t->data, t->bytes);
-        MW_FORWARD(keep(L, buf));
-        w->data = buf;
-    } else {
-        w->data = t->data;
-    }
-    return lock_range(L, w->data, t->bytes, name);
+    *keep_out = n_keep;
+    return MW_OK;
 }
 
 /* A GGUF tensor, checked: present, shape [rows, cols] (GGUF dims [cols, rows]),
@@ -247,9 +232,10 @@ static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t 
                           "hyperparameters (PyTorch order)", L->path, name, (long long)got_rows,
                           (long long)got_cols, (long long)rows, (long long)cols);
     /* issue #14, sparse: memwall's sparse types for the linear weights */
+    w->keep = 0;
     if (mw_dtype_is_sparse(t->dtype) && !is_norm)
-        return sparse_tensor(L, w, t, name, rows, cols);
-    if (is_norm ? t->dtype != MW_DTYPE_F32 : !mw_k_supported(t->dtype))
+        MW_FORWARD(sparse_tensor(L, t, name, rows, cols, &w->keep));
+    else if (is_norm ? t->dtype != MW_DTYPE_F32 : !mw_k_supported(t->dtype))
         return mw_err_set(L->err, MW_ERR_UNSUPPORTED,
                           "%s: tensor %s has type %s; the engine runs %s", L->path, name,
                           mw_dtype_get(t->dtype)->name,

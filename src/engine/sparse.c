@@ -25,24 +25,6 @@
 
 #define SB MW_SPARSE_BLOCK
 
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static uint16_t ld16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static float ldf(const uint8_t *p)
-{
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static int popc64(uint64_t v) { return __builtin_popcountll(v); }
 
@@ -141,8 +123,8 @@ void mw_sparse_pack_row(mw_dtype t, const float *w, const uint64_t *keep_mask, i
 
 static float val_at(const uint8_t *v, int vb, int64_t i)
 {
-    if (vb == 4) return ldf(v + 4 * i);
-    if (vb == 2) return mw_fp16_to_fp32(ld16(v + 2 * i));
+    if (vb == 4) return mw_sparse_ldf(v + 4 * i);
+    if (vb == 2) return mw_fp16_to_fp32(mw_sparse_ld16(v + 2 * i));
     return (float)(int8_t)v[i];
 }
 
@@ -158,7 +140,7 @@ void mw_sparse_dequant_row(mw_dtype t, const void *src, int64_t k, int64_t keep,
         for (int64_t b = 0; b < nb; b++, s += blk) {
             float d = 1.0f;
             const uint8_t *idx = s, *v = s + 8;
-            if (t == MW_DTYPE_Q8_S24) { d = mw_fp16_to_fp32(ld16(s)); idx = s + 2; v = s + 10; }
+            if (t == MW_DTYPE_Q8_S24) { d = mw_fp16_to_fp32(mw_sparse_ld16(s)); idx = s + 2; v = s + 10; }
             for (int j = 0; j < 32; j++) dst[b * SB + pos24(idx, j)] += val_at(v, vb, j) * d;
         }
         return;
@@ -167,8 +149,8 @@ void mw_sparse_dequant_row(mw_dtype t, const void *src, int64_t k, int64_t keep,
     const uint8_t *v = ds + (t == MW_DTYPE_Q8_SU ? nb * 2 : 0);
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
-        const uint64_t mk = ld64(s + 8 * b);
-        const float d = t == MW_DTYPE_Q8_SU ? mw_fp16_to_fp32(ld16(ds + 2 * b)) : 1.0f;
+        const uint64_t mk = mw_sparse_ld64(s + 8 * b);
+        const float d = t == MW_DTYPE_Q8_SU ? mw_fp16_to_fp32(mw_sparse_ld16(ds + 2 * b)) : 1.0f;
         for (int p = 0; p < SB; p++)
             if (mk >> p & 1) dst[b * SB + p] = val_at(v, vb, off++) * d;
     }
@@ -188,7 +170,7 @@ mw_status mw_sparse_check_rows(mw_dtype t, const void *W, int64_t n, int64_t k, 
     for (int64_t r = 0; r < n; r++) {
         const uint8_t *row = (const uint8_t *)W + (uint64_t)r * rb;
         int64_t c = 0;
-        for (int64_t b = 0; b < nb; b++) c += popc64(ld64(row + 8 * b));
+        for (int64_t b = 0; b < nb; b++) c += popc64(mw_sparse_ld64(row + 8 * b));
         MW_RETURN_IF(c != keep, err, MW_ERR_INVALID,
                      "tensor %s, row %lld: its masks keep %lld values but the file's %s says "
                      "every row keeps %lld: a corrupt or hostile sparse file",
@@ -223,14 +205,14 @@ static float dot_row(mw_dtype wt, const uint8_t *row, const float *x, const void
         const int blk = (int)mw_dtype_get(wt)->block_bytes;
         for (int64_t b = 0; b < nb; b++, row += blk) {
             if (wt == MW_DTYPE_Q8_S24) {
-                const float dw = mw_fp16_to_fp32(ld16(row));
+                const float dw = mw_fp16_to_fp32(mw_sparse_ld16(row));
                 const uint8_t *idx = row + 2, *v = row + 10;
                 for (int h = 0; h < 2; h++) {
                     const uint8_t *xb = xq8(xq, i, k, 2 * b + h);
                     int32_t isum = 0;
                     for (int j = 16 * h; j < 16 * h + 16; j++)
                         isum += (int8_t)v[j] * (int8_t)xb[2 + pos24(idx, j) - 32 * h];
-                    acc += (dw * mw_fp16_to_fp32(ld16(xb))) * (float)isum;
+                    acc += (dw * mw_fp16_to_fp32(mw_sparse_ld16(xb))) * (float)isum;
                 }
             } else {
                 for (int j = 0; j < 32; j++)
@@ -243,15 +225,15 @@ static float dot_row(mw_dtype wt, const uint8_t *row, const float *x, const void
     const uint8_t *v = ds + (wt == MW_DTYPE_Q8_SU ? nb * 2 : 0);
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
-        const uint64_t mk = ld64(row + 8 * b);
+        const uint64_t mk = mw_sparse_ld64(row + 8 * b);
         if (wt == MW_DTYPE_Q8_SU) {
-            const float dw = mw_fp16_to_fp32(ld16(ds + 2 * b));
+            const float dw = mw_fp16_to_fp32(mw_sparse_ld16(ds + 2 * b));
             for (int h = 0; h < 2; h++) {
                 const uint8_t *xb = xq8(xq, i, k, 2 * b + h);
                 int32_t isum = 0;
                 for (int p = 32 * h; p < 32 * h + 32; p++)
                     if (mk >> p & 1) isum += (int8_t)v[off++] * (int8_t)xb[2 + p - 32 * h];
-                acc += (dw * mw_fp16_to_fp32(ld16(xb))) * (float)isum;
+                acc += (dw * mw_fp16_to_fp32(mw_sparse_ld16(xb))) * (float)isum;
             }
         } else {
             for (int p = 0; p < SB; p++)

@@ -18,6 +18,14 @@
 
 #include "memwall.h"
 
+#include <string.h>
+
+/* Unaligned little-endian loads from a packed row (sparse.c, sparse_x86.c). */
+static inline uint64_t mw_sparse_ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof v); return v; }
+static inline uint32_t mw_sparse_ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof v); return v; }
+static inline uint16_t mw_sparse_ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, sizeof v); return v; }
+static inline float    mw_sparse_ldf(const uint8_t *p)  { float v;    memcpy(&v, p, sizeof v); return v; }
+
 /* Packs one row of k f32 weights (k a multiple of 64) into type t, keeping
  * the inputs whose bit is set in keep_mask (k/64 words; bit j%64 of word
  * j/64 keeps w[j]). Unstructured types store every kept value (the row's

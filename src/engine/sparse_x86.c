@@ -38,24 +38,6 @@
 #define UNROLL _Pragma("GCC unroll 16")
 #endif
 
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static uint32_t ld32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static uint16_t ld16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /* Four accumulators per row of x, so that the FMAs of a block do not wait
  * on each other (m = 1 would otherwise run at the FMA latency): kernels
@@ -114,7 +96,7 @@ INLINE T_SP void su_float_rows(int mode, const uint8_t *row, int64_t k, const fl
     ACC_INIT;
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
-        const uint64_t mk = ld64(row + 8 * b);
+        const uint64_t mk = mw_sparse_ld64(row + 8 * b);
         PF(row + 8 * b + PD);
         PF(vals + (f16 ? 2 : 4) * off + PD);
         if (!f16) PF(vals + 4 * off + PD + 64);
@@ -186,7 +168,7 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
     ACC_INIT;
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
-        const uint64_t mk = ld64(row + 8 * b);
+        const uint64_t mk = mw_sparse_ld64(row + 8 * b);
         PF(row + 8 * b + PD);
         PF(vals + off + PD);
         /* the kept int8 spread over the block's 64 lanes (vpexpandb); then
@@ -197,7 +179,7 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
         off += c;
         const __m512i wa = _mm512_abs_epi8(w);
         const __mmask64 neg = _mm512_movepi8_mask(w);
-        const float dw = _cvtsh_ss(ld16(ds + 2 * b));
+        const float dw = _cvtsh_ss(mw_sparse_ld16(ds + 2 * b));
         UNROLL for (int r = 0; r < mt; r++) {
             const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
             __m512i xv = _mm512_inserti64x4(
@@ -205,8 +187,8 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
                 _mm256_loadu_si256((const __m256i *)(xb + 2)), 1);
             xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
             const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, xv);
-            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
-                                                   _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))));
+            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xa))),
+                                                   _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xb))));
             acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
         ACC_ROTATE4;
@@ -254,7 +236,7 @@ INLINE T_SP void s24_float_rows(int mode, const uint8_t *row, int64_t k, const f
     for (int64_t b = 0; b < nb; b++, row += blk) {
         PF(row + PD);
         if (!f16) PF(row + PD + 64);
-        const __m512i i0v = idx16(ld32(row)), i1v = idx16(ld32(row + 4));
+        const __m512i i0v = idx16(mw_sparse_ld32(row)), i1v = idx16(mw_sparse_ld32(row + 4));
         __m512 v0, v1;
         if (f16) {
             v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 8)));
@@ -282,15 +264,15 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
     ACC_INIT;
     for (int64_t b = 0; b < nb; b++, row += 42) {
         PF(row + PD);
-        const float dw = _cvtsh_ss(ld16(row));
-        const __m512i iv = idx32w(ld64(row + 2));
+        const float dw = _cvtsh_ss(mw_sparse_ld16(row));
+        const __m512i iv = idx32w(mw_sparse_ld64(row + 2));
         const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
         UNROLL for (int r = 0; r < mt; r++) {
             const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
             const __m512i xg = _mm512_permutex2var_epi16(x16(xa), iv, x16(xb));
             const __m512i p = _mm512_madd_epi16(w, xg); /* lanes 0-7: block 2b; 8-15: 2b+1 */
-            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(ld16(xa))),
-                                                   _mm512_set1_ps(dw * _cvtsh_ss(ld16(xb))));
+            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xa))),
+                                                   _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xb))));
             acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
         ACC_ROTATE4;
@@ -358,8 +340,8 @@ static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb
         /* Σ of each 4 quants: vpdpbusd(0, 1, q); times -128 */
         xb[b].bias = _mm512_slli_epi32(
             _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, q)), 7);
-        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(ld16(xa))),
-                                           _mm512_set1_ps(_cvtsh_ss(ld16(xc))));
+        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xa))),
+                                           _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xc))));
     }
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     for (int64_t j = j0; j < j1; j++) {
@@ -370,7 +352,7 @@ static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         int64_t off = 0;
         for (int64_t b = 0; b < nb; b++) {
-            const uint64_t mk = ld64(row + 8 * b);
+            const uint64_t mk = mw_sparse_ld64(row + 8 * b);
             PF(row + 8 * b + PD);
             PF(vals + off + PD);
             const int c = __builtin_popcountll(mk);
@@ -379,7 +361,7 @@ static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb
             /* w + 128 as unsigned: a zero (clear) lane becomes 128, its
              * product with x cancelled by the bias like every other's */
             const __m512i p = _mm512_dpbusd_epi32(xb[b].bias, _mm512_xor_si512(w, flip), xb[b].q);
-            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(ld16(ds + 2 * b))), xb[b].scale);
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(ds + 2 * b))), xb[b].scale);
             a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);
             const __m512 t = a0;
             a0 = a1, a1 = t;
@@ -406,8 +388,8 @@ static T_SP __attribute__((noinline)) void q8s24_m1(const uint8_t *W, uint64_t r
         const uint8_t *xa = XQ8(xq, 0, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
         xb[b].lo = x16(xa);
         xb[b].hi = x16(xc);
-        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(ld16(xa))),
-                                           _mm512_set1_ps(_cvtsh_ss(ld16(xc))));
+        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xa))),
+                                           _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xc))));
     }
     for (int64_t j = j0; j < j1; j++) {
         const uint8_t *row = W + (uint64_t)j * rb;
@@ -416,10 +398,10 @@ static T_SP __attribute__((noinline)) void q8s24_m1(const uint8_t *W, uint64_t r
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         for (int64_t b = 0; b < nb; b++, row += 42) {
             PF(row + PD);
-            const __m512i iv = idx32w(ld64(row + 2));
+            const __m512i iv = idx32w(mw_sparse_ld64(row + 2));
             const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(row + 10)));
             const __m512i p = _mm512_madd_epi16(w, _mm512_permutex2var_epi16(xb[b].lo, iv, xb[b].hi));
-            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(ld16(row))), xb[b].scale);
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(row))), xb[b].scale);
             a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);
             const __m512 t = a0;
             a0 = a1, a1 = t;
