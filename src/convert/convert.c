@@ -434,23 +434,11 @@ static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, int own_desc
 static mw_status hf_kvs(const mw_model *m, const char *dir, mw_gguf_writer *w, mw_err *err)
 {
     const mw_hparams *hp = &m->hp;
-    mw_status st = MW_OK;
     char name[256];
     const char *base = strrchr(dir, '/');
     snprintf(name, sizeof name, "%.200s", base ? base + 1 : dir);
+    mw_status st = mw_llama_write_hparams(w, hp, name, err);
 #define SET(fn, key, v) if (st == MW_OK) st = fn(w, key, v, err)
-    SET(mw_gguf_writer_set_str, "general.architecture", "llama");
-    SET(mw_gguf_writer_set_str, "general.name", name);
-    SET(mw_gguf_writer_set_u32, "llama.context_length", hp->n_ctx_train);
-    SET(mw_gguf_writer_set_u32, "llama.embedding_length", hp->n_embd);
-    SET(mw_gguf_writer_set_u32, "llama.block_count", hp->n_layers);
-    SET(mw_gguf_writer_set_u32, "llama.feed_forward_length", hp->n_ff);
-    SET(mw_gguf_writer_set_u32, "llama.rope.dimension_count", hp->head_dim);
-    SET(mw_gguf_writer_set_u32, "llama.attention.head_count", hp->n_heads);
-    SET(mw_gguf_writer_set_u32, "llama.attention.head_count_kv", hp->n_kv_heads);
-    SET(mw_gguf_writer_set_f32, "llama.attention.layer_norm_rms_epsilon", (float)hp->norm_eps);
-    if (hp->rope_theta > 0) SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", (float)hp->rope_theta);
-    SET(mw_gguf_writer_set_u32, "llama.vocab_size", hp->n_vocab);
     if (hp->n_heads && hp->head_dim != hp->n_embd / hp->n_heads) {
         /* as llama.cpp's converter: a head_dim of its own is written */
         SET(mw_gguf_writer_set_u32, "llama.attention.key_length", hp->head_dim);

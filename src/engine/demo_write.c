@@ -52,6 +52,26 @@ mw_status mw_llama_write_vocab(mw_gguf_writer *w, uint32_t n_vocab, mw_err *err)
     return st;
 }
 
+mw_status mw_llama_write_hparams(struct mw_gguf_writer *w, const mw_hparams *hp, const char *name, mw_err *err)
+{
+    mw_status st = MW_OK;
+#define SET(fn, key, v) if (st == MW_OK) st = fn(w, key, v, err)
+    SET(mw_gguf_writer_set_str, "general.architecture", "llama");
+    SET(mw_gguf_writer_set_str, "general.name", name);
+    SET(mw_gguf_writer_set_u32, "llama.context_length", hp->n_ctx_train);
+    SET(mw_gguf_writer_set_u32, "llama.embedding_length", hp->n_embd);
+    SET(mw_gguf_writer_set_u32, "llama.block_count", hp->n_layers);
+    SET(mw_gguf_writer_set_u32, "llama.feed_forward_length", hp->n_ff);
+    SET(mw_gguf_writer_set_u32, "llama.rope.dimension_count", hp->head_dim);
+    SET(mw_gguf_writer_set_u32, "llama.attention.head_count", hp->n_heads);
+    SET(mw_gguf_writer_set_u32, "llama.attention.head_count_kv", hp->n_kv_heads);
+    SET(mw_gguf_writer_set_f32, "llama.attention.layer_norm_rms_epsilon", (float)hp->norm_eps);
+    if (hp->rope_theta > 0) SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", (float)hp->rope_theta);
+    SET(mw_gguf_writer_set_u32, "llama.vocab_size", hp->n_vocab);
+#undef SET
+    return st;
+}
+
 mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err)
 {
     mw_llama *m = NULL;
@@ -66,20 +86,7 @@ mw_status mw_demo_write(const char *path, mw_dtype dtype, mw_err *err)
     const mw_hparams *hp = &m->hp;
     mw_gguf_writer *w = NULL;
     mw_status st = mw_gguf_writer_init(&w, err);
-#define SET(fn, key, v) if (st == MW_OK) st = fn(w, key, v, err)
-    SET(mw_gguf_writer_set_str, "general.architecture", "llama");
-    SET(mw_gguf_writer_set_str, "general.name", "memwall demo");
-    SET(mw_gguf_writer_set_u32, "llama.context_length", hp->n_ctx_train);
-    SET(mw_gguf_writer_set_u32, "llama.embedding_length", hp->n_embd);
-    SET(mw_gguf_writer_set_u32, "llama.block_count", hp->n_layers);
-    SET(mw_gguf_writer_set_u32, "llama.feed_forward_length", hp->n_ff);
-    SET(mw_gguf_writer_set_u32, "llama.rope.dimension_count", hp->head_dim);
-    SET(mw_gguf_writer_set_u32, "llama.attention.head_count", hp->n_heads);
-    SET(mw_gguf_writer_set_u32, "llama.attention.head_count_kv", hp->n_kv_heads);
-    SET(mw_gguf_writer_set_f32, "llama.attention.layer_norm_rms_epsilon", (float)hp->norm_eps);
-    SET(mw_gguf_writer_set_f32, "llama.rope.freq_base", (float)hp->rope_theta);
-    SET(mw_gguf_writer_set_u32, "llama.vocab_size", hp->n_vocab);
-#undef SET
+    if (st == MW_OK) st = mw_llama_write_hparams(w, hp, "memwall demo", err);
     if (st == MW_OK) st = mw_llama_write_vocab(w, hp->n_vocab, err);
     if (st == MW_OK) st = add(w, "token_embd.weight", &m->token_embd, err);
     char name[64];

@@ -70,6 +70,14 @@ void mw_llama_demo_hparams(mw_hparams *hp);
  * and weight bytes (matrices in dtype, norms F32, output tied). */
 void mw_llama_demo_sizes(mw_dtype dtype, uint64_t *n_params, uint64_t *weights_bytes);
 
+/*! mw_llama_write_hparams() : adds to w general.architecture "llama",
+ *  general.name and the llama.* hyperparameters of hp that llama.cpp reads
+ *  (context, widths, layers, heads, rope dimension and base, norm epsilon,
+ *  vocabulary size). The demo's file and `memwall convert` use it.
+ *  @return MW_OK, or the writer's status. */
+struct mw_gguf_writer;
+mw_status mw_llama_write_hparams(struct mw_gguf_writer *w, const mw_hparams *hp, const char *name, mw_err *err);
+
 /*! mw_llama_write_vocab() : adds to w the minimal SentencePiece-style
  *  vocabulary (tokenizer.ggml.*) of n_vocab ids that llama.cpp needs to
  *  load a llama GGUF: <unk> <s> </s>, the 256 byte tokens <0xNN>, then
