@@ -64,7 +64,7 @@ VARIANTS = [
 # sit between the F32 reference's needs and the smallest variant's, so the
 # largest batch and context move with the bytes each remedy saves.
 MODELS = {
-    "tiny": dict(prompt=64, gen=32, eval_args=["--text-file", "models/tiny.heldout.txt"],
+    "tiny": dict(prompt=128, gen=120, eval_args=["--text-file", "models/tiny.heldout.txt"],
                  cap="24M", ctx_cap="24M", max_ctx=65536, sweep_prompt=16, sweep_gen=4),
     "demo": dict(prompt=64, gen=32, eval_args=["--text-file", "models/tiny.heldout.txt",
                                                "--ctx", "256", "--chunks", "16"],
@@ -100,7 +100,7 @@ def main():
     ap.add_argument("--model", choices=sorted(MODELS), default="tiny")
     ap.add_argument("--build", default="build-test")
     ap.add_argument("--out", default=None, help="folder for the variants and JSON (default /tmp/memwall-remedies-MODEL)")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default=None, help="comma-separated labels to measure (the F32 reference always)")
     ap.add_argument("--quick", action="store_true", help="1 run, no sweeps")
     a = ap.parse_args()
