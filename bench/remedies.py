@@ -51,7 +51,10 @@ VARIANTS = [
                          "--calib", "{calib}"]),
     ("wanda 2:4 (f32)", ["--dtype", "f32", "--prune", "2:4", "--prune-score", "wanda",
                          "--calib", "{calib}"]),
+    ("prune 0.5 + f16", ["--dtype", "f16", "--prune", "0.5"]),
+    ("prune 2:4 + f16", ["--dtype", "f16", "--prune", "2:4"]),
     ("prune 0.5 + q8_0", ["--dtype", "q8_0", "--prune", "0.5"]),
+    ("prune 2:4 + q8_0", ["--dtype", "q8_0", "--prune", "2:4"]),
     ("wanda 0.5 + q8_0", ["--dtype", "q8_0", "--prune", "0.5", "--prune-score", "wanda",
                           "--calib", "{calib}"]),
     ("wanda 2:4 + q8_0", ["--dtype", "q8_0", "--prune", "2:4", "--prune-score", "wanda",
@@ -98,7 +101,7 @@ def mib(b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", choices=sorted(MODELS), default="tiny")
-    ap.add_argument("--build", default="build-test")
+    ap.add_argument("--build", default="build-test", help="folder holding the memwall to measure")
     ap.add_argument("--out", default=None, help="folder for the variants and JSON (default /tmp/memwall-remedies-MODEL)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default=None, help="comma-separated labels to measure (the F32 reference always)")

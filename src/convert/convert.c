@@ -402,9 +402,11 @@ static size_t value_span(const mw_gguf_kv *kv, const uint8_t **start)
     }
 }
 
-/* every key of g but those the output sets itself; its own description too
- * when the output gets memwall's (sparse tensors) */
-static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, int own_description, mw_err *err)
+/* every key of g but those the output sets itself (the file type, unless
+ * it keeps the input's types; its own description when the output gets
+ * memwall's, for sparse tensors) */
+static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, int own_description, int keep_file_type,
+                               mw_err *err)
 {
     for (uint64_t i = 0; i < mw_gguf_kv_count(g); i++) {
         const mw_gguf_kv *kv = mw_gguf_kv_at(g, i);
@@ -413,8 +415,8 @@ static mw_status copy_gguf_kvs(const mw_gguf *g, mw_gguf_writer *w, int own_desc
         memcpy(key, kv->key, (size_t)kv->key_len);
         key[kv->key_len] = '\0';
         /* what this file sets itself */
-        if (!strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version") ||
-            !strcmp(key, "general.alignment"))
+        if (!strcmp(key, "general.alignment") ||
+            (!keep_file_type && (!strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version"))))
             continue;
         /* pruning's keys are the output's own (a densified file has none) */
         if (!strncmp(key, "memwall.sparse.", 15) || !strncmp(key, "memwall.prune.", 14)) continue;
@@ -782,11 +784,12 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
     const char *tokenizer = "copied";
     char dir[PATH_MAX];
     input_dir(m, dir, sizeof dir);
-    if (st == MW_OK && !cv.hf) st = copy_gguf_kvs(g, w, cv.n_sparse_out != 0, err);
+    if (st == MW_OK && !cv.hf) st = copy_gguf_kvs(g, w, cv.n_sparse_out != 0, as_input, err);
     if (st == MW_OK && cv.hf) st = hf_kvs(m, dir, w, err);
     uint32_t ft = mw_convert_file_type(scheme.kind == MW_SCHEME_LLAMACPP ? scheme.name : dtype_name);
-    int quantized = scheme.kind == MW_SCHEME_LLAMACPP || (plain != MW_DTYPE_F32 && plain != MW_DTYPE_F16 &&
-                                                          plain != MW_DTYPE_BF16);
+    /* (--densify without --dtype keeps the input's file type keys) */
+    int quantized = !as_input && (scheme.kind == MW_SCHEME_LLAMACPP ||
+                                  (plain != MW_DTYPE_F32 && plain != MW_DTYPE_F16 && plain != MW_DTYPE_BF16));
     if (st == MW_OK && ft != 0xFFFFFFFFu) st = mw_gguf_writer_set_u32(w, "general.file_type", ft, err);
     if (st == MW_OK && quantized) st = mw_gguf_writer_set_u32(w, "general.quantization_version", 2, err);
     if (st == MW_OK && pruning(o)) {

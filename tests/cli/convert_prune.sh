@@ -103,6 +103,7 @@ expect_json "$T/stdout" .dtype "as input"
 grep -a -q -e "memwall.sparse" -e "memwall.prune" -e "memwall-only" "$T/back.gguf" &&
   fail "the densified file kept memwall's sparse keys"
 grep -a -q "memwall.train.script" "$T/back.gguf" || fail "the densified file lost tiny's own keys"
+grep -a -q "general.file_type" "$T/back.gguf" || fail "the densified file lost its general.file_type"
 expect_exit 0 "$MW" convert "$T/f32-2x4.gguf" "$T/back24.gguf" --densify
 run_logits "$T/back24.gguf" "$T/back24.logits"
 read -r diff amax count < <(maxdiff "$T/f32-2x4.logits" "$T/back24.logits")
