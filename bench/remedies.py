@@ -11,8 +11,12 @@ memwall's own commands, on 2 threads:
                 measured.weights_bytes)
   peak RSS      the run's peak resident set, cold cache, in a memory cgroup
                 (`memwall sweep --batches 1`: points[0].peak_rss_bytes)
-  prefill/decode tokens per second: median over --runs runs of
-                `memwall run --json` (prompt_/decode_tokens_per_second)
+  prefill/decode tokens per second: median over --runs rounds of
+                `memwall run --json` (prompt_/decode_tokens_per_second); a
+                round runs every variant once, in turn, so that the
+                machine's swings in memory bandwidth (minutes long on a
+                shared host) fall on all variants alike; "x F32" is the
+                median over rounds of the ratio to F32 in the same round
   ppl, KL, top-1  `memwall eval VARIANT --ref F32 --text-file TEXT --json`
   max batch     `memwall sweep VARIANT -m CAP`: the largest batch that fits
   max ctx       `memwall sweep VARIANT --contexts auto -m CTX_CAP`: the
@@ -69,9 +73,10 @@ VARIANTS = [
 MODELS = {
     "tiny": dict(prompt=128, gen=120, eval_args=["--text-file", "models/tiny.heldout.txt"],
                  cap="24M", ctx_cap="24M", max_ctx=65536, sweep_prompt=16, sweep_gen=4),
-    "demo": dict(prompt=64, gen=32, eval_args=["--text-file", "models/tiny.heldout.txt",
+    "demo": dict(prompt=64, gen=64, eval_args=["--text-file", "models/tiny.heldout.txt",
                                                "--ctx", "256", "--chunks", "16"],
-                 cap="560M", ctx_cap="480M", max_ctx=65536, sweep_prompt=16, sweep_gen=4),
+                 cap="560M", ctx_cap="480M", max_ctx=65536, sweep_prompt=16, sweep_gen=4,
+                 sweep_ctx=1024),
 }
 
 CALIB = "/usr/share/common-licenses/Apache-2.0"  # base-files: on every Debian machine
@@ -140,15 +145,7 @@ def main():
         r = {"label": label, "path": path, "file": os.path.getsize(path),
              "convert": " ".join(["memwall", "convert", "IN", "OUT"] + args),
              "convert_seconds": conv_json.get("seconds")}
-        pre, dec = [], []
-        for i in range(runs):
-            j = run_json([mw, "run", path, "-p", str(cfg["prompt"]), "-n", str(cfg["gen"])] + env_threads + ["--json"],
-                         os.path.join(out, "%s.run%d.json" % (slug, i)))
-            pre.append(j["prompt_tokens_per_second"])
-            dec.append(j["decode_tokens_per_second"])
-            r["weights"] = j["measured"]["weights_bytes"]
-        r["prefill"] = statistics.median(pre)
-        r["decode"] = statistics.median(dec)
+        r["slug"] = slug
         e = run_json([mw, "eval", path, "--ref", ref_path] + cfg["eval_args"] + env_threads + ["--json"],
                      os.path.join(out, slug + ".eval.json"))
         r["ppl"], r["kl"], r["top1"] = e["perplexity"], e["kl_mean"], e["top1_agreement"]
@@ -157,8 +154,11 @@ def main():
                           "-n", str(cfg["gen"])] + env_threads + ["--json"],
                          os.path.join(out, slug + ".rss.json"))
             r["peak_rss"] = s["points"][0]["peak_rss_bytes"]
+            # the batch sweep's context: the model's trained one unless the
+            # model says (each item then holds that much KV cache)
+            ctx = ["-c", str(cfg["sweep_ctx"])] if "sweep_ctx" in cfg else []
             s = run_json([mw, "sweep", path, "-m", cfg["cap"], "-p", str(cfg["sweep_prompt"]),
-                          "-n", str(cfg["sweep_gen"])] + env_threads + ["--json"],
+                          "-n", str(cfg["sweep_gen"])] + ctx + env_threads + ["--json"],
                          os.path.join(out, slug + ".sweep.json"))
             r["max_batch"] = s.get("max_fit_batch")
             s = run_json([mw, "sweep", path, "--contexts", "auto", "--max-ctx", str(cfg["max_ctx"]),
@@ -167,11 +167,27 @@ def main():
             r["max_ctx"] = s.get("max_fit_ctx")
         rows.append(r)
 
+    # speed: rounds, every variant once per round
+    for r in rows:
+        r["pre"], r["dec"] = [], []
+    for i in range(runs):
+        log("speed round %d of %d" % (i + 1, runs))
+        for r in rows:
+            j = run_json([mw, "run", r["path"], "-p", str(cfg["prompt"]), "-n", str(cfg["gen"])] + env_threads
+                         + ["--json"], os.path.join(out, "%s.run%d.json" % (r["slug"], i)))
+            r["pre"].append(j["prompt_tokens_per_second"])
+            r["dec"].append(j["decode_tokens_per_second"])
+            r["weights"] = j["measured"]["weights_bytes"]
+    for r in rows:
+        r["prefill"] = statistics.median(r["pre"])
+        r["decode"] = statistics.median(r["dec"])
+        r["decode_ratio"] = statistics.median(d / f for d, f in zip(r["dec"], rows[0]["dec"]))
+
     ref = rows[0]
-    print("Model: %s (F32 reference %s); %d run(s) each, 2 threads; prompt %d, generate %d; "
-          "eval %s; caps: batch sweep %s, context sweep %s." %
+    print("Model: %s (F32 reference %s); %d round(s) of runs, 2 threads; prompt %d, generate %d; "
+          "eval %s; caps: batch sweep %s%s, context sweep %s." %
           (a.model, os.path.basename(src), runs, cfg["prompt"], cfg["gen"], " ".join(cfg["eval_args"]),
-           cfg["cap"], cfg["ctx_cap"]))
+           cfg["cap"], " at ctx %d" % cfg["sweep_ctx"] if "sweep_ctx" in cfg else "", cfg["ctx_cap"]))
     print()
     print("| variant | file MiB | weights MiB | peak RSS MiB | prefill tok/s | decode tok/s | decode x F32 "
           "| ppl | KL mean | top-1 | max batch @%s | max ctx @%s |" % (cfg["cap"], cfg["ctx_cap"]))
@@ -180,7 +196,7 @@ def main():
         print("| %s | %s | %s | %s | %.0f | %.0f | %.2f | %.3f | %.4f | %.3f | %s | %s |" % (
             r["label"], mib(r["file"]), mib(r["weights"]),
             mib(r["peak_rss"]) if "peak_rss" in r else "-",
-            r["prefill"], r["decode"], r["decode"] / ref["decode"],
+            r["prefill"], r["decode"], r["decode_ratio"],
             r["ppl"], r["kl"], r["top1"],
             r.get("max_batch", "-") if r.get("max_batch") is not None else ("-" if a.quick else "none"),
             r.get("max_ctx", "-") if r.get("max_ctx") is not None else ("-" if a.quick else "none")))
