@@ -575,7 +575,9 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
                  (unsigned long long)ct->k, mw_dtype_get(ct->src)->name);
     const mw_dtype src_dense = sparse_in ? mw_sparse_base(ct->src) : ct->src;
     const mw_dtype dst_dense = mw_dtype_is_sparse(ct->dst) ? mw_sparse_base(ct->dst) : ct->dst;
-    if (!copy && mw_dtype_get(src_dense)->block_elems > 1 && src_dense != dst_dense) {
+    /* (to a float type nothing is lost again: no warning) */
+    if (!copy && mw_dtype_get(src_dense)->block_elems > 1 && mw_dtype_get(dst_dense)->block_elems > 1 &&
+        src_dense != dst_dense) {
         if (!cv->n_requant) snprintf(cv->requant_first, sizeof cv->requant_first, "%s (%s -> %s)", ct->name,
                                      mw_dtype_get(ct->src)->name, mw_dtype_get(t)->name);
         cv->n_requant++;

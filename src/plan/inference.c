@@ -376,6 +376,8 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     uint64_t q_dim = (uint64_t)hp->n_heads * hp->head_dim;
     if (q_dim > k) k = q_dim;
     if (hp->n_ff > k) k = hp->n_ff;
+    /* memwall's sparse types take x as their values' dense type does */
+    if (mw_dtype_is_sparse(wt)) wt = mw_sparse_base(wt);
     switch (wt) {
     case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q5_0: {
         uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);
