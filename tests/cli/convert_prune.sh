@@ -16,8 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 TINY="$MW_SOURCE_DIR/models/tiny.gguf"
 TEXT="$MW_SOURCE_DIR/models/tiny.heldout.txt"
-CALIB=/usr/share/common-licenses/GPL-3
-[ -r "$CALIB" ] || CALIB="$TEXT"
+# calibration text: the start of a license (short: the ASan build runs it too)
+CALIB=$T/calib.txt
+if [ -r /usr/share/common-licenses/GPL-3 ]; then head -c 6000 /usr/share/common-licenses/GPL-3 > "$CALIB"
+else head -c 6000 "$TEXT" > "$CALIB"; fi
 MW_GEN_GGUF=${MW_GEN_GGUF:-$MW_BUILD_DIR/tests/mw-gen-gguf}
 PY=/usr/bin/python3
 sum_before=$(cksum < "$TINY")
@@ -49,8 +51,10 @@ for d in f32 f16 q8_0; do
     want=$(json_get "$T/$n.json" .bytes_out) || exit
     expect_exit 0 "$MW" inspect "$T/$n.gguf" --json
     expect_json "$T/stdout" .weights_bytes "$want"
-    expect_exit 0 "$MW" plan "$T/$n.gguf" --json
-    expect_json "$T/stdout" .weights_bytes "$want"
+    if [ $p = 0.5 ]; then # the planner reads the same sizes (once a type is enough)
+      expect_exit 0 "$MW" plan "$T/$n.gguf" --json
+      expect_json "$T/stdout" .weights_bytes "$want"
+    fi
     # the same pruning written dense runs the same
     expect_exit 0 "$MW" convert "$TINY" "$T/$n-dense.gguf" --dtype $d --prune $p --densify --json
     expect_json "$T/stdout" .sparse 0
@@ -77,7 +81,7 @@ grep -a -q "memwall.prune.score" "$T/f32-0.5.gguf" || fail "no memwall.prune.sco
 ok "a pruned file carries its description and keys"
 
 # quality: pruning costs something, but the model still mostly agrees
-expect_exit 0 "$MW" eval "$T/f32-0.5.gguf" --ref "$TINY" --text-file "$TEXT" --chunks 8 --threads 2 --json
+expect_exit 0 "$MW" eval "$T/f32-0.5.gguf" --ref "$TINY" --text-file "$TEXT" --chunks 4 --threads 2 --json
 cp "$T/stdout" "$T/eval-mag.json"
 kl=$(json_get "$T/eval-mag.json" .kl_mean) || exit
 top1=$(json_get "$T/eval-mag.json" .top1_agreement) || exit
@@ -90,7 +94,7 @@ expect_exit 0 "$MW" convert "$TINY" "$T/wanda.gguf" --dtype f32 --prune 0.5 --pr
 expect_json "$T/stdout" .pruned 28
 cmp -s "$T/wanda.gguf" "$T/f32-0.5.gguf" && fail "Wanda kept the same weights as magnitude"
 grep -a -q wanda "$T/wanda.gguf" || fail "memwall.prune.score is not wanda"
-expect_exit 0 "$MW" eval "$T/wanda.gguf" --ref "$TINY" --text-file "$TEXT" --chunks 8 --threads 2 --json
+expect_exit 0 "$MW" eval "$T/wanda.gguf" --ref "$TINY" --text-file "$TEXT" --chunks 4 --threads 2 --json
 top1=$(json_get "$T/stdout" .top1_agreement) || exit
 awk -v t="$top1" 'BEGIN { exit !(t > 0.5) }' || fail "Wanda 0.5: top-1 agreement $top1"
 ok "Wanda (--calib) keeps other weights than magnitude; top-1 agreement $top1"
