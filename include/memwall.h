@@ -1416,6 +1416,12 @@ MW_API void mw_cliff_thresholds_init(mw_cliff_thresholds *t);
  *  (swap-in, refault or major-fault bytes, or memory stall, above the
  *  thresholds; t NULL: the defaults), whatever its throughput. Pure. */
 MW_API int mw_sweep_point_paging(const mw_sweep_point *p, const mw_cliff_thresholds *t);
+/*! mw_sweep_point_pressure() : 1 when the point shows any sign of memory
+ *  pressure: a quarter of a paging threshold of swap-in, refault or
+ *  major-fault traffic, or a quarter of the memory stall threshold. A
+ *  slower point without it is slow for another reason (arithmetic, a
+ *  shared host), not because memory ran out. Pure. */
+MW_API int mw_sweep_point_pressure(const mw_sweep_point *p, const mw_cliff_thresholds *t);
 
 /* This machine's ceilings, for judging a workload against them: the
  * summary of a roofline that plan, sweep and run use (docs/ROOFLINE.md,

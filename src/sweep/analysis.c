@@ -324,6 +324,25 @@ static void x_range(const points *P, uint32_t x, uint32_t below, double *lo, dou
         }
 }
 
+/* Some paging traffic: a quarter of a threshold. */
+static int some_traffic(const mw_sweep_point *q, const mw_cliff_thresholds *t)
+{
+    return above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t) / 4) ||
+           above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t) / 4) ||
+           above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t) / 4);
+}
+
+int mw_sweep_point_pressure(const mw_sweep_point *p, const mw_cliff_thresholds *t)
+{
+    mw_cliff_thresholds defaults;
+    if (!p) return 0;
+    if (!t) {
+        mw_cliff_thresholds_init(&defaults);
+        t = &defaults;
+    }
+    return some_traffic(p, t) || psi_share(p) > t->psi_some_share / 4;
+}
+
 /* best: the ok point of smaller x with the best throughput, or NULL when a
  * fall of throughput is not to be taken as paging (a context sweep's). */
 static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds *t, const mw_sweep_point *best)
@@ -333,10 +352,7 @@ static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds 
     if (above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t))) c |= CLIFF_SWAP;
     if (above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t))) c |= CLIFF_REFAULT;
     if (above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t))) c |= CLIFF_FAULTS;
-    /* Some traffic: a quarter of a threshold. */
-    int traffic = above(q->swap_in_bytes, traffic_threshold(q, t->swap_in_share, t) / 4) ||
-                  above(pages_bytes(q->refaults), traffic_threshold(q, t->refault_share, t) / 4) ||
-                  above(pages_bytes(q->major_faults), traffic_threshold(q, t->major_fault_share, t) / 4);
+    const int traffic = some_traffic(q, t);
     /* Memory stall counts beside some traffic: without a cgroup's own PSI
      * (cgroup v1) it is the whole system's, other processes' stalls too. */
     if (traffic && psi_share(q) > t->psi_some_share) c |= CLIFF_PSI;
@@ -346,7 +362,7 @@ static unsigned cliff_causes(const mw_sweep_point *q, const mw_cliff_thresholds 
      * than the spread of the runs measured at both points: the fastest run
      * here slower than the slowest run there. One run a point measures no
      * spread, so no slowdown counts. */
-    int pressure = traffic || psi_share(q) > t->psi_some_share / 4;
+    const int pressure = mw_sweep_point_pressure(q, t);
     if (pressure && best && q->runs >= 2 && best->runs >= 2 && throughput_known(q->throughput) &&
         throughput_known(best->throughput) && best->throughput > 0 &&
         q->throughput < (1.0 - t->throughput_drop) * best->throughput && thr_high(q) < thr_low(best))

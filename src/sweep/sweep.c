@@ -850,8 +850,10 @@ static double best_throughput(const sweep_state *S)
 /* Doubling from first (jumping to the plan's prediction when it comes up),
  * then bisection in steps of `step` between the last fit and the first
  * failure: the largest x that fits is found exactly with few runs. A batch
- * sweep stops early when throughput collapses (along the context it is
- * expected to fall). first and pred are multiples of step. */
+ * sweep stops early when throughput collapses beside a sign of memory
+ * pressure (along the context it is expected to fall; without pressure a
+ * slower point is noise or arithmetic, and the memory wall is still ahead).
+ * first and pred are multiples of step. */
 static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint32_t max, uint32_t pred,
                              mw_err *err)
 {
@@ -868,8 +870,9 @@ static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint
             break;
         }
         ok = x;
-        if (batch_axis && best > 0 && p->throughput >= 0 && p->throughput < 0.5 * best)
-            return MW_OK; /* collapsed to half: more would only page harder */
+        if (batch_axis && best > 0 && p->throughput >= 0 && p->throughput < 0.5 * best &&
+            mw_sweep_point_pressure(p, &S->o->thresholds))
+            return MW_OK; /* collapsed to half, paging: more would only page harder */
         if (x >= max) return MW_OK;
         uint32_t next = x > max / 2 ? max : 2 * x;
         if (pred > x && pred < next) next = pred;                 /* land on the prediction */

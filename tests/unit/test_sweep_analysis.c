@@ -913,6 +913,16 @@ static void noise_is_not_paging(void **state)
     mw_cliff_thresholds_init(&t);
     t.refault_share = 0.05;
     assert_true(mw_sweep_point_paging(&q, &t));
+    /* pressure, the weaker sign an auto sweep's early stop needs beside a
+     * halved throughput (issue #14: the demo at F16 halved at batch 8 on a
+     * shared host with no fault, and the sweep stopped there, 20 batches
+     * short of the memory wall): a quarter of a threshold is pressure */
+    mw_sweep_point quiet = pt(8, MW_POINT_OK, 295ull << 20, 218);
+    assert_false(mw_sweep_point_pressure(&quiet, NULL));
+    assert_false(mw_sweep_point_pressure(NULL, NULL));
+    quiet.refaults = (20ull << 20) / 4096; /* 20 MiB of 295: 2/3 of 10% */
+    assert_true(mw_sweep_point_pressure(&quiet, NULL));
+    assert_false(mw_sweep_point_paging(&quiet, NULL));
     assert_false(mw_sweep_point_paging(NULL, NULL));
 }
 
