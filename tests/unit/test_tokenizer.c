@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "test_tmpdir.h"
+
+MW_TEST_TMPDIR("tok")
 
 #define OK(expr) do { mw_err err_; memset(&err_, 0, sizeof err_); mw_status s_ = (expr); \
     if (s_ != MW_OK) fail_msg("%s: %s", #expr, err_.msg); } while (0)
@@ -320,8 +323,6 @@ static void malformed_vocab(void **state)
 }
 
 /* ---- GGUF files ---------------------------------------------------------- */
-
-static char tmpdir[256];
 
 typedef enum { G_OK, G_NO_TOKENS, G_GPT2, G_SCORES_I32, G_SHORT_TYPES, G_BOS_FAR, G_BOS_NEG, G_NO_MODEL,
                G_BPE, G_BPE_BAD_PRE, G_BPE_PRE_U32, G_BPE_MERGES_I32, G_BPE_BAD_MERGE } gcase;
@@ -773,21 +774,6 @@ static void bpe_long_text(void **state)
     mw_tokenizer_free(t);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s/mw-tok-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,5 +783,5 @@ int main(void)
         cmocka_unit_test(bpe_encode),     cmocka_unit_test(bpe_bytes_round_trip), cmocka_unit_test(special_tokens),
         cmocka_unit_test(bpe_malformed),  cmocka_unit_test(bpe_long_text),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
