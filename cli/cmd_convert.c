@@ -178,9 +178,11 @@ int mw_cmd_convert(int argc, char **argv)
     if (dtype_name) {
         mw_weight_scheme ws;
         mw_dtype t;
-        if (mw_weight_scheme_parse(dtype_name, &ws, NULL) != MW_OK && mw_dtype_from_name(dtype_name, &t, NULL) != MW_OK) {
-            mw_cli_error("convert", "--dtype %s: not a type (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k) nor a "
-                                    "llama.cpp file type (q4_k_m, q5_k_m, q4_k_s, q5_k_s, q6_k, q8_0, ...)", dtype_name);
+        if (mw_weight_scheme_parse(dtype_name, &ws, NULL) != MW_OK &&
+            mw_dtype_from_name(dtype_name, &t, NULL) != MW_OK) {
+            mw_cli_error("convert", "--dtype %s: not a type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, "
+                                    "q5_k, q6_k) nor a llama.cpp file type (q4_k_m, q5_k_m, q4_k_s, q5_k_s, "
+                                    "q6_k, q8_0, ...)", dtype_name);
             return MW_EXIT_USAGE;
         }
     }

@@ -360,7 +360,8 @@ static mw_status parse_dtype(const char *name, mw_weight_scheme *s, mw_dtype *pl
     s->kind = MW_SCHEME_NONE;
     MW_RETURN_IF(mw_dtype_from_name(name, plain, &sub) != MW_OK || !mw_k_quant_row_supported(*plain), err,
                  MW_ERR_INVALID,
-                 "--dtype %s: not a type convert writes (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k) nor "
+                 "--dtype %s: not a type convert writes (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, "
+                 "q5_k, q6_k) nor "
                  "a llama.cpp file type (%s)", name, mw_weight_scheme_names());
     return MW_OK;
 }
@@ -534,8 +535,8 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
                  why, mw_dtype_get(t)->name);
     const int copy = t == ct->src && !ct->qk_heads && !ct->prune;
     MW_RETURN_IF(t == MW_DTYPE_COUNT || (!copy && !mw_k_quant_row_supported(t)), err, MW_ERR_UNSUPPORTED,
-                 "tensor %s: type %s (%s) is not one convert can write yet (f32, f16, bf16, q8_0, q4_0, q4_k, "
-                 "q5_k, q6_k): give it another with --keep TYPE:%s", ct->name,
+                 "tensor %s: type %s (%s) is not one convert can write yet (f32, f16, bf16, q8_0, q4_0, q4_1, "
+                 "q5_0, q5_1, q4_k, q5_k, q6_k): give it another with --keep TYPE:%s", ct->name,
                  t == MW_DTYPE_COUNT ? "?" : mw_dtype_get(t)->name, why, ct->name);
     const uint32_t block = mw_dtype_get(t)->block_elems;
     MW_RETURN_IF(ct->k % block != 0, err, MW_ERR_INVALID,
@@ -568,8 +569,8 @@ static mw_status plan_tensor(conv *cv, ctensor *ct, const mw_tensor_info *ti, co
     MW_RETURN_IF(ct->qk_heads && ct->n_dims == 1 && mw_dtype_get(ct->src)->block_elems != 1, err,
                  MW_ERR_UNSUPPORTED, "tensor %s: a quantized q/k bias cannot be permuted", ct->name);
     MW_RETURN_IF(!copy && !sparse_in && !mw_k_supported(ct->src), err, MW_ERR_UNSUPPORTED,
-                 "tensor %s is %s, which convert cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, "
-                 "Q6_K)", ct->name, mw_dtype_get(ct->src)->name);
+                 "tensor %s is %s, which convert cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, "
+                 "Q5_1, Q4_K, Q5_K, Q6_K and memwall's sparse types)", ct->name, mw_dtype_get(ct->src)->name);
     MW_RETURN_IF(!copy && ct->k % mw_dtype_get(ct->src)->block_elems != 0, err, MW_ERR_INVALID,
                  "tensor %s: rows of %llu values are not whole blocks of its type %s", ct->name,
                  (unsigned long long)ct->k, mw_dtype_get(ct->src)->name);
@@ -661,7 +662,8 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
     for (uint32_t i = 0; i < o->n_keep; i++) {
         MW_RETURN_IF(!o->keep[i].pattern || !*o->keep[i].pattern, err, MW_ERR_INVALID, "--keep with no pattern");
         MW_RETURN_IF(!mw_k_quant_row_supported(o->keep[i].type), err, MW_ERR_INVALID,
-                     "--keep %s:%s: convert cannot write %s (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k)",
+                     "--keep %s:%s: convert cannot write %s (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
+                     "q4_k, q5_k, q6_k)",
                      mw_dtype_get(o->keep[i].type)->name, o->keep[i].pattern, mw_dtype_get(o->keep[i].type)->name);
     }
     MW_FORWARD(check_pruning(o, err));
