@@ -18,7 +18,7 @@
  * (docs/SPARSE.md) - the same weights, so the two files give the same
  * logits to rounding (Q8: each 64-block's scale differs from Q8_0's).
  *
- * TYPE: f16 (default), f32, q8_0, q4_0, q4_k, q5_k, q6_k for every matrix,
+ * TYPE: f16 (default), f32, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k for every matrix,
  * or q4_k_m, a mix like llama.cpp's Q4_K_M: token_embd and ffn_down in
  * Q6_K, attn_v in Q8_0, the other matrices in Q4_K (norms are always F32).
  * The block types need embd and ff to be multiples of their block (32, or
@@ -521,7 +521,7 @@ int main(int argc, char **argv)
             size_t i = 0;
             while (i < sizeof names / sizeof names[0] && strcmp(optarg, names[i].name)) i++;
             if (i == sizeof names / sizeof names[0]) {
-                fprintf(stderr, "mw-gen-gguf: --dtype f16, f32, q8_0, q4_0, q4_k, q5_k, q6_k or q4_k_m\n");
+                fprintf(stderr, "mw-gen-gguf: --dtype f16, f32, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k or q4_k_m\n");
                 return 2;
             }
             t = names[i].t;
