@@ -52,7 +52,9 @@ mw_status mw_sparse_check_rows(mw_dtype t, const void *W, int64_t n, int64_t k, 
  * sparse type wt with rows of mw_sparse_row_bytes(wt, k, keep) bytes, x
  * [m, k] f32 and xq = mw_k_prepare_x(mw_sparse_base(wt), x). The AVX-512
  * path (AVX-512 with VBMI and BITALG) when the kernels run AVX-512, else
- * the reference. */
+ * the reference. W must hold all n rows (the whole tensor): the AVX-512
+ * path reads up to 64 bytes past a row's values with plain loads, except
+ * in the rows at W's end (docs/SPARSE.md). */
 void mw_k_matmul_sparse(mw_dtype wt, const void *W, int64_t keep, const float *x, const void *xq,
                         float *y, int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1);
 /* The scalar reference of the same product. */

@@ -3,30 +3,41 @@
  * CPUs with AVX-512 F/BW/VL/DQ/VNNI/VBMI/BITALG (Ice Lake, Zen 4 and later;
  * sparse.c checks __builtin_cpu_supports before calling it).
  *
- * Unstructured (_SU): each 64-input block's kept values are loaded with a
- * load masked to their count (nothing past them is touched), then spread to
- * their positions - F32 and F16 (converted first) by vexpandps under the
- * mask; Q8 by vpermb with indices made from the mask's prefix counts
- * (vpexpandb, the VBMI2 instruction for it, cost ~4.5 ns a block on this
- * project's Zen 5 machine) - and multiplied with x as a dense block. 2:4
- * (_S24): the other way round: x is gathered at the 32 kept positions by
- * permutes (vpermt2ps, vpermt2w) whose indices come from the 2-bit fields
- * (any bit pattern indexes inside the block, so a hostile file cannot make
- * it read elsewhere). Either way the expanded block (or its indices) is
- * made once and used for up to 4 rows of x; Q8 blocks take exact int16
- * products (vpmaddwd) per half block, scaled by d_w·d_x in float.
+ * Unstructured (_SU): each 64-input block's kept values are spread to
+ * their positions and multiplied with x as a dense block. F32 and F16
+ * (converted first) by vexpandps under the mask; Q8 by VBMI2's vpexpandb
+ * where it is fast, else by vpermb with indices made from the mask's
+ * prefix counts (expand_bytes_fast). The values are read with
+ * plain 64-byte loads that may run past the row: a masked load costs more
+ * than the spreading on Zen 4 (bench/sparse_matvec.c), so only the rows
+ * within 64 bytes of the tensor's end use masked loads ("tail" rows) and
+ * nothing outside the tensor is ever read. 2:4 (_S24): the other way
+ * round: x is gathered at the 32 kept positions by permutes (vpermt2ps,
+ * vpermt2w) whose indices come from the 2-bit fields (any bit pattern
+ * indexes inside the block, so a hostile file cannot make it read
+ * elsewhere). Either way the expanded block (or its indices) is made once
+ * and used for up to 4 rows of x; Q8 blocks take exact integer products per
+ * half block, scaled by d_w·d_x in float.
  */
 #include "engine/sparse.h"
 #include "engine/kernels_isa.h"
 
 #ifdef MW_K_X86
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define T_SP                                                                                   \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
                           "avx512vnni,avx512bitalg")))
+/* the same plus VBMI2, for the vpexpandb kernels only (dispatched at run
+ * time: expand_bytes_fast) */
+#define T_SP2                                                                                  \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,"         \
+                          "avx512vnni,avx512bitalg,avx512vbmi2")))
 #define INLINE static inline __attribute__((always_inline))
 #define SB MW_SPARSE_BLOCK
 #define MT 4 /* rows of x per pass over a weight row */
@@ -72,6 +83,13 @@
 /* mask of the first c lanes (c <= 64) */
 static inline uint64_t first(int c) { return c >= 64 ? ~0ull : (1ull << c) - 1; }
 
+/* 64 bytes at p of which the first c are wanted: a plain load, or in a
+ * tail row (within 64 bytes of the tensor's end) one masked to c */
+INLINE T_SP __m512i ld_bytes(const uint8_t *p, int c, int tail)
+{
+    return tail ? _mm512_maskz_loadu_epi8(first(c), p) : _mm512_loadu_si512(p);
+}
+
 /* x of row i as 4 x 16 f32 of block b: F32 from x, F16 from xq */
 INLINE T_SP void x_f32(int base_f16, const float *x, const void *xq, int64_t i, int64_t k,
                        int64_t b, __m512 xv[4])
@@ -86,8 +104,40 @@ INLINE T_SP void x_f32(int base_f16, const float *x, const void *xq, int64_t i, 
     }
 }
 
+/* ---- spreading packed bytes ------------------------------------------------
+ * Lane p of a 64-input block takes packed byte popcount(mask & ((1 << p) -
+ * 1)): the mask bytes' exclusive prefix counts (SWAR, one multiply) plus
+ * the count below p in its own byte (vpopcntb). Computed once a block and
+ * used for every byte plane (F16_SU's two). */
+INLINE T_SP __m512i spread_index(uint64_t mk)
+{
+    uint64_t cnt = mk - ((mk >> 1) & 0x5555555555555555ull);
+    cnt = (cnt & 0x3333333333333333ull) + ((cnt >> 2) & 0x3333333333333333ull);
+    cnt = (cnt + (cnt >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    const uint64_t prefix = cnt * 0x0101010101010100ull; /* byte g: Σ of bytes < g */
+    const __m512i byte_of = _mm512_set_epi64(
+        0x0707070707070707ll, 0x0606060606060606ll, 0x0505050505050505ll, 0x0404040404040404ll,
+        0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
+    const __m512i below = _mm512_set1_epi64(0x7f3f1f0f07030100ll); /* (1 << p%8) - 1 */
+    const __m512i mb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)mk));
+    const __m512i pb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)prefix));
+    return _mm512_add_epi8(pb, _mm512_popcnt_epi8(_mm512_and_si512(mb, below)));
+}
+
+/* the packed bytes spread over the block's 64 lanes, zero where the mask is
+ * clear: vpermb with spread_index, or VBMI2's vpexpandb (the caller's T_SP2
+ * kernels; the choice is expand_bytes_fast's) */
+INLINE T_SP __m512i spread_bytes(uint64_t mk, __m512i packed)
+{
+    return _mm512_maskz_permutexvar_epi8(mk, spread_index(mk), packed);
+}
+INLINE T_SP2 __m512i spread_bytes_vbmi2(uint64_t mk, __m512i packed)
+{
+    return _mm512_maskz_expand_epi8(mk, packed);
+}
+
 /* ---- F32_SU / F16_SU -------------------------------------------------------- */
-INLINE T_SP void su_float_rows(int mode, const uint8_t *row, int64_t k, const float *x,
+INLINE T_SP void su_float_rows(int mode, int tail, const uint8_t *row, int64_t k, const float *x,
                                const void *xq, int64_t i0, int mt, float *out)
 {
     const int f16 = mode & 1; /* weights F16 (bit 1: x F16, else f32) */
@@ -105,7 +155,8 @@ INLINE T_SP void su_float_rows(int mode, const uint8_t *row, int64_t k, const fl
             UNROLL for (int q = 0; q < 4; q++) {
                 const __mmask16 mq = (__mmask16)(mk >> (16 * q));
                 const int c = __builtin_popcount(mq);
-                const __m256i v = _mm256_maskz_loadu_epi16((__mmask16)first(c), vals + 2 * off);
+                const __m256i v = tail ? _mm256_maskz_loadu_epi16((__mmask16)first(c), vals + 2 * off)
+                                       : _mm256_loadu_si256((const __m256i *)(vals + 2 * off));
                 w[q] = _mm512_maskz_expand_ps(mq, _mm512_cvtph_ps(v));
                 off += c;
             }
@@ -113,7 +164,8 @@ INLINE T_SP void su_float_rows(int mode, const uint8_t *row, int64_t k, const fl
             UNROLL for (int q = 0; q < 4; q++) {
                 const __mmask16 mq = (__mmask16)(mk >> (16 * q));
                 const int c = __builtin_popcount(mq);
-                __m512 v = _mm512_maskz_loadu_ps((__mmask16)first(c), vals + 4 * off);
+                const __m512 v = tail ? _mm512_maskz_loadu_ps((__mmask16)first(c), vals + 4 * off)
+                                      : _mm512_loadu_ps(vals + 4 * off);
                 w[q] = _mm512_maskz_expand_ps(mq, v);
                 off += c;
             }
@@ -136,32 +188,27 @@ INLINE T_SP __m512i x16(const uint8_t *xb)
     return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(xb + 2)));
 }
 
-/* ---- Q8_SU ----------------------------------------------------------------
- * vpexpandb is slow on this project's Zen 5 machine (the in-cache kernel
- * took 6.9 ns a block with it, 2.4 with a plain load in its place); its
- * result by
- * vpermb instead: lane p takes packed byte popcount(mask & ((1 << p) - 1)),
- * the bytes' exclusive prefix counts (SWAR, one multiply) plus the count
- * below p in its own byte (vpopcntb), zero where the mask is clear. */
-INLINE T_SP __m512i expand8(uint64_t mk, __m512i packed)
+/* x's two Q8_0 blocks of 64-block b of row i: their 64 quants, and their
+ * scales in lanes 0-7 and 8-15 */
+INLINE T_SP __m512i x64_quants(const void *xq, int64_t i, int64_t k, int64_t b)
 {
-    uint64_t cnt = mk - ((mk >> 1) & 0x5555555555555555ull);
-    cnt = (cnt & 0x3333333333333333ull) + ((cnt >> 2) & 0x3333333333333333ull);
-    cnt = (cnt + (cnt >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    const uint64_t prefix = cnt * 0x0101010101010100ull; /* byte g: Σ of bytes < g */
-    const __m512i byte_of = _mm512_set_epi64(
-        0x0707070707070707ll, 0x0606060606060606ll, 0x0505050505050505ll, 0x0404040404040404ll,
-        0x0303030303030303ll, 0x0202020202020202ll, 0x0101010101010101ll, 0);
-    const __m512i below = _mm512_set1_epi64(0x7f3f1f0f07030100ll); /* (1 << p%8) - 1 */
-    const __m512i mb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)mk));
-    const __m512i pb = _mm512_permutexvar_epi8(byte_of, _mm512_set1_epi64((long long)prefix));
-    const __m512i idx = _mm512_add_epi8(pb, _mm512_popcnt_epi8(_mm512_and_si512(mb, below)));
-    return _mm512_maskz_permutexvar_epi8(mk, idx, packed);
+    const uint8_t *xa = XQ8(xq, i, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xa + 2))),
+                              _mm256_loadu_si256((const __m256i *)(xc + 2)), 1);
+}
+INLINE T_SP __m512 x64_scales(const void *xq, int64_t i, int64_t k, int64_t b)
+{
+    const uint8_t *xa = XQ8(xq, i, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
+    return _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xa))),
+                                _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xc))));
 }
 
-/* ---- Q8_SU ---------------------------------------------------------------- */
-INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64_t i0, int mt,
-                            float *out)
+/* ---- Q8_SU, m > 1 ----------------------------------------------------------
+ * the block's kept int8 spread over its 64 lanes; then vpdpbusd of |w|
+ * (unsigned) and x with w's sign: 4 products a lane, lanes 0-7 of x block
+ * 2b, 8-15 of 2b+1 */
+INLINE T_SP void su_q8_rows(int tail, const uint8_t *row, int64_t k, const void *xq, int64_t i0,
+                            int mt, float *out)
 {
     const int64_t nb = k / SB;
     const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;
@@ -171,24 +218,17 @@ INLINE T_SP void su_q8_rows(const uint8_t *row, int64_t k, const void *xq, int64
         const uint64_t mk = mw_sparse_ld64(row + 8 * b);
         PF(row + 8 * b + PD);
         PF(vals + off + PD);
-        /* the kept int8 spread over the block's 64 lanes (vpexpandb); then
-         * vpdpbusd of |w| (unsigned) and x with w's sign: 4 products a lane,
-         * lanes 0-7 of x block 2b, 8-15 of 2b+1 */
         const int c = __builtin_popcountll(mk);
-        const __m512i w = expand8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
+        const __m512i w = spread_bytes(mk, ld_bytes(vals + off, c, tail));
         off += c;
         const __m512i wa = _mm512_abs_epi8(w);
         const __mmask64 neg = _mm512_movepi8_mask(w);
         const float dw = _cvtsh_ss(mw_sparse_ld16(ds + 2 * b));
         UNROLL for (int r = 0; r < mt; r++) {
-            const uint8_t *xa = XQ8(xq, i0 + r, k, 2 * b), *xb = xa + MW_K_Q8_0_BYTES;
-            __m512i xv = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xa + 2))),
-                _mm256_loadu_si256((const __m256i *)(xb + 2)), 1);
+            __m512i xv = x64_quants(xq, i0 + r, k, b);
             xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);
             const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, xv);
-            const __m512 sc = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xa))),
-                                                   _mm512_set1_ps(dw * _cvtsh_ss(mw_sparse_ld16(xb))));
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(dw), x64_scales(xq, i0 + r, k, b));
             acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
         ACC_ROTATE4;
@@ -282,12 +322,14 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
 
 /* one weight row times rows i0..i0+mt-1 of x */
 #define DEF_ROWS(name, call)                                                                   \
-    static T_SP __attribute__((noinline)) void name(const uint8_t *row, int64_t k, const float *x, \
-                                                    const void *xq, int64_t i0, int mt,            \
-                                                    float *out)                                    \
+    static T_SP __attribute__((noinline)) void name(const uint8_t *row, int64_t keep, int64_t k,   \
+                                                    const float *x, const void *xq, int64_t i0,    \
+                                                    int mt, int tail, float *out)                  \
     {                                                                                              \
+        (void)keep;                                                                                \
         (void)x;                                                                                   \
         (void)xq;                                                                                  \
+        (void)tail;                                                                                \
         switch (mt) {                                                                              \
         case 1: call(1); break;                                                                    \
         case 2: call(2); break;                                                                    \
@@ -295,10 +337,10 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
         default: call(4); break;                                                                   \
         }                                                                                          \
     }
-#define C_F32SU(n) su_float_rows(0, row, k, x, xq, i0, n, out)
-#define C_F16SU(n) su_float_rows(3, row, k, x, xq, i0, n, out)
-#define C_F16SU_X32(n) su_float_rows(1, row, k, x, xq, i0, n, out)
-#define C_Q8SU(n) su_q8_rows(row, k, xq, i0, n, out)
+#define C_F32SU(n) su_float_rows(0, tail, row, k, x, xq, i0, n, out)
+#define C_F16SU(n) su_float_rows(3, tail, row, k, x, xq, i0, n, out)
+#define C_F16SU_X32(n) su_float_rows(1, tail, row, k, x, xq, i0, n, out)
+#define C_Q8SU(n) su_q8_rows(tail, row, k, xq, i0, n, out)
 #define C_F32S24(n) s24_float_rows(0, row, k, x, xq, i0, n, out)
 #define C_F16S24(n) s24_float_rows(3, row, k, x, xq, i0, n, out)
 #define C_F16S24_X32(n) s24_float_rows(1, row, k, x, xq, i0, n, out)
@@ -325,49 +367,85 @@ typedef struct q8x_block {
     __m512 scale;  /* d_x of block 2b (lanes 0-7), 2b+1 (8-15) */
 } q8x_block;
 
-static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb, int64_t k,
-                                                   const void *xq, float *y, int64_t j0, int64_t j1)
+static T_SP void q8su_gather_x(const void *xq, int64_t k, q8x_block *xb)
 {
-    const int64_t nb = k / SB;
-    q8x_block xb[Q8SU_MAX_K / SB];
     const __m512i ones = _mm512_set1_epi8(1);
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *xa = XQ8(xq, 0, k, 2 * b), *xc = xa + MW_K_Q8_0_BYTES;
-        const __m512i q = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xa + 2))),
-            _mm256_loadu_si256((const __m256i *)(xc + 2)), 1);
+    for (int64_t b = 0; b < k / SB; b++) {
+        const __m512i q = x64_quants(xq, 0, k, b);
         xb[b].q = q;
         /* Σ of each 4 quants: vpdpbusd(0, 1, q); times -128 */
         xb[b].bias = _mm512_slli_epi32(
             _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, q)), 7);
-        xb[b].scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xa))),
-                                           _mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(xc))));
+        xb[b].scale = x64_scales(xq, 0, k, b);
     }
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    for (int64_t j = j0; j < j1; j++) {
-        const uint8_t *row = W + (uint64_t)j * rb;
-        if (j + 1 < j1)
-            for (int l = 0; l < 4; l++) PF(row + rb + 64 * l);
-        const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        int64_t off = 0;
-        for (int64_t b = 0; b < nb; b++) {
-            const uint64_t mk = mw_sparse_ld64(row + 8 * b);
-            PF(row + 8 * b + PD);
-            PF(vals + off + PD);
-            const int c = __builtin_popcountll(mk);
-            const __m512i w = expand8(mk, _mm512_maskz_loadu_epi8(first(c), vals + off));
-            off += c;
-            /* w + 128 as unsigned: a zero (clear) lane becomes 128, its
-             * product with x cancelled by the bias like every other's */
-            const __m512i p = _mm512_dpbusd_epi32(xb[b].bias, _mm512_xor_si512(w, flip), xb[b].q);
-            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(ds + 2 * b))), xb[b].scale);
-            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);
-            const __m512 t = a0;
-            a0 = a1, a1 = t;
-        }
-        y[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+/* rows j0..j1-1 (tail rows from jtail on); SPREAD: spread_bytes or
+ * spread_bytes_vbmi2. w + 128 as unsigned: a zero (clear) lane becomes 128,
+ * its product with x cancelled by the bias like every other's. */
+#define Q8SU_M1_ROWS(SPREAD)                                                                       \
+    const int64_t nb = k / SB;                                                                     \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                             \
+    for (int64_t j = j0; j < j1; j++) {                                                            \
+        const uint8_t *row = W + (uint64_t)j * rb;                                                 \
+        const int tail = j >= jtail;                                                               \
+        if (j + 1 < j1)                                                                            \
+            for (int l = 0; l < 4; l++) PF(row + rb + 64 * l);                                     \
+        const uint8_t *ds = row + 8 * nb, *vals = ds + 2 * nb;                                     \
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();                                 \
+        int64_t off = 0;                                                                           \
+        for (int64_t b = 0; b < nb; b++) {                                                         \
+            const uint64_t mk = mw_sparse_ld64(row + 8 * b);                                       \
+            PF(row + 8 * b + PD);                                                                  \
+            PF(vals + off + PD);                                                                   \
+            const int c = __builtin_popcountll(mk);                                                \
+            const __m512i w = SPREAD(mk, ld_bytes(vals + off, c, tail));                           \
+            off += c;                                                                              \
+            const __m512i p = _mm512_dpbusd_epi32(xb[b].bias, _mm512_xor_si512(w, flip), xb[b].q); \
+            const __m512 sc =                                                                      \
+                _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(mw_sparse_ld16(ds + 2 * b))), xb[b].scale); \
+            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, a0);                                   \
+            const __m512 t = a0;                                                                   \
+            a0 = a1, a1 = t;                                                                       \
+        }                                                                                          \
+        y[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));                                        \
     }
+
+static T_SP __attribute__((noinline)) void q8su_m1(const uint8_t *W, uint64_t rb, int64_t k,
+                                                   const q8x_block *xb, float *y, int64_t j0,
+                                                   int64_t j1, int64_t jtail)
+{
+    Q8SU_M1_ROWS(spread_bytes)
+}
+static T_SP2 __attribute__((noinline)) void q8su_m1_vbmi2(const uint8_t *W, uint64_t rb, int64_t k,
+                                                          const q8x_block *xb, float *y, int64_t j0,
+                                                          int64_t j1, int64_t jtail)
+{
+    Q8SU_M1_ROWS(spread_bytes_vbmi2)
+}
+
+/* vpexpandb (VBMI2) spreads a block faster than spread_index + vpermb on
+ * Zen 4 (bench/sparse_matvec.c: Q8_SU 0.038 against 0.055 ms in cache) and
+ * on Intel, where it is 2 uops; not on Zen 5 (AMD family 1Ah), where it
+ * measured 6.9 ns a block against 4.4. MEMWALL_SPARSE_SPREAD=vpermb or
+ * vpexpandb overrides the choice (to measure both). */
+static int expand_bytes_fast(void)
+{
+    static _Atomic int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c >= 0) return c;
+    c = __builtin_cpu_supports("avx512vbmi2");
+    unsigned a, b, cx, d;
+    if (c && __get_cpuid(0, &a, &b, &cx, &d) && b == 0x68747541u /* "Auth" enticAMD */ &&
+        __get_cpuid(1, &a, &b, &cx, &d)) {
+        const unsigned family = ((a >> 8) & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
+        if (family >= 0x1a) c = 0;
+    }
+    const char *e = getenv("MEMWALL_SPARSE_SPREAD");
+    if (e && strcmp(e, "vpermb") == 0) c = 0;
+    if (e && strcmp(e, "vpexpandb") == 0) c = __builtin_cpu_supports("avx512vbmi2");
+    atomic_store_explicit(&cached, c, memory_order_relaxed);
+    return c;
 }
 
 /* ---- Q8_S24 at m = 1 ----------------------------------------------------------
@@ -410,8 +488,8 @@ static T_SP __attribute__((noinline)) void q8s24_m1(const uint8_t *W, uint64_t r
     }
 }
 
-typedef void (*rows_fn)(const uint8_t *, int64_t, const float *, const void *, int64_t, int,
-                        float *);
+typedef void (*rows_fn)(const uint8_t *, int64_t, int64_t, const float *, const void *, int64_t,
+                        int, int, float *);
 
 T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, const float *x,
                                const void *xq, float *y, int64_t m, int64_t n, int64_t k,
@@ -428,8 +506,14 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
     default: return;
     }
     const uint64_t rb = mw_sparse_row_bytes(wt, k, mw_sparse_is_24(wt) ? k / 2 : keep);
+    /* rows from jtail on end within 64 bytes of W's end: their value loads
+     * are masked (ld_bytes) */
+    const int64_t jtail = n - (int64_t)((64 + rb - 1) / rb);
     if (wt == MW_DTYPE_Q8_SU && m == 1 && k <= Q8SU_MAX_K) {
-        q8su_m1(W, rb, k, xq, y, j0, j1);
+        q8x_block xb[Q8SU_MAX_K / SB];
+        q8su_gather_x(xq, k, xb);
+        if (expand_bytes_fast()) q8su_m1_vbmi2(W, rb, k, xb, y, j0, j1, jtail);
+        else q8su_m1(W, rb, k, xb, y, j0, j1, jtail);
         return;
     }
     if (wt == MW_DTYPE_Q8_S24 && m == 1 && k <= Q8SU_MAX_K) {
@@ -438,8 +522,9 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
     }
     /* F16 weights at m = 1: x's f16 values converted to f32 once per call
      * (exactly), not once per weight row */
-    float x32[m == 1 && k <= Q8SU_MAX_K && mw_sparse_base(wt) == MW_DTYPE_F16 ? k : 1];
-    if (m == 1 && k <= Q8SU_MAX_K && mw_sparse_base(wt) == MW_DTYPE_F16) {
+    const int x32_once = m == 1 && k <= Q8SU_MAX_K && mw_sparse_base(wt) == MW_DTYPE_F16;
+    float x32[x32_once ? k : 1];
+    if (x32_once) {
         for (int64_t i = 0; i < k; i += 16)
             _mm512_storeu_ps(x32 + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)xq + i))));
         x = x32;
@@ -452,7 +537,7 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
         for (int64_t i = 0; i < m; i += MT) {
             float out[MT];
             const int mt = m - i < MT ? (int)(m - i) : MT;
-            f(row, k, x, xq, i, mt, out);
+            f(row, keep, k, x, xq, i, mt, j >= jtail, out);
             UNROLL for (int r = 0; r < mt; r++) y[(i + r) * n + j] = out[r];
         }
     }

@@ -241,6 +241,10 @@ static void run_products(int hostile24)
                     if (j == 4 && !mw_sparse_is_24(t)) { /* a row of tiny and huge values */
                         wr[0] = 1e-30f;
                         wr[k - 1] = 3.0f;
+                        /* F16 subnormals and F16's largest */
+                        for (int64_t p = 1; p < k - 1; p += 5)
+                            wr[p] = (p % 2 ? -1.0f : 1.0f) * (p % 3 ? 3e-6f * (float)(p % 7 + 1) : 6.1e-5f);
+                        if (t != MW_DTYPE_Q8_SU) wr[k / 2] = -65504.0f;
                     }
                     rand_mask(mask, k, mw_sparse_is_24(t) ? -1 : keep);
                     mw_sparse_pack_row(t, wr, mask, k, W + (uint64_t)j * rb);
