@@ -912,7 +912,53 @@ typedef struct mw_plan_opts {
     mw_runtime runtime;              /* default MW_RUNTIME_MEMWALL          */
     mw_flash_attn flash_attn;        /* DEFAULT: the runtime's; in the
                                         plan's opts, ON or OFF as used      */
+    /* --- paging under a memory budget (issue #15, docs/PAGING.md): the
+     * weights' share of memory; what does not fit is streamed from the
+     * model file each step (mw_budget_split). --- */
+    uint64_t mem_budget_bytes;       /* MW_UNKNOWN (default): all resident  */
+    uint32_t prefetch_layers;        /* layers the reader runs ahead; 0: 2  */
+    double   stream_bytes_per_second; /* the slow tier's read bandwidth for
+                                        the streamed bytes' time (the
+                                        roofline's disk_cold tier); <= 0:
+                                        unknown                              */
 } mw_plan_opts;
+
+/* ---- Paging under a memory budget (issue #15, docs/PAGING.md) ----------
+ * Which weights stay resident and which are streamed, decided the same way
+ * by the planner and the engine: the embeddings, the output layer and the
+ * norms are always resident; then the first repeating layers as long as
+ * they, the always-resident tensors and the stream buffers fit the budget;
+ * the remaining layers are read from the file each step into `slots`
+ * reused buffers of the largest streamed layer's size (slots = prefetch +
+ * 1, at most the streamed layers). */
+typedef struct mw_budget_split {
+    uint64_t budget_bytes;           /* as asked                            */
+    uint64_t always_bytes;           /* embeddings, output, norms           */
+    uint32_t n_layers;
+    uint32_t resident_layers;        /* layers 0 .. resident_layers-1       */
+    uint32_t streamed_layers;        /* the rest; 0: everything fits        */
+    uint32_t slots;                  /* stream buffers (0 when none)        */
+    uint64_t slot_bytes;             /* each: the largest streamed layer    */
+    uint64_t resident_layer_bytes;   /* Σ of the resident layers            */
+    uint64_t resident_bytes;         /* always + resident layers + slots x
+                                        slot_bytes: the weights' memory      */
+    uint64_t streamed_bytes_per_step; /* Σ of the streamed layers: read once
+                                        per forward step (a decode step, or
+                                        a prefill step of up to ubatch
+                                        tokens a sequence)                  */
+    uint64_t min_budget_bytes;       /* the smallest budget that works:
+                                        always + one buffer of the largest
+                                        layer x min(slots for the asked
+                                        prefetch, n_layers)                  */
+} mw_budget_split;
+
+/*! mw_plan_budget_split() : the split of m's weights (stored types, or
+ *  o->weight_dtype / weight_scheme as the plan counts them) for
+ *  o->mem_budget_bytes and o->prefetch_layers. MW_ERR_INVALID when the
+ *  budget is below min_budget_bytes (err names the smallest budget that
+ *  works, and *out is filled so the caller can show it). */
+MW_API mw_status mw_plan_budget_split(const mw_model *m, const mw_plan_opts *o, mw_budget_split *out,
+                                      mw_err *err);
 
 #define MW_GPU_LAYERS_NONE (-1)
 #define MW_GPU_LAYERS_AUTO (-2)
@@ -976,6 +1022,15 @@ typedef struct mw_plan {
     uint32_t kv_global_layers;       /* whole model                         */
     uint32_t kv_window;              /* tokens a sliding layer keeps: min(
                                         ctx, sliding_window); 0: none       */
+    /* --- paging under a memory budget (opts.mem_budget_bytes, issue #15):
+     * bytes[MW_COMP_WEIGHTS] is then split.resident_bytes --- */
+    int      paging;                 /* 1: some layers are streamed         */
+    mw_budget_split split;           /* with a budget                       */
+    uint64_t stream_prefill_bytes;   /* streamed over the whole prefill     */
+    double   stream_step_seconds;    /* split.streamed_bytes_per_step / the
+                                        tier's bandwidth; < 0: unknown      */
+    double   resident_step_seconds;  /* the resident bytes of a decode step
+                                        / host bandwidth; < 0: unknown      */
 } mw_plan;
 
 /*! mw_plan_check_runtime() : the runtime, attention and KV cache type of o
@@ -1094,6 +1149,19 @@ MW_API mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
 /* The built-in demo model's name for mw_run and mw_model_open-like uses. */
 #define MW_DEMO_MODEL "demo"
 
+/* How streamed weights are read (docs/PAGING.md): AUTO tries O_DIRECT and
+ * falls back to BUFFERED where the file system refuses it (tmpfs);
+ * BUFFERED reads through the page cache and drops each range after it is
+ * read (posix_fadvise POSIX_FADV_DONTNEED), so the page cache does not
+ * quietly hold the streamed layers. */
+typedef enum mw_stream_io {
+    MW_STREAM_IO_AUTO = 0,
+    MW_STREAM_IO_BUFFERED,
+    MW_STREAM_IO_DIRECT
+} mw_stream_io;
+
+MW_API const char *mw_stream_io_name(mw_stream_io io); /* "auto", "buffered", "direct" */
+
 typedef struct mw_run_opts {
     uint32_t batch;                  /* sequences (0: 1, or n_seqs)         */
     uint32_t prompt;                 /* random prompt tokens per sequence   */
@@ -1125,6 +1193,14 @@ typedef struct mw_run_opts {
      * for the rest); a non-zero return ends generation after that step. */
     int    (*on_text)(void *user, uint32_t seq, const char *piece, size_t len);
     void    *on_text_user;
+    /* Paging under a memory budget (issue #15, docs/PAGING.md): the
+     * weights' memory (mw_budget_split.resident_bytes) stays within
+     * mem_budget_bytes; the layers that do not fit are read from the GGUF
+     * file each step into reused buffers by a background reader running
+     * prefetch_layers ahead. A GGUF file only (not the demo). */
+    uint64_t mem_budget_bytes;       /* MW_UNKNOWN (default): all resident  */
+    uint32_t prefetch_layers;        /* 0: 2                                */
+    mw_stream_io stream_io;          /* how streamed bytes are read         */
 } mw_run_opts;
 
 #define MW_RUN_STOP_EOS (-2)
@@ -1156,6 +1232,14 @@ typedef struct mw_run_result {
     uint32_t prompt_text_tokens;     /* with opts.text: its token count     */
     float   *logits;                 /* batch x n_vocab: each sequence's last
                                         position                            */
+    /* paging (opts.mem_budget_bytes; zero without): */
+    int      paging;                 /* 1: some layers were streamed        */
+    mw_budget_split split;           /* the split used                      */
+    mw_stream_io stream_io;          /* BUFFERED or DIRECT, as used         */
+    uint64_t stream_bytes_read;      /* Σ over the run (prefill + decode)   */
+    double   stream_read_seconds;    /* the reader's time in its reads      */
+    double   stream_wait_seconds;    /* the forward pass waiting for a layer */
+    uint64_t stream_decode_bytes_per_step; /* streamed per decode step      */
 } mw_run_result;
 
 /*! mw_run() : loads model (a GGUF file or MW_DEMO_MODEL), runs the prompts
@@ -1288,7 +1372,9 @@ MW_API mw_oom_kind mw_oom_from_output(const char *text);
  * KV cache's growth) at a fixed batch. */
 typedef enum mw_sweep_axis {
     MW_SWEEP_BATCH = 0,
-    MW_SWEEP_CTX
+    MW_SWEEP_CTX,
+    MW_SWEEP_BUDGET                  /* issue #15: the weights' memory budget,
+                                        at a fixed batch (docs/PAGING.md)  */
 } mw_sweep_axis;
 
 MW_API const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx" */

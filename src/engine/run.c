@@ -30,6 +30,7 @@ void mw_run_opts_init(mw_run_opts *o)
     o->kv_dtype = MW_DTYPE_F16;
     o->mem_available_bytes = MW_UNKNOWN;
     o->stop_token = -1;
+    o->mem_budget_bytes = MW_UNKNOWN; /* paging (issue #15): none unless asked */
 }
 
 void mw_run_result_free(mw_run_result *r)

@@ -42,6 +42,8 @@ void mw_plan_opts_init(mw_plan_opts *o)
     /* offload split (offload.c): none unless asked */
     o->gpu_layers = MW_GPU_LAYERS_NONE;
     o->gpu_margin_bytes = MW_UNKNOWN;
+    /* paging (issue #15): no budget unless asked */
+    o->mem_budget_bytes = MW_UNKNOWN;
 }
 
 static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
