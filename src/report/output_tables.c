@@ -388,6 +388,9 @@ mw_status mw_sweep_report_markdown(const mw_sweep_result *r, FILE *out, mw_err *
     mw_status st = mw_tab_write_markdown(&tab, out, "Markdown report", err);
     if (st != MW_OK) return finish(&tab, st, out, "Markdown report", err);
     const mw_sweep_analysis *an = &r->analysis;
+    if (axis == MW_SWEEP_BUDGET) /* issue #15: x is KiB; the smallest budget that ran */
+        fprintf(out, "\n- smallest budget that ran to the end: %u KiB", an->max_fit);
+    else
     fprintf(out, "\n- largest %s that fits: %u", axis == MW_SWEEP_CTX ? "context" : "batch", an->max_fit);
     if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
     if (an->knee) fprintf(out, "; knee at %u", an->knee);
