@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- --budgets ------------------------------------------------------------ */
 
@@ -310,6 +312,133 @@ static void test_refused_options(void **state)
     expect_refused(&o, "budget 1 of the list is 0");
 }
 
+/* ---- end to end, with a stand-in for `memwall run --mem-budget` ---------- */
+
+/* A script in the engine's place: it says which --mem-budget and --prefetch
+ * it was given (in the log), and answers as run --json does: streaming
+ * below 8 MB, all resident from there. */
+static const char *const FAKE_RUN =
+    "#!/bin/sh\n"
+    "b= p= prev=\n"
+    "for a; do case $prev in --mem-budget) b=$a;; --prefetch) p=$a;; esac; prev=$a; done\n"
+    "[ -n \"$b\" ] || { echo 'no --mem-budget' >&2; exit 5; }\n"
+    "echo \"$b $p\" >> \"$(dirname \"$0\")/log\"\n"
+    "if [ \"$b\" -ge 8000000 ]; then echo '{\"decode_tokens_per_second\": 20, \"paging\": null}'\n"
+    "else echo '{\"decode_tokens_per_second\": 10, \"paging\": {\"streamed_layers\": 2, "
+    "\"streamed_bytes_per_step\": 5000000, \"stream_bytes_read\": 1000000, \"stream_read_seconds\": 0.002}}'\n"
+    "fi\n";
+
+static char dir[256];
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static size_t log_lines(char *buf, size_t cap)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/log", dir);
+    FILE *f = fopen(path, "r");
+    buf[0] = '\0';
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap - 1, f), lines = 0;
+    fclose(f);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++) lines += buf[i] == '\n';
+    return lines;
+}
+
+static void test_end_to_end(void **state)
+{
+    (void)state;
+    const char *src = getenv("MW_SOURCE_DIR");
+    if (!src) skip();
+    char model[512], fake[300], jsonl[300], log[1024];
+    snprintf(model, sizeof model, "%s/models/tiny.gguf", src);
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof dir, "%s/mw-budget-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    snprintf(fake, sizeof fake, "%s/memwall", dir);
+    snprintf(jsonl, sizeof jsonl, "%s/points.jsonl", dir);
+    write_text(fake, FAKE_RUN, 0755);
+    mw_sweep_budget budgets[4];
+    size_t n;
+    mw_err err;
+    assert_int_equal(mw_sweep_budgets_parse("50%,100%,3M", budgets, 4, &n, &err), MW_OK);
+    mw_sweep_opts o;
+    mw_sweep_opts_init(&o);
+    o.model = model;
+    o.memwall_path = fake;
+    o.axis = MW_SWEEP_BUDGET;
+    o.budgets = budgets;
+    o.n_budgets = n;
+    o.prefetch_layers = 3;
+    o.keep_page_cache = 1;
+    o.jsonl_path = jsonl;
+    mw_sweep_result *r = NULL;
+    mw_status st = mw_sweep_run(&o, &r, &err);
+    if (st != MW_OK && (strstr(err.msg, "cgroup") || strstr(err.msg, "systemd"))) skip(); /* no cgroup here */
+    if (st != MW_OK) fail_msg("%s", err.msg);
+    assert_int_equal(r->n_points, 3);
+    assert_true(r->weights_bytes > 0);
+    assert_true(r->mem_limit_bytes == MW_UNLIMITED); /* each point has its own */
+    const uint64_t half = (r->weights_bytes + 1) / 2;
+    assert_int_equal(r->points[0].budget_bytes, half);
+    assert_int_equal(r->points[1].budget_bytes, r->weights_bytes);
+    assert_int_equal(r->points[2].budget_bytes, 3ull << 20);
+    for (size_t i = 0; i < 3; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        if (p->status != MW_POINT_OK) fail_msg("point %zu: %s (%s)", i, mw_point_status_name(p->status), p->message);
+        assert_int_equal(p->batch, 1);
+        assert_true(p->mem_limit_bytes != MW_UNKNOWN &&
+                    p->mem_limit_bytes >= p->budget_bytes + MW_SWEEP_BUDGET_MARGIN_BYTES);
+    }
+    /* the tiny model's weights are 8.7 MB: the half and 3 MiB stream, all of them do not */
+    assert_int_equal(r->points[0].streamed_layers, 2);
+    assert_int_equal(r->points[0].stream_bytes_per_step, 5000000);
+    assert_true(r->points[0].stream_bytes_per_second == 5e8);
+    assert_true(r->points[0].throughput == 10);
+    assert_int_equal(r->points[1].streamed_layers, 0);
+    assert_int_equal(r->points[1].stream_bytes_per_step, 0);
+    assert_int_equal(r->verdicts[0], MW_VERDICT_PAGING);
+    assert_int_equal(r->verdicts[1], MW_VERDICT_FITS);
+    assert_int_equal(r->analysis.overall, MW_VERDICT_PAGING);
+    assert_non_null(strstr(r->analysis.reason, "streams 5 MB per step at 0.5 GB/s"));
+    assert_non_null(strstr(r->workload, "--mem-budget {budget} --prefetch 3"));
+    mw_sweep_result_free(r);
+    /* what the engine was given: each budget in bytes, the prefetch */
+    assert_int_equal(log_lines(log, sizeof log), 3);
+    char want[64];
+    snprintf(want, sizeof want, "%llu 3\n", (unsigned long long)half);
+    assert_non_null(strstr(log, want));
+    assert_non_null(strstr(log, "3145728 3\n"));
+    /* --resume: all three from the file, nothing runs again */
+    o.resume = 1;
+    assert_int_equal(mw_sweep_run(&o, &r, &err), MW_OK);
+    assert_int_equal(r->n_resumed, 3);
+    assert_int_equal(r->n_points, 3);
+    assert_int_equal(r->points[0].streamed_layers, 2);
+    assert_int_equal(r->analysis.overall, MW_VERDICT_PAGING);
+    mw_sweep_result_free(r);
+    assert_int_equal(log_lines(log, sizeof log), 3);
+    /* another batch's file is not this sweep's */
+    o.batch = 2;
+    r = NULL;
+    assert_int_equal(mw_sweep_run(&o, &r, &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "not of this budget sweep"));
+    char path[300];
+    snprintf(path, sizeof path, "%s/log", dir);
+    unlink(path);
+    unlink(jsonl);
+    unlink(fake);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_verdict_without_disk),
         cmocka_unit_test(test_verdict_fits_and_capacity),
         cmocka_unit_test(test_refused_options),
+        cmocka_unit_test(test_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
