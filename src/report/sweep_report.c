@@ -43,7 +43,7 @@ static void budget_table(const mw_sweep_result *r, FILE *out, const char *bold, 
 {
     char a[32], b[32], c[32], d[32];
     const int disk = r->ceilings.disk_read_bytes_per_second > 0;
-    fprintf(out, "%s  %10s %6s %-8s %10s %12s %12s %8s %12s %9s%s  %s%s\n", bold, "budget", "of W", "status", "cap",
+    fprintf(out, "%s  %10s %6s %-8s %10s %12s %12s %8s %12s %10s%s  %s%s\n", bold, "budget", "of W", "status", "cap",
             "throughput", "peak memory", "streamed", "per step", "stream", disk ? "   of disk" : "", "verdict",
             reset);
     for (size_t i = 0; i < r->n_points; i++) {
@@ -58,7 +58,7 @@ static void budget_table(const mw_sweep_result *r, FILE *out, const char *bold, 
             snprintf(gbs, sizeof gbs, "%.2f GB/s", p->stream_bytes_per_second / 1e9);
             if (disk) snprintf(frac, sizeof frac, "%.2f", p->stream_bytes_per_second / r->ceilings.disk_read_bytes_per_second);
         }
-        fprintf(out, "  %10s %6s %-8s %10s %12s %12s %8s %12s %9s", mw_size_format(p->budget_bytes, a, sizeof a), share,
+        fprintf(out, "  %10s %6s %-8s %10s %12s %12s %8s %12s %10s", mw_size_format(p->budget_bytes, a, sizeof a), share,
                 mw_point_status_name(p->status),
                 p->mem_limit_bytes != MW_UNKNOWN ? mw_size_format(p->mem_limit_bytes, b, sizeof b) : "-", thr,
                 mw_size_format(mw_sweep_point_memory(p), c, sizeof c), layers,

@@ -278,6 +278,66 @@ static void test_verdict_fits_and_capacity(void **state)
     assert_int_equal(an.max_fit, 0);
 }
 
+/* ---- the reports ----------------------------------------------------------- */
+
+static char *report_of(const mw_sweep_result *r, int which)
+{
+    static char buf[16384];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    mw_err err;
+    mw_status st = which == 0 ? mw_sweep_report_text(r, f, 0, &err)
+                 : which == 1 ? mw_sweep_report_json(r, f, &err) : mw_sweep_report_csv(r, f, &err);
+    assert_int_equal(st, MW_OK);
+    fclose(f);
+    return buf;
+}
+
+static void test_reports(void **state)
+{
+    (void)state;
+    mw_sweep_point p[2] = {
+        budget_point(2000ull << 20, 8, 1400000000ull, 0.9e9, 0.6),
+        budget_point(4200ull << 20, 0, 0, -1, 9.5),
+    };
+    mw_verdict v[2];
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.n_points = 2;
+    r.points = p;
+    r.verdicts = v;
+    r.mem_limit_bytes = MW_UNLIMITED;
+    r.weights_bytes = 4000ull << 20;
+    r.ceilings.disk_read_bytes_per_second = 1e9;
+    snprintf(r.workload, sizeof r.workload, "memwall run m.gguf --batch 1 --mem-budget {budget}");
+    mw_sweep_analyze_ceilings(p, 2, MW_SWEEP_BUDGET, NULL, &r.ceilings, v, &r.analysis);
+    const char *t = report_of(&r, 0);
+    /* budget, share, status, cap, throughput, peak, layers, per step, GB/s, of disk, verdict */
+    if (!strstr(t, "1.95 GiB    50% ok         2.02 GiB        0.6/s     1.97 GiB        8      1.40 GB  "
+                   "0.90 GB/s      0.90  paging\n"))
+        fail_msg("text:\n%s", strstr(t, "budget   of W"));
+    assert_non_null(strstr(t, "of W: the budget's share of the weights (3.91 GiB"));
+    assert_non_null(strstr(t, "smallest budget that ran to the end: 1.95 GiB"));
+    assert_non_null(strstr(t, "fit: "));
+    assert_non_null(strstr(t, "per KiB of budget"));
+    assert_non_null(strstr(t, "verdict: paging — streams 1.4 GB per step at 0.90 of the disk's bandwidth"));
+    const char *j = report_of(&r, 1);
+    cJSON *doc = cJSON_Parse(j);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(doc, "axis")->valuestring, "budget");
+    assert_true(cJSON_GetObjectItemCaseSensitive(doc, "weights_bytes")->valuedouble == (double)(4000ull << 20));
+    assert_true(cJSON_GetObjectItemCaseSensitive(doc, "disk_read_bytes_per_second")->valuedouble == 1e9);
+    assert_true(cJSON_GetObjectItemCaseSensitive(doc, "max_fit_budget")->valuedouble == 2000 * 1024);
+    const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "points"), 0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(p0, "stream_bytes_per_step")->valuedouble == 1.4e9);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(p0, "verdict")->valuestring, "paging");
+    cJSON_Delete(doc);
+    const char *c = report_of(&r, 2);
+    assert_non_null(strstr(c, ",budget_bytes,mem_limit_bytes,streamed_layers,stream_bytes_per_step,"
+                              "stream_bytes_per_second\n"));
+    assert_non_null(strstr(c, ",2097152000,2164260864,8,1400000000,900000000\n"));
+}
+
 /* ---- options a budget sweep refuses ------------------------------------- */
 
 static void expect_refused(const mw_sweep_opts *o, const char *needle)
@@ -451,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_verdict_paging_with_disk),
         cmocka_unit_test(test_verdict_without_disk),
         cmocka_unit_test(test_verdict_fits_and_capacity),
+        cmocka_unit_test(test_reports),
         cmocka_unit_test(test_refused_options),
         cmocka_unit_test(test_end_to_end),
     };
