@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* budget sweeps (issue #15): long options only, after the output ones */
+enum { OPT_BUDGETS = 0x300, OPT_PREFETCH };
+
 const struct option mw_cmd_sweep_options[] = {
     {"batches", required_argument, NULL, 'B'},
     {"max-batch", required_argument, NULL, 'X'},
@@ -44,6 +47,9 @@ const struct option mw_cmd_sweep_options[] = {
     {"help", no_argument, NULL, 'h'},
     /* output formats and exports (issue #13, cli.h) */
     MW_CLI_OUTPUT_OPTIONS,
+    /* budget sweeps (issue #15, docs/PAGING.md) */
+    {"budgets", required_argument, NULL, OPT_BUDGETS},
+    {"prefetch", required_argument, NULL, OPT_PREFETCH},
     {NULL, 0, NULL, 0},
 };
 
@@ -171,6 +177,8 @@ typedef struct sweep_cli {
     /* options given (the demo's defaults and the axes' checks need them) */
     int mem_given, ctx_given, runs_given;
     int batches_given, max_batch_given, batch_given, max_ctx_given;
+    /* budget sweeps (issue #15) */
+    int contexts_given, prefetch_given, what_if_given;
 } sweep_cli;
 
 /* Parses the options into cl, the operands into ops. @return -1 to go on,
@@ -190,7 +198,8 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
             if (!parse_list(optarg, "--batches", "1,2,4,8", batches, &o->batches, &o->n_batches)) return MW_EXIT_USAGE;
             break;
         case 'K':
-            o->axis = MW_SWEEP_CTX;
+            cl->contexts_given = 1;
+            if (o->axis != MW_SWEEP_BUDGET) o->axis = MW_SWEEP_CTX;
             if (!parse_list(optarg, "--contexts", "512,1024,2048", contexts, &o->contexts, &o->n_contexts))
                 return MW_EXIT_USAGE;
             break;
@@ -247,6 +256,7 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
         case 'k': o->keep_page_cache = 1; break;
         case 'W': {
             static uint64_t sizes[16];
+            cl->what_if_given = 1;
             o->n_what_if = 0;
             char buf[512];
             snprintf(buf, sizeof buf, "%s", optarg);
@@ -275,6 +285,22 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
         case MW_CLI_OPT_EXPORT_CSV:
         case MW_CLI_OPT_EXPORT_MARKDOWN:
             if (mw_cli_outputs_option("sweep", &cl->outs, c, optarg) < 0) return MW_EXIT_USAGE;
+            break;
+        /* budget sweeps (issue #15) */
+        case OPT_BUDGETS: {
+            static mw_sweep_budget budgets[256];
+            mw_err err;
+            if (mw_sweep_budgets_parse(optarg, budgets, 256, &o->n_budgets, &err) != MW_OK) {
+                mw_cli_error("sweep", "%s", err.msg);
+                return MW_EXIT_USAGE;
+            }
+            o->budgets = budgets;
+            o->axis = MW_SWEEP_BUDGET;
+            break;
+        }
+        case OPT_PREFETCH:
+            if (!U32("--prefetch", 1, 64, &o->prefetch_layers)) return MW_EXIT_USAGE;
+            cl->prefetch_given = 1;
             break;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
@@ -311,6 +337,27 @@ static int take_operands(int argc, char **argv, const mw_cli_operands *ops, mw_s
 static int check_axis_options(const sweep_cli *cl)
 {
     const char *wrong = NULL;
+    if (cl->o.axis == MW_SWEEP_BUDGET) { /* issue #15: one axis, the engine's */
+        wrong = cl->batches_given ? "--batches" : cl->max_batch_given ? "--max-batch"
+              : cl->contexts_given ? "--contexts" : cl->max_ctx_given ? "--max-ctx"
+              : cl->mem_given ? "--mem-limit" : cl->what_if_given ? "--what-if" : NULL;
+        if (wrong) {
+            mw_cli_error("sweep", "%s does not go with --budgets: a budget sweep varies the budget alone, at a "
+                         "fixed --batch N (and --ctx), each point capped at its budget plus the plan's KV cache "
+                         "and activations", wrong);
+            return 0;
+        }
+        if (cl->o.cmd) {
+            mw_cli_error("sweep", "--budgets runs memwall's engine (run --mem-budget): give a GGUF model, not a "
+                         "command after --");
+            return 0;
+        }
+        return 1;
+    }
+    if (cl->prefetch_given) {
+        mw_cli_error("sweep", "--prefetch is for a budget sweep: add --budgets LIST");
+        return 0;
+    }
     if (cl->o.axis == MW_SWEEP_CTX) {
         wrong = cl->batches_given ? "--batches" : cl->max_batch_given ? "--max-batch" : cl->ctx_given ? "--ctx" : NULL;
         if (wrong) {
@@ -419,6 +466,11 @@ int mw_cmd_sweep(int argc, char **argv)
     if (code >= 0) return code;
     if (!take_operands(argc, argv, &ops, o) || !check_axis_options(&cl) || !check_command_options(o))
         return MW_EXIT_USAGE;
+    if (o->axis == MW_SWEEP_BUDGET && (ops.n == 0 || !strcmp(o->model, MW_DEMO_MODEL))) {
+        mw_cli_error("sweep", "--budgets streams weights from a GGUF file: give one (memwall sweep MODEL --budgets "
+                     "25%%,50%%,100%%; the built-in demo has none)");
+        return MW_EXIT_USAGE;
+    }
     /* an export must not replace what the sweep reads or writes (issue #13) */
     if (mw_cli_outputs_clash("sweep", &cl.outs, "MODEL", o->model) ||
         mw_cli_outputs_clash("sweep", &cl.outs, "--jsonl", o->jsonl_path) ||

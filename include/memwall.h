@@ -1377,7 +1377,7 @@ typedef enum mw_sweep_axis {
                                         at a fixed batch (docs/PAGING.md)  */
 } mw_sweep_axis;
 
-MW_API const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx" */
+MW_API const char *mw_sweep_axis_name(mw_sweep_axis a);   /* "batch", "ctx", "budget" */
 
 /* One point of a sweep (medians over its runs). Unknown: MW_UNKNOWN / < 0. */
 typedef struct mw_sweep_point {
@@ -1416,9 +1416,23 @@ typedef struct mw_sweep_point {
     double   throughput_min, throughput_max; /* over the runs; < 0: unknown */
     uint64_t peak_process_rss_bytes; /* the largest one process's peak RSS
                                         (VmHWM) in the tree, MW_UNKNOWN     */
+    /* --- budget sweeps (MW_SWEEP_BUDGET, issue #15, docs/PAGING.md): from
+     * the point's `memwall run --mem-budget` JSON ("paging"); budget_bytes
+     * 0 in the other sweeps' points --- */
+    uint64_t budget_bytes;           /* the weights' memory budget          */
+    uint64_t stream_bytes_per_step;  /* streamed per decode step (0: none
+                                        streamed; MW_UNKNOWN: not said)     */
+    double   stream_bytes_per_second; /* the reader's bytes / its read time;
+                                        < 0: unknown or nothing streamed    */
+    uint32_t streamed_layers;        /* layers read from the file each step */
+    uint64_t mem_limit_bytes;        /* the point's own cgroup cap: budget +
+                                        the plan's KV cache, activations,
+                                        scratch, overhead + the margin
+                                        (MW_UNKNOWN: the sweep's cap)       */
 } mw_sweep_point;
 
-/* The point's value on the axis: its batch or its context. */
+/* The point's value on the axis: its batch or its context; along the
+ * budget, its budget in KiB (budget_bytes / 1024, at most UINT32_MAX). */
 MW_API uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a);
 /* Which figure a point's memory is (docs/SWEEP.md, "The memory of a point"). */
 typedef enum mw_memory_source {
@@ -1523,6 +1537,9 @@ typedef struct mw_ceilings {
     char     path[512];                     /* the profile file; "" when none */
     char     machine[256];                  /* the key written in the profile:
                                                "CPU, 2 CPUs, 7.8 GiB, GPU none" */
+    /* issue #15 (budget sweeps): the roofline's disk_cold tier, the slow
+     * tier streamed weights are read from; <= 0: unknown */
+    double   disk_read_bytes_per_second;
 } mw_ceilings;
 
 /* A point against this machine's ceilings (docs/SWEEP.md, "Verdicts
@@ -1578,6 +1595,28 @@ MW_API void mw_sweep_analyze_ceilings(const mw_sweep_point *p, size_t n, mw_swee
                                       mw_sweep_analysis *out);
 
 typedef void (*mw_sweep_point_fn)(const mw_sweep_point *point, void *user);
+
+/* A budget sweep's point (issue #15): a size, or a share of the model's
+ * weight bytes as the planner counts them (mw_plan bytes[MW_COMP_WEIGHTS]
+ * without a budget). */
+typedef struct mw_sweep_budget {
+    uint64_t bytes;                  /* percent <= 0: this size             */
+    double   percent;                /* > 0: this share of the weights, in %
+                                        (100: all of them)                  */
+} mw_sweep_budget;
+
+/*! mw_sweep_budgets_parse() : a --budgets list: comma-separated shares of
+ *  the weights ("25%", above 0 and up to 1000%: above 100% nothing is
+ *  streamed) or sizes ("200M", "1G": at least 4 KiB, as mw_size_parse
+ *  reads them), at most cap of them, into out[0 .. *n). @return MW_OK, or
+ *  MW_ERR_INVALID with err naming the bad element and what to give. */
+MW_API mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t cap, size_t *n,
+                                        mw_err *err);
+
+/* The margin a budget sweep's point's cap has above the plan's figures
+ * (docs/PAGING.md, "In the sweep"): 32 MiB, or 5% of the cap when more. */
+#define MW_SWEEP_BUDGET_MARGIN_BYTES (32ull << 20)
+#define MW_SWEEP_BUDGET_MARGIN_SHARE 0.05
 
 typedef struct mw_sweep_opts {
     const char *model;               /* engine points: a GGUF file or "demo"  */
@@ -1636,6 +1675,14 @@ typedef struct mw_sweep_opts {
     volatile sig_atomic_t *cancel;
     const mw_ceilings *ceilings;     /* this machine's (the CLI loads the
                                         profile), or NULL: the curve rule   */
+    /* --- budget sweeps (MW_SWEEP_BUDGET, issue #15, docs/PAGING.md): engine
+     * points only, at `batch` (1); each point runs `memwall run
+     * --mem-budget B` in a cgroup capped at B + the plan's KV cache,
+     * activations, scratch and overhead + the margin (mem_limit_bytes is
+     * not used) --- */
+    const mw_sweep_budget *budgets;  /* the points (required: no search)    */
+    size_t   n_budgets;
+    uint32_t prefetch_layers;        /* run --prefetch N; 0: run's default  */
 } mw_sweep_opts;
 
 MW_API void mw_sweep_opts_init(mw_sweep_opts *o);
@@ -1667,6 +1714,9 @@ typedef struct mw_sweep_result {
     char     resume_note[256];       /* --resume: what was repaired in the
                                         JSON Lines file, for the caller to
                                         show; "" when nothing                */
+    /* budget sweeps (issue #15): what the percentages are of (the plan's
+     * weight bytes); 0 in other sweeps or without a plan */
+    uint64_t weights_bytes;
 } mw_sweep_result;
 
 /*! mw_sweep_run() : runs the points, each in a fresh memory-capped child

@@ -337,11 +337,12 @@ mw_status mw_sweep_report_markdown(const mw_sweep_result *r, FILE *out, mw_err *
         gpu |= mw_sweep_point_gpu_memory(&r->points[i]) != MW_UNKNOWN;
         fractions |= mw_sweep_point_fractions(&r->points[i], &r->ceilings, NULL, NULL);
     }
-    char align[16];
-    snprintf(align, sizeof align, "rllr%srrrrr%sl", gpu ? "r" : "", fractions ? "rr" : "");
+    const int budget = axis == MW_SWEEP_BUDGET; /* issue #15: streamed columns */
+    char align[24];
+    snprintf(align, sizeof align, "rllr%srrrrr%s%sl", gpu ? "r" : "", fractions ? "rr" : "", budget ? "rrrr" : "");
     mw_tab tab;
     mw_tab_init(&tab, strlen(align), align);
-    mw_tab_cell(&tab, xn);
+    mw_tab_cell(&tab, budget ? "budget KiB" : xn);
     mw_tab_cell(&tab, "status");
     mw_tab_cell(&tab, "memory of");
     mw_tab_cell(&tab, "peak memory");
@@ -354,6 +355,12 @@ mw_status mw_sweep_report_markdown(const mw_sweep_result *r, FILE *out, mw_err *
     if (fractions) {
         mw_tab_cell(&tab, "of DRAM bandwidth");
         mw_tab_cell(&tab, "of FP32 peak");
+    }
+    if (budget) {
+        mw_tab_cell(&tab, "cap");
+        mw_tab_cell(&tab, "streamed layers");
+        mw_tab_cell(&tab, "streamed per step");
+        mw_tab_cell(&tab, "stream GB/s");
     }
     mw_tab_cell(&tab, "verdict");
     for (size_t i = 0; i < r->n_points; i++) {
@@ -383,13 +390,28 @@ mw_status mw_sweep_report_markdown(const mw_sweep_result *r, FILE *out, mw_err *
                 mw_tab_cell(&tab, "");
             }
         }
+        if (budget) {
+            const int known = p->status == MW_POINT_OK && p->stream_bytes_per_step != MW_UNKNOWN;
+            mw_tab_cell(&tab, p->mem_limit_bytes != MW_UNKNOWN ? mw_size_format(p->mem_limit_bytes, a, sizeof a) : "");
+            if (known) mw_tab_cellf(&tab, "%u", p->streamed_layers);
+            else mw_tab_cell(&tab, "");
+            mw_tab_cell(&tab, known ? mw_size_format(p->stream_bytes_per_step, a, sizeof a) : "");
+            if (p->stream_bytes_per_second > 0) mw_tab_cellf(&tab, "%.2f", p->stream_bytes_per_second / 1e9);
+            else mw_tab_cell(&tab, "");
+        }
         mw_tab_cell(&tab, mw_verdict_name(r->verdicts[i]));
     }
     mw_status st = mw_tab_write_markdown(&tab, out, "Markdown report", err);
     if (st != MW_OK) return finish(&tab, st, out, "Markdown report", err);
     const mw_sweep_analysis *an = &r->analysis;
+    if (axis == MW_SWEEP_BUDGET) /* issue #15: x is KiB; the smallest budget that ran */
+        fprintf(out, "\n- smallest budget that ran to the end: %s",
+                an->max_fit ? mw_size_format((uint64_t)an->max_fit * 1024, a, sizeof a) : "none");
+    else
     fprintf(out, "\n- largest %s that fits: %u", axis == MW_SWEEP_CTX ? "context" : "batch", an->max_fit);
-    if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
+    if (an->first_fail && axis == MW_SWEEP_BUDGET)
+        fprintf(out, " (%s did not)", mw_size_format((uint64_t)an->first_fail * 1024, a, sizeof a));
+    else if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
     if (an->knee) fprintf(out, "; knee at %u", an->knee);
     if (an->cliff) fprintf(out, "; cliff at %u", an->cliff);
     fputc('\n', out);

@@ -287,6 +287,18 @@ static mw_status parse_profile(const cJSON *doc, const mw_machine_key *k, int ov
     MW_FORWARD(get_number(doc, "measured_unix", 0, 1e12, 0, &unix_time, path, err));
     out->threads = (uint32_t)threads;
     out->noisy = noisy;
+    /* issue #15: the disk_cold tier's read bandwidth, when the profile has
+     * it (a profile measured with --no-tiers has none: unknown) */
+    out->disk_read_bytes_per_second = -1;
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(doc, "tiers");
+    const cJSON *tier, *list = cJSON_IsArray(tiers) ? tiers : NULL;
+    cJSON_ArrayForEach(tier, list) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(tier, "name");
+        const cJSON *bw = cJSON_GetObjectItemCaseSensitive(tier, "bytes_per_second");
+        if (cJSON_IsString(name) && !strcmp(name->valuestring, "disk_cold") && cJSON_IsNumber(bw) &&
+            bw->valuedouble > 0 && bw->valuedouble < 1e15)
+            out->disk_read_bytes_per_second = bw->valuedouble;
+    }
     mw_shown_str(measured, out->measured, sizeof out->measured);
     snprintf(out->path, sizeof out->path, "%s", path);
     mw_machine_key_describe(&fk, out->machine, sizeof out->machine);

@@ -18,7 +18,61 @@ static void put_fit(FILE *out, const char *what, const mw_sweep_fit *f, mw_sweep
     fprintf(out, "  %s: %s + %s per %s (R² %.4f)\n", what,
             mw_size_format((uint64_t)(f->fixed_bytes > 0 ? f->fixed_bytes : 0), a, sizeof a),
             mw_size_format((uint64_t)(f->per_item_bytes > 0 ? f->per_item_bytes : 0), b, sizeof b),
-            axis == MW_SWEEP_CTX ? "token of context" : "item", f->r2);
+            axis == MW_SWEEP_CTX ? "token of context" : axis == MW_SWEEP_BUDGET ? "KiB of budget" : "item", f->r2);
+}
+
+/* ---- budget sweeps (issue #15, docs/PAGING.md "In the sweep") ------------ */
+
+/* Decimal bytes ("1.40 GB"), as the bandwidths are. */
+static const char *dec_bytes(uint64_t v, char *buf, size_t cap)
+{
+    if (v == MW_UNKNOWN) return snprintf(buf, cap, "-"), buf;
+    double d = (double)v;
+    const char *u = "B";
+    if (d >= 1e9) { d /= 1e9; u = "GB"; }
+    else if (d >= 1e6) { d /= 1e6; u = "MB"; }
+    else if (d >= 1e3) { d /= 1e3; u = "kB"; }
+    snprintf(buf, cap, *u == 'B' ? "%.0f %s" : "%.2f %s", d, u);
+    return buf;
+}
+
+/* The budget sweep's table: budget, its share of the weights, the point's
+ * cap, throughput, peak memory, layers streamed, bytes streamed per step,
+ * the reader's GB/s (and its share of the disk_cold tier's). */
+static void budget_table(const mw_sweep_result *r, FILE *out, const char *bold, const char *reset)
+{
+    char a[32], b[32], c[32], d[32];
+    const int disk = r->ceilings.disk_read_bytes_per_second > 0;
+    fprintf(out, "%s  %10s %6s %-8s %10s %12s %12s %8s %12s %10s%s  %s%s\n", bold, "budget", "of W", "status", "cap",
+            "throughput", "peak memory", "streamed", "per step", "stream", disk ? "   of disk" : "", "verdict",
+            reset);
+    for (size_t i = 0; i < r->n_points; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        char share[16] = "-", thr[32] = "-", layers[16] = "-", gbs[16] = "-", frac[16] = "-";
+        if (r->weights_bytes)
+            snprintf(share, sizeof share, "%.0f%%", 100.0 * (double)p->budget_bytes / (double)r->weights_bytes);
+        if (p->throughput >= 0) snprintf(thr, sizeof thr, "%.1f/s", p->throughput);
+        if (p->status == MW_POINT_OK && p->stream_bytes_per_step != MW_UNKNOWN)
+            snprintf(layers, sizeof layers, "%u", p->streamed_layers);
+        if (p->stream_bytes_per_second > 0) {
+            snprintf(gbs, sizeof gbs, "%.2f GB/s", p->stream_bytes_per_second / 1e9);
+            if (disk) snprintf(frac, sizeof frac, "%.2f", p->stream_bytes_per_second / r->ceilings.disk_read_bytes_per_second);
+        }
+        fprintf(out, "  %10s %6s %-8s %10s %12s %12s %8s %12s %10s", mw_size_format(p->budget_bytes, a, sizeof a), share,
+                mw_point_status_name(p->status),
+                p->mem_limit_bytes != MW_UNKNOWN ? mw_size_format(p->mem_limit_bytes, b, sizeof b) : "-", thr,
+                mw_size_format(mw_sweep_point_memory(p), c, sizeof c), layers,
+                p->status == MW_POINT_OK ? dec_bytes(p->stream_bytes_per_step, d, sizeof d) : "-", gbs);
+        if (disk) fprintf(out, " %9s", frac);
+        fprintf(out, "  %s\n", mw_verdict_name(r->verdicts[i]));
+    }
+    if (r->weights_bytes)
+        fprintf(out, "  of W: the budget's share of the weights (%s, as the plan counts them); cap: the point's "
+                     "cgroup, the budget + the plan's KV cache, activations, scratch and overhead + a margin\n",
+                mw_size_format(r->weights_bytes, a, sizeof a));
+    if (disk)
+        fprintf(out, "  of disk: the stream's GB/s / the machine profile's disk_cold tier (%.2f GB/s)\n",
+                r->ceilings.disk_read_bytes_per_second / 1e9);
 }
 
 mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned flags, mw_err *err)
@@ -32,6 +86,11 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     if (r->mem_limit_bytes != MW_UNLIMITED) {
         fprintf(out, "%seach point in a memory cgroup capped at %s", sep,
                 mw_size_format(r->mem_limit_bytes, a, sizeof a));
+        sep = "; ";
+    }
+    if (axis == MW_SWEEP_BUDGET) { /* issue #15 */
+        fprintf(out, "%seach point in a memory cgroup capped at its budget + the plan's KV cache and activations",
+                sep);
         sep = "; ";
     }
     if (r->predicted_max) {
@@ -62,6 +121,8 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     int fractions = 0;
     for (size_t i = 0; i < r->n_points; i++)
         fractions |= mw_sweep_point_fractions(&r->points[i], &r->ceilings, NULL, NULL);
+    if (axis == MW_SWEEP_BUDGET) budget_table(r, out, bold, reset); /* issue #15 */
+    else {
     fprintf(out, "%s  %6s %-8s %12s %-6s", bold, xn, "status", "peak memory", "of");
     if (gpu) fprintf(out, " %12s", "GPU memory");
     fprintf(out, " %12s %7s %12s %10s %8s", "predicted", "error", "throughput", "swap in", "majflt");
@@ -92,6 +153,7 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
         }
         fprintf(out, "  %s\n", v);
     }
+    } /* the batch and context table */
     /* which memory figure the column is, and what the cap did not bound */
     int any_rss = 0;
     uint64_t cached = 0;
@@ -122,6 +184,9 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
             fprintf(out, "  %s %u: %s\n", xn, mw_sweep_point_x(p, axis), p->message);
             continue;
         }
+        if (axis == MW_SWEEP_BUDGET) /* issue #15: the budget as a size */
+            fprintf(out, "  budget %s: %s", mw_size_format(p->budget_bytes, a, sizeof a), mw_point_status_name(p->status));
+        else
         fprintf(out, "  %s %u: %s", xn, mw_sweep_point_x(p, axis), mw_point_status_name(p->status));
         if (p->oom == MW_OOM_CGROUP) fprintf(out, ", killed at the cap");
         else if (p->oom == MW_OOM_GPU) fprintf(out, ", the GPU's memory");
@@ -133,8 +198,14 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     const mw_sweep_analysis *an = &r->analysis;
     if (an->fit.valid) put_fit(out, "fit", &an->fit, axis);
     if (an->fit_gpu.valid) put_fit(out, "GPU fit", &an->fit_gpu, axis);
+    if (axis == MW_SWEEP_BUDGET) { /* issue #15: x is KiB */
+        fprintf(out, "  smallest budget that ran to the end: %s",
+                an->max_fit ? mw_size_format((uint64_t)an->max_fit * 1024, a, sizeof a) : "none");
+        if (an->first_fail) fprintf(out, " (%s did not)", mw_size_format((uint64_t)an->first_fail * 1024, b, sizeof b));
+    } else {
     fprintf(out, "  largest %s that fits: %u", axis == MW_SWEEP_CTX ? "context" : "batch", an->max_fit);
     if (an->first_fail) fprintf(out, " (%u does not)", an->first_fail);
+    }
     if (an->knee) fprintf(out, "; knee at %u", an->knee);
     if (an->cliff) fprintf(out, "; cliff at %u", an->cliff);
     fprintf(out, "\n");
@@ -254,6 +325,13 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
     cJSON_AddStringToObject(j, "judged_by", an->by_ceilings ? "ceilings" : "curve");
     cJSON_AddStringToObject(j, "judged", an->judged);
     add_ceilings(j, &r->ceilings);
+    if (r->analysis.axis == MW_SWEEP_BUDGET) { /* issue #15: what the shares are of; the slow tier */
+        if (r->weights_bytes) cJSON_AddNumberToObject(j, "weights_bytes", (double)r->weights_bytes);
+        else cJSON_AddNullToObject(j, "weights_bytes");
+        if (r->ceilings.disk_read_bytes_per_second > 0)
+            cJSON_AddNumberToObject(j, "disk_read_bytes_per_second", r->ceilings.disk_read_bytes_per_second);
+        else cJSON_AddNullToObject(j, "disk_read_bytes_per_second");
+    }
     return mw_json_write(j, out, 1, "JSON report", mark, err);
 }
 
@@ -261,7 +339,9 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)
 {
     fprintf(out, "batch,ctx,status,exit_code,runs,wall_seconds,throughput,peak_rss_bytes,cgroup_peak_bytes,"
                  "swap_peak_bytes,swap_in_bytes,major_faults,refaults,psi_some_seconds,predicted_bytes,peak_gpu_bytes,oom,"
-                 "verdict,memory_bytes,memory_source,file_cached_bytes,bandwidth_fraction,compute_fraction\n");
+                 "verdict,memory_bytes,memory_source,file_cached_bytes,bandwidth_fraction,compute_fraction%s\n",
+            r->analysis.axis == MW_SWEEP_BUDGET /* issue #15 */
+                ? ",budget_bytes,mem_limit_bytes,streamed_layers,stream_bytes_per_step,stream_bytes_per_second" : "");
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
         fprintf(out, "%u,", p->batch);
@@ -289,8 +369,17 @@ mw_status mw_sweep_report_csv(const mw_sweep_result *r, FILE *out, mw_err *err)
         fprintf(out, ",%s,", mw_memory_source_name(src) ? mw_memory_source_name(src) : "");
         if (p->file_cached_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->file_cached_bytes);
         double bw, fl;
-        if (mw_sweep_point_fractions(p, &r->ceilings, &bw, &fl)) fprintf(out, ",%.6f,%.6f\n", bw, fl);
-        else fputs(",,\n", out);
+        if (mw_sweep_point_fractions(p, &r->ceilings, &bw, &fl)) fprintf(out, ",%.6f,%.6f", bw, fl);
+        else fputs(",,", out);
+        if (r->analysis.axis == MW_SWEEP_BUDGET) { /* issue #15 */
+            fprintf(out, ",%llu,", (unsigned long long)p->budget_bytes);
+            if (p->mem_limit_bytes != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->mem_limit_bytes);
+            fprintf(out, ",%u,", p->streamed_layers);
+            if (p->stream_bytes_per_step != MW_UNKNOWN) fprintf(out, "%llu", (unsigned long long)p->stream_bytes_per_step);
+            fputc(',', out);
+            if (p->stream_bytes_per_second >= 0) fprintf(out, "%.0f", p->stream_bytes_per_second);
+        }
+        fputc('\n', out);
     }
     return mw_report_end(out, "CSV report", err);
 }

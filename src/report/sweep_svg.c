@@ -413,7 +413,7 @@ static void put_axes(FILE *out, const mw_sweep_result *r, const chart *c)
             PR - PL, PB - PT);
     double mid = (PT + PB) / 2;
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333\">%s (log2 scale)</text>\n",
-            (PL + PR) / 2, PB + 38, r->analysis.axis == MW_SWEEP_CTX ? "context, tokens per sequence" : "batch");
+            (PL + PR) / 2, PB + 38, r->analysis.axis == MW_SWEEP_CTX ? "context, tokens per sequence" : r->analysis.axis == MW_SWEEP_BUDGET ? "weight budget, KiB (issue #15)" : "batch");
     fprintf(out, "<text transform=\"translate(20 %.1f) rotate(-90)\" text-anchor=\"middle\" fill=\"" C_MEM
                  "\" font-size=\"12\">peak memory</text>\n", mid);
     fprintf(out, "<text transform=\"translate(786 %.1f) rotate(90)\" text-anchor=\"middle\" fill=\"" C_THR_TEXT

@@ -37,6 +37,10 @@ void mw_ceilings_from_roofline(const mw_roofline_result *r, mw_ceilings *out)
     if (r->flops_bf16[1].max > 0) out->peak_flops_bf16 = r->flops_bf16[1].max;
     if (r->ops_int8[1].max > 0) out->peak_ops_int8 = r->ops_int8[1].max;
     out->threads = r->threads;
+    /* the slow tier streamed weights are read from (issue #15) */
+    out->disk_read_bytes_per_second = -1;
+    if (r->n_tiers > MW_TIER_DISK_COLD && r->tiers[MW_TIER_DISK_COLD].bw.max > 0)
+        out->disk_read_bytes_per_second = r->tiers[MW_TIER_DISK_COLD].bw.max;
     mw_profile_time_text(time(NULL), out->measured, sizeof out->measured);
 }
 

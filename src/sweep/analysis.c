@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,11 +43,14 @@ const char *mw_oom_kind_name(mw_oom_kind k)
 
 const char *mw_sweep_axis_name(mw_sweep_axis a)
 {
-    return a == MW_SWEEP_CTX ? "ctx" : "batch";
+    return a == MW_SWEEP_BUDGET ? "budget" : a == MW_SWEEP_CTX ? "ctx" : "batch";
 }
 
 uint32_t mw_sweep_point_x(const mw_sweep_point *p, mw_sweep_axis a)
 {
+    /* along the budget (issue #15): KiB, so that a small model's budgets
+     * stay apart and a host's fit in 32 bits (4 TiB) */
+    if (a == MW_SWEEP_BUDGET) return p->budget_bytes / 1024 > UINT32_MAX ? UINT32_MAX : (uint32_t)(p->budget_bytes / 1024);
     return a == MW_SWEEP_CTX ? p->ctx : p->batch;
 }
 
@@ -1049,6 +1053,129 @@ static void write_reason(const points *P, const mw_cliff_thresholds *t, const ou
     reason_details(&r, P, k, out);
 }
 
+/* ---- along the budget (issue #15, docs/PAGING.md "In the sweep") ---------- */
+
+/* Decimal bytes, as the bandwidths are ("1.4 GB", "4.19 MB"). */
+static const char *fmt_dec_bytes(double v, char *buf, size_t cap)
+{
+    const char *u = "B";
+    if (v >= 1e12) { v /= 1e12; u = "TB"; }
+    else if (v >= 1e9) { v /= 1e9; u = "GB"; }
+    else if (v >= 1e6) { v /= 1e6; u = "MB"; }
+    else if (v >= 1e3) { v /= 1e3; u = "kB"; }
+    if (v >= 100 || !strcmp(u, "B")) snprintf(buf, cap, "%.0f %s", v, u);
+    else snprintf(buf, cap, "%.3g %s", v, u);
+    return buf;
+}
+
+/* An ok point that streamed weights from the file. */
+static int budget_streamed(const mw_sweep_point *q)
+{
+    return q->status == MW_POINT_OK && q->streamed_layers > 0;
+}
+
+/* The ok point that streamed at the smallest budget (most paging), or the
+ * ok one that streamed nothing at the smallest budget; -1: none. */
+static ptrdiff_t budget_pick(const points *P, int streamed)
+{
+    ptrdiff_t best = -1;
+    for (size_t i = 0; i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        if (q->status != MW_POINT_OK || budget_streamed(q) != streamed) continue;
+        if (best < 0 || q->budget_bytes < P->p[best].budget_bytes) best = (ptrdiff_t)i;
+    }
+    return best;
+}
+
+/* "streams 1.4 GB per step at 0.90 of the disk's bandwidth (1.2 of 1.3
+ * GB/s) at budget 2.0 GiB (12 of 16 layers), 3.1 items/s" */
+static void reason_budget_stream(reason_buf *r, const mw_sweep_point *q, const mw_ceilings *c)
+{
+    char a[32], b[32], d[32];
+    if (q->stream_bytes_per_step != MW_UNKNOWN)
+        reason_add(r, "streams %s per step", fmt_dec_bytes((double)q->stream_bytes_per_step, a, sizeof a));
+    else reason_add(r, "streams %u layers per step", q->streamed_layers);
+    const int bw = q->stream_bytes_per_second > 0 && isfinite(q->stream_bytes_per_second);
+    if (bw && c && c->disk_read_bytes_per_second > 0)
+        reason_add(r, " at %.2f of the disk's bandwidth (%.3g of %.3g GB/s, the profile's disk_cold tier)",
+                   q->stream_bytes_per_second / c->disk_read_bytes_per_second, q->stream_bytes_per_second / 1e9,
+                   c->disk_read_bytes_per_second / 1e9);
+    else if (bw)
+        reason_add(r, " at %.3g GB/s (no disk_cold tier in the machine profile to compare with: run memwall "
+                   "roofline)", q->stream_bytes_per_second / 1e9);
+    reason_add(r, " at budget %s (%u layers streamed)", mw_size_format(q->budget_bytes, b, sizeof b),
+               q->streamed_layers);
+    if (throughput_known(q->throughput)) reason_add(r, ", %s items/s", fmt_rate(q->throughput, d, sizeof d));
+}
+
+/* The budget sweep's analysis: each ok point that streamed is "paging"
+ * (or one the kernel paged, by the cliff's thresholds), one that kept every
+ * layer resident "fits", an out-of-memory one "memory capacity". There is
+ * no knee or cliff along the budget: less budget streams more, by design.
+ * max_fit is the smallest budget (KiB) that ran to the end, first_fail the
+ * largest that did not. */
+static void analyze_budget(const points *P, const mw_cliff_thresholds *t, const mw_ceilings *c,
+                           mw_verdict *verdicts, mw_sweep_analysis *out)
+{
+    outcomes o;
+    count_outcomes(P, out, &o);
+    out->max_fit = 0;
+    out->first_fail = 0;
+    for (size_t i = 0; i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        uint32_t x = x_of(P, i);
+        if (q->status == MW_POINT_OK && (out->max_fit == 0 || x < out->max_fit)) out->max_fit = x;
+        if (q->status != MW_POINT_OK && q->status != MW_POINT_INTERRUPTED && x > out->first_fail)
+            out->first_fail = x;
+    }
+    fit_memory(P->p, P->n, P->axis, mw_sweep_point_memory, 0, &out->fit);
+    fit_memory(P->p, P->n, P->axis, mw_sweep_point_gpu_memory, 0, &out->fit_gpu);
+    for (size_t i = 0; verdicts && i < P->n; i++) {
+        const mw_sweep_point *q = &P->p[i];
+        mw_verdict v = MW_VERDICT_UNKNOWN;
+        if (q->status == MW_POINT_OOM) v = MW_VERDICT_CAPACITY;
+        else if (q->status == MW_POINT_OK)
+            v = budget_streamed(q) || mw_sweep_point_paging(q, t) ? MW_VERDICT_PAGING : MW_VERDICT_FITS;
+        verdicts[i] = v;
+    }
+    const int disk = c && c->disk_read_bytes_per_second > 0;
+    snprintf(out->judged, sizeof out->judged, "by the streamed bytes: a budget sweep fixes the batch%s",
+             disk ? "; the slow tier is the machine profile's disk_cold" : "");
+    ptrdiff_t s = budget_pick(P, 1), f = budget_pick(P, 0);
+    out->overall = s >= 0 ? MW_VERDICT_PAGING : f >= 0 ? MW_VERDICT_FITS : o.any_oom ? MW_VERDICT_CAPACITY
+                                                                                      : MW_VERDICT_UNKNOWN;
+    reason_buf r = {out->reason, sizeof out->reason, 0};
+    char a[32], b[32];
+    if (s >= 0) reason_budget_stream(&r, &P->p[s], c);
+    if (f >= 0) {
+        const mw_sweep_point *q = &P->p[f];
+        reason_add(&r, "%sno paging from budget %s up (every layer resident", r.len ? "; " : "",
+                   mw_size_format(q->budget_bytes, a, sizeof a));
+        if (throughput_known(q->throughput)) reason_add(&r, ", %s items/s", fmt_rate(q->throughput, b, sizeof b));
+        reason_add(&r, "): the budget stops mattering there");
+    } else if (s >= 0) {
+        reason_add(&r, "; every budget that ran streamed: the weights need more than the largest");
+    }
+    for (size_t i = 0; i < P->n; i++) /* the kernel's own paging beside the streaming */
+        if (P->p[i].status == MW_POINT_OK && mw_sweep_point_paging(&P->p[i], t)) {
+            reason_add(&r, "; the kernel paged too at budget %s (refaults, major faults or swap above the "
+                       "cliff's thresholds: the cap is too tight)", mw_size_format(P->p[i].budget_bytes, a, sizeof a));
+            break;
+        }
+    if (o.any_oom) {
+        uint32_t x = 0;
+        size_t k = 0;
+        for (size_t i = 0; i < P->n; i++)
+            if (P->p[i].status == MW_POINT_OOM && x_of(P, i) >= x) { x = x_of(P, i); k = i; }
+        reason_add(&r, "%sout of memory at budget %s", r.len ? "; " : "",
+                   mw_size_format(P->p[k].budget_bytes, a, sizeof a));
+    }
+    if (!r.len) {
+        if (P->n == o.n_interrupted) reason_add(&r, "no points measured");
+        else reason_add(&r, "no point ran to the end (%zu timed out, %zu failed)", o.n_timeout, o.n_failed);
+    }
+}
+
 void mw_sweep_analyze(const mw_sweep_point *p, size_t n, mw_sweep_axis axis, const mw_cliff_thresholds *t,
                       mw_verdict *verdicts, mw_sweep_analysis *out)
 {
@@ -1069,6 +1196,10 @@ void mw_sweep_analyze_ceilings(const mw_sweep_point *p, size_t n, mw_sweep_axis 
     }
     if (!p) n = 0;
     const points P = {p, n, axis};
+    if (axis == MW_SWEEP_BUDGET) { /* issue #15: its own rules */
+        analyze_budget(&P, t, ceilings, verdicts, out);
+        return;
+    }
 
     outcomes o;
     cliff c;

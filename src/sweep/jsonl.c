@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 /* ---- the field table ---------------------------------------------------------- */
@@ -32,7 +33,12 @@ typedef enum field_kind {
     F_STATUS,       /* mw_point_status by name                               */
     F_OOM,          /* mw_oom_kind by name, null when none                   */
     F_MESSAGE,      /* char[], omitted when ""                               */
-    F_DERIVED       /* written from the others (write), never read           */
+    F_DERIVED,      /* written from the others (write), never read           */
+    /* a budget sweep's (issue #15): written only when budget_bytes is not
+     * 0; read: absent or null gives `absent` */
+    F_B_U64,        /* uint64_t, null when MW_UNKNOWN                        */
+    F_B_NEG,        /* double, null when < 0                                 */
+    F_B_U32         /* uint32_t                                              */
 } field_kind;
 
 typedef struct field {
@@ -80,6 +86,12 @@ static const field FIELDS[] = {
     {"bytes_per_second, flops_per_second", F_DERIVED, 0,                  0,   write_rates},
     {"oom",                    F_OOM,         AT(oom),                    0,   NULL},
     {"message",                F_MESSAGE,     AT(message),                0,   NULL},
+    /* budget sweeps (issue #15, docs/PAGING.md): only in their points */
+    {"budget_bytes",           F_B_U64,       AT(budget_bytes),           0,   NULL},
+    {"mem_limit_bytes",        F_B_U64,       AT(mem_limit_bytes),        UNK, NULL},
+    {"streamed_layers",        F_B_U32,       AT(streamed_layers),        0,   NULL},
+    {"stream_bytes_per_step",  F_B_U64,       AT(stream_bytes_per_step),  UNK, NULL},
+    {"stream_bytes_per_second", F_B_NEG,      AT(stream_bytes_per_second), -1, NULL},
 };
 #undef AT
 #undef UNK
@@ -156,6 +168,21 @@ cJSON *mw_sweep_point_to_json(const mw_sweep_point *p)
         case F_DERIVED:
             f->write(o, p);
             break;
+        case F_B_U64:
+            if (!p->budget_bytes) break;
+            memcpy(&u64, at, sizeof u64);
+            number_or_null(o, f->key, u64 != MW_UNKNOWN, (double)u64);
+            break;
+        case F_B_NEG:
+            if (!p->budget_bytes) break;
+            memcpy(&d, at, sizeof d);
+            number_or_null(o, f->key, d >= 0, d);
+            break;
+        case F_B_U32:
+            if (!p->budget_bytes) break;
+            memcpy(&u32, at, sizeof u32);
+            cJSON_AddNumberToObject(o, f->key, u32);
+            break;
         }
     }
     return o;
@@ -214,7 +241,8 @@ static void read_field(const field *f, const cJSON *v, mw_sweep_point *p)
     switch (f->kind) {
     case F_U32:
     case F_U32_OPT:
-    case F_U32_NULL: {
+    case F_U32_NULL:
+    case F_B_U32: {
         if (!(d >= 0 && d <= UINT32_MAX)) d = f->absent;
         uint32_t u32 = (uint32_t)d;
         memcpy(at, &u32, sizeof u32);
@@ -232,6 +260,18 @@ static void read_field(const field *f, const cJSON *v, mw_sweep_point *p)
         memcpy(at, &u64, sizeof u64);
         break;
     }
+    case F_B_U64: {
+        /* absent, null or out of range: the field's absent value (UNK is
+         * not representable as a double-to-uint64 conversion) */
+        uint64_t u64 = f->absent == (double)MW_UNKNOWN ? MW_UNKNOWN : (uint64_t)f->absent;
+        if (num && d >= 0 && d < 18446744073709551616.0) u64 = (uint64_t)d;
+        memcpy(at, &u64, sizeof u64);
+        break;
+    }
+    case F_B_NEG:
+        if (!(d >= 0)) d = f->absent;
+        memcpy(at, &d, sizeof d);
+        break;
     case F_NEG_UNKNOWN:
     case F_POS:
         memcpy(at, &d, sizeof d);
@@ -321,4 +361,32 @@ mw_status mw_sweep_jsonl_scan(const char *text, size_t len, const char *path, mw
         scan->keep_bytes = start;
     }
     return MW_OK;
+}
+
+/* ---- a budget sweep's point, from its run's JSON (issue #15) --------------- */
+
+void mw_sweep_paging_from_json(const cJSON *paging, mw_sweep_point *p)
+{
+    if (!paging) return; /* not said: unknown */
+    if (cJSON_IsNull(paging)) { /* run says: no paging */
+        p->streamed_layers = 0;
+        p->stream_bytes_per_step = 0;
+        return;
+    }
+    if (!cJSON_IsObject(paging)) return;
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(paging, "streamed_layers");
+    const cJSON *decode = cJSON_GetObjectItemCaseSensitive(paging, "stream_decode_bytes_per_step");
+    const cJSON *split = cJSON_GetObjectItemCaseSensitive(paging, "streamed_bytes_per_step");
+    const cJSON *read = cJSON_GetObjectItemCaseSensitive(paging, "stream_bytes_read");
+    const cJSON *secs = cJSON_GetObjectItemCaseSensitive(paging, "stream_read_seconds");
+    if (cJSON_IsNumber(layers) && layers->valuedouble >= 0 && layers->valuedouble <= UINT32_MAX)
+        p->streamed_layers = (uint32_t)layers->valuedouble;
+    const cJSON *step = cJSON_IsNumber(decode) && decode->valuedouble >= 0 ? decode : split;
+    if (cJSON_IsNumber(step) && step->valuedouble >= 0 && step->valuedouble < 18446744073709551616.0)
+        p->stream_bytes_per_step = (uint64_t)step->valuedouble;
+    else if (p->streamed_layers == 0 && cJSON_IsNumber(layers))
+        p->stream_bytes_per_step = 0;
+    if (cJSON_IsNumber(read) && cJSON_IsNumber(secs) && read->valuedouble > 0 && secs->valuedouble > 0 &&
+        isfinite(read->valuedouble / secs->valuedouble))
+        p->stream_bytes_per_second = read->valuedouble / secs->valuedouble;
 }

@@ -49,4 +49,12 @@ int mw_sweep_point_from_json(const char *line, size_t len, mw_sweep_point *p);
 mw_status mw_sweep_jsonl_scan(const char *text, size_t len, const char *path, mw_jsonl_point_fn fn, void *user,
                               mw_jsonl_scan *scan, mw_err *err);
 
+/*! mw_sweep_paging_from_json() : a budget sweep's point's figures (issue
+ *  #15) from the "paging" object of its `memwall run --json`: streamed
+ *  layers, bytes streamed per decode step (stream_decode_bytes_per_step,
+ *  else the split's streamed_bytes_per_step) and the reader's bandwidth
+ *  (stream_bytes_read / stream_read_seconds). JSON null: nothing streamed;
+ *  absent (NULL): left unknown. */
+void mw_sweep_paging_from_json(const struct cJSON *paging, mw_sweep_point *p);
+
 #endif /* MW_SWEEP_JSONL_H */

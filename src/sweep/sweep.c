@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,6 +141,7 @@ static void parse_engine_json(const char *text, mw_sweep_point *p)
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens_per_second");
     if (cJSON_IsNumber(d)) p->throughput = d->valuedouble;
     else if (cJSON_IsNumber(pr)) p->throughput = pr->valuedouble;
+    mw_sweep_paging_from_json(cJSON_GetObjectItemCaseSensitive(j, "paging"), p);
     cJSON_Delete(j);
 }
 
@@ -253,9 +255,12 @@ typedef struct run_argv {
     char buf[8192];
     const char *argv[128];
     char nb[16], np[16], ng[16], nc[16], nt[16];
+    char nbudget[24], nprefetch[16];      /* budget sweeps (issue #15) */
 } run_argv;
 
-static mw_status make_argv(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, run_argv *a, mw_err *err)
+/* budget: the point's --mem-budget in bytes; 0: none (other axes). */
+static mw_status make_argv(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint64_t budget, run_argv *a,
+                           mw_err *err)
 {
     if (o->cmd) return expand_argv(o->cmd, batch, ctx, a->buf, sizeof a->buf, a->argv, 128, err);
     size_t n = 0;
@@ -273,6 +278,16 @@ static mw_status make_argv(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         snprintf(a->nt, sizeof a->nt, "%u", o->threads);
         a->argv[n++] = "--threads";
         a->argv[n++] = a->nt;
+    }
+    if (budget) { /* a budget sweep's point (issue #15): run streams what does not fit */
+        snprintf(a->nbudget, sizeof a->nbudget, "%llu", (unsigned long long)budget);
+        a->argv[n++] = "--mem-budget";
+        a->argv[n++] = a->nbudget;
+        if (o->prefetch_layers) {
+            snprintf(a->nprefetch, sizeof a->nprefetch, "%u", o->prefetch_layers);
+            a->argv[n++] = "--prefetch";
+            a->argv[n++] = a->nprefetch;
+        }
     }
     a->argv[n++] = "--force"; /* a point beyond the cap is measured (oom), not refused by run's plan check */
     a->argv[n++] = "--json";
@@ -360,7 +375,7 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
                           int *signo, mw_err *err)
 {
     run_argv a;
-    MW_FORWARD(make_argv(o, batch, ctx, &a, err));
+    MW_FORWARD(make_argv(o, batch, ctx, p->budget_bytes, &a, err));
     FILE *out = temp_file(), *errf = temp_file();
     FILE *report = o->cmd ? temp_file() : NULL;
     if (!out || !errf || (o->cmd && !report)) {
@@ -388,14 +403,16 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
         w.keep_fd = fileno(report);
     }
     w.interval_seconds = 0.02;
-    w.mem_limit_bytes = o->mem_limit_bytes;
+    /* a budget sweep's point has its own cap (issue #15) */
+    w.mem_limit_bytes = p->mem_limit_bytes != MW_UNKNOWN ? p->mem_limit_bytes : o->mem_limit_bytes;
     w.swap_limit_bytes = o->swap_limit_bytes;
     w.stdout_fd = fileno(out);
     w.stderr_fd = fileno(errf); /* the table stays readable; a failure's last line is kept */
     w.timeout_seconds = o->timeout_seconds;
     w.die_with_watcher = 1; /* a killed sweep leaves no workload running */
     w.kill_on_signal = 1;   /* and a stopped one neither */
-    progress_ctx pc = {o, o->axis == MW_SWEEP_CTX ? ctx : batch, run};
+    progress_ctx pc = {o, o->axis == MW_SWEEP_CTX ? ctx : o->axis == MW_SWEEP_BUDGET ? mw_sweep_point_x(p, o->axis)
+                                                                                      : batch, run};
     if (o->on_progress) {
         w.on_sample = on_sample;
         w.on_sample_user = &pc;
@@ -463,12 +480,16 @@ static void evict_files(const mw_sweep_opts *o, uint64_t *left)
  * the cliff's slowdown must exceed), the largest memory figures. A warm-up
  * run that fails is the point's result: the point does not fit. A signal
  * (*signo) ends it as "interrupted". */
-static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, mw_sweep_point *p, int *signo,
-                           mw_err *err)
+static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint64_t budget, uint64_t cap,
+                           mw_sweep_point *p, int *signo, mw_err *err)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
     p->ctx = ctx;
+    p->budget_bytes = budget;          /* 0 but in a budget sweep */
+    p->mem_limit_bytes = cap;          /* MW_UNKNOWN: the sweep's cap */
+    p->stream_bytes_per_step = MW_UNKNOWN;
+    p->stream_bytes_per_second = -1;
     p->throughput = p->throughput_min = p->throughput_max = -1;
     p->predicted_bytes = MW_UNKNOWN;
     p->peak_gpu_bytes = MW_UNKNOWN;
@@ -481,6 +502,9 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         mw_sweep_point one;
         one = *p;
         one.throughput = -1;
+        one.stream_bytes_per_step = MW_UNKNOWN;
+        one.stream_bytes_per_second = -1;
+        one.streamed_layers = 0;
         if (r > 0 && cancel_requested(o)) { /* stopped between two runs of the point */
             *signo = cancel_requested(o);
             p->status = MW_POINT_INTERRUPTED;
@@ -517,6 +541,11 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         if (one.psi_some_seconds > p->psi_some_seconds || first) p->psi_some_seconds = one.psi_some_seconds;
         if (one.psi_full_seconds > p->psi_full_seconds || first) p->psi_full_seconds = one.psi_full_seconds;
         p->predicted_bytes = one.predicted_bytes;
+        if (one.status == MW_POINT_OK && one.stream_bytes_per_step != MW_UNKNOWN) { /* the last run's */
+            p->stream_bytes_per_step = one.stream_bytes_per_step;
+            p->stream_bytes_per_second = one.stream_bytes_per_second;
+            p->streamed_layers = one.streamed_layers;
+        }
         if (one.status != MW_POINT_OK) {
             p->oom = one.oom;
             memcpy(p->message, one.message, sizeof p->message);
@@ -618,9 +647,18 @@ static mw_status jsonl_append(sweep_state *S, const mw_sweep_point *p, mw_err *e
                       cut ? "the partial line was removed" : "--resume removes the partial line");
 }
 
-/* The plan at (batch, ctx; 0: prompt + gen), mem: the cap or MW_UNKNOWN.
- * 0 on failure. */
+/* The plan at (batch, ctx; 0: prompt + gen), mem: the cap or MW_UNKNOWN,
+ * budget: the weights' memory budget (issue #15; 0: none). 0 on failure. */
+static int plan_for_budget(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t mem, uint64_t budget,
+                           mw_plan *plan);
+
 static int plan_for(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t mem, mw_plan *plan)
+{
+    return plan_for_budget(S, batch, ctx, mem, 0, plan);
+}
+
+static int plan_for_budget(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t mem, uint64_t budget,
+                           mw_plan *plan)
 {
     const mw_sweep_opts *o = S->o;
     const mw_model *m = S->plan_model;
@@ -633,6 +671,10 @@ static int plan_for(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t
     po.gen = o->gen;
     po.ctx = ctx ? ctx : o->prompt + o->gen;
     po.mem_bytes = mem;
+    if (budget) { /* the planner's paging mode (issue #15) */
+        po.mem_budget_bytes = budget;
+        po.prefetch_layers = o->prefetch_layers;
+    }
     return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
 }
 
@@ -643,18 +685,47 @@ static void point_at(const mw_sweep_opts *o, uint32_t x, uint32_t *batch, uint32
     *ctx = o->axis == MW_SWEEP_CTX ? x : o->ctx;
 }
 
-static const mw_sweep_point *find(const sweep_state *S, uint32_t batch, uint32_t ctx)
+static const mw_sweep_point *find(const sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t budget)
 {
     for (size_t i = 0; i < S->r->n_points; i++)
-        if (S->r->points[i].batch == batch && S->r->points[i].ctx == ctx) return &S->r->points[i];
+        if (S->r->points[i].batch == batch && S->r->points[i].ctx == ctx && S->r->points[i].budget_bytes == budget)
+            return &S->r->points[i];
     return NULL;
 }
+
+/* A budget sweep's point's cap (issue #15, docs/PAGING.md "In the sweep"):
+ * the budget, plus what the plan counts beside the weights (KV cache,
+ * activations, scratch, overhead), plus the margin. MW_UNKNOWN when there
+ * is no plan. */
+static uint64_t budget_cap(const sweep_state *S, uint64_t budget)
+{
+    mw_plan plan;
+    if (!plan_for(S, S->o->batch, S->o->ctx, MW_UNKNOWN, &plan)) return MW_UNKNOWN;
+    uint64_t rest = 0;
+    for (int k = 0; k < MW_COMP_COUNT; k++)
+        if (k != MW_COMP_WEIGHTS) rest += plan.bytes[k];
+    uint64_t cap = budget + rest;
+    uint64_t margin = (uint64_t)((double)cap * MW_SWEEP_BUDGET_MARGIN_SHARE);
+    if (margin < MW_SWEEP_BUDGET_MARGIN_BYTES) margin = MW_SWEEP_BUDGET_MARGIN_BYTES;
+    return cap + margin;
+}
+
+static mw_status add_point_at(sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t budget,
+                              const mw_sweep_point **out, mw_err *err);
 
 static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **out, mw_err *err)
 {
     uint32_t batch, ctx;
     point_at(S->o, x, &batch, &ctx);
-    const mw_sweep_point *known = find(S, batch, ctx);
+    return add_point_at(S, batch, ctx, 0, out, err);
+}
+
+/* The point at (batch, ctx), and budget (bytes; 0: none) in a budget
+ * sweep: run, or the one already measured. */
+static mw_status add_point_at(sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t budget,
+                              const mw_sweep_point **out, mw_err *err)
+{
+    const mw_sweep_point *known = find(S, batch, ctx, budget);
     if (known) {
         *out = known;
         return MW_OK;
@@ -666,9 +737,10 @@ static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **ou
     }
     mw_sweep_point *p = &S->r->points[S->r->n_points];
     int signo = 0;
-    MW_FORWARD(run_point(S->o, batch, ctx, p, &signo, err));
+    uint64_t cap = budget ? budget_cap(S, budget) : MW_UNKNOWN;
+    MW_FORWARD(run_point(S->o, batch, ctx, budget, cap, p, &signo, err));
     mw_plan plan;
-    if (plan_for(S, batch, ctx, MW_UNKNOWN, &plan)) {
+    if (plan_for_budget(S, batch, ctx, MW_UNKNOWN, budget, &plan)) {
         p->predicted_bytes = plan.total_bytes;
         p->step_bytes = plan.decode_step_bytes;
         p->step_flops = plan.decode_step_flops;
@@ -699,7 +771,16 @@ static mw_status resume_point(const mw_sweep_point *p, unsigned line, void *user
 {
     sweep_state *S = user;
     const mw_sweep_opts *o = S->o;
-    if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx)
+    if (o->axis == MW_SWEEP_BUDGET && (p->batch != o->batch || p->ctx != o->ctx || p->budget_bytes == 0))
+        return mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u%s, not of this budget sweep "
+                          "(batch %u, ctx %u): give the same --batch and --ctx, or another --jsonl", o->jsonl_path,
+                          line, p->batch, p->ctx, p->budget_bytes ? "" : " without a budget", o->batch, o->ctx);
+    if (o->axis != MW_SWEEP_BUDGET && p->budget_bytes != 0)
+        return mw_err_set(err, MW_ERR_INVALID, "%s:%u: a budget sweep's point, not of this %s sweep: give "
+                          "--budgets, or another --jsonl", o->jsonl_path, line, mw_sweep_axis_name(o->axis));
+    if (o->axis == MW_SWEEP_BUDGET) {
+        /* of this sweep: take it */
+    } else if (o->axis == MW_SWEEP_CTX ? p->batch != o->batch || p->ctx == 0 : p->ctx != o->ctx)
         return mw_err_set(err, MW_ERR_INVALID, "%s:%u: a point at batch %u, ctx %u, not of this sweep (%s %u): "
                           "give the same --%s, or another --jsonl", o->jsonl_path, line, p->batch, p->ctx,
                           o->axis == MW_SWEEP_CTX ? "batch" : "ctx",
@@ -922,9 +1003,13 @@ static void describe_workload(const mw_sweep_opts *o, char *buf, size_t cap)
         return;
     }
     ADD("memwall run %s", o->model);
-    if (o->axis == MW_SWEEP_CTX) ADD(" --batch %u", o->batch);
+    if (o->axis == MW_SWEEP_CTX || o->axis == MW_SWEEP_BUDGET) ADD(" --batch %u", o->batch);
     ADD(" --prompt %u --gen %u", o->prompt, o->gen);
-    if (o->axis == MW_SWEEP_BATCH && o->ctx) ADD(" --ctx %u", o->ctx);
+    if ((o->axis == MW_SWEEP_BATCH || o->axis == MW_SWEEP_BUDGET) && o->ctx) ADD(" --ctx %u", o->ctx);
+    if (o->axis == MW_SWEEP_BUDGET) {
+        ADD(" --mem-budget {budget}");
+        if (o->prefetch_layers) ADD(" --prefetch %u", o->prefetch_layers);
+    }
 #undef ADD
 }
 
@@ -932,8 +1017,21 @@ static void describe_workload(const mw_sweep_opts *o, char *buf, size_t cap)
 static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
 {
     MW_RETURN_IF(!o->cmd && (!o->model || !*o->model), err, MW_ERR_INVALID, "no model and no command to sweep");
-    MW_RETURN_IF(o->axis != MW_SWEEP_BATCH && o->axis != MW_SWEEP_CTX, err, MW_ERR_INVALID,
-                 "unknown sweep axis %d", (int)o->axis);
+    MW_RETURN_IF(o->axis != MW_SWEEP_BATCH && o->axis != MW_SWEEP_CTX && o->axis != MW_SWEEP_BUDGET, err,
+                 MW_ERR_INVALID, "unknown sweep axis %d", (int)o->axis);
+    if (o->axis == MW_SWEEP_BUDGET) { /* issue #15 */
+        MW_RETURN_IF(o->cmd, err, MW_ERR_INVALID, "a budget sweep runs memwall's engine (run --mem-budget): give "
+                     "a model, not a command");
+        MW_RETURN_IF(!o->n_budgets || !o->budgets, err, MW_ERR_INVALID, "a budget sweep needs a list of budgets");
+        MW_RETURN_IF(o->n_budgets > MAX_POINTS, err, MW_ERR_INVALID, "%zu budgets: at most %d", o->n_budgets,
+                     MAX_POINTS);
+        MW_RETURN_IF(o->batch == 0, err, MW_ERR_INVALID, "a budget sweep needs a batch of at least 1");
+        MW_RETURN_IF(!strcmp(o->model, MW_DEMO_MODEL), err, MW_ERR_INVALID,
+                     "a budget sweep streams weights from a GGUF file: give one (the built-in demo has none)");
+        for (size_t i = 0; i < o->n_budgets; i++)
+            MW_RETURN_IF(!(o->budgets[i].percent > 0) && o->budgets[i].bytes == 0, err, MW_ERR_INVALID,
+                         "budget %zu of the list is 0", i + 1);
+    }
     MW_RETURN_IF(o->max_batch == 0, err, MW_ERR_INVALID, "the largest batch must be at least 1");
     MW_RETURN_IF(o->axis == MW_SWEEP_CTX && o->batch == 0, err, MW_ERR_INVALID,
                  "a context sweep needs a batch of at least 1");
@@ -979,11 +1077,75 @@ static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
     return MW_OK;
 }
 
+/* A budget sweep's points (issue #15): each budget of the list, a
+ * percentage taken of the plan's weight bytes (rounded up). */
+static mw_status run_budgets(sweep_state *S, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    mw_plan plan;
+    int planned = plan_for(S, o->batch, o->ctx, MW_UNKNOWN, &plan);
+    if (planned) S->r->weights_bytes = plan.bytes[MW_COMP_WEIGHTS];
+    for (size_t i = 0; i < o->n_budgets; i++) {
+        const mw_sweep_budget *b = &o->budgets[i];
+        uint64_t bytes = b->bytes;
+        if (b->percent > 0) {
+            MW_RETURN_IF(!planned || !S->r->weights_bytes, err, MW_ERR_INVALID,
+                         "budget %g%%: the weights of %s could not be counted (no plan): give the budgets as "
+                         "sizes (e.g. 200M,1G)", b->percent, o->model);
+            bytes = (uint64_t)ceil((double)S->r->weights_bytes * b->percent / 100.0);
+            if (!bytes) bytes = 1;
+        }
+        const mw_sweep_point *p;
+        MW_FORWARD(add_point_at(S, o->batch, o->ctx, bytes, &p, err));
+    }
+    return MW_OK;
+}
+
+mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t cap, size_t *n, mw_err *err)
+{
+    *n = 0;
+    MW_RETURN_IF(!text || !*text, err, MW_ERR_INVALID,
+                 "--budgets needs a list such as 25%%,50%%,100%% (shares of the weights) or 200M,1G (sizes)");
+    for (const char *s = text;;) {
+        size_t len = strcspn(s, ",");
+        char item[64], shown[80];
+        mw_shown(s, len, shown, sizeof shown);
+        MW_RETURN_IF(len == 0 || len >= sizeof item, err, MW_ERR_INVALID,
+                     "--budgets: %s element %zu of '%s': give shares of the weights such as 25%%,50%% or sizes "
+                     "such as 200M,1G", len ? "a too long" : "an empty", *n + 1, text);
+        MW_RETURN_IF(*n == cap, err, MW_ERR_INVALID, "--budgets: more than %zu budgets", cap);
+        memcpy(item, s, len);
+        item[len] = '\0';
+        mw_sweep_budget b = {0, 0};
+        if (item[len - 1] == '%') {
+            char *end;
+            errno = 0;
+            double v = strtod(item, &end);
+            MW_RETURN_IF(end == item || end != item + len - 1 || errno || !(v > 0) || v > 1000, err,
+                         MW_ERR_INVALID, "--budgets: '%s' is no share of the weights: give a percentage above 0%% "
+                         "and up to 1000%% (above 100%% nothing is streamed), such as 50%%", shown);
+            b.percent = v;
+        } else {
+            mw_err e;
+            MW_RETURN_IF(mw_size_parse(item, &b.bytes, &e) != MW_OK, err, MW_ERR_INVALID,
+                         "--budgets: '%s': %s; give sizes such as 200M,1G or shares such as 25%%,50%%", shown, e.msg);
+            MW_RETURN_IF(b.bytes < 4096, err, MW_ERR_INVALID,
+                         "--budgets: '%s' is below 4 KiB (a bare number is bytes): give a unit, such as 200M, "
+                         "or a share such as 50%%", shown);
+        }
+        out[(*n)++] = b;
+        if (!s[len]) break;
+        s += len + 1;
+    }
+    return MW_OK;
+}
+
 /* The points: the list given, or the search. */
 static mw_status run_points(sweep_state *S, mw_err *err)
 {
     const mw_sweep_opts *o = S->o;
     mw_sweep_result *r = S->r;
+    if (o->axis == MW_SWEEP_BUDGET) return run_budgets(S, err); /* issue #15 */
     const int ctx_axis = o->axis == MW_SWEEP_CTX;
     const uint32_t *list = ctx_axis ? o->contexts : o->batches;
     size_t n = ctx_axis ? o->n_contexts : o->n_batches;
@@ -1043,7 +1205,8 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     S.r = r;
     r->points = mw_calloc(MAX_POINTS, sizeof *r->points, MW_MEM_OTHER);
     mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
-    r->mem_limit_bytes = o->mem_limit_bytes;
+    /* a budget sweep's points each have their own cap (point.mem_limit_bytes) */
+    r->mem_limit_bytes = o->axis == MW_SWEEP_BUDGET ? MW_UNLIMITED : o->mem_limit_bytes;
     r->analysis.axis = o->axis;
     /* the ceilings judged against, kept with the result for its reports
      * (calloc left them all unknown) */
