@@ -74,6 +74,10 @@ expect_num "stream step" "$s" "<=" "$(awk 'BEGIN { printf "%.6f", 11 * 121643008
 t1=$(json_get "$T/pre.json" '.paging.batches[0].tokens_per_s') || exit
 t16=$(json_get "$T/pre.json" '.paging.batches[2].tokens_per_s') || exit
 expect_num "batch 16 against batch 1 x 10" "$t16" ">" "$(awk -v a="$t1" 'BEGIN { print a * 10 }')"
+expect_exit 0 "$MW" plan llama-3.2-1b --prompt 1000 --ctx 2000 --mem-budget $((525340672 + 8 * 121643008)) \
+    --format markdown
+expect_contains "$T/stdout" "- paging: budget $((525340672 + 8 * 121643008)) bytes: 5 of 16 layers resident"
+expect_contains "$T/stdout" "$((11 * 121643008)) bytes a decode step, $((2 * 11 * 121643008)) over the prefill"
 # unknown bandwidth: the time is unknown and the text says how to get it
 expect_exit 0 "$MW" plan llama-3.2-1b --mem-budget 1G
 expect_contains "$T/stdout" "time per step unknown: give the slow tier's bandwidth with --stream-bw"
