@@ -15,6 +15,7 @@
  */
 #include "plan/plan_internal.h"
 #include "common/error.h"
+#include "format/model.h"
 
 #include <string.h>
 
@@ -42,12 +43,26 @@ mw_status mw_plan_budget_split(const mw_model *m, const mw_plan_opts *o, mw_budg
     MW_RETURN_IF(!layer, err, MW_ERR_NOMEM, "out of memory splitting the weights for the budget");
     mw_status st = MW_OK;
     uint64_t always = 0;
+    /* a scheme's per-tensor types, found in one pass over the tensors */
+    uint64_t *scheme_bytes = NULL;
+    if (o->weight_scheme.kind != MW_SCHEME_NONE) {
+        scheme_bytes = mw_calloc(m->n_tensors, sizeof *scheme_bytes, MW_MEM_OTHER);
+        uint32_t bad = 0;
+        if (!scheme_bytes) {
+            mw_err_set(err, MW_ERR_NOMEM, "out of memory splitting the weights for the budget");
+            st = MW_ERR_NOMEM;
+            goto done;
+        }
+        if (mw_weight_scheme_each_tensor_bytes(&o->weight_scheme, m, scheme_bytes, &bad) != 0) {
+            mw_err_set(err, MW_ERR_INVALID, "tensor %s: its size in %s overflows 64 bits",
+                       SHOWN(m->tensors[bad].name), o->weight_scheme.name);
+            st = MW_ERR_INVALID;
+            goto done;
+        }
+    }
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         const mw_tensor_info *t = &m->tensors[i];
-        uint64_t b = o->weight_scheme.kind != MW_SCHEME_NONE
-                         ? mw_weight_scheme_tensor_bytes(&o->weight_scheme, m, t->name, t->n_dims, t->shape,
-                                                         t->dtype, NULL)
-                         : mw_plan_tensor_bytes(t, o);
+        uint64_t b = scheme_bytes ? scheme_bytes[i] : mw_plan_tensor_bytes(t, o);
         if (b == MW_UNKNOWN) {
             mw_err_set(err, MW_ERR_INVALID, "tensor %s: its size overflows 64 bits", SHOWN(t->name));
             st = MW_ERR_INVALID;
@@ -105,6 +120,7 @@ mw_status mw_plan_budget_split(const mw_model *m, const mw_plan_opts *o, mw_budg
         st = MW_ERR_INVALID;
     }
 done:
+    mw_free(scheme_bytes);
     mw_free(layer);
     return st;
 }

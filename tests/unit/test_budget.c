@@ -190,6 +190,24 @@ static void test_dtype(void **state)
     assert_int_equal(mw_plan_budget_split(m, &o, &s, NULL), MW_OK);
     assert_int_equal(s.streamed_layers, 0);
     assert_true(s.resident_bytes == p.bytes[MW_COMP_WEIGHTS]);
+    /* a scheme (q4_k_m: Q6_K on some layers' attn_v and ffn_down): the
+     * same total as the plan's, and layers of unequal size */
+    mw_plan_opts_init(&o);
+    mw_err err = {0};
+    assert_int_equal(mw_weight_scheme_parse("q4_k_m", &o.weight_scheme, &err), MW_OK);
+    o.weight_dtype = o.weight_scheme.base;
+    assert_int_equal(mw_plan_compute(m, &o, &p, NULL), MW_OK);
+    o.mem_budget_bytes = p.bytes[MW_COMP_WEIGHTS];
+    assert_int_equal(mw_plan_budget_split(m, &o, &s, NULL), MW_OK);
+    assert_int_equal(s.streamed_layers, 0);
+    assert_true(s.resident_bytes == p.bytes[MW_COMP_WEIGHTS]);
+    o.mem_budget_bytes = 1;
+    assert_int_equal(mw_plan_budget_split(m, &o, &s, NULL), MW_ERR_INVALID);
+    const uint64_t small = s.min_budget_bytes;
+    o.mem_budget_bytes = small;
+    assert_int_equal(mw_plan_budget_split(m, &o, &s, NULL), MW_OK);
+    assert_true(s.always_bytes + 3 * s.slot_bytes == small);
+    assert_true(s.streamed_bytes_per_step + s.always_bytes == p.bytes[MW_COMP_WEIGHTS]);
     mw_model_free(m);
 }
 
