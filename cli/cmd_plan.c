@@ -52,6 +52,10 @@ const struct option mw_cmd_plan_options[] = {
     /* attention and runtimes (issue #13) */
     {"flash-attn", required_argument, NULL, OPT_FLASH_ATTN},
     {"runtime", required_argument, NULL, OPT_RUNTIME},
+    /* paging under a memory budget (issue #15, docs/PAGING.md) */
+    {"mem-budget", required_argument, NULL, 0x5001},
+    {"prefetch", required_argument, NULL, 0x5002},
+    {"stream-bw", required_argument, NULL, 0x5003},
     {NULL, 0, NULL, 0},
 };
 
@@ -243,6 +247,18 @@ int mw_cmd_plan(int argc, char **argv)
                 return MW_EXIT_USAGE;
             }
             break;
+        /* paging under a memory budget (issue #15) */
+        case 0x5001:
+            if (!mw_cli_parse_size("plan", "--mem-budget", optarg, 1, MW_CLI_SIZE_MAX, &o.mem_budget_bytes))
+                return MW_EXIT_USAGE;
+            break;
+        case 0x5002: if (!U32("--prefetch", 1, 64, &o.prefetch_layers)) return MW_EXIT_USAGE; break;
+        case 0x5003: {
+            uint64_t bw;
+            if (!mw_cli_parse_size("plan", "--stream-bw", optarg, 1, MW_CLI_SIZE_MAX, &bw)) return MW_EXIT_USAGE;
+            o.stream_bytes_per_second = (double)bw;
+            break;
+        }
         case 'h': fputs(mw_cli_doc_find("plan")->help, stdout); return MW_EXIT_OK;
         /* output formats and exports (issue #13) */
         case MW_CLI_OPT_FORMAT:
@@ -302,9 +318,14 @@ int mw_cmd_plan(int argc, char **argv)
                          "none on this machine; `memwall plan --help` lists the names)");
             return MW_EXIT_USAGE;
         }
-    } else if (host_bw) {
+    } else if (host_bw && o.mem_budget_bytes == MW_UNKNOWN) {
         mw_cli_error("plan", "--host-bw is the host part's bandwidth of an offload split: give it with "
                      "--gpu-layers");
+        return MW_EXIT_USAGE;
+    }
+    /* paging (issue #15): its options need a budget */
+    if (o.mem_budget_bytes == MW_UNKNOWN && (o.prefetch_layers || o.stream_bytes_per_second > 0)) {
+        mw_cli_error("plan", "--prefetch and --stream-bw plan paging: give them with --mem-budget SIZE");
         return MW_EXIT_USAGE;
     }
 
@@ -339,6 +360,13 @@ int mw_cmd_plan(int argc, char **argv)
     uint64_t mem = o.mem_bytes;
     o.mem_bytes = MW_UNKNOWN;
     mw_plan base;
+    /* paging (issue #15): the step's memory reads at this machine's DRAM
+     * bandwidth (--host-bw, else its profile); the stream at --stream-bw */
+    if (o.mem_budget_bytes != MW_UNKNOWN && !o.training) {
+        mw_ceilings pc;
+        o.host_bytes_per_second = host_bw ? (double)host_bw_bytes
+                                  : mw_cli_ceilings(0, 0, NULL, 1, &pc) ? pc.dram_read_bytes_per_second : 0;
+    }
     if (mw_plan_compute(m, &o, &base, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);
         code = MW_EXIT_FAILURE;

@@ -23,4 +23,10 @@ mw_model *mw_model_from_hparams(mw_model_source source, const char *path, const 
  *  @return MW_OK, or where it looked and what is wrong. */
 mw_status mw_model_path_resolve(const char *what, char *buf, size_t cap, const char **path, mw_err *err);
 
+/* Paging (issue #15; quant_scheme.c): every tensor's bytes in scheme s,
+ * into bytes[m->n_tensors], in one pass. @return 0, or -1 with *bad the
+ * tensor whose size overflows 64 bits. */
+int mw_weight_scheme_each_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, uint64_t *bytes,
+                                       uint32_t *bad);
+
 #endif /* MW_FORMAT_MODEL_H */

@@ -381,6 +381,25 @@ uint64_t mw_weight_scheme_tensor_bytes(const mw_weight_scheme *s, const mw_model
     return tensor_bytes(s, m, model_has_output(m), name, n_dims, shape, stored, type);
 }
 
+/* Paging (issue #15, src/plan/budget.c): each tensor's bytes in the
+ * scheme into bytes[n_tensors], the model's facts found once (linear in the
+ * tensor count, as mw_weight_scheme_model_bytes). @return 0, or -1 with
+ * *bad the index of a tensor whose size overflows. */
+int mw_weight_scheme_each_tensor_bytes(const mw_weight_scheme *s, const mw_model *m, uint64_t *bytes,
+                                       uint32_t *bad)
+{
+    const int has_output = model_has_output(m);
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const mw_tensor_info *t = &m->tensors[i];
+        bytes[i] = tensor_bytes(s, m, has_output, t->name, t->n_dims, t->shape, t->dtype, NULL);
+        if (bytes[i] == MW_UNKNOWN) {
+            *bad = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 mw_status mw_weight_scheme_model_bytes(const mw_weight_scheme *s, const mw_model *m, uint64_t *bytes, mw_err *err)
 {
     MW_RETURN_IF(m->n_tensors == 0, err, MW_ERR_INVALID, "the model lists no tensors to convert to %s", s->name);

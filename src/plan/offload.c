@@ -26,7 +26,7 @@ static int is_float(mw_dtype t)
 
 /* A tensor's bytes as mw_plan_weights counts them (stored, or converted to
  * o->weight_dtype with the same rule). */
-static uint64_t tensor_bytes(const mw_tensor_info *t, const mw_plan_opts *o)
+uint64_t mw_plan_tensor_bytes(const mw_tensor_info *t, const mw_plan_opts *o)
 {
     if (o->weight_dtype == MW_DTYPE_COUNT) return t->bytes;
     mw_dtype d = o->weight_dtype;
@@ -40,7 +40,7 @@ static uint64_t tensor_bytes(const mw_tensor_info *t, const mw_plan_opts *o)
 /* The repeating layer a tensor belongs to, by its name in the checkpoint
  * layouts memwall reads ("model.layers.N.", "blk.N.", "transformer.h.N.",
  * "gpt_neox.layers.N."); -1 outside the layers. */
-static long layer_of(const char *name)
+long mw_plan_layer_of(const char *name)
 {
     static const char *const marks[] = {"layers.", "blk.", ".h.", "h."};
     for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
@@ -85,8 +85,8 @@ mw_status mw_plan_offload(const mw_model *m, const mw_plan_opts *opts, const mw_
     uint64_t input_w = 0, output_w = 0, tied_copy = 0;
     for (uint32_t i = 0; i < m->n_tensors; i++) {
         const mw_tensor_info *t = &m->tensors[i];
-        uint64_t b = tensor_bytes(t, &o);
-        long l = layer_of(t->name);
+        uint64_t b = mw_plan_tensor_bytes(t, &o);
+        long l = mw_plan_layer_of(t->name);
         if (l >= 0 && (uint64_t)l < L) layer_w[l] += b;
         else if (is_input(t->name)) {
             input_w += b;

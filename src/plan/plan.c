@@ -107,6 +107,21 @@ static mw_status check_opts(const mw_model *m, mw_plan_opts *o, mw_err *err)
                  mw_dtype_get(o->weight_dtype)->name);
     if (o->lora_rank) o->training = 1;
     if (o->ubatch == 0) o->ubatch = mw_plan_ubatch_default(o); /* the runtime's step */
+    /* paging under a memory budget (issue #15, budget.c): memwall's own
+     * engine streaming on one device */
+    if (o->mem_budget_bytes != MW_UNKNOWN) {
+        MW_RETURN_IF(o->training, err, MW_ERR_INVALID,
+                     "--mem-budget plans inference that streams its weights; leave out --train, --lora "
+                     "and --qlora");
+        MW_RETURN_IF(o->tp != 1 || o->pp != 1 || o->dp != 1, err, MW_ERR_INVALID,
+                     "--mem-budget plans one process streaming from its model file; leave out --tp, --pp "
+                     "and --dp");
+        MW_RETURN_IF(o->runtime != MW_RUNTIME_MEMWALL, err, MW_ERR_INVALID,
+                     "--mem-budget plans memwall's own streaming; leave out --runtime (other runtimes "
+                     "leave paging to the kernel)");
+        MW_RETURN_IF(o->gpu_layers != MW_GPU_LAYERS_NONE, err, MW_ERR_INVALID,
+                     "--mem-budget streams from the file to host memory; leave out --gpu-layers");
+    }
     return MW_OK;
 }
 
@@ -120,6 +135,7 @@ typedef struct fixed_parts {
     uint64_t weights;                /* mw_plan_weights (inference)         */
     mw_lora_count lora;              /* mw_plan_lora_count (LoRA)           */
     uint64_t lora_base;              /* the whole base's bytes (LoRA)       */
+    mw_budget_split split;           /* with a budget (issue #15)           */
 } fixed_parts;
 
 static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, fixed_parts *fx, mw_err *err)
@@ -172,9 +188,13 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, f
     } else {
         if (!fx->have) {
             MW_FORWARD(mw_plan_weights(m, o, &fx->weights, err));
+            /* paging (issue #15): the split does not change with the
+             * batch or the context either */
+            if (o->mem_budget_bytes != MW_UNKNOWN) MW_FORWARD(mw_plan_budget_split(m, o, &fx->split, err));
             fx->have = 1;
         }
         b[MW_COMP_WEIGHTS] = fx->weights;
+        if (o->mem_budget_bytes != MW_UNKNOWN) b[MW_COMP_WEIGHTS] = fx->split.resident_bytes;
         MW_FORWARD(mw_plan_kv_per_token(hp, o, &p->kv_bytes_per_token, err));
         p->kv_cells = mw_plan_kv_cells(o); /* b · ctx, padded as the runtime pads */
         /* Σ over layers: a sliding-window layer holds min(ctx, window) of
@@ -200,8 +220,26 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, f
         /* GPU runtimes multiply 16-bit activations by 16-bit weights as they
          * are (cuBLAS): no converted rows (issue #13) */
         if (o->runtime == MW_RUNTIME_VLLM || o->runtime == MW_RUNTIME_HF) b[MW_COMP_SCRATCH] = 0;
-        mw_plan_decode_step(hp, o, b[MW_COMP_WEIGHTS], p->kv_bytes_per_token, wt, &p->decode_step_bytes,
+        /* a step reads every weight once, resident or streamed */
+        mw_plan_decode_step(hp, o, fx->weights, p->kv_bytes_per_token, wt, &p->decode_step_bytes,
                             &p->decode_step_flops);
+        if (o->mem_budget_bytes != MW_UNKNOWN) {
+            /* paging (issue #15, docs/PLAN.md "Paging under a memory
+             * budget"): the streamed layers are read from the file once a
+             * forward step (a decode step, or a prefill step of up to
+             * ubatch tokens a sequence), for the whole batch */
+            const mw_budget_split *sp = &fx->split;
+            p->split = *sp;
+            p->paging = sp->streamed_layers > 0;
+            const uint64_t prefill_steps = ((uint64_t)o->prompt + o->ubatch - 1) / o->ubatch;
+            p->stream_prefill_bytes = sp->streamed_bytes_per_step * prefill_steps;
+            p->stream_step_seconds = sp->streamed_bytes_per_step == 0 ? 0
+                                     : o->stream_bytes_per_second > 0
+                                         ? (double)sp->streamed_bytes_per_step / o->stream_bytes_per_second
+                                         : -1;
+            p->resident_step_seconds =
+                o->host_bytes_per_second > 0 ? p->decode_step_bytes / o->host_bytes_per_second : -1;
+        }
     }
     uint64_t sum = 0;
     for (int c = 0; c < MW_COMP_OVERHEAD; c++) sum += b[c];

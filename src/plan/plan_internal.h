@@ -95,4 +95,13 @@ double mw_plan_mem_share(const mw_plan_opts *o);
 /* The runtime's overhead range, given the sum of the other components. */
 void mw_plan_overhead_range(const mw_plan_opts *o, uint64_t sum, uint64_t *low, uint64_t *high);
 
+/* --- paging under a memory budget (issue #15; budget.c, offload.c) --- */
+/* A tensor's bytes as mw_plan_weights counts them without a scheme (stored,
+ * or converted to o->weight_dtype with the same rule). */
+uint64_t mw_plan_tensor_bytes(const mw_tensor_info *t, const mw_plan_opts *o);
+/* The repeating layer a tensor belongs to by its name ("blk.N.",
+ * "model.layers.N.", "transformer.h.N.", "gpt_neox.layers.N."); -1
+ * outside the layers. */
+long mw_plan_layer_of(const char *name);
+
 #endif /* MW_PLAN_INTERNAL_H */

@@ -180,6 +180,17 @@ mw_status mw_plan_report_markdown(const mw_model *m, const mw_plan *p, const mw_
                 mw_size_format(p->act_scores_bytes, a, sizeof a), mw_size_format(p->act_logits_bytes, b, sizeof b));
     else
         fprintf(out, "- activations: recompute %s\n", mw_plan_recompute_name(o->recompute));
+    /* paging under a memory budget (issue #15; docs/PLAN.md) */
+    if (!o->training && o->mem_budget_bytes != MW_UNKNOWN) {
+        const mw_budget_split *sp = &p->split;
+        fprintf(out, "- paging: budget %" PRIu64 " bytes: %u of %u layers resident (%" PRIu64 " bytes with %u "
+                "stream buffers of %" PRIu64 "), %u streamed: %" PRIu64 " bytes a decode step, %" PRIu64
+                " over the prefill", sp->budget_bytes, sp->resident_layers, sp->n_layers, sp->resident_bytes,
+                sp->slots, sp->slot_bytes, sp->streamed_layers, sp->streamed_bytes_per_step,
+                p->stream_prefill_bytes);
+        if (p->stream_step_seconds >= 0) fprintf(out, "; the stream %.3g s a step", p->stream_step_seconds);
+        fputc('\n', out);
+    }
     fputc('\n', out);
 
     mw_tab tab;

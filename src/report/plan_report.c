@@ -298,6 +298,130 @@ static void offload_text(const mw_plan_target *t, FILE *out, const char *bold, c
     fprintf(out, "  (bandwidth-bound: each tier reads its weights and KV cache once a step)\n");
 }
 
+/* ---- paging under a memory budget (issue #15; docs/PLAN.md "Paging under
+ * a memory budget"): the reader streams the layers that do not fit while
+ * the step computes, so a decode step takes the longer of the stream
+ * (streamed bytes / the slow tier) and the step's memory reads (all its
+ * bytes / host bandwidth). The streamed bytes are read once a step for the
+ * whole batch. ---- */
+
+static void num_or_null(cJSON *o, const char *key, double v);
+
+/* The step time of q (< 0 unknown) and what binds ("stream", "memory"). */
+static double paging_step(const mw_plan *q, const char **binds)
+{
+    const double s = q->stream_step_seconds, r = q->resident_step_seconds;
+    *binds = NULL;
+    if (s < 0) return -1;
+    if (r < 0) {
+        *binds = "stream";
+        return q->split.streamed_bytes_per_step ? s : -1;
+    }
+    *binds = s >= r ? "stream" : "memory";
+    return s >= r ? s : r;
+}
+
+static const uint32_t paging_batches[] = {1, 4, 16};
+
+/* The same plan at batch b (paging_batches): its step and tokens/s. */
+static int paging_at_batch(const mw_model *m, const mw_plan *p, uint32_t b, double *step, double *tps,
+                           const char **binds)
+{
+    mw_plan_opts o = p->opts;
+    o.batch = b;
+    o.mem_bytes = MW_UNKNOWN;
+    mw_plan q;
+    if (mw_plan_compute(m, &o, &q, NULL) != MW_OK) return 0;
+    *step = paging_step(&q, binds);
+    *tps = *step > 0 ? b / *step : -1;
+    return *step > 0;
+}
+
+static void paging_text(const mw_model *m, const mw_plan *p, FILE *out, const char *bold, const char *reset)
+{
+    const mw_budget_split *s = &p->split;
+    char a[32], b[32], c[32];
+    fprintf(out, "%spaging%s under a weights budget of %s (--prefetch %u):\n", bold, reset,
+            mw_size_format(s->budget_bytes, a, sizeof a), p->opts.prefetch_layers ? p->opts.prefetch_layers : 2);
+    fprintf(out, "  resident: %u of %u layers, %s with the embeddings, output and norms (%s) and %u stream "
+            "buffer(s) of %s\n", s->resident_layers, s->n_layers, mw_size_format(s->resident_bytes, a, sizeof a),
+            mw_size_format(s->always_bytes, b, sizeof b), s->slots, mw_size_format(s->slot_bytes, c, sizeof c));
+    if (!s->streamed_layers) {
+        fprintf(out, "  everything fits: nothing is streamed\n");
+        return;
+    }
+    fprintf(out, "  streamed: %u layers, %s a decode step, %s over the prefill (%u-token steps)\n",
+            s->streamed_layers, mw_size_format(s->streamed_bytes_per_step, a, sizeof a),
+            mw_size_format(p->stream_prefill_bytes, b, sizeof b), p->opts.ubatch);
+    fprintf(out, "  smallest budget that works: %s\n", mw_size_format(s->min_budget_bytes, a, sizeof a));
+    const char *binds;
+    double step = paging_step(p, &binds);
+    if (p->stream_step_seconds < 0) {
+        fprintf(out, "  time per step unknown: give the slow tier's bandwidth with --stream-bw (measure it:\n"
+                "  memwall roofline, tier disk_cold)\n");
+        return;
+    }
+    fprintf(out, "  decode step: stream %.3g s at %s/s", p->stream_step_seconds,
+            mw_size_format((uint64_t)p->opts.stream_bytes_per_second, a, sizeof a));
+    if (p->resident_step_seconds >= 0)
+        fprintf(out, ", memory %.3g s at %s/s: %.3g s, the %s binds\n", p->resident_step_seconds,
+                mw_size_format((uint64_t)p->opts.host_bytes_per_second, b, sizeof b), step, binds);
+    else
+        fprintf(out, ": at least %.3g s (host bandwidth unknown: memwall roofline, or --host-bw)\n", step);
+    fprintf(out, "  batching amortizes the stream (read once a step for the whole batch):");
+    for (size_t i = 0; i < sizeof paging_batches / sizeof paging_batches[0]; i++) {
+        double st, tps;
+        const char *bd;
+        if (paging_at_batch(m, p, paging_batches[i], &st, &tps, &bd))
+            fprintf(out, "%s batch %u %.3g tokens/s", i ? "," : "", paging_batches[i], tps);
+    }
+    fprintf(out, "\n");
+}
+
+static void paging_json(cJSON *j, const mw_model *m, const mw_plan *p)
+{
+    /* absent without a budget: plans without one are as before */
+    if (p->opts.mem_budget_bytes == MW_UNKNOWN || p->opts.training) return;
+    const mw_budget_split *s = &p->split;
+    cJSON *x = cJSON_AddObjectToObject(j, "paging");
+    if (!x) return;
+    cJSON_AddNumberToObject(x, "budget_bytes", (double)s->budget_bytes);
+    cJSON_AddNumberToObject(x, "prefetch_layers", p->opts.prefetch_layers ? p->opts.prefetch_layers : 2);
+    cJSON_AddBoolToObject(x, "streaming", p->paging);
+    cJSON_AddNumberToObject(x, "n_layers", s->n_layers);
+    cJSON_AddNumberToObject(x, "resident_layers", s->resident_layers);
+    cJSON_AddNumberToObject(x, "streamed_layers", s->streamed_layers);
+    cJSON_AddNumberToObject(x, "always_resident_bytes", (double)s->always_bytes);
+    cJSON_AddNumberToObject(x, "resident_layer_bytes", (double)s->resident_layer_bytes);
+    cJSON_AddNumberToObject(x, "slots", s->slots);
+    cJSON_AddNumberToObject(x, "slot_bytes", (double)s->slot_bytes);
+    cJSON_AddNumberToObject(x, "resident_bytes", (double)s->resident_bytes);
+    cJSON_AddNumberToObject(x, "min_budget_bytes", (double)s->min_budget_bytes);
+    cJSON_AddNumberToObject(x, "streamed_bytes_per_step", (double)s->streamed_bytes_per_step);
+    cJSON_AddNumberToObject(x, "streamed_prefill_bytes", (double)p->stream_prefill_bytes);
+    num_or_null(x, "stream_bandwidth", p->opts.stream_bytes_per_second > 0 ? p->opts.stream_bytes_per_second : -1);
+    num_or_null(x, "host_bandwidth", p->opts.host_bytes_per_second > 0 ? p->opts.host_bytes_per_second : -1);
+    num_or_null(x, "stream_step_s", p->stream_step_seconds);
+    num_or_null(x, "memory_step_s", p->resident_step_seconds);
+    const char *binds;
+    double step = paging_step(p, &binds);
+    num_or_null(x, "decode_step_s", step);
+    if (binds && step >= 0) cJSON_AddStringToObject(x, "binds", binds);
+    else cJSON_AddNullToObject(x, "binds");
+    cJSON *bs = cJSON_AddArrayToObject(x, "batches");
+    for (size_t i = 0; bs && i < sizeof paging_batches / sizeof paging_batches[0]; i++) {
+        double st = -1, tps = -1;
+        const char *bd;
+        paging_at_batch(m, p, paging_batches[i], &st, &tps, &bd);
+        cJSON *e = cJSON_CreateObject();
+        if (!e) break;
+        cJSON_AddNumberToObject(e, "batch", paging_batches[i]);
+        num_or_null(e, "decode_step_s", st > 0 ? st : -1);
+        num_or_null(e, "tokens_per_s", tps);
+        cJSON_AddItemToArray(bs, e);
+    }
+}
+
 mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan_target *t,
                               size_t n_targets, const mw_ceilings *ceilings, FILE *out, unsigned flags, mw_err *err)
 {
@@ -341,6 +465,8 @@ mw_status mw_plan_report_text(const mw_model *m, const mw_plan *p, const mw_plan
                 mw_size_format((uint64_t)p->decode_step_bytes, a, sizeof a), p->decode_step_flops / 1e9,
                 p->decode_step_flops / p->decode_step_bytes);
     on_this_machine_text(p, ceilings, out);
+    /* paging under a memory budget (issue #15) */
+    if (!p->opts.training && p->opts.mem_budget_bytes != MW_UNKNOWN) paging_text(m, p, out, bold, reset);
     for (size_t i = 0; i < n_targets; i++) {
         const mw_plan *q = &t[i].plan;
         if (t[i].offload) {
@@ -553,6 +679,7 @@ mw_status mw_plan_report_json(const mw_model *m, const mw_plan *p, const mw_plan
             cJSON_AddNullToObject(j, "on_this_machine");
         }
     }
+    paging_json(j, m, p); /* issue #15: only with --mem-budget */
     /* training: what is trained; LoRA / QLoRA's parts (null without) */
     if (o->training) cJSON_AddNumberToObject(j, "trainable_params", (double)p->trainable_params);
     else cJSON_AddNullToObject(j, "trainable_params");
