@@ -13,6 +13,7 @@
 #include "common/fileio.h" /* issue #15 */
 
 #include <errno.h>
+#include <fcntl.h> /* issue #15: posix_fadvise */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,6 +250,8 @@ static mw_status budget_tensor(loader *L, mw_weight *w, const mw_gguf_tensor *t,
                                 (unsigned long long)off);
         done += (uint64_t)r;
     }
+    /* the process holds its copy: the page cache need not hold another */
+    (void)posix_fadvise(L->fd, (off_t)off, (off_t)t->bytes, POSIX_FADV_DONTNEED);
     w->data = buf;
     return MW_OK;
 }
@@ -484,6 +487,9 @@ mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefe
     uint64_t size;
     st = mw_file_open_regular(path, &L.fd, &size, err);
     if (st != MW_OK) goto fail;
+    /* large preads need no readahead, which would land in the page cache
+     * after each range is dropped */
+    (void)posix_fadvise(L.fd, 0, 0, POSIX_FADV_RANDOM);
     m->path = mw_strdup(path, MW_MEM_OTHER);
     if (split.streamed_layers) L.srcs = mw_calloc(split.streamed_layers, sizeof *L.srcs, MW_MEM_OTHER);
     if (!m->path || (split.streamed_layers && !L.srcs)) {
@@ -510,6 +516,9 @@ mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefe
     m->rope_theta = m->hp.rope_theta > 0 ? (float)m->hp.rope_theta : 10000.0f;
     st = bind(&L, 0);
     if (st != MW_OK) goto fail;
+    /* what the page cache still holds of the file: dropped (a large folio
+     * straddling two tensors is never inside one tensor's range) */
+    (void)posix_fadvise(L.fd, 0, 0, POSIX_FADV_DONTNEED);
     /* nothing stays mapped: the tokenizer reads the file itself */
     mw_model_free(m->model);
     m->model = NULL;

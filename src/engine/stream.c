@@ -3,8 +3,9 @@
  * issue #15, docs/PAGING.md "Streaming in the engine").
  *
  * Reads: DIRECT opens a second descriptor with O_DIRECT and reads the
- * layer's span, aligned to 4096 bytes, in chunks of CHUNK into an aligned
- * staging buffer (MW_MEM_SCRATCH), copying each tensor out into the slot;
+ * layer's span, aligned to 4096 bytes, in chunks of CHUNK into aligned
+ * staging buffers (MW_MEM_SCRATCH), copying each tensor out into the slot,
+ * two halves of a large layer at once;
  * BUFFERED preads each tensor straight into the slot and drops the range
  * from the page cache (posix_fadvise POSIX_FADV_DONTNEED). Either way the
  * page cache does not keep the streamed layers.
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +37,9 @@ struct mw_stream {
     mw_stream_src *src;
     uint64_t (*place)[MW_STREAM_TENSORS]; /* each tensor's offset in a slot */
     uint8_t **slot;
-    uint8_t *stage_raw, *stage;      /* DIRECT: CHUNK, aligned         */
-    uint64_t fail_at, n_reads;       /* MEMWALL_FAIL_STREAM_READ       */
+    uint8_t *stage_raw, *stage, *stage2; /* DIRECT: 2 x CHUNK, aligned */
+    uint64_t fail_at;                /* MEMWALL_FAIL_STREAM_READ       */
+    _Atomic uint64_t n_reads;
     pthread_t th;
     int started;
     pthread_mutex_t mu;
@@ -68,7 +71,7 @@ const char *mw_stream_io_name(mw_stream_io io)
 /* One read (counted for the fault hook); -1 with errno. */
 static ssize_t one_read(mw_stream *s, int fd, void *buf, size_t len, uint64_t off)
 {
-    if (s->fail_at && ++s->n_reads == s->fail_at) {
+    if (s->fail_at && atomic_fetch_add(&s->n_reads, 1) + 1 == s->fail_at) {
         errno = EIO;
         return -1;
     }
@@ -103,24 +106,18 @@ static mw_status read_buffered(mw_stream *s, uint8_t *dst, uint64_t off, uint64_
     return MW_OK;
 }
 
-/* The layer's tensors through the O_DIRECT staging buffer: the span's
- * aligned superset in CHUNK reads, each tensor's part copied to its place. */
-static mw_status read_direct(mw_stream *s, const mw_stream_src *src, uint8_t *slot, const uint64_t *place,
-                             mw_err *err)
+/* [c0, c1) of the file (c0 aligned to 4096) through one O_DIRECT staging
+ * buffer in CHUNK reads, each tensor's part of it copied to its place. */
+static mw_status read_direct_range(mw_stream *s, const mw_stream_src *src, uint8_t *slot, const uint64_t *place,
+                                   uint64_t c0, uint64_t c1, uint8_t *stage, mw_err *err)
 {
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (int t = 0; t < MW_STREAM_TENSORS; t++) {
-        if (src->offset[t] < lo) lo = src->offset[t];
-        if (src->offset[t] + src->bytes[t] > hi) hi = src->offset[t] + src->bytes[t];
-    }
-    uint64_t a = lo & ~(uint64_t)(ALIGN_IO - 1);
-    for (uint64_t c = a; c < hi; c += CHUNK) {
-        uint64_t want_end = c + CHUNK < hi ? c + CHUNK : hi;
+    for (uint64_t c = c0; c < c1; c += CHUNK) {
+        uint64_t want_end = c + CHUNK < c1 ? c + CHUNK : c1;
         size_t want = (size_t)(((want_end - c) + ALIGN_IO - 1) & ~(uint64_t)(ALIGN_IO - 1));
         uint64_t need = want_end - c;          /* bytes this chunk must have */
         uint64_t got = 0;
         while (got < need) {
-            ssize_t r = one_read(s, s->dfd, s->stage + got, want - (size_t)got, c + got);
+            ssize_t r = one_read(s, s->dfd, stage + got, want - (size_t)got, c + got);
             if (r < 0)
                 return mw_err_errno(err, MW_ERR_IO, errno, "%s: reading %zu bytes at offset %llu while "
                                     "streaming (O_DIRECT)", s->path, want, (unsigned long long)(c + got));
@@ -132,10 +129,56 @@ static mw_status read_direct(mw_stream *s, const mw_stream_src *src, uint8_t *sl
         for (int t = 0; t < MW_STREAM_TENSORS; t++) {
             uint64_t ts = src->offset[t], te = ts + src->bytes[t];
             uint64_t x0 = ts > c ? ts : c, x1 = te < want_end ? te : want_end;
-            if (x0 < x1) memcpy(slot + place[t] + (x0 - ts), s->stage + (x0 - c), (size_t)(x1 - x0));
+            if (x0 < x1) memcpy(slot + place[t] + (x0 - ts), stage + (x0 - c), (size_t)(x1 - x0));
         }
     }
     return MW_OK;
+}
+
+typedef struct half_args {
+    mw_stream *s;
+    const mw_stream_src *src;
+    uint8_t *slot;
+    const uint64_t *place;
+    uint64_t c0, c1;
+    mw_status st;
+    mw_err err;
+} half_args;
+
+static void *direct_half(void *p)
+{
+    half_args *h = p;
+    h->st = read_direct_range(h->s, h->src, h->slot, h->place, h->c0, h->c1, h->s->stage2, &h->err);
+    return NULL;
+}
+
+/* The layer's span, its start aligned down to 4096: O_DIRECT serves one
+ * request at a time at about half the disk's bandwidth here (docs/PAGING.md),
+ * so a layer of more than two chunks is read as two halves at once, the
+ * second by a short-lived thread with its own staging buffer. */
+static mw_status read_direct(mw_stream *s, const mw_stream_src *src, uint8_t *slot, const uint64_t *place,
+                             mw_err *err)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int t = 0; t < MW_STREAM_TENSORS; t++) {
+        if (src->offset[t] < lo) lo = src->offset[t];
+        if (src->offset[t] + src->bytes[t] > hi) hi = src->offset[t] + src->bytes[t];
+    }
+    uint64_t a = lo & ~(uint64_t)(ALIGN_IO - 1);
+    if (hi - a <= 2 * CHUNK) return read_direct_range(s, src, slot, place, a, hi, s->stage, err);
+    uint64_t mid = a + (((hi - a) / 2 + ALIGN_IO - 1) & ~(uint64_t)(ALIGN_IO - 1));
+    half_args h = {s, src, slot, place, mid, hi, MW_OK, {0}};
+    pthread_t th;
+    int rc = pthread_create(&th, NULL, direct_half, &h);
+    if (rc != 0) { /* no second thread: one request at a time */
+        MW_FORWARD(read_direct_range(s, src, slot, place, a, mid, s->stage, err));
+        return read_direct_range(s, src, slot, place, mid, hi, s->stage2, err);
+    }
+    mw_status st = read_direct_range(s, src, slot, place, a, mid, s->stage, err);
+    pthread_join(th, NULL);
+    if (st != MW_OK) return st;
+    if (h.st != MW_OK && err) *err = h.err;
+    return h.st;
 }
 
 /* Between steps: the file still the one opened (inode, size, mtime). */
@@ -179,8 +222,25 @@ static void *reader(void *p)
         if (st == MW_OK && s->dfd >= 0) {
             st = read_direct(s, src, slot, s->place[li], &e);
         } else {
-            for (int t = 0; st == MW_OK && t < MW_STREAM_TENSORS; t++)
+            /* the next layer's range to the kernel's readahead now, so that
+             * the disk works on it while this one is copied out: two
+             * requests in flight instead of one */
+            const mw_stream_src *nx = &s->src[(li + 1) % s->n];
+            for (int t = 0; t < MW_STREAM_TENSORS; t++)
+                (void)posix_fadvise(s->fd, (off_t)nx->offset[t], (off_t)nx->bytes[t], POSIX_FADV_WILLNEED);
+            uint64_t lo = UINT64_MAX, hi = 0;
+            for (int t = 0; st == MW_OK && t < MW_STREAM_TENSORS; t++) {
                 st = read_buffered(s, slot + s->place[li][t], src->offset[t], src->bytes[t], &e);
+                if (src->offset[t] < lo) lo = src->offset[t];
+                if (src->offset[t] + src->bytes[t] > hi) hi = src->offset[t] + src->bytes[t];
+            }
+            /* the page cache keeps a large folio (2 MiB) that straddles a
+             * dropped range's end: drop the layer's span rounded out */
+            if (st == MW_OK) {
+                lo &= ~(uint64_t)((2u << 20) - 1);
+                hi = (hi + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
+                (void)posix_fadvise(s->fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
+            }
         }
         for (int t = 0; t < MW_STREAM_TENSORS; t++) bytes += src->bytes[t];
         double dt = now() - t0;
@@ -250,24 +310,26 @@ mw_status mw_stream_open(const char *path, uint32_t first, uint32_t n_layers, co
         st = mw_err_errno(err, MW_ERR_IO, errno, "%s: cannot open it for streaming", path);
         goto fail;
     }
-    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    /* no readahead past a range: it would land after the range is dropped */
+    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_RANDOM);
     s->stats.io = MW_STREAM_IO_BUFFERED;
     if (io != MW_STREAM_IO_BUFFERED) {
         s->dfd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
         if (s->dfd >= 0) {
-            s->stage_raw = mw_malloc(CHUNK + ALIGN_IO, MW_MEM_SCRATCH);
+            s->stage_raw = mw_malloc(2 * CHUNK + ALIGN_IO, MW_MEM_SCRATCH);
             if (!s->stage_raw) {
                 st = mw_err_set(err, MW_ERR_NOMEM, "out of memory for the O_DIRECT staging buffer");
                 goto fail;
             }
             s->stage = (uint8_t *)(((uintptr_t)s->stage_raw + ALIGN_IO - 1) & ~(uintptr_t)(ALIGN_IO - 1));
+            s->stage2 = s->stage + CHUNK;
             /* a file system may take the open and refuse the read (EINVAL) */
             ssize_t r = pread(s->dfd, s->stage, ALIGN_IO, 0);
             if (r < 0) {
                 close(s->dfd);
                 s->dfd = -1;
                 mw_free(s->stage_raw);
-                s->stage_raw = s->stage = NULL;
+                s->stage_raw = s->stage = s->stage2 = NULL;
             }
         }
         if (s->dfd >= 0) s->stats.io = MW_STREAM_IO_DIRECT;
