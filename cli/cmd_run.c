@@ -32,6 +32,10 @@ const struct option mw_cmd_run_options[] = {
     {"help", no_argument, NULL, 'h'},
     /* output formats and exports (issue #13, cli.h) */
     MW_CLI_OUTPUT_OPTIONS,
+    /* paging under a memory budget (issue #15, docs/PAGING.md) */
+    {"mem-budget", required_argument, NULL, 'G'},
+    {"prefetch", required_argument, NULL, 'P'},
+    {"stream-io", required_argument, NULL, 'I'},
     {NULL, 0, NULL, 0},
 };
 
@@ -255,6 +259,21 @@ int mw_cmd_run(int argc, char **argv)
         case MW_CLI_OPT_EXPORT_MARKDOWN:
             if (mw_cli_outputs_option("run", &outs, c, optarg) < 0) return MW_EXIT_USAGE;
             break;
+        /* paging under a memory budget (issue #15) */
+        case 'G':
+            if (!mw_cli_parse_size("run", "--mem-budget", optarg, 1, UINT64_MAX - 1, &o.mem_budget_bytes))
+                return MW_EXIT_USAGE;
+            break;
+        case 'P': if (!U32("--prefetch", 1, 64, &o.prefetch_layers)) return MW_EXIT_USAGE; break;
+        case 'I':
+            if (!strcmp(optarg, "auto")) o.stream_io = MW_STREAM_IO_AUTO;
+            else if (!strcmp(optarg, "buffered")) o.stream_io = MW_STREAM_IO_BUFFERED;
+            else if (!strcmp(optarg, "direct")) o.stream_io = MW_STREAM_IO_DIRECT;
+            else {
+                mw_cli_error("run", "--stream-io must be auto, buffered or direct, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
+            break;
         case ':': mw_cli_error("run", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("run", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
@@ -283,6 +302,12 @@ int mw_cmd_run(int argc, char **argv)
     if ((code = take_text(text, text_file, &o, &text_owned)) != MW_EXIT_OK) goto out;
     if (ignore_eos && !o.text) {
         mw_cli_error("run", "--ignore-eos goes with --text or --text-file");
+        code = MW_EXIT_USAGE;
+        goto out;
+    }
+    /* issue #15: --prefetch and --stream-io go with --mem-budget */
+    if (o.mem_budget_bytes == MW_UNKNOWN && (o.prefetch_layers || o.stream_io != MW_STREAM_IO_AUTO)) {
+        mw_cli_error("run", "--prefetch and --stream-io go with --mem-budget SIZE");
         code = MW_EXIT_USAGE;
         goto out;
     }

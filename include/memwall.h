@@ -947,9 +947,9 @@ typedef struct mw_budget_split {
                                         a prefill step of up to ubatch
                                         tokens a sequence)                  */
     uint64_t min_budget_bytes;       /* the smallest budget that works:
-                                        always + one buffer of the largest
-                                        layer x min(slots for the asked
-                                        prefetch, n_layers)                  */
+                                        always + the largest layer x
+                                        min(prefetch + 1, n_layers), or the
+                                        whole model when that is smaller    */
 } mw_budget_split;
 
 /*! mw_plan_budget_split() : the split of m's weights (stored types, or

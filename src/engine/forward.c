@@ -21,6 +21,7 @@
  * predict the peak), first-fit, 64-byte aligned.
  */
 #include "engine/llama.h"
+#include "engine/stream.h" /* issue #15, paging */
 #include "engine/kernels.h"
 #include "engine/sparse.h" /* issue #14, sparse */
 #include "common/error.h"
@@ -420,6 +421,16 @@ static mw_status forward_layers(mw_forward *f, int64_t n, const int32_t *tokens,
                  hp->n_vocab - 1);
     for (uint32_t li = 0; li < hp->n_layers; li++) {
         const mw_llama_layer *l = &m->layers[li];
+        /* issue #15, paging: a streamed layer's weights from the reader */
+        mw_llama_layer streamed;
+        if (m->stream && li >= m->split.resident_layers) {
+            const void *p[MW_STREAM_TENSORS];
+            MW_FORWARD(mw_stream_acquire(m->stream, li, p, err));
+            streamed = *l;
+            mw_weight *ws = &streamed.attn_norm;
+            for (int t = 0; t < MW_STREAM_TENSORS; t++) ws[t].data = p[t];
+            l = &streamed;
+        }
         a.layer = li;
         a.op = OP_NORM; a.a = x; a.b = BUF(B_XN); a.w = &l->attn_norm;
         run_rows(f, &a);
@@ -444,6 +455,7 @@ static mw_status forward_layers(mw_forward *f, int64_t n, const int32_t *tokens,
         matmul(f, &l->w_down, BUF(B_G), BUF(B_DN), n);
         a.op = OP_ADD; a.a = x; a.b = BUF(B_DN);
         run_rows(f, &a);
+        if (l == &streamed) mw_stream_release(m->stream, li); /* issue #15 */
     }
 #undef BUF
     return MW_OK;

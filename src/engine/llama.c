@@ -6,11 +6,14 @@
 #include "engine/llama.h"
 #include "engine/kernels.h"
 #include "engine/sparse.h" /* issue #14, sparse */
+#include "engine/stream.h" /* issue #15, paging */
 #include "format/gguf.h"
 #include "format/model.h"
 #include "common/error.h"
+#include "common/fileio.h" /* issue #15 */
 
 #include <errno.h>
+#include <fcntl.h> /* issue #15: posix_fadvise */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +89,11 @@ typedef struct loader {
     mw_pool *pool;
     uint32_t next_tensor;            /* demo: the tensor counter */
     mw_err *err;
+    /* issue #15, paging: resident tensors pread from fd; the layers from
+     * resident_layers on recorded in srcs for the stream */
+    int budget, fd;
+    uint32_t resident_layers;
+    mw_stream_src *srcs;
 } loader;
 
 static mw_status keep(loader *L, void *buf)
@@ -208,6 +216,46 @@ static mw_status sparse_tensor(loader *L, const mw_gguf_tensor *t, const char *n
     return MW_OK;
 }
 
+/* issue #15, paging: a tensor under a memory budget. A streamed layer's
+ * (blk.<i>. with i >= resident_layers) is recorded for the stream, its
+ * data left NULL; any other is read with pread into its own buffer. */
+static mw_status budget_tensor(loader *L, mw_weight *w, const mw_gguf_tensor *t, const char *name)
+{
+    MW_RETURN_IF(w->keep, L->err, MW_ERR_UNSUPPORTED,
+                 "%s: tensor %s has a sparse type: --mem-budget streams dense and quantized weights "
+                 "only (run it without --mem-budget)", L->path, name);
+    uint64_t off = mw_gguf_data_offset(L->g) + t->offset;
+    unsigned li;
+    if (sscanf(name, "blk.%u.", &li) == 1 && li >= L->resident_layers && li < L->m->hp.n_layers) {
+        int ti = (int)(w - &L->m->layers[li].attn_norm);
+        MW_RETURN_IF(ti < 0 || ti >= MW_STREAM_TENSORS, L->err, MW_ERR_INTERNAL, "tensor %s out of its layer",
+                     name);
+        mw_stream_src *src = &L->srcs[li - L->resident_layers];
+        src->offset[ti] = off;
+        src->bytes[ti] = t->bytes;
+        src->f32[ti] = t->dtype == MW_DTYPE_F32;
+        w->data = NULL;
+        return MW_OK;
+    }
+    void *buf = mw_malloc(t->bytes ? t->bytes : 1, MW_MEM_WEIGHTS);
+    MW_RETURN_IF(!buf, L->err, MW_ERR_NOMEM, "out of memory reading %s (%llu bytes)", name,
+                 (unsigned long long)t->bytes);
+    MW_FORWARD(keep(L, buf));
+    for (uint64_t done = 0; done < t->bytes;) {
+        ssize_t r = pread(L->fd, (uint8_t *)buf + done, t->bytes - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            return mw_err_errno(L->err, MW_ERR_IO, r < 0 ? errno : EIO, "%s: reading tensor %s (%llu bytes at "
+                                "offset %llu)", L->path, name, (unsigned long long)t->bytes,
+                                (unsigned long long)off);
+        done += (uint64_t)r;
+    }
+    /* the process holds its copy: the page cache need not hold another */
+    (void)posix_fadvise(L->fd, (off_t)off, (off_t)t->bytes, POSIX_FADV_DONTNEED);
+    w->data = buf;
+    return MW_OK;
+}
+
 /* A GGUF tensor, checked: present, shape [rows, cols] (GGUF dims [cols, rows]),
  * a type the engine multiplies by (norms: F32). */
 static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t rows, int64_t cols,
@@ -247,6 +295,7 @@ static mw_status file_tensor(loader *L, mw_weight *w, const char *name, int64_t 
     w->cols = cols;
     L->m->weights_bytes += t->bytes;
     L->m->n_params += (uint64_t)(rows * cols);
+    if (L->budget) return budget_tensor(L, w, t, name); /* issue #15, paging */
     if (L->no_mmap) {
         void *buf = mw_malloc(t->bytes, MW_MEM_WEIGHTS);
         MW_RETURN_IF(!buf, L->err, MW_ERR_NOMEM, "out of memory reading %s (%llu bytes)", name,
@@ -329,7 +378,7 @@ static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlo
     char builtin[4096];
     mw_llama *m = mw_calloc(1, sizeof *m, MW_MEM_OTHER);
     MW_RETURN_IF(!m, err, MW_ERR_NOMEM, "out of memory loading %s", path);
-    loader L = {m, path, NULL, no_mmap, mlock, pool, 0, err};
+    loader L = {m, path, NULL, no_mmap, mlock, pool, 0, err, 0, -1, 0, NULL};
     mw_status st;
     int demo = path == NULL;
     if (demo) {
@@ -401,8 +450,91 @@ void mw_llama_free(mw_llama *m)
     if (!m) return;
     for (uint32_t i = 0; i < m->n_owned; i++) mw_free(m->owned[i]);
     mw_free(m->owned);
+    mw_stream_close(m->stream); /* issue #15: joins the reader */
     mw_free(m->layers);
     mw_model_free(m->model);
     mw_free(m->path);
     mw_free(m);
+}
+
+/* ---- issue #15, paging under a memory budget (docs/PAGING.md) ------------ */
+
+mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefetch, mw_stream_io io,
+                               mw_pool *pool, mw_llama **out, mw_err *err)
+{
+    *out = NULL;
+    MW_RETURN_IF(strcmp(path, MW_DEMO_MODEL) == 0, err, MW_ERR_UNSUPPORTED,
+                 "--mem-budget streams weights from a GGUF file; the demo model has none (write it with "
+                 "`memwall demo --write FILE.gguf`, or give a GGUF file)");
+    char builtin[4096];
+    MW_FORWARD(mw_model_path_resolve(path, builtin, sizeof builtin, &path, err));
+    /* the split, as the planner counts it */
+    mw_model *pm = NULL;
+    MW_FORWARD(mw_model_open(path, &pm, err));
+    mw_plan_opts po;
+    mw_plan_opts_init(&po);
+    po.mem_budget_bytes = budget;
+    po.prefetch_layers = prefetch;
+    mw_budget_split split;
+    mw_status st = mw_plan_budget_split(pm, &po, &split, err);
+    mw_model_free(pm);
+    MW_FORWARD(st);
+
+    mw_llama *m = mw_calloc(1, sizeof *m, MW_MEM_OTHER);
+    MW_RETURN_IF(!m, err, MW_ERR_NOMEM, "out of memory loading %s", path);
+    m->split = split;
+    loader L = {m, path, NULL, 1, 0, pool, 0, err, 1, -1, split.resident_layers, NULL};
+    uint64_t size;
+    st = mw_file_open_regular(path, &L.fd, &size, err);
+    if (st != MW_OK) goto fail;
+    /* large preads need no readahead, which would land in the page cache
+     * after each range is dropped */
+    (void)posix_fadvise(L.fd, 0, 0, POSIX_FADV_RANDOM);
+    m->path = mw_strdup(path, MW_MEM_OTHER);
+    if (split.streamed_layers) L.srcs = mw_calloc(split.streamed_layers, sizeof *L.srcs, MW_MEM_OTHER);
+    if (!m->path || (split.streamed_layers && !L.srcs)) {
+        st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
+        goto fail;
+    }
+    mw_gguf *g = NULL;
+    st = mw_gguf_open(path, &g, err);
+    if (st != MW_OK) goto fail;
+    L.g = g;
+    st = mw_gguf_to_model(g, path, &m->model, err); /* takes g */
+    if (st != MW_OK) goto fail;
+    m->hp = m->model->hp;
+    uint64_t rot;
+    m->n_rot = mw_gguf_get_u64(g, "llama.rope.dimension_count", &rot) ? (uint32_t)rot : m->hp.head_dim;
+    if (m->n_rot > m->hp.head_dim || m->n_rot % 2) {
+        st = mw_err_set(err, MW_ERR_INVALID, "%s: llama.rope.dimension_count %u does not fit the "
+                        "head dimension %u", path, m->n_rot, m->hp.head_dim);
+        goto fail;
+    }
+    st = check_hparams(&L, &m->hp);
+    if (st != MW_OK) goto fail;
+    m->eps = m->hp.norm_eps > 0 ? (float)m->hp.norm_eps : 1e-5f;
+    m->rope_theta = m->hp.rope_theta > 0 ? (float)m->hp.rope_theta : 10000.0f;
+    st = bind(&L, 0);
+    if (st != MW_OK) goto fail;
+    /* what the page cache still holds of the file: dropped (a large folio
+     * straddling two tensors is never inside one tensor's range) */
+    (void)posix_fadvise(L.fd, 0, 0, POSIX_FADV_DONTNEED);
+    /* nothing stays mapped: the tokenizer reads the file itself */
+    mw_model_free(m->model);
+    m->model = NULL;
+    m->mapped = 0;
+    if (split.streamed_layers) {
+        st = mw_stream_open(path, split.resident_layers, split.streamed_layers, L.srcs, split.slots,
+                            split.slot_bytes, io, &m->stream, err);
+        if (st != MW_OK) goto fail;
+    }
+    mw_free(L.srcs);
+    close(L.fd);
+    *out = m;
+    return MW_OK;
+fail:
+    mw_free(L.srcs);
+    if (L.fd >= 0) close(L.fd);
+    mw_llama_free(m);
+    return st;
 }

@@ -49,6 +49,11 @@ typedef struct mw_llama {
                                         resolved); NULL for the demo   */
     void **owned;                    /* allocated tensors (no_mmap, demo) */
     uint32_t n_owned;
+    /* issue #15, paging under a memory budget (mw_llama_load_budget): the
+     * layers from split.resident_layers on have data NULL; the forward pass
+     * gets them from stream (engine/stream.h) */
+    struct mw_stream *stream;        /* NULL: every layer resident     */
+    mw_budget_split split;
 } mw_llama;
 
 /*! mw_llama_load() : path is a GGUF file or MW_DEMO_MODEL. Checks the
@@ -57,6 +62,13 @@ typedef struct mw_llama {
 mw_status mw_llama_load(const char *path, int no_mmap, int mlock, mw_pool *pool,
                         mw_llama **out, mw_err *err);
 void mw_llama_free(mw_llama *m);
+
+/*! mw_llama_load_budget() : issue #15, a GGUF file under a memory budget
+ *  (docs/PAGING.md): the split of mw_plan_budget_split; the resident
+ *  tensors read (pread) into MW_MEM_WEIGHTS buffers, nothing mapped; the
+ *  other layers streamed by a reader running prefetch layers ahead (0: 2). */
+mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefetch, mw_stream_io io,
+                               mw_pool *pool, mw_llama **out, mw_err *err);
 
 /* The demo model with its matrices in type dtype (F32, F16, BF16, Q8_0,
  * Q4_0); mw_llama_load(MW_DEMO_MODEL) is this with F16. */

@@ -10,6 +10,7 @@
  */
 #include "engine/llama.h"
 #include "engine/threadpool.h"
+#include "engine/stream.h" /* issue #15, paging */
 #include "format/model.h"
 #include "format/tokenizer.h"
 #include "common/error.h"
@@ -119,7 +120,14 @@ static void state_free(run_state *S)
 static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch, uint32_t prompt,
                          uint32_t ctx, mw_plan *out, mw_err *err)
 {
-    mw_model *pm = mw_model_from_hparams(MW_SOURCE_GGUF, "engine", &m->hp, m->n_params, m->weights_bytes);
+    mw_model *pm = NULL;
+    if (o->mem_budget_bytes != MW_UNKNOWN && m->path) {
+        /* issue #15: the budget split needs the file's tensors, as the
+         * engine's own split used them */
+        MW_FORWARD(mw_model_open(m->path, &pm, err));
+    } else {
+        pm = mw_model_from_hparams(MW_SOURCE_GGUF, "engine", &m->hp, m->n_params, m->weights_bytes);
+    }
     MW_RETURN_IF(!pm, err, MW_ERR_NOMEM, "out of memory planning");
     mw_plan_opts po;
     mw_plan_opts_init(&po);
@@ -129,6 +137,8 @@ static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch
     po.gen = ctx - prompt;
     po.ubatch = o->ubatch;
     po.kv_dtype = o->kv_dtype;
+    po.mem_budget_bytes = o->mem_budget_bytes; /* issue #15, paging */
+    po.prefetch_layers = o->prefetch_layers;
     mw_status st = mw_plan_compute(pm, &po, out, err);
     mw_model_free(pm);
     return st;
@@ -218,6 +228,11 @@ static mw_status workload_shape(run_state *S, const mw_run_opts *o, mw_err *err)
 static mw_status check_fit(const mw_plan *p, const mw_run_opts *o, mw_err *err)
 {
     if (o->mem_available_bytes == MW_UNKNOWN || p->total_bytes <= o->mem_available_bytes) return MW_OK;
+    if (o->mem_budget_bytes != MW_UNKNOWN && p->total_bytes - p->bytes[MW_COMP_WEIGHTS] +
+                                                     (o->mem_budget_bytes < p->bytes[MW_COMP_WEIGHTS]
+                                                          ? o->mem_budget_bytes : p->bytes[MW_COMP_WEIGHTS]) <=
+                                                 o->mem_available_bytes)
+        return MW_OK; /* issue #15, paging: the weights take at most the budget */
     char need[32], w[32], kv[32], act[32], avail[32];
     return mw_err_set(err, MW_ERR_NOMEM,
                       "the plan of this run needs %s (weights %s, KV cache %s, activations %s), %s available: "
@@ -428,6 +443,22 @@ static void measure_held(const run_state *S, const mw_mem_stats *base, mw_run_re
     r->measured[MW_COMP_SCRATCH] = held.current_bytes[MW_MEM_SCRATCH] - base->current_bytes[MW_MEM_SCRATCH];
 }
 
+/* issue #15, paging: the split and the stream's figures. */
+static void paging_result(const run_state *S, mw_run_result *r)
+{
+    r->split = S->m->split;
+    r->paging = S->m->split.streamed_layers > 0;
+    r->stream_decode_bytes_per_step = S->m->split.streamed_bytes_per_step;
+    if (S->m->stream) {
+        mw_stream_stats ss;
+        mw_stream_get_stats(S->m->stream, &ss);
+        r->stream_io = ss.io;
+        r->stream_bytes_read = ss.bytes_read;
+        r->stream_read_seconds = ss.read_seconds;
+        r->stream_wait_seconds = ss.wait_seconds;
+    }
+}
+
 mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out, mw_err *err)
 {
     *out = NULL;
@@ -442,7 +473,14 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     if (st == MW_OK) st = mw_pool_init(&S.pool, (int)o.threads, err);
 
     double t0 = now();
-    if (st == MW_OK) st = mw_llama_load(model, o.no_mmap, o.mlock, S.pool, &S.m, err);
+    /* issue #15, paging: under a memory budget (docs/PAGING.md) */
+    int paging = o.mem_budget_bytes != MW_UNKNOWN;
+    if (st == MW_OK && paging && (o.no_mmap || o.mlock))
+        st = mw_err_set(err, MW_ERR_INVALID, "--mem-budget reads the resident weights itself and streams "
+                        "the rest: drop --no-mmap and --mlock");
+    if (st == MW_OK && paging)
+        st = mw_llama_load_budget(model, o.mem_budget_bytes, o.prefetch_layers, o.stream_io, S.pool, &S.m, err);
+    else if (st == MW_OK) st = mw_llama_load(model, o.no_mmap, o.mlock, S.pool, &S.m, err);
     double t_load = now() - t0;
     /* the plan of the workload, checked before anything of its size */
     if (st == MW_OK) st = tokenize_prompt(&S, &o, err);
@@ -463,6 +501,7 @@ mw_status mw_run(const char *model, const mw_run_opts *opts, mw_run_result **out
     if (st != MW_OK) goto done;
 
     measure_held(&S, &base, r);
+    if (paging) paging_result(&S, r);
     snprintf(r->model, sizeof r->model, "%s", model);
     r->batch = S.batch;
     r->n_vocab = S.m->hp.n_vocab;

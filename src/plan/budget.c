@@ -30,8 +30,7 @@ mw_status mw_plan_budget_split(const mw_model *m, const mw_plan_opts *o, mw_budg
 {
     memset(out, 0, sizeof *out);
     MW_RETURN_IF(!m || !o, err, MW_ERR_INVALID, "mw_plan_budget_split: no model or options");
-    MW_RETURN_IF(o->mem_budget_bytes == MW_UNKNOWN, err, MW_ERR_INVALID,
-                 "a budget split needs a budget: give --mem-budget SIZE");
+    /* no budget (MW_UNKNOWN, the largest u64): everything fits, resident */
     MW_RETURN_IF(m->n_tensors == 0, err, MW_ERR_INVALID,
                  "%s lists no tensors to split between memory and the file; give a GGUF file, a "
                  "config.json or a preset",
@@ -95,7 +94,10 @@ mw_status mw_plan_budget_split(const mw_model *m, const mw_plan_opts *o, mw_budg
         if (need <= o->mem_budget_bytes) best = k, found = 1;
         if (k < L) sum += layer[k];
     }
-    if (o->mem_budget_bytes < out->min_budget_bytes) found = 0; /* the documented floor */
+    /* the floor: every layer streamed through the asked buffers, unless the
+     * whole model is smaller (then everything resident, no buffers) */
+    if (sum < out->min_budget_bytes - always) out->min_budget_bytes = always + sum;
+    if (o->mem_budget_bytes < out->min_budget_bytes) found = 0;
     uint32_t k = found ? best : 0;
     out->resident_layers = k;
     out->streamed_layers = L - k;

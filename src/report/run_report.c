@@ -55,6 +55,29 @@ static void ceilings_text(const mw_run_result *r, const mw_ceilings *c, FILE *ou
             c->measured, c->noisy ? "; its figures were noisy" : "");
 }
 
+/* issue #15, paging under a memory budget (docs/PAGING.md): with a
+ * budget, what was streamed and how fast. */
+static void paging_text(const mw_run_result *r, FILE *out)
+{
+    const mw_budget_split *sp = &r->split;
+    if (!sp->n_layers) return;
+    char a[32], b[32];
+    if (!r->paging) {
+        fprintf(out, "  paging: none, all %u layers fit the budget %s (resident weights %s)\n", sp->n_layers,
+                mw_size_format(sp->budget_bytes, a, sizeof a), mw_size_format(sp->resident_bytes, b, sizeof b));
+        return;
+    }
+    double gbs = r->stream_read_seconds > 0 ? (double)r->stream_bytes_read / r->stream_read_seconds / 1e9 : 0;
+    fprintf(out, "  paging: %u of %u layers streamed, %.1f MiB per step, read at %.2f GB/s (%s); ",
+            sp->streamed_layers, sp->n_layers, (double)sp->streamed_bytes_per_step / 1048576.0, gbs,
+            r->stream_io == MW_STREAM_IO_DIRECT ? "O_DIRECT" : "buffered, dropped from the page cache");
+    fprintf(out, "resident weights %s of budget %s\n", mw_size_format(sp->resident_bytes, a, sizeof a),
+            mw_size_format(sp->budget_bytes, b, sizeof b));
+    fprintf(out, "  paging: %u buffers of %.1f MiB, %.1f MiB read in %.3f s, forward pass waited %.3f s\n",
+            sp->slots, (double)sp->slot_bytes / 1048576.0, (double)r->stream_bytes_read / 1048576.0,
+            r->stream_read_seconds, r->stream_wait_seconds);
+}
+
 mw_status mw_run_report_text(const mw_run_result *r, const mw_ceilings *ceilings, FILE *out, unsigned flags,
                              mw_err *err)
 {
@@ -81,6 +104,7 @@ mw_status mw_run_report_text(const mw_run_result *r, const mw_ceilings *ceilings
     fprintf(out, "  %-18s %12s %12s  (the plan's runtime overhead: %s to %s)\n", "", "", "",
             mw_size_format(r->predicted.bytes[MW_COMP_OVERHEAD], a, sizeof a),
             mw_size_format(r->predicted.overhead_high_bytes, c, sizeof c));
+    paging_text(r, out); /* issue #15 */
     return mw_report_end(out, "run report", err);
 }
 
@@ -173,6 +197,31 @@ mw_status mw_run_report_json(const mw_run_result *r, const mw_ceilings *c, FILE 
                 cJSON_AddItemToArray(arr, cJSON_CreateString(fixed ? fixed : ""));
                 mw_free(fixed);
             }
+        }
+    }
+    if (r->split.n_layers) { /* issue #15, paging (docs/JSON.md) */
+        const mw_budget_split *sp = &r->split;
+        cJSON *pg = cJSON_AddObjectToObject(j, "paging");
+        if (pg) {
+            cJSON_AddNumberToObject(pg, "budget_bytes", (double)sp->budget_bytes);
+            cJSON_AddNumberToObject(pg, "always_bytes", (double)sp->always_bytes);
+            cJSON_AddNumberToObject(pg, "n_layers", sp->n_layers);
+            cJSON_AddNumberToObject(pg, "resident_layers", sp->resident_layers);
+            cJSON_AddNumberToObject(pg, "streamed_layers", sp->streamed_layers);
+            cJSON_AddNumberToObject(pg, "slots", sp->slots);
+            cJSON_AddNumberToObject(pg, "slot_bytes", (double)sp->slot_bytes);
+            cJSON_AddNumberToObject(pg, "resident_bytes", (double)sp->resident_bytes);
+            cJSON_AddNumberToObject(pg, "min_budget_bytes", (double)sp->min_budget_bytes);
+            cJSON_AddNumberToObject(pg, "streamed_bytes_per_step", (double)sp->streamed_bytes_per_step);
+            if (r->paging) cJSON_AddStringToObject(pg, "stream_io", mw_stream_io_name(r->stream_io));
+            else cJSON_AddNullToObject(pg, "stream_io");
+            cJSON_AddNumberToObject(pg, "stream_bytes_read", (double)r->stream_bytes_read);
+            cJSON_AddNumberToObject(pg, "stream_read_seconds", r->stream_read_seconds);
+            cJSON_AddNumberToObject(pg, "stream_wait_seconds", r->stream_wait_seconds);
+            if (r->stream_read_seconds > 0)
+                cJSON_AddNumberToObject(pg, "stream_bytes_per_second",
+                                        (double)r->stream_bytes_read / r->stream_read_seconds);
+            else cJSON_AddNullToObject(pg, "stream_bytes_per_second");
         }
     }
     return mw_json_write(j, out, 1, "JSON report", mark, err);

@@ -51,13 +51,13 @@ if grep -q "unknown option '--mem-budget'" "$T/run.err"; then
 fi
 need_memory_cgroup
 
-sweep_json "$TINY" --budgets 50%,100% --prompt 8 -n 4 --prefetch 1 --jsonl "$T/points.jsonl"
+sweep_json "$TINY" --budgets 85%,100% --prompt 8 -n 4 --prefetch 1 --jsonl "$T/points.jsonl"
 cp "$T/sweep.json" "$T/first.json"
 expect_json "$T/sweep.json" axis budget
 W=$(json_get "$T/sweep.json" weights_bytes)
 expect_num "weights_bytes" "$W" ">" 1000000
 expect_json "$T/sweep.json" '.points | length' 2
-expect_json "$T/sweep.json" '.points[0].budget_bytes' $(((W + 1) / 2))
+expect_json "$T/sweep.json" '.points[0].budget_bytes' $(((W * 85 + 99) / 100))
 expect_json "$T/sweep.json" '.points[1].budget_bytes' "$W"
 for i in 0 1; do
     expect_json "$T/sweep.json" ".points[$i].status" ok
@@ -67,8 +67,8 @@ for i in 0 1; do
     expect_num "point $i's cap above its budget and the margin" "$cap" ">=" $((b + (32 << 20)))
     expect_num "point $i's cgroup peak under its cap" "$peak" "<=" "$cap"
 done
-expect_num "layers streamed at half the weights" "$(json_get "$T/sweep.json" '.points[0].streamed_layers')" ">=" 1
-expect_num "bytes streamed a step at half the weights" \
+expect_num "layers streamed at 85% of the weights" "$(json_get "$T/sweep.json" '.points[0].streamed_layers')" ">=" 1
+expect_num "bytes streamed a step at 85% of the weights" \
     "$(json_get "$T/sweep.json" '.points[0].stream_bytes_per_step')" ">" 0
 expect_json "$T/sweep.json" '.points[1].streamed_layers' 0
 expect_json "$T/sweep.json" '.points[0].verdict' paging
@@ -76,17 +76,17 @@ expect_json "$T/sweep.json" '.points[1].verdict' fits
 expect_json "$T/sweep.json" verdict paging
 expect_contains "$T/sweep.json" "per step"
 expect_contains "$T/sweep.json" "the budget stops mattering there"
-ok "the budget sweep streams at half the weights and not at all of them, each point under its cap"
+ok "the budget sweep streams at 85% of the weights and not at all of them, each point under its cap"
 
 # the JSON Lines file, and --resume from it: nothing runs again
 [ "$(grep -c '"budget_bytes"' "$T/points.jsonl")" = 2 ] || { show jsonl "$T/points.jsonl"; fail "2 budget points in the JSON Lines file"; }
-sweep_json "$TINY" --budgets 50%,100% --prompt 8 -n 4 --prefetch 1 --jsonl "$T/points.jsonl" --resume
+sweep_json "$TINY" --budgets 85%,100% --prompt 8 -n 4 --prefetch 1 --jsonl "$T/points.jsonl" --resume
 expect_json "$T/sweep.json" resumed_points 2
 expect_json "$T/sweep.json" '.points[0].stream_bytes_per_step' "$(json_get "$T/first.json" '.points[0].stream_bytes_per_step')"
 ok "--resume takes the budget points back"
 
 # the table
-expect_exit 0 "$MW" sweep -q "$TINY" --budgets 50%,100% --prompt 8 -n 4
+expect_exit 0 "$MW" sweep -q "$TINY" --budgets 85%,100% --prompt 8 -n 4
 expect_contains "$T/stdout" "per step"
 expect_contains "$T/stdout" "verdict: paging — streams"
 ok "the table"
