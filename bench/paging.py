@@ -105,14 +105,14 @@ def main():
     # scratch and overhead at the largest batch, plus 64 MiB
     plans = {}
     for b in batches:
-        pl, rc, err = run_json([mw, "plan", a.model, "-b", str(b), "-p", str(a.p), "-n", str(a.n),
+        pl, rc, err = run_json([mw, "plan", a.model, "-b", str(b), "--prompt", str(a.p), "--gen", str(a.n),
                                 "--json"], env)
         if not pl:
             sys.exit(f"paging.py: memwall plan failed: {err}")
         plans[b] = pl
     weights = plans[batches[0]]["weights_bytes"]
     budget = int(weights * a.budget)
-    nonweights = max(pl["total_high_bytes"] - pl["weights_bytes"] for pl in plans.values())
+    nonweights = max(pl["total_bytes"] - pl["weights_bytes"] for pl in plans.values())
     cap = budget + nonweights + (64 << 20)
     print(f"model {a.model}: weights {weights / 1e9:.2f} GB; budget {budget / 1e9:.2f} GB "
           f"({a.budget:.0%}); cap {cap / 1e9:.2f} GB (budget + KV, activations, overhead at batch "
