@@ -361,11 +361,15 @@ int mw_cmd_plan(int argc, char **argv)
     o.mem_bytes = MW_UNKNOWN;
     mw_plan base;
     /* paging (issue #15): the step's memory reads at this machine's DRAM
-     * bandwidth (--host-bw, else its profile); the stream at --stream-bw */
+     * bandwidth (--host-bw, else its profile); the stream at --stream-bw,
+     * else the profile's disk_cold tier (kept when `memwall roofline`
+     * measured the tiers) */
     if (o.mem_budget_bytes != MW_UNKNOWN && !o.training) {
         mw_ceilings pc;
-        o.host_bytes_per_second = host_bw ? (double)host_bw_bytes
-                                  : mw_cli_ceilings(0, 0, NULL, 1, &pc) ? pc.dram_read_bytes_per_second : 0;
+        const int have = mw_cli_ceilings(0, 0, NULL, 1, &pc);
+        o.host_bytes_per_second = host_bw ? (double)host_bw_bytes : have ? pc.dram_read_bytes_per_second : 0;
+        if (o.stream_bytes_per_second <= 0 && have && pc.disk_read_bytes_per_second > 0)
+            o.stream_bytes_per_second = pc.disk_read_bytes_per_second;
     }
     if (mw_plan_compute(m, &o, &base, &err) != MW_OK) {
         mw_cli_error(NULL, "%s", err.msg);

@@ -371,6 +371,35 @@ static mw_status check_hparams(const loader *L, const mw_hparams *hp)
     return MW_OK;
 }
 
+/* The GGUF file's header: its model (m->model, which keeps the file's
+ * mapping), hyperparameters and rope dimensions. */
+static mw_status read_header(loader *L, const char *path)
+{
+    mw_llama *m = L->m;
+    mw_gguf *g = NULL;
+    MW_FORWARD(mw_gguf_open(path, &g, L->err));
+    L->g = g;
+    MW_FORWARD(mw_gguf_to_model(g, path, &m->model, L->err)); /* takes g */
+    m->hp = m->model->hp;
+    uint64_t rot;
+    m->n_rot = mw_gguf_get_u64(g, "llama.rope.dimension_count", &rot) ? (uint32_t)rot : m->hp.head_dim;
+    MW_RETURN_IF(m->n_rot > m->hp.head_dim || m->n_rot % 2, L->err, MW_ERR_INVALID,
+                 "%s: llama.rope.dimension_count %u does not fit the head dimension %u", path,
+                 m->n_rot, m->hp.head_dim);
+    return MW_OK;
+}
+
+/* check_hparams, then the norms' epsilon and rope's base (defaults when
+ * the file has none) */
+static mw_status check_and_set_hparams(loader *L)
+{
+    mw_llama *m = L->m;
+    MW_FORWARD(check_hparams(L, &m->hp));
+    m->eps = m->hp.norm_eps > 0 ? (float)m->hp.norm_eps : 1e-5f;
+    m->rope_theta = m->hp.rope_theta > 0 ? (float)m->hp.rope_theta : 10000.0f;
+    return MW_OK;
+}
+
 static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlock, mw_pool *pool,
                       mw_llama **out, mw_err *err)
 {
@@ -400,26 +429,12 @@ static mw_status load(const char *path, mw_dtype demo_type, int no_mmap, int mlo
             st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
             goto fail;
         }
-        mw_gguf *g = NULL;
-        st = mw_gguf_open(path, &g, err);
+        st = read_header(&L, path);
         if (st != MW_OK) goto fail;
-        L.g = g;
-        st = mw_gguf_to_model(g, path, &m->model, err); /* takes g */
-        if (st != MW_OK) goto fail;
-        m->hp = m->model->hp;
-        uint64_t rot;
-        m->n_rot = mw_gguf_get_u64(g, "llama.rope.dimension_count", &rot) ? (uint32_t)rot : m->hp.head_dim;
-        if (m->n_rot > m->hp.head_dim || m->n_rot % 2) {
-            st = mw_err_set(err, MW_ERR_INVALID, "%s: llama.rope.dimension_count %u does not fit the "
-                            "head dimension %u", path, m->n_rot, m->hp.head_dim);
-            goto fail;
-        }
         m->mapped = !no_mmap;
     }
-    st = check_hparams(&L, &m->hp);
+    st = check_and_set_hparams(&L);
     if (st != MW_OK) goto fail;
-    m->eps = m->hp.norm_eps > 0 ? (float)m->hp.norm_eps : 1e-5f;
-    m->rope_theta = m->hp.rope_theta > 0 ? (float)m->hp.rope_theta : 10000.0f;
     st = bind(&L, demo);
     if (st != MW_OK) goto fail;
     if (!demo && no_mmap) { /* the copies are made: let the mapping go */
@@ -496,24 +511,9 @@ mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefe
         st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
         goto fail;
     }
-    mw_gguf *g = NULL;
-    st = mw_gguf_open(path, &g, err);
+    st = read_header(&L, path);
+    if (st == MW_OK) st = check_and_set_hparams(&L);
     if (st != MW_OK) goto fail;
-    L.g = g;
-    st = mw_gguf_to_model(g, path, &m->model, err); /* takes g */
-    if (st != MW_OK) goto fail;
-    m->hp = m->model->hp;
-    uint64_t rot;
-    m->n_rot = mw_gguf_get_u64(g, "llama.rope.dimension_count", &rot) ? (uint32_t)rot : m->hp.head_dim;
-    if (m->n_rot > m->hp.head_dim || m->n_rot % 2) {
-        st = mw_err_set(err, MW_ERR_INVALID, "%s: llama.rope.dimension_count %u does not fit the "
-                        "head dimension %u", path, m->n_rot, m->hp.head_dim);
-        goto fail;
-    }
-    st = check_hparams(&L, &m->hp);
-    if (st != MW_OK) goto fail;
-    m->eps = m->hp.norm_eps > 0 ? (float)m->hp.norm_eps : 1e-5f;
-    m->rope_theta = m->hp.rope_theta > 0 ? (float)m->hp.rope_theta : 10000.0f;
     st = bind(&L, 0);
     if (st != MW_OK) goto fail;
     /* what the page cache still holds of the file: dropped (a large folio

@@ -24,6 +24,21 @@ void mw_json_add_seconds(cJSON *o, const char *key, double v)
     else cJSON_AddNumberToObject(o, key, v);
 }
 
+void mw_json_add_budget_split(cJSON *o, const mw_budget_split *s)
+{
+    cJSON_AddNumberToObject(o, "budget_bytes", (double)s->budget_bytes);
+    cJSON_AddNumberToObject(o, "n_layers", s->n_layers);
+    cJSON_AddNumberToObject(o, "resident_layers", s->resident_layers);
+    cJSON_AddNumberToObject(o, "streamed_layers", s->streamed_layers);
+    cJSON_AddNumberToObject(o, "always_bytes", (double)s->always_bytes);
+    cJSON_AddNumberToObject(o, "resident_layer_bytes", (double)s->resident_layer_bytes);
+    cJSON_AddNumberToObject(o, "slots", s->slots);
+    cJSON_AddNumberToObject(o, "slot_bytes", (double)s->slot_bytes);
+    cJSON_AddNumberToObject(o, "resident_bytes", (double)s->resident_bytes);
+    cJSON_AddNumberToObject(o, "min_budget_bytes", (double)s->min_budget_bytes);
+    cJSON_AddNumberToObject(o, "streamed_bytes_per_step", (double)s->streamed_bytes_per_step);
+}
+
 void mw_json_add_hparams(cJSON *o, const mw_hparams *hp)
 {
     cJSON_AddStringToObject(o, "architecture", hp->arch);

@@ -17,6 +17,12 @@ void mw_json_add_seconds(cJSON *o, const char *key, double v);
 
 /* The hyperparameters as an object's keys (inspect and plan share them). */
 void mw_json_add_hparams(cJSON *o, const mw_hparams *hp);
+/* issue #15: a budget split's figures, the same keys in run's and plan's
+ * "paging" objects (docs/JSON.md): budget_bytes, n_layers,
+ * resident_layers, streamed_layers, always_bytes, resident_layer_bytes,
+ * slots, slot_bytes, resident_bytes, min_budget_bytes,
+ * streamed_bytes_per_step */
+void mw_json_add_budget_split(cJSON *o, const mw_budget_split *s);
 
 /*! mw_json_write() :
  *  Prints doc (indented when formatted, else on one line), frees it (doc may

@@ -203,16 +203,7 @@ mw_status mw_run_report_json(const mw_run_result *r, const mw_ceilings *c, FILE 
         const mw_budget_split *sp = &r->split;
         cJSON *pg = cJSON_AddObjectToObject(j, "paging");
         if (pg) {
-            cJSON_AddNumberToObject(pg, "budget_bytes", (double)sp->budget_bytes);
-            cJSON_AddNumberToObject(pg, "always_bytes", (double)sp->always_bytes);
-            cJSON_AddNumberToObject(pg, "n_layers", sp->n_layers);
-            cJSON_AddNumberToObject(pg, "resident_layers", sp->resident_layers);
-            cJSON_AddNumberToObject(pg, "streamed_layers", sp->streamed_layers);
-            cJSON_AddNumberToObject(pg, "slots", sp->slots);
-            cJSON_AddNumberToObject(pg, "slot_bytes", (double)sp->slot_bytes);
-            cJSON_AddNumberToObject(pg, "resident_bytes", (double)sp->resident_bytes);
-            cJSON_AddNumberToObject(pg, "min_budget_bytes", (double)sp->min_budget_bytes);
-            cJSON_AddNumberToObject(pg, "streamed_bytes_per_step", (double)sp->streamed_bytes_per_step);
+            mw_json_add_budget_split(pg, sp);
             if (r->paging) cJSON_AddStringToObject(pg, "stream_io", mw_stream_io_name(r->stream_io));
             else cJSON_AddNullToObject(pg, "stream_io");
             cJSON_AddNumberToObject(pg, "stream_bytes_read", (double)r->stream_bytes_read);

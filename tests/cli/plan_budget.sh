@@ -27,7 +27,7 @@ expect_json "$T/min.json" .paging.resident_layers 0
 expect_json "$T/min.json" .paging.streamed_layers 4
 expect_json "$T/min.json" .paging.slots 3
 expect_json "$T/min.json" .paging.slot_bytes $LAYER
-expect_json "$T/min.json" .paging.always_resident_bytes $ALWAYS
+expect_json "$T/min.json" .paging.always_bytes $ALWAYS
 expect_json "$T/min.json" .paging.min_budget_bytes $((ALWAYS + 3 * LAYER))
 expect_json "$T/min.json" .paging.streamed_bytes_per_step $((4 * LAYER))
 expect_json "$T/min.json" .paging.stream_step_s null
