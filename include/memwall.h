@@ -848,6 +848,19 @@ MW_API const char *mw_runtime_name(mw_runtime r);    /* "llama.cpp", "vllm" ... 
  *  "hf" (or "transformers"); MW_ERR_INVALID listing them otherwise. */
 MW_API mw_status mw_runtime_from_name(const char *name, mw_runtime *out, mw_err *err);
 
+/* How streamed weights are read (docs/PAGING.md): AUTO tries O_DIRECT and
+ * falls back to BUFFERED where the file system refuses it (tmpfs);
+ * BUFFERED reads through the page cache and drops each range after it is
+ * read (posix_fadvise POSIX_FADV_DONTNEED), so the page cache does not
+ * quietly hold the streamed layers. */
+typedef enum mw_stream_io {
+    MW_STREAM_IO_AUTO = 0,
+    MW_STREAM_IO_BUFFERED,
+    MW_STREAM_IO_DIRECT
+} mw_stream_io;
+
+MW_API const char *mw_stream_io_name(mw_stream_io io); /* "auto", "buffered", "direct" */
+
 typedef struct mw_plan_opts {
     int      training;               /* 0: inference                        */
     uint32_t batch;                  /* sequences (per data-parallel rank)  */
@@ -917,6 +930,10 @@ typedef struct mw_plan_opts {
      * model file each step (mw_budget_split). --- */
     uint64_t mem_budget_bytes;       /* MW_UNKNOWN (default): all resident  */
     uint32_t prefetch_layers;        /* layers the reader runs ahead; 0: 2  */
+    mw_stream_io stream_io;          /* the reads: AUTO and DIRECT count the
+                                        reader's O_DIRECT staging in scratch
+                                        (MW_STREAM_STAGING_BYTES), BUFFERED
+                                        has none                             */
     double   stream_bytes_per_second; /* the slow tier's read bandwidth for
                                         the streamed bytes' time (the
                                         roofline's disk_cold tier); <= 0:
@@ -951,6 +968,11 @@ typedef struct mw_budget_split {
                                         min(prefetch + 1, n_layers), or the
                                         whole model when that is smaller    */
 } mw_budget_split;
+
+/* The O_DIRECT staging buffer of the stream's reader (two 8 MiB requests
+ * in flight, 4 KiB aligned): scratch memory while some layer is streamed
+ * with direct reads; the plan counts it in scratch when it pages. */
+#define MW_STREAM_STAGING_BYTES ((uint64_t)(16u << 20) + 4096u)
 
 /*! mw_plan_budget_split() : the split of m's weights (stored types, or
  *  o->weight_dtype / weight_scheme as the plan counts them) for
@@ -1149,18 +1171,6 @@ MW_API mw_status mw_machine_memory_read(mw_machine_memory *out, mw_err *err);
 /* The built-in demo model's name for mw_run and mw_model_open-like uses. */
 #define MW_DEMO_MODEL "demo"
 
-/* How streamed weights are read (docs/PAGING.md): AUTO tries O_DIRECT and
- * falls back to BUFFERED where the file system refuses it (tmpfs);
- * BUFFERED reads through the page cache and drops each range after it is
- * read (posix_fadvise POSIX_FADV_DONTNEED), so the page cache does not
- * quietly hold the streamed layers. */
-typedef enum mw_stream_io {
-    MW_STREAM_IO_AUTO = 0,
-    MW_STREAM_IO_BUFFERED,
-    MW_STREAM_IO_DIRECT
-} mw_stream_io;
-
-MW_API const char *mw_stream_io_name(mw_stream_io io); /* "auto", "buffered", "direct" */
 
 typedef struct mw_run_opts {
     uint32_t batch;                  /* sequences (0: 1, or n_seqs)         */

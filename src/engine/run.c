@@ -139,6 +139,11 @@ static mw_status predict(const mw_llama *m, const mw_run_opts *o, uint32_t batch
     po.kv_dtype = o->kv_dtype;
     po.mem_budget_bytes = o->mem_budget_bytes; /* issue #15, paging */
     po.prefetch_layers = o->prefetch_layers;
+    if (m->stream) { /* the reads the stream uses (DIRECT may fall back) */
+        mw_stream_stats ss;
+        mw_stream_get_stats(m->stream, &ss);
+        po.stream_io = ss.io;
+    }
     mw_status st = mw_plan_compute(pm, &po, out, err);
     mw_model_free(pm);
     return st;

@@ -28,6 +28,7 @@
 
 #define CHUNK ((size_t)8 << 20)
 #define ALIGN_IO 4096u
+_Static_assert(MW_STREAM_STAGING_BYTES == 2 * CHUNK + ALIGN_IO, "the plan counts this staging");
 
 struct mw_stream {
     char *path;
@@ -316,7 +317,7 @@ mw_status mw_stream_open(const char *path, uint32_t first, uint32_t n_layers, co
     if (io != MW_STREAM_IO_BUFFERED) {
         s->dfd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
         if (s->dfd >= 0) {
-            s->stage_raw = mw_malloc(2 * CHUNK + ALIGN_IO, MW_MEM_SCRATCH);
+            s->stage_raw = mw_malloc(MW_STREAM_STAGING_BYTES, MW_MEM_SCRATCH); /* 2 x CHUNK, aligned */
             if (!s->stage_raw) {
                 st = mw_err_set(err, MW_ERR_NOMEM, "out of memory for the O_DIRECT staging buffer");
                 goto fail;

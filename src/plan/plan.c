@@ -231,6 +231,8 @@ static mw_status compute(const mw_model *m, const mw_plan_opts *o, mw_plan *p, f
             const mw_budget_split *sp = &fx->split;
             p->split = *sp;
             p->paging = sp->streamed_layers > 0;
+            /* the reader's O_DIRECT staging (the engine's default reads) */
+            if (p->paging && o->stream_io != MW_STREAM_IO_BUFFERED) b[MW_COMP_SCRATCH] += MW_STREAM_STAGING_BYTES;
             const uint64_t prefill_steps = ((uint64_t)o->prompt + o->ubatch - 1) / o->ubatch;
             p->stream_prefill_bytes = sp->streamed_bytes_per_step * prefill_steps;
             p->stream_step_seconds = sp->streamed_bytes_per_step == 0 ? 0

@@ -236,9 +236,17 @@ static void test_plan_with_budget(void **state)
     /* the step still reads every weight, resident or streamed */
     assert_true(p.decode_step_bytes == base.decode_step_bytes);
     assert_true(p.resident_step_seconds == base.decode_step_bytes / 50e9);
-    /* the other components are unchanged; the total is lower by the rest */
-    for (int c = 1; c < MW_COMP_OVERHEAD; c++) assert_true(p.bytes[c] == base.bytes[c]);
+    /* the other components are unchanged but scratch, which holds the
+     * reader's O_DIRECT staging; the total is lower by the rest */
+    for (int c = 1; c < MW_COMP_OVERHEAD; c++)
+        assert_true(p.bytes[c] == base.bytes[c] + (c == MW_COMP_SCRATCH ? MW_STREAM_STAGING_BYTES : 0));
     assert_true(p.total_bytes < base.total_bytes);
+    /* buffered reads have no staging: every other component unchanged */
+    o.stream_io = MW_STREAM_IO_BUFFERED;
+    mw_plan pb;
+    assert_int_equal(mw_plan_compute(m, &o, &pb, NULL), MW_OK);
+    for (int c = 1; c < MW_COMP_OVERHEAD; c++) assert_true(pb.bytes[c] == base.bytes[c]);
+    o.stream_io = MW_STREAM_IO_AUTO;
     assert_true(p.max_batch >= base.max_batch);
     /* unknown bandwidth: unknown times */
     o.stream_bytes_per_second = 0;
