@@ -483,37 +483,40 @@ mw_status mw_llama_load_budget(const char *path, uint64_t budget, uint32_t prefe
                  "`memwall demo --write FILE.gguf`, or give a GGUF file)");
     char builtin[4096];
     MW_FORWARD(mw_model_path_resolve(path, builtin, sizeof builtin, &path, err));
-    /* the split, as the planner counts it */
-    mw_model *pm = NULL;
-    MW_FORWARD(mw_model_open(path, &pm, err));
-    mw_plan_opts po;
-    mw_plan_opts_init(&po);
-    po.mem_budget_bytes = budget;
-    po.prefetch_layers = prefetch;
-    mw_budget_split split;
-    mw_status st = mw_plan_budget_split(pm, &po, &split, err);
-    mw_model_free(pm);
-    MW_FORWARD(st);
-
     mw_llama *m = mw_calloc(1, sizeof *m, MW_MEM_OTHER);
     MW_RETURN_IF(!m, err, MW_ERR_NOMEM, "out of memory loading %s", path);
-    m->split = split;
-    loader L = {m, path, NULL, 1, 0, pool, 0, err, 1, -1, split.resident_layers, NULL};
+    loader L = {m, path, NULL, 1, 0, pool, 0, err, 1, -1, 0, NULL};
+    mw_budget_split split;
     uint64_t size;
-    st = mw_file_open_regular(path, &L.fd, &size, err);
+    mw_status st = mw_file_open_regular(path, &L.fd, &size, err);
     if (st != MW_OK) goto fail;
     /* large preads need no readahead, which would land in the page cache
      * after each range is dropped */
     (void)posix_fadvise(L.fd, 0, 0, POSIX_FADV_RANDOM);
     m->path = mw_strdup(path, MW_MEM_OTHER);
-    if (split.streamed_layers) L.srcs = mw_calloc(split.streamed_layers, sizeof *L.srcs, MW_MEM_OTHER);
-    if (!m->path || (split.streamed_layers && !L.srcs)) {
+    if (!m->path) {
         st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
         goto fail;
     }
     st = read_header(&L, path);
     if (st == MW_OK) st = check_and_set_hparams(&L);
     if (st != MW_OK) goto fail;
+    /* the split, as the planner counts it, from the header just read */
+    mw_plan_opts po;
+    mw_plan_opts_init(&po);
+    po.mem_budget_bytes = budget;
+    po.prefetch_layers = prefetch;
+    st = mw_plan_budget_split(m->model, &po, &split, err);
+    if (st != MW_OK) goto fail;
+    m->split = split;
+    L.resident_layers = split.resident_layers;
+    if (split.streamed_layers) {
+        L.srcs = mw_calloc(split.streamed_layers, sizeof *L.srcs, MW_MEM_OTHER);
+        if (!L.srcs) {
+            st = mw_err_set(err, MW_ERR_NOMEM, "out of memory loading %s", path);
+            goto fail;
+        }
+    }
     st = bind(&L, 0);
     if (st != MW_OK) goto fail;
     /* what the page cache still holds of the file: dropped (a large folio
