@@ -233,11 +233,6 @@ static mw_status workload_shape(run_state *S, const mw_run_opts *o, mw_err *err)
 static mw_status check_fit(const mw_plan *p, const mw_run_opts *o, mw_err *err)
 {
     if (o->mem_available_bytes == MW_UNKNOWN || p->total_bytes <= o->mem_available_bytes) return MW_OK;
-    if (o->mem_budget_bytes != MW_UNKNOWN && p->total_bytes - p->bytes[MW_COMP_WEIGHTS] +
-                                                     (o->mem_budget_bytes < p->bytes[MW_COMP_WEIGHTS]
-                                                          ? o->mem_budget_bytes : p->bytes[MW_COMP_WEIGHTS]) <=
-                                                 o->mem_available_bytes)
-        return MW_OK; /* issue #15, paging: the weights take at most the budget */
     char need[32], w[32], kv[32], act[32], avail[32];
     return mw_err_set(err, MW_ERR_NOMEM,
                       "the plan of this run needs %s (weights %s, KV cache %s, activations %s), %s available: "
