@@ -671,11 +671,18 @@ static int plan_for_budget(const sweep_state *S, uint32_t batch, uint32_t ctx, u
     po.gen = o->gen;
     po.ctx = ctx ? ctx : o->prompt + o->gen;
     po.mem_bytes = mem;
-    if (budget) { /* the planner's paging mode (issue #15) */
-        po.mem_budget_bytes = budget;
-        po.prefetch_layers = o->prefetch_layers;
-    }
-    return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
+    if (!budget) return mw_plan_compute(m, &po, plan, NULL) == MW_OK;
+    /* the planner's paging mode (issue #15): the split needs the file's
+     * tensors, which the kept copy has not (plan_model): the file's header
+     * for this plan, let go after it (the model file is dropped from the
+     * page cache before each run anyway) */
+    po.mem_budget_bytes = budget;
+    po.prefetch_layers = o->prefetch_layers;
+    mw_model *f = NULL;
+    if (mw_model_open(o->model, &f, NULL) != MW_OK) return 0;
+    const int ok = mw_plan_compute(f, &po, plan, NULL) == MW_OK;
+    mw_model_free(f);
+    return ok;
 }
 
 /* The (batch, ctx) of the point at x: the axis varies, the other is fixed. */
@@ -699,8 +706,10 @@ static const mw_sweep_point *find(const sweep_state *S, uint32_t batch, uint32_t
  * is no plan. */
 static uint64_t budget_cap(const sweep_state *S, uint64_t budget)
 {
-    mw_plan plan;
-    if (!plan_for(S, S->o->batch, S->o->ctx, MW_UNKNOWN, &plan)) return MW_UNKNOWN;
+    mw_plan plan; /* with the budget: scratch holds the reader's staging */
+    if (!plan_for_budget(S, S->o->batch, S->o->ctx, MW_UNKNOWN, budget, &plan) &&
+        !plan_for(S, S->o->batch, S->o->ctx, MW_UNKNOWN, &plan)) /* below the smallest budget: it fails */
+        return MW_UNKNOWN;
     uint64_t rest = 0;
     for (int k = 0; k < MW_COMP_COUNT; k++)
         if (k != MW_COMP_WEIGHTS) rest += plan.bytes[k];
