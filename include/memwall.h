@@ -285,7 +285,34 @@ typedef struct mw_sample {
     uint64_t gpu_device_used_bytes;  /* all devices' used memory or UNKNOWN*/
     double   psi_some_seconds;       /* memory stall since start or <0     */
     double   psi_full_seconds;
+
+    /* --- issue #16: what live metrics show (docs/CLUSTER.md, "Prometheus");
+     * the arrays are valid during the on_sample callback only --- */
+    uint64_t cgroup_limit_bytes;     /* the cgroup's limit, or MW_UNKNOWN  */
+    uint32_t gpu_devices;            /* entries of gpu; 0: no NVML         */
+    const struct mw_gpu_device_sample *gpu;
+    uint32_t nprocs;                 /* entries of procs: the live processes */
+    const struct mw_proc_sample *procs;
 } mw_sample;
+
+/* One GPU in a sample (issue #16). */
+typedef struct mw_gpu_device_sample {
+    uint32_t index;
+    uint64_t total_bytes;
+    uint64_t used_bytes;             /* device-wide, every process         */
+    uint64_t tree_bytes;             /* this tree's processes              */
+} mw_gpu_device_sample;
+
+/* One live process in a sample (issue #16). */
+typedef struct mw_proc_sample {
+    int32_t  pid;
+    int32_t  rank;                   /* MW_RANK_NONE: its environment names none */
+    char     comm[32];
+    uint64_t rss_bytes;
+    uint64_t swap_bytes;
+    uint64_t gpu_bytes;              /* NVML, else MW_UNKNOWN              */
+    uint64_t major_faults;
+} mw_proc_sample;
 
 /* What one process of the tree used over its life (as far as seen). */
 typedef struct mw_proc_summary {
@@ -303,7 +330,40 @@ typedef struct mw_proc_summary {
     uint64_t major_faults;
     double   start_seconds;          /* first seen, since the command start */
     double   end_seconds;            /* last seen alive; <0: still running  */
+    /* issue #16: the rank its environment gives it (mw_rank_from_environ),
+     * read when it is first seen; MW_RANK_NONE when none */
+    int32_t  rank;
+    int32_t  local_rank;
 } mw_proc_summary;
+
+/* Ranks of a distributed job (issue #16, docs/CLUSTER.md). */
+#define MW_RANK_NONE (-1)
+
+/* What the processes of one rank used (issue #16): every process of the
+ * tree whose environment gives it that rank (a rank's own children, e.g.
+ * data loader workers, inherit it). */
+typedef struct mw_rank_summary {
+    int32_t  rank;
+    int32_t  local_rank;             /* MW_RANK_NONE when none is given    */
+    uint32_t processes;              /* seen with this rank                */
+    uint64_t peak_rss_bytes;         /* max over samples of Σ RSS of its live
+                                        processes, and at least any one's VmHWM */
+    uint64_t peak_gpu_bytes;         /* NVML, else MW_UNKNOWN              */
+    uint64_t major_faults;
+    double   start_seconds;          /* its first process first seen       */
+    double   end_seconds;            /* its last process last seen; <0: alive */
+    int      oom_killed;             /* one of its processes was OOM-killed */
+} mw_rank_summary;
+
+/*! mw_rank_from_environ() : the rank an environment gives a process: the
+ *  first of RANK, OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID
+ *  that is a non-negative integer (torchrun's RANK first: under srun it is
+ *  the worker's, SLURM_PROCID the launcher's), and its local rank from
+ *  LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID;
+ *  MW_RANK_NONE for either when none is. env: len bytes of NUL-separated
+ *  "NAME=value" strings, as /proc/PID/environ holds them; NULL: this
+ *  process's own environment. */
+MW_API void mw_rank_from_environ(const char *env, size_t len, int32_t *rank, int32_t *local_rank);
 
 typedef struct mw_gpu_device_summary {
     uint32_t index;
@@ -389,6 +449,26 @@ typedef struct mw_watch_result {
      * cgroup (or a fake tree, where it is not checked) */
     uint32_t escaped_processes;
     int32_t  escaped_pid;            /* the first one seen; 0: none        */
+
+    /* --- issue #16: ranks and hosts (docs/CLUSTER.md) --- */
+    char     host[64];               /* this machine's name (gethostname)  */
+    double   start_unix_seconds;     /* when the command started (or --pid's
+                                        watch), seconds since the epoch     */
+    int32_t  watcher_rank;           /* memwall's own environment's rank
+                                        (`srun memwall watch`); MW_RANK_NONE */
+    int32_t  watcher_local_rank;
+    uint32_t n_ranks;                /* ranks seen in the tree (0: none)   */
+    mw_rank_summary *ranks;          /* n_ranks entries, by rank           */
+    double   cap_hit_seconds;        /* the first sample at which the cgroup's
+                                        usage reached its limit (or its limit
+                                        hits rose), or an OOM kill, since the
+                                        start; < 0: never, or no cap        */
+
+    /* --- issue #16: the cgroup memwall ran in, when it made none --- */
+    int      cgroup_inherited;       /* 1: cgroup_* describe the memory cgroup
+                                        memwall itself ran in (a Slurm job's)
+                                        because it has a limit; memwall only
+                                        reads it                          */
 } mw_watch_result;
 
 typedef void (*mw_sample_fn)(const mw_sample *sample, void *user);
@@ -467,6 +547,53 @@ MW_API mw_status mw_watch_report_text(const mw_watch_result *res, FILE *out, uns
  *  docs/JSON.md, "memwall.watch/1"), raw numbers in bytes and seconds, null
  *  for unknown, followed by a newline. */
 MW_API mw_status mw_watch_report_json(const mw_watch_result *res, FILE *out, mw_err *err);
+
+/* ------------------------------------------------------------------------
+ * One report across ranks and hosts: memwall merge (issue #16,
+ * docs/CLUSTER.md)
+ * ------------------------------------------------------------------------ */
+
+/* One rank, from a "memwall.watch/1" file: the file's ranks[] (a watch of
+ * a launcher such as mpirun or torchrun), or the whole tree as the
+ * watcher's rank (`srun memwall watch`). */
+typedef struct mw_merge_rank {
+    int32_t  rank;                   /* MW_RANK_NONE: the file names none  */
+    char     host[64];
+    char     file[512];
+    uint64_t peak_rss_bytes;
+    uint64_t peak_gpu_bytes;         /* MW_UNKNOWN without NVML             */
+    uint64_t limit_bytes;            /* its cgroup's limit, else MW_UNKNOWN */
+    double   cap_hit_unix_seconds;   /* when it reached its cap (or was OOM-
+                                        killed), epoch seconds; < 0: never  */
+    int      oom_killed;
+    int      status_code;            /* the watch's: what the command exited with */
+} mw_merge_rank;
+
+typedef struct mw_merge_result {
+    size_t   n_ranks;
+    mw_merge_rank *ranks;            /* by rank, then host, then file       */
+    size_t   n_files;
+    size_t   n_hosts;
+    uint64_t max_peak_bytes;         /* the largest rank's peak             */
+    uint64_t median_peak_bytes;
+    double   imbalance;              /* max / median peak; < 0: unknown     */
+    size_t   max_index;              /* the largest rank (index into ranks) */
+    size_t   first_cap_index;        /* the rank that hit its cap first;
+                                        SIZE_MAX: none did                  */
+} mw_merge_result;
+
+/*! mw_merge_files() : reads n "memwall.watch/1" JSON files (each checked:
+ *  an unreadable file, one that is no such document, or a rank twice on a
+ *  host is an error naming the file) and merges their ranks. @return MW_OK
+ *  (*out to free with mw_merge_result_free), MW_ERR_IO, MW_ERR_INVALID,
+ *  MW_ERR_NOMEM. */
+MW_API mw_status mw_merge_files(const char *const *paths, size_t n, mw_merge_result **out, mw_err *err);
+MW_API void mw_merge_result_free(mw_merge_result *r);
+/*! mw_merge_report_text() / _json() : the table of ranks, the imbalance and
+ *  the first rank at its cap; the JSON's schema is "memwall.merge/1"
+ *  (docs/JSON.md). */
+MW_API mw_status mw_merge_report_text(const mw_merge_result *r, FILE *out, unsigned flags, mw_err *err);
+MW_API mw_status mw_merge_report_json(const mw_merge_result *r, FILE *out, mw_err *err);
 
 /* A sample timeline written as the samples are taken: one line per sample,
  * each written with a single write(2), so a killed run leaves a complete
@@ -1439,6 +1566,14 @@ typedef struct mw_sweep_point {
                                         the plan's KV cache, activations,
                                         scratch, overhead + the margin
                                         (MW_UNKNOWN: the sweep's cap)       */
+    /* --- issue #16: a point run as a Slurm job (docs/CLUSTER.md); job id
+     * 0 for a local point --- */
+    uint64_t slurm_job_id;
+    char     slurm_state[24];        /* sacct's State: COMPLETED, OUT_OF_MEMORY,
+                                        FAILED, CANCELLED, NODE_FAIL, TIMEOUT */
+    char     host[64];               /* the node it ran on; "": unknown     */
+    uint64_t slurm_max_rss_bytes;    /* sacct's MaxRSS (its largest step's),
+                                        MW_UNKNOWN when not accounted      */
 } mw_sweep_point;
 
 /* The point's value on the axis: its batch or its context; along the
@@ -1628,6 +1763,14 @@ MW_API mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, 
 #define MW_SWEEP_BUDGET_MARGIN_BYTES (32ull << 20)
 #define MW_SWEEP_BUDGET_MARGIN_SHARE 0.05
 
+/* Where a sweep's points run (issue #16). */
+typedef enum mw_sweep_launcher {
+    MW_LAUNCH_LOCAL = 0,             /* a child of this process, in its own cgroup */
+    MW_LAUNCH_SLURM                  /* one sbatch job a run, `memwall watch
+                                        --json` around the command on the
+                                        node, Slurm's --mem as the cap      */
+} mw_sweep_launcher;
+
 typedef struct mw_sweep_opts {
     const char *model;               /* engine points: a GGUF file or "demo"  */
     const char *const *cmd;          /* external points: argv with "{batch}"
@@ -1693,6 +1836,18 @@ typedef struct mw_sweep_opts {
     const mw_sweep_budget *budgets;  /* the points (required: no search)    */
     size_t   n_budgets;
     uint32_t prefetch_layers;        /* run --prefetch N; 0: run's default  */
+    /* --- issue #16: points as Slurm jobs (docs/CLUSTER.md) --- */
+    mw_sweep_launcher launcher;      /* MW_LAUNCH_LOCAL (default)           */
+    const char *slurm_partition;     /* sbatch --partition; NULL: the default */
+    const char *const *sbatch_args;  /* NULL-terminated, given to sbatch as
+                                        they are; NULL: none               */
+    const char *spool_dir;           /* required with Slurm: a directory every
+                                        node sees at the same path, where the
+                                        jobs' scripts and reports go       */
+    uint32_t parallel;               /* jobs at once (Slurm); 0 or 1: one   */
+    double   queue_timeout_seconds;  /* a job not started after this is
+                                        cancelled and its point failed (0: 600) */
+    double   poll_seconds;           /* between squeue/sacct polls (0: 1)   */
 } mw_sweep_opts;
 
 MW_API void mw_sweep_opts_init(mw_sweep_opts *o);
