@@ -353,6 +353,7 @@ static void rank_sample(watch *w, double t, const mw_sample *s)
         if (p->rank_idx < 0) continue;
         rank_track *rk = &w->ranks[p->rank_idx];
         umax(&rk->sum.peak_rss_bytes, p->sum.peak_rss_bytes);
+        if (w->nvml) umax(&rk->sum.peak_gpu_bytes, p->sum.peak_gpu_bytes); /* its peak before its rank was read */
         if (!p->alive) continue;
         rk->rss_now += p->rss_now;
         rk->gpu_now += p->gpu_now;

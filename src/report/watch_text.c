@@ -132,7 +132,8 @@ static void write_ranks(const mw_watch_result *r, FILE *out, const style *st)
     if (!peaks) return;
     qsort(peaks, np, sizeof *peaks, cmp_u64);
     /* the median of an even count: the mean of the middle two */
-    uint64_t median = np % 2 ? peaks[np / 2] : peaks[np / 2 - 1] / 2 + peaks[np / 2] / 2;
+    uint64_t median = np % 2 ? peaks[np / 2]
+                             : peaks[np / 2 - 1] / 2 + peaks[np / 2] / 2 + (peaks[np / 2 - 1] % 2 + peaks[np / 2] % 2) / 2;
     mw_free(peaks);
     fprintf(out, "  %-16s rank %d at %s; median %s", "largest", (int)r->ranks[largest].rank,
             mw_size_format(r->ranks[largest].peak_rss_bytes, a, sizeof a), mw_size_format(median, b, sizeof b));

@@ -31,6 +31,23 @@ expect_json "$f" local_rank 2
 expect_json "$f" host "$(hostname)"
 ok "templates: %r %l %h %p %%, and a missing rank refused"
 
+# ---- a rank's GPU memory, from the scripted fake NVML (tests/fake_nvml.c) ----------
+if [ -f "$MW_FAKE_NVML" ]; then
+    cat > "$T/nvml.txt" << 'NV'
+device 0 name="Fake H100" total=80G
+used 0 1G 3G 2G
+proc 0 child 512M 1536M 1G
+NV
+    expect_exit 0 env MEMWALL_NVML_LIBRARY="$MW_FAKE_NVML" MEMWALL_FAKE_NVML_SCRIPT="$T/nvml.txt" \
+        "$MW" watch --json -o "$T/gpu.json" --interval 20ms -- env RANK=3 LOCAL_RANK=1 "$MW_TOUCH" 1M --hold 300ms
+    expect_json "$T/gpu.json" '.ranks | length' 1
+    expect_json "$T/gpu.json" '.ranks[0].rank' 3
+    expect_json "$T/gpu.json" '.ranks[0].local_rank' 1
+    expect_json "$T/gpu.json" '.ranks[0].peak_gpu_bytes' $((1536 * MIB))
+    expect_json "$T/gpu.json" '.processes[0].rank' 3
+    ok "a rank's GPU peak from NVML's per-process figures (fake: 1536 MiB)"
+fi
+
 # ---- Open MPI ---------------------------------------------------------------------
 MPI_OK=1
 command -v mpicc > /dev/null 2>&1 && command -v mpirun > /dev/null 2>&1 || MPI_OK=0
