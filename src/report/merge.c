@@ -155,7 +155,9 @@ static mw_status parse_doc(const cJSON *doc, const char *path, merge_list *l, mw
     MW_FORWARD(get_seconds(doc, "cap_hit_seconds", 1, path, "the report", &cap_hit, err));
     MW_FORWARD(get_seconds(doc, "wall_seconds", 0, path, "the report", &wall, err));
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(doc, "status_code");
-    if (!cJSON_IsNumber(sc)) return bad(err, path, "\"status_code\" is not a number");
+    if (!cJSON_IsNumber(sc) || !(sc->valuedouble >= 0 && sc->valuedouble <= 65535) ||
+        sc->valuedouble != floor(sc->valuedouble))
+        return bad(err, path, "\"status_code\" is not an exit status (a whole number from 0)");
     base.status_code = (int)sc->valuedouble;
     int tree_oom = 0;
     MW_FORWARD(get_bool(doc, "oom_killed", path, "the report", &tree_oom, err));

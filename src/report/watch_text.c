@@ -8,6 +8,7 @@
  *     ...
  */
 #include "memwall.h"
+#include "common/error.h"
 #include "report/json_util.h"
 
 #include <signal.h>
@@ -152,6 +153,12 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
     for (char **arg = r->argv; arg && *arg; arg++) fprintf(out, " %s", *arg);
     fprintf(out, "\n");
     write_exit(r, out, &st);
+    if (r->watcher_rank != MW_RANK_NONE) { /* issue #16: `srun memwall watch` */
+        char host[64];
+        fprintf(out, "  %-16s %d", "rank", (int)r->watcher_rank);
+        if (r->watcher_local_rank != MW_RANK_NONE) fprintf(out, " (local %d)", (int)r->watcher_local_rank);
+        fprintf(out, " on %s\n", mw_shown_str(r->host, host, sizeof host));
+    }
 
     fprintf(out, "%smemory%s\n", st.bold, st.reset);
     fprintf(out, "  %-16s %s%s%s   anon %s · file %s · shmem %s\n", "peak rss (tree)", st.bold,

@@ -215,6 +215,10 @@ static void hostile_files(void **state)
     refused(f, 1, "neg.json", "not a non-negative whole number");
     f[0] = doc_with(0, "frac.json", "\"peak_rss_bytes\": 1.5");
     refused(f, 1, "frac.json", "not a non-negative whole number");
+    f[0] = put(0, "status.json",
+               "{\"schema\": \"memwall.watch/1\", \"oom_killed\": false, \"status_code\": 1e300,"
+               " \"wall_seconds\": 1, \"peak_rss_bytes\": 1, \"peak_gpu_bytes\": null, \"cgroup\": null}");
+    refused(f, 1, "status.json", "\"status_code\" is not an exit status");
     f[0] = doc_with(0, "nopeak.json", "\"rank\": 0");
     refused(f, 1, "nopeak.json", "has no \"peak_rss_bytes\"");
     f[0] = doc_with(0, "rankstr.json", "\"peak_rss_bytes\": 1, \"rank\": \"0\"");
