@@ -48,6 +48,44 @@ NV
     ok "a rank's GPU peak from NVML's per-process figures (fake: 1536 MiB)"
 fi
 
+# ---- --pid: a running process's rank -----------------------------------------------
+env RANK=7 LOCAL_RANK=3 "$MW_TOUCH" 4M --hold 1500ms &
+apid=$!
+track_pid "$apid"
+sleep 0.3
+expect_exit 0 "$MW" watch --json -o "$T/pid.json" --interval 20ms --pid "$apid"
+expect_json "$T/pid.json" '.ranks | length' 1
+expect_json "$T/pid.json" '.ranks[0].rank' 7
+expect_json "$T/pid.json" '.ranks[0].local_rank' 3
+expect_json "$T/pid.json" cap_hit_seconds null
+ok "--pid: the running process's rank 7 (local 3)"
+
+# ---- a cap: when it was first hit, the rank the OOM killer ended, merged -----------
+# rank 1 grows by 16 MiB steps past a 48 MiB cap; rank 0 holds 8 MiB
+"$MW" watch --json -o "$T/cap.json" --interval 10ms --mem-limit 48M -- /bin/sh -c \
+    "RANK=0 $MW_TOUCH --hold 1s 8M & RANK=1 $MW_TOUCH --step-delay 50ms 16M 16M 16M 16M; wait" \
+    > "$T/stdout" 2> "$T/stderr" < /dev/null
+rc=$?
+if [ $rc = 125 ] && grep -q systemd-run "$T/stderr"; then
+    echo "note [$MW_TEST_NAME]: no writable memory cgroup here: the cap part is skipped"
+else
+    expect_json "$T/cap.json" '.ranks | length' 2
+    expect_json "$T/cap.json" '.ranks[0].oom_killed' false
+    expect_json "$T/cap.json" '.ranks[1].oom_killed' true
+    hit=$(json_get "$T/cap.json" cap_hit_seconds) || exit
+    wall=$(json_get "$T/cap.json" wall_seconds) || exit
+    expect_num "cap_hit_seconds" "$hit" ">=" 0
+    expect_num "cap_hit_seconds" "$hit" "<=" "$wall"
+    expect_exit 0 "$MW" merge --json -o "$T/capm.json" "$T/cap.json"
+    expect_json "$T/capm.json" '.first_at_cap.rank' 1
+    expect_json "$T/capm.json" '.first_at_cap.oom_killed' true
+    start=$(json_get "$T/cap.json" start_unix_seconds) || exit
+    at=$(json_get "$T/capm.json" '.first_at_cap.unix_seconds') || exit
+    expect_num "first_at_cap.unix_seconds - (start + cap_hit) x1e6" \
+        "$(awk -v a="$at" -v s="$start" -v h="$hit" 'BEGIN { d = (a - s - h) * 1e6; if (d < 0) d = -d; printf "%d", d }')" "<=" 10
+    ok "--mem-limit 48M: the cap first hit at ${hit} s, rank 1 OOM-killed, merge names it first"
+fi
+
 # ---- Open MPI ---------------------------------------------------------------------
 MPI_OK=1
 command -v mpicc > /dev/null 2>&1 && command -v mpirun > /dev/null 2>&1 || MPI_OK=0
