@@ -69,6 +69,69 @@ static int usage_error(const char *msg, const char *arg)
     return MW_EXIT_WRAPPER_FAILURE;
 }
 
+/* --- issue #16: -o and --timeline templates, so `srun memwall watch -o
+ * 'run-%r.json'` writes one file per rank (docs/CLUSTER.md) ---
+ * %r the rank memwall's own environment gives it, %l its local rank, %h
+ * this host's name, %p memwall's PID, %% a percent sign. A rank that is not
+ * there is an error: a template must not write every rank to one file.
+ * Returns 0 (and says why) on a usage error. */
+static int expand_template(const char *opt, const char *tmpl, char *out, size_t cap)
+{
+    int32_t rank, local;
+    mw_rank_from_environ(NULL, 0, &rank, &local);
+    size_t o = 0;
+    for (const char *c = tmpl; *c; c++) {
+        char piece[300];
+        if (*c != '%') {
+            piece[0] = *c;
+            piece[1] = '\0';
+        } else {
+            switch (c[1]) {
+            case 'r':
+            case 'l': {
+                int32_t v = c[1] == 'r' ? rank : local;
+                if (v == MW_RANK_NONE) {
+                    mw_cli_error("watch", "%s '%s' has %%%c, but memwall's environment gives it no %s: none of %s is "
+                                 "set to a number (run memwall under the launcher, e.g. `srun memwall watch ...`)",
+                                 opt, tmpl, c[1], c[1] == 'r' ? "rank" : "local rank",
+                                 c[1] == 'r' ? "RANK, OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID"
+                                             : "LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, "
+                                               "SLURM_LOCALID");
+                    return 0;
+                }
+                snprintf(piece, sizeof piece, "%d", (int)v);
+                break;
+            }
+            case 'h': {
+                char host[256];
+                if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown-host");
+                host[sizeof host - 1] = '\0';
+                for (char *h = host; *h; h++) /* a name, never a path */
+                    if (*h == '/') *h = '_';
+                snprintf(piece, sizeof piece, "%s", host);
+                break;
+            }
+            case 'p': snprintf(piece, sizeof piece, "%d", (int)getpid()); break;
+            case '%': snprintf(piece, sizeof piece, "%%"); break;
+            default:
+                mw_cli_error("watch", "%s '%s': unknown '%%%.1s' (a template knows %%r rank, %%l local rank, %%h host, "
+                             "%%p PID and %%%% for a percent sign)", opt, tmpl, c[1] ? c + 1 : "");
+                return 0;
+            }
+            c++;
+        }
+        size_t pl = strlen(piece);
+        if (o + pl >= cap) {
+            mw_cli_error("watch", "%s '%s' is too long once expanded", opt, tmpl);
+            return 0;
+        }
+        memcpy(out + o, piece, pl + 1);
+        o += pl;
+    }
+    out[o] = '\0';
+    return 1;
+}
+
 int mw_cmd_watch(int argc, char **argv)
 {
     mw_watch_opts opts;
@@ -149,6 +212,17 @@ int mw_cmd_watch(int argc, char **argv)
         return usage_error("%s", "nothing to watch: give a command (memwall watch -- CMD) or --pid PID");
     if (opts.attach_pid > 0 && opts.mem_limit_bytes != MW_UNLIMITED)
         return usage_error("%s", "--mem-limit starts the command in a cgroup; it cannot cap --pid");
+    /* issue #16: %r, %l, %h, %p in -o and --timeline */
+    static char output_buf[PATH_MAX], timeline_buf[PATH_MAX];
+    if (output_path && strcmp(output_path, "-") != 0) {
+        if (!expand_template("-o", output_path, output_buf, sizeof output_buf)) return MW_EXIT_WRAPPER_FAILURE;
+        output_path = output_buf;
+    }
+    if (timeline_path) {
+        if (!expand_template("--timeline", timeline_path, timeline_buf, sizeof timeline_buf))
+            return MW_EXIT_WRAPPER_FAILURE;
+        timeline_path = timeline_buf;
+    }
 
     FILE *out = stderr;
     if (output_path && strcmp(output_path, "-") != 0) {

@@ -25,6 +25,7 @@ int mw_cmd_sweep(int argc, char **argv);
 int mw_cmd_tokenize(int argc, char **argv);
 int mw_cmd_plan(int argc, char **argv);
 int mw_cmd_watch(int argc, char **argv);
+int mw_cmd_merge(int argc, char **argv); /* issue #16 */
 extern const struct option mw_cmd_convert_options[];
 extern const struct option mw_cmd_eval_options[];
 extern const struct option mw_cmd_inspect_options[];
@@ -34,11 +35,13 @@ extern const struct option mw_cmd_sweep_options[];
 extern const struct option mw_cmd_tokenize_options[];
 extern const struct option mw_cmd_plan_options[];
 extern const struct option mw_cmd_watch_options[];
+extern const struct option mw_cmd_merge_options[]; /* issue #16 */
 
 const mw_cli_command mw_cli_commands[] = {
     {"convert", mw_cmd_convert, mw_cmd_convert_options},
     {"eval", mw_cmd_eval, mw_cmd_eval_options},
     {"inspect", mw_cmd_inspect, mw_cmd_inspect_options},
+    {"merge", mw_cmd_merge, mw_cmd_merge_options}, /* issue #16 */
     {"plan", mw_cmd_plan, mw_cmd_plan_options},
     {"roofline", mw_cmd_roofline, mw_cmd_roofline_options},
     {"run", mw_cmd_run, mw_cmd_run_options},

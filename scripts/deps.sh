@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcjson-dev)
 case "${1:-}" in
   --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev strace
-          python3-numpy python3-torch) ;;  # the engine's PyTorch reference (tests/ref)
+          python3-numpy python3-torch)  # the engine's PyTorch reference (tests/ref)
+          # issue #16, distributed jobs rank by rank (tests/cli/watch_ranks.sh)
+          pkgs+=(openmpi-bin libopenmpi-dev) ;;
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac
 missing=()

@@ -67,7 +67,18 @@ typedef struct tracked {
     uint64_t utime_ticks, stime_ticks;
     uint64_t gpu_now;               /* this sample's GPU bytes, all devices */
     int escaped;                    /* seen outside the cap's cgroup */
+    /* --- issue #16: ranks (sum.rank / sum.local_rank) --- */
+    long rank_idx;                  /* into watch.ranks; -1: no rank */
+    uint64_t rss_now;               /* this sample's VmRSS; 0 when gone */
+    double env_recheck_at;          /* rank-less: read environ again then */
+    int oom_killed;                 /* died as the cgroup counted an OOM kill */
 } tracked;
+
+/* issue #16: a rank while it runs: its summary and this sample's sums */
+typedef struct rank_track {
+    mw_rank_summary sum;
+    uint64_t rss_now, gpu_now;
+} rank_track;
 
 typedef struct watch {
     const mw_watch_opts *opts;
@@ -104,6 +115,21 @@ typedef struct watch {
     double kill_at;                 /* kill_on_signal: SIGKILL the tree at
                                        this time; < 0: no signal yet */
     int tree_killed;
+
+    /* --- issue #16: ranks and the cap's first hit (rank_* below) --- */
+    rank_track *ranks;              /* in order of discovery; sorted at the end */
+    size_t nranks, ranks_cap;
+    char *envbuf;                   /* scratch for /proc/PID/environ */
+    int ev_fd, ev2_fd;              /* v2 memory.events; v1 memory.failcnt and
+                                       memory.oom_control; -1: none; ev_state
+                                       0: not opened yet */
+    int ev_state;
+    uint64_t ev_hits0, ev_ooms;     /* limit hits at the first reading, OOM
+                                       kills at the last one */
+    uint32_t oom_pending;           /* OOM kills counted, victims not yet seen */
+    double oom_pending_t;
+    double prev_t;                  /* the sample before this one */
+    int start_unix_set;
 } watch;
 
 #define ESCAPE_CHECK_SECONDS 0.1
@@ -134,6 +160,263 @@ static void proc_comm(pid_t pid, char *comm, size_t cap)
         snprintf(comm, cap, "?");
     }
 }
+
+/* ------------------------------------------------------------------------
+ * issue #16: the ranks of a distributed job and when the cap was first hit
+ * (docs/CLUSTER.md, "Distributed jobs, rank by rank").
+ *
+ * A process's rank comes from its environment (mw_rank_from_environ), read
+ * when it is first seen. A child seen between fork and exec still has its
+ * parent's environment (mpirun's, torchrun's: no rank), so a rank-less
+ * process is read again every ENV_RECHECK_EVERY for its first
+ * ENV_RECHECK_SECONDS. A rank's figures sum its live processes' RSS at each
+ * sample; its peak is at least any one of its processes' VmHWM.
+ * ------------------------------------------------------------------------ */
+#define ENV_MAX (256 * 1024)        /* bytes of /proc/PID/environ read */
+#define ENV_RECHECK_SECONDS 2.0
+#define ENV_RECHECK_EVERY 0.05
+#define CAP_SLACK_PAGES 2           /* usage this close to the limit is at it */
+#define OOM_VICTIM_WAIT 1.0         /* an OOM kill counted, no process gone
+                                       after this: not attributed           */
+
+static void result_ranks_init(mw_watch_result *r)
+{
+    if (gethostname(r->host, sizeof r->host) != 0) snprintf(r->host, sizeof r->host, "?");
+    r->host[sizeof r->host - 1] = '\0';
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    r->start_unix_seconds = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+    mw_rank_from_environ(NULL, 0, &r->watcher_rank, &r->watcher_local_rank);
+    r->n_ranks = 0;
+    r->ranks = NULL;
+    r->cap_hit_seconds = -1;
+}
+
+/* The entry of rank (made when new); -1 when out of memory. */
+static long rank_slot(watch *w, int32_t rank, int32_t local, double t)
+{
+    for (size_t i = 0; i < w->nranks; i++)
+        if (w->ranks[i].sum.rank == rank) {
+            if (w->ranks[i].sum.local_rank == MW_RANK_NONE) w->ranks[i].sum.local_rank = local;
+            return (long)i;
+        }
+    if (w->nranks == w->ranks_cap) {
+        size_t ncap = w->ranks_cap ? w->ranks_cap * 2 : 8;
+        rank_track *nr = mw_realloc(w->ranks, ncap * sizeof *nr, MW_MEM_PROBE);
+        if (!nr) return -1;
+        w->ranks = nr;
+        w->ranks_cap = ncap;
+    }
+    memset(&w->ranks[w->nranks], 0, sizeof w->ranks[w->nranks]);
+    mw_rank_summary *r = &w->ranks[w->nranks].sum;
+    r->rank = rank;
+    r->local_rank = local;
+    r->peak_gpu_bytes = w->nvml ? 0 : MW_UNKNOWN;
+    r->start_seconds = t;
+    r->end_seconds = -1;
+    return (long)w->nranks++;
+}
+
+/* Reads p's environment for its rank (a process gone, or one we may not
+ * read - EACCES - keeps MW_RANK_NONE). */
+static void rank_reread(watch *w, tracked *p)
+{
+    if (!w->envbuf && !(w->envbuf = mw_malloc(ENV_MAX, MW_MEM_PROBE))) return;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)p->sum.pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    size_t n = 0;
+    while (n < ENV_MAX) {
+        ssize_t got = read(fd, w->envbuf + n, ENV_MAX - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (n == ENV_MAX) /* cut: drop the last, maybe partial, entry */
+        while (n > 0 && w->envbuf[n - 1] != '\0') n--;
+    int32_t rank, local;
+    mw_rank_from_environ(w->envbuf, n, &rank, &local);
+    if (rank == MW_RANK_NONE) return;
+    long idx = rank_slot(w, rank, local, p->sum.start_seconds);
+    if (idx < 0) return;
+    p->sum.rank = rank;
+    p->sum.local_rank = local;
+    p->rank_idx = idx;
+    w->ranks[idx].sum.processes++;
+}
+
+/* A process first seen at t. */
+static void rank_read(watch *w, tracked *p, double t)
+{
+    p->sum.rank = p->sum.local_rank = MW_RANK_NONE;
+    p->rank_idx = -1;
+    p->env_recheck_at = t + ENV_RECHECK_EVERY;
+    rank_reread(w, p);
+}
+
+/* The cap's counters: v2 memory.events "max" and "oom_kill"; v1
+ * memory.failcnt and memory.oom_control "oom_kill". UNKNOWN when unread. */
+static void cap_counters(watch *w, uint64_t *hits, uint64_t *ooms)
+{
+    char buf[1024];
+    *hits = *ooms = MW_UNKNOWN;
+    if (w->res->cgroup_version == MW_CGROUP_V2) {
+        if (w->ev_fd >= 0 && mw_pread_text(w->ev_fd, buf, sizeof buf) > 0) {
+            uint64_t v;
+            if (mw_text_field_u64(buf, "max", &v)) *hits = v;
+            if (mw_text_field_u64(buf, "oom_kill", &v)) *ooms = v;
+        }
+    } else {
+        if (w->ev_fd >= 0 && mw_pread_text(w->ev_fd, buf, sizeof buf) > 0) *hits = strtoull(buf, NULL, 10);
+        uint64_t v;
+        if (w->ev2_fd >= 0 && mw_pread_text(w->ev2_fd, buf, sizeof buf) > 0 && mw_text_field_u64(buf, "oom_kill", &v))
+            *ooms = v;
+    }
+}
+
+/* The first sample at which the cap was hit (usage at the limit, limit
+ * hits or OOM kills risen); OOM kills wait for their victim. Works for the
+ * cgroup memwall made and for one it inherited, whatever filled cgroup_*. */
+static void cap_sample(watch *w, double t, const mw_sample *s)
+{
+    mw_watch_result *r = w->res;
+    if (r->cgroup_version == MW_CGROUP_NONE) return;
+    if (!w->ev_state) {
+        char path[sizeof r->cgroup_path + 32];
+        int v2 = r->cgroup_version == MW_CGROUP_V2;
+        snprintf(path, sizeof path, "%s/%s", r->cgroup_path, v2 ? "memory.events" : "memory.failcnt");
+        w->ev_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (!v2) {
+            snprintf(path, sizeof path, "%s/memory.oom_control", r->cgroup_path);
+            w->ev2_fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        /* memwall's own cgroup starts at 0; an inherited one counts from now */
+        if (r->cgroup_inherited) cap_counters(w, &w->ev_hits0, &w->ev_ooms);
+        else w->ev_hits0 = w->ev_ooms = 0;
+        w->ev_state = 1;
+    }
+    uint64_t hits, ooms;
+    cap_counters(w, &hits, &ooms);
+    int hit = 0;
+    const uint64_t lim = r->cgroup_limit_bytes, slack = CAP_SLACK_PAGES * (uint64_t)sysconf(_SC_PAGESIZE);
+    if (lim != MW_UNKNOWN && lim != MW_UNLIMITED && s->cgroup_bytes != MW_UNKNOWN && s->cgroup_bytes + slack >= lim)
+        hit = 1;
+    if (hits != MW_UNKNOWN && w->ev_hits0 != MW_UNKNOWN && hits > w->ev_hits0) hit = 1;
+    if (ooms != MW_UNKNOWN) {
+        if (w->ev_ooms != MW_UNKNOWN && ooms > w->ev_ooms) {
+            hit = 1;
+            w->oom_pending += (uint32_t)(ooms - w->ev_ooms);
+            w->oom_pending_t = t;
+        }
+        w->ev_ooms = ooms;
+    }
+    if (hit && r->cap_hit_seconds < 0) r->cap_hit_seconds = t;
+    /* victims: of the processes gone since the last sample, the largest
+     * (the OOM killer picks by size), one per kill counted */
+    while (w->oom_pending > 0) {
+        tracked *victim = NULL;
+        for (size_t i = 0; i < w->nprocs; i++) {
+            tracked *p = &w->procs[i];
+            if (p->alive || p->oom_killed || p->sum.end_seconds < w->prev_t) continue;
+            if (!victim || p->sum.peak_rss_bytes > victim->sum.peak_rss_bytes) victim = p;
+        }
+        if (!victim) break;
+        victim->oom_killed = 1;
+        w->oom_pending--;
+    }
+    if (w->oom_pending && t - w->oom_pending_t > OOM_VICTIM_WAIT) w->oom_pending = 0;
+}
+
+/* After each sample: ranks of young rank-less processes, each rank's sums,
+ * the cap's first hit. */
+static void rank_sample(watch *w, double t, const mw_sample *s)
+{
+    if (!w->start_unix_set) { /* the start, on the clock of the samples */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        w->res->start_unix_seconds = (double)now.tv_sec + (double)now.tv_nsec * 1e-9 - t;
+        w->start_unix_set = 1;
+    }
+    for (size_t i = 0; i < w->nprocs; i++) {
+        tracked *p = &w->procs[i];
+        if (!p->alive || p->rank_idx >= 0 || t - p->sum.start_seconds > ENV_RECHECK_SECONDS ||
+            t < p->env_recheck_at)
+            continue;
+        p->env_recheck_at = t + ENV_RECHECK_EVERY;
+        rank_reread(w, p);
+    }
+    for (size_t k = 0; k < w->nranks; k++) w->ranks[k].rss_now = w->ranks[k].gpu_now = 0;
+    for (size_t i = 0; i < w->nprocs; i++) {
+        const tracked *p = &w->procs[i];
+        if (p->rank_idx < 0) continue;
+        rank_track *rk = &w->ranks[p->rank_idx];
+        umax(&rk->sum.peak_rss_bytes, p->sum.peak_rss_bytes);
+        if (w->nvml) umax(&rk->sum.peak_gpu_bytes, p->sum.peak_gpu_bytes); /* its peak before its rank was read */
+        if (!p->alive) continue;
+        rk->rss_now += p->rss_now;
+        rk->gpu_now += p->gpu_now;
+    }
+    for (size_t k = 0; k < w->nranks; k++) {
+        umax(&w->ranks[k].sum.peak_rss_bytes, w->ranks[k].rss_now);
+        if (w->nvml) umax(&w->ranks[k].sum.peak_gpu_bytes, w->ranks[k].gpu_now);
+    }
+    cap_sample(w, t, s);
+    w->prev_t = t;
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const mw_rank_summary *x = a, *y = b;
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/* At the end: the ranks' faults, times and OOM kills from their processes,
+ * sorted into the result; the cap's first hit when only the final counts
+ * (or the root's OOM kill) show it. */
+static void rank_finish(watch *w, int attached)
+{
+    mw_watch_result *r = w->res;
+    if (r->cap_hit_seconds < 0 && r->cgroup_version != MW_CGROUP_NONE) {
+        int late = r->oom_killed;
+        if (!r->cgroup_inherited && r->cgroup_limit_hits != MW_UNKNOWN && r->cgroup_limit_hits > 0) late = 1;
+        if (late) r->cap_hit_seconds = w->last_t;
+    } else if (r->cap_hit_seconds < 0 && r->oom_killed) {
+        r->cap_hit_seconds = w->last_t;
+    }
+    /* an OOM kill with no victim seen: the root's, when it died of it */
+    int any = 0;
+    for (size_t i = 0; i < w->nprocs; i++) any |= w->procs[i].oom_killed;
+    if (!attached && !any && r->oom_killed && r->term_signal == SIGKILL && w->nprocs) w->procs[0].oom_killed = 1;
+    if (!w->nranks) return;
+    for (size_t k = 0; k < w->nranks; k++) w->ranks[k].sum.major_faults = 0;
+    for (size_t i = 0; i < w->nprocs; i++) {
+        const tracked *p = &w->procs[i];
+        if (p->rank_idx < 0) continue;
+        mw_rank_summary *rk = &w->ranks[p->rank_idx].sum;
+        rk->major_faults += p->sum.major_faults;
+        if (p->sum.start_seconds < rk->start_seconds) rk->start_seconds = p->sum.start_seconds;
+        rk->oom_killed |= p->oom_killed;
+    }
+    for (size_t k = 0; k < w->nranks; k++) {
+        mw_rank_summary *rk = &w->ranks[k].sum;
+        double end = 0;
+        for (size_t i = 0; i < w->nprocs; i++) {
+            const tracked *p = &w->procs[i];
+            if (p->rank_idx != (long)k) continue;
+            if (p->sum.end_seconds < 0) { end = -1; break; }
+            if (p->sum.end_seconds > end) end = p->sum.end_seconds;
+        }
+        rk->end_seconds = end;
+    }
+    r->ranks = mw_calloc(w->nranks, sizeof *r->ranks, MW_MEM_PROBE);
+    if (!r->ranks) return;
+    for (size_t k = 0; k < w->nranks; k++) r->ranks[k] = w->ranks[k].sum;
+    qsort(r->ranks, w->nranks, sizeof *r->ranks, cmp_rank);
+    r->n_ranks = (uint32_t)w->nranks;
+}
+/* --- end of issue #16's ranks --- */
 
 /* Adds pid to the table; returns its index or -1 (gone, or no memory: the
  * process is then not followed, but the run goes on). */
@@ -175,6 +458,7 @@ static long track(watch *w, pid_t pid, double t)
     p->sum.peak_gpu_bytes = MW_UNKNOWN;
     p->sum.peak_swap_bytes = 0;
     proc_comm(pid, p->sum.comm, sizeof p->sum.comm);
+    rank_read(w, p, t); /* issue #16 */
     return (long)w->nprocs++;
 }
 
@@ -266,6 +550,7 @@ static void sample(watch *w, mw_sample *s)
             continue;
         }
         const mw_proc_status *st = &rd.status;
+        p->rss_now = st->rss_bytes == MW_UNKNOWN ? 0 : st->rss_bytes; /* issue #16: per rank */
         umax(&p->sum.peak_rss_bytes, st->hwm_bytes);
         umax(&p->sum.peak_rss_bytes, st->rss_bytes);
         umax(&p->sum.peak_rss_anon_bytes, st->anon_bytes);
@@ -320,6 +605,7 @@ static void sample(watch *w, mw_sample *s)
     umax(&r->peak_swap_bytes, s->swap_bytes);
     if (w->opts->pss) umax(&r->peak_pss_bytes, s->pss_bytes);
     if (s->cgroup_bytes != MW_UNKNOWN) umax(&r->cgroup_peak_bytes, s->cgroup_bytes);
+    rank_sample(w, t, s); /* issue #16: ranks, the cap's first hit */
     /* Faults of exited processes stay counted: totals are per process. */
     if (w->opts->on_sample) w->opts->on_sample(s, w->opts->on_sample_user);
 }
@@ -354,6 +640,7 @@ void mw_watch_result_free(mw_watch_result *res)
     }
     mw_free(res->procs);
     mw_free(res->gpu);
+    mw_free(res->ranks); /* issue #16 */
     mw_free(res);
 }
 
@@ -370,6 +657,7 @@ static mw_watch_result *result_new(const char *const *argv, pid_t attach)
     r->cgroup_refaults_anon = r->cgroup_refaults_file = MW_UNKNOWN;
     r->cgroup_oom_kills = r->cgroup_limit_hits = MW_UNKNOWN;
     r->psi_some_seconds = r->psi_full_seconds = -1;
+    result_ranks_init(r); /* issue #16 */
     size_t n = 0;
     char buf[32];
     const char *attach_argv[] = {buf, NULL};
@@ -828,6 +1116,7 @@ static mw_status watch_init(watch *w, const char *const *argv, const mw_watch_op
     w->psi_fd = -1;
     w->kids_cap = 4096;
     w->kill_at = -1;
+    w->ev_fd = w->ev2_fd = -1; /* issue #16 */
     w->res = result_new(argv, o->attach_pid);
     w->kids = mw_malloc(w->kids_cap * sizeof *w->kids, MW_MEM_PROBE);
     if (!w->res || !w->kids) {
@@ -939,6 +1228,7 @@ static void finish_run(watch *w, int attached, const mw_vmstat *vm0, mw_sample *
             r->oom_killed = r->term_signal == SIGKILL && r->sys_oom_kills > 0 && !r->timed_out;
     }
     finish_result(w);
+    rank_finish(w, attached); /* issue #16 */
 }
 
 /* Drops the SIGCHLDs the run caused, then gives the caller its mask back. */
@@ -964,6 +1254,11 @@ static void watch_release(watch *w)
     mw_free(w->kids);
     mw_free(w->gpu_procs);
     mw_nvml_close(w->nvml);
+    /* issue #16 */
+    mw_free(w->ranks);
+    mw_free(w->envbuf);
+    if (w->ev_fd >= 0) close(w->ev_fd);
+    if (w->ev2_fd >= 0) close(w->ev2_fd);
 }
 
 mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,

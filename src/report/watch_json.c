@@ -30,7 +30,36 @@ static cJSON *process_json(const mw_proc_summary *p)
     mw_json_add_u64(o, "major_faults", p->major_faults);
     mw_json_add_seconds(o, "start_seconds", p->start_seconds);
     mw_json_add_seconds(o, "end_seconds", p->end_seconds);
+    /* issue #16 */
+    mw_json_add_int_or_null(o, "rank", p->rank, p->rank != MW_RANK_NONE);
+    mw_json_add_int_or_null(o, "local_rank", p->local_rank, p->local_rank != MW_RANK_NONE);
     return o;
+}
+
+/* issue #16: ranks and hosts (docs/JSON.md, docs/CLUSTER.md) */
+static void ranks_json(cJSON *o, const mw_watch_result *r)
+{
+    cJSON_AddStringToObject(o, "host", r->host);
+    cJSON_AddNumberToObject(o, "start_unix_seconds", r->start_unix_seconds);
+    mw_json_add_int_or_null(o, "rank", r->watcher_rank, r->watcher_rank != MW_RANK_NONE);
+    mw_json_add_int_or_null(o, "local_rank", r->watcher_local_rank, r->watcher_local_rank != MW_RANK_NONE);
+    mw_json_add_seconds(o, "cap_hit_seconds", r->cap_hit_seconds);
+    cJSON *ranks = cJSON_AddArrayToObject(o, "ranks");
+    for (uint32_t i = 0; ranks && i < r->n_ranks; i++) {
+        const mw_rank_summary *k = &r->ranks[i];
+        cJSON *kj = cJSON_CreateObject();
+        if (!kj) break;
+        cJSON_AddNumberToObject(kj, "rank", k->rank);
+        mw_json_add_int_or_null(kj, "local_rank", k->local_rank, k->local_rank != MW_RANK_NONE);
+        cJSON_AddNumberToObject(kj, "processes", k->processes);
+        mw_json_add_u64(kj, "peak_rss_bytes", k->peak_rss_bytes);
+        mw_json_add_u64(kj, "peak_gpu_bytes", k->peak_gpu_bytes);
+        mw_json_add_u64(kj, "major_faults", k->major_faults);
+        mw_json_add_seconds(kj, "start_seconds", k->start_seconds);
+        mw_json_add_seconds(kj, "end_seconds", k->end_seconds);
+        cJSON_AddBoolToObject(kj, "oom_killed", k->oom_killed);
+        cJSON_AddItemToArray(ranks, kj);
+    }
 }
 
 static cJSON *watch_json(const mw_watch_result *r)
@@ -117,6 +146,8 @@ static cJSON *watch_json(const mw_watch_result *r)
             cJSON_AddItemToArray(devs, dj);
         }
     }
+
+    ranks_json(o, r); /* issue #16 */
 
     cJSON *procs = cJSON_AddArrayToObject(o, "processes");
     for (uint32_t i = 0; procs && i < r->nprocs; i++) {

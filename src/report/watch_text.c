@@ -8,10 +8,12 @@
  *     ...
  */
 #include "memwall.h"
+#include "common/error.h"
 #include "report/json_util.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -94,6 +96,52 @@ static void write_processes(const mw_watch_result *r, FILE *out, const style *st
         fprintf(out, "  %s... %u more processes (all in --json)%s\n", st->dim, r->nprocs - nshown, st->reset);
 }
 
+/* issue #16: the ranks of a distributed job seen in the tree (at most
+ * MAX_RANK_ROWS rows, by rank), and the largest against the median */
+#define MAX_RANK_ROWS 64
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void write_ranks(const mw_watch_result *r, FILE *out, const style *st)
+{
+    if (r->n_ranks == 0) return;
+    char a[32], b[32], c[32];
+    fprintf(out, "%sranks%s (%u seen)\n", st->bold, st->reset, r->n_ranks);
+    fprintf(out, "  %s%-8s %-6s %-10s %-10s %-9s %-6s %s%s\n", st->dim, "rank", "local", "peak rss", "peak gpu",
+            "majflt", "procs", "", st->reset);
+    uint64_t *peaks = mw_malloc(r->n_ranks * sizeof *peaks, MW_MEM_REPORT);
+    size_t np = 0, largest = 0;
+    for (uint32_t i = 0; i < r->n_ranks; i++) {
+        const mw_rank_summary *k = &r->ranks[i];
+        if (k->peak_rss_bytes > r->ranks[largest].peak_rss_bytes) largest = i;
+        if (peaks) peaks[np++] = k->peak_rss_bytes;
+        if (i >= MAX_RANK_ROWS) continue;
+        char local[16];
+        if (k->local_rank == MW_RANK_NONE) snprintf(local, sizeof local, "-");
+        else snprintf(local, sizeof local, "%d", (int)k->local_rank);
+        fprintf(out, "  %-8d %-6s %-10s %-10s %-9s %-6u %s%s%s\n", (int)k->rank, local,
+                mw_size_format(k->peak_rss_bytes, a, sizeof a), mw_size_format(k->peak_gpu_bytes, b, sizeof b),
+                (count(c, sizeof c, k->major_faults), c), k->processes, st->red,
+                k->oom_killed ? "OOM-killed" : "", st->reset);
+    }
+    if (r->n_ranks > MAX_RANK_ROWS)
+        fprintf(out, "  %s... %u more ranks (all in --json)%s\n", st->dim, r->n_ranks - MAX_RANK_ROWS, st->reset);
+    if (!peaks) return;
+    qsort(peaks, np, sizeof *peaks, cmp_u64);
+    /* the median of an even count: the mean of the middle two */
+    uint64_t median = np % 2 ? peaks[np / 2]
+                             : peaks[np / 2 - 1] / 2 + peaks[np / 2] / 2 + (peaks[np / 2 - 1] % 2 + peaks[np / 2] % 2) / 2;
+    mw_free(peaks);
+    fprintf(out, "  %-16s rank %d at %s; median %s", "largest", (int)r->ranks[largest].rank,
+            mw_size_format(r->ranks[largest].peak_rss_bytes, a, sizeof a), mw_size_format(median, b, sizeof b));
+    if (median > 0) fprintf(out, " (%.2fx the median)", (double)r->ranks[largest].peak_rss_bytes / (double)median);
+    fprintf(out, "\n");
+}
+
 mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned flags, mw_err *err)
 {
     style st = {"", "", "", ""};
@@ -105,6 +153,12 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
     for (char **arg = r->argv; arg && *arg; arg++) fprintf(out, " %s", *arg);
     fprintf(out, "\n");
     write_exit(r, out, &st);
+    if (r->watcher_rank != MW_RANK_NONE) { /* issue #16: `srun memwall watch` */
+        char host[64];
+        fprintf(out, "  %-16s %d", "rank", (int)r->watcher_rank);
+        if (r->watcher_local_rank != MW_RANK_NONE) fprintf(out, " (local %d)", (int)r->watcher_local_rank);
+        fprintf(out, " on %s\n", mw_shown_str(r->host, host, sizeof host));
+    }
 
     fprintf(out, "%smemory%s\n", st.bold, st.reset);
     fprintf(out, "  %-16s %s%s%s   anon %s · file %s · shmem %s\n", "peak rss (tree)", st.bold,
@@ -135,6 +189,7 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
     }
     fprintf(out, "  %-16s %u seen, at most %u at once\n", "processes", r->nprocs, r->max_processes);
     write_processes(r, out, &st);
+    write_ranks(r, out, &st); /* issue #16 */
 
     fprintf(out, "%sfaults and pressure%s\n", st.bold, st.reset);
     count(a, sizeof a, r->minor_faults);
