@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,9 +341,22 @@ int mw_metrics_live_serve(mw_metrics_live *m, const char *spec, char *msg, size_
             snprintf(msg, cap, "--metrics-port %s: cannot listen: %s", spec, strerror(errnum));
         return MW_EXIT_WRAPPER_FAILURE;
     }
+    /* The server's thread must never take the signals mw_watch_run reads
+     * through its signalfd (SIGCHLD above all: delivered to a thread that
+     * does not block it, it is lost, and the root's exit with it): the
+     * thread inherits a mask that blocks them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     m->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, m,
                                  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                                  MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!m->daemon) {
         close(fd);
         snprintf(msg, cap, "--metrics-port %s: libmicrohttpd could not start its server", spec);
