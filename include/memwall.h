@@ -538,11 +538,11 @@ MW_API void mw_watch_result_free(mw_watch_result *res);
 /* The labels every series carries, and whether the command still runs. */
 typedef struct mw_metrics_info {
     const char *command;             /* label command (argv[0]'s basename);
-                                        NULL or "": left out                */
-    const char *host;                /* label host; NULL or "": left out    */
+                                        NULL: ""                           */
+    const char *host;                /* label host; NULL: ""                */
     int32_t     rank;                /* label rank: the watcher's own
                                         (mw_rank_from_environ); MW_RANK_NONE:
-                                        left out                           */
+                                        "" (every series has the 3 labels) */
     int         up;                  /* memwall_up: 1 while the command runs,
                                         0 once it has ended                */
 } mw_metrics_info;

@@ -9,8 +9,10 @@
  * HELP text a backslash and a newline. Values are in base units (bytes,
  * seconds) and counters end in _total (prometheus.io/docs/practices/naming).
  *
- * Every series carries command, host and rank (each left out when it is
- * unknown: to Prometheus a label with an empty value is no label). A value
+ * Every series carries command, host and rank, "" when unknown (to
+ * Prometheus an empty label is no label, but every series of a family has
+ * the same label names, which node_exporter's textfile collector - the Go
+ * client's registry - requires of a family, across files too). A value
  * memwall could not measure is left out, never written as 0; a family with
  * no value at all is left out whole, HELP and TYPE included.
  */
@@ -93,13 +95,11 @@ static void put_label(out *o, int *first, const char *name, const char *value)
 /* The labels every series has; rank: the one to write (MW_RANK_NONE: none). */
 static void put_common(out *o, int *first, const mw_metrics_info *in, int32_t rank)
 {
-    if (in->command && in->command[0]) put_label(o, first, "command", in->command);
-    if (in->host && in->host[0]) put_label(o, first, "host", in->host);
-    if (rank != MW_RANK_NONE) {
-        char r[16];
-        snprintf(r, sizeof r, "%" PRId32, rank);
-        put_label(o, first, "rank", r);
-    }
+    char r[16] = "";
+    if (rank != MW_RANK_NONE) snprintf(r, sizeof r, "%" PRId32, rank);
+    put_label(o, first, "command", in->command ? in->command : "");
+    put_label(o, first, "host", in->host ? in->host : "");
+    put_label(o, first, "rank", r);
 }
 
 static void header(out *o, const char *name, const char *type, const char *help)
@@ -109,7 +109,11 @@ static void header(out *o, const char *name, const char *type, const char *help)
     putf(o, "\n# TYPE %s %s\n", name, type);
 }
 
-static void end_labels(out *o, int first) { puts_(o, first ? " " : "} "); }
+static void end_labels(out *o, int first)
+{
+    (void)first; /* never empty: the common labels are always there */
+    puts_(o, "} ");
+}
 
 /* One family of one series with the common labels. */
 static void family_u64(out *o, const mw_metrics_info *in, const char *name, const char *type,

@@ -52,11 +52,10 @@ sed 1,2d "$T/scrape" > "$T/scrape.prom"
 promtool check metrics < "$T/scrape.prom" > "$T/promtool.out" 2>&1 ||
     { show promtool "$T/promtool.out"; fail "promtool check metrics refused the scrape"; }
 [ -s "$T/promtool.out" ] && { show promtool "$T/promtool.out"; fail "promtool check metrics: lint problems"; }
-labels="command=\"mw-touch\",host=\"$host\""
+labels="command=\"mw-touch\",host=\"$host\",rank=\"\""   # memwall has no rank here
 expect_contains "$T/scrape.prom" "memwall_up{$labels} 1"
 expect_contains "$T/scrape.prom" "# TYPE memwall_major_faults_total counter"
 expect_contains "$T/scrape.prom" "# TYPE memwall_rss_bytes gauge"
-expect_not_contains "$T/scrape.prom" "rank="   # memwall has none here
 expect_not_contains "$T/scrape.prom" "memwall_cgroup_limit_bytes"   # no cap: left out
 expect_not_contains "$T/scrape.prom" "memwall_gpu_"                 # no NVML: left out
 value() { awk -v n="$1" 'index($0, n "{") == 1 || index($0, n " ") == 1 { print $NF; exit }' "$T/scrape.prom"; }
@@ -102,6 +101,12 @@ fpeak=$(awk '/^memwall_rss_peak_bytes[{ ]/ { print $NF }' "$f")
 expect_num "the file's memwall_rss_peak_bytes" "$fpeak" ">=" $((64 * MIB))
 expect_num "the file's memwall_rss_peak_bytes" "$fpeak" "<=" "$peak"
 ok "--metrics-file: atomic, promtool-clean, memwall_up 0 and the peak at the end"
+
+# ---- memwall's own rank (`srun memwall watch`): every series has it ----------------
+RANK=3 expect_exit 0 "$MW" watch -q --metrics-file "$T/r.prom" -- "$MW_TOUCH" 1M --hold 300ms
+expect_contains "$T/r.prom" "memwall_up{command=\"mw-touch\",host=\"$host\",rank=\"3\"} 0"
+expect_contains "$T/r.prom" "memwall_rss_peak_bytes{command=\"mw-touch\",host=\"$host\",rank=\"3\"} "
+ok "RANK=3 in memwall's environment: rank=\"3\" on its series"
 
 # ---- a port already in use: a clear error, the command not started ------------------
 "${HTTP[@]}" --listen "$P2" > "$T/listen.out" &

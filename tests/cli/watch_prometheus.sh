@@ -104,7 +104,7 @@ done
 expect_eq "label command" "$(res label command)" "mw-touch"
 expect_eq "label host" "$(res label host)" "$(hostname)"
 expect_eq "label instance" "$(res label instance)" "127.0.0.1:$PM"
-expect_eq "label rank" "$(res label rank)" ""
+expect_eq "label rank" "$(res label rank)" ""   # rank="": no label to Prometheus
 q "query?query=$(enc 'memwall_up{job="memwall"}')"
 expect_eq "memwall_up" "$(res value)" 1
 ok "the live series arrive in Prometheus with command, host (and no rank)"
