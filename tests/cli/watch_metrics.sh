@@ -102,6 +102,41 @@ expect_num "the file's memwall_rss_peak_bytes" "$fpeak" ">=" $((64 * MIB))
 expect_num "the file's memwall_rss_peak_bytes" "$fpeak" "<=" "$peak"
 ok "--metrics-file: atomic, promtool-clean, memwall_up 0 and the peak at the end"
 
+# ---- GPUs (the fake NVML, tests/fake_nvml.c): per device and per process --------
+cat > "$T/nvml.txt" <<'EOF'
+device 0 total=80G
+device 1 total=40G
+used 0 2G
+used 1 1G
+proc 0 child 512M
+EOF
+MEMWALL_NVML_LIBRARY=$MW_FAKE_NVML MEMWALL_FAKE_NVML_SCRIPT=$T/nvml.txt \
+    "$MW" watch -q --metrics-port "127.0.0.1:$P" -- "$MW_TOUCH" 1M --hold 3s > /dev/null 2> "$T/gpu.err" &
+gpid=$!
+track_pid "$gpid"
+got=""
+for _ in $(seq 1 40); do
+    sleep 0.1
+    "${HTTP[@]}" "http://127.0.0.1:$P/metrics" > "$T/gscrape" 2> /dev/null || continue
+    grep -q '^memwall_process_gpu_bytes' "$T/gscrape" && { got=1; break; }
+done
+[ -n "$got" ] || { show scrape "$T/gscrape"; show stderr "$T/gpu.err"; fail "no GPU series in the scrape"; }
+gchild=$(wait_child "$gpid" 2) || fail "memwall has no child"
+sed 1,2d "$T/gscrape" > "$T/gscrape.prom"
+promtool check metrics < "$T/gscrape.prom" > "$T/promtool.out" 2>&1 ||
+    { show promtool "$T/promtool.out"; fail "promtool check metrics refused the GPU scrape"; }
+for want in "memwall_gpu_total_bytes{$labels,gpu=\"0\"} $((80 << 30))" \
+    "memwall_gpu_total_bytes{$labels,gpu=\"1\"} $((40 << 30))" \
+    "memwall_gpu_used_bytes{$labels,gpu=\"0\"} $((2 << 30))" \
+    "memwall_gpu_used_bytes{$labels,gpu=\"1\"} $((1 << 30))" \
+    "memwall_gpu_tree_bytes{$labels,gpu=\"0\"} $((512 << 20))" \
+    "memwall_gpu_tree_bytes{$labels,gpu=\"1\"} 0" \
+    "memwall_process_gpu_bytes{$labels,pid=\"$gchild\",comm=\"mw-touch\"} $((512 << 20))"; do
+    expect_contains "$T/gscrape.prom" "$want"
+done
+wait "$gpid" || { show stderr "$T/gpu.err"; fail "memwall watch with the fake NVML failed"; }
+ok "GPUs: total, used and the tree's per device, and per process (fake NVML)"
+
 # ---- memwall's own rank (`srun memwall watch`): every series has it ----------------
 RANK=3 expect_exit 0 "$MW" watch -q --metrics-file "$T/r.prom" -- "$MW_TOUCH" 1M --hold 300ms
 expect_contains "$T/r.prom" "memwall_up{command=\"mw-touch\",host=\"$host\",rank=\"3\"} 0"
