@@ -375,8 +375,10 @@ static void sample(watch *w, mw_sample *s)
     if (w->opts->pss) umax(&r->peak_pss_bytes, s->pss_bytes);
     if (s->cgroup_bytes != MW_UNKNOWN) umax(&r->cgroup_peak_bytes, s->cgroup_bytes);
     /* Faults of exited processes stay counted: totals are per process. */
-    live_arrays(w, s);
-    if (w->opts->on_sample) w->opts->on_sample(s, w->opts->on_sample_user);
+    if (w->opts->on_sample) {
+        live_arrays(w, s); /* issue #16: only for a caller that reads them */
+        w->opts->on_sample(s, w->opts->on_sample_user);
+    }
 }
 
 static double cpu_seconds_self(void)
