@@ -3,6 +3,7 @@
  * report its memory. Options are documented in cli/doc/watch.txt.
  */
 #include "cli.h"
+#include "metrics_http.h" /* issue #16: Prometheus */
 
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,9 @@ const struct option mw_cmd_watch_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
+    /* issue #16: Prometheus (cli/metrics_http.c) */
+    {"metrics-port", required_argument, NULL, 0x1601},
+    {"metrics-file", required_argument, NULL, 0x1602},
     {NULL, 0, NULL, 0},
 };
 
@@ -36,11 +40,52 @@ typedef struct live {
     double next_draw;
     uint64_t peak_rss;
     uint64_t peak_gpu;
+    mw_metrics_live *metrics;  /* issue #16: --metrics-port/--metrics-file */
 } live;
+
+/* issue #16: the labels of --metrics-port/--metrics-file: the command's
+ * name (argv[0]'s basename, or --pid's /proc/PID/comm), this host, and
+ * memwall's own rank (`srun memwall watch`); the server listens from here
+ * on, before the command starts. @return 0 or the exit code. */
+static int metrics_start(live *lv, const char *cmd0, pid_t pid, const char *port, const char *file)
+{
+    char comm[64] = "", host[256] = "";
+    if (cmd0) {
+        const char *slash = strrchr(cmd0, '/');
+        snprintf(comm, sizeof comm, "%s", slash ? slash + 1 : cmd0);
+    } else {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = '\0';
+            fclose(f);
+        }
+    }
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    mw_metrics_info info = {comm, host, MW_RANK_NONE, 1};
+    int32_t local_rank;
+    mw_rank_from_environ(NULL, 0, &info.rank, &local_rank);
+    lv->metrics = mw_metrics_live_new(&info);
+    if (!lv->metrics) {
+        mw_cli_error(NULL, "out of memory preparing the metrics");
+        return MW_EXIT_WRAPPER_FAILURE;
+    }
+    if (file) mw_metrics_live_file(lv->metrics, file);
+    char msg[512];
+    if (port && mw_metrics_live_serve(lv->metrics, port, msg, sizeof msg) != 0) {
+        mw_cli_error(NULL, "%s", msg);
+        mw_metrics_live_free(lv->metrics);
+        lv->metrics = NULL;
+        return MW_EXIT_WRAPPER_FAILURE;
+    }
+    return 0;
+}
 
 static void on_sample(const mw_sample *s, void *user)
 {
     live *lv = user;
+    if (lv->metrics) mw_metrics_live_update(lv->metrics, s); /* issue #16 */
     if (lv->timeline && !lv->timeline_failed) {
         mw_err err;
         if (mw_timeline_write(lv->timeline, s, &err) != MW_OK) {
@@ -137,6 +182,7 @@ int mw_cmd_watch(int argc, char **argv)
     mw_watch_opts opts;
     mw_watch_opts_init(&opts);
     const char *timeline_path = NULL, *output_path = NULL;
+    const char *metrics_port = NULL, *metrics_file = NULL; /* issue #16 */
     int json = 0, quiet = 0, format = -1;
     mw_err err;
 
@@ -187,6 +233,8 @@ int mw_cmd_watch(int argc, char **argv)
         case 'o': output_path = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(mw_cli_doc_find("watch")->help, stdout); return MW_EXIT_OK;
+        case 0x1601: metrics_port = optarg; break; /* issue #16 */
+        case 0x1602: metrics_file = optarg; break;
         default: {
             /* ':' (no value) or '?': name the option as "--name" (without
              * any "=value") or "-x" (optopt, even inside a cluster). */
@@ -248,6 +296,13 @@ int mw_cmd_watch(int argc, char **argv)
             return MW_EXIT_WRAPPER_FAILURE;
         }
     }
+    /* issue #16: the metrics server listens before the command starts */
+    if ((metrics_port || metrics_file) &&
+        metrics_start(&lv, has_cmd ? cmd[0] : NULL, opts.attach_pid, metrics_port, metrics_file) != 0) {
+        mw_timeline_close(lv.timeline);
+        if (out != stderr && out != stdout) fclose(out);
+        return MW_EXIT_WRAPPER_FAILURE;
+    }
     opts.on_sample = on_sample;
     opts.on_sample_user = &lv;
 
@@ -255,6 +310,7 @@ int mw_cmd_watch(int argc, char **argv)
     mw_status st = mw_watch_run(has_cmd ? (const char *const *)cmd : NULL, &opts, &res, &err);
     if (lv.status_line) fputs("\r\033[K", stderr);
     mw_timeline_close(lv.timeline);
+    if (lv.metrics) mw_metrics_live_end(lv.metrics); /* issue #16: memwall_up 0 */
 
     int code;
     if (st == MW_OK) {
@@ -280,6 +336,7 @@ int mw_cmd_watch(int argc, char **argv)
         code = MW_EXIT_WRAPPER_FAILURE;
     }
     mw_watch_result_free(res);
+    mw_metrics_live_free(lv.metrics); /* issue #16: the server stops */
     if (out != stderr && out != stdout && fclose(out) != 0) {
         mw_cli_error(NULL, "cannot write %s: %s", output_path, strerror(errno));
         if (code == 0) code = MW_EXIT_WRAPPER_FAILURE;

@@ -293,6 +293,11 @@ typedef struct mw_sample {
     const struct mw_gpu_device_sample *gpu;
     uint32_t nprocs;                 /* entries of procs: the live processes */
     const struct mw_proc_sample *procs;
+    /* --- issue #16, Prometheus: counters that never go down and the
+     * peak so far (minor_/major_faults above drop when a process exits) --- */
+    uint64_t peak_rss_bytes;         /* the tree's peak so far (as the result's) */
+    uint64_t minor_faults_total;     /* every process seen, exited ones too */
+    uint64_t major_faults_total;
 } mw_sample;
 
 /* One GPU in a sample (issue #16). */
@@ -527,6 +532,28 @@ MW_API mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts
                               mw_watch_result **out, mw_err *err);
 
 MW_API void mw_watch_result_free(mw_watch_result *res);
+
+/* --- issue #16: Prometheus (docs/CLUSTER.md, "Prometheus metrics") --- */
+
+/* The labels every series carries, and whether the command still runs. */
+typedef struct mw_metrics_info {
+    const char *command;             /* label command (argv[0]'s basename);
+                                        NULL: ""                           */
+    const char *host;                /* label host; NULL: ""                */
+    int32_t     rank;                /* label rank: the watcher's own
+                                        (mw_rank_from_environ); MW_RANK_NONE:
+                                        "" (every series has the 3 labels) */
+    int         up;                  /* memwall_up: 1 while the command runs,
+                                        0 once it has ended                */
+} mw_metrics_info;
+
+/*! mw_metrics_format() : a sample in the Prometheus text exposition format
+ *  0.0.4 (# HELP and # TYPE for each family, label values escaped, bytes
+ *  and seconds, counters ending in _total); values that are unknown are
+ *  left out. Like snprintf: writes at most cap bytes into buf (NUL-
+ *  terminated when cap > 0) and @return the length of the whole text; a
+ *  return >= cap means buf was too small. No allocation. */
+MW_API size_t mw_metrics_format(const mw_sample *s, const mw_metrics_info *info, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Reports

@@ -10,6 +10,10 @@ case "${1:-}" in
           pkgs+=(openmpi-bin libopenmpi-dev) ;;
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac
+# issue #16, Prometheus: libmicrohttpd for watch --metrics-port (the CLI's
+# HTTP server); the tests' promtool and a Prometheus server scraping it
+pkgs+=(libmicrohttpd-dev)
+[ "${1:-}" = --test ] && pkgs+=(prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

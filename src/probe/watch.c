@@ -67,9 +67,10 @@ typedef struct tracked {
     uint64_t utime_ticks, stime_ticks;
     uint64_t gpu_now;               /* this sample's GPU bytes, all devices */
     int escaped;                    /* seen outside the cap's cgroup */
-    /* --- issue #16: ranks (sum.rank / sum.local_rank) --- */
+    /* --- issue #16: ranks (sum.rank / sum.local_rank) and procs[] --- */
     long rank_idx;                  /* into watch.ranks; -1: no rank */
-    uint64_t rss_now;               /* this sample's VmRSS; 0 when gone */
+    uint64_t rss_now;               /* this sample's VmRSS; 0 when gone or unknown */
+    uint64_t swap_now;              /* this sample's VmSwap (MW_UNKNOWN) */
     double env_recheck_at;          /* rank-less: read environ again then */
     int oom_killed;                 /* died as the cgroup counted an OOM kill */
 } tracked;
@@ -84,6 +85,10 @@ typedef struct watch {
     const mw_watch_opts *opts;
     tracked *procs;
     size_t nprocs, cap;
+    /* issue #16 (Prometheus): the sample's live arrays, reused */
+    mw_proc_sample *live;
+    size_t live_cap;
+    mw_gpu_device_sample gpu_live[MAX_GPU_DEVICES];
     pid_t root;
     struct timespec t0;
     double last_t;
@@ -486,6 +491,7 @@ static void gpu_sample(watch *w, double t, mw_sample *s)
         if (mw_nvml_device_memory(w->nvml, d, &mem, NULL) == MW_OK) {
             device_used += mem.used_bytes;
             umax(&w->gpu[d].peak_used_bytes, mem.used_bytes);
+            w->gpu_live[d].used_bytes = mem.used_bytes;
         }
         size_t n = 0;
         if (mw_nvml_device_processes(w->nvml, d, w->gpu_procs, MAX_GPU_PROCS, &n, NULL) != MW_OK)
@@ -502,6 +508,7 @@ static void gpu_sample(watch *w, double t, mw_sample *s)
             }
         }
         umax(&w->gpu[d].peak_tree_bytes, dev_tree);
+        w->gpu_live[d].tree_bytes = dev_tree;
         tree += dev_tree;
     }
     for (size_t i = 0; i < w->nprocs; i++)
@@ -509,6 +516,51 @@ static void gpu_sample(watch *w, double t, mw_sample *s)
     w->last_gpu_bytes = s->gpu_bytes = tree;
     w->last_gpu_device_bytes = s->gpu_device_used_bytes = device_used;
     umax(&w->res->peak_gpu_bytes, tree);
+}
+
+/* issue #16 (Prometheus): what live metrics show, filled before on_sample:
+ * the cap, each GPU, each live process, the peak so far and fault counters
+ * over every process seen (they never go down). The arrays are the
+ * watcher's, grown when the tree does and reused between samples; when
+ * they cannot grow, the processes that fit are listed. */
+static void live_arrays(watch *w, mw_sample *s)
+{
+    mw_watch_result *r = w->res;
+    s->cgroup_limit_bytes = r->cgroup_limit_bytes;
+    s->peak_rss_bytes = r->peak_rss_bytes;
+    s->minor_faults_total = s->major_faults_total = 0;
+    size_t alive = 0;
+    for (size_t i = 0; i < w->nprocs; i++) {
+        s->minor_faults_total += w->procs[i].sum.minor_faults;
+        s->major_faults_total += w->procs[i].sum.major_faults;
+        alive += w->procs[i].alive != 0;
+    }
+    if (alive > w->live_cap) {
+        size_t ncap = w->live_cap ? w->live_cap : 16;
+        while (ncap < alive) ncap *= 2;
+        mw_proc_sample *np = mw_realloc(w->live, ncap * sizeof *np, MW_MEM_PROBE);
+        if (np) {
+            w->live = np;
+            w->live_cap = ncap;
+        }
+    }
+    uint32_t n = 0;
+    for (size_t i = 0; i < w->nprocs && n < w->live_cap; i++) {
+        const tracked *p = &w->procs[i];
+        if (!p->alive) continue;
+        mw_proc_sample *ps = &w->live[n++];
+        ps->pid = p->sum.pid;
+        ps->rank = p->sum.rank; /* MW_RANK_NONE when its environment names none */
+        memcpy(ps->comm, p->sum.comm, sizeof ps->comm);
+        ps->rss_bytes = p->rss_now;
+        ps->swap_bytes = p->swap_now;
+        ps->gpu_bytes = w->nvml && w->ngpu ? p->gpu_now : MW_UNKNOWN;
+        ps->major_faults = p->sum.major_faults;
+    }
+    s->nprocs = n;
+    s->procs = n ? w->live : NULL;
+    s->gpu_devices = w->nvml ? w->ngpu : 0;
+    s->gpu = s->gpu_devices ? w->gpu_live : NULL;
 }
 
 /* One sample of the whole tree. */
@@ -550,7 +602,8 @@ static void sample(watch *w, mw_sample *s)
             continue;
         }
         const mw_proc_status *st = &rd.status;
-        p->rss_now = st->rss_bytes == MW_UNKNOWN ? 0 : st->rss_bytes; /* issue #16: per rank */
+        p->rss_now = st->rss_bytes == MW_UNKNOWN ? 0 : st->rss_bytes; /* issue #16: per rank, procs[] */
+        p->swap_now = st->swap_bytes;
         umax(&p->sum.peak_rss_bytes, st->hwm_bytes);
         umax(&p->sum.peak_rss_bytes, st->rss_bytes);
         umax(&p->sum.peak_rss_anon_bytes, st->anon_bytes);
@@ -607,7 +660,10 @@ static void sample(watch *w, mw_sample *s)
     if (s->cgroup_bytes != MW_UNKNOWN) umax(&r->cgroup_peak_bytes, s->cgroup_bytes);
     rank_sample(w, t, s); /* issue #16: ranks, the cap's first hit */
     /* Faults of exited processes stay counted: totals are per process. */
-    if (w->opts->on_sample) w->opts->on_sample(s, w->opts->on_sample_user);
+    if (w->opts->on_sample) {
+        live_arrays(w, s); /* issue #16: only for a caller that reads them */
+        w->opts->on_sample(s, w->opts->on_sample_user);
+    }
 }
 
 static double cpu_seconds_self(void)
@@ -727,6 +783,8 @@ static void open_gpu(watch *w)
             snprintf(w->gpu[d].name, sizeof w->gpu[d].name, "%s", mem.name);
             w->gpu[d].total_bytes = mem.total_bytes;
         }
+        /* issue #16 (Prometheus): the device in each sample */
+        w->gpu_live[d] = (mw_gpu_device_sample){d, w->gpu[d].total_bytes, MW_UNKNOWN, MW_UNKNOWN};
     }
     w->ngpu = n;
     w->res->peak_gpu_bytes = 0;
@@ -1253,6 +1311,7 @@ static void watch_release(watch *w)
     mw_free(w->procs);
     mw_free(w->kids);
     mw_free(w->gpu_procs);
+    mw_free(w->live); /* issue #16 */
     mw_nvml_close(w->nvml);
     /* issue #16 */
     mw_free(w->ranks);
