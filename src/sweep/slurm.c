@@ -439,7 +439,8 @@ mw_status mw_slurm_read_watch(const mw_slurm_job *job, uint32_t i, mw_watch_resu
     snprintf(name, sizeof name, "watch-%u.json", i);
     mw_slurm_job_file(job, name, path, sizeof path);
     char *text = NULL;
-    MW_FORWARD(mw_file_read_all(path, 16u << 20, "memwall watch's JSON report", &text, NULL, err));
+    size_t text_len;
+    MW_FORWARD(mw_file_read_all(path, 16u << 20, "memwall watch's JSON report", &text, &text_len, err));
     mw_json_init();
     cJSON *j = cJSON_Parse(text);
     mw_free(text);
@@ -581,7 +582,8 @@ mw_status mw_slurm_preflight(const mw_sweep_opts *o, mw_slurm_site *site, mw_err
         char ep[PATH_MAX], etext[512] = "";
         mw_slurm_job_file(&job, "slurm.err", ep, sizeof ep);
         char *e = NULL;
-        if (mw_file_read_all(ep, 1u << 20, "Slurm's output", &e, NULL, NULL) == MW_OK) {
+        size_t elen;
+        if (mw_file_read_all(ep, 1u << 20, "Slurm's output", &e, &elen, NULL) == MW_OK) {
             first_line(e, etext, sizeof etext);
             mw_free(e);
         }
