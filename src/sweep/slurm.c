@@ -519,7 +519,19 @@ mw_status mw_slurm_preflight(const mw_sweep_opts *o, mw_slurm_site *site, mw_err
     const char *sinfo[] = {"sinfo", "-h", "-o", "%P", NULL};
     int rc = run_tool(sinfo, out, sizeof out, TOOL_TIMEOUT_SECONDS);
     if (rc != 0) {
-        first_line(out, shown, sizeof shown);
+        /* Slurm's own words: its line about munge when there is one (the
+         * cause), and its last line (what failed) */
+        const char *m = strstr(out, "Munge ");
+        const char *line = m ? m : out;
+        while (m && line > out && line[-1] != '\n') line--;
+        const char *last = out + strlen(out);
+        while (last > out && (last[-1] == '\n' || last[-1] == ' ')) last--;
+        const char *ls = last;
+        while (ls > out && ls[-1] != '\n') ls--;
+        char a[300] = "", b[300] = "";
+        if (m && line != ls) first_line(line, a, sizeof a);
+        mw_shown(ls, (size_t)(last - ls), b, sizeof b);
+        snprintf(shown, sizeof shown, "%s%s%s", a, a[0] ? " / " : "", b);
         int munge = strstr(out, "unge") != NULL || strstr(out, "uthentication") != NULL;
         return mw_err_set(err, MW_ERR_IO, "--launcher slurm: sinfo failed (exit %d): %s; %s", rc, shown,
                           munge ? "munge looks down: start munged (systemctl start munge) on this machine and "

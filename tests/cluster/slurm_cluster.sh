@@ -52,10 +52,12 @@ mw_slurm_start() { # DIR
     MW_SLURM_PIDS+=("$(cat "$d/munge/munged.pid")")
     host=$(hostname -s)
     cpus=$(nproc)
+    # a node name of its own (slurmd -N): its cgroups (slurm_<node>/) and
+    # spool never meet another cluster's on this machine
     # RealMemory in MiB, a little under the machine's (slurmd drains a node
     # that reports less than its configured memory)
     mem=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
-    MW_SLURM_NODE=$host
+    MW_SLURM_NODE=mw$port
     # task/cgroup constrains a job's memory when the memory controller can
     # be used (cgroup v1 with the memory hierarchy mounted, or v2)
     MW_SLURM_ENFORCE=none
@@ -98,8 +100,8 @@ KillWait=2
 MinJobAge=600
 MessageTimeout=5
 SchedulerParameters=sched_interval=1
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+NodeName=$MW_SLURM_NODE NodeHostname=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$MW_SLURM_NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
     cat >"$d/cgroup.conf" <<CONF
 ConstrainRAMSpace=yes
@@ -121,7 +123,7 @@ CONF
 
 # (Re)starts slurmd (after mw_slurm_kill_slurmd).
 mw_slurm_slurmd_start() {
-    slurmd -D -f "$SLURM_CONF" >>"$MW_SLURM_DIR/log/slurmd.out" 2>&1 &
+    slurmd -D -N "$MW_SLURM_NODE" -f "$SLURM_CONF" >>"$MW_SLURM_DIR/log/slurmd.out" 2>&1 &
     MW_SLURM_SLURMD_PID=$!
     MW_SLURM_PIDS+=($!)
 }
@@ -146,12 +148,28 @@ mw_slurm_munge_start() {
     MW_SLURM_PIDS+=("$(cat "$d/munge/munged.pid")")
 }
 
-# Stops every daemon it started: jobs first, then slurmd, slurmctld, munged.
+# The processes of this cluster's jobs: those in its node's cgroups
+# (slurm_<node>/ in each v1 hierarchy, or anywhere in the v2 tree). A
+# slurmstepd whose slurmd was killed (the node-failure test) waits for it
+# for minutes; these are the only processes it leaves.
+mw_slurm_job_pids() {
+    [ -n "${MW_SLURM_NODE:-}" ] || return 0
+    find /sys/fs/cgroup -path "*slurm_${MW_SLURM_NODE}*" -name cgroup.procs 2>/dev/null |
+        xargs -r cat 2>/dev/null | sort -u
+}
+
+# Stops every daemon it started: jobs first, then slurmd, slurmctld, munged,
+# then what is left of the jobs (their cgroups go too).
 mw_slurm_stop() {
-    local pid
+    local pid d
     [ -n "${SLURM_CONF:-}" ] && scancel --full -u root >/dev/null 2>&1
     for pid in "${MW_SLURM_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     sleep 0.5
     for pid in "${MW_SLURM_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
     MW_SLURM_PIDS=()
+    for pid in $(mw_slurm_job_pids); do kill -9 "$pid" 2>/dev/null; done
+    sleep 0.2
+    [ -n "${MW_SLURM_NODE:-}" ] &&
+        find /sys/fs/cgroup -depth -type d -path "*slurm_${MW_SLURM_NODE}*" -exec rmdir {} + 2>/dev/null
+    return 0
 }
