@@ -674,6 +674,10 @@ static void close_inherited(watch *w)
         if (k != MW_UNKNOWN && (r->cgroup_oom_kills == MW_UNKNOWN || k > r->cgroup_oom_kills))
             r->cgroup_oom_kills = k;
     }
+    /* every OOM kill followed a charge that failed at the limit */
+    if (r->cgroup_oom_kills != MW_UNKNOWN &&
+        (r->cgroup_limit_hits == MW_UNKNOWN || r->cgroup_limit_hits < r->cgroup_oom_kills))
+        r->cgroup_limit_hits = r->cgroup_oom_kills;
     if (w->cg_current_fd >= 0) close(w->cg_current_fd);
     w->cg_current_fd = -1;
     w->have_icg = 0;
