@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(gcc make cmake pkg-config libcjson-dev)
 case "${1:-}" in
   --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev strace
-          python3-numpy python3-torch) ;;  # the engine's PyTorch reference (tests/ref)
+          python3-numpy python3-torch  # the engine's PyTorch reference (tests/ref)
+          slurm-wlm munge) ;;  # issue #16: sweep --launcher slurm on a one-node cluster (tests/cli/sweep_slurm.sh)
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac
 missing=()
