@@ -607,6 +607,12 @@ mw_status mw_slurm_preflight(const mw_sweep_opts *o, mw_slurm_site *site, mw_err
     }
     site->enforces_memory = res.cgroup_inherited && res.cgroup_limit_bytes != MW_UNKNOWN &&
                             res.cgroup_limit_bytes <= (64ull << 20);
+    /* memwall watch and the script's shell sit in the job's cgroup with the
+     * command: the job asks that much more than the point's cap */
+    if (site->enforces_memory && res.cgroup_peak_bytes != MW_UNKNOWN) {
+        uint64_t cmd = res.peak_rss_bytes != MW_UNKNOWN ? res.peak_rss_bytes : 0;
+        site->overhead_bytes = res.cgroup_peak_bytes > cmd ? res.cgroup_peak_bytes - cmd : 0;
+    }
     snprintf(site->node, sizeof site->node, "%s", job.host);
     char id[32];
     snprintf(id, sizeof id, "%llu", (unsigned long long)job.id);

@@ -45,6 +45,10 @@ typedef struct mw_slurm_job {
 typedef struct mw_slurm_site {
     int enforces_memory;            /* 1: --mem is a cgroup limit on the node */
     int has_sacct;                  /* 1: accounting storage answers          */
+    uint64_t overhead_bytes;        /* what a job costs its cgroup beside its
+                                       command (the script's shell, memwall
+                                       watch): the pre-flight job's cgroup peak
+                                       less its `true`'s; 0 when not enforced */
     char node[64];                  /* where the pre-flight job ran           */
 } mw_slurm_site;
 

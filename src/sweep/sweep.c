@@ -931,6 +931,12 @@ static mw_status slurm_submit_point(sweep_state *S, const point_key *k, slurm_sl
     slot->k = *k;
     slot->cap = k->budget ? budget_cap(S, k->budget) : MW_UNKNOWN;
     uint64_t cap = slot->cap != MW_UNKNOWN ? slot->cap : o->mem_limit_bytes;
+    /* Slurm's cgroup holds memwall watch too: the job asks for the point's
+     * cap plus what the pre-flight measured it costs, in whole MiB (--mem is
+     * in MiB: a fraction rounded up would give the command more than its
+     * cap; a local point's cap bounds its command alone) */
+    if (cap != MW_UNLIMITED && cap != MW_UNKNOWN && S->site.enforces_memory)
+        cap += S->site.overhead_bytes >> 20 << 20;
     static const char *const engine_env[] = {"MEMWALL_PROFILE=none", NULL};
     char label[64];
     mw_sweep_point tmp;
@@ -1574,7 +1580,7 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     /* The engine's own memory before it loads anything: this process's now
      * (the same program), so the plan predicts what the points measure, not
      * a generic runtime's overhead. */
-    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0, 0, 1, {0, 0, ""}};
+    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0, 0, 1, {0, 0, 0, ""}};
     if (o->launcher == MW_LAUNCH_SLURM) { /* issue #16: before any point runs */
         S.slurm = 1;
         S.parallel = o->parallel > 1 ? o->parallel : 1;
@@ -1585,12 +1591,19 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
     MW_RETURN_IF(!r, err, MW_ERR_NOMEM, "out of memory");
     S.r = r;
-    if (S.slurm) /* issue #16 */
-        snprintf(r->launcher_note, sizeof r->launcher_note, "%s",
-                 S.site.enforces_memory
-                     ? "each point a Slurm job, capped by Slurm's cgroup (--mem)"
-                     : "each point a Slurm job; Slurm's --mem set no cgroup limit on the node (no task/cgroup "
-                       "memory constraint), so memwall's own cgroup in the job caps it (watch --mem-limit)");
+    if (S.slurm) { /* issue #16 */
+        char oh[32];
+        mw_size_format(S.site.overhead_bytes, oh, sizeof oh);
+        if (S.site.enforces_memory)
+            snprintf(r->launcher_note, sizeof r->launcher_note, "each point a Slurm job capped by Slurm's cgroup: "
+                     "--mem = the cap + %llu MiB for memwall watch in the job (its %s measured by the pre-flight "
+                     "job, in whole MiB; the points' cgroup figures include it)",
+                     (unsigned long long)(S.site.overhead_bytes >> 20), oh);
+        else
+            snprintf(r->launcher_note, sizeof r->launcher_note, "each point a Slurm job; Slurm's --mem set no "
+                     "cgroup limit on the node (no task/cgroup memory constraint), so memwall's own cgroup in the "
+                     "job caps it (watch --mem-limit)");
+    }
     r->points = mw_calloc(MAX_POINTS, sizeof *r->points, MW_MEM_OTHER);
     mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
     /* a budget sweep's points each have their own cap (point.mem_limit_bytes) */

@@ -16,7 +16,7 @@ why=$(mw_slurm_missing)
 [ -z "$why" ] || skip "$why"
 need_memory_cgroup
 
-trap 'mw_slurm_stop; mw_cleanup' EXIT
+trap 'rc=$?; mw_slurm_stop; (exit $rc); mw_cleanup' EXIT
 mw_slurm_start "$T/cluster" || fail "the one-node cluster did not start (logs above)"
 ok "one-node cluster up: node $MW_SLURM_NODE, memory enforcement: $MW_SLURM_ENFORCE"
 if [ "$MW_SLURM_ENFORCE" != cgroup ]; then
@@ -49,11 +49,15 @@ want_state=COMPLETED
 expect_eq "batch 24" "$(jq -r '[.points[] | select(.batch == 24)][0] | "\(.status) \(.oom) \(.slurm.state)"' \
     "$T/slurm.json")" "oom cgroup $want_state"
 expect_eq "batch 23's state" "$(jq -r '[.points[] | select(.batch == 23)][0].slurm.state' "$T/slurm.json")" COMPLETED
-# Slurm's cgroup is the cap: memwall read it in the job (inherited, 256 MiB)
+# Slurm's cgroup is the cap: memwall read it in the job (inherited), 256
+# MiB + what memwall watch itself costs in the job, in whole MiB (the note)
 dir=$(ls -d "$spool"/memwall-batch-23-* | head -n 1)
 if [ "$MW_SLURM_ENFORCE" = cgroup ]; then
+    extra=$(jq -r .launcher_note "$T/slurm.json" | sed -n 's/.*the cap + \([0-9]*\) MiB for memwall watch.*/\1/p')
+    [ -n "$extra" ] || fail "launcher_note: $(jq -r .launcher_note "$T/slurm.json")"
+    expect_num "memwall watch's own MiB in the job" "$extra" "<=" 64
     expect_eq "the job's cgroup" "$(jq -c '[.cgroup.inherited, .cgroup.limit_bytes]' "$dir/watch-1.json")" \
-        "[true,268435456]"
+        "[true,$(( (256 + extra) * 1048576 ))]"
 fi
 npoints=$(jq '.points | length' "$T/slurm.json")
 expect_eq "points in the JSON Lines file" "$(wc -l < "$T/points.jsonl")" "$npoints"
