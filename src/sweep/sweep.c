@@ -987,8 +987,9 @@ static mw_status slurm_points(sweep_state *S, const point_key *keys, size_t n, m
     size_t active = 0, next = 0;
     uint32_t par = S->parallel < 1 ? 1 : S->parallel > MAX_PARALLEL ? MAX_PARALLEL : S->parallel;
     uint32_t nruns = o->warmup + (o->runs ? o->runs : 1);
-    /* the runs' time limit, and some for memwall's start on the node */
-    double run_timeout = o->timeout_seconds > 0 ? o->timeout_seconds * nruns + 10 : 0;
+    /* the runs' time limit (from when the job is seen running), and 5 s for
+     * memwall's start and the polls */
+    double run_timeout = o->timeout_seconds > 0 ? o->timeout_seconds * nruns + 5 : 0;
     double poll = o->poll_seconds > 0 ? o->poll_seconds : 1;
     mw_status st = MW_OK;
     for (;;) {
@@ -1468,6 +1469,8 @@ static mw_status run_budgets(sweep_state *S, mw_err *err)
     mw_plan plan;
     int planned = plan_for(S, o->batch, o->ctx, MW_UNKNOWN, &plan);
     if (planned) S->r->weights_bytes = plan.bytes[MW_COMP_WEIGHTS];
+    point_key keys[MAX_POINTS];
+    size_t nkeys = 0;
     for (size_t i = 0; i < o->n_budgets; i++) {
         const mw_sweep_budget *b = &o->budgets[i];
         uint64_t bytes = b->bytes;
@@ -1478,10 +1481,15 @@ static mw_status run_budgets(sweep_state *S, mw_err *err)
             bytes = (uint64_t)ceil((double)S->r->weights_bytes * b->percent / 100.0);
             if (!bytes) bytes = 1;
         }
+        if (S->slurm) { /* issue #16: all of them as jobs, up to --parallel at once */
+            MW_RETURN_IF(nkeys == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+            keys[nkeys++] = (point_key){o->batch, o->ctx, bytes};
+            continue;
+        }
         const mw_sweep_point *p;
         MW_FORWARD(add_point_at(S, o->batch, o->ctx, bytes, &p, err));
     }
-    return MW_OK;
+    return nkeys ? slurm_points(S, keys, nkeys, err) : MW_OK;
 }
 
 mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t cap, size_t *n, mw_err *err)
@@ -1523,6 +1531,25 @@ mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t 
     return MW_OK;
 }
 
+/* The points of a list, in its order: one after the other, or as Slurm
+ * jobs up to --parallel at once (issue #16). */
+static mw_status list_points(sweep_state *S, const uint32_t *list, size_t n, mw_err *err)
+{
+    if (S->slurm) {
+        point_key *keys = mw_calloc(n ? n : 1, sizeof *keys, MW_MEM_OTHER);
+        MW_RETURN_IF(!keys, err, MW_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) keys[i] = key_at(S, list[i]);
+        mw_status st = slurm_points(S, keys, n, err);
+        mw_free(keys);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mw_sweep_point *p;
+        MW_FORWARD(add_point(S, list[i], &p, err));
+    }
+    return MW_OK;
+}
+
 /* The points: the list given, or the search. */
 static mw_status run_points(sweep_state *S, mw_err *err)
 {
@@ -1537,26 +1564,14 @@ static mw_status run_points(sweep_state *S, mw_err *err)
     if (!ctx_axis) {
         if (capped && plan_for(S, 1, o->ctx, o->mem_limit_bytes, &plan))
             r->predicted_max = plan.max_batch;
-        if (n) {
-            for (size_t i = 0; i < n; i++) {
-                const mw_sweep_point *p;
-                MW_FORWARD(add_point(S, list[i], &p, err));
-            }
-            return MW_OK;
-        }
+        if (n) return list_points(S, list, n, err);
         return auto_points(S, 1, 1, o->max_batch, r->predicted_max, err);
     }
     /* along the context: up to the model's trained context by default */
     uint32_t max = o->max_ctx;
     if (!max) max = S->plan_model && S->plan_model->hp.n_ctx_train ? S->plan_model->hp.n_ctx_train : CTX_MAX_DEFAULT;
     if (capped && S->plan_model) r->predicted_max = plan_max_ctx(S, o->mem_limit_bytes, 1u << 24);
-    if (n) {
-        for (size_t i = 0; i < n; i++) {
-            const mw_sweep_point *p;
-            MW_FORWARD(add_point(S, list[i], &p, err));
-        }
-        return MW_OK;
-    }
+    if (n) return list_points(S, list, n, err);
     uint64_t need = o->cmd ? 1 : (uint64_t)o->prompt + o->gen;   /* the engine's shortest context */
     uint64_t first = (need + CTX_STEP - 1) / CTX_STEP * CTX_STEP;
     MW_RETURN_IF(first > max, err, MW_ERR_INVALID,

@@ -73,6 +73,41 @@ expect_eq "slurm fields read back" "$(head -n 1 "$T/points.jsonl" | jq -c '.slur
     "$(jq -c '.points[0].slurm | [.state, .host]' "$T/stdout")"
 ok "--resume takes the points in the file (Slurm fields included) and finishes the sweep"
 
+# the engine's points (the demo model) as jobs: memwall run on the node
+expect_exit 0 "$MW" sweep -q --json --launcher slurm --spool "$spool" --parallel 2 --batches 1,2 --runs 1 \
+    --mem-limit 512M
+expect_eq "engine points" "$(jq -r '[.points[] | "\(.status) \(.slurm.state) \(.throughput > 0)"] | unique | join(",")' \
+    "$T/stdout")" "ok COMPLETED true"
+ok "engine points run as jobs: ok, with their throughput"
+
+# never a hang: a job that runs past --timeout is cancelled (a timeout
+# point), one that cannot start within --queue-timeout too (here the
+# pre-flight job, held back by --begin)
+start=$(date +%s)
+expect_exit 0 "$MW" sweep -q --json --launcher slurm --spool "$spool" --batches 1 --timeout 1s -- sleep 60
+expect_eq "a point past --timeout" "$(jq -r '.points[0] | "\(.status) \(.slurm.state)"' "$T/stdout")" \
+    "timeout CANCELLED"
+expect_contains "$T/stdout" "ran past --timeout: cancelled"
+expect_num "seconds" "$(( $(date +%s) - start ))" "<" 30
+expect_exit 1 "$MW" sweep -q --launcher slurm --spool "$spool" --sbatch-arg=--begin=now+3600 --queue-timeout 3s \
+    --batches 1 -- true
+expect_contains "$T/stderr" "did not start within --queue-timeout 3 s"
+ok "--timeout and --queue-timeout cancel the job: no hang"
+
+# SIGINT while jobs run: they are cancelled, the points interrupted, exit 130
+"$MW" sweep -q --json --launcher slurm --spool "$spool" --parallel 2 --batches 1,2 --mem-limit 64M --jsonl "$T/int.jsonl" \
+    -- sleep 60 > "$T/int.json" 2> "$T/int.err" < /dev/null &
+sweep_pid=$!
+track_pid "$sweep_pid"
+mw_slurm_wait '[ "$(squeue -h -t R | wc -l)" = 2 ]' 30 || fail "the two jobs never ran"
+kill -INT "$sweep_pid"
+wait "$sweep_pid"
+expect_eq "exit status" "$?" 130
+expect_eq "points" "$(jq -r '[.points[].status] | unique | join(",")' "$T/int.json")" interrupted
+mw_slurm_wait '[ -z "$(squeue -h -t PD,R)" ]' 10 || fail "jobs left running: $(squeue -h)"
+expect_eq "lines" "$(wc -l < "$T/int.jsonl")" 2
+ok "SIGINT cancels the jobs (scancel): points interrupted, exit 130"
+
 # faults, each before any point runs
 one=(--batches 1 -- true)
 mkdir -p "$T/bin"
