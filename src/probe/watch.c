@@ -621,8 +621,9 @@ static void close_cgroup(watch *w)
  * a memory limit, the result's cgroup_* describe that one, read only
  * (cgroup_inherited = 1): its limit, its peak (v1 max_usage_in_bytes, v2
  * memory.peak, else the largest memory.current sampled), and the OOM kills
- * and limit hits since the command started, from it and from memwall's own
- * cgroup (v1 counts a kill only in the victim's cgroup). */
+ * and limit hits since the command started (the OOM kills of memwall's own
+ * cgroup when it is below: v1 counts a kill only in the victim's cgroup,
+ * and the job's would count another task's). */
 static void inherit_cgroup(watch *w)
 {
     mw_cgroup_fs fs;
@@ -669,10 +670,11 @@ static void close_inherited(watch *w)
     }
     mw_cgroup self = w->icg;
     snprintf(self.path, sizeof self.path, "%s", w->icg_self);
+    /* the kills of memwall's own cgroup (the command's tree and memwall),
+     * not of the whole job's: another step's or task's kill is not ours */
     if (strcmp(w->icg_self, w->icg.path) != 0 && mw_cgroup_read(&self, &ss, NULL) == MW_OK) {
         uint64_t k = grown(ss.oom_kills, w->icg_self0.oom_kills);
-        if (k != MW_UNKNOWN && (r->cgroup_oom_kills == MW_UNKNOWN || k > r->cgroup_oom_kills))
-            r->cgroup_oom_kills = k;
+        if (k != MW_UNKNOWN) r->cgroup_oom_kills = k;
     }
     /* every OOM kill followed a charge that failed at the limit */
     if (r->cgroup_oom_kills != MW_UNKNOWN &&

@@ -999,8 +999,10 @@ static mw_status slurm_points(sweep_state *S, const point_key *keys, size_t n, m
             for (size_t i = 0; i < active && !dup; i++)
                 dup = slots[i].k.batch == k->batch && slots[i].k.ctx == k->ctx && slots[i].k.budget == k->budget;
             if (dup) continue;
-            MW_RETURN_IF(S->r->n_points + active >= MAX_POINTS, err, MW_ERR_INVALID, "more than %d points",
-                         MAX_POINTS);
+            if (S->r->n_points + active >= MAX_POINTS) {
+                st = mw_err_set(err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+                break;
+            }
             st = slurm_submit_point(S, k, &slots[active], err);
             if (st == MW_OK) active++;
         }
