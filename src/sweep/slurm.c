@@ -324,15 +324,13 @@ static int state_is_final(const char *s)
     return 0;
 }
 
-/* sacct's figures for an ended job: the job line's State, the largest
- * MaxRSS of its steps, the node. */
-static void read_sacct(mw_slurm_job *job)
+void mw_slurm_parse_sacct(const char *text, mw_slurm_job *job)
 {
-    char id[32], out[8192];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)job->id);
-    const char *args[] = {"sacct", "-n", "-P", "-j", id, "-o", "JobID,State,MaxRSS,NodeList,ExitCode", NULL};
-    if (run_tool(args, out, sizeof out, TOOL_TIMEOUT_SECONDS) != 0) return;
-    for (char *line = out; line && *line;) {
+    size_t n = strlen(text);
+    char *copy = mw_malloc(n + 1, MW_MEM_OTHER);
+    if (!copy) return;
+    memcpy(copy, text, n + 1);
+    for (char *line = copy; line && *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = '\0';
         char *f[5] = {0};
@@ -343,7 +341,7 @@ static void read_sacct(mw_slurm_job *job)
             if (s) *s++ = '\0';
         }
         if (f[4]) {
-            if (!strchr(f[0], '.')) { /* the job's own line */
+            if (!strchr(f[0], '.')) { /* the job's own line; steps are "ID.batch", "ID.0" */
                 char st[24];
                 snprintf(st, sizeof st, "%.*s", (int)strcspn(f[1], " "), f[1]); /* "CANCELLED by 0" */
                 if (*st) snprintf(job->state, sizeof job->state, "%s", st);
@@ -355,6 +353,16 @@ static void read_sacct(mw_slurm_job *job)
         }
         line = eol ? eol + 1 : NULL;
     }
+    mw_free(copy);
+}
+
+/* sacct's figures for an ended job (mw_slurm_parse_sacct). */
+static void read_sacct(mw_slurm_job *job)
+{
+    char id[32], out[8192];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)job->id);
+    const char *args[] = {"sacct", "-n", "-P", "-j", id, "-o", "JobID,State,MaxRSS,NodeList,ExitCode", NULL};
+    if (run_tool(args, out, sizeof out, TOOL_TIMEOUT_SECONDS) == 0) mw_slurm_parse_sacct(out, job);
 }
 
 void mw_slurm_cancel(mw_slurm_job *job, mw_slurm_end why)

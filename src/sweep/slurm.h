@@ -98,4 +98,9 @@ uint64_t mw_slurm_parse_size(const char *text);
  * into job (pure, for tests). @return 0 when it has no JobState. */
 int mw_slurm_parse_scontrol(const char *text, mw_slurm_job *job);
 
+/* `sacct -n -P -o JobID,State,MaxRSS,NodeList,ExitCode` text: the job
+ * line's State ("CANCELLED by 0" as CANCELLED) and NodeList, the largest
+ * MaxRSS of its lines (steps) into job (pure, for tests). */
+void mw_slurm_parse_sacct(const char *text, mw_slurm_job *job);
+
 #endif /* MW_SWEEP_SLURM_H */

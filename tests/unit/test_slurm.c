@@ -63,6 +63,37 @@ static void parse_size(void **state)
     assert_true(mw_slurm_parse_size(NULL) == MW_UNKNOWN);
 }
 
+/* `sacct -n -P -o JobID,State,MaxRSS,NodeList,ExitCode`: "|"-separated,
+ * the job's line with an empty MaxRSS and a line per step ("ID.batch",
+ * "ID.extern", "ID.0") with its MaxRSS in K, as sacct prints them (the
+ * layout of the -p/-P output shown in danielecook/TIL slurm/job-summary.md
+ * and of the steps in sacct -j examples; this VM has no accounting storage,
+ * so the values here are made up). */
+static void parse_sacct(void **state)
+{
+    (void)state;
+    mw_slurm_job job;
+    memset(&job, 0, sizeof job);
+    job.max_rss_bytes = MW_UNKNOWN;
+    snprintf(job.state, sizeof job.state, "RUNNING");
+    mw_slurm_parse_sacct("41|OUT_OF_MEMORY||node7|0:125\n"
+                         "41.batch|OUT_OF_MEMORY|262144K|node7|0:125\n"
+                         "41.extern|COMPLETED|992K|node7|0:0\n", &job);
+    assert_string_equal(job.state, "OUT_OF_MEMORY");
+    assert_string_equal(job.host, "node7");
+    assert_true(job.max_rss_bytes == 262144ull * 1024);
+    /* "CANCELLED by 0": the state's first word; no node assigned */
+    memset(&job, 0, sizeof job);
+    job.max_rss_bytes = MW_UNKNOWN;
+    mw_slurm_parse_sacct("42|CANCELLED by 0||None assigned|0:0\n", &job);
+    assert_string_equal(job.state, "CANCELLED");
+    assert_string_equal(job.host, "");
+    assert_true(job.max_rss_bytes == MW_UNKNOWN);
+    /* accounting disabled: nothing taken */
+    mw_slurm_parse_sacct("Slurm accounting storage is disabled\n", &job);
+    assert_string_equal(job.state, "CANCELLED");
+}
+
 static void put(const char *dir, const char *name, const char *text)
 {
     char path[4200];
@@ -184,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_scontrol),
         cmocka_unit_test(parse_size),
+        cmocka_unit_test(parse_sacct),
         cmocka_unit_test(read_watch),
         cmocka_unit_test(jsonl_round_trip),
     };
