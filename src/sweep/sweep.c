@@ -491,8 +491,8 @@ static void take_slurm_run(const mw_sweep_opts *o, uint32_t batch, const mw_slur
     p->status = !strcmp(job->state, "OUT_OF_MEMORY") ? MW_POINT_OOM
               : job->end == MW_SLURM_RUN_TIMEOUT ? MW_POINT_TIMEOUT : MW_POINT_FAILED;
     p->oom = p->status == MW_POINT_OOM ? MW_OOM_CGROUP : MW_OOM_NONE;
-    point_message(p, "Slurm job %llu %s%s%s: no report from run %u (%s)",
-             (unsigned long long)job->id, job->state, job->reason[0] ? ", " : "", job->reason, i, we.msg);
+    point_message(p, "Slurm job %llu %s%s%s: no report from run %u (%s)", (unsigned long long)job->id, job->state,
+                  job->reason[0] ? ", " : "", job->reason, i, we.msg);
 }
 
 /* The job's id, state, node and MaxRSS into the point, and what Slurm's
@@ -513,13 +513,12 @@ static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
         p->status = MW_POINT_INTERRUPTED;
         p->oom = MW_OOM_NONE;
         p->throughput = -1;
-        point_message(p, "interrupted: Slurm job %llu cancelled (--resume runs it again)",
-                 id);
+        point_message(p, "interrupted: Slurm job %llu cancelled (--resume runs it again)", id);
     } else if (job->end == MW_SLURM_QUEUE_TIMEOUT) {
         p->status = MW_POINT_FAILED;
         p->oom = MW_OOM_NONE;
-        point_message(p, "Slurm job %llu did not start within the queue timeout (%s%s%s): "
-                 "cancelled", id, "PENDING", job->reason[0] ? ", " : "", job->reason);
+        point_message(p, "Slurm job %llu did not start within the queue timeout (PENDING%s%s): cancelled", id,
+                      job->reason[0] ? ", " : "", job->reason);
     } else if (job->end == MW_SLURM_RUN_TIMEOUT) {
         p->status = MW_POINT_TIMEOUT;
         point_message(p, "Slurm job %llu ran past --timeout: cancelled", id);
@@ -527,8 +526,7 @@ static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
         if (p->status != MW_POINT_OOM) {
             p->status = MW_POINT_OOM;
             p->oom = MW_OOM_CGROUP;
-            point_message(p, "Slurm job %llu: OUT_OF_MEMORY on %s", id,
-                     job->host[0] ? job->host : "its node");
+            point_message(p, "Slurm job %llu: OUT_OF_MEMORY on %s", id, job->host[0] ? job->host : "its node");
         }
     } else if (!strcmp(s, "NODE_FAIL") || !strcmp(s, "CANCELLED") || !strcmp(s, "TIMEOUT") ||
                !strcmp(s, "PREEMPTED") || !strcmp(s, "BOOT_FAIL") || !strcmp(s, "DEADLINE") ||
@@ -536,10 +534,8 @@ static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
         p->status = MW_POINT_FAILED;
         p->oom = MW_OOM_NONE;
         p->throughput = -1;
-        point_message(p, "Slurm job %llu: %s on %s%s%s", id, s,
-                 job->host[0] ? job->host : "no node", job->reason[0] ? " (" : "",
-                 job->reason[0] ? job->reason : "");
-        if (job->reason[0]) strncat(p->message, ")", sizeof p->message - strlen(p->message) - 1);
+        point_message(p, "Slurm job %llu: %s on %s%s%s%s", id, s, job->host[0] ? job->host : "no node",
+                      job->reason[0] ? " (" : "", job->reason, job->reason[0] ? ")" : "");
     }
 }
 
@@ -582,11 +578,8 @@ static void evict_files(const mw_sweep_opts *o, uint64_t *left)
  * medians of time and throughput (and the throughput's range: the spread
  * the cliff's slowdown must exceed), the largest memory figures. A warm-up
  * run that fails is the point's result: the point does not fit. A signal
- * (*signo) ends it as "interrupted". */
-static void take_slurm_run(const mw_sweep_opts *o, uint32_t batch, const mw_slurm_job *job, uint32_t i,
-                           mw_sweep_point *p);
-static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p);
-
+ * (*signo) ends it as "interrupted". job: the Slurm job that made the
+ * runs (issue #16), or NULL: they run here. */
 static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint64_t budget, uint64_t cap,
                            mw_sweep_point *p, int *signo, const mw_slurm_job *job, mw_err *err)
 {
