@@ -16,6 +16,8 @@
 
 /* budget sweeps (issue #15): long options only, after the output ones */
 enum { OPT_BUDGETS = 0x300, OPT_PREFETCH };
+/* issue #16: points as Slurm jobs (docs/CLUSTER.md) */
+enum { OPT_LAUNCHER = 0x400, OPT_PARTITION, OPT_SBATCH_ARG, OPT_SPOOL, OPT_PARALLEL, OPT_QUEUE_TIMEOUT };
 
 const struct option mw_cmd_sweep_options[] = {
     {"batches", required_argument, NULL, 'B'},
@@ -50,6 +52,13 @@ const struct option mw_cmd_sweep_options[] = {
     /* budget sweeps (issue #15, docs/PAGING.md) */
     {"budgets", required_argument, NULL, OPT_BUDGETS},
     {"prefetch", required_argument, NULL, OPT_PREFETCH},
+    /* points as Slurm jobs (issue #16, docs/CLUSTER.md) */
+    {"launcher", required_argument, NULL, OPT_LAUNCHER},
+    {"partition", required_argument, NULL, OPT_PARTITION},
+    {"sbatch-arg", required_argument, NULL, OPT_SBATCH_ARG},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"queue-timeout", required_argument, NULL, OPT_QUEUE_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -179,6 +188,8 @@ typedef struct sweep_cli {
     int batches_given, max_batch_given, batch_given, max_ctx_given;
     /* budget sweeps (issue #15) */
     int contexts_given, prefetch_given, what_if_given;
+    /* issue #16: Slurm options given without --launcher slurm */
+    const char *slurm_only;
 } sweep_cli;
 
 /* Parses the options into cl, the operands into ops. @return -1 to go on,
@@ -302,6 +313,40 @@ static int parse_options(int argc, char **argv, sweep_cli *cl, mw_cli_operands *
             if (!U32("--prefetch", 1, 64, &o->prefetch_layers)) return MW_EXIT_USAGE;
             cl->prefetch_given = 1;
             break;
+        /* points as Slurm jobs (issue #16) */
+        case OPT_LAUNCHER:
+            if (!strcmp(optarg, "local")) o->launcher = MW_LAUNCH_LOCAL;
+            else if (!strcmp(optarg, "slurm")) o->launcher = MW_LAUNCH_SLURM;
+            else {
+                mw_cli_error("sweep", "--launcher takes local or slurm, not '%s'", optarg);
+                return MW_EXIT_USAGE;
+            }
+            break;
+        case OPT_PARTITION: o->slurm_partition = optarg; cl->slurm_only = "--partition"; break;
+        case OPT_SBATCH_ARG: {
+            static const char *sargs[33];
+            static size_t nsargs;
+            if (nsargs == 32) {
+                mw_cli_error("sweep", "--sbatch-arg: at most 32");
+                return MW_EXIT_USAGE;
+            }
+            sargs[nsargs++] = optarg;
+            sargs[nsargs] = NULL;
+            o->sbatch_args = sargs;
+            cl->slurm_only = "--sbatch-arg";
+            break;
+        }
+        case OPT_SPOOL: o->spool_dir = optarg; cl->slurm_only = "--spool"; break;
+        case OPT_PARALLEL:
+            if (!U32("--parallel", 1, 64, &o->parallel)) return MW_EXIT_USAGE;
+            cl->slurm_only = "--parallel";
+            break;
+        case OPT_QUEUE_TIMEOUT:
+            if (!mw_cli_parse_duration("sweep", "--queue-timeout", optarg, 1, 7 * 24 * 3600.0,
+                                       &o->queue_timeout_seconds))
+                return MW_EXIT_USAGE;
+            cl->slurm_only = "--queue-timeout";
+            break;
         case ':': mw_cli_error("sweep", "option '%s' needs a value", argv[optind - 1]); return MW_EXIT_USAGE;
         default: mw_cli_error("sweep", "unknown option '%s'", argv[optind - 1]); return MW_EXIT_USAGE;
         }
@@ -389,12 +434,18 @@ static void fill_defaults(sweep_cli *cl, int model_given)
         if (!cl->runs_given) o->runs = 3;
         if (!cl->mem_given) { o->mem_limit_bytes = 512ull << 20; cl->mem_given = 1; }
     }
+    if (!cl->mem_given && o->launcher == MW_LAUNCH_SLURM) {
+        /* issue #16: this machine's memory says nothing of a node's: no
+         * --mem (the partition's default) unless --mem-limit is given */
+        o->mem_limit_bytes = MW_UNLIMITED;
+        cl->mem_given = 1;
+    }
     if (!cl->mem_given) {
         /* a safety cap below what is available: the host never goes OOM */
         mw_machine_memory mm;
         if (mw_machine_memory_read(&mm, NULL) == MW_OK) o->mem_limit_bytes = mm.host_available_bytes / 5 * 4;
     }
-    if (!o->cmd) {
+    if (!o->cmd || o->launcher == MW_LAUNCH_SLURM) { /* a Slurm job's node runs `memwall watch` (issue #16) */
         static char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         /* the points run this very program: its path, or the link itself */
@@ -466,6 +517,15 @@ int mw_cmd_sweep(int argc, char **argv)
     if (code >= 0) return code;
     if (!take_operands(argc, argv, &ops, o) || !check_axis_options(&cl) || !check_command_options(o))
         return MW_EXIT_USAGE;
+    if (cl.slurm_only && o->launcher != MW_LAUNCH_SLURM) { /* issue #16 */
+        mw_cli_error("sweep", "%s is for points run as Slurm jobs: add --launcher slurm --spool DIR", cl.slurm_only);
+        return MW_EXIT_USAGE;
+    }
+    if (o->launcher == MW_LAUNCH_SLURM && !o->spool_dir) {
+        mw_cli_error("sweep", "--launcher slurm needs --spool DIR: a directory the nodes share, for the jobs' "
+                     "scripts and reports");
+        return MW_EXIT_USAGE;
+    }
     if (o->axis == MW_SWEEP_BUDGET && (ops.n == 0 || !strcmp(o->model, MW_DEMO_MODEL))) {
         mw_cli_error("sweep", "--budgets streams weights from a GGUF file: give one (memwall sweep MODEL --budgets "
                      "25%%,50%%,100%%; the built-in demo has none)");

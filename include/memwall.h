@@ -1909,6 +1909,9 @@ typedef struct mw_sweep_result {
     /* budget sweeps (issue #15): what the percentages are of (the plan's
      * weight bytes); 0 in other sweeps or without a plan */
     uint64_t weights_bytes;
+    /* issue #16: with --launcher slurm, how the points were run and capped
+     * (whether Slurm's cgroup enforced --mem); "" for a local sweep */
+    char     launcher_note[256];
 } mw_sweep_result;
 
 /*! mw_sweep_run() : runs the points, each in a fresh memory-capped child

@@ -2,18 +2,16 @@
 # Installs the Debian packages memwall needs to build and test, when missing.
 # Usage: scripts/deps.sh [--test|--fuzz]   (what the tests / the fuzzers add)
 set -euo pipefail
-pkgs=(gcc make cmake pkg-config libcjson-dev)
+# libmicrohttpd: the HTTP server of watch --metrics-port (the CLI only)
+pkgs=(gcc make cmake pkg-config libcjson-dev libmicrohttpd-dev)
 case "${1:-}" in
   --test) pkgs+=(libcmocka-dev jq time groff-base clang libclang-rt-14-dev strace
-          python3-numpy python3-torch)  # the engine's PyTorch reference (tests/ref)
-          # issue #16, distributed jobs rank by rank (tests/cli/watch_ranks.sh)
-          pkgs+=(openmpi-bin libopenmpi-dev) ;;
+          python3-numpy python3-torch  # the engine's PyTorch reference (tests/ref)
+          openmpi-bin libopenmpi-dev   # issue #16: ranks of real MPI jobs (tests/cli/watch_ranks.sh)
+          slurm-wlm munge              # a one-node Slurm cluster (tests/cli/sweep_slurm.sh)
+          prometheus) ;;               # promtool and a server scraping watch (tests/cli/watch_*metrics*)
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac
-# issue #16, Prometheus: libmicrohttpd for watch --metrics-port (the CLI's
-# HTTP server); the tests' promtool and a Prometheus server scraping it
-pkgs+=(libmicrohttpd-dev)
-[ "${1:-}" = --test ] && pkgs+=(prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -896,3 +896,61 @@ int mw_psi_parse(const char *text, double *some_seconds, double *full_seconds)
     if (full_seconds) *full_seconds = full;
     return ok;
 }
+
+/* ---- issue #16: the limited cgroup memwall runs in ------------------------ */
+
+/* The limit in a v1 or v2 limit file's text; MW_UNLIMITED for none. */
+static uint64_t parse_limit(const char *text, mw_cgroup_version v)
+{
+    while (*text == ' ') text++;
+    if (v == MW_CGROUP_V2 && !strncmp(text, "max", 3)) return MW_UNLIMITED;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(text, &end, 10);
+    if (end == text || errno) return MW_UNKNOWN;
+    if (v == MW_CGROUP_V1 && x >= MW_CGROUP_V1_UNLIMITED_MIN) return MW_UNLIMITED;
+    return (uint64_t)x;
+}
+
+mw_status mw_cgroup_find_limited(const mw_cgroup_fs *fs, mw_cgroup *cg, mw_err *err)
+{
+    MW_RETURN_IF(!fs || !cg, err, MW_ERR_INVALID, "mw_cgroup_find_limited: fs and cg are required");
+    MW_RETURN_IF(fs->version != MW_CGROUP_V1 && fs->version != MW_CGROUP_V2, err, MW_ERR_UNSUPPORTED,
+                 "no memory cgroup hierarchy");
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "%s", fs->self[0] ? fs->self : "/");
+    for (;;) {
+        char dir[PATH_MAX], buf[64];
+        /* mount + rel, "/" adding nothing */
+        if (snprintf(dir, sizeof dir, "%s%s", fs->mount, strcmp(rel, "/") ? rel : "") >= (int)sizeof dir) break;
+        if (read_small(dir, limit_main_file(fs->version), buf, sizeof buf)) {
+            uint64_t lim = parse_limit(buf, fs->version);
+            if (lim != MW_UNLIMITED && lim != MW_UNKNOWN) {
+                memset(cg, 0, sizeof *cg);
+                cg->version = fs->version;
+                snprintf(cg->path, sizeof cg->path, "%s", dir);
+                cg->limit_bytes = lim;
+                cg->swap_limit_bytes = MW_UNLIMITED;
+                if (fs->version == MW_CGROUP_V2 && read_small(dir, "memory.swap.max", buf, sizeof buf)) {
+                    cg->has_swap_control = 1;
+                    cg->swap_limit_bytes = parse_limit(buf, MW_CGROUP_V2);
+                } else if (fs->version == MW_CGROUP_V1 &&
+                           read_small(dir, "memory.memsw.limit_in_bytes", buf, sizeof buf)) {
+                    uint64_t memsw = parse_limit(buf, MW_CGROUP_V1);
+                    cg->has_swap_control = 1;
+                    /* memsw is memory + swap: the swap on top is the difference */
+                    if (memsw != MW_UNLIMITED && memsw != MW_UNKNOWN)
+                        cg->swap_limit_bytes = memsw > lim ? memsw - lim : 0;
+                }
+                return MW_OK;
+            }
+        }
+        if (!strcmp(rel, "/")) break;
+        char *slash = strrchr(rel, '/');
+        if (!slash) break;
+        if (slash == rel) rel[1] = '\0';
+        else *slash = '\0';
+    }
+    return mw_err_set(err, MW_ERR_NOT_FOUND, "no memory cgroup with a limit at or above %s%s", fs->mount,
+                      fs->self);
+}

@@ -110,4 +110,21 @@ int mw_cgroup_is_real(const mw_cgroup *cg);
  * seconds; returns 0 when the text has no "some" line. */
 int mw_psi_parse(const char *text, double *some_seconds, double *full_seconds);
 
+/* ---- issue #16: the memory cgroup memwall itself runs in (a Slurm job's) */
+
+/* A v1 limit at or above this is "no limit": the kernel shows an unlimited
+ * memory.limit_in_bytes as PAGE_COUNTER_MAX pages (9223372036854771712
+ * with 4 KiB pages), never exactly 2^63 - 1. */
+#define MW_CGROUP_V1_UNLIMITED_MIN (1ull << 62)
+
+/*! mw_cgroup_find_limited() : the nearest memory cgroup at or above our own
+ *  (fs->self, under fs->mount) that has a memory limit: v2 memory.max not
+ *  "max", v1 memory.limit_in_bytes below MW_CGROUP_V1_UNLIMITED_MIN. Slurm
+ *  sets the limit on the job's cgroup and runs the steps below it. Fills
+ *  cg (version, path, limit_bytes, swap_limit_bytes as limit + memsw or
+ *  memory.swap.max, has_swap_control); cg is only to be read, never
+ *  written, attached to or destroyed. @return MW_OK, MW_ERR_NOT_FOUND when
+ *  no cgroup up to the mount's root has a limit. */
+mw_status mw_cgroup_find_limited(const mw_cgroup_fs *fs, mw_cgroup *cg, mw_err *err);
+
 #endif /* MW_PROBE_CGROUP_H */

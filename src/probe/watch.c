@@ -135,6 +135,12 @@ typedef struct watch {
     double oom_pending_t;
     double prev_t;                  /* the sample before this one */
     int start_unix_set;
+    /* issue #16: without --mem-limit, the limited cgroup memwall runs in
+     * (a Slurm job's), read only; its figures at the start */
+    int have_icg;
+    mw_cgroup icg;                  /* the nearest one with a limit */
+    char icg_self[PATH_MAX];        /* our own (v1: OOM kills count there) */
+    mw_cgroup_stats icg0, icg_self0;
 } watch;
 
 #define ESCAPE_CHECK_SECONDS 0.1
@@ -955,6 +961,76 @@ static void close_cgroup(watch *w)
     w->have_cg = 0;
 }
 
+/* ---- issue #16: the cgroup memwall was started in (a Slurm job's) ----------
+ * Without --mem-limit memwall makes no cgroup; when the one it runs in (or
+ * an ancestor: Slurm limits the job and its step, the tasks sit below) has
+ * a memory limit, the result's cgroup_* describe that one, read only
+ * (cgroup_inherited = 1): its limit, its peak (v1 max_usage_in_bytes, v2
+ * memory.peak, else the largest memory.current sampled), and the OOM kills
+ * and limit hits since the command started (the OOM kills of memwall's own
+ * cgroup when it is below: v1 counts a kill only in the victim's cgroup,
+ * and the job's would count another task's). */
+static void inherit_cgroup(watch *w)
+{
+    mw_cgroup_fs fs;
+    if (mw_cgroup_fs_detect(&fs, NULL) != MW_OK || mw_cgroup_find_limited(&fs, &w->icg, NULL) != MW_OK) return;
+    w->have_icg = 1;
+    if (snprintf(w->icg_self, sizeof w->icg_self, "%s%s", fs.mount, strcmp(fs.self, "/") ? fs.self : "") >=
+        (int)sizeof w->icg_self)
+        snprintf(w->icg_self, sizeof w->icg_self, "%s", w->icg.path);
+    mw_cgroup_read(&w->icg, &w->icg0, NULL);
+    mw_cgroup self = w->icg;
+    snprintf(self.path, sizeof self.path, "%s", w->icg_self);
+    mw_cgroup_read(&self, &w->icg_self0, NULL);
+    mw_watch_result *r = w->res;
+    r->cgroup_inherited = 1;
+    r->cgroup_version = w->icg.version;
+    snprintf(r->cgroup_path, sizeof r->cgroup_path, "%.*s", (int)sizeof r->cgroup_path - 1, w->icg.path);
+    r->cgroup_limit_bytes = w->icg.limit_bytes;
+    r->cgroup_swap_limit_bytes = w->icg.has_swap_control ? w->icg.swap_limit_bytes : MW_UNKNOWN;
+    char path[PATH_MAX + 32];
+    if (snprintf(path, sizeof path, "%s/%s", w->icg.path,
+                 w->icg.version == MW_CGROUP_V2 ? "memory.current" : "memory.usage_in_bytes") < (int)sizeof path)
+        w->cg_current_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* a counter's growth since the start; UNKNOWN when either is */
+static uint64_t grown(uint64_t now, uint64_t then)
+{
+    if (now == MW_UNKNOWN) return MW_UNKNOWN;
+    return then == MW_UNKNOWN ? now : now >= then ? now - then : 0;
+}
+
+static void close_inherited(watch *w)
+{
+    if (!w->have_icg) return;
+    mw_watch_result *r = w->res;
+    mw_cgroup_stats st, ss;
+    if (mw_cgroup_read(&w->icg, &st, NULL) == MW_OK) {
+        umax(&r->cgroup_peak_bytes, st.peak_bytes);
+        r->cgroup_swap_peak_bytes = st.swap_peak_bytes;
+        r->cgroup_oom_kills = grown(st.oom_kills, w->icg0.oom_kills);
+        r->cgroup_limit_hits = grown(st.limit_hits, w->icg0.limit_hits);
+        r->cgroup_refaults_anon = grown(st.refaults_anon, w->icg0.refaults_anon);
+        r->cgroup_refaults_file = grown(st.refaults_file, w->icg0.refaults_file);
+    }
+    mw_cgroup self = w->icg;
+    snprintf(self.path, sizeof self.path, "%s", w->icg_self);
+    /* the kills of memwall's own cgroup (the command's tree and memwall),
+     * not of the whole job's: another step's or task's kill is not ours */
+    if (strcmp(w->icg_self, w->icg.path) != 0 && mw_cgroup_read(&self, &ss, NULL) == MW_OK) {
+        uint64_t k = grown(ss.oom_kills, w->icg_self0.oom_kills);
+        if (k != MW_UNKNOWN) r->cgroup_oom_kills = k;
+    }
+    /* every OOM kill followed a charge that failed at the limit */
+    if (r->cgroup_oom_kills != MW_UNKNOWN &&
+        (r->cgroup_limit_hits == MW_UNKNOWN || r->cgroup_limit_hits < r->cgroup_oom_kills))
+        r->cgroup_limit_hits = r->cgroup_oom_kills;
+    if (w->cg_current_fd >= 0) close(w->cg_current_fd);
+    w->cg_current_fd = -1;
+    w->have_icg = 0;
+}
+
 /* The memory cgroup of a process, as /proc/PID/cgroup names it (v1: the
  * line whose controllers include memory; v2: the "0::" line), into out;
  * 0 when unreadable. */
@@ -1279,6 +1355,7 @@ static void finish_run(watch *w, int attached, const mw_vmstat *vm0, mw_sample *
         r->psi_full_seconds = s->psi_full_seconds;
     }
     close_cgroup(w);
+    close_inherited(w); /* issue #16 */
     if (!attached) {
         if (r->cgroup_version != MW_CGROUP_NONE && r->cgroup_oom_kills != MW_UNKNOWN)
             r->oom_killed = r->cgroup_oom_kills > 0;
@@ -1305,6 +1382,7 @@ static void restore_signals(int sfd, const sigset_t *old)
 static void watch_release(watch *w)
 {
     close_cgroup(w);
+    close_inherited(w); /* issue #16 */
     for (size_t i = 0; i < w->nprocs; i++)
         if (w->procs[i].alive) mw_proc_files_close(&w->procs[i].files);
     if (w->psi_fd >= 0) close(w->psi_fd);
@@ -1336,6 +1414,7 @@ mw_status mw_watch_run(const char *const *argv, const mw_watch_opts *opts_in,
 
     mw_status st = MW_OK;
     if (opts_in->mem_limit_bytes != MW_UNLIMITED) st = make_cgroup(&w, err);
+    else if (!attached) inherit_cgroup(&w); /* issue #16: a Slurm job's cgroup, read only */
     if (st == MW_OK) {
         /* signals are read through a signalfd while the command runs */
         sigset_t set, old;

@@ -176,6 +176,18 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
     if (cached)
         fprintf(out, "  %s of the evicted files stayed in the page cache (mapped by another process): not charged "
                      "to the cap\n", mw_size_format(cached, a, sizeof a));
+    /* issue #16: each Slurm job, its state and node (and sacct's MaxRSS) */
+    for (size_t i = 0; i < r->n_points; i++) {
+        const mw_sweep_point *p = &r->points[i];
+        if (!p->slurm_job_id) continue;
+        fprintf(out, "  %s %u: Slurm job %llu, %s on %s", xn, mw_sweep_point_x(p, axis),
+                (unsigned long long)p->slurm_job_id, p->slurm_state[0] ? p->slurm_state : "?",
+                p->host[0] ? p->host : "no node");
+        if (p->slurm_max_rss_bytes != MW_UNKNOWN)
+            fprintf(out, ", MaxRSS %s", mw_size_format(p->slurm_max_rss_bytes, a, sizeof a));
+        fputc('\n', out);
+    }
+    if (r->launcher_note[0]) fprintf(out, "  %s\n", r->launcher_note);
     /* why the points that did not finish stopped: what ran out, their last words */
     for (size_t i = 0; i < r->n_points; i++) {
         const mw_sweep_point *p = &r->points[i];
@@ -316,6 +328,10 @@ mw_status mw_sweep_report_json(const mw_sweep_result *r, FILE *out, mw_err *err)
         cJSON_AddItemToArray(wi, x);
     }
     cJSON_AddNumberToObject(j, "resumed_points", (double)r->n_resumed);
+    /* issue #16: how the points ran ("local", or Slurm's note) */
+    cJSON_AddStringToObject(j, "launcher", r->launcher_note[0] ? "slurm" : "local");
+    if (r->launcher_note[0]) cJSON_AddStringToObject(j, "launcher_note", r->launcher_note);
+    else cJSON_AddNullToObject(j, "launcher_note");
     if (r->interrupted_signal) cJSON_AddStringToObject(j, "interrupted_by", mw_signal_name(r->interrupted_signal));
     else cJSON_AddNullToObject(j, "interrupted_by");
     if (r->stopped.status != MW_OK) cJSON_AddStringToObject(j, "error", r->stopped.msg);

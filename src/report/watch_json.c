@@ -114,6 +114,8 @@ static cJSON *watch_json(const mw_watch_result *r)
             cJSON_AddNumberToObject(c, "escaped_processes", r->escaped_processes);
             if (r->escaped_pid > 0) cJSON_AddNumberToObject(c, "escaped_pid", r->escaped_pid);
             else cJSON_AddNullToObject(c, "escaped_pid");
+            /* issue #16: 1 when it is the cgroup memwall ran in (a Slurm job's) */
+            cJSON_AddBoolToObject(c, "inherited", r->cgroup_inherited);
         }
     }
 

@@ -176,7 +176,8 @@ mw_status mw_watch_report_text(const mw_watch_result *r, FILE *out, unsigned fla
                     100.0 * (double)r->cgroup_peak_bytes / (double)r->cgroup_limit_bytes);
         count(c, sizeof c, r->cgroup_limit_hits);
         count(d, sizeof d, r->cgroup_oom_kills);
-        fprintf(out, "; cap reached %s times, OOM kills %s (cgroup v%d)\n", c, d, (int)r->cgroup_version);
+        fprintf(out, "; cap reached %s times, OOM kills %s (cgroup v%d%s)\n", c, d, (int)r->cgroup_version,
+                r->cgroup_inherited ? ", the one memwall ran in" : ""); /* issue #16 */
         if (r->cgroup_swap_limit_bytes != MW_UNKNOWN && r->cgroup_swap_limit_bytes != MW_UNLIMITED)
             fprintf(out, "  %-16s %s allowed, peak %s\n", "cgroup swap",
                     mw_size_format(r->cgroup_swap_limit_bytes, a, sizeof a),

@@ -38,7 +38,10 @@ typedef enum field_kind {
      * 0; read: absent or null gives `absent` */
     F_B_U64,        /* uint64_t, null when MW_UNKNOWN                        */
     F_B_NEG,        /* double, null when < 0                                 */
-    F_B_U32         /* uint32_t                                              */
+    F_B_U32,        /* uint32_t                                              */
+    /* issue #16: "slurm": {"job_id","state","host","max_rss_bytes"}, null
+     * for a local point (slurm_job_id 0) */
+    F_SLURM
 } field_kind;
 
 typedef struct field {
@@ -92,6 +95,8 @@ static const field FIELDS[] = {
     {"streamed_layers",        F_B_U32,       AT(streamed_layers),        0,   NULL},
     {"stream_bytes_per_step",  F_B_U64,       AT(stream_bytes_per_step),  UNK, NULL},
     {"stream_bytes_per_second", F_B_NEG,      AT(stream_bytes_per_second), -1, NULL},
+    /* a point run as a Slurm job (issue #16, docs/CLUSTER.md) */
+    {"slurm",                  F_SLURM,       AT(slurm_job_id),           0,   NULL},
 };
 #undef AT
 #undef UNK
@@ -183,6 +188,20 @@ cJSON *mw_sweep_point_to_json(const mw_sweep_point *p)
             memcpy(&u32, at, sizeof u32);
             cJSON_AddNumberToObject(o, f->key, u32);
             break;
+        case F_SLURM: { /* issue #16 */
+            if (!p->slurm_job_id) {
+                cJSON_AddNullToObject(o, f->key);
+                break;
+            }
+            cJSON *sj = cJSON_AddObjectToObject(o, f->key);
+            if (!sj) break;
+            cJSON_AddNumberToObject(sj, "job_id", (double)p->slurm_job_id);
+            cJSON_AddStringToObject(sj, "state", p->slurm_state);
+            if (p->host[0]) cJSON_AddStringToObject(sj, "host", p->host);
+            else cJSON_AddNullToObject(sj, "host");
+            number_or_null(sj, "max_rss_bytes", p->slurm_max_rss_bytes != MW_UNKNOWN, (double)p->slurm_max_rss_bytes);
+            break;
+        }
         }
     }
     return o;
@@ -283,6 +302,21 @@ static void read_field(const field *f, const cJSON *v, mw_sweep_point *p)
     case F_MESSAGE:
         if (cJSON_IsString(v)) snprintf(p->message, sizeof p->message, "%s", v->valuestring);
         break;
+    case F_SLURM: { /* issue #16 */
+        p->slurm_max_rss_bytes = MW_UNKNOWN;
+        if (!cJSON_IsObject(v)) break;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "job_id");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(v, "state");
+        const cJSON *host = cJSON_GetObjectItemCaseSensitive(v, "host");
+        const cJSON *rss = cJSON_GetObjectItemCaseSensitive(v, "max_rss_bytes");
+        if (cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 18446744073709551616.0)
+            p->slurm_job_id = (uint64_t)id->valuedouble;
+        if (cJSON_IsString(st)) snprintf(p->slurm_state, sizeof p->slurm_state, "%s", st->valuestring);
+        if (cJSON_IsString(host)) snprintf(p->host, sizeof p->host, "%s", host->valuestring);
+        if (cJSON_IsNumber(rss) && rss->valuedouble >= 0 && rss->valuedouble < 18446744073709551616.0)
+            p->slurm_max_rss_bytes = (uint64_t)rss->valuedouble;
+        break;
+    }
     case F_STATUS:  /* required: read before the table */
     case F_DERIVED: /* not a measurement */
         break;

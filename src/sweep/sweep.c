@@ -7,6 +7,7 @@
  */
 #include "memwall.h"
 #include "sweep/jsonl.h"
+#include "sweep/slurm.h"
 #include "engine/llama.h"
 #include "format/model.h"
 #include "probe/pagecache.h"
@@ -22,12 +23,14 @@
 #include <math.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_POINTS 256
@@ -440,6 +443,102 @@ static mw_status run_once(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, 
     return st;
 }
 
+/* ---- issue #16: a point's runs as a Slurm job made them (src/sweep/slurm.c;
+ * docs/CLUSTER.md "Sweeps on Slurm") ------------------------------------------ */
+
+/* The point's message, cut to fit. */
+__attribute__((format(printf, 2, 3))) static void point_message(mw_sweep_point *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof p->message, fmt, ap);
+    va_end(ap);
+}
+
+/* One of the job's files for reading, or an empty temporary file when it is
+ * missing (take_output reads both). */
+static FILE *job_file(const mw_slurm_job *job, const char *name)
+{
+    char path[PATH_MAX];
+    mw_slurm_job_file(job, name, path, sizeof path);
+    FILE *f = fopen(path, "re");
+    return f ? f : temp_file();
+}
+
+/* Run i of the job: its memwall.watch/1 report and its output, as run_once
+ * takes a local run's. No report (the job was killed before memwall wrote
+ * it, or its node died): the run failed, or ran out of memory when Slurm
+ * says so, with the reason. */
+static void take_slurm_run(const mw_sweep_opts *o, uint32_t batch, const mw_slurm_job *job, uint32_t i,
+                           mw_sweep_point *p)
+{
+    mw_watch_result res;
+    uint64_t proc_peak;
+    mw_err we;
+    if (mw_slurm_read_watch(job, i, &res, &proc_peak, &we) == MW_OK) {
+        take_watch_result(&res, p);
+        p->peak_process_rss_bytes = proc_peak;
+        char on[32], en[32];
+        snprintf(on, sizeof on, "out-%u", i);
+        snprintf(en, sizeof en, "err-%u", i);
+        FILE *out = job_file(job, on), *errf = job_file(job, en);
+        if (out && errf) take_output(o, batch, out, errf, NULL, p);
+        if (out) fclose(out);
+        if (errf) fclose(errf);
+        return;
+    }
+    p->exit_code = job->exit_code;
+    p->status = !strcmp(job->state, "OUT_OF_MEMORY") ? MW_POINT_OOM
+              : job->end == MW_SLURM_RUN_TIMEOUT ? MW_POINT_TIMEOUT : MW_POINT_FAILED;
+    p->oom = p->status == MW_POINT_OOM ? MW_OOM_CGROUP : MW_OOM_NONE;
+    point_message(p, "Slurm job %llu %s%s%s: no report from run %u (%s)", (unsigned long long)job->id, job->state,
+                  job->reason[0] ? ", " : "", job->reason, i, we.msg);
+}
+
+/* The job's id, state, node and MaxRSS into the point, and what Slurm's
+ * state says beyond memwall's reports: OUT_OF_MEMORY is an OOM point; a
+ * node that failed, a job cancelled (not by this sweep's timeouts), timed
+ * out or preempted is a failed point with the reason, whatever its
+ * reports said; the sweep's own cancellations are a timeout, a queue
+ * timeout (failed) or an interruption. */
+static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
+{
+    p->slurm_job_id = job->id;
+    snprintf(p->slurm_state, sizeof p->slurm_state, "%s", job->state);
+    snprintf(p->host, sizeof p->host, "%s", job->host);
+    p->slurm_max_rss_bytes = job->max_rss_bytes;
+    const char *s = job->state;
+    unsigned long long id = (unsigned long long)job->id;
+    if (job->end == MW_SLURM_CANCELLED_BY_US) {
+        p->status = MW_POINT_INTERRUPTED;
+        p->oom = MW_OOM_NONE;
+        p->throughput = -1;
+        point_message(p, "interrupted: Slurm job %llu cancelled (--resume runs it again)", id);
+    } else if (job->end == MW_SLURM_QUEUE_TIMEOUT) {
+        p->status = MW_POINT_FAILED;
+        p->oom = MW_OOM_NONE;
+        point_message(p, "Slurm job %llu did not start within the queue timeout (PENDING%s%s): cancelled", id,
+                      job->reason[0] ? ", " : "", job->reason);
+    } else if (job->end == MW_SLURM_RUN_TIMEOUT) {
+        p->status = MW_POINT_TIMEOUT;
+        point_message(p, "Slurm job %llu ran past --timeout: cancelled", id);
+    } else if (!strcmp(s, "OUT_OF_MEMORY")) {
+        if (p->status != MW_POINT_OOM) {
+            p->status = MW_POINT_OOM;
+            p->oom = MW_OOM_CGROUP;
+            point_message(p, "Slurm job %llu: OUT_OF_MEMORY on %s", id, job->host[0] ? job->host : "its node");
+        }
+    } else if (!strcmp(s, "NODE_FAIL") || !strcmp(s, "CANCELLED") || !strcmp(s, "TIMEOUT") ||
+               !strcmp(s, "PREEMPTED") || !strcmp(s, "BOOT_FAIL") || !strcmp(s, "DEADLINE") ||
+               job->end == MW_SLURM_LOST) {
+        p->status = MW_POINT_FAILED;
+        p->oom = MW_OOM_NONE;
+        p->throughput = -1;
+        point_message(p, "Slurm job %llu: %s on %s%s%s%s", id, s, job->host[0] ? job->host : "no node",
+                      job->reason[0] ? " (" : "", job->reason, job->reason[0] ? ")" : "");
+    }
+}
+
 /* The files dropped from the page cache before each run: --evict's, and
  * an engine point's model file (not the built-in demo, which has none). */
 static size_t evict_list(const mw_sweep_opts *o, const char **out, size_t cap)
@@ -479,9 +578,10 @@ static void evict_files(const mw_sweep_opts *o, uint64_t *left)
  * medians of time and throughput (and the throughput's range: the spread
  * the cliff's slowdown must exceed), the largest memory figures. A warm-up
  * run that fails is the point's result: the point does not fit. A signal
- * (*signo) ends it as "interrupted". */
+ * (*signo) ends it as "interrupted". job: the Slurm job that made the
+ * runs (issue #16), or NULL: they run here. */
 static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx, uint64_t budget, uint64_t cap,
-                           mw_sweep_point *p, int *signo, mw_err *err)
+                           mw_sweep_point *p, int *signo, const mw_slurm_job *job, mw_err *err)
 {
     memset(p, 0, sizeof *p);
     p->batch = batch;
@@ -505,16 +605,20 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         one.stream_bytes_per_step = MW_UNKNOWN;
         one.stream_bytes_per_second = -1;
         one.streamed_layers = 0;
-        if (r > 0 && cancel_requested(o)) { /* stopped between two runs of the point */
+        if (!job && r > 0 && cancel_requested(o)) { /* stopped between two runs of the point */
             *signo = cancel_requested(o);
             p->status = MW_POINT_INTERRUPTED;
             snprintf(p->message, sizeof p->message, "interrupted by %s (--resume runs it again)",
                      mw_signal_name(*signo));
             break;
         }
-        uint64_t left;
-        evict_files(o, &left);
-        MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, signo, err));
+        uint64_t left = MW_UNKNOWN;
+        if (job) { /* issue #16: the run as the Slurm job made it (no page-cache eviction: local only) */
+            take_slurm_run(o, batch, job, r + 1, &one);
+        } else {
+            evict_files(o, &left);
+            MW_FORWARD(run_once(o, batch, ctx, r + 1, &one, signo, err));
+        }
         const int warm = r < warmup;
         if (warm && one.status == MW_POINT_OK) continue; /* discarded */
         const int first = done == 0;
@@ -553,6 +657,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         }
     }
     p->runs = done;
+    p->slurm_max_rss_bytes = MW_UNKNOWN;
     qsort(walls, done, sizeof walls[0], mw_cmp_double);
     p->wall_seconds = done ? walls[done / 2] : -1; /* none: interrupted in its warm-up */
     if (nthr) {
@@ -561,6 +666,7 @@ static mw_status run_point(const mw_sweep_opts *o, uint32_t batch, uint32_t ctx,
         p->throughput_min = thr[0];
         p->throughput_max = thr[nthr - 1];
     }
+    if (job) take_slurm_job(job, p); /* issue #16: Slurm's word on the job */
     return MW_OK;
 }
 
@@ -596,6 +702,10 @@ typedef struct sweep_state {
     uint64_t overhead_bytes;         /* engine points: the runtime's own */
     int stopped;                     /* 1: add_point stopped the sweep (a
                                         signal, or the JSON Lines file) */
+    /* issue #16: points as Slurm jobs */
+    int slurm;                       /* o->launcher == MW_LAUNCH_SLURM     */
+    uint32_t parallel;               /* jobs at once (1: one)              */
+    mw_slurm_site site;              /* what the pre-flight found          */
 } sweep_state;
 
 /* The status add_point passes up through the search when it stops the
@@ -721,6 +831,14 @@ static uint64_t budget_cap(const sweep_state *S, uint64_t budget)
 
 static mw_status add_point_at(sweep_state *S, uint32_t batch, uint32_t ctx, uint64_t budget,
                               const mw_sweep_point **out, mw_err *err);
+static mw_status record_point(sweep_state *S, mw_sweep_point *p, uint32_t batch, uint32_t ctx, uint64_t budget,
+                              int signo, const mw_sweep_point **out, mw_err *err);
+/* issue #16: points run as Slurm jobs, up to S->parallel at once */
+typedef struct point_key {
+    uint32_t batch, ctx;
+    uint64_t budget;
+} point_key;
+static mw_status slurm_points(sweep_state *S, const point_key *keys, size_t n, mw_err *err);
 
 static mw_status add_point(sweep_state *S, uint32_t x, const mw_sweep_point **out, mw_err *err)
 {
@@ -744,10 +862,26 @@ static mw_status add_point_at(sweep_state *S, uint32_t batch, uint32_t ctx, uint
         mw_err_set(err, MW_ERR_INVALID, "interrupted by %s", mw_signal_name(cancel_requested(S->o)));
         return stop_sweep(S, cancel_requested(S->o));
     }
+    if (S->slurm) { /* issue #16: one Slurm job */
+        const point_key k = {batch, ctx, budget};
+        MW_FORWARD(slurm_points(S, &k, 1, err));
+        *out = find(S, batch, ctx, budget);
+        MW_RETURN_IF(!*out, err, MW_ERR_INTERNAL, "the Slurm job of batch %u, ctx %u left no point", batch, ctx);
+        return MW_OK;
+    }
     mw_sweep_point *p = &S->r->points[S->r->n_points];
     int signo = 0;
     uint64_t cap = budget ? budget_cap(S, budget) : MW_UNKNOWN;
-    MW_FORWARD(run_point(S->o, batch, ctx, budget, cap, p, &signo, err));
+    MW_FORWARD(run_point(S->o, batch, ctx, budget, cap, p, &signo, NULL, err));
+    return record_point(S, p, batch, ctx, budget, signo, out, err);
+}
+
+/* The point just measured at r->points[n_points]: its plan, then it
+ * counts, goes to the JSON Lines file and to the caller; a signal (signo,
+ * or one pending) stops the sweep after it. */
+static mw_status record_point(sweep_state *S, mw_sweep_point *p, uint32_t batch, uint32_t ctx, uint64_t budget,
+                              int signo, const mw_sweep_point **out, mw_err *err)
+{
     mw_plan plan;
     if (plan_for_budget(S, batch, ctx, MW_UNKNOWN, budget, &plan)) {
         p->predicted_bytes = plan.total_bytes;
@@ -770,6 +904,131 @@ static mw_status add_point_at(sweep_state *S, uint32_t batch, uint32_t ctx, uint
     }
     *out = p;
     return MW_OK;
+}
+
+/* ---- issue #16: points as Slurm jobs, up to --parallel at once ------------ */
+
+#define MAX_PARALLEL 64
+
+typedef struct slurm_slot {
+    point_key k;
+    uint64_t cap;                    /* the point's own (budget sweeps), or MW_UNKNOWN */
+    mw_slurm_job job;
+} slurm_slot;
+
+static mw_status slurm_submit_point(sweep_state *S, const point_key *k, slurm_slot *slot, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    run_argv a;
+    MW_FORWARD(make_argv(o, k->batch, k->ctx, k->budget, &a, err));
+    slot->k = *k;
+    slot->cap = k->budget ? budget_cap(S, k->budget) : MW_UNKNOWN;
+    uint64_t cap = slot->cap != MW_UNKNOWN ? slot->cap : o->mem_limit_bytes;
+    /* Slurm's cgroup holds memwall watch too: the job asks for the point's
+     * cap plus what the pre-flight measured it costs, in whole MiB (--mem is
+     * in MiB: a fraction rounded up would give the command more than its
+     * cap; a local point's cap bounds its command alone) */
+    if (cap != MW_UNLIMITED && cap != MW_UNKNOWN && S->site.enforces_memory)
+        cap += S->site.overhead_bytes >> 20 << 20;
+    static const char *const engine_env[] = {"MEMWALL_PROFILE=none", NULL};
+    char label[64];
+    mw_sweep_point tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.batch = k->batch;
+    tmp.ctx = k->ctx;
+    tmp.budget_bytes = k->budget;
+    snprintf(label, sizeof label, "%s-%u", mw_sweep_axis_name(o->axis), mw_sweep_point_x(&tmp, o->axis));
+    uint32_t nruns = o->warmup + (o->runs ? o->runs : 1);
+    /* where Slurm's cgroup does not cap the job (the pre-flight saw no
+     * limit), memwall's own cgroup in the job does */
+    return mw_slurm_submit(o, a.argv, o->cmd ? NULL : engine_env, nruns, cap, !S->site.enforces_memory, label,
+                           &slot->job, err);
+}
+
+/* The ended job's point, recorded as a local one is. */
+static mw_status slurm_record(sweep_state *S, slurm_slot *slot, mw_err *err)
+{
+    MW_RETURN_IF(S->r->n_points == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+    mw_sweep_point *p = &S->r->points[S->r->n_points];
+    int signo = 0;
+    MW_FORWARD(run_point(S->o, slot->k.batch, slot->k.ctx, slot->k.budget, slot->cap, p, &signo, &slot->job, err));
+    if (p->status == MW_POINT_INTERRUPTED) signo = cancel_requested(S->o);
+    const mw_sweep_point *out;
+    return record_point(S, p, slot->k.batch, slot->k.ctx, slot->k.budget, signo, &out, err);
+}
+
+/* Sleeps s seconds, in steps that notice the caller's stop request. */
+static void slurm_sleep(const mw_sweep_opts *o, double s)
+{
+    double end = mw_slurm_now() + s;
+    while (!cancel_requested(o)) {
+        double left = end - mw_slurm_now();
+        if (left <= 0) return;
+        if (left > 0.05) left = 0.05;
+        struct timespec ts = {0, (long)(left * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The points at keys (those not measured yet), each one sbatch job, up to
+ * S->parallel at once; each is recorded as its job ends. A stop request
+ * cancels the jobs running (scancel): their points are interrupted. */
+static mw_status slurm_points(sweep_state *S, const point_key *keys, size_t n, mw_err *err)
+{
+    const mw_sweep_opts *o = S->o;
+    slurm_slot slots[MAX_PARALLEL];
+    size_t active = 0, next = 0;
+    uint32_t par = S->parallel < 1 ? 1 : S->parallel > MAX_PARALLEL ? MAX_PARALLEL : S->parallel;
+    uint32_t nruns = o->warmup + (o->runs ? o->runs : 1);
+    /* the runs' time limit (from when the job is seen running), and 5 s for
+     * memwall's start and the polls */
+    double run_timeout = o->timeout_seconds > 0 ? o->timeout_seconds * nruns + 5 : 0;
+    double poll = o->poll_seconds > 0 ? o->poll_seconds : 1;
+    mw_status st = MW_OK;
+    for (;;) {
+        while (st == MW_OK && active < par && next < n && !cancel_requested(o)) {
+            const point_key *k = &keys[next++];
+            int dup = find(S, k->batch, k->ctx, k->budget) != NULL;
+            for (size_t i = 0; i < active && !dup; i++)
+                dup = slots[i].k.batch == k->batch && slots[i].k.ctx == k->ctx && slots[i].k.budget == k->budget;
+            if (dup) continue;
+            if (S->r->n_points + active >= MAX_POINTS) {
+                st = mw_err_set(err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+                break;
+            }
+            st = slurm_submit_point(S, k, &slots[active], err);
+            if (st == MW_OK) active++;
+        }
+        if (!active) break;
+        if (st == MW_OK && !cancel_requested(o)) slurm_sleep(o, poll);
+        int stop = st != MW_OK || cancel_requested(o);
+        for (size_t i = 0; i < active;) {
+            int ended = mw_slurm_poll(o, &S->site, run_timeout, &slots[i].job);
+            if (!ended && stop) {
+                mw_slurm_cancel(&slots[i].job, MW_SLURM_CANCELLED_BY_US);
+                ended = 1;
+            }
+            if (!ended) {
+                i++;
+                continue;
+            }
+            mw_err e;
+            mw_status rs = slurm_record(S, &slots[i], &e);
+            slots[i] = slots[--active];
+            if (rs != MW_OK && st == MW_OK) {
+                st = rs;
+                if (err) *err = e;
+                if (rs != SWEEP_STOPPED) stop = 1;
+            }
+            if (rs != MW_OK) stop = 1;
+        }
+        if (stop && !active) break;
+    }
+    if (st == MW_OK && cancel_requested(o)) {
+        mw_err_set(err, MW_ERR_INVALID, "interrupted by %s", mw_signal_name(cancel_requested(o)));
+        return stop_sweep(S, cancel_requested(o));
+    }
+    return st;
 }
 
 /* --resume: one point from the file. Each must be of this sweep: the same
@@ -937,6 +1196,94 @@ static double best_throughput(const sweep_state *S)
     return best;
 }
 
+/* ---- issue #16: the automatic search in waves of --parallel Slurm jobs ---
+ * The sequential search decides on the same points: a wave only measures
+ * ahead the points it could ask for next, so the largest fitting x is the
+ * same (on a workload whose fit does not depend on the order of its runs). */
+
+static point_key key_at(const sweep_state *S, uint32_t x)
+{
+    point_key k = {0, 0, 0};
+    point_at(S->o, x, &k.batch, &k.ctx);
+    return k;
+}
+
+/* The largest throughput of the ok points below x (the sequential search
+ * has measured only those when it reaches x). */
+static double best_throughput_below(const sweep_state *S, uint32_t x)
+{
+    double best = -1;
+    for (size_t i = 0; i < S->r->n_points; i++) {
+        const mw_sweep_point *q = &S->r->points[i];
+        if (q->status == MW_POINT_OK && mw_sweep_point_x(q, S->o->axis) < x && q->throughput > best)
+            best = q->throughput;
+    }
+    return best;
+}
+
+/* x and the doublings after it, as auto_points would take them if each fit:
+ * up to S->parallel points. */
+static mw_status slurm_doubling_wave(sweep_state *S, uint32_t x, uint32_t step, uint32_t max, uint32_t pred,
+                                     mw_err *err)
+{
+    point_key keys[MAX_PARALLEL];
+    size_t n = 0;
+    uint32_t par = S->parallel > MAX_PARALLEL ? MAX_PARALLEL : S->parallel;
+    for (uint32_t c = x; n < par;) {
+        keys[n++] = key_at(S, c);
+        if (c >= max) break;
+        uint32_t next = c > max / 2 ? max : 2 * c;
+        if (pred > c && pred < next) next = pred;
+        else if (pred == c && pred < max) next = max - pred > step ? pred + step : max;
+        c = next;
+    }
+    return slurm_points(S, keys, n, err);
+}
+
+/* Does the measured point at x fit (ok, no paging)? -1: not measured. */
+static int fits_at(const sweep_state *S, uint32_t x)
+{
+    point_key k = key_at(S, x);
+    const mw_sweep_point *p = find(S, k.batch, k.ctx, 0);
+    if (!p) return -1;
+    return p->status == MW_POINT_OK && !mw_sweep_point_paging(p, &S->o->thresholds);
+}
+
+/* Up to S->parallel points spread between *ok and *fail (the step below
+ * *fail first when the plan predicted *fail), then the bounds narrowed to
+ * the largest fit below the smallest failure measured between them. */
+static mw_status slurm_bisect_wave(sweep_state *S, uint32_t *ok, uint32_t *fail, uint32_t step, int near_pred,
+                                   mw_err *err)
+{
+    point_key keys[MAX_PARALLEL];
+    size_t n = 0;
+    uint32_t par = S->parallel > MAX_PARALLEL ? MAX_PARALLEL : S->parallel;
+    uint32_t lo = *ok, hi = *fail, span = (hi - lo) / step; /* steps between them, > 1 */
+    if (near_pred) keys[n++] = key_at(S, hi - step);
+    for (uint32_t j = 1; n < par && j <= par; j++) {
+        uint32_t x = lo + (uint32_t)((uint64_t)span * j / (par + 1)) * step;
+        if (x <= lo) x = lo + step;
+        if (x >= hi) break;
+        int dup = 0;
+        for (size_t i = 0; i < n; i++) dup |= keys[i].batch == key_at(S, x).batch && keys[i].ctx == key_at(S, x).ctx;
+        if (!dup) keys[n++] = key_at(S, x);
+    }
+    MW_FORWARD(slurm_points(S, keys, n, err));
+    /* the smallest failure between them, then the largest fit below it */
+    for (uint32_t x = lo + step; x < hi; x += step)
+        if (fits_at(S, x) == 0) {
+            hi = x;
+            break;
+        }
+    for (uint32_t x = lo + step; x < hi; x += step)
+        if (fits_at(S, x) == 1) lo = x;
+    MW_RETURN_IF(lo == *ok && hi == *fail, err, MW_ERR_INTERNAL, "the search between %u and %u made no progress",
+                 lo, hi);
+    *ok = lo;
+    *fail = hi;
+    return MW_OK;
+}
+
 /* Doubling from first (jumping to the plan's prediction when it comes up),
  * then bisection in steps of `step` between the last fit and the first
  * failure: the largest x that fits is found exactly with few runs. A batch
@@ -951,6 +1298,10 @@ static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint
     uint32_t ok = 0, fail = 0, x = first;
     for (;;) {
         double best = best_throughput(S);
+        if (S->slurm && S->parallel > 1) { /* issue #16: the next doublings at once */
+            MW_FORWARD(slurm_doubling_wave(S, x, step, max, pred, err));
+            best = best_throughput_below(S, x);
+        }
         const mw_sweep_point *p;
         MW_FORWARD(add_point(S, x, &p, err));
         /* a point that paged (weights evicted and read back, swap) ran,
@@ -973,6 +1324,11 @@ static mw_status auto_points(sweep_state *S, uint32_t first, uint32_t step, uint
      * prediction just fails, the step below it is the likeliest answer. */
     int near_pred = pred != 0 && fail == pred && pred - ok > step;
     while (fail - ok > step) {
+        if (S->slurm && S->parallel > 1) { /* issue #16: a wave between the two */
+            MW_FORWARD(slurm_bisect_wave(S, &ok, &fail, step, near_pred, err));
+            near_pred = 0;
+            continue;
+        }
         uint32_t half = (fail - ok) / 2 / step * step;
         uint32_t mid = near_pred ? fail - step : ok + (half > step ? half : step);
         near_pred = 0;
@@ -1074,6 +1430,20 @@ static mw_status check_opts(const mw_sweep_opts *o, mw_err *err)
                  MAX_WHAT_IF);
     MW_RETURN_IF(o->n_what_if && !o->what_if, err, MW_ERR_INVALID, "%zu --what-if sizes but no list",
                  o->n_what_if);
+    /* issue #16: Slurm (the pre-flight checks the cluster itself) */
+    MW_RETURN_IF(o->launcher != MW_LAUNCH_LOCAL && o->launcher != MW_LAUNCH_SLURM, err, MW_ERR_INVALID,
+                 "unknown launcher %d", (int)o->launcher);
+    MW_RETURN_IF(o->parallel > 1 && o->launcher != MW_LAUNCH_SLURM, err, MW_ERR_INVALID,
+                 "--parallel %u runs points as Slurm jobs at once: add --launcher slurm (local points run one at "
+                 "a time, each with the machine to itself)", o->parallel);
+    MW_RETURN_IF(o->parallel > MAX_PARALLEL, err, MW_ERR_INVALID, "--parallel %u: at most %d jobs at once",
+                 o->parallel, MAX_PARALLEL);
+    MW_RETURN_IF(o->launcher == MW_LAUNCH_SLURM && (!o->spool_dir || !*o->spool_dir), err, MW_ERR_INVALID,
+                 "--launcher slurm needs --spool DIR: a directory on a filesystem the nodes share, where the jobs' "
+                 "scripts and reports go");
+    MW_RETURN_IF(o->launcher == MW_LAUNCH_SLURM && (!o->memwall_path || !*o->memwall_path), err, MW_ERR_INVALID,
+                 "--launcher slurm: set mw_sweep_opts.memwall_path to the memwall the nodes run (the CLI passes "
+                 "its own)");
     const char *files[64];
     MW_RETURN_IF(o->n_evict_files > 63, err, MW_ERR_INVALID, "%zu files to evict: at most 63", o->n_evict_files);
     size_t nf = evict_list(o, files, 64);
@@ -1094,6 +1464,8 @@ static mw_status run_budgets(sweep_state *S, mw_err *err)
     mw_plan plan;
     int planned = plan_for(S, o->batch, o->ctx, MW_UNKNOWN, &plan);
     if (planned) S->r->weights_bytes = plan.bytes[MW_COMP_WEIGHTS];
+    point_key keys[MAX_POINTS];
+    size_t nkeys = 0;
     for (size_t i = 0; i < o->n_budgets; i++) {
         const mw_sweep_budget *b = &o->budgets[i];
         uint64_t bytes = b->bytes;
@@ -1104,10 +1476,15 @@ static mw_status run_budgets(sweep_state *S, mw_err *err)
             bytes = (uint64_t)ceil((double)S->r->weights_bytes * b->percent / 100.0);
             if (!bytes) bytes = 1;
         }
+        if (S->slurm) { /* issue #16: all of them as jobs, up to --parallel at once */
+            MW_RETURN_IF(nkeys == MAX_POINTS, err, MW_ERR_INVALID, "more than %d points", MAX_POINTS);
+            keys[nkeys++] = (point_key){o->batch, o->ctx, bytes};
+            continue;
+        }
         const mw_sweep_point *p;
         MW_FORWARD(add_point_at(S, o->batch, o->ctx, bytes, &p, err));
     }
-    return MW_OK;
+    return nkeys ? slurm_points(S, keys, nkeys, err) : MW_OK;
 }
 
 mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t cap, size_t *n, mw_err *err)
@@ -1149,6 +1526,25 @@ mw_status mw_sweep_budgets_parse(const char *text, mw_sweep_budget *out, size_t 
     return MW_OK;
 }
 
+/* The points of a list, in its order: one after the other, or as Slurm
+ * jobs up to --parallel at once (issue #16). */
+static mw_status list_points(sweep_state *S, const uint32_t *list, size_t n, mw_err *err)
+{
+    if (S->slurm) {
+        point_key *keys = mw_calloc(n ? n : 1, sizeof *keys, MW_MEM_OTHER);
+        MW_RETURN_IF(!keys, err, MW_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) keys[i] = key_at(S, list[i]);
+        mw_status st = slurm_points(S, keys, n, err);
+        mw_free(keys);
+        return st;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mw_sweep_point *p;
+        MW_FORWARD(add_point(S, list[i], &p, err));
+    }
+    return MW_OK;
+}
+
 /* The points: the list given, or the search. */
 static mw_status run_points(sweep_state *S, mw_err *err)
 {
@@ -1163,26 +1559,14 @@ static mw_status run_points(sweep_state *S, mw_err *err)
     if (!ctx_axis) {
         if (capped && plan_for(S, 1, o->ctx, o->mem_limit_bytes, &plan))
             r->predicted_max = plan.max_batch;
-        if (n) {
-            for (size_t i = 0; i < n; i++) {
-                const mw_sweep_point *p;
-                MW_FORWARD(add_point(S, list[i], &p, err));
-            }
-            return MW_OK;
-        }
+        if (n) return list_points(S, list, n, err);
         return auto_points(S, 1, 1, o->max_batch, r->predicted_max, err);
     }
     /* along the context: up to the model's trained context by default */
     uint32_t max = o->max_ctx;
     if (!max) max = S->plan_model && S->plan_model->hp.n_ctx_train ? S->plan_model->hp.n_ctx_train : CTX_MAX_DEFAULT;
     if (capped && S->plan_model) r->predicted_max = plan_max_ctx(S, o->mem_limit_bytes, 1u << 24);
-    if (n) {
-        for (size_t i = 0; i < n; i++) {
-            const mw_sweep_point *p;
-            MW_FORWARD(add_point(S, list[i], &p, err));
-        }
-        return MW_OK;
-    }
+    if (n) return list_points(S, list, n, err);
     uint64_t need = o->cmd ? 1 : (uint64_t)o->prompt + o->gen;   /* the engine's shortest context */
     uint64_t first = (need + CTX_STEP - 1) / CTX_STEP * CTX_STEP;
     MW_RETURN_IF(first > max, err, MW_ERR_INVALID,
@@ -1206,12 +1590,30 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     /* The engine's own memory before it loads anything: this process's now
      * (the same program), so the plan predicts what the points measure, not
      * a generic runtime's overhead. */
-    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0};
+    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0, 0, 1, {0, 0, 0, ""}};
+    if (o->launcher == MW_LAUNCH_SLURM) { /* issue #16: before any point runs */
+        S.slurm = 1;
+        S.parallel = o->parallel > 1 ? o->parallel : 1;
+        MW_FORWARD(mw_slurm_preflight(o, &S.site, err));
+    }
     uint64_t self_rss = o->cmd ? 0 : mw_proc_self_rss_bytes();
     if (self_rss) S.overhead_bytes = self_rss;
     mw_sweep_result *r = mw_calloc(1, sizeof *r, MW_MEM_OTHER);
     MW_RETURN_IF(!r, err, MW_ERR_NOMEM, "out of memory");
     S.r = r;
+    if (S.slurm) { /* issue #16 */
+        char oh[32];
+        mw_size_format(S.site.overhead_bytes, oh, sizeof oh);
+        if (S.site.enforces_memory)
+            snprintf(r->launcher_note, sizeof r->launcher_note, "each point a Slurm job capped by Slurm's cgroup: "
+                     "--mem = the cap + %llu MiB for memwall watch in the job (its %s measured by the pre-flight "
+                     "job, in whole MiB; the points' cgroup figures include it)",
+                     (unsigned long long)(S.site.overhead_bytes >> 20), oh);
+        else
+            snprintf(r->launcher_note, sizeof r->launcher_note, "each point a Slurm job; Slurm's --mem set no "
+                     "cgroup limit on the node (no task/cgroup memory constraint), so memwall's own cgroup in the "
+                     "job caps it (watch --mem-limit)");
+    }
     r->points = mw_calloc(MAX_POINTS, sizeof *r->points, MW_MEM_OTHER);
     mw_status st = r->points ? MW_OK : mw_err_set(err, MW_ERR_NOMEM, "out of memory");
     /* a budget sweep's points each have their own cap (point.mem_limit_bytes) */
@@ -1222,7 +1624,8 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     if (o->ceilings) r->ceilings = *o->ceilings;
     describe_workload(o, r->workload, sizeof r->workload);
     const char *files[64];
-    r->n_evicted_files = (uint32_t)evict_list(o, files, 64);
+    /* issue #16: a Slurm job's node drops nothing (eviction is local only) */
+    r->n_evicted_files = S.slurm ? 0 : (uint32_t)evict_list(o, files, 64);
     mw_jsonl_scan scan;
     memset(&scan, 0, sizeof scan);
     if (st == MW_OK && o->jsonl_path) st = take_jsonl(&S, err);

@@ -836,6 +836,96 @@ static void test_real_v2_without_memory(void **state)
     assert_false(path_exists(mount, name));
 }
 
+/* ---- issue #16: the limited cgroup memwall runs in (a Slurm job's) ------- */
+
+/* v1, as Slurm's task/cgroup lays it out on this VM (tests/cli/sweep_slurm.sh
+ * saw it): the job and its step have the limit, the task below has none
+ * (PAGE_COUNTER_MAX pages, shown as 9223372036854771712). */
+static void test_find_limited_v1(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    make_dir(dir, "slurm_n1");
+    make_dir(dir, "slurm_n1/uid_0");
+    make_dir(dir, "slurm_n1/uid_0/job_7");
+    make_dir(dir, "slurm_n1/uid_0/job_7/step_batch");
+    make_dir(dir, "slurm_n1/uid_0/job_7/step_batch/task_0");
+    write_file(dir, "memory.limit_in_bytes", "9223372036854771712\n");
+    write_file(dir, "slurm_n1/uid_0/job_7/memory.limit_in_bytes", "268435456\n");
+    write_file(dir, "slurm_n1/uid_0/job_7/step_batch/memory.limit_in_bytes", "268435456\n");
+    write_file(dir, "slurm_n1/uid_0/job_7/step_batch/memory.memsw.limit_in_bytes", "268435456\n");
+    write_file(dir, "slurm_n1/uid_0/job_7/step_batch/task_0/memory.limit_in_bytes", "9223372036854771712\n");
+    mw_cgroup_fs fs;
+    mw_cgroup cg;
+    mw_err err;
+    fake_fs(&fs, MW_CGROUP_V1, dir, "/slurm_n1/uid_0/job_7/step_batch/task_0");
+    assert_int_equal(mw_cgroup_find_limited(&fs, &cg, &err), MW_OK);
+    char want[2 * PATH_MAX];
+    snprintf(want, sizeof want, "%s/slurm_n1/uid_0/job_7/step_batch", dir);
+    assert_string_equal(cg.path, want);
+    assert_int_equal(cg.version, MW_CGROUP_V1);
+    assert_true(cg.limit_bytes == 256 * MiB);
+    assert_true(cg.has_swap_control);
+    assert_true(cg.swap_limit_bytes == 0);   /* memsw = memory: no swap on top */
+    /* its figures read as a cgroup memwall made */
+    write_file(cg.path, "memory.max_usage_in_bytes", "104857600\n");
+    write_file(cg.path, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    mw_cgroup_stats st;
+    assert_int_equal(mw_cgroup_read(&cg, &st, NULL), MW_OK);
+    assert_true(st.peak_bytes == 100 * MiB);
+    assert_true(st.oom_kills == 2);
+    /* no limit anywhere up to the mount: not found */
+    write_file(dir, "slurm_n1/uid_0/job_7/memory.limit_in_bytes", "9223372036854771712\n");
+    write_file(dir, "slurm_n1/uid_0/job_7/step_batch/memory.limit_in_bytes", "9223372036854771712\n");
+    memset(&err, 0, sizeof err);
+    assert_int_equal(mw_cgroup_find_limited(&fs, &cg, &err), MW_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "no memory cgroup with a limit"));
+    rm_tree(dir);
+}
+
+/* v2: the nearest ancestor with memory.max not "max"; a cgroup without
+ * the file (memory not enabled there) is passed over. */
+static void test_find_limited_v2(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    make_dir(dir, "system.slice");
+    make_dir(dir, "system.slice/slurmstepd.scope");
+    make_dir(dir, "system.slice/slurmstepd.scope/job_9");
+    make_dir(dir, "system.slice/slurmstepd.scope/job_9/step_0");
+    make_dir(dir, "system.slice/slurmstepd.scope/job_9/step_0/user");
+    make_dir(dir, "system.slice/slurmstepd.scope/job_9/step_0/user/task_0");
+    write_file(dir, "system.slice/slurmstepd.scope/job_9/memory.max", "536870912\n");
+    write_file(dir, "system.slice/slurmstepd.scope/job_9/memory.swap.max", "0\n");
+    write_file(dir, "system.slice/slurmstepd.scope/job_9/step_0/memory.max", "max\n");
+    write_file(dir, "system.slice/slurmstepd.scope/job_9/step_0/user/task_0/memory.max", "max\n");
+    mw_cgroup_fs fs;
+    mw_cgroup cg;
+    fake_fs(&fs, MW_CGROUP_V2, dir, "/system.slice/slurmstepd.scope/job_9/step_0/user/task_0");
+    assert_int_equal(mw_cgroup_find_limited(&fs, &cg, NULL), MW_OK);
+    assert_non_null(strstr(cg.path, "/job_9"));
+    assert_null(strstr(cg.path, "step_0"));
+    assert_true(cg.limit_bytes == 512 * MiB);
+    assert_true(cg.has_swap_control && cg.swap_limit_bytes == 0);
+    /* memory.peak when the kernel has it (5.19+); else unknown (watch then
+     * keeps the largest memory.current it sampled) */
+    assert_int_equal(mw_cgroup_read(&cg, &(mw_cgroup_stats){0}, NULL), MW_OK);
+    mw_cgroup_stats st;
+    mw_cgroup_read(&cg, &st, NULL);
+    assert_true(st.peak_bytes == MW_UNKNOWN);
+    write_file(cg.path, "memory.peak", "123456789\n");
+    mw_cgroup_read(&cg, &st, NULL);
+    assert_true(st.peak_bytes == 123456789);
+    /* our own cgroup limited: itself */
+    write_file(dir, "system.slice/slurmstepd.scope/job_9/step_0/user/task_0/memory.max", "1048576\n");
+    assert_int_equal(mw_cgroup_find_limited(&fs, &cg, NULL), MW_OK);
+    assert_true(cg.limit_bytes == MiB);
+    assert_non_null(strstr(cg.path, "task_0"));
+    rm_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +945,8 @@ int main(void)
         cmocka_unit_test(test_real_oom_kill),
         cmocka_unit_test(test_real_kill_all),
         cmocka_unit_test(test_real_v2_without_memory),
+        cmocka_unit_test(test_find_limited_v1),
+        cmocka_unit_test(test_find_limited_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

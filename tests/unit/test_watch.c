@@ -358,6 +358,67 @@ static void allocation_failures_are_clean(void **state)
     assert_true(nomem > 0 && ok > 0);
 }
 
+/* ---- issue #16: without --mem-limit, the limited cgroup memwall runs in (a
+ * Slurm job's) is the result's, read only: faked with MEMWALL_CGROUP_FS
+ * (our own cgroup is the fake tree's root) --- */
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void inherited_cgroup(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mw_watch_inherit_XXXXXX", env[64];
+    assert_non_null(mkdtemp(dir));
+    put(dir, "memory.limit_in_bytes", "67108864\n");
+    put(dir, "memory.usage_in_bytes", "2000000\n");
+    put(dir, "memory.max_usage_in_bytes", "5000000\n");
+    put(dir, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    put(dir, "memory.failcnt", "7\n");
+    snprintf(env, sizeof env, "v1:%s", dir);
+    setenv("MEMWALL_CGROUP_FS", env, 1);
+    const char *argv[] = {"true", NULL};
+    mw_watch_result *r = watch(argv, 0.01, MW_OK);
+    assert_int_equal(r->cgroup_inherited, 1);
+    assert_int_equal(r->cgroup_version, MW_CGROUP_V1);
+    assert_string_equal(r->cgroup_path, dir);
+    assert_true(r->cgroup_limit_bytes == 64 * 1048576ull);
+    assert_true(r->cgroup_peak_bytes == 5000000);
+    /* counters since the command started: none of the 3 kills before it */
+    assert_true(r->cgroup_oom_kills == 0);
+    assert_true(r->cgroup_limit_hits == 0);
+    assert_int_equal(r->oom_killed, 0);
+    mw_watch_result_free(r);
+    /* nothing was written to it */
+    char buf[64] = "";
+    FILE *f = fopen(strcat(strcpy((char[4200]){0}, dir), "/memory.limit_in_bytes"), "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "67108864\n");
+    /* no limit (v1's PAGE_COUNTER_MAX): no cgroup in the result */
+    put(dir, "memory.limit_in_bytes", "9223372036854771712\n");
+    r = watch(argv, 0.01, MW_OK);
+    assert_int_equal(r->cgroup_inherited, 0);
+    assert_int_equal(r->cgroup_version, MW_CGROUP_NONE);
+    mw_watch_result_free(r);
+    unsetenv("MEMWALL_CGROUP_FS");
+    const char *files[] = {"memory.limit_in_bytes", "memory.usage_in_bytes", "memory.max_usage_in_bytes",
+                           "memory.oom_control", "memory.failcnt"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +433,7 @@ int main(void)
         cmocka_unit_test(oom_under_cgroup),
         cmocka_unit_test(reused_pid_cgroup_name),
         cmocka_unit_test(allocation_failures_are_clean),
+        cmocka_unit_test(inherited_cgroup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
