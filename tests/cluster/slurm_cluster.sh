@@ -17,7 +17,8 @@
 #   MW_SLURM_ACCT      "slurmdbd" when accounting storage runs (a private
 #                      MariaDB on 127.0.0.1:$MW_SLURM_PORT+2 and slurmdbd on
 #                      +3: sacct answers, MaxRSS is stored), else "none"
-#                      with the reason in MW_SLURM_ACCT_WHY
+#                      with the reason in MW_SLURM_ACCT_WHY (MW_SLURM_WANT_ACCT=0
+#                      before mw_slurm_start: none, on purpose)
 
 MW_SLURM_PIDS=()
 
@@ -60,6 +61,10 @@ mw_slurm_acct_missing() {
 mw_slurm_acct_db() { # DIR PORT
     local d=$1 port=$2 pass i
     MW_SLURM_ACCT=none
+    if [ "${MW_SLURM_WANT_ACCT:-1}" = 0 ]; then
+        MW_SLURM_ACCT_WHY="MW_SLURM_WANT_ACCT=0"
+        return 0
+    fi
     MW_SLURM_ACCT_WHY=$(mw_slurm_acct_missing)
     [ -z "$MW_SLURM_ACCT_WHY" ] || return 0
     mkdir -p "$d/db" || return 0
