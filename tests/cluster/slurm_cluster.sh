@@ -79,8 +79,10 @@ mw_slurm_acct_db() { # DIR PORT
         --innodb-lock-wait-timeout=900 >>"$d/log/mysqld.out" 2>&1 &
     MW_SLURM_PIDS+=($!)
     MW_SLURM_MYSQLD_PID=$!
-    if ! mw_slurm_wait 'mariadb --no-defaults --socket="$d/db/mysqld.sock" -u root -e "SELECT 1"' 60; then
-        MW_SLURM_ACCT_WHY="mariadbd did not answer in 60 s (see $d/log/mysqld.log)"
+    # (a daemon that died is not waited for)
+    if ! mw_slurm_wait '! kill -0 $MW_SLURM_MYSQLD_PID || mariadb --no-defaults --socket="$d/db/mysqld.sock" -u root -e "SELECT 1"' 60 ||
+       ! kill -0 "$MW_SLURM_MYSQLD_PID" 2>/dev/null; then
+        MW_SLURM_ACCT_WHY="mariadbd died or did not answer in 60 s (see $d/log/mysqld.log)"
         return 0
     fi
     # slurmdbd logs in over TCP as a user of its own, a password of its own
@@ -125,9 +127,10 @@ mw_slurm_acct_dbd() { # DIR PORT
     slurmdbd -D >>"$d/log/slurmdbd.out" 2>&1 &
     MW_SLURM_PIDS+=($!)
     MW_SLURM_DBD_PID=$!
-    if ! mw_slurm_wait 'sacctmgr -n list cluster' 60; then
+    if ! mw_slurm_wait '! kill -0 $MW_SLURM_DBD_PID || sacctmgr -n list cluster' 60 ||
+       ! kill -0 "$MW_SLURM_DBD_PID" 2>/dev/null; then
         MW_SLURM_ACCT=none
-        MW_SLURM_ACCT_WHY="slurmdbd did not answer in 60 s (see $d/log/slurmdbd.log)"
+        MW_SLURM_ACCT_WHY="slurmdbd died or did not answer in 60 s (see $d/log/slurmdbd.log, slurmdbd.out)"
         return 0
     fi
     sacctmgr -i add cluster memwalltest >>"$d/log/sacctmgr.out" 2>&1
