@@ -59,7 +59,7 @@ mw_slurm_acct_missing() {
 # 127.0.0.1 only) and writes slurmdbd.conf beside slurm.conf; slurmdbd
 # itself starts once munged runs (mw_slurm_acct_dbd). Sets MW_SLURM_ACCT.
 mw_slurm_acct_db() { # DIR PORT
-    local d=$1 port=$2 pass i
+    local d=$1 port=$2 pass
     MW_SLURM_ACCT=none
     if [ "${MW_SLURM_WANT_ACCT:-1}" = 0 ]; then
         MW_SLURM_ACCT_WHY="MW_SLURM_WANT_ACCT=0"
