@@ -88,8 +88,10 @@ static void parse_sacct(void **state)
     assert_int_equal(mw_slurm_parse_sacct(SACCT_OOM, &job), 1);
     assert_string_equal(job.state, "OUT_OF_MEMORY");
     assert_true(job.max_rss_bytes == 1232ull * 1024);
-    /* slurmdbd not yet told of the end (the job's line still RUNNING, no
-     * step): scontrol's final state stands, and the text is incomplete */
+    /* constructed from the first sample: slurmdbd not yet told of the end
+     * (the job's line as sacct shows a running job, no step yet; not seen
+     * on the idle test cluster, docs/CLUSTER.md): scontrol's final state
+     * stands, and the text is incomplete */
     memset(&job, 0, sizeof job);
     job.max_rss_bytes = MW_UNKNOWN;
     snprintf(job.state, sizeof job.state, "OUT_OF_MEMORY");
@@ -170,6 +172,56 @@ static void cross_check(void **state)
     assert_string_equal(note, "memwall saw an OOM kill, Slurm says FAILED");
     snprintf(job.state, sizeof job.state, "NODE_FAIL"); /* not a verdict on memory */
     assert_int_equal(mw_slurm_cross_check(&job, 1, 80 * MiB, 0.3, note, sizeof note), 0);
+}
+
+/* The text report: an ok point's cross-check note on its job's line. */
+static void report_cross_check(void **state)
+{
+    (void)state;
+    mw_sweep_point p;
+    memset(&p, 0, sizeof p);
+    p.batch = 4;
+    p.status = MW_POINT_OK;
+    p.runs = 1;
+    p.wall_seconds = 3;
+    p.throughput = p.throughput_min = p.throughput_max = -1;
+    p.peak_rss_bytes = p.cgroup_peak_bytes = 100ull << 20;
+    p.swap_peak_bytes = p.swap_in_bytes = p.major_faults = p.refaults = 0;
+    p.predicted_bytes = p.peak_gpu_bytes = p.file_cached_bytes = p.peak_process_rss_bytes = MW_UNKNOWN;
+    p.stream_bytes_per_step = MW_UNKNOWN;
+    p.stream_bytes_per_second = -1;
+    p.mem_limit_bytes = MW_UNKNOWN;
+    p.psi_some_seconds = p.psi_full_seconds = -1;
+    p.slurm_job_id = 7;
+    snprintf(p.slurm_state, sizeof p.slurm_state, "COMPLETED");
+    snprintf(p.host, sizeof p.host, "n1");
+    p.slurm_max_rss_bytes = 200ull << 20;
+    mw_slurm_job job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.state, sizeof job.state, "COMPLETED");
+    job.max_rss_bytes = p.slurm_max_rss_bytes;
+    job.gather_seconds = 1;
+    char note[200];
+    assert_int_equal(mw_slurm_cross_check(&job, 0, p.peak_rss_bytes, p.wall_seconds, note, sizeof note), 1);
+    snprintf(p.message, sizeof p.message, "cross-check: %.120s", note);
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.points = &p;
+    mw_verdict v = (mw_verdict)0;
+    r.verdicts = &v;
+    r.n_points = 1;
+    r.mem_limit_bytes = 256ull << 20;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    mw_err err;
+    assert_int_equal(mw_sweep_report_text(&r, f, 0, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "batch 4: Slurm job 7, COMPLETED on n1, MaxRSS 200"));
+    assert_non_null(strstr(buf, ": cross-check: Slurm's MaxRSS 200.0 MiB exceeds memwall's peak RSS 100.0 MiB by "
+                                "more than 64 MiB\n"));
+    free(buf);
 }
 
 static void put(const char *dir, const char *name, const char *text)
@@ -296,6 +348,7 @@ int main(void)
         cmocka_unit_test(parse_sacct),
         cmocka_unit_test(parse_gather_frequency),
         cmocka_unit_test(cross_check),
+        cmocka_unit_test(report_cross_check),
         cmocka_unit_test(read_watch),
         cmocka_unit_test(jsonl_round_trip),
     };
