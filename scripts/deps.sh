@@ -9,6 +9,7 @@ case "${1:-}" in
           python3-numpy python3-torch  # the engine's PyTorch reference (tests/ref)
           openmpi-bin libopenmpi-dev   # issue #16: ranks of real MPI jobs (tests/cli/watch_ranks.sh)
           slurm-wlm munge              # a one-node Slurm cluster (tests/cli/sweep_slurm.sh)
+          mariadb-server slurmdbd      # issue #16: its accounting storage, sacct (tests/cli/sweep_slurm_acct.sh)
           prometheus) ;;               # promtool and a server scraping watch (tests/cli/watch_*metrics*)
   --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 esac

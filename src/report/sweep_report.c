@@ -185,6 +185,9 @@ mw_status mw_sweep_report_text(const mw_sweep_result *r, FILE *out, unsigned fla
                 p->host[0] ? p->host : "no node");
         if (p->slurm_max_rss_bytes != MW_UNKNOWN)
             fprintf(out, ", MaxRSS %s", mw_size_format(p->slurm_max_rss_bytes, a, sizeof a));
+        /* issue #16: an ok point's message is the cross-check's note (the
+         * others' is shown below) */
+        if (p->status == MW_POINT_OK && p->message[0]) fprintf(out, ": %s", p->message);
         fputc('\n', out);
     }
     if (r->launcher_note[0]) fprintf(out, "  %s\n", r->launcher_note);

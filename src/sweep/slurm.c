@@ -324,12 +324,13 @@ static int state_is_final(const char *s)
     return 0;
 }
 
-void mw_slurm_parse_sacct(const char *text, mw_slurm_job *job)
+int mw_slurm_parse_sacct(const char *text, mw_slurm_job *job)
 {
     size_t n = strlen(text);
     char *copy = mw_malloc(n + 1, MW_MEM_OTHER);
-    if (!copy) return;
+    if (!copy) return 0;
     memcpy(copy, text, n + 1);
+    int final = 0, step_rss = 0;
     for (char *line = copy; line && *line;) {
         char *eol = strchr(line, '\n');
         if (eol) *eol = '\0';
@@ -344,25 +345,101 @@ void mw_slurm_parse_sacct(const char *text, mw_slurm_job *job)
             if (!strchr(f[0], '.')) { /* the job's own line; steps are "ID.batch", "ID.0" */
                 char st[24];
                 snprintf(st, sizeof st, "%.*s", (int)strcspn(f[1], " "), f[1]); /* "CANCELLED by 0" */
-                if (*st) snprintf(job->state, sizeof job->state, "%s", st);
+                /* slurmdbd may not have the job's end yet (RUNNING, or
+                 * PENDING for a job it never saw start): scontrol's final
+                 * state stands */
+                if (*st && state_is_final(st)) {
+                    snprintf(job->state, sizeof job->state, "%s", st);
+                    final = 1;
+                }
                 if (*f[3] && strcmp(f[3], "None assigned")) mw_shown(f[3], strlen(f[3]), job->host, sizeof job->host);
             }
             uint64_t rss = mw_slurm_parse_size(f[2]);
-            if (*f[2] && rss != MW_UNKNOWN && (job->max_rss_bytes == MW_UNKNOWN || rss > job->max_rss_bytes))
-                job->max_rss_bytes = rss;
+            if (*f[2] && rss != MW_UNKNOWN) {
+                step_rss = 1;
+                if (job->max_rss_bytes == MW_UNKNOWN || rss > job->max_rss_bytes) job->max_rss_bytes = rss;
+            }
         }
         line = eol ? eol + 1 : NULL;
     }
     mw_free(copy);
+    return final && step_rss;
 }
 
-/* sacct's figures for an ended job (mw_slurm_parse_sacct). */
+double mw_slurm_parse_gather_frequency(const char *text)
+{
+    const char *p = strstr(text, "JobAcctGatherFrequency");
+    if (!p) return -1;
+    p += strlen("JobAcctGatherFrequency");
+    while (*p == ' ' || *p == '=') p++;
+    size_t len = strcspn(p, "\n");
+    /* "task=N" among comma-separated types, or a bare number (the task's) */
+    for (const char *q = p; q < p + len;) {
+        size_t item = strcspn(q, ",\n");
+        if (item > len - (size_t)(q - p)) item = len - (size_t)(q - p);
+        const char *num = NULL;
+        if (item > 5 && !strncmp(q, "task=", 5)) num = q + 5;
+        else if (item > 0 && *q >= '0' && *q <= '9') num = q;
+        if (num) {
+            char *end;
+            double v = strtod(num, &end);
+            if (end > num && v >= 0) return v;
+        }
+        q += item;
+        if (*q == ',') q++;
+        else break;
+    }
+    return 30; /* Slurm's default task sampling interval (slurm.conf(5)) */
+}
+
+int mw_slurm_cross_check(const mw_slurm_job *job, int memwall_oom, uint64_t peak_rss, double wall_seconds,
+                         char *note, size_t cap)
+{
+    note[0] = '\0';
+    const char *s = job->state;
+    if (!strcmp(s, "OUT_OF_MEMORY") && !memwall_oom) {
+        snprintf(note, cap, "Slurm says OUT_OF_MEMORY, memwall saw no OOM kill");
+        return 1;
+    }
+    if (memwall_oom && (!strcmp(s, "COMPLETED") || !strcmp(s, "FAILED"))) {
+        snprintf(note, cap, "memwall saw an OOM kill, Slurm says %s", s);
+        return 1;
+    }
+    uint64_t rss = job->max_rss_bytes;
+    if (rss == MW_UNKNOWN || peak_rss == MW_UNKNOWN) return 0;
+    uint64_t slack = (uint64_t)((double)peak_rss * MW_SLURM_RSS_SLACK_FRACTION);
+    if (slack < MW_SLURM_RSS_SLACK_BYTES) slack = MW_SLURM_RSS_SLACK_BYTES;
+    double mib = 1024.0 * 1024.0;
+    if (rss > peak_rss && rss - peak_rss > slack) {
+        snprintf(note, cap, "Slurm's MaxRSS %.1f MiB exceeds memwall's peak RSS %.1f MiB by more than %.0f MiB",
+                 (double)rss / mib, (double)peak_rss / mib, (double)slack / mib);
+        return 1;
+    }
+    if (rss < peak_rss && peak_rss - rss > slack && job->gather_seconds > 0 &&
+        wall_seconds >= 2 * job->gather_seconds) {
+        snprintf(note, cap, "Slurm's MaxRSS %.1f MiB is below memwall's peak RSS %.1f MiB by more than %.0f MiB "
+                 "in a %.1f s run (sampled every %g s)", (double)rss / mib, (double)peak_rss / mib,
+                 (double)slack / mib, wall_seconds, job->gather_seconds);
+        return 1;
+    }
+    return 0;
+}
+
+/* sacct's figures for an ended job (mw_slurm_parse_sacct): asked again
+ * for up to 5 s until slurmdbd has the job's end and its steps' MaxRSS. */
 static void read_sacct(mw_slurm_job *job)
 {
     char id[32], out[8192];
     snprintf(id, sizeof id, "%llu", (unsigned long long)job->id);
     const char *args[] = {"sacct", "-n", "-P", "-j", id, "-o", "JobID,State,MaxRSS,NodeList,ExitCode", NULL};
-    if (run_tool(args, out, sizeof out, TOOL_TIMEOUT_SECONDS) == 0) mw_slurm_parse_sacct(out, job);
+    for (int tries = 0; tries < 10; tries++) {
+        if (tries) {
+            struct timespec ts = {0, 500000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (run_tool(args, out, sizeof out, TOOL_TIMEOUT_SECONDS) != 0) return;
+        if (mw_slurm_parse_sacct(out, job)) return;
+    }
 }
 
 void mw_slurm_cancel(mw_slurm_job *job, mw_slurm_end why)
@@ -386,6 +463,7 @@ int mw_slurm_poll(const mw_sweep_opts *o, const mw_slurm_site *site, double run_
     if (rc == 0 && mw_slurm_parse_scontrol(out, job)) {
         if (state_is_final(job->state)) {
             job->end = MW_SLURM_ENDED;
+            job->gather_seconds = site->gather_seconds;
             if (site->has_sacct) read_sacct(job);
             return 1;
         }
@@ -406,6 +484,7 @@ int mw_slurm_poll(const mw_sweep_opts *o, const mw_slurm_site *site, double run_
     }
     if (strstr(out, "Invalid job id")) { /* purged (MinJobAge): sacct, if any, remembers */
         if (site->has_sacct) {
+            job->gather_seconds = site->gather_seconds;
             read_sacct(job);
             if (state_is_final(job->state)) {
                 job->end = MW_SLURM_ENDED;
@@ -626,5 +705,14 @@ mw_status mw_slurm_preflight(const mw_sweep_opts *o, mw_slurm_site *site, mw_err
     snprintf(id, sizeof id, "%llu", (unsigned long long)job.id);
     const char *sa[] = {"sacct", "-n", "-X", "-j", id, "-o", "State", NULL};
     site->has_sacct = on_path("sacct") && run_tool(sa, out, sizeof out, TOOL_TIMEOUT_SECONDS) == 0;
+    /* issue #16: how often Slurm samples a task's RSS (the cross-check) */
+    site->gather_seconds = -1;
+    if (site->has_sacct) {
+        const char *sc[] = {"scontrol", "show", "config", NULL};
+        char *conf = mw_malloc(65536, MW_MEM_OTHER);
+        if (conf && run_tool(sc, conf, 65536, TOOL_TIMEOUT_SECONDS) == 0)
+            site->gather_seconds = mw_slurm_parse_gather_frequency(conf);
+        mw_free(conf);
+    }
     return MW_OK;
 }

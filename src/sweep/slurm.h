@@ -38,6 +38,9 @@ typedef struct mw_slurm_job {
     int      exit_code;             /* ExitCode's first number; -1: unknown   */
     int      exit_signal;           /* its second                             */
     uint64_t max_rss_bytes;         /* sacct MaxRSS; MW_UNKNOWN without accounting */
+    double   gather_seconds;        /* the site's JobAcctGatherFrequency (task
+                                       sampling, s); <= 0: unknown (issue #16,
+                                       the cross-check)                        */
 } mw_slurm_job;
 
 /* What the pre-flight found: whether Slurm's cgroup caps a job's memory
@@ -50,6 +53,8 @@ typedef struct mw_slurm_site {
                                        watch): the pre-flight job's cgroup peak
                                        less its `true`'s; 0 when not enforced */
     char node[64];                  /* where the pre-flight job ran           */
+    double gather_seconds;          /* JobAcctGatherFrequency's task interval
+                                       (scontrol show config); <= 0: unknown */
 } mw_slurm_site;
 
 /*! mw_slurm_preflight() : before any point: sbatch, squeue, scontrol on
@@ -99,8 +104,34 @@ uint64_t mw_slurm_parse_size(const char *text);
 int mw_slurm_parse_scontrol(const char *text, mw_slurm_job *job);
 
 /* `sacct -n -P -o JobID,State,MaxRSS,NodeList,ExitCode` text: the job
- * line's State ("CANCELLED by 0" as CANCELLED) and NodeList, the largest
- * MaxRSS of its lines (steps) into job (pure, for tests). */
-void mw_slurm_parse_sacct(const char *text, mw_slurm_job *job);
+ * line's State ("CANCELLED by 0" as CANCELLED) when it is a final one (a
+ * job that slurmdbd still has RUNNING keeps scontrol's state) and
+ * NodeList, the largest MaxRSS of its lines (steps) into job (pure, for
+ * tests). @return 1 when the text is complete: the job's line with a final
+ * state and a step with a MaxRSS (slurmdbd records the job's end and its
+ * steps' figures a moment after scontrol shows it ended). */
+int mw_slurm_parse_sacct(const char *text, mw_slurm_job *job);
+
+/* JobAcctGatherFrequency's value as `scontrol show config` prints it
+ * ("30", "task=1", "energy=0,task=15") in seconds: the task sampling
+ * interval; 30 (Slurm's default) when the text has no task figure, -1
+ * when the text holds no JobAcctGatherFrequency line at all. */
+double mw_slurm_parse_gather_frequency(const char *config_text);
+
+/* issue #16: the cross-check of Slurm's accounting against memwall's
+ * figures for a point's job (docs/CLUSTER.md "Cross-checked with Slurm"):
+ * memwall_oom (memwall saw an OOM kill), peak_rss (the tree's peak RSS,
+ * largest over the runs; MW_UNKNOWN: none), wall_seconds (the point's
+ * run time, the median of its runs). They disagree when Slurm's State is OUT_OF_MEMORY and memwall saw
+ * no OOM kill, or the reverse (Slurm's state COMPLETED or FAILED), or when
+ * MaxRSS exceeds peak_rss by more than MW_SLURM_RSS_TOLERANCE, or falls
+ * short of it by more than that in a run that lasted at least twice the
+ * gather interval (a shorter peak may fall between two samples). @return
+ * 1 with a short note in note (NUL-terminated) when they disagree, else 0
+ * and note "". */
+#define MW_SLURM_RSS_SLACK_BYTES (64ull << 20)
+#define MW_SLURM_RSS_SLACK_FRACTION 0.25
+int mw_slurm_cross_check(const mw_slurm_job *job, int memwall_oom, uint64_t peak_rss, double wall_seconds,
+                         char *note, size_t cap);
 
 #endif /* MW_SWEEP_SLURM_H */

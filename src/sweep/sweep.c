@@ -509,6 +509,11 @@ static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
     p->slurm_max_rss_bytes = job->max_rss_bytes;
     const char *s = job->state;
     unsigned long long id = (unsigned long long)job->id;
+    /* issue #16: Slurm's accounting against memwall's own figures, before
+     * Slurm's word changes the point; the note ends the point's message */
+    char check[200] = "";
+    if (job->end == MW_SLURM_ENDED)
+        mw_slurm_cross_check(job, p->oom == MW_OOM_CGROUP, p->peak_rss_bytes, p->wall_seconds, check, sizeof check);
     if (job->end == MW_SLURM_CANCELLED_BY_US) {
         p->status = MW_POINT_INTERRUPTED;
         p->oom = MW_OOM_NONE;
@@ -536,6 +541,10 @@ static void take_slurm_job(const mw_slurm_job *job, mw_sweep_point *p)
         p->throughput = -1;
         point_message(p, "Slurm job %llu: %s on %s%s%s%s", id, s, job->host[0] ? job->host : "no node",
                       job->reason[0] ? " (" : "", job->reason, job->reason[0] ? ")" : "");
+    }
+    if (check[0]) { /* issue #16: the cross-check's disagreement */
+        size_t len = strlen(p->message);
+        snprintf(p->message + len, sizeof p->message - len, "%scross-check: %s", len ? "; " : "", check);
     }
 }
 
@@ -1590,7 +1599,7 @@ mw_status mw_sweep_run(const mw_sweep_opts *opts, mw_sweep_result **out, mw_err 
     /* The engine's own memory before it loads anything: this process's now
      * (the same program), so the plan predicts what the points measure, not
      * a generic runtime's overhead. */
-    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0, 0, 1, {0, 0, 0, ""}};
+    sweep_state S = {o, NULL, -1, NULL, MW_UNKNOWN, 0, 0, 1, {0, 0, 0, "", 0}};
     if (o->launcher == MW_LAUNCH_SLURM) { /* issue #16: before any point runs */
         S.slurm = 1;
         S.parallel = o->parallel > 1 ? o->parallel : 1;

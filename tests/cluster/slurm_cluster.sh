@@ -14,6 +14,11 @@
 # slurm-wlm and munge packages. After mw_slurm_start:
 #   MW_SLURM_ENFORCE   "cgroup" when task/cgroup constrains memory, else "none"
 #   MW_SLURM_DIR       the directory; logs in $MW_SLURM_DIR/log/
+#   MW_SLURM_ACCT      "slurmdbd" when accounting storage runs (a private
+#                      MariaDB on 127.0.0.1:$MW_SLURM_PORT+2 and slurmdbd on
+#                      +3: sacct answers, MaxRSS is stored), else "none"
+#                      with the reason in MW_SLURM_ACCT_WHY (MW_SLURM_WANT_ACCT=0
+#                      before mw_slurm_start: none, on purpose)
 
 MW_SLURM_PIDS=()
 
@@ -27,13 +32,112 @@ mw_slurm_missing() {
 }
 
 # Waits up to $2 seconds for the command $1 (a string for eval) to succeed.
+# (By the clock: a command that itself takes seconds, such as a client
+# that retries, does not stretch the wait.)
 mw_slurm_wait() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
+    local end=$((SECONDS + $2))
+    while [ "$SECONDS" -lt "$end" ]; do
         eval "$1" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     return 1
+}
+
+# ---- accounting storage: MariaDB + slurmdbd (issue #16, sacct's MaxRSS and
+# State cross-checked against memwall's figures) ----
+
+# Prints why accounting cannot run here, or nothing.
+mw_slurm_acct_missing() {
+    local b
+    for b in mariadbd mariadb-install-db mariadb slurmdbd sacctmgr sacct; do
+        command -v "$b" >/dev/null 2>&1 ||
+            { echo "no $b on PATH (apt-get install mariadb-server slurmdbd)"; return; }
+    done
+}
+
+# Starts a private MariaDB (its own datadir, socket, and TCP port on
+# 127.0.0.1 only) and writes slurmdbd.conf beside slurm.conf; slurmdbd
+# itself starts once munged runs (mw_slurm_acct_dbd). Sets MW_SLURM_ACCT.
+mw_slurm_acct_db() { # DIR PORT
+    local d=$1 port=$2 pass
+    MW_SLURM_ACCT=none
+    if [ "${MW_SLURM_WANT_ACCT:-1}" = 0 ]; then
+        MW_SLURM_ACCT_WHY="MW_SLURM_WANT_ACCT=0"
+        return 0
+    fi
+    MW_SLURM_ACCT_WHY=$(mw_slurm_acct_missing)
+    [ -z "$MW_SLURM_ACCT_WHY" ] || return 0
+    mkdir -p "$d/db" || return 0
+    if ! mariadb-install-db --no-defaults --user=root --datadir="$d/db" --skip-test-db \
+            --auth-root-authentication-method=socket >>"$d/log/mariadb-install.out" 2>&1; then
+        MW_SLURM_ACCT_WHY="mariadb-install-db failed (see $d/log/mariadb-install.out)"
+        return 0
+    fi
+    mariadbd --no-defaults --user=root --datadir="$d/db" --socket="$d/db/mysqld.sock" \
+        --port=$((port + 2)) --bind-address=127.0.0.1 --pid-file="$d/run/mysqld.pid" \
+        --log-error="$d/log/mysqld.log" --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
+        --innodb-lock-wait-timeout=900 >>"$d/log/mysqld.out" 2>&1 &
+    MW_SLURM_PIDS+=($!)
+    MW_SLURM_MYSQLD_PID=$!
+    # (a daemon that died is not waited for)
+    if ! mw_slurm_wait '! kill -0 $MW_SLURM_MYSQLD_PID || mariadb --no-defaults --socket="$d/db/mysqld.sock" -u root -e "SELECT 1"' 60 ||
+       ! kill -0 "$MW_SLURM_MYSQLD_PID" 2>/dev/null; then
+        MW_SLURM_ACCT_WHY="mariadbd died or did not answer in 60 s (see $d/log/mysqld.log)"
+        return 0
+    fi
+    # slurmdbd logs in over TCP as a user of its own, a password of its own
+    pass=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    mariadb --no-defaults --socket="$d/db/mysqld.sock" -u root -e "
+        CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
+        CREATE USER 'slurm'@'localhost' IDENTIFIED BY '$pass';
+        GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
+        GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';" >>"$d/log/mysqld.out" 2>&1 || {
+        MW_SLURM_ACCT_WHY="cannot make slurmdbd's database user (see $d/log/mysqld.out)"
+        return 0
+    }
+    # slurmdbd reads slurmdbd.conf from slurm.conf's directory; it holds
+    # the password: mode 600, or slurmdbd refuses it
+    (umask 077; cat >"$d/slurmdbd.conf" <<CONF
+AuthType=auth/munge
+AuthInfo=socket=$MW_SLURM_MUNGE_SOCKET
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=$((port + 3))
+SlurmUser=root
+PidFile=$d/run/slurmdbd.pid
+LogFile=$d/log/slurmdbd.log
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$((port + 2))
+StorageUser=slurm
+StoragePass=$pass
+StorageLoc=slurm_acct_db
+CONF
+    )
+    chmod 600 "$d/slurmdbd.conf"
+    MW_SLURM_ACCT=slurmdbd
+}
+
+# Starts slurmdbd (SLURM_CONF set: it reads slurmdbd.conf beside it) and
+# registers the cluster; on failure accounting is off (MW_SLURM_ACCT=none).
+mw_slurm_acct_dbd() { # DIR PORT
+    local d=$1 port=$2
+    [ "$MW_SLURM_ACCT" = slurmdbd ] || return 0
+    slurmdbd -D >>"$d/log/slurmdbd.out" 2>&1 &
+    MW_SLURM_PIDS+=($!)
+    MW_SLURM_DBD_PID=$!
+    if ! mw_slurm_wait '! kill -0 $MW_SLURM_DBD_PID || sacctmgr -n list cluster' 60 ||
+       ! kill -0 "$MW_SLURM_DBD_PID" 2>/dev/null; then
+        MW_SLURM_ACCT=none
+        MW_SLURM_ACCT_WHY="slurmdbd died or did not answer in 60 s (see $d/log/slurmdbd.log, slurmdbd.out)"
+        return 0
+    fi
+    sacctmgr -i add cluster memwalltest >>"$d/log/sacctmgr.out" 2>&1
+    if ! sacctmgr -n -P list cluster format=cluster | grep -qx memwalltest; then
+        MW_SLURM_ACCT=none
+        MW_SLURM_ACCT_WHY="sacctmgr could not register the cluster (see $d/log/sacctmgr.out)"
+    fi
 }
 
 mw_slurm_start() { # DIR
@@ -50,6 +154,9 @@ mw_slurm_start() { # DIR
         --seed-file "$d/munge/munge.seed" >>"$d/log/munged.out" 2>&1 || {
         echo "munged failed:" >&2; cat "$d/log/munged.log" "$d/log/munged.out" >&2; return 1; }
     MW_SLURM_PIDS+=("$(cat "$d/munge/munged.pid")")
+    # accounting storage where MariaDB and slurmdbd are installed (else
+    # the cluster runs without, and sacct says so)
+    mw_slurm_acct_db "$d" "$port"
     host=$(hostname -s)
     cpus=$(nproc)
     # a node name of its own (slurmd -N): its cgroups (slurm_<node>/) and
@@ -89,7 +196,16 @@ ProctrackType=$([ "$MW_SLURM_ENFORCE" = cgroup ] && echo proctrack/cgroup || ech
 TaskPlugin=$([ "$MW_SLURM_ENFORCE" = cgroup ] && echo task/cgroup || echo task/none)
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=1
-AccountingStorageType=accounting_storage/none
+$(if [ "$MW_SLURM_ACCT" = slurmdbd ]; then
+    echo AccountingStorageType=accounting_storage/slurmdbd
+    echo AccountingStorageHost=127.0.0.1
+    echo AccountingStoragePort=$((port + 3))
+    # the clients' and slurmctld's munge socket towards slurmdbd (Slurm's
+    # slurm.conf(5): AccountingStoragePass names it; else the system's)
+    echo AccountingStoragePass=$MW_SLURM_MUNGE_SOCKET
+  else
+    echo AccountingStorageType=accounting_storage/none
+  fi)
 JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
@@ -109,6 +225,11 @@ ConstrainSwapSpace=yes
 AllowedSwapSpace=0
 CONF
     export SLURM_CONF=$d/slurm.conf
+    mw_slurm_acct_dbd "$d" "$port"
+    if [ "$MW_SLURM_ACCT" != slurmdbd ] && [ -f "$d/slurmdbd.conf" ]; then
+        # slurmdbd did not come up: the cluster runs without accounting
+        sed -i 's|^AccountingStorageType=.*|AccountingStorageType=accounting_storage/none|' "$SLURM_CONF"
+    fi
     slurmctld -D -i -f "$SLURM_CONF" >>"$d/log/slurmctld.out" 2>&1 &
     MW_SLURM_PIDS+=($!)
     MW_SLURM_CTLD_PID=$!

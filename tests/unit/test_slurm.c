@@ -65,10 +65,13 @@ static void parse_size(void **state)
 
 /* `sacct -n -P -o JobID,State,MaxRSS,NodeList,ExitCode`: "|"-separated,
  * the job's line with an empty MaxRSS and a line per step ("ID.batch",
- * "ID.extern", "ID.0") with its MaxRSS in K, as sacct prints them (the
- * layout of the -p/-P output shown in danielecook/TIL slurm/job-summary.md
- * and of the steps in sacct -j examples; this VM has no accounting storage,
- * so the values here are made up). */
+ * "ID.0") with its MaxRSS in K. The first two samples were copied from a
+ * real run of tests/cluster/slurm_cluster.sh with accounting (Slurm
+ * 22.05.8, slurmdbd, MariaDB 10.11; JobAcctGatherFrequency=1): job 1
+ * python3 holding 40 MiB under --mem=64, job 2 touching 80 MiB under
+ * --mem=32 (killed before its first sample: MaxRSS 1232K). */
+#define SACCT_OK  "1|COMPLETED||mw18174|0:0\n1.batch|COMPLETED|55720K|mw18174|0:0\n"
+#define SACCT_OOM "2|OUT_OF_MEMORY||mw18174|0:125\n2.batch|OUT_OF_MEMORY|1232K|mw18174|0:125\n"
 static void parse_sacct(void **state)
 {
     (void)state;
@@ -76,22 +79,149 @@ static void parse_sacct(void **state)
     memset(&job, 0, sizeof job);
     job.max_rss_bytes = MW_UNKNOWN;
     snprintf(job.state, sizeof job.state, "RUNNING");
-    mw_slurm_parse_sacct("41|OUT_OF_MEMORY||node7|0:125\n"
-                         "41.batch|OUT_OF_MEMORY|262144K|node7|0:125\n"
-                         "41.extern|COMPLETED|992K|node7|0:0\n", &job);
-    assert_string_equal(job.state, "OUT_OF_MEMORY");
-    assert_string_equal(job.host, "node7");
-    assert_true(job.max_rss_bytes == 262144ull * 1024);
-    /* "CANCELLED by 0": the state's first word; no node assigned */
+    assert_int_equal(mw_slurm_parse_sacct(SACCT_OK, &job), 1);
+    assert_string_equal(job.state, "COMPLETED");
+    assert_string_equal(job.host, "mw18174");
+    assert_true(job.max_rss_bytes == 55720ull * 1024);
     memset(&job, 0, sizeof job);
     job.max_rss_bytes = MW_UNKNOWN;
-    mw_slurm_parse_sacct("42|CANCELLED by 0||None assigned|0:0\n", &job);
+    assert_int_equal(mw_slurm_parse_sacct(SACCT_OOM, &job), 1);
+    assert_string_equal(job.state, "OUT_OF_MEMORY");
+    assert_true(job.max_rss_bytes == 1232ull * 1024);
+    /* constructed from the first sample: slurmdbd not yet told of the end
+     * (the job's line as sacct shows a running job, no step yet; not seen
+     * on the idle test cluster, docs/CLUSTER.md): scontrol's final state
+     * stands, and the text is incomplete */
+    memset(&job, 0, sizeof job);
+    job.max_rss_bytes = MW_UNKNOWN;
+    snprintf(job.state, sizeof job.state, "OUT_OF_MEMORY");
+    assert_int_equal(mw_slurm_parse_sacct("2|RUNNING||mw18174|0:0\n", &job), 0);
+    assert_string_equal(job.state, "OUT_OF_MEMORY");
+    assert_true(job.max_rss_bytes == MW_UNKNOWN);
+    /* the end known, the step's figures not yet: incomplete too */
+    assert_int_equal(mw_slurm_parse_sacct("2|OUT_OF_MEMORY||mw18174|0:125\n", &job), 0);
+    /* "CANCELLED by 0" (sacct's State of a job scancel ended): the state's
+     * first word; no node assigned */
+    memset(&job, 0, sizeof job);
+    job.max_rss_bytes = MW_UNKNOWN;
+    assert_int_equal(mw_slurm_parse_sacct("42|CANCELLED by 0||None assigned|0:0\n", &job), 0);
     assert_string_equal(job.state, "CANCELLED");
     assert_string_equal(job.host, "");
     assert_true(job.max_rss_bytes == MW_UNKNOWN);
     /* accounting disabled: nothing taken */
-    mw_slurm_parse_sacct("Slurm accounting storage is disabled\n", &job);
+    assert_int_equal(mw_slurm_parse_sacct("Slurm accounting storage is disabled\n", &job), 0);
     assert_string_equal(job.state, "CANCELLED");
+}
+
+/* JobAcctGatherFrequency as `scontrol show config` prints it. */
+static void parse_gather_frequency(void **state)
+{
+    (void)state;
+    assert_true(mw_slurm_parse_gather_frequency("JobAcctGatherType       = jobacct_gather/linux\n"
+                                                "JobAcctGatherFrequency  = 1\nJobCompType = jobcomp/none\n") == 1);
+    assert_true(mw_slurm_parse_gather_frequency("JobAcctGatherFrequency  = energy=0,task=15\n") == 15);
+    assert_true(mw_slurm_parse_gather_frequency("JobAcctGatherFrequency  = task=2.5\n") == 2.5);
+    assert_true(mw_slurm_parse_gather_frequency("JobAcctGatherFrequency  = energy=0\n") == 30);
+    assert_true(mw_slurm_parse_gather_frequency("ClusterName = x\n") == -1);
+}
+
+/* The cross-check (docs/CLUSTER.md "Cross-checked with Slurm"): exact
+ * inputs on either side of the tolerance, max(64 MiB, 25 % of memwall's
+ * peak RSS), and both OOM disagreements. */
+static void cross_check(void **state)
+{
+    (void)state;
+    const uint64_t MiB = 1ull << 20;
+    mw_slurm_job job;
+    char note[200];
+    memset(&job, 0, sizeof job);
+    snprintf(job.state, sizeof job.state, "COMPLETED");
+    job.gather_seconds = 1;
+    /* memwall's peak 100 MiB: slack 64 MiB; 164 MiB agrees, one byte more not */
+    job.max_rss_bytes = 164 * MiB;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 100 * MiB, 3, note, sizeof note), 0);
+    assert_string_equal(note, "");
+    job.max_rss_bytes = 164 * MiB + 1;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 100 * MiB, 3, note, sizeof note), 1);
+    assert_string_equal(note, "Slurm's MaxRSS 164.0 MiB exceeds memwall's peak RSS 100.0 MiB by more than 64 MiB");
+    /* memwall's peak 1 GiB: slack 256 MiB (25 %) */
+    job.max_rss_bytes = 1024 * MiB + 256 * MiB;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 1024 * MiB, 3, note, sizeof note), 0);
+    /* below by more than the slack: a disagreement in a 2 s run sampled
+     * every 1 s, not in a 1.9 s one (a peak between two samples) */
+    job.max_rss_bytes = 767 * MiB;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 1024 * MiB, 1.9, note, sizeof note), 0);
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 1024 * MiB, 2.0, note, sizeof note), 1);
+    assert_string_equal(note, "Slurm's MaxRSS 767.0 MiB is below memwall's peak RSS 1024.0 MiB by more than 256 MiB "
+                              "in a 2.0 s run (sampled every 1 s)");
+    job.gather_seconds = -1; /* the interval unknown: never flagged below */
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 1024 * MiB, 100, note, sizeof note), 0);
+    /* no MaxRSS (no accounting), no peak: nothing to compare */
+    job.max_rss_bytes = MW_UNKNOWN;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 1024 * MiB, 3, note, sizeof note), 0);
+    job.max_rss_bytes = 1;
+    assert_int_equal(mw_slurm_cross_check(&job, 0, MW_UNKNOWN, 3, note, sizeof note), 0);
+    /* the OOM kill: Slurm's alone, memwall's alone, both */
+    snprintf(job.state, sizeof job.state, "OUT_OF_MEMORY");
+    job.max_rss_bytes = 1232 * 1024; /* the real OOM job's: sampled before it grew */
+    assert_int_equal(mw_slurm_cross_check(&job, 0, 80 * MiB, 0.3, note, sizeof note), 1);
+    assert_string_equal(note, "Slurm says OUT_OF_MEMORY, memwall saw no OOM kill");
+    assert_int_equal(mw_slurm_cross_check(&job, 1, 80 * MiB, 0.3, note, sizeof note), 0);
+    snprintf(job.state, sizeof job.state, "FAILED");
+    assert_int_equal(mw_slurm_cross_check(&job, 1, 80 * MiB, 0.3, note, sizeof note), 1);
+    assert_string_equal(note, "memwall saw an OOM kill, Slurm says FAILED");
+    snprintf(job.state, sizeof job.state, "NODE_FAIL"); /* not a verdict on memory */
+    assert_int_equal(mw_slurm_cross_check(&job, 1, 80 * MiB, 0.3, note, sizeof note), 0);
+}
+
+/* The text report: an ok point's cross-check note on its job's line. */
+static void report_cross_check(void **state)
+{
+    (void)state;
+    mw_sweep_point p;
+    memset(&p, 0, sizeof p);
+    p.batch = 4;
+    p.status = MW_POINT_OK;
+    p.runs = 1;
+    p.wall_seconds = 3;
+    p.throughput = p.throughput_min = p.throughput_max = -1;
+    p.peak_rss_bytes = p.cgroup_peak_bytes = 100ull << 20;
+    p.swap_peak_bytes = p.swap_in_bytes = p.major_faults = p.refaults = 0;
+    p.predicted_bytes = p.peak_gpu_bytes = p.file_cached_bytes = p.peak_process_rss_bytes = MW_UNKNOWN;
+    p.stream_bytes_per_step = MW_UNKNOWN;
+    p.stream_bytes_per_second = -1;
+    p.mem_limit_bytes = MW_UNKNOWN;
+    p.psi_some_seconds = p.psi_full_seconds = -1;
+    p.slurm_job_id = 7;
+    snprintf(p.slurm_state, sizeof p.slurm_state, "COMPLETED");
+    snprintf(p.host, sizeof p.host, "n1");
+    p.slurm_max_rss_bytes = 200ull << 20;
+    mw_slurm_job job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.state, sizeof job.state, "COMPLETED");
+    job.max_rss_bytes = p.slurm_max_rss_bytes;
+    job.gather_seconds = 1;
+    char note[200];
+    assert_int_equal(mw_slurm_cross_check(&job, 0, p.peak_rss_bytes, p.wall_seconds, note, sizeof note), 1);
+    snprintf(p.message, sizeof p.message, "cross-check: %.120s", note);
+    mw_sweep_result r;
+    memset(&r, 0, sizeof r);
+    r.points = &p;
+    mw_verdict v = (mw_verdict)0;
+    r.verdicts = &v;
+    r.n_points = 1;
+    r.mem_limit_bytes = 256ull << 20;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    mw_err err;
+    assert_int_equal(mw_sweep_report_text(&r, f, 0, &err), MW_OK);
+    fclose(f);
+    assert_non_null(strstr(buf, "batch 4: Slurm job 7, COMPLETED on n1, MaxRSS 200"));
+    assert_non_null(strstr(buf, ": cross-check: Slurm's MaxRSS 200.0 MiB exceeds memwall's peak RSS 100.0 MiB by "
+                                "more than 64 MiB\n"));
+    free(buf);
 }
 
 static void put(const char *dir, const char *name, const char *text)
@@ -216,6 +346,9 @@ int main(void)
         cmocka_unit_test(parse_scontrol),
         cmocka_unit_test(parse_size),
         cmocka_unit_test(parse_sacct),
+        cmocka_unit_test(parse_gather_frequency),
+        cmocka_unit_test(cross_check),
+        cmocka_unit_test(report_cross_check),
         cmocka_unit_test(read_watch),
         cmocka_unit_test(jsonl_round_trip),
     };
