@@ -2,9 +2,11 @@
 # memwall sweep --launcher slurm on a real one-node Slurm cluster started
 # here (tests/cluster/slurm_cluster.sh: munged, slurmctld and slurmd on
 # ports $MW_SLURM_PORT and the next, default 18170/18171, every file under
-# $T): the synthetic workload (mw-touch: 16 MiB + 10 MiB per item) swept
-# with --parallel 2 under a 256 MiB cap must find the same largest batch
-# as the local sweep, its OOM points Slurm's OUT_OF_MEMORY; JSON Lines and
+# $T): the synthetic workload (mw-touch: 11 MiB + 10 MiB per item, so the
+# 256 MiB cap falls midway between two batches: a job's cap is the point's
+# plus memwall watch's own share, measured to a MiB, ~2 MiB) swept with
+# --parallel 2 under a 256 MiB cap must find the same largest batch as the
+# local sweep, its OOM points Slurm's OUT_OF_MEMORY; JSON Lines and
 # --resume; and the faults: no sbatch on PATH, a partition that does not
 # exist, a spool that is not writable or not shared, munge down, and a
 # node that dies mid-point (kill -9 slurmd): that point fails with
@@ -25,13 +27,13 @@ if [ "$MW_SLURM_ENFORCE" != cgroup ]; then
 fi
 spool=$T/spool
 mkdir -p "$spool"
-touch=(-- "$MW_TOUCH" 16M "{batch}0M")
+touch=(-- "$MW_TOUCH" 11M "{batch}0M")
 
 # the local sweep, the reference
 expect_exit 0 "$MW" sweep -q --json --mem-limit 256M "${touch[@]}"
 cp "$T/stdout" "$T/local.json"
 local_max=$(jq .max_fit_batch "$T/local.json")
-expect_eq "local largest batch" "$local_max" 23
+expect_eq "local largest batch" "$local_max" 24
 
 # the same through Slurm, two jobs at once
 expect_exit 0 "$MW" sweep -q --json --launcher slurm --spool "$spool" --parallel 2 \
@@ -43,15 +45,15 @@ expect_eq "every point a job" "$(jq '[.points[] | select(.slurm.job_id > 0)] | l
     "$(jq '.points | length' "$T/slurm.json")"
 expect_eq "their node" "$(jq -r '[.points[].slurm.host] | unique | join(",")' "$T/slurm.json")" "$MW_SLURM_NODE"
 first_fail=$(jq '[.points[] | select(.status != "ok") | .batch] | min' "$T/slurm.json")
-expect_eq "first failure" "$first_fail" 24
+expect_eq "first failure" "$first_fail" 25
 want_state=COMPLETED
 [ "$MW_SLURM_ENFORCE" = cgroup ] && want_state=OUT_OF_MEMORY
-expect_eq "batch 24" "$(jq -r '[.points[] | select(.batch == 24)][0] | "\(.status) \(.oom) \(.slurm.state)"' \
+expect_eq "batch 25" "$(jq -r '[.points[] | select(.batch == 25)][0] | "\(.status) \(.oom) \(.slurm.state)"' \
     "$T/slurm.json")" "oom cgroup $want_state"
-expect_eq "batch 23's state" "$(jq -r '[.points[] | select(.batch == 23)][0].slurm.state' "$T/slurm.json")" COMPLETED
+expect_eq "batch 24's state" "$(jq -r '[.points[] | select(.batch == 24)][0].slurm.state' "$T/slurm.json")" COMPLETED
 # Slurm's cgroup is the cap: memwall read it in the job (inherited), 256
 # MiB + what memwall watch itself costs in the job, in whole MiB (the note)
-dir=$(ls -d "$spool"/memwall-batch-23-* | head -n 1)
+dir=$(ls -d "$spool"/memwall-batch-24-* | head -n 1)
 if [ "$MW_SLURM_ENFORCE" = cgroup ]; then
     extra=$(jq -r .launcher_note "$T/slurm.json" | sed -n 's/.*the cap + \([0-9]*\) MiB for memwall watch.*/\1/p')
     [ -n "$extra" ] || fail "launcher_note: $(jq -r .launcher_note "$T/slurm.json")"
@@ -61,7 +63,7 @@ if [ "$MW_SLURM_ENFORCE" = cgroup ]; then
 fi
 npoints=$(jq '.points | length' "$T/slurm.json")
 expect_eq "points in the JSON Lines file" "$(wc -l < "$T/points.jsonl")" "$npoints"
-ok "largest batch $local_max through Slurm = the local sweep's, batch 24 $want_state ($npoints jobs)"
+ok "largest batch $local_max through Slurm = the local sweep's, batch 25 $want_state ($npoints jobs)"
 
 # --resume: the first 5 points from the file, the rest as jobs
 head -n 5 "$T/points.jsonl" > "$T/resume.jsonl"
