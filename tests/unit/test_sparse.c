@@ -4,7 +4,10 @@
  * with empty and full blocks, 1 to 6 rows of x, a part of the output rows),
  * the reference against a double-precision product of the dequantized
  * operands, hostile 2:4 index patterns, and the row validation that
- * refuses a mask keeping the wrong count. */
+ * refuses a mask keeping the wrong count. Q8_SUK (a scale per 256, values
+ * + 128, x in Q8_K): its sizes, pack by hand, the same product checks with
+ * empty and full 256-groups, rows past the m = 1 kernel's stack (k 16640)
+ * and the forced-scalar dispatch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -482,6 +485,37 @@ static void test_suk_products(void **state)
     }
 }
 
+/* Q8_SUK rows longer than the m = 1 kernel's stack gather (k > 16384) take
+ * the general path; forced scalar, the dispatch gives the reference's bits */
+static void test_suk_long_and_dispatch(void **state)
+{
+    (void)state;
+    rng_seed(47);
+    const mw_dtype t = MW_DTYPE_Q8_SUK;
+    const int64_t k = 16640, n = 3, keep = 8320;
+    const uint64_t rb = mw_sparse_row_bytes(t, k, keep);
+    uint8_t *W = malloc(rb * n);
+    float *wr = malloc((size_t)k * sizeof *wr), *x = malloc((size_t)k * sizeof *x);
+    uint64_t *mask = malloc((size_t)(k / 64) * 8);
+    for (int64_t j = 0; j < n; j++) {
+        fill(wr, k);
+        suk_mask(mask, k, keep, (int)j);
+        mw_sparse_pack_row(t, wr, mask, k, W + (uint64_t)j * rb);
+    }
+    fill(x, k);
+    void *xq = malloc(mw_k_prepare_x_bytes(mw_sparse_x_type(t), 1, k));
+    mw_k_prepare_x(mw_sparse_x_type(t), x, 1, k, xq);
+    float y1[3], y2[3];
+    check_product(t, keep, W, n, k, 1, x, xq, y1, y2, 0, n, mw_k_sparse_simd());
+    assert_int_equal(mw_k_force_isa(MW_K_ISA_SCALAR), 0);
+    assert_false(mw_k_sparse_simd());
+    mw_k_matmul_sparse(t, W, keep, x, xq, y1, 1, n, k, 0, n);
+    mw_kref_matmul_sparse(t, W, keep, x, xq, y2, 1, n, k, 0, n);
+    assert_memory_equal(y1, y2, sizeof y1);
+    mw_k_force_isa(MW_K_ISA_AUTO);
+    free(W), free(wr), free(x), free(mask), free(xq);
+}
+
 /* ---- validation ------------------------------------------------------------- */
 
 static void test_check_rows(void **state)
@@ -594,7 +628,7 @@ int main(void)
         cmocka_unit_test(test_hostile_24),  cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_check_rows),  cmocka_unit_test(test_reader),
         cmocka_unit_test(test_suk_type),    cmocka_unit_test(test_suk_roundtrip),
-        cmocka_unit_test(test_suk_products),
+        cmocka_unit_test(test_suk_products), cmocka_unit_test(test_suk_long_and_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
