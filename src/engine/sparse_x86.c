@@ -21,8 +21,8 @@
  *
  * Q8_SUK (issue #14): values stored as w + 128 are spread into a background
  * of 0x80 (= w 0), so vpdpbusd multiplies them as unsigned bytes with x's
- * Q8_K quants directly; -128·Σx (per call at m = 1, from x's block sums at
- * m > 1) corrects the offset. The 4 blocks of each 256 inputs accumulate in
+ * Q8_K quants directly; -128·Σx, lane by lane (per call at m = 1, by a
+ * second vpdpbusd at m > 1), corrects the offset. The 4 blocks of each 256 inputs accumulate in
  * int32, and only once per 256 inputs is the sum converted, scaled by
  * d_w·d_x and added in float.
  */
