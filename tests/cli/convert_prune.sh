@@ -176,6 +176,13 @@ sys.exit(0 if n else 1)
 PYEOF
 expect_exit 1 "$MW" inspect "$T/bad192.gguf"
 expect_contains "$T/stderr" "Q8_SUK blocks"
+# a keep key of everything: the Q8_SUK tensors no longer fit the file
+cp "$T/suk.gguf" "$T/bigkeep-suk.gguf"
+koff=$(grep -abo 'memwall\.sparse\.keep_q16' "$T/suk.gguf" | head -n 1 | cut -d: -f1)
+[ -n "$koff" ] || fail "no keep key in the Q8_SUK file"
+printf '\0\0\1\0' | dd of="$T/bigkeep-suk.gguf" bs=1 seek=$((koff + 23 + 4)) conv=notrunc 2> /dev/null
+expect_exit 1 "$MW" inspect "$T/bigkeep-suk.gguf"
+expect_contains "$T/stderr" "runs past the end of the file"
 cp "$T/suk.gguf" "$T/badmask-suk.gguf"
 expect_exit 0 "$MW" inspect "$T/suk.gguf"
 off=$(awk '$1 == "blk.1.ffn_down.weight" { print $NF }' "$T/stdout")
@@ -184,7 +191,7 @@ printf '\377\377\377\377\377\377\377\377' | dd of="$T/badmask-suk.gguf" bs=1 see
 expect_exit 1 "$MW" run "$T/badmask-suk.gguf" --tokens 1,2 --gen 1
 expect_contains "$T/stderr" "blk.1.ffn_down.weight"
 expect_contains "$T/stderr" "row 0: its masks keep 289 values"
-ok "Q8_SUK: written when every pruned row is a multiple of 256 (else Q8_SU, said), real bytes, dense twin's logits (diff $diff), refused when hostile"
+ok "Q8_SUK: written when every pruned row is a multiple of 256 (else Q8_SU, said), real bytes, dense twin's logits (diff $diff), refused when hostile (rows of 192, sizes, masks)"
 
 # ---- bad input ---------------------------------------------------------------------------
 expect_exit 2 "$MW" convert "$TINY" "$T/x.gguf" --prune 0
