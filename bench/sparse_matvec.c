@@ -3,7 +3,8 @@
  * faster, not just smaller? y = W x with the engine's kernels on 2 threads
  * (its thread pool, output rows split as the forward pass splits them), for
  * dense F32 / F16 / Q8_0 against the same base type stored unstructured at
- * 50% (F32_SU, F16_SU, Q8_SU) and 2:4 (F32_S24, F16_S24, Q8_S24).
+ * 50% (F32_SU, F16_SU, Q8_SU; and Q8_SUK, a scale per 256 inputs with x in
+ * Q8_K, when k is a multiple of 256) and 2:4 (F32_S24, F16_S24, Q8_S24).
  *
  * Matrices larger than the L3: each variant's matrix is allocated in as
  * many copies as make at least --mib MiB (default 256: 8 x this machine's
@@ -104,18 +105,19 @@ typedef struct variant {
     double tv[MAX_RUNS];
 } variant;
 
-/* The three variants of a group (dense, _SU, _S24) are timed in turn, run
- * after run, so that whatever else the machine does weighs on all three
+/* The nv variants of a group (dense, _SU, [Q8_SUK,] _S24) are timed in
+ * turn, run after run, so that whatever else the machine does weighs on all
  * alike (this project's machines are shared). */
-static void bench_group(const mw_dtype *types, result *res, int64_t n, int64_t k, int64_t m, int runs,
+#define MAX_V 4
+static void bench_group(const mw_dtype *types, int nv, result *res, int64_t n, int64_t k, int64_t m, int runs,
                         double mib, mw_pool *pool)
 {
-    variant v[3];
+    variant v[MAX_V];
     float *w = malloc((size_t)k * sizeof *w);
     uint64_t *mask = malloc((size_t)(k / 64) * 8);
     float *x = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * k) * 4);
     float *y = alloc_or_die_for("bench_sparse_matvec", (size_t)(m * n) * 4);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < nv; i++) {
         variant *V = &v[i];
         const mw_dtype t = types[i];
         V->t = t;
@@ -131,13 +133,13 @@ static void bench_group(const mw_dtype *types, result *res, int64_t n, int64_t k
             V->W[c] = alloc_or_die_for("bench_sparse_matvec", (size_t)V->bytes);
             for (int64_t r = 0; r < n; r++) make_row(t, k, V->keep, w, mask, V->W[c] + (uint64_t)r * rb);
         }
-        V->xt = mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t;
+        V->xt = mw_dtype_is_sparse(t) ? mw_sparse_x_type(t) : t;
         size_t xb = mw_k_prepare_x_bytes(V->xt, m, k);
         V->xq = xb ? alloc_or_die_for("bench_sparse_matvec", xb) : NULL;
     }
     for (int64_t i = 0; i < m * k; i++) x[i] = rnd();
     for (int r = -2; r < runs; r++) {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < nv; i++) {
             variant *V = &v[i];
             job j = {V->t, V->W[(r + 2) % V->copies], V->keep, m, n, k, x, V->xq, y};
             double t0 = now_s();
@@ -147,7 +149,7 @@ static void bench_group(const mw_dtype *types, result *res, int64_t n, int64_t k
             if (r >= 0) V->tv[r] = t1 - t0;
         }
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < nv; i++) {
         res[i].bytes = v[i].bytes;
         res[i].s = stats(v[i].tv, runs);
         for (int c = 0; c < v[i].copies; c++) free(v[i].W[c]);
@@ -196,10 +198,10 @@ int main(int argc, char **argv)
     }
     struct { int64_t n, k; } shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}};
     if (sn) shapes[0].n = sn, shapes[0].k = sk, quick = 1;
-    static const mw_dtype groups[3][3] = {
-        {MW_DTYPE_F32, MW_DTYPE_F32_SU, MW_DTYPE_F32_S24},
-        {MW_DTYPE_F16, MW_DTYPE_F16_SU, MW_DTYPE_F16_S24},
-        {MW_DTYPE_Q8_0, MW_DTYPE_Q8_SU, MW_DTYPE_Q8_S24},
+    static const mw_dtype groups[3][MAX_V] = {
+        {MW_DTYPE_F32, MW_DTYPE_F32_SU, MW_DTYPE_F32_S24, MW_DTYPE_COUNT},
+        {MW_DTYPE_F16, MW_DTYPE_F16_SU, MW_DTYPE_F16_S24, MW_DTYPE_COUNT},
+        {MW_DTYPE_Q8_0, MW_DTYPE_Q8_SU, MW_DTYPE_Q8_SUK, MW_DTYPE_Q8_S24},
     };
     printf("y = W x, m = %lld, %d threads, kernels: %s%s; median (min-max) of %d runs; >= %.0f MiB of weights "
            "cycled per variant\n\n",
@@ -212,12 +214,17 @@ int main(int argc, char **argv)
         for (int g = 0; g < 3; g++) {
             fprintf(stderr, "%lldx%lld %s group ...\n", (long long)shapes[si].n, (long long)shapes[si].k,
                     mw_dtype_get(groups[g][0])->name);
-            result res[3];
-            bench_group(groups[g], res, shapes[si].n, shapes[si].k, m, runs, mib, pool);
-            for (int v = 0; v < 3; v++) {
+            result res[MAX_V];
+            mw_dtype types[MAX_V];
+            int nv = 0;
+            for (int v = 0; v < MAX_V; v++) /* (Q8_SUK: k a multiple of 256) */
+                if (groups[g][v] != MW_DTYPE_COUNT && (groups[g][v] != MW_DTYPE_Q8_SUK || shapes[si].k % 256 == 0))
+                    types[nv++] = groups[g][v];
+            bench_group(types, nv, res, shapes[si].n, shapes[si].k, m, runs, mib, pool);
+            for (int v = 0; v < nv; v++) {
                 const result r = res[v], base = res[0];
                 printf("| %lld x %lld | %s | %.1f | %.3f (%.3f-%.3f) | %.1f | %.3f | %.3f |\n",
-                       (long long)shapes[si].n, (long long)shapes[si].k, mw_dtype_get(groups[g][v])->name,
+                       (long long)shapes[si].n, (long long)shapes[si].k, mw_dtype_get(types[v])->name,
                        (double)r.bytes / 1048576.0, r.s.med * 1e3, r.s.min * 1e3, r.s.max * 1e3,
                        (double)r.bytes / r.s.med * 1e-9, (double)r.bytes / (double)base.bytes,
                        r.s.med / base.s.med);

@@ -667,6 +667,10 @@ typedef enum mw_dtype {
      * _S24: 2 of each group of 4 inputs kept. */
     MW_DTYPE_F32_SU, MW_DTYPE_F16_SU, MW_DTYPE_Q8_SU,
     MW_DTYPE_F32_S24, MW_DTYPE_F16_S24, MW_DTYPE_Q8_S24,
+    /* issue #14: unstructured int8 with one f32 scale per 256 inputs and
+     * values stored as w + 128, taking x in Q8_K (GGUF id 4102; rows of a
+     * multiple of 256 inputs): the faster Q8 type convert writes */
+    MW_DTYPE_Q8_SUK,
     MW_DTYPE_COUNT
 } mw_dtype;
 
@@ -701,13 +705,13 @@ MW_API double mw_dtype_bits(mw_dtype t);
 /* general.description of a file with sparse tensors (memwall convert) */
 #define MW_SPARSE_DESCRIPTION "memwall-only GGUF: pruned weights in memwall's sparse types (docs/SPARSE.md); " \
                               "llama.cpp cannot load it: memwall convert IN OUT.gguf --densify writes a copy it can"
-/* 1 for the six sparse types. */
+/* 1 for the seven sparse types. */
 MW_API int mw_dtype_is_sparse(mw_dtype t);
 /* The sparse type of base F32, F16 or Q8_0 (two_four: 2:4, else
  * unstructured); MW_DTYPE_COUNT for any other base. */
 MW_API mw_dtype mw_sparse_type(mw_dtype base, int two_four);
-/* The dense type a sparse type densifies to (F32, F16, Q8_0); MW_DTYPE_COUNT
- * for a type that is not sparse. */
+/* The dense type a sparse type densifies to (F32, F16, Q8_0; Q8_0 for
+ * Q8_SUK too); MW_DTYPE_COUNT for a type that is not sparse. */
 MW_API mw_dtype mw_sparse_base(mw_dtype t);
 /* 1 for the 2:4 types. */
 MW_API int mw_sparse_is_24(mw_dtype t);
@@ -718,8 +722,8 @@ MW_API uint32_t mw_sparse_keep_q16(double ratio);
  * when k >= 2^47 (the product would overflow). */
 MW_API int64_t mw_sparse_row_keep(int64_t k, uint32_t keep_q16);
 /* Bytes of one row of k inputs (keep: values kept, unstructured types
- * only; the 2:4 types keep k/2). 0 when k is not a positive multiple of 64,
- * keep is outside [0, k] or t is not sparse. */
+ * only; the 2:4 types keep k/2). 0 when k is not a positive multiple of 64
+ * (of 256 for Q8_SUK), keep is outside [0, k] or t is not sparse. */
 MW_API uint64_t mw_sparse_row_bytes(mw_dtype t, int64_t k, int64_t keep);
 
 /* ------------------------------------------------------------------------

@@ -749,6 +749,28 @@ mw_status mw_convert(const mw_convert_opts *o, mw_convert_result *r, mw_err *err
         bytes_in += ti->bytes;
         cv.n_t++;
     }
+    /* issue #14: unstructured Q8 pruned tensors are written as Q8_SUK (a
+     * scale per 256 inputs, x in Q8_K: the faster kernels, docs/SPARSE.md)
+     * when every one of them has rows of a multiple of 256 inputs, else all
+     * as Q8_SU (one type for the file's pruned Q8 tensors) */
+    uint32_t n_q8su = 0, n_q8su_256 = 0;
+    for (uint32_t i = 0; st == MW_OK && i < cv.n_t; i++)
+        if (cv.t[i].dst == MW_DTYPE_Q8_SU) {
+            n_q8su++;
+            n_q8su_256 += cv.t[i].k % 256 == 0;
+        }
+    for (uint32_t i = 0; st == MW_OK && n_q8su && n_q8su_256 == n_q8su && i < cv.n_t; i++) {
+        ctensor *ct = &cv.t[i];
+        if (ct->dst != MW_DTYPE_Q8_SU) continue;
+        ct->dst = MW_DTYPE_Q8_SUK;
+        const uint64_t rb = row_bytes(ct->dst, ct->k, ct->keep_out);
+        if (rb == MW_UNKNOWN || (ct->rows && rb > UINT64_MAX / ct->rows))
+            st = mw_err_set(err, MW_ERR_INVALID, "tensor %s: its size overflows", ct->name);
+        else ct->out_bytes = rb * ct->rows;
+    }
+    if (st == MW_OK && n_q8su && n_q8su_256 < n_q8su)
+        warnf(o, "%u of the %u pruned Q8 tensors have rows that are not a multiple of 256 inputs: all are "
+                 "written as Q8_SU, not the faster Q8_SUK (docs/SPARSE.md)", n_q8su - n_q8su_256, n_q8su);
     for (uint32_t i = 0; st == MW_OK && i < o->n_keep; i++) {
         int used = 0;
         for (uint32_t j = 0; j < cv.n_t && !used; j++) used = fnmatch(o->keep[i].pattern, cv.t[j].name, 0) == 0;

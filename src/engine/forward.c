@@ -157,7 +157,7 @@ size_t mw_forward_arena_bytes(const mw_llama *m, mw_step_shape shape, int64_t n_
 }
 
 /* issue #14, sparse: the type x is prepared for (a sparse type's dense base) */
-static mw_dtype x_prep_type(mw_dtype t) { return mw_dtype_is_sparse(t) ? mw_sparse_base(t) : t; }
+static mw_dtype x_prep_type(mw_dtype t) { return mw_dtype_is_sparse(t) ? mw_sparse_x_type(t) : t; }
 
 /* The scratch of prepared rows: the widest input of the step's products. */
 static size_t xq_bytes_for(const mw_llama *m, int64_t n)

@@ -10,9 +10,13 @@
  *        Q8:  f16 d, u8 idx[8], i8 v[32]
  *        value j sits at input 4*(j/2) + ((idx[j/4] >> 2*(j%4)) & 3)
  *
+ *   Q8_SUK (k a multiple of 256): u64 mask[k/64] | f32 d[k/256] |
+ *        u8 v[keep], v = w + 128 (w the int8 value, -127..127)
+ *
  * The reference sums, per row, each 64-block's products in value order; the
  * Q8 types sum the integer products of each half block (32 inputs, one
- * activation block) exactly and add (d_w·d_x)·isum in float.
+ * activation block) exactly and add (d_w·d_x)·isum in float; Q8_SUK does
+ * the same per 256 inputs (one Q8_K activation block).
  */
 #include "engine/sparse.h"
 #include "engine/kernels.h"
@@ -24,6 +28,7 @@
 #include <string.h>
 
 #define SB MW_SPARSE_BLOCK
+#define SK 256 /* Q8_SUK: inputs per scale (one Q8_K block of x) */
 
 
 static int popc64(uint64_t v) { return __builtin_popcountll(v); }
@@ -96,6 +101,22 @@ void mw_sparse_pack_row(mw_dtype t, const float *w, const uint64_t *keep_mask, i
     }
     /* unstructured */
     memcpy(o, keep_mask, (size_t)nb * 8);
+    if (t == MW_DTYPE_Q8_SUK) { /* one scale per 256 inputs, values + 128 */
+        uint8_t *v = o + nb * 8 + (k / SK) * 4;
+        int64_t off = 0;
+        for (int64_t g = 0; g < k / SK; g++) {
+            float amax = 0;
+            for (int p = 0; p < SK; p++)
+                if (keep_mask[(g * SK + p) / SB] >> (p % SB) & 1 && fabsf(w[g * SK + p]) > amax)
+                    amax = fabsf(w[g * SK + p]);
+            const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+            memcpy(o + nb * 8 + g * 4, &d, 4);
+            for (int p = 0; p < SK; p++)
+                if (keep_mask[(g * SK + p) / SB] >> (p % SB) & 1)
+                    v[off++] = (uint8_t)(q8(w[g * SK + p], id) + 128);
+        }
+        return;
+    }
     uint8_t *vals = o + nb * 8 + (t == MW_DTYPE_Q8_SU ? nb * 2 : 0);
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
@@ -146,6 +167,17 @@ void mw_sparse_dequant_row(mw_dtype t, const void *src, int64_t k, int64_t keep,
         return;
     }
     const uint8_t *ds = s + nb * 8;
+    if (t == MW_DTYPE_Q8_SUK) {
+        const uint8_t *v = ds + (k / SK) * 4;
+        int64_t off = 0;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint64_t mk = mw_sparse_ld64(s + 8 * b);
+            const float d = mw_sparse_ldf(ds + 4 * (b / 4));
+            for (int p = 0; p < SB; p++)
+                if (mk >> p & 1) dst[b * SB + p] = (float)((int)v[off++] - 128) * d;
+        }
+        return;
+    }
     const uint8_t *v = ds + (t == MW_DTYPE_Q8_SU ? nb * 2 : 0);
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
@@ -162,6 +194,9 @@ mw_status mw_sparse_check_rows(mw_dtype t, const void *W, int64_t n, int64_t k, 
     MW_RETURN_IF(!mw_dtype_is_sparse(t) || k <= 0 || k % SB != 0, err, MW_ERR_INVALID,
                  "tensor %s: not a sparse type or rows of %lld inputs not a multiple of %d", name,
                  (long long)k, SB);
+    MW_RETURN_IF(t == MW_DTYPE_Q8_SUK && k % SK != 0, err, MW_ERR_INVALID,
+                 "tensor %s: rows of %lld inputs are not a multiple of %d, which Q8_SUK needs", name,
+                 (long long)k, SK);
     if (mw_sparse_is_24(t)) return MW_OK;
     const uint64_t rb = mw_sparse_row_bytes(t, k, keep);
     MW_RETURN_IF(rb == 0, err, MW_ERR_INVALID, "tensor %s: keep %lld out of range for rows of %lld",
@@ -222,6 +257,21 @@ static float dot_row(mw_dtype wt, const uint8_t *row, const float *x, const void
         return acc;
     }
     const uint8_t *ds = row + nb * 8;
+    if (wt == MW_DTYPE_Q8_SUK) { /* exact integer sums per 256, then float */
+        const uint8_t *v = ds + (k / SK) * 4;
+        int64_t off = 0;
+        for (int64_t g = 0; g < k / SK; g++) {
+            const uint8_t *xb = (const uint8_t *)xq + ((size_t)i * (size_t)(k / MW_K_QKK) + (size_t)g) * MW_K_Q8_K_BYTES;
+            int32_t isum = 0;
+            for (int64_t b = 4 * g; b < 4 * g + 4; b++) {
+                const uint64_t mk = mw_sparse_ld64(row + 8 * b);
+                for (int p = 0; p < SB; p++)
+                    if (mk >> p & 1) isum += ((int)v[off++] - 128) * (int8_t)xb[4 + (b - 4 * g) * SB + p];
+            }
+            acc += (mw_sparse_ldf(ds + 4 * g) * mw_sparse_ldf(xb)) * (float)isum;
+        }
+        return acc;
+    }
     const uint8_t *v = ds + (wt == MW_DTYPE_Q8_SU ? nb * 2 : 0);
     int64_t off = 0;
     for (int64_t b = 0; b < nb; b++) {
@@ -275,6 +325,11 @@ static int simd_ok(void)
     return c;
 }
 #endif
+
+mw_dtype mw_sparse_x_type(mw_dtype t)
+{
+    return t == MW_DTYPE_Q8_SUK ? MW_DTYPE_Q4_K : mw_sparse_base(t);
+}
 
 int mw_k_sparse_simd(void)
 {

@@ -11,7 +11,9 @@
  * Products take x prepared as for the dense base type: mw_k_prepare_x(
  * mw_sparse_base(wt), ...) - nothing for F32, x rounded to F16 for F16
  * (as dense F16 does), Q8_0 activation blocks of 32 for Q8 (each 64-input
- * block of weights uses two activation scales).
+ * block of weights uses two activation scales) - except Q8_SUK, which takes
+ * x in Q8_K (blocks of 256, as the K-quants do): prepare x with
+ * mw_k_prepare_x(mw_sparse_x_type(wt), ...) for every sparse type.
  */
 #ifndef MW_ENGINE_SPARSE_H
 #define MW_ENGINE_SPARSE_H
@@ -33,7 +35,8 @@ static inline float    mw_sparse_ldf(const uint8_t *p)  { float v;    memcpy(&v,
  * expect exactly 2 bits per group of 4: a group with more keeps its first
  * two set bits, one with fewer is filled up with its lowest clear positions
  * holding 0. Q8 types scale each 64-block by amax/127 of its kept values
- * and round to nearest (ggml's Q8_0 reference rounding). */
+ * and round to nearest (ggml's Q8_0 reference rounding); Q8_SUK scales each
+ * 256 inputs so (k a multiple of 256) and stores the values plus 128. */
 void mw_sparse_pack_row(mw_dtype t, const float *w, const uint64_t *keep_mask, int64_t k, void *dst);
 
 /* dst[k] = the dense row (zeros where nothing is kept) of a row of type t
@@ -50,7 +53,7 @@ mw_status mw_sparse_check_rows(mw_dtype t, const void *W, int64_t n, int64_t k, 
 
 /* y[i, j] = Σ_k x[i, k] · W[j, k] for i < m, j in [j0, j1), W [n, k] of the
  * sparse type wt with rows of mw_sparse_row_bytes(wt, k, keep) bytes, x
- * [m, k] f32 and xq = mw_k_prepare_x(mw_sparse_base(wt), x). The AVX-512
+ * [m, k] f32 and xq = mw_k_prepare_x(mw_sparse_x_type(wt), x). The AVX-512
  * path (AVX-512 with VBMI and BITALG) when the kernels run AVX-512, else
  * the reference. W must hold all n rows (the whole tensor): the AVX-512
  * path reads up to 64 bytes past a row's values with plain loads, except
@@ -61,6 +64,10 @@ void mw_k_matmul_sparse(mw_dtype wt, const void *W, int64_t keep, const float *x
 void mw_kref_matmul_sparse(mw_dtype wt, const void *W, int64_t keep, const float *x,
                            const void *xq, float *y, int64_t m, int64_t n, int64_t k, int64_t j0,
                            int64_t j1);
+/* The weight type whose prepared x a product with the sparse type t takes
+ * (pass it to mw_k_prepare_x / mw_k_prepare_x_bytes): mw_sparse_base(t),
+ * but Q4_K (x in Q8_K blocks of 256) for Q8_SUK. */
+mw_dtype mw_sparse_x_type(mw_dtype t);
 /* 1 when mw_k_matmul_sparse runs its AVX-512 path now. */
 int mw_k_sparse_simd(void);
 

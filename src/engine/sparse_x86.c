@@ -18,6 +18,13 @@
  * elsewhere). Either way the expanded block (or its indices) is made once
  * and used for up to 4 rows of x; Q8 blocks take exact integer products per
  * half block, scaled by d_w·d_x in float.
+ *
+ * Q8_SUK (issue #14): values stored as w + 128 are spread into a background
+ * of 0x80 (= w 0), so vpdpbusd multiplies them as unsigned bytes with x's
+ * Q8_K quants directly; -128·Σx, lane by lane (per call at m = 1, by a
+ * second vpdpbusd at m > 1), corrects the offset. The 4 blocks of each 256 inputs accumulate in
+ * int32, and only once per 256 inputs is the sum converted, scaled by
+ * d_w·d_x and added in float.
  */
 #include "engine/sparse.h"
 #include "engine/kernels_isa.h"
@@ -135,6 +142,15 @@ INLINE T_SP2 __m512i spread_bytes_vbmi2(uint64_t mk, __m512i packed)
 {
     return _mm512_maskz_expand_epi8(mk, packed);
 }
+/* the same into a background of 0x80 (Q8_SUK: the stored zero) */
+INLINE T_SP __m512i spread_bytes_80(uint64_t mk, __m512i packed)
+{
+    return _mm512_mask_permutexvar_epi8(_mm512_set1_epi8((char)0x80), mk, spread_index(mk), packed);
+}
+INLINE T_SP2 __m512i spread_bytes_80_vbmi2(uint64_t mk, __m512i packed)
+{
+    return _mm512_mask_expand_epi8(_mm512_set1_epi8((char)0x80), mk, packed);
+}
 
 /* ---- F32_SU / F16_SU -------------------------------------------------------- */
 INLINE T_SP void su_float_rows(int mode, int tail, const uint8_t *row, int64_t k, const float *x,
@@ -231,6 +247,49 @@ INLINE T_SP void su_q8_rows(int tail, const uint8_t *row, int64_t k, const void 
             const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(dw), x64_scales(xq, i0 + r, k, b));
             acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), sc, acc[r][0]);
         }
+        ACC_ROTATE4;
+    }
+    ACC_DONE;
+}
+
+/* ---- Q8_SUK, m > 1 -----------------------------------------------------------
+ * per 256 inputs: each block spread once (values + 128, background 0x80)
+ * and vpdpbusd'd with every row's Q8_K quants into an int32 sum, and
+ * 128 · each 4 quants into a second one, subtracted lane by lane (so each
+ * lane holds the exact Σ w·x of its 16 inputs, as at m = 1: a sum over the
+ * whole 256 in one lane would cancel in float, not exactly); then one
+ * convert and one FMA by d_w·d_x per row. */
+#define XQ8K(xq, i, k, g) \
+    ((const uint8_t *)(xq) + ((size_t)(i) * (size_t)((k) / 256) + (size_t)(g)) * MW_K_Q8_K_BYTES)
+
+INLINE T_SP void suk_q8_rows(int tail, const uint8_t *row, int64_t k, const void *xq, int64_t i0,
+                             int mt, float *out)
+{
+    const int64_t nb = k / SB, ng = k / 256;
+    const uint8_t *ds = row + 8 * nb, *vals = ds + 4 * ng;
+    ACC_INIT;
+    int64_t off = 0;
+    for (int64_t g = 0; g < ng; g++) {
+        __m512i p[MT], nx[MT];
+        const __m512i b80 = _mm512_set1_epi8((char)0x80);
+        UNROLL for (int r = 0; r < mt; r++) p[r] = nx[r] = _mm512_setzero_si512();
+        PF(row + 32 * g + PD);
+        UNROLL for (int q = 0; q < 4; q++) {
+            const uint64_t mk = mw_sparse_ld64(row + 8 * (4 * g + q));
+            PF(vals + off + PD);
+            const int c = __builtin_popcountll(mk);
+            const __m512i w = spread_bytes_80(mk, ld_bytes(vals + off, c, tail));
+            off += c;
+            UNROLL for (int r = 0; r < mt; r++) {
+                const __m512i xv = _mm512_loadu_si512(XQ8K(xq, i0 + r, k, g) + 4 + 64 * q);
+                p[r] = _mm512_dpbusd_epi32(p[r], w, xv);
+                nx[r] = _mm512_dpbusd_epi32(nx[r], b80, xv);
+            }
+        }
+        const float dw = mw_sparse_ldf(ds + 4 * g);
+        UNROLL for (int r = 0; r < mt; r++)
+            acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(p[r], nx[r])),
+                                        _mm512_set1_ps(dw * mw_sparse_ldf(XQ8K(xq, i0 + r, k, g))), acc[r][0]);
         ACC_ROTATE4;
     }
     ACC_DONE;
@@ -341,6 +400,7 @@ INLINE T_SP void s24_q8_rows(const uint8_t *row, int64_t k, const void *xq, int6
 #define C_F16SU(n) su_float_rows(3, tail, row, k, x, xq, i0, n, out)
 #define C_F16SU_X32(n) su_float_rows(1, tail, row, k, x, xq, i0, n, out)
 #define C_Q8SU(n) su_q8_rows(tail, row, k, xq, i0, n, out)
+#define C_Q8SUK(n) suk_q8_rows(tail, row, k, xq, i0, n, out)
 #define C_F32S24(n) s24_float_rows(0, row, k, x, xq, i0, n, out)
 #define C_F16S24(n) s24_float_rows(3, row, k, x, xq, i0, n, out)
 #define C_F16S24_X32(n) s24_float_rows(1, row, k, x, xq, i0, n, out)
@@ -349,6 +409,7 @@ DEF_ROWS(rows_f32_su, C_F32SU)
 DEF_ROWS(rows_f16_su, C_F16SU)
 DEF_ROWS(rows_f16_su_x32, C_F16SU_X32)
 DEF_ROWS(rows_q8_su, C_Q8SU)
+DEF_ROWS(rows_q8_suk, C_Q8SUK)
 DEF_ROWS(rows_f32_s24, C_F32S24)
 DEF_ROWS(rows_f16_s24, C_F16S24)
 DEF_ROWS(rows_f16_s24_x32, C_F16S24_X32)
@@ -422,6 +483,77 @@ static T_SP2 __attribute__((noinline)) void q8su_m1_vbmi2(const uint8_t *W, uint
                                                           int64_t j1, int64_t jtail)
 {
     Q8SU_M1_ROWS(spread_bytes_vbmi2)
+}
+
+/* ---- Q8_SUK at m = 1 ----------------------------------------------------------
+ * x's Q8_K blocks read once per call (on the stack, k <= Q8SU_MAX_K): the
+ * 64 quants of each 64-block, and per 256 inputs -128 times the lane-wise
+ * sums of each 4 quants over its 4 blocks, and d_x. A row's 64-block is
+ * then a mask load, a popcount, a value load, the spread into 0x80 and one
+ * vpdpbusd; every 256 inputs one convert and one FMA. */
+static T_SP void q8suk_gather_x(const void *xq, int64_t k, __m512i *xv, __m512i *bias, float *dx)
+{
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int64_t g = 0; g < k / 256; g++) {
+        const uint8_t *xb = XQ8K(xq, 0, k, g);
+        dx[g] = mw_sparse_ldf(xb);
+        __m512i sum = _mm512_setzero_si512();
+        for (int q = 0; q < 4; q++) {
+            xv[4 * g + q] = _mm512_loadu_si512(xb + 4 + 64 * q);
+            sum = _mm512_dpbusd_epi32(sum, ones, xv[4 * g + q]);
+        }
+        bias[g] = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7);
+    }
+}
+
+/* two int32 chains per 256 (blocks 0, 2 and 1, 3), joined before the
+ * convert */
+#define Q8SUK_BLOCK(q, P, SPREAD)                                                                   \
+    {                                                                                              \
+        const uint64_t mk = mw_sparse_ld64(row + 8 * (4 * g + q));                                 \
+        PF(vals + off + PD);                                                                       \
+        const int c = __builtin_popcountll(mk);                                                    \
+        P = _mm512_dpbusd_epi32(P, SPREAD(mk, ld_bytes(vals + off, c, tail)), xv[4 * g + q]);      \
+        off += c;                                                                                  \
+    }
+#define Q8SUK_M1_ROWS(SPREAD)                                                                      \
+    const int64_t nb = k / SB, ng = k / 256;                                                       \
+    for (int64_t j = j0; j < j1; j++) {                                                            \
+        const uint8_t *row = W + (uint64_t)j * rb;                                                 \
+        const int tail = j >= jtail;                                                               \
+        if (j + 1 < j1)                                                                            \
+            for (int l = 0; l < 4; l++) PF(row + rb + 64 * l);                                     \
+        const uint8_t *ds = row + 8 * nb, *vals = ds + 4 * ng;                                     \
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();                                 \
+        int64_t off = 0;                                                                           \
+        for (int64_t g = 0; g < ng; g++) {                                                         \
+            PF(row + 32 * g + PD);                                                                 \
+            __m512i pa = bias[g], pb = _mm512_setzero_si512();                                     \
+            Q8SUK_BLOCK(0, pa, SPREAD)                                                             \
+            Q8SUK_BLOCK(1, pb, SPREAD)                                                             \
+            Q8SUK_BLOCK(2, pa, SPREAD)                                                             \
+            Q8SUK_BLOCK(3, pb, SPREAD)                                                             \
+            const __m512 sc = _mm512_set1_ps(mw_sparse_ldf(ds + 4 * g) * dx[g]);                   \
+            a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb)), sc, a0);            \
+            const __m512 t = a0;                                                                   \
+            a0 = a1, a1 = t;                                                                       \
+        }                                                                                          \
+        y[j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));                                        \
+    }
+
+static T_SP __attribute__((noinline)) void q8suk_m1(const uint8_t *W, uint64_t rb, int64_t k,
+                                                    const __m512i *xv, const __m512i *bias,
+                                                    const float *dx, float *y, int64_t j0,
+                                                    int64_t j1, int64_t jtail)
+{
+    Q8SUK_M1_ROWS(spread_bytes_80)
+}
+static T_SP2 __attribute__((noinline)) void q8suk_m1_vbmi2(const uint8_t *W, uint64_t rb, int64_t k,
+                                                           const __m512i *xv, const __m512i *bias,
+                                                           const float *dx, float *y, int64_t j0,
+                                                           int64_t j1, int64_t jtail)
+{
+    Q8SUK_M1_ROWS(spread_bytes_80_vbmi2)
 }
 
 /* vpexpandb (VBMI2) spreads a block faster than spread_index + vpermb on
@@ -500,6 +632,7 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
     case MW_DTYPE_F32_SU: f = rows_f32_su; break;
     case MW_DTYPE_F16_SU: f = rows_f16_su; break;
     case MW_DTYPE_Q8_SU: f = rows_q8_su; break;
+    case MW_DTYPE_Q8_SUK: f = rows_q8_suk; break;
     case MW_DTYPE_F32_S24: f = rows_f32_s24; break;
     case MW_DTYPE_F16_S24: f = rows_f16_s24; break;
     case MW_DTYPE_Q8_S24: f = rows_q8_s24; break;
@@ -514,6 +647,14 @@ T_SP void mw_k_matmul_sparse_avx512(mw_dtype wt, const void *W, int64_t keep, co
         q8su_gather_x(xq, k, xb);
         if (expand_bytes_fast()) q8su_m1_vbmi2(W, rb, k, xb, y, j0, j1, jtail);
         else q8su_m1(W, rb, k, xb, y, j0, j1, jtail);
+        return;
+    }
+    if (wt == MW_DTYPE_Q8_SUK && m == 1 && k <= Q8SU_MAX_K) {
+        __m512i xv[Q8SU_MAX_K / SB], bias[Q8SU_MAX_K / 256];
+        float dx[Q8SU_MAX_K / 256];
+        q8suk_gather_x(xq, k, xv, bias, dx);
+        if (expand_bytes_fast()) q8suk_m1_vbmi2(W, rb, k, xv, bias, dx, y, j0, j1, jtail);
+        else q8suk_m1(W, rb, k, xv, bias, dx, y, j0, j1, jtail);
         return;
     }
     if (wt == MW_DTYPE_Q8_S24 && m == 1 && k <= Q8SU_MAX_K) {

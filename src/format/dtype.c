@@ -59,6 +59,7 @@ static const mw_dtype_info types[MW_DTYPE_COUNT] = {
     [MW_DTYPE_F32_S24]  = {"F32_S24",  64, 136, 4099, NULL}, /* u8 idx[8]; f32 v[32]        */
     [MW_DTYPE_F16_S24]  = {"F16_S24",  64,  72, 4100, NULL}, /* u8 idx[8]; f16 v[32]        */
     [MW_DTYPE_Q8_S24]   = {"Q8_S24",   64,  42, 4101, NULL}, /* f16 d; u8 idx[8]; i8 v[32]  */
+    [MW_DTYPE_Q8_SUK]   = {"Q8_SUK",  256,   0, 4102, NULL}, /* mask; f32 d[k/256]; u8 w+128[keep] */
 };
 
 const mw_dtype_info *mw_dtype_get(mw_dtype t)
@@ -109,7 +110,10 @@ double mw_dtype_bits(mw_dtype t)
 
 /* ---- issue #14, sparse: memwall's sparse types (docs/SPARSE.md) ---------- */
 
-int mw_dtype_is_sparse(mw_dtype t) { return t >= MW_DTYPE_F32_SU && t <= MW_DTYPE_Q8_S24; }
+int mw_dtype_is_sparse(mw_dtype t)
+{
+    return (t >= MW_DTYPE_F32_SU && t <= MW_DTYPE_Q8_S24) || t == MW_DTYPE_Q8_SUK;
+}
 
 int mw_sparse_is_24(mw_dtype t) { return t >= MW_DTYPE_F32_S24 && t <= MW_DTYPE_Q8_S24; }
 
@@ -129,6 +133,7 @@ mw_dtype mw_sparse_base(mw_dtype t)
     case MW_DTYPE_F32_SU: case MW_DTYPE_F32_S24: return MW_DTYPE_F32;
     case MW_DTYPE_F16_SU: case MW_DTYPE_F16_S24: return MW_DTYPE_F16;
     case MW_DTYPE_Q8_SU:  case MW_DTYPE_Q8_S24:  return MW_DTYPE_Q8_0;
+    case MW_DTYPE_Q8_SUK:                        return MW_DTYPE_Q8_0;
     default:              return MW_DTYPE_COUNT;
     }
 }
@@ -153,6 +158,7 @@ int64_t mw_sparse_row_keep(int64_t k, uint32_t keep_q16)
 uint64_t mw_sparse_row_bytes(mw_dtype t, int64_t k, int64_t keep)
 {
     if (!mw_dtype_is_sparse(t) || k <= 0 || k % MW_SPARSE_BLOCK != 0) return 0;
+    if (t == MW_DTYPE_Q8_SUK && k % 256 != 0) return 0;
     uint64_t blocks = (uint64_t)k / MW_SPARSE_BLOCK;
     if (mw_sparse_is_24(t)) return blocks * types[t].block_bytes;
     if (keep < 0 || keep > k) return 0;
@@ -160,6 +166,7 @@ uint64_t mw_sparse_row_bytes(mw_dtype t, int64_t k, int64_t keep)
     switch (t) {
     case MW_DTYPE_F32_SU: return masks + 4 * kk;
     case MW_DTYPE_F16_SU: return masks + 2 * kk;
+    case MW_DTYPE_Q8_SUK: return masks + 4 * (blocks / 4) + kk; /* f32 d per 256 */
     default:              return masks + 2 * blocks + kk; /* Q8_SU */
     }
 }

@@ -377,7 +377,8 @@ uint64_t mw_plan_scratch(const mw_hparams *hp, const mw_plan_opts *o, mw_dtype w
     if (q_dim > k) k = q_dim;
     if (hp->n_ff > k) k = hp->n_ff;
     /* memwall's sparse types take x as their values' dense type does */
-    if (mw_dtype_is_sparse(wt)) wt = mw_sparse_base(wt);
+    if (mw_dtype_is_sparse(wt))  /* (Q8_SUK takes x in Q8_K, as the K-quants) */
+        wt = wt == MW_DTYPE_Q8_SUK ? MW_DTYPE_Q4_K : mw_sparse_base(wt);
     switch (wt) {
     case MW_DTYPE_Q8_0: case MW_DTYPE_Q4_0: case MW_DTYPE_Q5_0: {
         uint64_t b = mw_dtype_bytes(MW_DTYPE_Q8_0, k);

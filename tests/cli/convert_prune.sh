@@ -117,6 +117,82 @@ expect_exit 0 "$MW" convert "$T/f16-0.5.gguf" "$T/back-q8.gguf" --densify --dtyp
 expect_json "$T/stdout" .by_type.Q8_0.tensors 29
 ok "--densify: a sparse file back to a dense GGUF, memwall's keys gone, same logits"
 
+# ---- Q8_SUK (issue #14): rows of a multiple of 256 inputs ---------------------------
+# tiny's rows of 192 kept Q8_SU above, with a warning; a model whose every
+# pruned row is a multiple of 256 gets Q8_SUK (a scale per 256, x in Q8_K)
+expect_exit 0 "$MW" convert "$TINY" "$T/x8.gguf" --dtype q8_0 --prune 0.5
+expect_contains "$T/stderr" "written as Q8_SU, not the faster Q8_SUK"
+expect_exit 0 "$MW_GEN_GGUF" --layers 2 --embd 256 --heads 4 --kv-heads 2 --ff 512 --vocab 384 --ctx 64 \
+  --dtype f32 "$T/k256.gguf"
+expect_exit 0 "$MW" convert "$T/k256.gguf" "$T/suk.gguf" --dtype q8_0 --prune 0.5 --json
+cp "$T/stdout" "$T/suk.json"
+expect_json "$T/suk.json" .sparse 14
+expect_json "$T/suk.json" .by_type.Q8_SUK.tensors 14
+# rows: k = 256 keeps 128 (4 masks, 1 f32 scale: 32 + 4 + 128 = 164 B), k = 512
+# (ffn_down) keeps 256 (8 masks, 2 scales: 64 + 8 + 256 = 328 B); per layer q, o
+# 256 rows, k, v 128, gate, up 512 of k = 256, down 256 rows of k = 512
+expect_json "$T/suk.json" .by_type.Q8_SUK.bytes $(( 2 * (164 * (256 * 2 + 128 * 2 + 512 * 2) + 328 * 256) ))
+want=$(json_get "$T/suk.json" .bytes_out) || exit
+expect_exit 0 "$MW" inspect "$T/suk.gguf" --json
+expect_json "$T/stdout" .weights_bytes "$want"
+expect_exit 0 "$MW" plan "$T/suk.gguf" --json
+expect_json "$T/stdout" .weights_bytes "$want"
+expect_exit 0 "$MW" convert "$T/k256.gguf" "$T/suk-dense.gguf" --dtype q8_0 --prune 0.5 --densify
+run_logits "$T/suk.gguf" "$T/suk.logits"
+run_logits "$T/suk-dense.gguf" "$T/suk-dense.logits"
+read -r diff amax count < <(maxdiff "$T/suk.logits" "$T/suk-dense.logits")
+[ "$count" = 384 ] || fail "Q8_SUK: $count logits, expected 384"
+# one weight scale per 256 (Q8_0: per 32) and x in Q8_K: a looser bound
+awk -v d="$diff" -v a="$amax" 'BEGIN { exit !(d <= 0.1 && a > 0.1) }' ||
+  fail "Q8_SUK logits differ from the dense pruning's by $diff (largest $amax)"
+# both spreads (vpexpandb, vpermb) and the prefill (m > 1) give the same run
+MEMWALL_SPARSE_SPREAD=vpermb run_logits "$T/suk.gguf" "$T/suk-vpermb.logits"
+read -r diff2 amax count < <(maxdiff "$T/suk.logits" "$T/suk-vpermb.logits")
+awk -v d="$diff2" 'BEGIN { exit !(d <= 1e-5) }' || fail "Q8_SUK: vpermb and vpexpandb logits differ by $diff2"
+# densified again: Q8_0, the same pruned weights (one scale per 32 now)
+expect_exit 0 "$MW" convert "$T/suk.gguf" "$T/suk-back.gguf" --densify --json
+expect_json "$T/stdout" .by_type.Q8_0.tensors 15
+# hostile: a Q8_SUK tensor with rows of 192 (tiny's Q8_SU ids patched to
+# 4102), and a mask keeping the wrong count
+"$PY" - "$T/x8.gguf" "$T/bad192.gguf" 4098 4102 <<'PYEOF' || fail "could not patch the type ids"
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+old, new = (struct.pack("<I", int(v)) for v in sys.argv[3:5])
+n = 0
+i = b.find(b"blk.")
+while True:
+    i = b.find(b"blk.", i)
+    if i < 0 or i > 200000:
+        break
+    ln = struct.unpack_from("<Q", b, i - 8)[0]
+    nd = struct.unpack_from("<I", b, i + ln)[0]
+    at = i + ln + 4 + 8 * nd
+    if 1 <= nd <= 4 and b[at:at + 4] == old:
+        b[at:at + 4] = new
+        n += 1
+    i += ln
+open(sys.argv[2], "wb").write(bytes(b))
+sys.exit(0 if n else 1)
+PYEOF
+expect_exit 1 "$MW" inspect "$T/bad192.gguf"
+expect_contains "$T/stderr" "Q8_SUK blocks"
+# a keep key of everything: the Q8_SUK tensors no longer fit the file
+cp "$T/suk.gguf" "$T/bigkeep-suk.gguf"
+koff=$(grep -abo 'memwall\.sparse\.keep_q16' "$T/suk.gguf" | head -n 1 | cut -d: -f1)
+[ -n "$koff" ] || fail "no keep key in the Q8_SUK file"
+printf '\0\0\1\0' | dd of="$T/bigkeep-suk.gguf" bs=1 seek=$((koff + 23 + 4)) conv=notrunc 2> /dev/null
+expect_exit 1 "$MW" inspect "$T/bigkeep-suk.gguf"
+expect_contains "$T/stderr" "runs past the end of the file"
+cp "$T/suk.gguf" "$T/badmask-suk.gguf"
+expect_exit 0 "$MW" inspect "$T/suk.gguf"
+off=$(awk '$1 == "blk.1.ffn_down.weight" { print $NF }' "$T/stdout")
+case $off in ''|*[!0-9]*) fail "no offset for blk.1.ffn_down.weight: '$off'" ;; esac
+printf '\377\377\377\377\377\377\377\377' | dd of="$T/badmask-suk.gguf" bs=1 seek="$off" conv=notrunc 2> /dev/null
+expect_exit 1 "$MW" run "$T/badmask-suk.gguf" --tokens 1,2 --gen 1
+expect_contains "$T/stderr" "blk.1.ffn_down.weight"
+expect_contains "$T/stderr" "row 0: its masks keep 289 values"
+ok "Q8_SUK: written when every pruned row is a multiple of 256 (else Q8_SU, said), real bytes, dense twin's logits (diff $diff), refused when hostile (rows of 192, sizes, masks)"
+
 # ---- bad input ---------------------------------------------------------------------------
 expect_exit 2 "$MW" convert "$TINY" "$T/x.gguf" --prune 0
 expect_contains "$T/stderr" "between 0 and 1"

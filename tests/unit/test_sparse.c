@@ -4,7 +4,10 @@
  * with empty and full blocks, 1 to 6 rows of x, a part of the output rows),
  * the reference against a double-precision product of the dequantized
  * operands, hostile 2:4 index patterns, and the row validation that
- * refuses a mask keeping the wrong count. */
+ * refuses a mask keeping the wrong count. Q8_SUK (a scale per 256, values
+ * + 128, x in Q8_K): its sizes, pack by hand, the same product checks with
+ * empty and full 256-groups, rows past the m = 1 kernel's stack (k 16640)
+ * and the forced-scalar dispatch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,6 +196,8 @@ static void check_product(mw_dtype t, int64_t keep, const uint8_t *W, int64_t n,
         if (base == MW_DTYPE_F32) memcpy(xd, x + i * k, (size_t)k * sizeof *xd);
         else if (base == MW_DTYPE_F16)
             for (int64_t p = 0; p < k; p++) xd[p] = mw_fp16_to_fp32(((const uint16_t *)xq)[i * k + p]);
+        else if (t == MW_DTYPE_Q8_SUK) /* x in Q8_K */
+            mw_k_dequant_row(MW_DTYPE_Q8_K, (const uint8_t *)xq + (size_t)i * (size_t)(k / 256) * MW_K_Q8_K_BYTES, xd, k);
         else mw_k_dequant_row(MW_DTYPE_Q8_0, (const uint8_t *)xq + (size_t)i * (size_t)(k / 32) * 34, xd, k);
         for (int64_t j = 0; j < n; j++) {
             if (j < j0 || j >= j1) {
@@ -323,6 +328,194 @@ static void test_dispatch(void **state)
     free(W);
 }
 
+/* ---- Q8_SUK (issue #14: one f32 scale per 256, values + 128, x in Q8_K) ---- */
+
+static void test_suk_type(void **state)
+{
+    (void)state;
+    const mw_dtype t = MW_DTYPE_Q8_SUK;
+    const mw_dtype_info *d = mw_dtype_get(t);
+    assert_string_equal(d->name, "Q8_SUK");
+    assert_int_equal(d->ggml_id, 4102);
+    assert_int_equal(d->block_elems, 256);
+    mw_dtype u;
+    mw_err err;
+    assert_int_equal(mw_dtype_from_ggml(4102u, &u, &err), MW_OK);
+    assert_int_equal(u, t);
+    assert_true(mw_dtype_is_sparse(t));
+    assert_false(mw_sparse_is_24(t));
+    assert_int_equal(mw_sparse_base(t), MW_DTYPE_Q8_0);        /* what --densify writes */
+    assert_int_equal(mw_sparse_x_type(t), MW_DTYPE_Q4_K);      /* x prepared as Q8_K */
+    assert_int_equal(mw_sparse_x_type(MW_DTYPE_Q8_SU), MW_DTYPE_Q8_0);
+    assert_int_equal(mw_k_prepare_x_bytes(mw_sparse_x_type(t), 1, 4096), 16 * 292);
+    assert_true(mw_dtype_bytes(t, 4096) == MW_UNKNOWN);
+    /* rows by hand: k = 4096 is 64 mask words, 16 f32 scales, keep bytes */
+    assert_int_equal(mw_sparse_row_bytes(t, 4096, 2048), 64 * 8 + 16 * 4 + 2048); /* 2624 */
+    assert_int_equal(mw_sparse_row_bytes(t, 11008, 5504), 172 * 8 + 43 * 4 + 5504);
+    assert_int_equal(mw_sparse_row_bytes(t, 256, 0), 32 + 4);
+    assert_int_equal(mw_sparse_row_bytes(t, 320, 100), 0); /* k not x256 */
+    assert_int_equal(mw_sparse_row_bytes(t, 256, 257), 0);
+    /* the row check refuses k not a multiple of 256 */
+    uint8_t W[64] = {0};
+    assert_int_equal(mw_sparse_check_rows(t, W, 1, 64, 0, "blk.0.attn_q.weight", &err), MW_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "multiple of 256"));
+    assert_non_null(strstr(err.msg, "blk.0.attn_q.weight"));
+}
+
+/* a mask with exactly keep bits; variant 1: the first 256 inputs empty (a
+ * zero scale) when keep allows, 2: the first 256 full */
+static void suk_mask(uint64_t *mask, int64_t k, int64_t keep, int variant)
+{
+    memset(mask, 0, (size_t)(k / 64) * 8);
+    int64_t have = 0, from = 0;
+    if (variant == 1 && keep <= k - 256) from = 256;
+    if (variant == 2 && keep >= 256) {
+        for (int q = 0; q < 4; q++) mask[q] = ~0ull;
+        have = 256;
+        from = 256;
+    }
+    while (have < keep) {
+        int64_t p = from + (int64_t)(rng_u64() % (uint64_t)(k - from));
+        if (mask[p / 64] >> (p % 64) & 1) continue;
+        mask[p / 64] |= 1ull << (p % 64);
+        have++;
+    }
+}
+
+static void test_suk_roundtrip(void **state)
+{
+    (void)state;
+    rng_seed(41);
+    const int64_t k = 768, keep = 300;
+    float w[768], d[768];
+    uint64_t mask[12];
+    const uint64_t rb = mw_sparse_row_bytes(MW_DTYPE_Q8_SUK, k, keep);
+    uint8_t *buf = malloc(rb);
+    for (int variant = 0; variant < 3; variant++) {
+        fill(w, k);
+        suk_mask(mask, k, keep, variant);
+        mw_sparse_pack_row(MW_DTYPE_Q8_SUK, w, mask, k, buf);
+        mw_sparse_dequant_row(MW_DTYPE_Q8_SUK, buf, k, keep, d);
+        for (int64_t g = 0; g < k / 256; g++) {
+            float amax = 0, dg;
+            for (int64_t p = 256 * g; p < 256 * g + 256; p++)
+                if (mask[p / 64] >> (p % 64) & 1 && fabsf(w[p]) > amax) amax = fabsf(w[p]);
+            memcpy(&dg, buf + (k / 64) * 8 + 4 * g, 4);
+            assert_true(dg == amax / 127.0f); /* the f32 scale, exactly */
+            for (int64_t p = 256 * g; p < 256 * g + 256; p++) {
+                if (!(mask[p / 64] >> (p % 64) & 1)) assert_true(d[p] == 0.0f);
+                else assert_true(fabsf(d[p] - w[p]) <= 0.5f * dg * (1 + 1e-5f) + 1e-12f);
+            }
+        }
+    }
+    /* by hand: one kept value per 256, w = -1 in the first, 0.5 in the second:
+     * scales 1/127 and 0.5/127, values -127 + 128 = 1 and 127 + 128 = 255 */
+    uint64_t m2[8] = {1, 0, 0, 0, 0, 0, 0, 1ull << 63};
+    float w2[512] = {0};
+    w2[0] = -1.0f;
+    w2[511] = 0.5f;
+    uint8_t b2[64 + 8 + 2];
+    mw_sparse_pack_row(MW_DTYPE_Q8_SUK, w2, m2, 512, b2);
+    float s0, s1;
+    memcpy(&s0, b2 + 64, 4);
+    memcpy(&s1, b2 + 68, 4);
+    assert_true(s0 == 1.0f / 127.0f && s1 == 0.5f / 127.0f);
+    assert_int_equal(b2[72], 1);
+    assert_int_equal(b2[73], 255);
+    free(buf);
+}
+
+static void test_suk_products(void **state)
+{
+    (void)state;
+    rng_seed(43);
+    const mw_dtype t = MW_DTYPE_Q8_SUK;
+    const int simd = mw_k_sparse_simd();
+    if (!simd) fprintf(stderr, "note: no AVX-512 VBMI/BITALG here: the reference alone is checked\n");
+    const int64_t ks[] = {256, 512, 1280};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        const int64_t k = ks[ki];
+        const int64_t keeps[] = {k / 2, k, 1, k - 1, 3};
+        for (size_t kk = 0; kk < sizeof keeps / sizeof keeps[0]; kk++) {
+            const int64_t keep = keeps[kk];
+            for (int64_t n = 1; n <= 9; n += 4) { /* 1, 5, 9 rows: all, some, no tail rows */
+                const uint64_t rb = mw_sparse_row_bytes(t, k, keep);
+                uint8_t *W = malloc(rb * (uint64_t)n); /* exactly: ASan sees a read past it */
+                float *wr = malloc((size_t)k * sizeof *wr);
+                uint64_t *mask = malloc((size_t)(k / 64) * 8);
+                for (int64_t j = 0; j < n; j++) {
+                    fill(wr, k);
+                    if (j == 2) { /* tiny and large values */
+                        wr[0] = 1e-30f;
+                        wr[k - 1] = 3.0f;
+                        for (int64_t p = 1; p < k - 1; p += 5) wr[p] = (p % 2 ? -1.0f : 1.0f) * 3e-6f * (float)(p % 7 + 1);
+                    }
+                    suk_mask(mask, k, keep, (int)(j % 3));
+                    mw_sparse_pack_row(t, wr, mask, k, W + (uint64_t)j * rb);
+                }
+                mw_err err;
+                assert_int_equal(mw_sparse_check_rows(t, W, n, k, keep, "w", &err), MW_OK);
+                for (int64_t m = 1; m <= 6; m++) {
+                    float *x = malloc((size_t)(m * k) * sizeof *x);
+                    float *y1 = malloc((size_t)(m * n) * sizeof *y1), *y2 = malloc((size_t)(m * n) * sizeof *y2);
+                    fill(x, m * k);
+                    if (m == 2) x[k + 5] = 40.0f; /* one large activation: a small x scale elsewhere */
+                    const size_t xb = mw_k_prepare_x_bytes(mw_sparse_x_type(t), m, k);
+                    assert_int_equal(xb, (size_t)m * (size_t)(k / 256) * MW_K_Q8_K_BYTES);
+                    void *xq = malloc(xb);
+                    mw_k_prepare_x(mw_sparse_x_type(t), x, m, k, xq);
+                    check_product(t, keep, W, n, k, m, x, xq, y1, y2, 0, n, simd);
+                    if (n > 2) check_product(t, keep, W, n, k, m, x, xq, y1, y2, 1, n - 1, simd);
+                    free(xq);
+                    free(x);
+                    free(y1);
+                    free(y2);
+                }
+                /* a wrong count in the last row's last mask word is refused */
+                uint64_t wl;
+                memcpy(&wl, W + (uint64_t)(n - 1) * rb + (uint64_t)(k / 64 - 1) * 8, 8);
+                wl ^= 1ull << 17;
+                memcpy(W + (uint64_t)(n - 1) * rb + (uint64_t)(k / 64 - 1) * 8, &wl, 8);
+                assert_int_equal(mw_sparse_check_rows(t, W, n, k, keep, "w", &err), MW_ERR_INVALID);
+                free(W);
+                free(wr);
+                free(mask);
+            }
+        }
+    }
+}
+
+/* Q8_SUK rows longer than the m = 1 kernel's stack gather (k > 16384) take
+ * the general path; forced scalar, the dispatch gives the reference's bits */
+static void test_suk_long_and_dispatch(void **state)
+{
+    (void)state;
+    rng_seed(47);
+    const mw_dtype t = MW_DTYPE_Q8_SUK;
+    const int64_t k = 16640, n = 3, keep = 8320;
+    const uint64_t rb = mw_sparse_row_bytes(t, k, keep);
+    uint8_t *W = malloc(rb * n);
+    float *wr = malloc((size_t)k * sizeof *wr), *x = malloc((size_t)k * sizeof *x);
+    uint64_t *mask = malloc((size_t)(k / 64) * 8);
+    for (int64_t j = 0; j < n; j++) {
+        fill(wr, k);
+        suk_mask(mask, k, keep, (int)j);
+        mw_sparse_pack_row(t, wr, mask, k, W + (uint64_t)j * rb);
+    }
+    fill(x, k);
+    void *xq = malloc(mw_k_prepare_x_bytes(mw_sparse_x_type(t), 1, k));
+    mw_k_prepare_x(mw_sparse_x_type(t), x, 1, k, xq);
+    float y1[3], y2[3];
+    check_product(t, keep, W, n, k, 1, x, xq, y1, y2, 0, n, mw_k_sparse_simd());
+    assert_int_equal(mw_k_force_isa(MW_K_ISA_SCALAR), 0);
+    assert_false(mw_k_sparse_simd());
+    mw_k_matmul_sparse(t, W, keep, x, xq, y1, 1, n, k, 0, n);
+    mw_kref_matmul_sparse(t, W, keep, x, xq, y2, 1, n, k, 0, n);
+    assert_memory_equal(y1, y2, sizeof y1);
+    mw_k_force_isa(MW_K_ISA_AUTO);
+    free(W), free(wr), free(x), free(mask), free(xq);
+}
+
 /* ---- validation ------------------------------------------------------------- */
 
 static void test_check_rows(void **state)
@@ -434,6 +627,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_products),
         cmocka_unit_test(test_hostile_24),  cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_check_rows),  cmocka_unit_test(test_reader),
+        cmocka_unit_test(test_suk_type),    cmocka_unit_test(test_suk_roundtrip),
+        cmocka_unit_test(test_suk_products), cmocka_unit_test(test_suk_long_and_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
