@@ -31,7 +31,6 @@
 
 #ifdef MW_K_X86
 
-#include <cpuid.h>
 #include <immintrin.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -556,26 +555,22 @@ static T_SP2 __attribute__((noinline)) void q8suk_m1_vbmi2(const uint8_t *W, uin
     Q8SUK_M1_ROWS(spread_bytes_80_vbmi2)
 }
 
-/* vpexpandb (VBMI2) spreads a block faster than spread_index + vpermb on
- * Zen 4 (bench/sparse_matvec.c: Q8_SU 0.038 against 0.055 ms in cache) and
- * on Intel, where it is 2 uops; not on Zen 5 (AMD family 1Ah), where it
- * measured 6.9 ns a block against 4.4. MEMWALL_SPARSE_SPREAD=vpermb or
- * vpexpandb overrides the choice (to measure both). */
+/* vpexpandb (VBMI2) spreads a block faster than spread_index + vpermb
+ * wherever it was measured (bench/sparse_matvec.c in cache, one thread):
+ * Zen 4, Q8_SU 0.038 against 0.055 ms; Zen 5 (family 1Ah model 2),
+ * Q8_SU 0.025 against 0.040 and Q8_SUK 0.019 against 0.032; Intel, where
+ * it is 2 uops. (An earlier standalone harness on Zen 5 had it slower,
+ * 6.9 ns a block against 4.4; the kernels themselves do not.) So vpermb
+ * only without VBMI2. MEMWALL_SPARSE_SPREAD=vpermb or vpexpandb overrides
+ * the choice (to measure both; the tests run both). */
 static int expand_bytes_fast(void)
 {
     static _Atomic int cached = -1;
     int c = atomic_load_explicit(&cached, memory_order_relaxed);
     if (c >= 0) return c;
     c = __builtin_cpu_supports("avx512vbmi2");
-    unsigned a, b, cx, d;
-    if (c && __get_cpuid(0, &a, &b, &cx, &d) && b == 0x68747541u /* "Auth" enticAMD */ &&
-        __get_cpuid(1, &a, &b, &cx, &d)) {
-        const unsigned family = ((a >> 8) & 0xf) + ((a >> 8 & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
-        if (family >= 0x1a) c = 0;
-    }
     const char *e = getenv("MEMWALL_SPARSE_SPREAD");
     if (e && strcmp(e, "vpermb") == 0) c = 0;
-    if (e && strcmp(e, "vpexpandb") == 0) c = __builtin_cpu_supports("avx512vbmi2");
     atomic_store_explicit(&cached, c, memory_order_relaxed);
     return c;
 }
