@@ -74,6 +74,21 @@ typedef struct tiles {
     int c_one, c_many; /* tile width in W rows when m == 1, when m > 1        */
 } tiles;
 
+/* How many tiles ahead to prefetch: enough that the lines are at least
+ * PF_MIN_BYTES ahead of the tile being read. One tile of the demo's
+ * 768-input Q8_0 rows is 3.2 KiB, too close to cover DRAM's latency: at 2
+ * tiles (6.4 KiB) its decode on 2 threads went from 336 to 397 tok/s
+ * (bench/decode_rounds.py, 7 rounds, Zen 5); a 4096-input row's tile
+ * (17 KiB) stays at 1. */
+#define PF_MIN_BYTES 6144
+static int pf_tiles_for(int c, size_t wrow)
+{
+    const size_t tile = (size_t)c * wrow;
+    if (tile == 0) return 1;
+    const size_t n = (PF_MIN_BYTES + tile - 1) / tile;
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 /* x rows per block: about 256 KiB of prepared x, so a block stays in L2
  * (1 MiB on Zen 5) while W streams past it. */
 #define X_BLOCK_BYTES (256u << 10)
@@ -82,15 +97,17 @@ static void drive(const tiles *t, const uint8_t *W, size_t wrow, const uint8_t *
                   float *y, int64_t m, int64_t n, int64_t k, int64_t j0, int64_t j1)
 {
     const int cw = m == 1 ? t->c_one : t->c_many;
+    const int pf_tiles = pf_tiles_for(cw, wrow);
     int64_t mb = (int64_t)(X_BLOCK_BYTES / (xrow ? xrow : 1)) & ~(int64_t)3;
     if (mb < 4) mb = 4;
     for (int64_t i0 = 0; i0 < m; i0 += mb) {
         const int64_t i1 = m - i0 > mb ? i0 + mb : m;
         for (int64_t j = j0; j < j1;) {
             const int c = j1 - j >= cw ? cw : 1;
-            /* while on this tile, prefetch the next one when it is a whole
-             * tile (once per x block: later x tiles find it in cache) */
-            const uint8_t *pf = j + 2 * c <= j1 ? W + (size_t)(j + c) * wrow : NULL;
+            /* while on this tile, prefetch a whole tile PF_TILES(c) tiles
+             * ahead (once per x block: later x tiles find it in cache) */
+            const int64_t ahead = (int64_t)pf_tiles * c;
+            const uint8_t *pf = j + ahead + c <= j1 ? W + (size_t)(j + ahead) * wrow : NULL;
             for (int64_t i = i0; i < i1; i += 4) {
                 const int r = i1 - i >= 4 ? 4 : (int)(i1 - i);
                 t->f[r - 1][c - 1](W + (size_t)j * wrow, wrow, X + (size_t)i * xrow, xrow,

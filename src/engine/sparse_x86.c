@@ -82,8 +82,11 @@
  * blocks). Without it the unstructured kernels, whose value loads are
  * masked to a data-dependent count, read DRAM at a fraction of the rate
  * the dense kernels reach (bench/sparse_matvec.c; kernels_x86.c saw the
- * same for Q8_0). */
-#define PD 1024
+ * same for Q8_0). 4 KiB, not 1: one thread of Q8_SUK, 4096 x 4096 from
+ * DRAM, took 0.64 ms at 1 KiB, 0.42 at 4 and 0.34 at 8 (Zen 5); demo
+ * decode on 2 threads did not tell 1, 4 and 8 KiB apart, and 4 KiB ahead
+ * of a short row (768 inputs: ~500 bytes at 50%) is already 8 rows. */
+#define PD 4096
 #define PF(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 
 /* mask of the first c lanes (c <= 64) */
