@@ -2058,6 +2058,10 @@ typedef struct mw_roofline_opts {
                                                measurements; the swapfile and the
                                                temporary files are removed, the figures
                                                so far kept (result->interrupted_signal) */
+    const char *cache_root;                 /* NULL: /sys/devices/system/cpu/cpu0/cache;
+                                               elsewhere for tests. Where it holds no
+                                               caches (some VMs), the levels come from
+                                               the measured curve alone */
 } mw_roofline_opts;
 
 typedef struct mw_roofline_result {

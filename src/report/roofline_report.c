@@ -38,9 +38,13 @@ mw_status mw_roofline_report_text(const mw_roofline_result *r, FILE *out, unsign
             r->isa, r->threads, r->seconds);
     fprintf(out, "Caches (sysfs):");
     static const char *const cn[4] = {"L1d", "L2", "L3", "L4"};
+    int ncache = 0;
     for (int i = 0; i < 4; i++)
-        if (r->sysfs_cache_bytes[i] != MW_UNKNOWN)
+        if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) {
             fprintf(out, " %s %s", cn[i], mw_size_format(r->sysfs_cache_bytes[i], a, sizeof a));
+            ncache++;
+        }
+    if (!ncache) fprintf(out, " none listed (some VMs hide them): the levels below are the measured curve's plateaus");
     fprintf(out, "\n");
     if (r->shrunk) fprintf(out, "Note: %s\n", r->shrunk_reason);
     fprintf(out, "\n%-6s %-12s %-9s %-13s %-13s %-13s %-13s %-13s\n", "level", "working set", "sysfs",

@@ -323,7 +323,7 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     snprintf(r->isa, sizeof r->isa, "%s", mw_rl_isa_name(isa));
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     r->threads = o->threads ? o->threads : (uint32_t)(ncpu > 0 ? (ncpu > MAX_THREADS ? MAX_THREADS : ncpu) : 1);
-    mw_rl_cache_sizes(NULL, r->sysfs_cache_bytes);
+    mw_rl_cache_sizes(o->cache_root, r->sysfs_cache_bytes);
     uint64_t llc = 0;
     for (int i = 0; i < 4; i++) if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) llc = r->sysfs_cache_bytes[i];
     if (!llc) llc = 32u << 20;   /* no sysfs: assume a large one */
@@ -424,7 +424,11 @@ mw_status mw_roofline_measure(const mw_roofline_opts *o, mw_roofline_result **ou
     for (size_t p = 0; p < n; p++) bw[p] = r->points[p].bw[MW_RL_READ][0].max;
     size_t ncache = 0;
     for (int i = 0; i < 4; i++) if (r->sysfs_cache_bytes[i] != MW_UNKNOWN) ncache = (size_t)i + 1;
-    r->n_levels = mw_rl_find_levels(bw, n, ncache + 1 > 8 ? 8 : ncache + 1, first, last);
+    /* no caches in sysfs (some VMs hide /sys/devices/system/cpu/cpu0/cache:
+     * a Zen 5 guest under PVM did): up to 3 caches and DRAM, as the curve
+     * shows them, rather than one level called DRAM */
+    const size_t max_levels = ncache ? ncache + 1 : 4;
+    r->n_levels = mw_rl_find_levels(bw, n, max_levels > 8 ? 8 : max_levels, first, last);
     for (size_t l = 0; l < r->n_levels; l++) {
         mw_roofline_level *lv = &r->levels[l];
         size_t mid = (first[l] + last[l]) / 2;

@@ -237,6 +237,43 @@ static void a_repetition_spans_its_threads(void **state)
     assert_int_equal(off, 1);
 }
 
+/* A VM that hides the caches from sysfs (a Zen 5 guest under PVM did):
+ * the levels come from the curve alone, caches below DRAM, not one level
+ * called DRAM. Bandwidth only (no tiers, no peaks needed), 1 thread. */
+static void without_sysfs_caches_the_curve_gives_the_levels(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mw-rl-nocache-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    mw_roofline_opts o;
+    mw_roofline_opts_init(&o);
+    o.quick = 1;
+    o.no_tiers = 1;
+    o.threads = 1;
+    o.cache_root = dir;
+    mw_roofline_result *r = NULL;
+    mw_err err;
+    assert_int_equal(mw_roofline_measure(&o, &r, &err), MW_OK);
+    rmdir(dir);
+    for (int i = 0; i < 4; i++) assert_true(r->sysfs_cache_bytes[i] == MW_UNKNOWN);
+    const char *san = getenv("MW_SANITIZED");
+    const int optimised = !san || strcmp(san, "1") != 0;
+    assert_true(r->n_levels >= (optimised ? 2u : 1u));
+    assert_true(r->n_levels <= 4);
+    assert_string_equal(r->levels[r->n_levels - 1].name, "DRAM");
+    if (optimised) assert_string_equal(r->levels[0].name, "L1");
+    for (size_t l = 0; l < r->n_levels; l++) assert_true(r->levels[l].sysfs_bytes == MW_UNKNOWN);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(mw_roofline_report_text(r, f, 0, &err), MW_OK);
+    char buf[4096] = {0};
+    rewind(f);
+    assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "Caches (sysfs): none listed"));
+    mw_roofline_result_free(r);
+}
+
 static void a_quick_run_is_consistent(void **state)
 {
     (void)state;
@@ -366,6 +403,7 @@ int main(void)
         cmocka_unit_test(compute_loops_count_their_work),
         cmocka_unit_test(cache_sizes_from_a_fake_sysfs),
         cmocka_unit_test(a_quick_run_is_consistent),
+        cmocka_unit_test(without_sysfs_caches_the_curve_gives_the_levels),
         cmocka_unit_test(threads_sharing_cpus_are_noisy),
         cmocka_unit_test(a_repetition_spans_its_threads),
         cmocka_unit_test(bad_options_are_refused),
