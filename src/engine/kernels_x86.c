@@ -104,7 +104,7 @@ static void drive(const tiles *t, const uint8_t *W, size_t wrow, const uint8_t *
         const int64_t i1 = m - i0 > mb ? i0 + mb : m;
         for (int64_t j = j0; j < j1;) {
             const int c = j1 - j >= cw ? cw : 1;
-            /* while on this tile, prefetch a whole tile PF_TILES(c) tiles
+            /* while on this tile, prefetch a whole tile pf_tiles tiles
              * ahead (once per x block: later x tiles find it in cache) */
             const int64_t ahead = (int64_t)pf_tiles * c;
             const uint8_t *pf = j + ahead + c <= j1 ? W + (size_t)(j + ahead) * wrow : NULL;
