@@ -85,8 +85,8 @@ static int pf_tiles_for(int c, size_t wrow)
 {
     const size_t tile = (size_t)c * wrow;
     if (tile == 0) return 1;
-    const size_t n = (PF_MIN_BYTES + tile - 1) / tile;
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+    const size_t n = (PF_MIN_BYTES + tile - 1) / tile; /* >= 1 */
+    return n > 8 ? 8 : (int)n;
 }
 
 /* x rows per block: about 256 KiB of prepared x, so a block stays in L2
